@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kehu-crm/kehu/cmd/kehuctl/internal/servers"
+	"github.com/kehu-crm/kehu/pkg/auth"
+)
+
+// devDatabase is the database `kehuctl dev` keeps its data in when it
+// picks the server itself, apart from the test databases.
+const devDatabase = "kehu"
+
+func runDev(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	demo := fs.Bool("demo", false, "load the demo data set once the suite is up")
+	httpAddr := fs.String("http", envOr("KEHU_HTTP_ADDR", "127.0.0.1:8080"), "REST gateway listen address")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	env, stopServers, err := servers.Ensure(ctx, stateDir(), logf)
+	if err != nil {
+		return err
+	}
+	defer stopServers()
+	dbURL := env.DatabaseURL
+	if os.Getenv("KEHU_DATABASE_URL") == "" {
+		if dbURL, err = ensureDatabase(ctx, env.DatabaseURL, devDatabase); err != nil {
+			return err
+		}
+	}
+	childEnv := []string{
+		"KEHU_DATABASE_URL=" + dbURL,
+		"KEHU_REDIS_URL=" + env.RedisURL,
+		"KEHU_JWT_SECRET=" + jwtSecret(),
+		"KEHU_LOG_LEVEL=" + envOr("KEHU_LOG_LEVEL", "info"),
+	}
+	if err := migrate(ctx, childEnv); err != nil {
+		return err
+	}
+
+	var children []*child
+	defer func() {
+		for i := len(children) - 1; i >= 0; i-- {
+			children[i].stop(30 * time.Second)
+		}
+		logf("stopped")
+	}()
+	for _, svc := range suite(*httpAddr) {
+		c, err := start(svc, childEnv)
+		if err != nil {
+			return err
+		}
+		children = append(children, c)
+	}
+	restURL := "http://" + strings.Replace(*httpAddr, "0.0.0.0", "127.0.0.1", 1)
+	if strings.HasPrefix(*httpAddr, ":") {
+		restURL = "http://127.0.0.1" + *httpAddr
+	}
+	if err := waitReady(ctx, "http://127.0.0.1:9280/readyz", children); err != nil {
+		return err
+	}
+	if *demo {
+		if err := loadDemo(ctx, "127.0.0.1:9101"); err != nil {
+			return fmt.Errorf("loading demo data: %w", err)
+		}
+	}
+	token, err := signToken("admin", []auth.Role{auth.RoleAdmin}, 12*time.Hour)
+	if err != nil {
+		return err
+	}
+	fmt.Printf(`
+Kehu is running.
+  REST API        %[1]s/v1/customers
+  OpenAPI spec    %[1]s/openapi.json
+  API docs        %[1]s/docs
+  gRPC customer   127.0.0.1:9101 (reflection on)
+  metrics         http://127.0.0.1:9201/metrics (customer), http://127.0.0.1:9280/metrics (gateway)
+  database        %[2]s
+  admin token     export KEHU_TOKEN=%[3]s
+Press Ctrl-C to stop.
+`, restURL, servers.Redact(dbURL), token)
+
+	exited := make(chan *child, len(children))
+	for _, c := range children {
+		go func() {
+			err := <-c.done
+			c.done <- err
+			exited <- c
+		}()
+	}
+	select {
+	case <-ctx.Done():
+		logf("shutting down")
+		return nil
+	case c := <-exited:
+		return fmt.Errorf("%s exited unexpectedly", c.name)
+	}
+}
+
+// ensureDatabase creates db on the server of serverURL if missing.
+func ensureDatabase(ctx context.Context, serverURL, db string) (string, error) {
+	conn, err := pgx.Connect(ctx, serverURL)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, db).Scan(&exists); err != nil {
+		return "", err
+	}
+	if !exists {
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()); err != nil {
+			return "", err
+		}
+	}
+	cfg := conn.Config()
+	return fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, db), nil
+}
+
+// waitReady polls the gateway's readiness, which checks every backend.
+func waitReady(ctx context.Context, url string, children []*child) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		for _, c := range children {
+			select {
+			case err := <-c.done:
+				c.done <- err
+				return fmt.Errorf("%s exited during start-up: %v", c.name, err)
+			default:
+			}
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("suite not ready after 60s (%s)", url)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}

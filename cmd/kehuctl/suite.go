@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// service is one program of the suite as kehuctl runs it locally.
+type service struct {
+	name string
+	// migrates reports whether the program has a "migrate" command.
+	migrates bool
+	env      []string
+}
+
+// suite lists every program `kehuctl dev` starts, in start order, with the
+// fixed local ports the README documents.
+func suite(httpAddr string) []service {
+	return []service{
+		{name: "customer", migrates: true, env: []string{"KEHU_GRPC_ADDR=127.0.0.1:9101", "KEHU_ADMIN_ADDR=127.0.0.1:9201"}},
+		{name: "gateway", env: []string{"KEHU_HTTP_ADDR=" + httpAddr, "KEHU_ADMIN_ADDR=127.0.0.1:9280", "KEHU_CUSTOMER_ADDR=127.0.0.1:9101"}},
+	}
+}
+
+// binary is the program next to kehuctl (make build puts them together).
+func binary(name string) (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(filepath.Dir(exe), name)
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("%s not found next to kehuctl (run make build): %w", name, err)
+	}
+	return p, nil
+}
+
+// child is a running program whose output is prefixed with its name.
+type child struct {
+	name string
+	cmd  *exec.Cmd
+	done chan error
+}
+
+var outputMu sync.Mutex
+
+func prefixLines(name string, r io.Reader) {
+	s := bufio.NewScanner(r)
+	s.Buffer(make([]byte, 64*1024), 1024*1024)
+	for s.Scan() {
+		outputMu.Lock()
+		fmt.Fprintf(os.Stdout, "%-9s| %s\n", name, s.Text())
+		outputMu.Unlock()
+	}
+}
+
+func start(svc service, env []string) (*child, error) {
+	bin, err := binary(svc.name)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = append(append(os.Environ(), env...), svc.env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &child{name: svc.name, cmd: cmd, done: make(chan error, 1)}
+	go func() {
+		prefixLines(svc.name, stdout)
+		c.done <- cmd.Wait()
+	}()
+	return c, nil
+}
+
+// stop asks the child to shut down gracefully, then kills it.
+func (c *child) stop(timeout time.Duration) {
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(timeout):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+}
+
+// migrate runs "<service> migrate" for every service that has migrations.
+func migrate(ctx context.Context, env []string) error {
+	for _, svc := range suite("") {
+		if !svc.migrates {
+			continue
+		}
+		bin, err := binary(svc.name)
+		if err != nil {
+			return err
+		}
+		cmd := exec.CommandContext(ctx, bin, "migrate")
+		cmd.Env = append(os.Environ(), env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("migrating %s: %w\n%s", svc.name, err, out)
+		}
+		logf("%s: migrations applied", svc.name)
+	}
+	return nil
+}
+
+func runMigrate(ctx context.Context) error {
+	if os.Getenv("KEHU_DATABASE_URL") == "" {
+		return fmt.Errorf("set KEHU_DATABASE_URL")
+	}
+	return migrate(ctx, nil)
+}

@@ -1,0 +1,248 @@
+// Package auth authenticates gRPC callers with bearer JWTs and authorizes
+// them against a per-service permission table.
+//
+// Tokens are verified with golang-jwt with the algorithm pinned (HS256 for
+// development, RS256 public keys in production), and exp, iss and aud are
+// always required: a token minted for another audience or without an expiry
+// is as good as none. The authenticated Principal travels in the context so
+// the domain layer can apply finer, per-record rules (ownership, masking).
+package auth
+
+import (
+	"context"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/kehu-crm/kehu/pkg/errs"
+)
+
+// Role is what a caller may do. A token carries one or more roles.
+type Role string
+
+// The roles. admin may call everything; the permission table of each
+// service says what the others may call.
+const (
+	RoleAdmin   Role = "admin"
+	RoleManager Role = "manager"
+	RoleAgent   Role = "agent"
+	RoleAnalyst Role = "analyst"
+	RoleViewer  Role = "viewer"
+	// RoleService is held by Kehu's own services calling each other.
+	RoleService Role = "service"
+)
+
+// Roles lists every role, for validating user input such as kehuctl flags.
+var Roles = []Role{RoleAdmin, RoleManager, RoleAgent, RoleAnalyst, RoleViewer, RoleService}
+
+// ParseRole validates a role name.
+func ParseRole(s string) (Role, error) {
+	r := Role(strings.ToLower(strings.TrimSpace(s)))
+	if !slices.Contains(Roles, r) {
+		return "", fmt.Errorf("unknown role %q (roles: admin, manager, agent, analyst, viewer, service)", s)
+	}
+	return r, nil
+}
+
+// Principal is an authenticated caller.
+type Principal struct {
+	Subject string
+	Roles   []Role
+}
+
+// Has reports whether p holds role r.
+func (p Principal) Has(r Role) bool { return slices.Contains(p.Roles, r) }
+
+// HasAny reports whether p holds at least one of roles.
+func (p Principal) HasAny(roles ...Role) bool {
+	return slices.ContainsFunc(roles, p.Has)
+}
+
+type principalKey struct{}
+
+// NewContext returns ctx carrying p.
+func NewContext(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// FromContext returns the caller authenticated for this request.
+func FromContext(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
+
+// Config selects how tokens are verified. Exactly one of HS256Secret and
+// RS256KeyFile must be set.
+type Config struct {
+	Issuer   string
+	Audience string
+	// HS256Secret is the shared development secret (at least 32 bytes).
+	HS256Secret string
+	// RS256KeyFile holds one or more PEM public keys; a token verifies if
+	// any of them signed it, which lets operators rotate keys.
+	RS256KeyFile string
+}
+
+// MinSecretLength is the shortest HS256 secret accepted: shorter secrets can
+// be brute-forced from a single token.
+const MinSecretLength = 32
+
+type claims struct {
+	jwt.RegisteredClaims
+	Roles []Role `json:"roles"`
+}
+
+// Verifier checks bearer tokens.
+type Verifier struct {
+	parser *jwt.Parser
+	keys   []any
+}
+
+// NewVerifier builds a Verifier from cfg.
+func NewVerifier(cfg Config) (*Verifier, error) {
+	if cfg.Issuer == "" || cfg.Audience == "" {
+		return nil, errors.New("auth: issuer and audience are required")
+	}
+	var method string
+	var keys []any
+	switch {
+	case cfg.HS256Secret != "" && cfg.RS256KeyFile != "":
+		return nil, errors.New("auth: set either an HS256 secret or an RS256 key file, not both")
+	case cfg.HS256Secret != "":
+		if len(cfg.HS256Secret) < MinSecretLength {
+			return nil, fmt.Errorf("auth: HS256 secret must be at least %d bytes", MinSecretLength)
+		}
+		method, keys = jwt.SigningMethodHS256.Alg(), []any{[]byte(cfg.HS256Secret)}
+	case cfg.RS256KeyFile != "":
+		pub, err := loadRSAKeys(cfg.RS256KeyFile)
+		if err != nil {
+			return nil, err
+		}
+		method, keys = jwt.SigningMethodRS256.Alg(), pub
+	default:
+		return nil, errors.New("auth: no token key configured (set KEHU_JWT_SECRET or KEHU_JWT_PUBLIC_KEY_FILE)")
+	}
+	return &Verifier{
+		parser: jwt.NewParser(
+			jwt.WithValidMethods([]string{method}),
+			jwt.WithIssuer(cfg.Issuer),
+			jwt.WithAudience(cfg.Audience),
+			jwt.WithExpirationRequired(),
+			jwt.WithIssuedAt(),
+			jwt.WithLeeway(30*time.Second),
+		),
+		keys: keys,
+	}, nil
+}
+
+func loadRSAKeys(path string) ([]any, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("auth: reading public keys: %w", err)
+	}
+	var keys []any
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			break
+		}
+		k, err := jwt.ParseRSAPublicKeyFromPEM(pem.EncodeToMemory(block))
+		if err != nil {
+			return nil, fmt.Errorf("auth: %s: %w", path, err)
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("auth: %s holds no PEM public key", path)
+	}
+	return keys, nil
+}
+
+// Verify checks token and returns its principal. Every failure is
+// UNAUTHENTICATED; the reason is in the message, never which key was close.
+func (v *Verifier) Verify(token string) (Principal, error) {
+	var lastErr error
+	for _, k := range v.keys {
+		var c claims
+		_, err := v.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return k, nil })
+		if err == nil {
+			return principalOf(c)
+		}
+		lastErr = err
+		if !errors.Is(err, jwt.ErrTokenSignatureInvalid) {
+			break
+		}
+	}
+	return Principal{}, errs.Unauthenticated("invalid token: %s", describe(lastErr))
+}
+
+func principalOf(c claims) (Principal, error) {
+	if c.Subject == "" {
+		return Principal{}, errs.Unauthenticated("invalid token: no subject")
+	}
+	for _, r := range c.Roles {
+		if !slices.Contains(Roles, r) {
+			return Principal{}, errs.Unauthenticated("invalid token: unknown role %q", r)
+		}
+	}
+	return Principal{Subject: c.Subject, Roles: c.Roles}, nil
+}
+
+func describe(err error) string {
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return "token has expired"
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return "token is malformed"
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
+		return "signature is invalid"
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		return "token is for another audience"
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		return "token is from another issuer"
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return "token lacks a required claim (exp)"
+	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return "token is not valid yet"
+	}
+	return "token rejected"
+}
+
+// Signer mints HS256 tokens: for development (kehuctl token), tests, and
+// service-to-service calls in clusters that share the secret.
+type Signer struct {
+	secret   []byte
+	issuer   string
+	audience string
+}
+
+// NewHS256Signer returns a Signer for the given secret, issuer and audience.
+func NewHS256Signer(secret, issuer, audience string) (*Signer, error) {
+	if len(secret) < MinSecretLength {
+		return nil, fmt.Errorf("auth: HS256 secret must be at least %d bytes", MinSecretLength)
+	}
+	return &Signer{secret: []byte(secret), issuer: issuer, audience: audience}, nil
+}
+
+// Sign returns a token for subject with roles, valid for ttl.
+func (s *Signer) Sign(subject string, roles []Role, ttl time.Duration) (string, error) {
+	now := time.Now()
+	c := claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    s.issuer,
+			Subject:   subject,
+			Audience:  jwt.ClaimStrings{s.audience},
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+		},
+		Roles: roles,
+	}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.secret)
+}

@@ -1,0 +1,76 @@
+// Package outbox is Kehu's transactional outbox. A service writes its domain
+// events into its own outbox table in the same transaction as the change,
+// so an event exists if and only if the change committed. Other services
+// follow the outbox through a server-streaming StreamEvents RPC and resume
+// from the last sequence they handled.
+//
+// Writers serialise on a per-schema transaction-scoped advisory lock while
+// they insert, which makes sequence order equal commit order: a consumer that
+// has seen sequence N can never later miss a smaller one committed late.
+package outbox
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+)
+
+// Event is a domain event to record.
+type Event struct {
+	// Type is dotted, e.g. "customer.created".
+	Type string
+	// Subject is the resource name the event is about.
+	Subject string
+	// Actor is who caused the change.
+	Actor string
+	// Payload is the type-specific message; it travels as an Any.
+	Payload proto.Message
+}
+
+// Write appends events to the outbox of the transaction's schema (the first
+// one on its search_path) and wakes streaming consumers after commit.
+func Write(ctx context.Context, tx pgx.Tx, events ...Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.outbox'))`); err != nil {
+		return fmt.Errorf("locking the outbox: %w", err)
+	}
+	batch := &pgx.Batch{}
+	for _, e := range events {
+		var payload []byte
+		if e.Payload != nil {
+			a, err := anypb.New(e.Payload)
+			if err != nil {
+				return fmt.Errorf("packing %s payload: %w", e.Type, err)
+			}
+			if payload, err = proto.Marshal(a); err != nil {
+				return fmt.Errorf("encoding %s payload: %w", e.Type, err)
+			}
+		}
+		id, err := uuid.NewV7()
+		if err != nil {
+			return err
+		}
+		batch.Queue(`INSERT INTO outbox (id, type, subject, actor, payload) VALUES ($1, $2, $3, $4, $5)`,
+			id, e.Type, e.Subject, e.Actor, payload)
+	}
+	// NOTIFY is delivered at commit, and only if the transaction commits.
+	batch.Queue(`SELECT pg_notify(current_schema() || '_outbox', '')`)
+	return tx.SendBatch(ctx, batch).Close()
+}
+
+// Erase blanks the payloads of every event about subject, for erasure
+// requests: the event sequence stays intact (consumers still see that
+// something happened) but no personal data survives in the outbox.
+func Erase(ctx context.Context, tx pgx.Tx, subject string) (int64, error) {
+	tag, err := tx.Exec(ctx, `UPDATE outbox SET payload = NULL WHERE subject = $1 AND payload IS NOT NULL`, subject)
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}

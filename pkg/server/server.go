@@ -1,0 +1,269 @@
+// Package server runs a Kehu gRPC service the same way everywhere: one gRPC
+// listener with health, reflection and the standard interceptor chain, and
+// one admin HTTP listener with /metrics, /healthz and /readyz.
+//
+// The interceptor chain, outermost first:
+//
+//	request id → metrics → logging → error mapping → recovery → service's own (auth)
+//
+// so the log line and the metric see the final status code, panics become
+// INTERNAL errors without leaking their text, and authentication runs before
+// any handler code.
+//
+// Shutdown follows what a load balancer needs: health turns NOT_SERVING and
+// /readyz fails, the server keeps serving for DrainDelay while the balancer
+// notices, then GracefulStop lets in-flight calls finish (up to
+// ShutdownTimeout) before the hard Stop.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/kehu-crm/kehu/pkg/errs"
+)
+
+// Config configures a Server.
+type Config struct {
+	// ServiceName is the fully qualified gRPC service reported by health.
+	ServiceName string
+	GRPCAddr    string
+	AdminAddr   string
+	// ShutdownTimeout bounds GracefulStop; default 20s.
+	ShutdownTimeout time.Duration
+	// DrainDelay keeps serving after turning NOT_SERVING, so balancers
+	// stop routing here before connections close.
+	DrainDelay time.Duration
+	// MaxConnectionAge closes client connections after this age (with a
+	// grace period), so clients rebalance over new replicas.
+	MaxConnectionAge time.Duration
+}
+
+// Option customises a Server.
+type Option func(*options)
+
+type options struct {
+	registry *prometheus.Registry
+	unary    []grpc.UnaryServerInterceptor
+	stream   []grpc.StreamServerInterceptor
+}
+
+// WithRegistry serves the service's own metrics from registry too.
+func WithRegistry(r *prometheus.Registry) Option { return func(o *options) { o.registry = r } }
+
+// WithUnaryInterceptors appends unary interceptors after the standard chain.
+func WithUnaryInterceptors(i ...grpc.UnaryServerInterceptor) Option {
+	return func(o *options) { o.unary = append(o.unary, i...) }
+}
+
+// WithStreamInterceptors appends stream interceptors after the standard chain.
+func WithStreamInterceptors(i ...grpc.StreamServerInterceptor) Option {
+	return func(o *options) { o.stream = append(o.stream, i...) }
+}
+
+// Server is a gRPC service plus its admin endpoints.
+type Server struct {
+	cfg     Config
+	logger  *slog.Logger
+	grpc    *grpc.Server
+	health  *health.Server
+	metrics *grpcprom.ServerMetrics
+	admin   *http.Server
+	grpcLn  net.Listener
+	adminLn net.Listener
+
+	draining atomic.Bool
+	mu       sync.Mutex
+	checks   map[string]func(context.Context) error
+}
+
+// New opens both listeners (so their addresses are known, even for ":0")
+// and builds the gRPC server. Register services on GRPC() before Serve.
+func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (*Server, error) {
+	o := options{registry: prometheus.NewRegistry()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 20 * time.Second
+	}
+	s := &Server{cfg: cfg, logger: logger, checks: map[string]func(context.Context) error{}}
+
+	s.metrics = grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
+	if err := o.registry.Register(s.metrics); err != nil {
+		return nil, err
+	}
+	// The registry may be shared with another Server in the same process
+	// (tests); the runtime collectors only need registering once.
+	for _, c := range []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		if err := o.registry.Register(c); err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
+			return nil, err
+		}
+	}
+
+	// The request id is added by the slog handler (see package log).
+	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall)}
+	// Probes call health every few seconds; logging them buries real calls.
+	notHealth := selector.MatchFunc(func(_ context.Context, c interceptors.CallMeta) bool {
+		return c.Service != healthpb.Health_ServiceDesc.ServiceName
+	})
+	recoverOpt := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
+		logger.ErrorContext(ctx, "panic while serving a request", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		return errs.Internal(fmt.Errorf("panic: %v", p))
+	})
+	unary := append([]grpc.UnaryServerInterceptor{
+		requestIDUnary,
+		s.metrics.UnaryServerInterceptor(),
+		selector.UnaryServerInterceptor(logging.UnaryServerInterceptor(slogAdapter(logger), logOpts...), notHealth),
+		errorUnary(logger),
+		recovery.UnaryServerInterceptor(recoverOpt),
+	}, o.unary...)
+	stream := append([]grpc.StreamServerInterceptor{
+		requestIDStream,
+		s.metrics.StreamServerInterceptor(),
+		selector.StreamServerInterceptor(logging.StreamServerInterceptor(slogAdapter(logger), logOpts...), notHealth),
+		errorStream(logger),
+		recovery.StreamServerInterceptor(recoverOpt),
+	}, o.stream...)
+
+	serverOpts := []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
+		// Clients ping at most every 20s; tolerate that without GOAWAY.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+	}
+	if cfg.MaxConnectionAge > 0 {
+		serverOpts = append(serverOpts, grpc.KeepaliveParams(keepalive.ServerParameters{
+			MaxConnectionAge:      cfg.MaxConnectionAge,
+			MaxConnectionAgeGrace: cfg.ShutdownTimeout,
+		}))
+	}
+	s.grpc = grpc.NewServer(serverOpts...)
+	s.health = health.NewServer()
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	reflection.Register(s.grpc)
+
+	var err error
+	if s.grpcLn, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", cfg.GRPCAddr, err)
+	}
+	if s.adminLn, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
+		s.grpcLn.Close()
+		return nil, fmt.Errorf("listening on %s: %w", cfg.AdminAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(o.registry, promhttp.HandlerOpts{Registry: o.registry}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", s.ready)
+	s.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return s, nil
+}
+
+// GRPC is the server to register services on.
+func (s *Server) GRPC() *grpc.Server { return s.grpc }
+
+// GRPCAddr is the bound gRPC address.
+func (s *Server) GRPCAddr() string { return s.grpcLn.Addr().String() }
+
+// AdminAddr is the bound admin HTTP address.
+func (s *Server) AdminAddr() string { return s.adminLn.Addr().String() }
+
+// AddReadinessCheck makes /readyz fail while check fails (e.g. the
+// database is unreachable). Redis is deliberately never a check: the
+// service works without its cache.
+func (s *Server) AddReadinessCheck(name string, check func(context.Context) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checks[name] = check
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		http.Error(w, "draining", http.StatusServiceUnavailable)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, check := range s.checks {
+		if err := check(ctx); err != nil {
+			s.logger.WarnContext(ctx, "readiness check failed", "check", name, "error", err)
+			http.Error(w, name+" not ready", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	fmt.Fprintln(w, "ready")
+}
+
+// Serve serves until ctx is done, then drains and stops gracefully.
+func (s *Server) Serve(ctx context.Context) error {
+	s.metrics.InitializeMetrics(s.grpc)
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	s.health.SetServingStatus(s.cfg.ServiceName, healthpb.HealthCheckResponse_SERVING)
+
+	errc := make(chan error, 2)
+	go func() { errc <- s.grpc.Serve(s.grpcLn) }()
+	go func() {
+		if err := s.admin.Serve(s.adminLn); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+
+	s.draining.Store(true)
+	s.health.Shutdown() // every service NOT_SERVING, watchers told
+	if serveErr == nil && s.cfg.DrainDelay > 0 {
+		s.logger.Info("draining before shutdown", "delay", s.cfg.DrainDelay.String())
+		time.Sleep(s.cfg.DrainDelay)
+	}
+	stopped := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(s.cfg.ShutdownTimeout):
+		s.logger.Warn("graceful stop timed out; closing remaining calls", "timeout", s.cfg.ShutdownTimeout.String())
+		s.grpc.Stop()
+		<-stopped
+	}
+	adminCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.admin.Shutdown(adminCtx)
+	return serveErr
+}
+
+func slogAdapter(l *slog.Logger) logging.Logger {
+	return logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
+		l.Log(ctx, slog.Level(lvl), msg, fields...)
+	})
+}

@@ -1,0 +1,187 @@
+package customer
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kehu-crm/kehu/pkg/errs"
+)
+
+// ImportBatchSize is how many rows the store merges at once: big enough for
+// COPY to pay off, small enough to keep transactions and memory short.
+const ImportBatchSize = 1000
+
+// maxImportErrors caps the per-row errors returned; counts stay exact.
+const maxImportErrors = 1000
+
+// ImportError is one rejected import row.
+type ImportError struct {
+	Row         int64
+	ExternalID  string
+	Field       string
+	Description string
+}
+
+// ImportResult sums up an import.
+type ImportResult struct {
+	Received, Created, Updated, Failed int64
+	Errors                             []ImportError
+}
+
+// Importer upserts customers by external id, batch by batch. Bad rows are
+// reported and skipped; they never abort the good ones. Each batch commits on
+// its own, so a broken connection loses at most the batch in flight.
+type Importer struct {
+	s      *Service
+	a      access
+	res    ImportResult
+	seen   map[string]int64 // external id -> row, to catch repeats in one import
+	buffer []ImportRow
+}
+
+// NewImporter starts an import for the caller.
+func (s *Service) NewImporter(ctx context.Context) (*Importer, error) {
+	a, err := accessFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Importer{s: s, a: a, seen: map[string]int64{}}, nil
+}
+
+func (im *Importer) fail(row int64, ext, field, desc string) {
+	im.res.Failed++
+	if len(im.res.Errors) < maxImportErrors {
+		im.res.Errors = append(im.res.Errors, ImportError{Row: row, ExternalID: ext, Field: field, Description: desc})
+	}
+}
+
+// Reject counts a row the transport could not decode as failed.
+func (im *Importer) Reject(externalID, field, desc string) {
+	row := im.res.Received
+	im.res.Received++
+	im.fail(row, externalID, field, desc)
+}
+
+// Add validates rows and merges them whenever a batch is full.
+func (im *Importer) Add(ctx context.Context, rows []*Customer) error {
+	for _, c := range rows {
+		row := im.res.Received
+		im.res.Received++
+		if c == nil {
+			im.fail(row, "", "customer", "is empty")
+			continue
+		}
+		c = c.Clone()
+		if c.ExternalID == "" {
+			im.fail(row, "", "external_id", "is required for import (rows are upserted by it)")
+			continue
+		}
+		if c.Source == "" {
+			c.Source = SourceImport
+		}
+		if err := im.s.norm.Normalize(c, "customer"); err != nil {
+			e, _ := errs.As(err)
+			for _, v := range e.Violations {
+				im.fail(row, c.ExternalID, v.Field, v.Description)
+			}
+			continue
+		}
+		if err := im.a.checkAssignee(c.AccountManager, "account_manager"); err != nil {
+			im.fail(row, c.ExternalID, "account_manager", err.Error())
+			continue
+		}
+		if first, dup := im.seen[c.ExternalID]; dup {
+			im.fail(row, c.ExternalID, "external_id", fmt.Sprintf("repeats row %d of this import", first))
+			continue
+		}
+		im.seen[c.ExternalID] = row
+		im.buffer = append(im.buffer, ImportRow{Row: row, Customer: c})
+		if len(im.buffer) >= ImportBatchSize {
+			if err := im.flush(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (im *Importer) flush(ctx context.Context) error {
+	if len(im.buffer) == 0 {
+		return nil
+	}
+	for _, r := range im.buffer {
+		r.Customer.ID = newID()
+		r.Customer.Membership = im.s.tiers.For(0)
+	}
+	outcomes, err := im.s.store.Import(ctx, im.buffer, im.a.actor())
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for _, o := range outcomes {
+		switch {
+		case o.Err != "":
+			im.fail(o.Row, im.buffer[indexOfRow(im.buffer, o.Row)].Customer.ExternalID, o.Field, o.Err)
+		case o.Created:
+			im.res.Created++
+		default:
+			im.res.Updated++
+			ids = append(ids, o.ID)
+		}
+	}
+	im.s.cache.Invalidate(ctx, ids...)
+	im.buffer = im.buffer[:0]
+	return nil
+}
+
+func indexOfRow(rows []ImportRow, row int64) int {
+	for i, r := range rows {
+		if r.Row == row {
+			return i
+		}
+	}
+	return 0
+}
+
+// Finish merges what is left and returns the result.
+func (im *Importer) Finish(ctx context.Context) (ImportResult, error) {
+	if err := im.flush(ctx); err != nil {
+		return ImportResult{}, err
+	}
+	return im.res, nil
+}
+
+// exportChunk is how many customers Export sends at once.
+const exportChunk = 500
+
+// Export streams every customer matching filter, as the caller may see them,
+// in chunks. It pages by id so that it sees each customer once however long
+// the export runs.
+func (s *Service) Export(ctx context.Context, filter string, showDeleted bool, send func([]*Customer) error) error {
+	a, err := accessFrom(ctx)
+	if err != nil {
+		return err
+	}
+	after := Cursor{}
+	for {
+		rows, err := s.store.List(ctx, ListQuery{
+			Filter: filter, Scope: a.scope(), Order: Order{Field: "id"}, After: after, Limit: exportChunk, ShowDeleted: showDeleted,
+		})
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		for i, c := range rows {
+			rows[i] = a.view(c)
+		}
+		if err := send(rows); err != nil {
+			return err
+		}
+		if len(rows) < exportChunk {
+			return nil
+		}
+		after = Cursor{ID: rows[len(rows)-1].ID}
+	}
+}

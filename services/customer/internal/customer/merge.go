@@ -1,0 +1,295 @@
+package customer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/pagetoken"
+)
+
+// FindDuplicates lists groups of likely duplicate customers.
+func (s *Service) FindDuplicates(ctx context.Context, pageSize int32, pageToken string) ([]DuplicateGroup, string, error) {
+	if _, err := accessFrom(ctx); err != nil {
+		return nil, "", err
+	}
+	size, err := pagetoken.Size(pageSize, 50, 500)
+	if err != nil {
+		return nil, "", err
+	}
+	var cur struct {
+		Offset int `json:"o"`
+	}
+	if pageToken != "" {
+		if err := pagetoken.Decode(pageToken, "duplicates", &cur); err != nil {
+			return nil, "", err
+		}
+	}
+	groups, err := s.store.FindDuplicates(ctx, cur.Offset, size+1)
+	if err != nil {
+		return nil, "", err
+	}
+	var next string
+	if len(groups) > size {
+		groups = groups[:size]
+		cur.Offset += size
+		next = pagetoken.Encode("duplicates", cur)
+	}
+	return groups, next, nil
+}
+
+// MergeInput is the input of Merge.
+type MergeInput struct {
+	Survivor  string
+	Merged    []string
+	DryRun    bool
+	RequestID string
+}
+
+// FieldMerge says how one field was decided. Values are JSON.
+type FieldMerge struct {
+	Field         string
+	SurvivorValue string
+	MergedValue   string
+	SourceID      string
+}
+
+// MergeResult is the outcome of Merge.
+type MergeResult struct {
+	Customer *Customer
+	Fields   []FieldMerge
+}
+
+// Merge folds customers into a survivor. Rules, chosen so that nothing the
+// company knows is lost and nothing is invented:
+//   - scalar fields the survivor lacks are taken from the first merged
+//     customer (in request order) that has them;
+//   - e-mails, phones and tags are unioned, the survivor's first;
+//   - attributes the survivor lacks are added;
+//   - points are summed (ledger entries on every side), the value tier is the
+//     best of all, marketing consent stays the survivor's (consent given to
+//     one record is not consent for another);
+//   - merged customers are soft-deleted and remember the survivor, so their
+//     names keep resolving to it.
+func (s *Service) Merge(ctx context.Context, in MergeInput) (MergeResult, error) {
+	a, err := accessFrom(ctx)
+	if err != nil {
+		return MergeResult{}, err
+	}
+	survivorID, err := ParseName("survivor", in.Survivor)
+	if err != nil {
+		return MergeResult{}, err
+	}
+	if len(in.Merged) == 0 || len(in.Merged) > maxMerge {
+		return MergeResult{}, errs.InvalidField("merged", "name 1 to %d customers to merge", maxMerge)
+	}
+	mergedIDs := make([]string, len(in.Merged))
+	for i, n := range in.Merged {
+		field := fmt.Sprintf("merged[%d]", i)
+		if mergedIDs[i], err = ParseName(field, n); err != nil {
+			return MergeResult{}, err
+		}
+		if mergedIDs[i] == survivorID || slices.Contains(mergedIDs[:i], mergedIDs[i]) {
+			return MergeResult{}, errs.InvalidField(field, "%s is named twice", n)
+		}
+	}
+	var res MergeResult
+	_, _, err = s.idempotent(ctx, "MergeCustomers", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
+		survivor, err := s.lockLive(ctx, tx, a, survivorID, in.Survivor)
+		if err != nil {
+			return "", err
+		}
+		merged := make([]*Customer, len(mergedIDs))
+		for i, id := range mergedIDs {
+			if merged[i], err = s.lockLive(ctx, tx, a, id, in.Merged[i]); err != nil {
+				return "", err
+			}
+			if merged[i].ID == survivor.ID {
+				return "", errs.InvalidField(fmt.Sprintf("merged[%d]", i), "%s was already merged into the survivor", in.Merged[i])
+			}
+		}
+		res.Customer, res.Fields = combine(survivor, merged)
+		res.Customer.Membership = s.tiers.For(res.Customer.Points)
+		if in.DryRun {
+			return survivor.ID, errDryRun
+		}
+		return survivor.ID, s.applyMerge(ctx, tx, a, survivor, res.Customer, merged)
+	})
+	if errors.Is(err, errDryRun) {
+		return MergeResult{Customer: a.view(res.Customer), Fields: res.Fields}, nil
+	}
+	if err != nil {
+		return MergeResult{}, err
+	}
+	s.cache.Invalidate(ctx, append(mergedIDs, survivorID)...)
+	c, err := s.read(ctx, a, survivorID)
+	if err != nil {
+		return MergeResult{}, err
+	}
+	// A replayed merge reports no field decisions: they were made by the
+	// first call and the inputs are gone.
+	return MergeResult{Customer: c, Fields: res.Fields}, nil
+}
+
+// errDryRun rolls back a dry-run merge's transaction: the reads and locks are
+// real, the writes never happen.
+var errDryRun = errors.New("dry run")
+
+func (s *Service) lockLive(ctx context.Context, tx Tx, a access, id, name string) (*Customer, error) {
+	c, err := s.lockVisible(ctx, tx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.Deleted() {
+		return nil, errs.FailedPrecondition("CUSTOMER_DELETED", "%s is deleted", name)
+	}
+	return c, nil
+}
+
+func (s *Service) applyMerge(ctx context.Context, tx Tx, a access, before, after *Customer, merged []*Customer) error {
+	now := s.now()
+	ids := make([]string, len(merged))
+	for i, m := range merged {
+		ids[i] = m.ID
+		if m.Points > 0 {
+			if _, err := s.applyPoints(ctx, tx, a, m, -m.Points, "merged into "+before.Name(), ""); err != nil {
+				return err
+			}
+		}
+	}
+	// Merged rows give up their external ids and contacts before the
+	// survivor takes them, so uniqueness holds at every statement.
+	if err := tx.MarkMerged(ctx, ids, before.ID, now); err != nil {
+		return err
+	}
+	gained := after.Points - before.Points
+	after.Points = before.Points
+	if err := s.save(ctx, tx, after); err != nil {
+		return err
+	}
+	if gained > 0 {
+		if _, err := s.applyPoints(ctx, tx, a, after, gained, "points of merged customers", ""); err != nil {
+			return err
+		}
+	}
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		names[i] = Name(id)
+	}
+	evs := []Event{{Type: EventMerged, Subject: after.Name(), Actor: a.actor(), Data: MergedData{SurvivorID: after.ID, MergedIDs: ids}}}
+	for _, m := range merged {
+		evs = append(evs, Event{Type: EventDeleted, Subject: m.Name(), Actor: a.actor(), Data: m})
+	}
+	evs = append(evs, Event{Type: EventUpdated, Subject: after.Name(), Actor: a.actor(), Data: after})
+	return tx.Emit(ctx, evs...)
+}
+
+// combine computes the merged survivor and the decision for every field
+// that changed.
+func combine(survivor *Customer, merged []*Customer) (*Customer, []FieldMerge) {
+	out := survivor.Clone()
+	var fields []FieldMerge
+	record := func(field string, before, after any, source string) {
+		b, _ := json.Marshal(before)
+		f, _ := json.Marshal(after)
+		if string(b) != string(f) {
+			fields = append(fields, FieldMerge{Field: field, SurvivorValue: string(b), MergedValue: string(f), SourceID: source})
+		}
+	}
+	fill := func(field string, dst *string) {
+		if *dst != "" {
+			return
+		}
+		for _, m := range merged {
+			if v := stringField(m, field); v != "" {
+				record(field, *dst, v, m.ID)
+				*dst = v
+				return
+			}
+		}
+	}
+	fill("company", &out.Company)
+	fill("title", &out.Title)
+	fill("birthday", &out.Birthday)
+	fill("account_manager", &out.AccountManager)
+	fill("external_id", &out.ExternalID)
+	if out.Address == (Address{}) {
+		for _, m := range merged {
+			if m.Address != (Address{}) {
+				record("address", out.Address, m.Address, m.ID)
+				out.Address = m.Address
+				break
+			}
+		}
+	}
+	union := func(field string, dst *[]string, pick func(*Customer) []string) {
+		before := slices.Clone(*dst)
+		for _, m := range merged {
+			for _, v := range pick(m) {
+				if !slices.Contains(*dst, v) {
+					*dst = append(*dst, v)
+				}
+			}
+		}
+		record(field, before, *dst, "")
+	}
+	union("emails", &out.Emails, func(c *Customer) []string { return c.Emails })
+	union("phones", &out.Phones, func(c *Customer) []string { return c.Phones })
+	union("tags", &out.Tags, func(c *Customer) []string { return c.Tags })
+
+	attrs := maps.Clone(out.Attributes)
+	if attrs == nil {
+		attrs = map[string]string{}
+	}
+	for _, m := range merged {
+		for k, v := range m.Attributes {
+			if _, ok := attrs[k]; !ok {
+				attrs[k] = v
+			}
+		}
+	}
+	if len(attrs) > 0 {
+		record("attributes", out.Attributes, attrs, "")
+		out.Attributes = attrs
+	}
+	best := out.ValueTier
+	for _, m := range merged {
+		if m.ValueTier != "" && (best == "" || m.ValueTier < best) {
+			best = m.ValueTier
+		}
+	}
+	record("value_tier", out.ValueTier, best, "")
+	out.ValueTier = best
+
+	points := out.Points
+	for _, m := range merged {
+		points += m.Points
+	}
+	record("loyalty_points", out.Points, points, "")
+	out.Points = points
+	for _, m := range merged {
+		out.MergedIDs = append(out.MergedIDs, m.ID)
+		out.MergedIDs = append(out.MergedIDs, m.MergedIDs...)
+	}
+	return out, fields
+}
+
+func stringField(c *Customer, field string) string {
+	switch field {
+	case "company":
+		return c.Company
+	case "title":
+		return c.Title
+	case "birthday":
+		return c.Birthday
+	case "account_manager":
+		return c.AccountManager
+	case "external_id":
+		return c.ExternalID
+	}
+	return ""
+}

@@ -1,0 +1,129 @@
+package store
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kehu-crm/kehu/pkg/pg"
+	"github.com/kehu-crm/kehu/services/customer/internal/customer"
+)
+
+// importColumns are copied into the staging table, in this order.
+var importColumns = []string{
+	"row_no", "id", "kind", "display_name", "emails", "phones", "company", "title", "address",
+	"birthday", "source", "lifecycle_stage", "value_tier", "need_profile", "account_manager", "tags",
+	"attributes", "marketing_consent", "loyalty_points", "membership_tier", "external_id", "revision",
+	"create_time", "update_time", "search_text",
+}
+
+// Import implements customer.Store: COPY the batch into a temporary staging
+// table, then two set-based statements update the customers whose external
+// id exists and insert the rest, and their events go to the outbox, all in
+// one transaction.
+//
+// On update, the import is the source of truth for profile fields, but it
+// does not reset what the CRM itself owns: lifecycle stage, points, the
+// original source channel, and (unless given) value tier and account manager.
+// Attributes are merged, the import's values winning.
+func (s *Store) Import(ctx context.Context, rows []customer.ImportRow, actor string) ([]customer.ImportOutcome, error) {
+	var outcomes []customer.ImportOutcome
+	err := pg.InTx(ctx, s.pool, pgx.ReadCommitted, func(t pgx.Tx) error {
+		outcomes = outcomes[:0]
+		if _, err := t.Exec(ctx, `CREATE TEMP TABLE import_rows (LIKE customers INCLUDING DEFAULTS, row_no bigint NOT NULL) ON COMMIT DROP`); err != nil {
+			return err
+		}
+		byID := make(map[string]int64, len(rows))
+		_, err := t.CopyFrom(ctx, pgx.Identifier{"import_rows"}, importColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+			c := rows[i].Customer
+			byID[c.ID] = rows[i].Row
+			now := c.CreateTime
+			return []any{rows[i].Row, c.ID, c.Kind, c.DisplayName, nonNil(c.Emails), nonNil(c.Phones), c.Company, c.Title,
+				c.Address, c.Birthday, c.Source, c.Stage, c.ValueTier, c.Needs, c.AccountManager, nonNil(c.Tags),
+				nonNilMap(c.Attributes), c.MarketingConsent, int64(0), c.Membership, c.ExternalID, int64(1),
+				now, now, searchText(c)}, nil
+		}))
+		if err != nil {
+			return err
+		}
+		updated, err := t.Query(ctx, `
+			UPDATE customers c SET kind = r.kind, display_name = r.display_name, emails = r.emails,
+				phones = r.phones, company = r.company, title = r.title, address = r.address,
+				birthday = r.birthday, need_profile = r.need_profile, tags = r.tags,
+				value_tier = CASE WHEN r.value_tier <> '' THEN r.value_tier ELSE c.value_tier END,
+				account_manager = CASE WHEN r.account_manager <> '' THEN r.account_manager ELSE c.account_manager END,
+				attributes = c.attributes || r.attributes, marketing_consent = r.marketing_consent,
+				revision = c.revision + 1, update_time = r.update_time, search_text = r.search_text
+			FROM import_rows r
+			WHERE c.external_id = r.external_id AND c.merged_into IS NULL AND c.delete_time IS NULL
+			RETURNING r.row_no, c.id::text`)
+		if err != nil {
+			return err
+		}
+		for updated.Next() {
+			var o customer.ImportOutcome
+			if err := updated.Scan(&o.Row, &o.ID); err != nil {
+				updated.Close()
+				return err
+			}
+			outcomes = append(outcomes, o)
+		}
+		if err := updated.Err(); err != nil {
+			return err
+		}
+		inserted, err := t.Query(ctx, `
+			INSERT INTO customers (id, kind, display_name, emails, phones, company, title, address, birthday,
+				source, lifecycle_stage, value_tier, need_profile, account_manager, tags, attributes,
+				marketing_consent, loyalty_points, membership_tier, external_id, revision,
+				create_time, update_time, search_text)
+			SELECT id, kind, display_name, emails, phones, company, title, address, birthday,
+				source, lifecycle_stage, value_tier, need_profile, account_manager, tags, attributes,
+				marketing_consent, loyalty_points, membership_tier, external_id, revision,
+				create_time, update_time, search_text
+			FROM import_rows r
+			WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.external_id = r.external_id
+				AND c.merged_into IS NULL AND c.delete_time IS NULL)
+			RETURNING id::text`)
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(inserted, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			outcomes = append(outcomes, customer.ImportOutcome{Row: byID[id], ID: id, Created: true})
+		}
+		return s.emitImported(ctx, t, outcomes, actor)
+	})
+	return outcomes, pg.Classify(err)
+}
+
+func (s *Store) emitImported(ctx context.Context, t pgx.Tx, outcomes []customer.ImportOutcome, actor string) error {
+	ids := make([]string, len(outcomes))
+	created := make(map[string]bool, len(outcomes))
+	for i, o := range outcomes {
+		ids[i] = o.ID
+		created[o.ID] = o.Created
+	}
+	rows, err := t.Query(ctx, `SELECT `+columns+` FROM customers c WHERE c.id = ANY($1::uuid[]) ORDER BY c.id`, ids)
+	if err != nil {
+		return err
+	}
+	cs, err := collectCustomers(rows)
+	if err != nil {
+		return err
+	}
+	events := make([]customer.Event, len(cs))
+	for i, c := range cs {
+		typ := customer.EventUpdated
+		if created[c.ID] {
+			typ = customer.EventCreated
+		}
+		events[i] = customer.Event{Type: typ, Subject: c.Name(), Actor: actor, Data: c}
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	return emit(ctx, t, s.codec, events)
+}

@@ -1,0 +1,363 @@
+// Package store implements the customer domain's Store on PostgreSQL with
+// pgx. It is the only package of the service that speaks SQL; it returns
+// domain types and errs errors, never pgx types.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/outbox"
+	"github.com/kehu-crm/kehu/pkg/pg"
+	"github.com/kehu-crm/kehu/services/customer/internal/customer"
+)
+
+// Codec turns a domain event into its wire payload for the outbox. The gRPC
+// layer provides it, which keeps protobuf knowledge out of the domain.
+type Codec func(customer.Event) (proto.Message, error)
+
+// Store is the PostgreSQL implementation of customer.Store.
+type Store struct {
+	pool  *pgxpool.Pool
+	codec Codec
+}
+
+var _ customer.Store = (*Store)(nil)
+
+// New returns a Store on a pool whose search_path is the customer schema.
+func New(pool *pgxpool.Pool, codec Codec) *Store {
+	return &Store{pool: pool, codec: codec}
+}
+
+// querier is what reads need; both the pool and a transaction provide it.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// columns selects a full customer; scanCustomer reads them in this order.
+const columns = `c.id::text, c.kind, c.display_name, c.emails, c.phones, c.company, c.title,
+	c.address, c.birthday, c.source, c.lifecycle_stage, c.value_tier, c.need_profile,
+	c.account_manager, c.tags, c.attributes, c.marketing_consent, c.loyalty_points,
+	c.membership_tier, coalesce(c.external_id, ''), c.revision, c.create_time, c.update_time,
+	c.delete_time,
+	coalesce((SELECT array_agg(m.id::text ORDER BY m.id) FROM customers m WHERE m.merged_into = c.id), '{}')`
+
+func scanCustomer(row pgx.Row) (*customer.Customer, error) {
+	var c customer.Customer
+	err := row.Scan(&c.ID, &c.Kind, &c.DisplayName, &c.Emails, &c.Phones, &c.Company, &c.Title,
+		&c.Address, &c.Birthday, &c.Source, &c.Stage, &c.ValueTier, &c.Needs,
+		&c.AccountManager, &c.Tags, &c.Attributes, &c.MarketingConsent, &c.Points,
+		&c.Membership, &c.ExternalID, &c.Revision, &c.CreateTime, &c.UpdateTime,
+		&c.DeleteTime, &c.MergedIDs)
+	if err != nil {
+		return nil, err
+	}
+	c.CreateTime, c.UpdateTime = c.CreateTime.UTC(), c.UpdateTime.UTC()
+	if c.DeleteTime != nil {
+		t := c.DeleteTime.UTC()
+		c.DeleteTime = &t
+	}
+	return &c, nil
+}
+
+func collectCustomers(rows pgx.Rows) ([]*customer.Customer, error) {
+	defer rows.Close()
+	var out []*customer.Customer
+	for rows.Next() {
+		c, err := scanCustomer(rows)
+		if err != nil {
+			return nil, pg.Classify(err)
+		}
+		out = append(out, c)
+	}
+	return out, pg.Classify(rows.Err())
+}
+
+// resolved is the id a customer id resolves to: itself, or the survivor it
+// was merged into.
+const resolved = `(SELECT coalesce(r.merged_into, r.id) FROM customers r WHERE r.id = $1::uuid)`
+
+func get(ctx context.Context, q querier, id string, lock bool) (*customer.Customer, error) {
+	sql := `SELECT ` + columns + ` FROM customers c WHERE c.id = ` + resolved
+	if lock {
+		sql += ` FOR UPDATE OF c`
+	}
+	c, err := scanCustomer(q.QueryRow(ctx, sql, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errs.NotFound(customer.Name(id))
+	}
+	return c, pg.Classify(err)
+}
+
+// Get implements customer.Store.
+func (s *Store) Get(ctx context.Context, id string) (*customer.Customer, error) {
+	return get(ctx, s.pool, id, false)
+}
+
+// GetMany implements customer.Store.
+func (s *Store) GetMany(ctx context.Context, ids []string) (map[string]*customer.Customer, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT r.id::text, `+columns+`
+		FROM customers r JOIN customers c ON c.id = coalesce(r.merged_into, r.id)
+		WHERE r.id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		return nil, pg.Classify(err)
+	}
+	defer rows.Close()
+	out := make(map[string]*customer.Customer, len(ids))
+	for rows.Next() {
+		var asked string
+		c, err := scanCustomer(prefixScanner{rows, &asked})
+		if err != nil {
+			return nil, pg.Classify(err)
+		}
+		out[asked] = c
+	}
+	return out, pg.Classify(rows.Err())
+}
+
+// prefixScanner scans a leading column before the customer columns.
+type prefixScanner struct {
+	row    pgx.Row
+	prefix any
+}
+
+func (p prefixScanner) Scan(dest ...any) error {
+	return p.row.Scan(append([]any{p.prefix}, dest...)...)
+}
+
+// sortColumns are the sortable fields: SQL expression and the type of the
+// cursor key, so the keyset comparison compares like with like.
+var sortColumns = map[string]struct{ expr, typ string }{
+	"create_time":    {"c.create_time", "timestamptz"},
+	"update_time":    {"c.update_time", "timestamptz"},
+	"display_name":   {"lower(c.display_name)", "text"},
+	"company":        {"lower(c.company)", "text"},
+	"loyalty_points": {"c.loyalty_points", "bigint"},
+}
+
+// List implements customer.Store.
+func (s *Store) List(ctx context.Context, q customer.ListQuery) ([]*customer.Customer, error) {
+	w := newWhere()
+	w.add("c.merged_into IS NULL")
+	if !q.ShowDeleted {
+		w.add("c.delete_time IS NULL")
+	}
+	if q.Scope != "" {
+		w.add("(c.account_manager = %s OR c.account_manager = '')", q.Scope)
+	}
+	if err := w.filter(q.Filter); err != nil {
+		return nil, err
+	}
+	var order string
+	if q.Order.Field == "id" {
+		// Export pages by id alone: stable however long it runs.
+		if q.After.ID != "" {
+			w.add("c.id > %s::uuid", q.After.ID)
+		}
+		order = "c.id"
+	} else {
+		sc, ok := sortColumns[q.Order.Field]
+		if !ok {
+			return nil, errs.InvalidField("order_by", "cannot sort by %q", q.Order.Field)
+		}
+		dir, cmp := "ASC", ">"
+		if q.Order.Desc {
+			dir, cmp = "DESC", "<"
+		}
+		if q.After.ID != "" {
+			w.add(fmt.Sprintf("(%s, c.id) %s (%%s::%s, %%s::uuid)", sc.expr, cmp, sc.typ), q.After.Key, q.After.ID)
+		}
+		order = fmt.Sprintf("%s %s, c.id %s", sc.expr, dir, dir)
+	}
+	sql := fmt.Sprintf(`SELECT %s FROM customers c WHERE %s ORDER BY %s LIMIT %d`, columns, w.sql(), order, q.Limit)
+	rows, err := s.pool.Query(ctx, sql, w.args...)
+	if err != nil {
+		return nil, pg.Classify(err)
+	}
+	return collectCustomers(rows)
+}
+
+// Search implements customer.Store.
+func (s *Store) Search(ctx context.Context, q customer.SearchQuery) ([]*customer.Customer, error) {
+	w := newWhere()
+	w.add("c.merged_into IS NULL AND c.delete_time IS NULL")
+	if q.Scope != "" {
+		w.add("(c.account_manager = %s OR c.account_manager = '')", q.Scope)
+	}
+	text := w.arg(q.Text)
+	like := w.arg("%" + escapeLike(q.Text) + "%")
+	// A substring hit ranks above a fuzzy one; both use the trigram index.
+	w.add(fmt.Sprintf("(c.search_text LIKE %s OR %s OPERATOR(public.<%%) c.search_text)", like, text))
+	sql := fmt.Sprintf(`SELECT %s FROM customers c WHERE %s
+		ORDER BY (c.search_text LIKE %s) DESC,
+		         greatest(public.similarity(c.search_text, %s), public.word_similarity(%s, c.search_text)) DESC,
+		         c.id
+		LIMIT %d OFFSET %d`, columns, w.sql(), like, text, text, q.Limit, q.Offset)
+	rows, err := s.pool.Query(ctx, sql, w.args...)
+	if err != nil {
+		return nil, pg.Classify(err)
+	}
+	return collectCustomers(rows)
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// FindDuplicates implements customer.Store. Exact e-mail and phone matches
+// come first (score 1), then pairs at the same company whose names are
+// trigram-similar.
+func (s *Store) FindDuplicates(ctx context.Context, offset, limit int) ([]customer.DuplicateGroup, error) {
+	rows, err := s.pool.Query(ctx, `
+		WITH live AS (
+			SELECT id, emails, phones, lower(display_name) AS name, lower(company) AS company, create_time
+			FROM customers WHERE merged_into IS NULL AND delete_time IS NULL
+		), by_email AS (
+			SELECT 'EMAIL' AS reason, e AS key, array_agg(id::text ORDER BY create_time, id) AS ids, 1.0::float8 AS score
+			FROM live, unnest(emails) AS e GROUP BY e HAVING count(*) > 1
+		), by_phone AS (
+			SELECT 'PHONE', p, array_agg(id::text ORDER BY create_time, id), 1.0::float8
+			FROM live, unnest(phones) AS p GROUP BY p HAVING count(*) > 1
+		), by_name AS (
+			SELECT 'NAME_AND_COMPANY', a.company,
+			       CASE WHEN (a.create_time, a.id) < (b.create_time, b.id) THEN ARRAY[a.id::text, b.id::text] ELSE ARRAY[b.id::text, a.id::text] END,
+			       public.similarity(a.name, b.name)::float8
+			FROM live a JOIN live b ON a.company = b.company AND a.id < b.id
+			WHERE a.company <> '' AND public.similarity(a.name, b.name) >= 0.5
+		)
+		SELECT * FROM (SELECT * FROM by_email UNION ALL SELECT * FROM by_phone UNION ALL SELECT * FROM by_name) g
+		ORDER BY score DESC, reason, key, ids
+		LIMIT $1 OFFSET $2`, limit, offset)
+	if err != nil {
+		return nil, pg.Classify(err)
+	}
+	defer rows.Close()
+	var out []customer.DuplicateGroup
+	for rows.Next() {
+		var g customer.DuplicateGroup
+		if err := rows.Scan(&g.Reason, &g.Key, &g.CustomerIDs, &g.Score); err != nil {
+			return nil, pg.Classify(err)
+		}
+		out = append(out, g)
+	}
+	return out, pg.Classify(rows.Err())
+}
+
+// historyKeyset is the newest-first keyset condition for history tables.
+const historyKeyset = ` AND ($2 = '' OR (create_time, id) < ($2::timestamptz, $3::uuid))`
+
+// ListTransitions implements customer.Store.
+func (s *Store) ListTransitions(ctx context.Context, customerID string, after customer.Cursor, limit int) ([]customer.Transition, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT id::text, customer_id::text, from_stage, to_stage, reason, actor, create_time
+		FROM lifecycle_transitions WHERE customer_id = $1::uuid`+historyKeyset+`
+		ORDER BY create_time DESC, id DESC LIMIT $4`, customerID, after.Key, nullUUID(after.ID), limit)
+	if err != nil {
+		return nil, pg.Classify(err)
+	}
+	return collect(rows, scanTransition)
+}
+
+func scanTransition(row pgx.Row) (customer.Transition, error) {
+	var t customer.Transition
+	err := row.Scan(&t.ID, &t.CustomerID, &t.From, &t.To, &t.Reason, &t.Actor, &t.CreateTime)
+	t.CreateTime = t.CreateTime.UTC()
+	return t, err
+}
+
+// GetTransition implements customer.Store.
+func (s *Store) GetTransition(ctx context.Context, id string) (*customer.Transition, error) {
+	t, err := scanTransition(s.pool.QueryRow(ctx, `
+		SELECT id::text, customer_id::text, from_stage, to_stage, reason, actor, create_time
+		FROM lifecycle_transitions WHERE id = $1::uuid`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errs.NotFound("lifecycle transition " + id)
+	}
+	return &t, pg.Classify(err)
+}
+
+// ListLedger implements customer.Store.
+func (s *Store) ListLedger(ctx context.Context, customerID string, after customer.Cursor, limit int) ([]customer.LedgerEntry, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT id::text, customer_id::text, delta, balance, reason, actor, request_id, create_time
+		FROM points_ledger WHERE customer_id = $1::uuid`+historyKeyset+`
+		ORDER BY create_time DESC, id DESC LIMIT $4`, customerID, after.Key, nullUUID(after.ID), limit)
+	if err != nil {
+		return nil, pg.Classify(err)
+	}
+	return collect(rows, scanEntry)
+}
+
+func scanEntry(row pgx.Row) (customer.LedgerEntry, error) {
+	var e customer.LedgerEntry
+	err := row.Scan(&e.ID, &e.CustomerID, &e.Delta, &e.Balance, &e.Reason, &e.Actor, &e.RequestID, &e.CreateTime)
+	e.CreateTime = e.CreateTime.UTC()
+	return e, err
+}
+
+// GetLedgerEntry implements customer.Store.
+func (s *Store) GetLedgerEntry(ctx context.Context, id string) (*customer.LedgerEntry, error) {
+	e, err := scanEntry(s.pool.QueryRow(ctx, `
+		SELECT id::text, customer_id::text, delta, balance, reason, actor, request_id, create_time
+		FROM points_ledger WHERE id = $1::uuid`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errs.NotFound("points ledger entry " + id)
+	}
+	return &e, pg.Classify(err)
+}
+
+func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, pg.Classify(err)
+		}
+		out = append(out, v)
+	}
+	return out, pg.Classify(rows.Err())
+}
+
+func nullUUID(id string) any {
+	if id == "" {
+		return nil
+	}
+	return id
+}
+
+// InTx implements customer.Store.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx customer.Tx) error) error {
+	return pg.InTx(ctx, s.pool, pgx.ReadCommitted, func(t pgx.Tx) error {
+		return fn(ctx, &tx{tx: t, codec: s.codec})
+	})
+}
+
+// emit encodes domain events and writes them to the outbox.
+func emit(ctx context.Context, t pgx.Tx, codec Codec, events []customer.Event) error {
+	out := make([]outbox.Event, len(events))
+	for i, e := range events {
+		payload, err := codec(e)
+		if err != nil {
+			return errs.Internal(fmt.Errorf("encoding %s event: %w", e.Type, err))
+		}
+		out[i] = outbox.Event{Type: e.Type, Subject: e.Subject, Actor: e.Actor, Payload: payload}
+	}
+	return outbox.Write(ctx, t, out...)
+}
+
+// searchText is what trigram search matches against.
+func searchText(c *customer.Customer) string {
+	parts := append([]string{c.DisplayName, c.Company}, c.Emails...)
+	parts = append(parts, c.Phones...)
+	return strings.ToLower(strings.Join(parts, " "))
+}

@@ -1,0 +1,85 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// ifMatchKey is the metadata key the If-Match header travels under between
+// the gateway's HTTP side and its gRPC client side.
+const ifMatchKey = "kehu-if-match"
+
+// etagOf finds the etag of a response: its own "etag" field, or that of the
+// resource it wraps (e.g. UpdateCustomerResponse.customer.etag).
+func etagOf(m protoreflect.Message) string {
+	fields := m.Descriptor().Fields()
+	if f := fields.ByName("etag"); f != nil && f.Kind() == protoreflect.StringKind {
+		return m.Get(f).String()
+	}
+	for i := 0; i < fields.Len(); i++ {
+		f := fields.Get(i)
+		if f.Kind() == protoreflect.MessageKind && !f.IsList() && !f.IsMap() && m.Has(f) {
+			if e := etagOf(m.Get(f).Message()); e != "" {
+				return e
+			}
+		}
+	}
+	return ""
+}
+
+// setETag copies a response's etag into the ETag header (RFC 9110 quoted).
+func setETag(_ context.Context, w http.ResponseWriter, m proto.Message) error {
+	if e := etagOf(m.ProtoReflect()); e != "" {
+		w.Header().Set("ETag", `"`+e+`"`)
+	}
+	return nil
+}
+
+// setEtagField puts an If-Match value into the request's etag: the request's
+// own "etag" field, or that of the resource in its body. An etag already in
+// the body wins over the header.
+func setEtagField(m protoreflect.Message, etag string) bool {
+	fields := m.Descriptor().Fields()
+	if f := fields.ByName("etag"); f != nil && f.Kind() == protoreflect.StringKind {
+		if m.Get(f).String() == "" {
+			m.Set(f, protoreflect.ValueOfString(etag))
+		}
+		return true
+	}
+	for i := 0; i < fields.Len(); i++ {
+		f := fields.Get(i)
+		if f.Kind() == protoreflect.MessageKind && !f.IsList() && !f.IsMap() && m.Has(f) {
+			if setEtagField(m.Mutable(f).Message(), etag) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// IfMatchInterceptor is a client interceptor for the gateway's backend
+// connections: it moves the If-Match header, which arrives as metadata, into
+// the request message's etag field, where the services look for it.
+func IfMatchInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	md, ok := metadata.FromOutgoingContext(ctx)
+	if ok {
+		if vals := md.Get(ifMatchKey); len(vals) > 0 {
+			if msg, isProto := req.(proto.Message); isProto {
+				etag := strings.Trim(strings.TrimPrefix(strings.TrimSpace(vals[0]), "W/"), `"`)
+				if etag != "" && etag != "*" {
+					setEtagField(msg.ProtoReflect(), etag)
+				}
+			}
+			md = md.Copy()
+			delete(md, ifMatchKey)
+			ctx = metadata.NewOutgoingContext(ctx, md)
+		}
+	}
+	return invoker(ctx, method, req, reply, cc, opts...)
+}
