@@ -62,7 +62,8 @@ func New(cfg Config, reg prometheus.Registerer) (*Cache, error) {
 		return nil, err
 	}
 	// Fail fast: one quick attempt, no retry storms against a dead Redis.
-	opts.MaxRetries = 0
+	opts.MaxRetries = -1 // go-redis reads 0 as "default (3)"
+	opts.DialerRetries = 1
 	opts.DialTimeout = 250 * time.Millisecond
 	opts.ReadTimeout = c.timeout
 	opts.WriteTimeout = c.timeout

@@ -118,7 +118,8 @@ func pingRedis(ctx context.Context, url string) error {
 	if err != nil {
 		return err
 	}
-	opts.MaxRetries = 0
+	opts.MaxRetries = -1 // go-redis reads 0 as "default (3)"
+	opts.DialerRetries = 1
 	c := redis.NewClient(opts)
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
