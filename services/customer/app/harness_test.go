@@ -41,7 +41,7 @@ func redisURL() string {
 }
 
 // start boots the service on random ports against its own database.
-func start(t *testing.T, tweak ...func(*Config)) *env {
+func start(t testing.TB, tweak ...func(*Config)) *env {
 	t.Helper()
 	dbURL := testdb.New(t, testdb.Schema{Name: migrations.Schema, Migrations: migrations.FS})
 	cfg := Config{
@@ -86,7 +86,7 @@ func start(t *testing.T, tweak ...func(*Config)) *env {
 }
 
 // as returns a context carrying a token for subject with role.
-func (e *env) as(t *testing.T, subject string, role auth.Role) context.Context {
+func (e *env) as(t testing.TB, subject string, role auth.Role) context.Context {
 	t.Helper()
 	tok, err := e.signer.Sign(subject, []auth.Role{role}, time.Hour)
 	if err != nil {
@@ -97,11 +97,11 @@ func (e *env) as(t *testing.T, subject string, role auth.Role) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
 }
 
-func (e *env) admin(t *testing.T) context.Context   { return e.as(t, "root", auth.RoleAdmin) }
-func (e *env) manager(t *testing.T) context.Context { return e.as(t, "mia", auth.RoleManager) }
+func (e *env) admin(t testing.TB) context.Context   { return e.as(t, "root", auth.RoleAdmin) }
+func (e *env) manager(t testing.TB) context.Context { return e.as(t, "mia", auth.RoleManager) }
 
 // create makes a customer as a manager and fails the test on error.
-func (e *env) create(t *testing.T, c *customerv1.Customer) *customerv1.Customer {
+func (e *env) create(t testing.TB, c *customerv1.Customer) *customerv1.Customer {
 	t.Helper()
 	resp, err := e.client.CreateCustomer(e.manager(t), &customerv1.CreateCustomerRequest{Customer: c})
 	if err != nil {
@@ -111,7 +111,7 @@ func (e *env) create(t *testing.T, c *customerv1.Customer) *customerv1.Customer 
 }
 
 // count returns how many customers (deleted ones included) exist.
-func (e *env) count(t *testing.T) int {
+func (e *env) count(t testing.TB) int {
 	t.Helper()
 	n := 0
 	token := ""
@@ -129,7 +129,7 @@ func (e *env) count(t *testing.T) int {
 
 // wantCode asserts err has the gRPC code and, when field is set, a BadRequest
 // violation naming it. It returns the status for further checks.
-func wantCode(t *testing.T, err error, code codes.Code, field string) *status.Status {
+func wantCode(t testing.TB, err error, code codes.Code, field string) *status.Status {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("got success, want %s", code)
@@ -177,7 +177,7 @@ func errorInfo(st *status.Status) *errdetails.ErrorInfo {
 }
 
 // recvAll drains a server stream.
-func recvAll[T any](t *testing.T, recv func() (T, error)) []T {
+func recvAll[T any](t testing.TB, recv func() (T, error)) []T {
 	t.Helper()
 	var out []T
 	for {
