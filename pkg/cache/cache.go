@@ -8,12 +8,27 @@ package cache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 )
+
+func init() {
+	// go-redis prints its own retries to stderr in plain text; the cache
+	// reports failures itself (JSON log and metric), so route the library's
+	// chatter to debug level.
+	redis.SetLogger(debugLogger{})
+}
+
+type debugLogger struct{}
+
+func (debugLogger) Printf(ctx context.Context, format string, v ...any) {
+	slog.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
+}
 
 // Config configures the cache.
 type Config struct {
@@ -33,6 +48,7 @@ type Cache struct {
 	prefix  string
 	timeout time.Duration
 	ops     *prometheus.CounterVec
+	lastLog atomic.Int64 // unix nanos of the last outage log line
 }
 
 // New returns a Cache and registers its metrics with reg. It does not
@@ -71,9 +87,16 @@ func New(cfg Config, reg prometheus.Registerer) (*Cache, error) {
 	return c, nil
 }
 
+// logEvery bounds how often an outage is logged: while Redis is down every
+// request fails over, and the metric already counts each one.
+const logEvery = 10 * time.Second
+
 func (c *Cache) fail(ctx context.Context, op string, err error) {
 	c.ops.WithLabelValues(op, "error").Inc()
-	slog.WarnContext(ctx, "redis cache unavailable; serving from the database", "op", op, "error", err)
+	now := time.Now().UnixNano()
+	if last := c.lastLog.Load(); now-last >= int64(logEvery) && c.lastLog.CompareAndSwap(last, now) {
+		slog.WarnContext(ctx, "redis cache unavailable; serving from the database", "op", op, "error", err)
+	}
 }
 
 // Get returns the value under key; false on a miss or any failure.

@@ -3,6 +3,9 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -568,4 +571,24 @@ func TestRedisDownFailsOpen(t *testing.T) {
 			t.Fatalf("GetCustomer with Redis down: %v", err)
 		}
 	}
+	// The outage is visible to operators.
+	resp, err := http.Get("http://" + e.app.AdminAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if !regexp.MustCompile(`kehu_cache_operations_total\{op="get",result="error"\} [1-9]`).Match(body) {
+		t.Errorf("no cache error metric while Redis is down:\n%s", grepLines(string(body), "kehu_cache"))
+	}
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
