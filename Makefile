@@ -8,7 +8,7 @@ BIN   := $(STATE)/bin
 # names them as local plugins).
 export PATH := $(BIN):$(PATH)
 
-MAIN_PKGS := ./cmd/kehuctl ./services/customer ./services/gateway
+MAIN_PKGS := ./cmd/kehuctl ./services/customer ./services/interaction ./services/gateway
 GENERATED := $(shell git ls-files 'pkg/api/*.pb.go' 'pkg/api/*.pb.gw.go' 'pkg/api/*.swagger.json' 2>/dev/null)
 
 .PHONY: all run test bench build tools generate generate-check lint clean

@@ -6,7 +6,12 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
+	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
 	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/dial"
 )
@@ -14,20 +19,27 @@ import (
 func runDemo(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	addr := fs.String("customer", envOr("KEHU_CUSTOMER_ADDR", "127.0.0.1:9101"), "customer service gRPC address")
+	iaddr := fs.String("interaction", envOr("KEHU_INTERACTION_ADDR", "127.0.0.1:9102"), "interaction service gRPC address")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	return loadDemo(ctx, *addr)
+	return loadDemo(ctx, *addr, *iaddr)
 }
 
-// loadDemo imports a small, realistic customer base. Rows are upserted by
-// external id, so loading it twice changes nothing.
-func loadDemo(ctx context.Context, customerAddr string) error {
+// loadDemo imports a small, realistic customer base (upserted by external
+// id) and gives each customer without history a few interactions,
+// purchases and a follow-up, so loading it twice changes nothing.
+func loadDemo(ctx context.Context, customerAddr, interactionAddr string) error {
 	signer, err := auth.NewHS256Signer(jwtSecret(), envOr("KEHU_JWT_ISSUER", "kehu"), envOr("KEHU_JWT_AUDIENCE", "kehu"))
 	if err != nil {
 		return err
 	}
-	conn, err := dial.Dial(customerAddr, dial.WithTokenSource(auth.NewServiceTokens(signer, "kehuctl-demo")))
+	// The demo acts as a manager (care rules) and as a service (import).
+	token, err := signer.Sign("kehuctl-demo", []auth.Role{auth.RoleManager, auth.RoleService}, time.Hour)
+	if err != nil {
+		return err
+	}
+	conn, err := dial.Dial(customerAddr, dial.WithTokenSource(auth.StaticToken(token)))
 	if err != nil {
 		return err
 	}
@@ -49,6 +61,85 @@ func loadDemo(ctx context.Context, customerAddr string) error {
 	for _, e := range res.GetErrors() {
 		logf("demo: row %d (%s): %s: %s", e.GetRow(), e.GetExternalId(), e.GetField(), e.GetDescription())
 	}
+	iconn, err := dial.Dial(interactionAddr, dial.WithTokenSource(auth.StaticToken(token)))
+	if err != nil {
+		return err
+	}
+	defer iconn.Close()
+	return demoHistory(ctx, customerv1.NewCustomerServiceClient(conn), interactionv1.NewInteractionServiceClient(iconn))
+}
+
+// demoHistory records interactions for demo customers that have none.
+func demoHistory(ctx context.Context, customers customerv1.CustomerServiceClient, interactions interactionv1.InteractionServiceClient) error {
+	list, err := customers.ListCustomers(ctx, &customerv1.ListCustomersRequest{Filter: `external_id = "demo-*"`, PageSize: 100})
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	ago := func(days int) *timestamppb.Timestamp { return timestamppb.New(now.AddDate(0, 0, -days)) }
+	var recorded, planned int
+	for n, c := range list.GetCustomers() {
+		have, err := interactions.ListInteractions(ctx, &interactionv1.ListInteractionsRequest{Parent: c.GetName(), PageSize: 1})
+		if err != nil {
+			return err
+		}
+		if len(have.GetInteractions()) > 0 {
+			continue
+		}
+		agent := c.GetAccountManager()
+		if agent == "" {
+			agent = "alice"
+		}
+		history := []*interactionv1.Interaction{
+			{Channel: interactionv1.Channel_CHANNEL_EVENT, Kind: interactionv1.InteractionKind_INTERACTION_KIND_CONTACT, Direction: interactionv1.Direction_DIRECTION_INBOUND,
+				Subject: "Met at the trade show", Touchpoint: "touchpoints/trade-show", OccurTime: ago(120 - n), Agent: agent},
+			{Channel: interactionv1.Channel_CHANNEL_PHONE, Kind: interactionv1.InteractionKind_INTERACTION_KIND_CONTACT, Direction: interactionv1.Direction_DIRECTION_OUTBOUND,
+				Subject: "Product consultation", Summary: "Walked through the catalogue and prices", Touchpoint: "touchpoints/hotline",
+				OccurTime: ago(90 - n), Agent: agent, Satisfaction: int32(3 + n%3), Sentiment: interactionv1.Sentiment_SENTIMENT_POSITIVE},
+		}
+		if c.GetLifecycleStage() != customerv1.LifecycleStage_LIFECYCLE_STAGE_PROSPECT {
+			for k := range 1 + n%3 {
+				history = append(history, &interactionv1.Interaction{
+					Channel: interactionv1.Channel_CHANNEL_WEBSITE, Kind: interactionv1.InteractionKind_INTERACTION_KIND_PURCHASE,
+					Touchpoint: "touchpoints/online-store", OccurTime: ago(60 - 15*k - n), Agent: agent,
+					Amount:         &interactionv1.Money{CurrencyCode: "CNY", Amount: fmt.Sprintf("%d.%02d", 199+n*350+k*120, (n*17)%100)},
+					OrderReference: fmt.Sprintf("SO-%04d-%d", 1000+n, k), ProductCategories: []string{[]string{"tea", "tea ware", "gifts"}[(n+k)%3]},
+				})
+			}
+		}
+		if c.GetLifecycleStage() == customerv1.LifecycleStage_LIFECYCLE_STAGE_AT_RISK {
+			history = append(history, &interactionv1.Interaction{
+				Channel: interactionv1.Channel_CHANNEL_CHAT, Kind: interactionv1.InteractionKind_INTERACTION_KIND_COMPLAINT_MENTION,
+				Subject: "Late delivery", Summary: "Second late delivery this quarter", OccurTime: ago(10), Agent: agent,
+				Satisfaction: 2, Sentiment: interactionv1.Sentiment_SENTIMENT_NEGATIVE, Touchpoint: "touchpoints/live-chat",
+			})
+		}
+		reqs := make([]*interactionv1.CreateInteractionRequest, len(history))
+		for k, i := range history {
+			reqs[k] = &interactionv1.CreateInteractionRequest{Interaction: i}
+		}
+		if _, err := interactions.BatchCreateInteractions(ctx, &interactionv1.BatchCreateInteractionsRequest{Parent: c.GetName(), Requests: reqs}); err != nil {
+			return fmt.Errorf("interactions of %s: %w", c.GetDisplayName(), err)
+		}
+		recorded += len(reqs)
+		if _, err := interactions.CreateFollowUp(ctx, &interactionv1.CreateFollowUpRequest{Parent: c.GetName(), FollowUp: &interactionv1.FollowUp{
+			Purpose: "Quarterly check-in", Channel: interactionv1.Channel_CHANNEL_PHONE, Assignee: agent,
+			DueTime:    timestamppb.New(now.AddDate(0, 0, 1+n%10)),
+			Recurrence: &interactionv1.Recurrence{Interval: 3, Unit: interactionv1.Recurrence_UNIT_MONTH},
+		}}); err != nil {
+			return fmt.Errorf("follow-up of %s: %w", c.GetDisplayName(), err)
+		}
+		planned++
+	}
+	_, err = interactions.CreateCareRule(ctx, &interactionv1.CreateCareRuleRequest{CareRuleId: "vip-birthday", CareRule: &interactionv1.CareRule{
+		DisplayName: "Birthday call for A-tier customers", Occasion: interactionv1.CareRule_OCCASION_BIRTHDAY, LeadDays: 3,
+		Channel: interactionv1.Channel_CHANNEL_PHONE, MessageTemplate: "Happy birthday, {{display_name}}! A small gift is on its way.",
+		CustomerFilter: "value_tier = A", FallbackAssignee: "alice", Active: true,
+	}})
+	if err != nil && status.Code(err) != codes.AlreadyExists {
+		return fmt.Errorf("care rule: %w", err)
+	}
+	logf("demo: %d interactions and %d follow-ups recorded", recorded, planned)
 	return nil
 }
 

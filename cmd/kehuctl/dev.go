@@ -69,7 +69,7 @@ func runDev(ctx context.Context, args []string) error {
 		return err
 	}
 	if *demo {
-		if err := loadDemo(ctx, "127.0.0.1:9101"); err != nil {
+		if err := loadDemo(ctx, "127.0.0.1:9101", "127.0.0.1:9102"); err != nil {
 			return fmt.Errorf("loading demo data: %w", err)
 		}
 	}
@@ -82,8 +82,8 @@ Kehu is running.
   REST API        %[1]s/v1/customers
   OpenAPI spec    %[1]s/openapi.json
   API docs        %[1]s/docs
-  gRPC customer   127.0.0.1:9101 (reflection on)
-  metrics         http://127.0.0.1:9201/metrics (customer), http://127.0.0.1:9280/metrics (gateway)
+  gRPC            customer 127.0.0.1:9101, interaction 127.0.0.1:9102 (reflection on)
+  metrics         http://127.0.0.1:9201/metrics (customer), :9202 (interaction), :9280 (gateway)
   database        %[2]s
   admin token     export KEHU_TOKEN=%[3]s
 Press Ctrl-C to stop.

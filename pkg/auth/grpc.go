@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -165,3 +166,50 @@ func (p Credentials) GetRequestMetadata(ctx context.Context, _ ...string) (map[s
 
 // RequireTransportSecurity implements credentials.PerRPCCredentials.
 func (Credentials) RequireTransportSecurity() bool { return false }
+
+// ForwardOr passes the caller's own bearer token on to the next service, so
+// that service applies the caller's permissions (an agent cannot reach a
+// customer through another service that they could not reach directly).
+// Work without a caller (background jobs) uses fallback.
+func ForwardOr(fallback TokenSource) TokenSource { return forwarding{fallback} }
+
+type forwarding struct{ fallback TokenSource }
+
+func (f forwarding) Token(ctx context.Context) (string, error) {
+	if tok, err := bearer(ctx); err == nil {
+		return tok, nil
+	}
+	return f.fallback.Token(ctx)
+}
+
+// FileToken reads a bearer token from a file (e.g. a projected Kubernetes
+// service-account token or one written by an identity agent), re-reading
+// it when it changes so rotation needs no restart.
+type FileToken struct {
+	path string
+
+	mu    sync.Mutex
+	mtime time.Time
+	token string
+}
+
+// NewFileToken returns a TokenSource reading path.
+func NewFileToken(path string) *FileToken { return &FileToken{path: path} }
+
+// Token implements TokenSource.
+func (f *FileToken) Token(context.Context) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	info, err := os.Stat(f.path)
+	if err != nil {
+		return "", err
+	}
+	if f.token == "" || !info.ModTime().Equal(f.mtime) {
+		b, err := os.ReadFile(f.path)
+		if err != nil {
+			return "", err
+		}
+		f.token, f.mtime = strings.TrimSpace(string(b)), info.ModTime()
+	}
+	return f.token, nil
+}

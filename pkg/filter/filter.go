@@ -22,6 +22,7 @@ package filter
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,6 +57,10 @@ const (
 	// Timestamp: all comparators, : meaning =; RFC 3339 values bound as
 	// time.Time.
 	Timestamp
+	// Decimal: all comparators, : meaning =; an exact decimal such as
+	// "1299.90" (money), bound as text and compared as numeric, never as
+	// a float.
+	Decimal
 )
 
 // Field is one filterable field.
@@ -589,6 +594,11 @@ func (p *parser) compare(name string, f Field, op, v string) (string, error) {
 			return "", invalid("field %q wants an integer, got %q", name, v)
 		}
 		return fmt.Sprintf("(%s %s %s)", col, sqlOps[op], p.bind(n)), nil
+	case Decimal:
+		if !decimalLiteral.MatchString(v) {
+			return "", invalid("field %q wants a decimal number such as 1299.90, got %q", name, v)
+		}
+		return fmt.Sprintf("(%s %s %s::numeric)", col, sqlOps[op], p.bind(v)), nil
 	case Timestamp:
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
@@ -604,6 +614,8 @@ func (p *parser) compare(name string, f Field, op, v string) (string, error) {
 func escapeLike(s string) string {
 	return likeEscaper.Replace(s)
 }
+
+var decimalLiteral = regexp.MustCompile(`^-?\d{1,20}(\.\d{1,10})?$`)
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 

@@ -12,6 +12,7 @@ package outbox
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -64,11 +65,14 @@ func Write(ctx context.Context, tx pgx.Tx, events ...Event) error {
 	return tx.SendBatch(ctx, batch).Close()
 }
 
-// Erase blanks the payloads of every event about subject, for erasure
+// Erase blanks the payloads of every event about subject and the resources
+// under it ("customers/1" covers "customers/1/interactions/2"), for erasure
 // requests: the event sequence stays intact (consumers still see that
 // something happened) but no personal data survives in the outbox.
 func Erase(ctx context.Context, tx pgx.Tx, subject string) (int64, error) {
-	tag, err := tx.Exec(ctx, `UPDATE outbox SET payload = NULL WHERE subject = $1 AND payload IS NOT NULL`, subject)
+	under := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(subject) + "/%"
+	tag, err := tx.Exec(ctx, `UPDATE outbox SET payload = NULL
+		WHERE (subject = $1 OR subject LIKE $2) AND payload IS NOT NULL`, subject, under)
 	if err != nil {
 		return 0, err
 	}

@@ -31,6 +31,7 @@ require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/kehu-crm/kehu/services/customer v0.0.0
+	github.com/kehu-crm/kehu/services/interaction v0.0.0
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
@@ -45,3 +46,5 @@ require (
 replace github.com/kehu-crm/kehu/pkg => ../../pkg
 
 replace github.com/kehu-crm/kehu/services/customer => ../customer
+
+replace github.com/kehu-crm/kehu/services/interaction => ../interaction

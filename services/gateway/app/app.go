@@ -33,6 +33,8 @@ type Config struct {
 	// CustomerAddr is the customer service: "host:port", a comma-separated
 	// list of addresses, or "dns:///name:port" (all balanced round-robin).
 	CustomerAddr string `env:"KEHU_CUSTOMER_ADDR, default=127.0.0.1:9101"`
+	// InteractionAddr is the interaction service, in the same forms.
+	InteractionAddr string `env:"KEHU_INTERACTION_ADDR, default=127.0.0.1:9102"`
 	// BackendTimeout is the deadline of each backend call without one.
 	BackendTimeout time.Duration `env:"KEHU_BACKEND_TIMEOUT, default=10s"`
 	// MaxBodyBytes caps request bodies.
@@ -81,6 +83,14 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	}
 	a.conns = append(a.conns, customer)
 	a.health = append(a.health, healthpb.NewHealthClient(customer))
+	interaction, err := dial.Dial(cfg.InteractionAddr,
+		dial.WithDefaultTimeout(cfg.BackendTimeout),
+		dial.WithUnaryInterceptors(gateway.IfMatchInterceptor))
+	if err != nil {
+		return nil, fmt.Errorf("dialing interaction service %s: %w", cfg.InteractionAddr, err)
+	}
+	a.conns = append(a.conns, interaction)
+	a.health = append(a.health, healthpb.NewHealthClient(interaction))
 
 	var origins []string
 	for _, o := range strings.Split(cfg.CORSOrigins, ",") {
@@ -88,7 +98,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 			origins = append(origins, o)
 		}
 	}
-	handler, err := gateway.New(ctx, gateway.Backends{Customer: customer}, gateway.Options{
+	handler, err := gateway.New(ctx, gateway.Backends{Customer: customer, Interaction: interaction}, gateway.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: origins, Logger: logger,
 	})
 	if err != nil {

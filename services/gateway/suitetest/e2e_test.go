@@ -388,3 +388,77 @@ func TestEventsAcrossTransports(t *testing.T) {
 		t.Fatalf("manager streamed events: %v", fmt.Sprint(err))
 	}
 }
+
+// TestRESTInteractionsAndFollowUps drives the interaction service through
+// the gateway: a contact, a purchase, a follow-up completed with a visit,
+// and the customer's timeline.
+func TestRESTInteractionsAndFollowUps(t *testing.T) {
+	s := suitetest.Start(t, suitetest.Options{})
+	agent := client{t, s.BaseURL, s.Token(t, "alice", auth.RoleAgent)}
+	c := agent.do("POST", "/v1/customers", map[string]any{"displayName": "Li Na", "lifecycleStage": "LIFECYCLE_STAGE_FIRST_PURCHASE"})
+	expect(t, c, http.StatusOK)
+	name := c.body["name"].(string)
+
+	call := agent.do("POST", "/v1/"+name+"/interactions?requestId=call-1", map[string]any{
+		"channel": "CHANNEL_PHONE", "direction": "DIRECTION_INBOUND", "kind": "INTERACTION_KIND_CONTACT",
+		"subject": "Delivery question", "summary": "Asked when the order arrives", "touchpoint": "touchpoints/hotline",
+		"duration": "300s", "satisfaction": 4,
+	})
+	expect(t, call, http.StatusOK)
+	if call.body["lifecycleStage"] != "LIFECYCLE_STAGE_FIRST_PURCHASE" || call.body["agent"] != "alice" {
+		t.Fatalf("interaction: %s", call.raw)
+	}
+	buy := agent.do("POST", "/v1/"+name+"/interactions", map[string]any{
+		"channel": "CHANNEL_WEBSITE", "kind": "INTERACTION_KIND_PURCHASE", "amount": map[string]any{"currencyCode": "CNY", "amount": "1299.90"},
+		"orderReference": "SO-1001", "productCategories": []string{"tea"},
+	})
+	expect(t, buy, http.StatusOK)
+	noAmount := agent.do("POST", "/v1/"+name+"/interactions", map[string]any{"channel": "CHANNEL_WEBSITE", "kind": "INTERACTION_KIND_PURCHASE"})
+	expect(t, noAmount, http.StatusBadRequest)
+	if v := noAmount.violations(); len(v) != 1 || v[0] != "interaction.amount" {
+		t.Fatalf("violations %v: %s", v, noAmount.raw)
+	}
+
+	due := time.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339)
+	fu := agent.do("POST", "/v1/"+name+"/followUps", map[string]any{
+		"purpose": "Check the tea arrived well", "channel": "CHANNEL_PHONE", "dueTime": due,
+		"recurrence": map[string]any{"interval": 3, "unit": "UNIT_MONTH"},
+	})
+	expect(t, fu, http.StatusOK)
+	agenda := agent.do("GET", "/v1/customers/-/followUps?filter="+urlQuery(`assignee = "alice" AND state = PLANNED`), nil)
+	expect(t, agenda, http.StatusOK)
+	if n := len(agenda.body["followUps"].([]any)); n != 1 {
+		t.Fatalf("agenda: %s", agenda.raw)
+	}
+	done := agent.do("POST", "/v1/"+fu.body["name"].(string)+":complete", map[string]any{
+		"newInteraction": map[string]any{"summary": "Arrived, customer happy", "satisfaction": 5},
+	}, "If-Match", fu.header.Get("ETag"))
+	expect(t, done, http.StatusOK)
+	if done.body["followUp"].(map[string]any)["state"] != "STATE_COMPLETED" || done.body["nextFollowUp"] == nil {
+		t.Fatalf("complete: %s", done.raw)
+	}
+
+	timeline := agent.do("GET", "/v1/"+name+"/interactions", nil)
+	expect(t, timeline, http.StatusOK)
+	items := timeline.body["interactions"].([]any)
+	if len(items) != 3 || items[0].(map[string]any)["kind"] != "INTERACTION_KIND_FOLLOW_UP_VISIT" {
+		t.Fatalf("timeline: %s", timeline.raw)
+	}
+	purchases := agent.do("GET", "/v1/customers/-/interactions?filter="+urlQuery(`kind = PURCHASE AND amount > 1000`), nil)
+	expect(t, purchases, http.StatusOK)
+	if n := len(purchases.body["interactions"].([]any)); n != 1 {
+		t.Fatalf("purchases: %s", purchases.raw)
+	}
+	tps := agent.do("GET", "/v1/touchpoints", nil)
+	expect(t, tps, http.StatusOK)
+	if n := len(tps.body["touchpoints"].([]any)); n < 10 {
+		t.Fatalf("touchpoints: %s", tps.raw)
+	}
+	badRule := client{t, s.BaseURL, s.Token(t, "mia", auth.RoleManager)}.do("POST", "/v1/careRules", map[string]any{
+		"displayName": "Bad", "occasion": "OCCASION_FIXED_DATE", "dates": []string{"02-30"}, "channel": "CHANNEL_SMS",
+	})
+	expect(t, badRule, http.StatusBadRequest)
+	if !strings.Contains(badRule.raw, "care_rule.dates[0]") {
+		t.Fatalf("care rule error: %s", badRule.raw)
+	}
+}

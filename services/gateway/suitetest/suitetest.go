@@ -23,6 +23,8 @@ import (
 	customerapp "github.com/kehu-crm/kehu/services/customer/app"
 	customermigrations "github.com/kehu-crm/kehu/services/customer/migrations"
 	gatewayapp "github.com/kehu-crm/kehu/services/gateway/app"
+	interactionapp "github.com/kehu-crm/kehu/services/interaction/app"
+	interactionmigrations "github.com/kehu-crm/kehu/services/interaction/migrations"
 )
 
 // Secret signs the suite's tokens.
@@ -38,7 +40,11 @@ type Suite struct {
 	CustomerAddr string
 	// CustomerConn is a gRPC connection to the customer service.
 	CustomerConn *grpc.ClientConn
-	signer       *auth.Signer
+	// InteractionConn is a gRPC connection to the interaction service.
+	InteractionConn *grpc.ClientConn
+	// Interaction is the interaction service, for driving its worker.
+	Interaction *interactionapp.App
+	signer      *auth.Signer
 }
 
 // Options tweak the suite.
@@ -84,7 +90,9 @@ func Start(t testing.TB, opts Options) *Suite {
 		RedisURL: redisURL(), JWTIssuer: "kehu", JWTAudience: "kehu", JWTSecret: Secret,
 		ShutdownTimeout: 5 * time.Second, MaxConnectionAge: time.Minute, LogLevel: "error",
 	}
-	service.DatabaseURL = testdb.New(t, testdb.Schema{Name: customermigrations.Schema, Migrations: customermigrations.FS})
+	service.DatabaseURL = testdb.New(t,
+		testdb.Schema{Name: customermigrations.Schema, Migrations: customermigrations.FS},
+		testdb.Schema{Name: interactionmigrations.Schema, Migrations: interactionmigrations.FS})
 	customer, err := customerapp.New(ctx, customerapp.Config{
 		Service: service, DefaultPhoneRegion: "CN",
 		MembershipTiers: "SILVER=1000,GOLD=5000,PLATINUM=20000", CacheTTL: time.Minute,
@@ -94,9 +102,18 @@ func Start(t testing.TB, opts Options) *Suite {
 	}
 	serve(customer.Serve)
 
+	interaction, err := interactionapp.New(ctx, interactionapp.Config{
+		Service: service, CustomerAddr: customer.GRPCAddr(), CustomerTimeout: 5 * time.Second,
+		FollowUpGrace: 24 * time.Hour, CareTimeZone: "Asia/Shanghai", FollowCustomers: true,
+	}, logger)
+	if err != nil {
+		t.Fatalf("suite: interaction service: %v", err)
+	}
+	serve(interaction.Serve)
+
 	gateway, err := gatewayapp.New(ctx, gatewayapp.Config{
 		HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
-		CustomerAddr: customer.GRPCAddr(), BackendTimeout: 10 * time.Second,
+		CustomerAddr: customer.GRPCAddr(), InteractionAddr: interaction.GRPCAddr(), BackendTimeout: 10 * time.Second,
 		MaxBodyBytes: opts.MaxBodyBytes, CORSOrigins: opts.CORSOrigins,
 		ShutdownTimeout: 5 * time.Second,
 	}, logger)
@@ -105,11 +122,8 @@ func Start(t testing.TB, opts Options) *Suite {
 	}
 	serve(gateway.Serve)
 
-	conn, err := grpc.NewClient(customer.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := dialTest(t, customer.GRPCAddr())
+	iconn := dialTest(t, interaction.GRPCAddr())
 	signer, err := auth.NewHS256Signer(Secret, "kehu", "kehu")
 	if err != nil {
 		t.Fatal(err)
@@ -119,10 +133,22 @@ func Start(t testing.TB, opts Options) *Suite {
 		GatewayAdminURL: "http://" + gateway.AdminAddr(),
 		CustomerAddr:    customer.GRPCAddr(),
 		CustomerConn:    conn,
+		InteractionConn: iconn,
+		Interaction:     interaction,
 		signer:          signer,
 	}
 	s.waitReady(t)
 	return s
+}
+
+func dialTest(t testing.TB, addr string) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
 }
 
 // Token returns a bearer token for subject with roles.

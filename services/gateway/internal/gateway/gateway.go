@@ -21,12 +21,14 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
+	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
 	"github.com/kehu-crm/kehu/pkg/api/openapi"
 )
 
 // Backends are the gRPC connections of the services behind the gateway.
 type Backends struct {
-	Customer *grpc.ClientConn
+	Customer    *grpc.ClientConn
+	Interaction *grpc.ClientConn
 }
 
 // Options shape the HTTP behaviour.
@@ -73,6 +75,9 @@ func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
 	)
 	if err := customerv1.RegisterCustomerServiceHandler(ctx, mux, b.Customer); err != nil {
 		return nil, fmt.Errorf("registering customer routes: %w", err)
+	}
+	if err := interactionv1.RegisterInteractionServiceHandler(ctx, mux, b.Interaction); err != nil {
+		return nil, fmt.Errorf("registering interaction routes: %w", err)
 	}
 
 	root := http.NewServeMux()

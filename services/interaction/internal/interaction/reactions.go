@@ -1,0 +1,95 @@
+package interaction
+
+import (
+	"context"
+	"time"
+)
+
+// CustomerEvent is an event of the customer service, as the interaction
+// service needs it.
+type CustomerEvent struct {
+	Sequence int64
+	Type     string
+	// CustomerID is the subject of the event.
+	CustomerID string
+	// Snapshot is the customer after the change, for events that carry it.
+	Snapshot *CustomerSnapshot
+	// Stage is the new stage of a stage change.
+	Stage string
+	// SurvivorID and MergedIDs describe a merge.
+	SurvivorID string
+	MergedIDs  []string
+}
+
+// Customer event types the service reacts to.
+const (
+	CustomerMerged       = "customer.merged"
+	CustomerPurged       = "customer.purged"
+	CustomerStageChanged = "customer.stage_changed"
+)
+
+// CustomerStream is the consumer-cursor name of the customer event stream.
+const CustomerStream = "customer"
+
+// CustomerCursor returns the last customer event handled.
+func (s *Service) CustomerCursor(ctx context.Context) (int64, error) {
+	return s.store.Cursor(ctx, CustomerStream)
+}
+
+// ApplyCustomerEvent reacts to one customer event, exactly once: the cursor
+// moves in the same transaction as the effects, and an event at or below the
+// cursor (redelivered after a reconnect) changes nothing.
+//
+//   - any event carrying the customer updates the local projection;
+//   - a merge moves the merged customers' interactions and follow-ups to
+//     the survivor;
+//   - a purge erases the customer's interactions, follow-ups and their
+//     event payloads.
+func (s *Service) ApplyCustomerEvent(ctx context.Context, e CustomerEvent) error {
+	return s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		cur, err := tx.Cursor(ctx, CustomerStream)
+		if err != nil {
+			return err
+		}
+		if e.Sequence <= cur {
+			return nil
+		}
+		if e.Snapshot != nil {
+			if err := tx.UpsertCustomer(ctx, *e.Snapshot, e.Sequence); err != nil {
+				return err
+			}
+		}
+		switch e.Type {
+		case CustomerStageChanged:
+			if e.Stage != "" {
+				if err := tx.SetCustomerStage(ctx, e.CustomerID, e.Stage, e.Sequence); err != nil {
+					return err
+				}
+			}
+		case CustomerMerged:
+			if e.SurvivorID != "" && len(e.MergedIDs) > 0 {
+				ni, nf, err := tx.MoveCustomerRecords(ctx, e.SurvivorID, e.MergedIDs)
+				if err != nil {
+					return err
+				}
+				if ni+nf > 0 {
+					names := make([]string, len(e.MergedIDs))
+					for i, id := range e.MergedIDs {
+						names[i] = CustomerName(id)
+					}
+					if err := tx.Emit(ctx, Event{
+						Type: EventRecordsMoved, Subject: CustomerName(e.SurvivorID), Actor: workerActor,
+						Data: RecordsMoved{SurvivorID: e.SurvivorID, MergedIDs: e.MergedIDs, Interactions: ni, FollowUps: nf, Time: time.Now().UTC()},
+					}); err != nil {
+						return err
+					}
+				}
+			}
+		case CustomerPurged:
+			if _, err := tx.EraseCustomer(ctx, e.CustomerID); err != nil {
+				return err
+			}
+		}
+		return tx.SetCursor(ctx, CustomerStream, e.Sequence)
+	})
+}

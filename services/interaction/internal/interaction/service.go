@@ -1,0 +1,592 @@
+package interaction
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kehu-crm/kehu/pkg/auth"
+	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/idempotency"
+	"github.com/kehu-crm/kehu/pkg/pagetoken"
+)
+
+// Service implements the interaction use cases.
+type Service struct {
+	store     Store
+	customers Customers
+	now       func() time.Time
+}
+
+// New returns a Service. now may be nil (wall clock).
+func New(store Store, customers Customers, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, customers: customers, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
+}
+
+// Page sizes (AIP-158).
+const (
+	defaultPageSize = 50
+	maxPageSize     = 1000
+)
+
+// Access rules, on top of the permission table:
+//   - admin, manager and service see and change everything;
+//   - an agent works with the customers they manage and the unassigned pool,
+//     plus the records they handle themselves; anything else looks absent;
+//   - analysts and viewers read everything but message bodies (summaries,
+//     order references, follow-up messages).
+type access struct{ p auth.Principal }
+
+func accessFrom(ctx context.Context) (access, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return access{}, errs.Unauthenticated("no authenticated caller")
+	}
+	return access{p}, nil
+}
+
+func (a access) actor() string { return a.p.Subject }
+
+func (a access) unrestricted() bool {
+	return a.p.HasAny(auth.RoleAdmin, auth.RoleManager, auth.RoleService)
+}
+
+// scope is the agent's subject, or "" for callers who see everything.
+func (a access) scope() string {
+	if a.unrestricted() || !a.p.Has(auth.RoleAgent) {
+		return ""
+	}
+	return a.p.Subject
+}
+
+func (a access) masked() bool { return !a.unrestricted() && !a.p.Has(auth.RoleAgent) }
+
+// canSee applies the agent rule to one record: handled by the agent, or of
+// a customer managed by them or by no one.
+func (s *Service) canSee(ctx context.Context, a access, customerID, handler string) (bool, error) {
+	scope := a.scope()
+	if scope == "" || handler == scope {
+		return true, nil
+	}
+	manager, err := s.store.CustomerManager(ctx, customerID)
+	if err != nil {
+		return false, err
+	}
+	return manager == "" || manager == scope, nil
+}
+
+func (a access) viewInteraction(i *Interaction) *Interaction {
+	if !a.masked() {
+		return i
+	}
+	c := *i
+	c.Summary, c.OrderReference = "", ""
+	return &c
+}
+
+func (a access) viewFollowUp(f *FollowUp) *FollowUp {
+	if !a.masked() {
+		return f
+	}
+	c := *f
+	c.Message, c.CancelReason = "", ""
+	return &c
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// idempotent runs fn in a transaction guarded by a request id (AIP-155):
+// a retry returns the first result (a resource id) without running fn.
+func (s *Service) idempotent(ctx context.Context, method, requestID string, input any, fn func(ctx context.Context, tx Tx) (string, error)) (string, error) {
+	if err := idempotency.CheckKey(requestID); err != nil {
+		return "", err
+	}
+	fp := idempotency.Fingerprint(method, input)
+	var result string
+	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		if requestID != "" {
+			prior, replayed, err := tx.Claim(ctx, method, requestID, fp)
+			if err != nil {
+				return err
+			}
+			if replayed {
+				result = prior
+				return nil
+			}
+		}
+		r, err := fn(ctx, tx)
+		if err != nil {
+			return err
+		}
+		result = r
+		if requestID != "" {
+			return tx.Complete(ctx, method, requestID, r)
+		}
+		return nil
+	})
+	return result, err
+}
+
+func checkEtag(given, current, name string) error {
+	if given != "" && given != current {
+		return errs.EtagMismatch(name)
+	}
+	return nil
+}
+
+// checkMask validates update_mask paths against the updatable ones.
+func checkMask(paths, updatable, outputOnly []string) ([]string, error) {
+	if len(paths) == 0 {
+		return nil, errs.InvalidField("update_mask", "is required: name the fields to change, or \"*\" for all updatable fields")
+	}
+	if len(paths) == 1 && paths[0] == "*" {
+		return updatable, nil
+	}
+	var v errs.Violations
+	for _, p := range paths {
+		switch {
+		case slices.Contains(updatable, p):
+		case slices.Contains(outputOnly, p):
+			v.Add("update_mask", "%q is output only", p)
+		default:
+			v.Add("update_mask", "unknown or immutable field %q", p)
+		}
+	}
+	return paths, v.Err()
+}
+
+// checkTouchpoint accepts "" or an existing "touchpoints/{id}"; it returns
+// the id.
+func (s *Service) checkTouchpoint(ctx context.Context, field, name string) (string, error) {
+	if name == "" {
+		return "", nil
+	}
+	id, err := ParseTouchpointName(field, name)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.store.GetTouchpoint(ctx, id); err != nil {
+		if errs.Is(err, errs.KindNotFound) {
+			return "", errs.InvalidField(field, "touchpoint %q does not exist", name)
+		}
+		return "", err
+	}
+	return id, nil
+}
+
+// lookupCustomer asks the customer service, as the caller, for the
+// customer's current stage; a customer the caller may not see is reported
+// as not found, on the field that named it.
+func (s *Service) lookupCustomer(ctx context.Context, field, customerID string) (string, error) {
+	stage, err := s.customers.Lookup(ctx, customerID)
+	if errs.Is(err, errs.KindNotFound) {
+		return "", (&errs.Error{
+			Kind: errs.KindNotFound, Reason: "CUSTOMER_NOT_FOUND",
+			Message:    fmt.Sprintf("customer %s does not exist", CustomerName(customerID)),
+			Violations: []errs.FieldViolation{{Field: field, Description: "no such customer"}},
+		}).WithMetadata("customer", CustomerName(customerID))
+	}
+	return stage, err
+}
+
+// CreateInteractionInput is the input of CreateInteraction.
+type CreateInteractionInput struct {
+	Parent      string
+	Interaction *Interaction
+	RequestID   string
+}
+
+// prepare validates one new interaction of customerID and fills defaults.
+func (s *Service) prepare(ctx context.Context, a access, customerID string, in *Interaction, prefix string) (*Interaction, error) {
+	if in == nil {
+		return nil, errs.InvalidField(prefix, "is required")
+	}
+	i := *in
+	i.ProductCategories = slices.Clone(in.ProductCategories)
+	if in.Amount != nil {
+		m := *in.Amount
+		i.Amount = &m
+	}
+	if err := normalizeInteraction(&i, prefix, s.now()); err != nil {
+		return nil, err
+	}
+	if i.Agent == "" {
+		i.Agent = a.actor()
+	}
+	tp, err := s.checkTouchpoint(ctx, prefix+".touchpoint", i.Touchpoint)
+	if err != nil {
+		return nil, err
+	}
+	i.Touchpoint = tp
+	i.CustomerID = customerID
+	return &i, nil
+}
+
+// CreateInteraction records an interaction.
+func (s *Service) CreateInteraction(ctx context.Context, in CreateInteractionInput) (*Interaction, error) {
+	out, err := s.BatchCreateInteractions(ctx, BatchCreateInput{
+		Parent: in.Parent, Interactions: []*Interaction{in.Interaction}, RequestID: in.RequestID, single: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// BatchCreateInput is the input of BatchCreateInteractions.
+type BatchCreateInput struct {
+	Parent       string
+	Interactions []*Interaction
+	RequestID    string
+	single       bool
+}
+
+// BatchCreateInteractions records interactions of one customer, all or
+// nothing.
+func (s *Service) BatchCreateInteractions(ctx context.Context, in BatchCreateInput) ([]*Interaction, error) {
+	a, err := accessFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	customerID, err := ParseParent("parent", in.Parent, false)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(in.Interactions) == 0:
+		return nil, errs.InvalidField("requests", "must not be empty")
+	case len(in.Interactions) > maxBatchCreate:
+		return nil, errs.InvalidField("requests", "must have at most %d entries, got %d", maxBatchCreate, len(in.Interactions))
+	}
+	prepared := make([]*Interaction, len(in.Interactions))
+	for n, raw := range in.Interactions {
+		prefix := fmt.Sprintf("requests[%d].interaction", n)
+		if in.single {
+			prefix = "interaction"
+		}
+		if prepared[n], err = s.prepare(ctx, a, customerID, raw, prefix); err != nil {
+			return nil, err
+		}
+	}
+	stage, err := s.lookupCustomer(ctx, "parent", customerID)
+	if err != nil {
+		return nil, err
+	}
+	method := "BatchCreateInteractions"
+	if in.single {
+		method = "CreateInteraction"
+	}
+	result, err := s.idempotent(ctx, method, in.RequestID, struct {
+		Parent string
+		Items  []*Interaction
+	}{in.Parent, in.Interactions}, func(ctx context.Context, tx Tx) (string, error) {
+		now := s.now()
+		ids := make([]string, len(prepared))
+		events := make([]Event, len(prepared))
+		for n, i := range prepared {
+			i.ID, i.Stage, i.Revision = newID(), stage, 1
+			i.CreateTime, i.UpdateTime = now, now
+			ids[n] = i.ID
+			events[n] = Event{Type: EventInteractionCreated, Subject: InteractionName(customerID, i.ID), Actor: a.actor(), Data: i}
+		}
+		if err := tx.InsertInteractions(ctx, prepared...); err != nil {
+			return "", err
+		}
+		return strings.Join(ids, ","), tx.Emit(ctx, events...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Interaction, 0, len(prepared))
+	for _, id := range strings.Split(result, ",") {
+		i, err := s.store.GetInteraction(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a.viewInteraction(i))
+	}
+	return out, nil
+}
+
+// loadInteraction reads an interaction by name for the caller.
+func (s *Service) loadInteraction(ctx context.Context, a access, name string) (*Interaction, error) {
+	customerID, id, err := ParseInteractionName("name", name)
+	if err != nil {
+		return nil, err
+	}
+	i, err := s.store.GetInteraction(ctx, id)
+	if err != nil {
+		return nil, notFoundAs(err, name)
+	}
+	if i.CustomerID != customerID {
+		return nil, errs.NotFound(name)
+	}
+	ok, err := s.canSee(ctx, a, i.CustomerID, i.Agent)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errs.NotFound(name)
+	}
+	return i, nil
+}
+
+// notFoundAs names the resource the caller asked for in NOT_FOUND errors.
+func notFoundAs(err error, name string) error {
+	if errs.Is(err, errs.KindNotFound) {
+		return errs.NotFound(name)
+	}
+	return err
+}
+
+// GetInteraction returns an interaction.
+func (s *Service) GetInteraction(ctx context.Context, name string) (*Interaction, error) {
+	a, err := accessFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	i, err := s.loadInteraction(ctx, a, name)
+	if err != nil {
+		return nil, err
+	}
+	return a.viewInteraction(i), nil
+}
+
+// ListInput pages through a collection under a parent.
+type ListInput struct {
+	Parent      string
+	Filter      string
+	PageSize    int32
+	PageToken   string
+	ShowDeleted bool
+}
+
+// listQuery validates paging and builds the store query.
+func listQuery(a access, kind string, in ListInput) (ListQuery, string, error) {
+	customerID, err := ParseParent("parent", in.Parent, true)
+	if err != nil {
+		return ListQuery{}, "", err
+	}
+	size, err := pagetoken.Size(in.PageSize, defaultPageSize, maxPageSize)
+	if err != nil {
+		return ListQuery{}, "", err
+	}
+	if customerID == AnyCustomer {
+		customerID = ""
+	}
+	query := fmt.Sprintf("%s\x00%s\x00%s\x00%t\x00%s", kind, in.Parent, in.Filter, in.ShowDeleted, a.scope())
+	q := ListQuery{CustomerID: customerID, Filter: in.Filter, ShowDeleted: in.ShowDeleted, Scope: a.scope(), Limit: size + 1}
+	if in.PageToken != "" {
+		if err := pagetoken.Decode(in.PageToken, query, &q.After); err != nil {
+			return ListQuery{}, "", err
+		}
+	}
+	return q, query, nil
+}
+
+// ListInteractions lists interactions, newest first.
+func (s *Service) ListInteractions(ctx context.Context, in ListInput) ([]*Interaction, string, error) {
+	a, err := accessFrom(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	q, query, err := listQuery(a, "interactions", in)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := s.store.ListInteractions(ctx, q)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(rows) == q.Limit {
+		rows = rows[:len(rows)-1]
+		last := rows[len(rows)-1]
+		next = pagetoken.Encode(query, Cursor{Time: last.OccurTime, ID: last.ID})
+	}
+	for n, i := range rows {
+		rows[n] = a.viewInteraction(i)
+	}
+	return rows, next, nil
+}
+
+var (
+	interactionUpdatable  = []string{"channel", "direction", "kind", "occur_time", "duration", "subject", "summary", "agent", "touchpoint", "satisfaction", "sentiment", "amount", "order_reference", "product_categories"}
+	interactionOutputOnly = []string{"name", "lifecycle_stage", "follow_up", "create_time", "update_time", "delete_time", "etag"}
+)
+
+// UpdateInteractionInput is the input of UpdateInteraction.
+type UpdateInteractionInput struct {
+	Name        string
+	Interaction *Interaction
+	Etag        string
+	Paths       []string
+	RequestID   string
+}
+
+// UpdateInteraction changes the fields named in Paths.
+func (s *Service) UpdateInteraction(ctx context.Context, in UpdateInteractionInput) (*Interaction, error) {
+	a, err := accessFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if in.Interaction == nil {
+		return nil, errs.InvalidField("interaction", "is required")
+	}
+	paths, err := checkMask(in.Paths, interactionUpdatable, interactionOutputOnly)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := s.loadInteraction(ctx, a, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	if slices.Contains(paths, "touchpoint") {
+		if in.Interaction.Touchpoint, err = s.checkTouchpoint(ctx, "interaction.touchpoint", in.Interaction.Touchpoint); err != nil {
+			return nil, err
+		}
+	}
+	id, err := s.idempotent(ctx, "UpdateInteraction", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
+		locked, err := tx.LockInteraction(ctx, cur.ID)
+		if err != nil {
+			return "", err
+		}
+		if locked.DeleteTime != nil {
+			return "", errs.FailedPrecondition("INTERACTION_DELETED", "%s is deleted; undelete it first", in.Name)
+		}
+		if err := checkEtag(in.Etag, locked.Etag(), in.Name); err != nil {
+			return "", err
+		}
+		next := *locked
+		applyInteractionMask(&next, in.Interaction, paths)
+		if err := normalizeInteraction(&next, "interaction", s.now()); err != nil {
+			return "", err
+		}
+		next.Revision++
+		next.UpdateTime = s.now()
+		if err := tx.UpdateInteraction(ctx, &next); err != nil {
+			return "", err
+		}
+		return next.ID, tx.Emit(ctx, Event{Type: EventInteractionUpdated, Subject: in.Name, Actor: a.actor(), Data: &next})
+	})
+	if err != nil {
+		return nil, err
+	}
+	i, err := s.store.GetInteraction(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return a.viewInteraction(i), nil
+}
+
+func applyInteractionMask(dst, src *Interaction, paths []string) {
+	for _, p := range paths {
+		switch p {
+		case "channel":
+			dst.Channel = src.Channel
+		case "direction":
+			dst.Direction = src.Direction
+		case "kind":
+			dst.Kind = src.Kind
+		case "occur_time":
+			dst.OccurTime = src.OccurTime
+		case "duration":
+			dst.Duration = src.Duration
+		case "subject":
+			dst.Subject = src.Subject
+		case "summary":
+			dst.Summary = src.Summary
+		case "agent":
+			dst.Agent = src.Agent
+		case "touchpoint":
+			dst.Touchpoint = src.Touchpoint
+		case "satisfaction":
+			dst.Satisfaction = src.Satisfaction
+		case "sentiment":
+			dst.Sentiment = src.Sentiment
+		case "amount":
+			dst.Amount = nil
+			if src.Amount != nil {
+				m := *src.Amount
+				dst.Amount = &m
+			}
+		case "order_reference":
+			dst.OrderReference = src.OrderReference
+		case "product_categories":
+			dst.ProductCategories = slices.Clone(src.ProductCategories)
+		}
+	}
+}
+
+// MutateInput names a resource to delete or undelete.
+type MutateInput struct {
+	Name      string
+	Etag      string
+	RequestID string
+}
+
+// DeleteInteraction soft-deletes an interaction.
+func (s *Service) DeleteInteraction(ctx context.Context, in MutateInput) (*Interaction, error) {
+	return s.setInteractionDeleted(ctx, in, true)
+}
+
+// UndeleteInteraction restores a soft-deleted interaction.
+func (s *Service) UndeleteInteraction(ctx context.Context, in MutateInput) (*Interaction, error) {
+	return s.setInteractionDeleted(ctx, in, false)
+}
+
+func (s *Service) setInteractionDeleted(ctx context.Context, in MutateInput, deleted bool) (*Interaction, error) {
+	a, err := accessFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := s.loadInteraction(ctx, a, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	method, event := "DeleteInteraction", EventInteractionDeleted
+	if !deleted {
+		method, event = "UndeleteInteraction", EventInteractionUndeleted
+	}
+	id, err := s.idempotent(ctx, method, in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
+		locked, err := tx.LockInteraction(ctx, cur.ID)
+		if err != nil {
+			return "", err
+		}
+		if err := checkEtag(in.Etag, locked.Etag(), in.Name); err != nil {
+			return "", err
+		}
+		switch {
+		case deleted && locked.DeleteTime != nil:
+			return "", errs.FailedPrecondition("ALREADY_DELETED", "%s is already deleted", in.Name)
+		case !deleted && locked.DeleteTime == nil:
+			return "", errs.FailedPrecondition("NOT_DELETED", "%s is not deleted", in.Name)
+		}
+		now := s.now()
+		locked.DeleteTime = nil
+		if deleted {
+			locked.DeleteTime = &now
+		}
+		locked.Revision++
+		locked.UpdateTime = now
+		if err := tx.UpdateInteraction(ctx, locked); err != nil {
+			return "", err
+		}
+		return locked.ID, tx.Emit(ctx, Event{Type: event, Subject: in.Name, Actor: a.actor(), Data: locked})
+	})
+	if err != nil {
+		return nil, err
+	}
+	i, err := s.store.GetInteraction(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return a.viewInteraction(i), nil
+}

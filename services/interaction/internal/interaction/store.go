@@ -1,0 +1,157 @@
+package interaction
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence the domain needs. Reads outside a transaction go
+// through Store; every change goes through InTx, so that a change, its
+// idempotency record and its outbox events commit together. Missing rows are
+// errs NotFound errors.
+type Store interface {
+	InTx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
+
+	GetInteraction(ctx context.Context, id string) (*Interaction, error)
+	ListInteractions(ctx context.Context, q ListQuery) ([]*Interaction, error)
+	GetFollowUp(ctx context.Context, id string) (*FollowUp, error)
+	ListFollowUps(ctx context.Context, q ListQuery) ([]*FollowUp, error)
+	GetCareRule(ctx context.Context, id string) (*CareRule, error)
+	ListCareRules(ctx context.Context, afterID string, limit int) ([]*CareRule, error)
+	// ActiveCareRules returns every active rule.
+	ActiveCareRules(ctx context.Context) ([]*CareRule, error)
+	GetTouchpoint(ctx context.Context, id string) (*Touchpoint, error)
+	ListTouchpoints(ctx context.Context, afterID string, limit int) ([]*Touchpoint, error)
+	// CheckCustomerFilter compiles a care rule's customer filter without
+	// running it.
+	CheckCustomerFilter(filter string) error
+	// CustomerManager returns the account manager of a customer as last
+	// seen in the customer service's events ("" for unassigned or unknown).
+	CustomerManager(ctx context.Context, customerID string) (string, error)
+	// Cursor returns the last handled sequence of an event stream.
+	Cursor(ctx context.Context, stream string) (int64, error)
+}
+
+// Tx is what a use case may do inside a transaction.
+type Tx interface {
+	// Claim registers an idempotency key; see package idempotency.
+	Claim(ctx context.Context, method, key string, fingerprint []byte) (result string, replayed bool, err error)
+	Complete(ctx context.Context, method, key, result string) error
+
+	LockInteraction(ctx context.Context, id string) (*Interaction, error)
+	InsertInteractions(ctx context.Context, is ...*Interaction) error
+	UpdateInteraction(ctx context.Context, i *Interaction) error
+
+	LockFollowUp(ctx context.Context, id string) (*FollowUp, error)
+	InsertFollowUp(ctx context.Context, f *FollowUp) error
+	UpdateFollowUp(ctx context.Context, f *FollowUp) error
+
+	LockCareRule(ctx context.Context, id string) (*CareRule, error)
+	InsertCareRule(ctx context.Context, r *CareRule) error
+	UpdateCareRule(ctx context.Context, r *CareRule) error
+	DeleteCareRule(ctx context.Context, id string) error
+
+	LockTouchpoint(ctx context.Context, id string) (*Touchpoint, error)
+	InsertTouchpoint(ctx context.Context, t *Touchpoint) error
+	UpdateTouchpoint(ctx context.Context, t *Touchpoint) error
+	// DeleteTouchpoint fails with FAILED_PRECONDITION while interactions
+	// reference it.
+	DeleteTouchpoint(ctx context.Context, id string) error
+
+	// SweepMissed marks up to limit planned follow-ups due before cutoff as
+	// missed, and returns them.
+	SweepMissed(ctx context.Context, cutoff, now time.Time, limit int) ([]*FollowUp, error)
+	// GenerateCare creates the care follow-ups of rule for occurrences in
+	// [from, to] (dates in loc) that do not exist yet, at most limit, and
+	// returns them. Exactly once per rule, customer and occurrence.
+	GenerateCare(ctx context.Context, rule *CareRule, from, to time.Time, loc *time.Location, now time.Time, limit int) ([]*FollowUp, error)
+
+	// Customer projection, fed by the customer service's events.
+	UpsertCustomer(ctx context.Context, c CustomerSnapshot, sequence int64) error
+	SetCustomerStage(ctx context.Context, customerID, stage string, sequence int64) error
+	// MoveCustomerRecords re-parents interactions and follow-ups of merged
+	// customers to the survivor.
+	MoveCustomerRecords(ctx context.Context, survivorID string, mergedIDs []string) (interactions, followUps int64, err error)
+	// EraseCustomer deletes everything about a customer, including the
+	// payloads of its events in the outbox.
+	EraseCustomer(ctx context.Context, customerID string) (int64, error)
+	Cursor(ctx context.Context, stream string) (int64, error)
+	SetCursor(ctx context.Context, stream string, sequence int64) error
+
+	// Emit writes events to the outbox.
+	Emit(ctx context.Context, events ...Event) error
+}
+
+// Cursor is a keyset position: the sort key and id of the last row seen.
+type Cursor struct {
+	Time time.Time `json:"t"`
+	ID   string    `json:"i"`
+}
+
+// ListQuery selects interactions or follow-ups.
+type ListQuery struct {
+	// CustomerID limits to one customer; "" lists across customers.
+	CustomerID  string
+	Filter      string
+	ShowDeleted bool
+	// Scope limits an agent to records of customers they manage or that
+	// are unassigned, and records they handle themselves.
+	Scope string
+	After Cursor
+	Limit int
+}
+
+// CustomerSnapshot is what the interaction service keeps of a customer.
+type CustomerSnapshot struct {
+	ID             string
+	DisplayName    string
+	Kind           string
+	Source         string
+	Stage          string
+	ValueTier      string
+	AccountManager string
+	Tags           []string
+	Birthday       string
+	Since          time.Time
+	Deleted        bool
+	MergedInto     string
+}
+
+// Event is a domain event; Data is *Interaction, *FollowUp or
+// RecordsMoved. The store encodes it with the codec it was given.
+type Event struct {
+	Type    string
+	Subject string
+	Actor   string
+	Data    any
+}
+
+// RecordsMoved is the data of an interaction.customer_records_moved event.
+type RecordsMoved struct {
+	SurvivorID   string
+	MergedIDs    []string
+	Interactions int64
+	FollowUps    int64
+	Time         time.Time
+}
+
+// Event types.
+const (
+	EventInteractionCreated   = "interaction.created"
+	EventInteractionUpdated   = "interaction.updated"
+	EventInteractionDeleted   = "interaction.deleted"
+	EventInteractionUndeleted = "interaction.undeleted"
+	EventFollowUpCreated      = "follow_up.created"
+	EventFollowUpUpdated      = "follow_up.updated"
+	EventFollowUpCompleted    = "follow_up.completed"
+	EventFollowUpMissed       = "follow_up.missed"
+	EventFollowUpCancelled    = "follow_up.cancelled"
+	EventRecordsMoved         = "interaction.customer_records_moved"
+)
+
+// Customers looks customers up in the customer service, as the caller.
+type Customers interface {
+	// Lookup returns the customer's current lifecycle stage; NOT_FOUND if
+	// it does not exist or the caller may not see it.
+	Lookup(ctx context.Context, customerID string) (stage string, err error)
+}

@@ -1,0 +1,378 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/idempotency"
+	"github.com/kehu-crm/kehu/pkg/outbox"
+	"github.com/kehu-crm/kehu/pkg/pg"
+	"github.com/kehu-crm/kehu/services/interaction/internal/interaction"
+)
+
+// tx implements interaction.Tx.
+type tx struct {
+	tx    pgx.Tx
+	codec Codec
+}
+
+var _ interaction.Tx = (*tx)(nil)
+
+func (t *tx) Claim(ctx context.Context, method, key string, fp []byte) (string, bool, error) {
+	return idempotency.Claim(ctx, t.tx, method, key, fp)
+}
+
+func (t *tx) Complete(ctx context.Context, method, key, result string) error {
+	return idempotency.Complete(ctx, t.tx, method, key, result)
+}
+
+func (t *tx) LockInteraction(ctx context.Context, id string) (*interaction.Interaction, error) {
+	return getInteraction(ctx, t.tx, id, true)
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func amountArgs(m *interaction.Money) (any, string) {
+	if m == nil {
+		return nil, ""
+	}
+	return m.Amount, m.Currency
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// InsertInteractions uses COPY: a batch from an integration is one round
+// trip however large it is.
+func (t *tx) InsertInteractions(ctx context.Context, is ...*interaction.Interaction) error {
+	if len(is) == 1 {
+		i := is[0]
+		amount, currency := amountArgs(i.Amount)
+		_, err := t.tx.Exec(ctx, `INSERT INTO interactions (id, customer_id, channel, direction, kind, occur_time,
+			duration_ms, subject, summary, agent, touchpoint_id, satisfaction, sentiment, amount, currency_code,
+			order_reference, product_categories, lifecycle_stage, follow_up_id, revision, create_time, update_time)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::numeric, $15, $16, $17, $18, $19, $20, $21, $22)`,
+			i.ID, i.CustomerID, i.Channel, i.Direction, i.Kind, i.OccurTime, i.Duration.Milliseconds(), i.Subject, i.Summary,
+			i.Agent, nullable(i.Touchpoint), i.Satisfaction, i.Sentiment, amount, currency, i.OrderReference,
+			nonNil(i.ProductCategories), i.Stage, nullable(i.FollowUpID), i.Revision, i.CreateTime, i.UpdateTime)
+		return pg.Classify(err)
+	}
+	_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"interactions"},
+		[]string{"id", "customer_id", "channel", "direction", "kind", "occur_time", "duration_ms", "subject", "summary",
+			"agent", "touchpoint_id", "satisfaction", "sentiment", "amount", "currency_code", "order_reference",
+			"product_categories", "lifecycle_stage", "revision", "create_time", "update_time"},
+		pgx.CopyFromSlice(len(is), func(n int) ([]any, error) {
+			i := is[n]
+			amount, currency := amountArgs(i.Amount)
+			return []any{i.ID, i.CustomerID, i.Channel, i.Direction, i.Kind, i.OccurTime, i.Duration.Milliseconds(),
+				i.Subject, i.Summary, i.Agent, nullable(i.Touchpoint), int16(i.Satisfaction), i.Sentiment, amount, currency,
+				i.OrderReference, nonNil(i.ProductCategories), i.Stage, i.Revision, i.CreateTime, i.UpdateTime}, nil
+		}))
+	return pg.Classify(err)
+}
+
+func (t *tx) UpdateInteraction(ctx context.Context, i *interaction.Interaction) error {
+	amount, currency := amountArgs(i.Amount)
+	_, err := t.tx.Exec(ctx, `UPDATE interactions SET channel = $2, direction = $3, kind = $4, occur_time = $5,
+		duration_ms = $6, subject = $7, summary = $8, agent = $9, touchpoint_id = $10, satisfaction = $11,
+		sentiment = $12, amount = $13::numeric, currency_code = $14, order_reference = $15, product_categories = $16,
+		follow_up_id = $17, revision = $18, update_time = $19, delete_time = $20
+		WHERE id = $1`,
+		i.ID, i.Channel, i.Direction, i.Kind, i.OccurTime, i.Duration.Milliseconds(), i.Subject, i.Summary, i.Agent,
+		nullable(i.Touchpoint), i.Satisfaction, i.Sentiment, amount, currency, i.OrderReference,
+		nonNil(i.ProductCategories), nullable(i.FollowUpID), i.Revision, i.UpdateTime, i.DeleteTime)
+	return pg.Classify(err)
+}
+
+func (t *tx) LockFollowUp(ctx context.Context, id string) (*interaction.FollowUp, error) {
+	return getFollowUp(ctx, t.tx, id, true)
+}
+
+func (t *tx) InsertFollowUp(ctx context.Context, f *interaction.FollowUp) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO follow_ups (id, customer_id, purpose, channel, assignee, due_time,
+		recurrence_interval, recurrence_unit, state, interaction_id, care_rule_id, previous_id, cancel_reason,
+		message, close_time, revision, create_time, update_time)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		f.ID, f.CustomerID, f.Purpose, f.Channel, f.Assignee, f.DueTime, f.Recurrence.Interval, f.Recurrence.Unit,
+		f.State, nullable(f.InteractionID), nullable(f.CareRuleID), nullable(f.PreviousID), f.CancelReason,
+		f.Message, f.CloseTime, f.Revision, f.CreateTime, f.UpdateTime)
+	return pg.Classify(err)
+}
+
+func (t *tx) UpdateFollowUp(ctx context.Context, f *interaction.FollowUp) error {
+	_, err := t.tx.Exec(ctx, `UPDATE follow_ups SET purpose = $2, channel = $3, assignee = $4, due_time = $5,
+		recurrence_interval = $6, recurrence_unit = $7, state = $8, interaction_id = $9, cancel_reason = $10,
+		message = $11, close_time = $12, revision = $13, update_time = $14
+		WHERE id = $1`,
+		f.ID, f.Purpose, f.Channel, f.Assignee, f.DueTime, f.Recurrence.Interval, f.Recurrence.Unit, f.State,
+		nullable(f.InteractionID), f.CancelReason, f.Message, f.CloseTime, f.Revision, f.UpdateTime)
+	return pg.Classify(err)
+}
+
+func (t *tx) LockCareRule(ctx context.Context, id string) (*interaction.CareRule, error) {
+	return one(t.tx.QueryRow(ctx, `SELECT `+careRuleColumns+` FROM care_rules r WHERE r.id = $1 FOR UPDATE`, id), scanCareRule, interaction.CareRuleName(id))
+}
+
+func (t *tx) InsertCareRule(ctx context.Context, r *interaction.CareRule) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO care_rules (id, display_name, occasion, dates, lead_days, channel,
+		message_template, customer_filter, fallback_assignee, active, revision, create_time, update_time)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		r.ID, r.DisplayName, r.Occasion, nonNil(r.Dates), r.LeadDays, r.Channel, r.MessageTemplate, r.CustomerFilter,
+		r.FallbackAssignee, r.Active, r.Revision, r.CreateTime, r.UpdateTime)
+	if pg.ConstraintName(err) == "care_rules_pkey" {
+		return errs.AlreadyExists("CARE_RULE_EXISTS", "%s already exists", interaction.CareRuleName(r.ID))
+	}
+	return pg.Classify(err)
+}
+
+func (t *tx) UpdateCareRule(ctx context.Context, r *interaction.CareRule) error {
+	_, err := t.tx.Exec(ctx, `UPDATE care_rules SET display_name = $2, occasion = $3, dates = $4, lead_days = $5,
+		channel = $6, message_template = $7, customer_filter = $8, fallback_assignee = $9, active = $10,
+		revision = $11, update_time = $12 WHERE id = $1`,
+		r.ID, r.DisplayName, r.Occasion, nonNil(r.Dates), r.LeadDays, r.Channel, r.MessageTemplate, r.CustomerFilter,
+		r.FallbackAssignee, r.Active, r.Revision, r.UpdateTime)
+	return pg.Classify(err)
+}
+
+func (t *tx) DeleteCareRule(ctx context.Context, id string) error {
+	_, err := t.tx.Exec(ctx, `DELETE FROM care_rules WHERE id = $1`, id)
+	return pg.Classify(err)
+}
+
+func (t *tx) LockTouchpoint(ctx context.Context, id string) (*interaction.Touchpoint, error) {
+	return one(t.tx.QueryRow(ctx, `SELECT `+touchpointColumns+` FROM touchpoints t WHERE t.id = $1 FOR UPDATE`, id), scanTouchpoint, interaction.TouchpointName(id))
+}
+
+func (t *tx) InsertTouchpoint(ctx context.Context, tp *interaction.Touchpoint) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO touchpoints (id, display_name, channel, journey_stage, description,
+		revision, create_time, update_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		tp.ID, tp.DisplayName, tp.Channel, tp.JourneyStage, tp.Description, tp.Revision, tp.CreateTime, tp.UpdateTime)
+	if pg.ConstraintName(err) == "touchpoints_pkey" {
+		return errs.AlreadyExists("TOUCHPOINT_EXISTS", "%s already exists", interaction.TouchpointName(tp.ID))
+	}
+	return pg.Classify(err)
+}
+
+func (t *tx) UpdateTouchpoint(ctx context.Context, tp *interaction.Touchpoint) error {
+	_, err := t.tx.Exec(ctx, `UPDATE touchpoints SET display_name = $2, channel = $3, journey_stage = $4,
+		description = $5, revision = $6, update_time = $7 WHERE id = $1`,
+		tp.ID, tp.DisplayName, tp.Channel, tp.JourneyStage, tp.Description, tp.Revision, tp.UpdateTime)
+	return pg.Classify(err)
+}
+
+func (t *tx) DeleteTouchpoint(ctx context.Context, id string) error {
+	var used int64
+	if err := t.tx.QueryRow(ctx, `SELECT count(*) FROM interactions WHERE touchpoint_id = $1`, id).Scan(&used); err != nil {
+		return pg.Classify(err)
+	}
+	if used > 0 {
+		return errs.FailedPrecondition("TOUCHPOINT_IN_USE", "%s is referenced by %d interactions", interaction.TouchpointName(id), used)
+	}
+	_, err := t.tx.Exec(ctx, `DELETE FROM touchpoints WHERE id = $1`, id)
+	return pg.Classify(err)
+}
+
+// SweepMissed claims overdue planned follow-ups with SKIP LOCKED, so two
+// replicas sweeping at once never mark the same one twice.
+func (t *tx) SweepMissed(ctx context.Context, cutoff, now time.Time, limit int) ([]*interaction.FollowUp, error) {
+	rows, err := t.tx.Query(ctx, `
+		UPDATE follow_ups f SET state = 'MISSED', close_time = $2, update_time = $2, revision = f.revision + 1
+		WHERE f.id IN (
+			SELECT id FROM follow_ups WHERE state = 'PLANNED' AND due_time < $1
+			ORDER BY due_time LIMIT $3 FOR UPDATE SKIP LOCKED)
+		RETURNING `+followUpColumns, cutoff, now, limit)
+	return many(rows, err, scanFollowUp)
+}
+
+// GenerateCare finds, set-based, the customers whose occasion falls on a
+// day in [from, to] and who have no follow-up for that occurrence yet, and
+// creates them. care_occurrences' primary key makes each (rule, customer,
+// occurrence) happen once even when two generators race: the loser's
+// insert does nothing and it creates no follow-up.
+func (t *tx) GenerateCare(ctx context.Context, r *interaction.CareRule, from, to time.Time, loc *time.Location, now time.Time, limit int) ([]*interaction.FollowUp, error) {
+	w := &where{}
+	day := func(t time.Time) string { return t.In(loc).Format("2006-01-02") }
+	pFrom, pTo := w.arg(day(from)), w.arg(day(to))
+	var match string
+	switch r.Occasion {
+	case interaction.OccasionBirthday:
+		// "YYYY-MM-DD" and "--MM-DD" both end in MM-DD; a 29 February
+		// birthday is celebrated on 28 February in other years.
+		match = `(right(c.birthday, 5) = to_char(d.day, 'MM-DD')
+			OR (right(c.birthday, 5) = '02-29' AND to_char(d.day, 'MM-DD') = '02-28'
+				AND NOT (extract(year FROM d.day)::int % 4 = 0 AND (extract(year FROM d.day)::int % 100 <> 0 OR extract(year FROM d.day)::int % 400 = 0))))`
+	case interaction.OccasionAnniversary:
+		since := fmt.Sprintf("(c.customer_since AT TIME ZONE %s)", w.arg(loc.String()))
+		match = fmt.Sprintf(`c.customer_since IS NOT NULL AND extract(year FROM d.day) > extract(year FROM %[1]s)
+			AND (to_char(%[1]s, 'MM-DD') = to_char(d.day, 'MM-DD')
+				OR (to_char(%[1]s, 'MM-DD') = '02-29' AND to_char(d.day, 'MM-DD') = '02-28'
+					AND NOT (extract(year FROM d.day)::int %% 4 = 0 AND (extract(year FROM d.day)::int %% 100 <> 0 OR extract(year FROM d.day)::int %% 400 = 0))))`, since)
+	case interaction.OccasionFixedDate:
+		var yearly, specific []string
+		for _, d := range r.Dates {
+			if len(d) == 5 {
+				yearly = append(yearly, d)
+			} else {
+				specific = append(specific, d)
+			}
+		}
+		match = fmt.Sprintf(`(to_char(d.day, 'MM-DD') = ANY(%s::text[]) OR d.day = ANY(%s::date[]))`, w.arg(nonNil(yearly)), w.arg(nonNil(specific)))
+	default:
+		return nil, errs.Internal(fmt.Errorf("care rule %s: unknown occasion %q", r.ID, r.Occasion))
+	}
+	w.cond(match)
+	w.cond("NOT c.deleted AND c.merged_into IS NULL")
+	if err := w.filter(r.CustomerFilter, customerFields); err != nil {
+		return nil, err
+	}
+	pRule, pLead := w.arg(r.ID), w.arg(r.LeadDays)
+	pTZ, pNow := w.arg(loc.String()), w.arg(now)
+	pChannel, pTemplate, pFallback := w.arg(r.Channel), w.arg(r.MessageTemplate), w.arg(r.FallbackAssignee)
+	pPurpose, pLimit := w.arg(r.DisplayName), w.arg(limit)
+	sql := fmt.Sprintf(`
+		WITH candidates AS (
+			SELECT c.id AS customer_id, c.display_name, c.account_manager, d.day
+			FROM customers c
+			CROSS JOIN generate_series(%[1]s::date, %[2]s::date, interval '1 day') AS d(day)
+			WHERE %[3]s
+			  AND NOT EXISTS (SELECT 1 FROM care_occurrences o
+			                  WHERE o.care_rule_id = %[4]s AND o.customer_id = c.id AND o.occurrence = d.day::date)
+			ORDER BY d.day, c.id
+			LIMIT %[12]s
+		), claimed AS (
+			INSERT INTO care_occurrences (care_rule_id, customer_id, occurrence, follow_up_id)
+			SELECT %[4]s, customer_id, day::date, gen_random_uuid() FROM candidates
+			ON CONFLICT DO NOTHING
+			RETURNING customer_id, occurrence, follow_up_id
+		)
+		INSERT INTO follow_ups AS f (id, customer_id, purpose, channel, assignee, due_time, state, care_rule_id,
+			message, revision, create_time, update_time)
+		SELECT cl.follow_up_id, cl.customer_id, %[11]s, %[8]s,
+			coalesce(nullif(ca.account_manager, ''), %[10]s),
+			greatest(((cl.occurrence - %[5]s::int) + time '09:00') AT TIME ZONE %[6]s, %[7]s::timestamptz),
+			'PLANNED', %[4]s, replace(%[9]s, '{{display_name}}', ca.display_name), 1, %[7]s, %[7]s
+		FROM claimed cl JOIN candidates ca ON ca.customer_id = cl.customer_id AND ca.day::date = cl.occurrence
+		RETURNING `+followUpColumns,
+		pFrom, pTo, w.sql(), pRule, pLead, pTZ, pNow, pChannel, pTemplate, pFallback, pPurpose, pLimit)
+	rows, err := t.tx.Query(ctx, sql, w.args...)
+	return many(rows, err, scanFollowUp)
+}
+
+// UpsertCustomer records the latest state of a customer; an event older
+// than what is stored (redelivery) changes nothing.
+func (t *tx) UpsertCustomer(ctx context.Context, c interaction.CustomerSnapshot, seq int64) error {
+	var since *time.Time
+	if !c.Since.IsZero() {
+		since = &c.Since
+	}
+	_, err := t.tx.Exec(ctx, `
+		INSERT INTO customers (id, display_name, kind, source, lifecycle_stage, value_tier, account_manager, tags,
+			birthday, customer_since, deleted, merged_into, event_sequence)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, kind = excluded.kind,
+			source = excluded.source, lifecycle_stage = excluded.lifecycle_stage, value_tier = excluded.value_tier,
+			account_manager = excluded.account_manager, tags = excluded.tags, birthday = excluded.birthday,
+			customer_since = excluded.customer_since, deleted = excluded.deleted,
+			merged_into = coalesce(excluded.merged_into, customers.merged_into), event_sequence = excluded.event_sequence
+		WHERE customers.event_sequence < excluded.event_sequence`,
+		c.ID, c.DisplayName, c.Kind, c.Source, c.Stage, c.ValueTier, c.AccountManager, nonNil(c.Tags),
+		c.Birthday, since, c.Deleted, nullable(c.MergedInto), seq)
+	return pg.Classify(err)
+}
+
+func (t *tx) SetCustomerStage(ctx context.Context, id, stage string, seq int64) error {
+	_, err := t.tx.Exec(ctx, `UPDATE customers SET lifecycle_stage = $2, event_sequence = $3
+		WHERE id = $1 AND event_sequence < $3`, id, stage, seq)
+	return pg.Classify(err)
+}
+
+// MoveCustomerRecords re-parents the merged customers' records. Care
+// occurrences the survivor already has are dropped from the merged side,
+// so the survivor is not greeted twice for one occasion.
+func (t *tx) MoveCustomerRecords(ctx context.Context, survivor string, merged []string) (int64, int64, error) {
+	ti, err := t.tx.Exec(ctx, `UPDATE interactions SET customer_id = $1 WHERE customer_id = ANY($2::uuid[])`, survivor, merged)
+	if err != nil {
+		return 0, 0, pg.Classify(err)
+	}
+	tf, err := t.tx.Exec(ctx, `UPDATE follow_ups SET customer_id = $1 WHERE customer_id = ANY($2::uuid[])`, survivor, merged)
+	if err != nil {
+		return 0, 0, pg.Classify(err)
+	}
+	if _, err := t.tx.Exec(ctx, `
+		DELETE FROM care_occurrences m WHERE m.customer_id = ANY($2::uuid[])
+		AND (EXISTS (SELECT 1 FROM care_occurrences s WHERE s.care_rule_id = m.care_rule_id AND s.occurrence = m.occurrence AND s.customer_id = $1)
+		     OR m.ctid <> (SELECT min(o.ctid) FROM care_occurrences o WHERE o.care_rule_id = m.care_rule_id AND o.occurrence = m.occurrence AND o.customer_id = ANY($2::uuid[])))`,
+		survivor, merged); err != nil {
+		return 0, 0, pg.Classify(err)
+	}
+	if _, err := t.tx.Exec(ctx, `UPDATE care_occurrences SET customer_id = $1 WHERE customer_id = ANY($2::uuid[])`, survivor, merged); err != nil {
+		return 0, 0, pg.Classify(err)
+	}
+	if _, err := t.tx.Exec(ctx, `UPDATE customers SET merged_into = $1, deleted = true WHERE id = ANY($2::uuid[])`, survivor, merged); err != nil {
+		return 0, 0, pg.Classify(err)
+	}
+	return ti.RowsAffected(), tf.RowsAffected(), nil
+}
+
+// EraseCustomer deletes every record of a purged customer and blanks the
+// payloads of their events.
+func (t *tx) EraseCustomer(ctx context.Context, id string) (int64, error) {
+	var n int64
+	for _, sql := range []string{
+		`DELETE FROM interactions WHERE customer_id = $1`,
+		`DELETE FROM follow_ups WHERE customer_id = $1`,
+		`DELETE FROM care_occurrences WHERE customer_id = $1`,
+		`DELETE FROM customers WHERE id = $1`,
+	} {
+		tag, err := t.tx.Exec(ctx, sql, id)
+		if err != nil {
+			return 0, pg.Classify(err)
+		}
+		n += tag.RowsAffected()
+	}
+	if _, err := outbox.Erase(ctx, t.tx, interaction.CustomerName(id)); err != nil {
+		return 0, pg.Classify(err)
+	}
+	return n, nil
+}
+
+func (t *tx) Cursor(ctx context.Context, stream string) (int64, error) {
+	var seq int64
+	err := t.tx.QueryRow(ctx, `SELECT sequence FROM consumer_cursors WHERE stream = $1 FOR UPDATE`, stream).Scan(&seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	return seq, pg.Classify(err)
+}
+
+func (t *tx) SetCursor(ctx context.Context, stream string, seq int64) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO consumer_cursors (stream, sequence, update_time) VALUES ($1, $2, now())
+		ON CONFLICT (stream) DO UPDATE SET sequence = excluded.sequence, update_time = now()`, stream, seq)
+	return pg.Classify(err)
+}
+
+func (t *tx) Emit(ctx context.Context, events ...interaction.Event) error {
+	out := make([]outbox.Event, len(events))
+	for i, e := range events {
+		payload, err := t.codec(e)
+		if err != nil {
+			return errs.Internal(fmt.Errorf("encoding %s event: %w", e.Type, err))
+		}
+		out[i] = outbox.Event{Type: e.Type, Subject: e.Subject, Actor: e.Actor, Payload: payload}
+	}
+	return outbox.Write(ctx, t.tx, out...)
+}
