@@ -325,3 +325,19 @@ func FuzzCompile(f *testing.F) {
 		}
 	})
 }
+
+func TestDecimal(t *testing.T) {
+	schema := Schema{"amount": {Column: "i.amount", Type: Decimal}}
+	cl, err := Compile(`amount >= 1299.90 AND amount != -5`, schema, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "(i.amount >= $1::numeric)"; !strings.Contains(cl.SQL, want) || len(cl.Args) != 2 || cl.Args[0] != "1299.90" {
+		t.Fatalf("SQL %q args %v", cl.SQL, cl.Args)
+	}
+	for _, bad := range []string{`amount > lots`, `amount > 1e3`, `amount > 1.2.3`, `amount > NaN`} {
+		if _, err := Compile(bad, schema, 0); !errs.Is(err, errs.KindInvalidArgument) {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}

@@ -640,3 +640,33 @@ func TestTouchpoints(t *testing.T) {
 	_, err = e.interactions.DeleteTouchpoint(ctx, &ipb.DeleteTouchpointRequest{Name: tp.GetTouchpoint().GetName()})
 	wantCode(t, err, codes.FailedPrecondition, "")
 }
+
+func TestStreamEvents(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	c := e.customer(t, &customerv1.Customer{DisplayName: "Event Source"})
+	created, err := e.interactions.CreateInteraction(e.manager(t), &ipb.CreateInteractionRequest{Parent: c.GetName(), Interaction: call(ipb.InteractionKind_INTERACTION_KIND_NOTE, "n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(e.as(t, "analytics", auth.RoleService), 10*time.Second)
+	defer cancel()
+	stream, err := e.interactions.StreamEvents(ctx, &ipb.StreamEventsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p ipb.InteractionChangedPayload
+	if ev.GetEvent().GetType() != "interaction.created" || ev.GetEvent().GetSubject() != created.GetInteraction().GetName() ||
+		ev.GetEvent().GetPayload().UnmarshalTo(&p) != nil || p.GetInteraction().GetSummary() != "n" {
+		t.Fatalf("event %v", ev.GetEvent())
+	}
+	st, err := e.interactions.StreamEvents(e.as(t, "svc", auth.RoleService), &ipb.StreamEventsRequest{AfterSequence: -1})
+	if err == nil {
+		_, err = st.Recv()
+	}
+	wantCode(t, err, codes.InvalidArgument, "after_sequence")
+}
