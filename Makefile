@@ -11,7 +11,7 @@ export PATH := $(BIN):$(PATH)
 MAIN_PKGS := ./cmd/kehuctl ./services/customer ./services/interaction ./services/gateway
 GENERATED := $(shell git ls-files 'pkg/api/*.pb.go' 'pkg/api/*.pb.gw.go' 'pkg/api/*.swagger.json' 2>/dev/null)
 
-.PHONY: all run test bench build tools generate generate-check lint clean
+.PHONY: all run test bench build tools generate generate-check lint images clean
 
 all: build
 
@@ -58,6 +58,10 @@ bench: build
 ## run: start PostgreSQL/Redis if needed, migrate, and run the whole suite
 run: build tools
 	$(BIN)/kehuctl dev $(ARGS)
+
+## images: OCI image tarballs of every service, built offline (docker load / crane push them)
+images: build
+	$(BIN)/kehuctl images
 
 clean:
 	rm -rf $(STATE)

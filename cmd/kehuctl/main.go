@@ -6,6 +6,7 @@
 //	kehuctl token --sub ID --role R  print a development bearer token
 //	kehuctl migrate                  apply every service's migrations
 //	kehuctl demo                     load the demo data set into a running suite
+//	kehuctl images [SERVICE...]      build OCI image tarballs, offline (no Docker)
 package main
 
 import (
@@ -25,7 +26,8 @@ commands:
   dev [--demo]             start PostgreSQL/Redis if needed, migrate, run every service and the gateway
   token --sub ID --role R  print a development JWT (repeat --role for several)
   migrate                  apply every service's migrations to KEHU_DATABASE_URL
-  demo                     load demo data through the running gateway's backends
+  demo                     load demo data into a running suite
+  images [SERVICE...]      build OCI image tarballs offline into .state/images
 `
 
 // errUsage marks errors after which the usage text helps.
@@ -62,6 +64,8 @@ func run(ctx context.Context, args []string) (int, error) {
 		return 0, runMigrate(ctx)
 	case "demo":
 		return 0, runDemo(ctx, args[1:])
+	case "images":
+		return 0, runImages(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return 0, nil

@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	_ "time/tzdata" // care dates are read in KEHU_CARE_TIMEZONE; images have no zoneinfo
+
 	"github.com/kehu-crm/kehu/pkg/log"
 	"github.com/kehu-crm/kehu/services/interaction/app"
 )
