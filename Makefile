@@ -43,6 +43,7 @@ lint: tools
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^pkg/api/')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet work
+	cd deploy && GOWORK=off $(GO) vet ./...
 	buf lint
 	@if git rev-parse --verify -q main >/dev/null && git cat-file -e main:buf.yaml 2>/dev/null; then \
 	  buf breaking --against '.git#branch=main'; fi
@@ -50,6 +51,7 @@ lint: tools
 ## test: unit, integration and end-to-end tests against real PostgreSQL and Redis
 test: build
 	$(BIN)/kehuctl env -- $(GO) test -count=1 -timeout 20m work
+	cd deploy && GOWORK=off $(GO) test -count=1 ./...
 
 ## bench: benchmarks (speed and memory targets are measured here, never asserted)
 bench: build
