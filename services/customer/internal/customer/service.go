@@ -1,10 +1,7 @@
 package customer
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -14,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/idempotency"
 	"github.com/kehu-crm/kehu/pkg/pagetoken"
 )
 
@@ -73,43 +71,23 @@ const (
 	maxMerge          = 20
 )
 
-// fingerprint identifies a request body, so reusing an idempotency key for a
-// different request can be told apart from a retry.
-func fingerprint(method string, input any) []byte {
-	b, err := json.Marshal(input)
-	if err != nil {
-		// Inputs are plain structs; failing to marshal one is a programming error.
-		panic(fmt.Sprintf("fingerprinting %s: %v", method, err))
-	}
-	sum := sha256.Sum256(append([]byte(method+"\x00"), b...))
-	return sum[:]
-}
-
 // idempotent runs fn in a transaction guarded by an idempotency key. With no
 // key it just runs fn. With a key seen before it returns the earlier result
 // without running fn (replayed=true), or fails if the body differs.
 func (s *Service) idempotent(ctx context.Context, method, requestID string, input any, fn func(ctx context.Context, tx Tx) (string, error)) (result string, replayed bool, err error) {
-	if len(requestID) > 128 {
-		return "", false, errs.InvalidField("request_id", "must be at most 128 characters")
+	if err := idempotency.CheckKey(requestID); err != nil {
+		return "", false, err
 	}
-	fp := fingerprint(method, input)
+	fp := idempotency.Fingerprint(method, input)
 	err = s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		replayed = false
 		if requestID != "" {
-			prior, err := tx.ClaimRequest(ctx, method, requestID, fp)
+			prior, seen, err := tx.ClaimRequest(ctx, method, requestID, fp)
 			if err != nil {
 				return err
 			}
-			if prior != nil {
-				if !bytes.Equal(prior.Fingerprint, fp) {
-					return &errs.Error{
-						Kind:       errs.KindInvalidArgument,
-						Reason:     "REQUEST_ID_REUSED",
-						Message:    "request_id was already used for a different request",
-						Violations: []errs.FieldViolation{{Field: "request_id", Description: "already used with a different request body"}},
-					}
-				}
-				result, replayed = prior.Result, true
+			if seen {
+				result, replayed = prior, true
 				return nil
 			}
 		}

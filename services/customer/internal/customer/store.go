@@ -41,10 +41,10 @@ type Store interface {
 
 // Tx is what a use case may do inside a transaction.
 type Tx interface {
-	// ClaimRequest records an idempotency key. If the key was used before it
-	// returns found=true with the stored fingerprint and result, and the
-	// caller must not change anything.
-	ClaimRequest(ctx context.Context, method, requestID string, fingerprint []byte) (prior *PriorRequest, err error)
+	// ClaimRequest records an idempotency key (see package idempotency).
+	// replayed=true returns the earlier result, and the caller must not
+	// change anything; the same key with another fingerprint is an error.
+	ClaimRequest(ctx context.Context, method, requestID string, fingerprint []byte) (result string, replayed bool, err error)
 	// CompleteRequest stores the result (a resource id) of a claimed key.
 	CompleteRequest(ctx context.Context, method, requestID, result string) error
 	// Lock reads a customer by id for update, following merges.
@@ -74,12 +74,6 @@ type Tx interface {
 	Purge(ctx context.Context, id string) ([]string, error)
 	// Emit writes events to the outbox.
 	Emit(ctx context.Context, events ...Event) error
-}
-
-// PriorRequest is what an earlier request with the same idempotency key did.
-type PriorRequest struct {
-	Fingerprint []byte
-	Result      string
 }
 
 // Order is a sort order for List.

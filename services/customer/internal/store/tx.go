@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/idempotency"
 	"github.com/kehu-crm/kehu/pkg/outbox"
 	"github.com/kehu-crm/kehu/pkg/pg"
 	"github.com/kehu-crm/kehu/services/customer/internal/customer"
@@ -21,29 +22,12 @@ type tx struct {
 
 var _ customer.Tx = (*tx)(nil)
 
-// ClaimRequest inserts the key first: a concurrent request with the same key
-// then blocks on the unique index until this transaction ends, and sees the
-// stored result instead of doing the work twice.
-func (t *tx) ClaimRequest(ctx context.Context, method, requestID string, fp []byte) (*customer.PriorRequest, error) {
-	tag, err := t.tx.Exec(ctx, `
-		INSERT INTO idempotency_keys (method, request_id, fingerprint) VALUES ($1, $2, $3)
-		ON CONFLICT DO NOTHING`, method, requestID, fp)
-	if err != nil {
-		return nil, pg.Classify(err)
-	}
-	if tag.RowsAffected() == 1 {
-		return nil, nil
-	}
-	var p customer.PriorRequest
-	err = t.tx.QueryRow(ctx, `SELECT fingerprint, result FROM idempotency_keys WHERE method = $1 AND request_id = $2`,
-		method, requestID).Scan(&p.Fingerprint, &p.Result)
-	return &p, pg.Classify(err)
+func (t *tx) ClaimRequest(ctx context.Context, method, requestID string, fp []byte) (string, bool, error) {
+	return idempotency.Claim(ctx, t.tx, method, requestID, fp)
 }
 
 func (t *tx) CompleteRequest(ctx context.Context, method, requestID, result string) error {
-	_, err := t.tx.Exec(ctx, `UPDATE idempotency_keys SET result = $3 WHERE method = $1 AND request_id = $2`,
-		method, requestID, result)
-	return pg.Classify(err)
+	return idempotency.Complete(ctx, t.tx, method, requestID, result)
 }
 
 func (t *tx) Lock(ctx context.Context, id string) (*customer.Customer, error) {
