@@ -1,0 +1,132 @@
+package pg_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"testing/fstest"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/pg"
+	"github.com/kehu-crm/kehu/pkg/testdb"
+)
+
+func migrations(files map[string]string) fstest.MapFS {
+	fs := fstest.MapFS{}
+	for name, sql := range files {
+		fs[name] = &fstest.MapFile{Data: []byte(sql)}
+	}
+	return fs
+}
+
+func TestMigrate(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pg.Connect(ctx, testdb.New(t), "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	v1 := migrations(map[string]string{
+		"0001_things.sql": `CREATE TABLE things (id int PRIMARY KEY);`,
+		"0002_more.sql":   `INSERT INTO things VALUES (1), (2);`,
+	})
+	// Replicas starting together apply each migration exactly once.
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() { defer wg.Done(); errc <- pg.Migrate(ctx, pool, "app", v1) }()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var things, applied int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM things), (SELECT count(*) FROM app.schema_migrations)`).Scan(&things, &applied); err != nil {
+		t.Fatal(err)
+	}
+	if things != 2 || applied != 2 {
+		t.Fatalf("%d things and %d applied migrations, want 2 and 2", things, applied)
+	}
+
+	// A failing migration leaves nothing behind and is not recorded.
+	broken := migrations(map[string]string{
+		"0001_things.sql": `CREATE TABLE things (id int PRIMARY KEY);`,
+		"0002_more.sql":   `INSERT INTO things VALUES (1), (2);`,
+		"0003_bad.sql":    `INSERT INTO things VALUES (3); INSERT INTO nowhere VALUES (1);`,
+	})
+	if err := pg.Migrate(ctx, pool, "app", broken); err == nil {
+		t.Fatal("broken migration applied")
+	}
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM things), (SELECT count(*) FROM app.schema_migrations)`).Scan(&things, &applied); err != nil || things != 2 || applied != 2 {
+		t.Fatalf("after a failed migration: %d things, %d applied, %v", things, applied, err)
+	}
+
+	// History is not rewritten: an applied file that changed is an error.
+	changed := migrations(map[string]string{
+		"0001_things.sql": `CREATE TABLE things (id bigint PRIMARY KEY);`,
+		"0002_more.sql":   `INSERT INTO things VALUES (1), (2);`,
+	})
+	if err := pg.Migrate(ctx, pool, "app", changed); err == nil {
+		t.Fatal("a changed, applied migration was accepted")
+	}
+	for name, fs := range map[string]fstest.MapFS{
+		"misnamed":  migrations(map[string]string{"things.sql": "SELECT 1"}),
+		"duplicate": migrations(map[string]string{"0001_a.sql": "SELECT 1", "0001_b.sql": "SELECT 1"}),
+	} {
+		if _, err := pg.LoadMigrations(fs); err == nil {
+			t.Errorf("%s migrations accepted", name)
+		}
+	}
+}
+
+func TestInTxRetriesSerializationFailures(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pg.Connect(ctx, testdb.New(t), "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, `CREATE SCHEMA app; CREATE TABLE app.counter (n int); INSERT INTO app.counter VALUES (0)`); err != nil {
+		t.Fatal(err)
+	}
+	attempts := 0
+	err = pg.InTx(ctx, pool, pgx.Serializable, func(tx pgx.Tx) error {
+		attempts++
+		if _, err := tx.Exec(ctx, `UPDATE counter SET n = n + 1`); err != nil {
+			return err
+		}
+		if attempts == 1 {
+			return &pgconn.PgError{Code: "40001", Message: "could not serialize access"}
+		}
+		return nil
+	})
+	var n int
+	if qerr := pool.QueryRow(ctx, `SELECT n FROM counter`).Scan(&n); err != nil || qerr != nil || attempts != 2 || n != 1 {
+		t.Fatalf("err %v, %d attempts, counter %d (%v); want one retry and one increment", err, attempts, n, qerr)
+	}
+	// Domain errors pass through untouched, database errors are classified.
+	domain := errs.NotFound("things/1")
+	if err := pg.InTx(ctx, pool, pgx.ReadCommitted, func(pgx.Tx) error { return domain }); !errors.Is(err, domain) {
+		t.Fatalf("domain error became %v", err)
+	}
+	err = pg.InTx(ctx, pool, pgx.ReadCommitted, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `CREATE TABLE u (id int PRIMARY KEY); INSERT INTO u VALUES (1), (1)`)
+		return err
+	})
+	if !errs.Is(err, errs.KindAlreadyExists) {
+		t.Fatalf("unique violation classified as %v", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := pg.InTx(cctx, pool, pgx.ReadCommitted, func(pgx.Tx) error { return nil }); !errs.Is(err, errs.KindCanceled) {
+		t.Fatalf("canceled context classified as %v", err)
+	}
+}
