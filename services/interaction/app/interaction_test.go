@@ -559,6 +559,12 @@ func TestMergeAndPurgeReactions(t *testing.T) {
 	if len(fus) != 1 {
 		t.Fatalf("follow-ups of survivor: %v", fus)
 	}
+	// The merged customer's old name still works, and records land on the
+	// survivor.
+	late, err := e.interactions.CreateInteraction(ctx, &ipb.CreateInteractionRequest{Parent: dup.GetName(), Interaction: call(ipb.InteractionKind_INTERACTION_KIND_CONTACT, "late")})
+	if err != nil || !strings.HasPrefix(late.GetInteraction().GetName(), survivor.GetName()+"/") {
+		t.Fatalf("interaction for a merged customer: %v %v", late, err)
+	}
 
 	// Purging the survivor erases everything about it here too.
 	admin := e.as(t, "root", auth.RoleAdmin)

@@ -37,15 +37,18 @@ func NewClient(conn grpc.ClientConnInterface) *Client {
 }
 
 // Lookup implements interaction.Customers.
-func (c *Client) Lookup(ctx context.Context, id string) (string, error) {
+func (c *Client) Lookup(ctx context.Context, id string) (interaction.CustomerRef, error) {
 	resp, err := c.rpc.GetCustomer(ctx, &customerv1.GetCustomerRequest{Name: interaction.CustomerName(id)})
 	if err != nil {
-		return "", fromStatus(err, interaction.CustomerName(id))
+		return interaction.CustomerRef{}, fromStatus(err, interaction.CustomerName(id))
 	}
 	if resp.GetCustomer().GetDeleteTime() != nil {
-		return "", errs.FailedPrecondition("CUSTOMER_DELETED", "%s is deleted", interaction.CustomerName(id))
+		return interaction.CustomerRef{}, errs.FailedPrecondition("CUSTOMER_DELETED", "%s is deleted", interaction.CustomerName(id))
 	}
-	return strings.TrimPrefix(resp.GetCustomer().GetLifecycleStage().String(), "LIFECYCLE_STAGE_"), nil
+	return interaction.CustomerRef{
+		ID:    strings.TrimPrefix(resp.GetCustomer().GetName(), "customers/"),
+		Stage: strings.TrimPrefix(resp.GetCustomer().GetLifecycleStage().String(), "LIFECYCLE_STAGE_"),
+	}, nil
 }
 
 // fromStatus turns the customer service's answer into the domain's terms.

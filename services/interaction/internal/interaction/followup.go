@@ -36,9 +36,11 @@ func (s *Service) CreateFollowUp(ctx context.Context, in CreateFollowUpInput) (*
 	if f.Assignee == "" {
 		f.Assignee = a.actor()
 	}
-	if _, err := s.lookupCustomer(ctx, "parent", customerID); err != nil {
+	ref, err := s.lookupCustomer(ctx, "parent", customerID)
+	if err != nil {
 		return nil, err
 	}
+	customerID = ref.ID
 	id, err := s.idempotent(ctx, "CreateFollowUp", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
 		now := s.now()
 		f.ID, f.CustomerID, f.State, f.Revision = newID(), customerID, StatePlanned, 1
@@ -268,11 +270,11 @@ func (s *Service) CompleteFollowUp(ctx context.Context, in CompleteFollowUpInput
 		if newInter, err = s.prepare(ctx, a, cur.CustomerID, &raw, "new_interaction"); err != nil {
 			return CompleteResult{}, err
 		}
-		stage, err := s.lookupCustomer(ctx, "name", cur.CustomerID)
+		ref, err := s.lookupCustomer(ctx, "name", cur.CustomerID)
 		if err != nil {
 			return CompleteResult{}, err
 		}
-		newInter.Stage = stage
+		newInter.Stage = ref.Stage
 	default:
 		return CompleteResult{}, errs.InvalidField("fulfillment", "give the interaction that fulfilled the follow-up, or a new_interaction to record")
 	}

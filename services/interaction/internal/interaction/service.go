@@ -184,16 +184,16 @@ func (s *Service) checkTouchpoint(ctx context.Context, field, name string) (stri
 // lookupCustomer asks the customer service, as the caller, for the
 // customer's current stage; a customer the caller may not see is reported
 // as not found, on the field that named it.
-func (s *Service) lookupCustomer(ctx context.Context, field, customerID string) (string, error) {
-	stage, err := s.customers.Lookup(ctx, customerID)
+func (s *Service) lookupCustomer(ctx context.Context, field, customerID string) (CustomerRef, error) {
+	ref, err := s.customers.Lookup(ctx, customerID)
 	if errs.Is(err, errs.KindNotFound) {
-		return "", (&errs.Error{
+		return CustomerRef{}, (&errs.Error{
 			Kind: errs.KindNotFound, Reason: "CUSTOMER_NOT_FOUND",
 			Message:    fmt.Sprintf("customer %s does not exist", CustomerName(customerID)),
 			Violations: []errs.FieldViolation{{Field: field, Description: "no such customer"}},
 		}).WithMetadata("customer", CustomerName(customerID))
 	}
-	return stage, err
+	return ref, err
 }
 
 // CreateInteractionInput is the input of CreateInteraction.
@@ -275,10 +275,14 @@ func (s *Service) BatchCreateInteractions(ctx context.Context, in BatchCreateInp
 			return nil, err
 		}
 	}
-	stage, err := s.lookupCustomer(ctx, "parent", customerID)
+	ref, err := s.lookupCustomer(ctx, "parent", customerID)
 	if err != nil {
 		return nil, err
 	}
+	// A merged customer's name resolves to the survivor, which owns its
+	// records from now on.
+	customerID = ref.ID
+	stage := ref.Stage
 	method := "BatchCreateInteractions"
 	if in.single {
 		method = "CreateInteraction"
@@ -291,7 +295,7 @@ func (s *Service) BatchCreateInteractions(ctx context.Context, in BatchCreateInp
 		ids := make([]string, len(prepared))
 		events := make([]Event, len(prepared))
 		for n, i := range prepared {
-			i.ID, i.Stage, i.Revision = newID(), stage, 1
+			i.ID, i.CustomerID, i.Stage, i.Revision = newID(), customerID, stage, 1
 			i.CreateTime, i.UpdateTime = now, now
 			ids[n] = i.ID
 			events[n] = Event{Type: EventInteractionCreated, Subject: InteractionName(customerID, i.ID), Actor: a.actor(), Data: i}

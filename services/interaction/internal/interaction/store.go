@@ -149,9 +149,17 @@ const (
 	EventRecordsMoved         = "interaction.customer_records_moved"
 )
 
+// CustomerRef is a customer as the customer service resolved it.
+type CustomerRef struct {
+	ID    string
+	Stage string
+}
+
 // Customers looks customers up in the customer service, as the caller.
 type Customers interface {
-	// Lookup returns the customer's current lifecycle stage; NOT_FOUND if
-	// it does not exist or the caller may not see it.
-	Lookup(ctx context.Context, customerID string) (stage string, err error)
+	// Lookup returns the customer's id and current lifecycle stage; NOT_FOUND
+	// if it does not exist or the caller may not see it. The id differs from
+	// the one asked for when that customer was merged into another: records
+	// belong to the survivor.
+	Lookup(ctx context.Context, customerID string) (CustomerRef, error)
 }
