@@ -1,0 +1,151 @@
+package dial
+
+import (
+	"context"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/kehu-crm/kehu/pkg/auth"
+)
+
+// backend is a health server whose Check answers are scripted, counting
+// the calls it sees.
+type backend struct {
+	healthpb.UnimplementedHealthServer
+	calls atomic.Int64
+	check func(ctx context.Context, n int64) error
+}
+
+func (b *backend) Check(ctx context.Context, _ *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	n := b.calls.Add(1)
+	if b.check != nil {
+		if err := b.check(ctx, n); err != nil {
+			return nil, err
+		}
+	}
+	return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING}, nil
+}
+
+// Watch serves client-side health checking (round_robin skips replicas
+// that are not SERVING).
+func (b *backend) Watch(req *healthpb.HealthCheckRequest, s healthpb.Health_WatchServer) error {
+	return health.NewServer().Watch(req, s)
+}
+
+func serve(t *testing.T, b *backend) (string, *grpc.Server) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpc.NewServer()
+	healthpb.RegisterHealthServer(s, b)
+	go func() { _ = s.Serve(l) }()
+	t.Cleanup(s.Stop)
+	return l.Addr().String(), s
+}
+
+func TestRoundRobinOverAddresses(t *testing.T) {
+	var bs [3]backend
+	var addrs string
+	for i := range bs {
+		a, _ := serve(t, &bs[i])
+		if i > 0 {
+			addrs += ","
+		}
+		addrs += a
+	}
+	conn, err := Dial(addrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := healthpb.NewHealthClient(conn)
+	// Let every subchannel connect, then count where calls go.
+	deadline := time.Now().Add(10 * time.Second)
+	for bs[0].calls.Load() == 0 || bs[1].calls.Load() == 0 || bs[2].calls.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("not every backend reached: %d %d %d", bs[0].calls.Load(), bs[1].calls.Load(), bs[2].calls.Load())
+		}
+		if _, err := client.Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := [3]int64{bs[0].calls.Load(), bs[1].calls.Load(), bs[2].calls.Load()}
+	for range 30 {
+		if _, err := client.Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range bs {
+		if n := bs[i].calls.Load() - before[i]; n != 10 {
+			t.Errorf("backend %d took %d of 30 calls, want 10 (round robin)", i, n)
+		}
+	}
+}
+
+func TestRetriesOnlyUnavailable(t *testing.T) {
+	flaky := &backend{check: func(_ context.Context, n int64) error {
+		if n <= 2 {
+			return status.Error(codes.Unavailable, "warming up")
+		}
+		return nil
+	}}
+	broken := &backend{check: func(context.Context, int64) error { return status.Error(codes.Internal, "bug") }}
+	for name, tc := range map[string]struct {
+		b     *backend
+		code  codes.Code
+		calls int64
+	}{
+		"unavailable is retried": {flaky, codes.OK, 3},
+		"internal is not":        {broken, codes.Internal, 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			addr, _ := serve(t, tc.b)
+			conn, err := Dial(addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_, err = healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{})
+			if status.Code(err) != tc.code || tc.b.calls.Load() != tc.calls {
+				t.Fatalf("got %v after %d calls, want %v after %d", err, tc.b.calls.Load(), tc.code, tc.calls)
+			}
+		})
+	}
+}
+
+func TestDefaultDeadlineAndToken(t *testing.T) {
+	var sawDeadline atomic.Bool
+	var sawToken atomic.Value
+	b := &backend{check: func(ctx context.Context, _ int64) error {
+		_, ok := ctx.Deadline()
+		sawDeadline.Store(ok)
+		md, _ := metadata.FromIncomingContext(ctx)
+		sawToken.Store(md.Get("authorization"))
+		<-ctx.Done()
+		return ctx.Err()
+	}}
+	addr, _ := serve(t, b)
+	conn, err := Dial(addr, WithDefaultTimeout(100*time.Millisecond), WithTokenSource(auth.StaticToken("t0k")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, err = healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{})
+	if status.Code(err) != codes.DeadlineExceeded || !sawDeadline.Load() {
+		t.Fatalf("call without a deadline: %v (server saw deadline: %v)", err, sawDeadline.Load())
+	}
+	if got, _ := sawToken.Load().([]string); len(got) != 1 || got[0] != "Bearer t0k" {
+		t.Fatalf("authorization %v", got)
+	}
+}
