@@ -1,48 +1,13 @@
 package server
 
 import (
-	"strings"
-
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/protoenum"
 	"github.com/kehu-crm/kehu/services/customer/internal/customer"
 )
-
-// Enums cross the boundary by name: the domain value is the proto value
-// name without its prefix (LIFECYCLE_STAGE_LOYAL ↔ "LOYAL"), and
-// UNSPECIFIED is the empty string, which the domain reads as "default" or
-// "not set".
-
-type protoEnum interface {
-	~int32
-	Descriptor() protoreflect.EnumDescriptor
-	Number() protoreflect.EnumNumber
-}
-
-// enumToDomain converts a proto enum; numbers the schema does not define
-// (sent by a newer or broken client) are violations of field.
-func enumToDomain[E protoEnum](e E, prefix, field string, v *errs.Violations) string {
-	d := e.Descriptor().Values().ByNumber(e.Number())
-	if d == nil {
-		v.Add(field, "unknown value %d", int32(e))
-		return ""
-	}
-	if e == 0 {
-		return ""
-	}
-	return strings.TrimPrefix(string(d.Name()), prefix)
-}
-
-// enumFromDomain converts a stored value back; an empty value is 0.
-func enumFromDomain[E ~int32](values map[string]int32, prefix, s string) E {
-	if s == "" {
-		return 0
-	}
-	return E(values[prefix+s])
-}
 
 func customerToDomain(c *customerv1.Customer, field string) (*customer.Customer, error) {
 	if c == nil {
@@ -50,16 +15,16 @@ func customerToDomain(c *customerv1.Customer, field string) (*customer.Customer,
 	}
 	var v errs.Violations
 	out := &customer.Customer{
-		Kind:             customer.Kind(enumToDomain(c.GetKind(), "KIND_", field+".kind", &v)),
+		Kind:             customer.Kind(protoenum.ToDomain(c.GetKind(), "KIND_", field+".kind", &v)),
 		DisplayName:      c.GetDisplayName(),
 		Emails:           c.GetEmails(),
 		Phones:           c.GetPhones(),
 		Company:          c.GetCompany(),
 		Title:            c.GetTitle(),
 		Birthday:         c.GetBirthday(),
-		Source:           customer.Source(enumToDomain(c.GetSource(), "SOURCE_CHANNEL_", field+".source", &v)),
-		Stage:            customer.Stage(enumToDomain(c.GetLifecycleStage(), "LIFECYCLE_STAGE_", field+".lifecycle_stage", &v)),
-		ValueTier:        customer.ValueTier(enumToDomain(c.GetValueTier(), "VALUE_TIER_", field+".value_tier", &v)),
+		Source:           customer.Source(protoenum.ToDomain(c.GetSource(), "SOURCE_CHANNEL_", field+".source", &v)),
+		Stage:            customer.Stage(protoenum.ToDomain(c.GetLifecycleStage(), "LIFECYCLE_STAGE_", field+".lifecycle_stage", &v)),
+		ValueTier:        customer.ValueTier(protoenum.ToDomain(c.GetValueTier(), "VALUE_TIER_", field+".value_tier", &v)),
 		AccountManager:   c.GetAccountManager(),
 		Tags:             c.GetTags(),
 		Attributes:       c.GetAttributes(),
@@ -75,7 +40,7 @@ func customerToDomain(c *customerv1.Customer, field string) (*customer.Customer,
 	if n := c.GetNeedProfile(); n != nil {
 		out.Needs = customer.NeedProfile{
 			Functional: n.GetFunctional(), Emotional: n.GetEmotional(), Social: n.GetSocial(),
-			PriceSensitivity: customer.PriceSensitivity(enumToDomain(n.GetPriceSensitivity(), "PRICE_SENSITIVITY_", field+".need_profile.price_sensitivity", &v)),
+			PriceSensitivity: customer.PriceSensitivity(protoenum.ToDomain(n.GetPriceSensitivity(), "PRICE_SENSITIVITY_", field+".need_profile.price_sensitivity", &v)),
 		}
 	}
 	return out, v.Err()
@@ -87,16 +52,16 @@ func customerToProto(c *customer.Customer) *customerv1.Customer {
 	}
 	out := &customerv1.Customer{
 		Name:             c.Name(),
-		Kind:             enumFromDomain[customerv1.Kind](customerv1.Kind_value, "KIND_", string(c.Kind)),
+		Kind:             protoenum.FromDomain[customerv1.Kind](customerv1.Kind_value, "KIND_", string(c.Kind)),
 		DisplayName:      c.DisplayName,
 		Emails:           c.Emails,
 		Phones:           c.Phones,
 		Company:          c.Company,
 		Title:            c.Title,
 		Birthday:         c.Birthday,
-		Source:           enumFromDomain[customerv1.SourceChannel](customerv1.SourceChannel_value, "SOURCE_CHANNEL_", string(c.Source)),
+		Source:           protoenum.FromDomain[customerv1.SourceChannel](customerv1.SourceChannel_value, "SOURCE_CHANNEL_", string(c.Source)),
 		LifecycleStage:   stageToProto(c.Stage),
-		ValueTier:        enumFromDomain[customerv1.ValueTier](customerv1.ValueTier_value, "VALUE_TIER_", string(c.ValueTier)),
+		ValueTier:        protoenum.FromDomain[customerv1.ValueTier](customerv1.ValueTier_value, "VALUE_TIER_", string(c.ValueTier)),
 		AccountManager:   c.AccountManager,
 		Tags:             c.Tags,
 		Attributes:       c.Attributes,
@@ -109,7 +74,7 @@ func customerToProto(c *customer.Customer) *customerv1.Customer {
 		Etag:             c.Etag(),
 		NeedProfile: &customerv1.NeedProfile{
 			Functional: c.Needs.Functional, Emotional: c.Needs.Emotional, Social: c.Needs.Social,
-			PriceSensitivity: enumFromDomain[customerv1.PriceSensitivity](customerv1.PriceSensitivity_value, "PRICE_SENSITIVITY_", string(c.Needs.PriceSensitivity)),
+			PriceSensitivity: protoenum.FromDomain[customerv1.PriceSensitivity](customerv1.PriceSensitivity_value, "PRICE_SENSITIVITY_", string(c.Needs.PriceSensitivity)),
 		},
 	}
 	if c.Address != (customer.Address{}) {
@@ -136,11 +101,11 @@ func customersToProto(cs []*customer.Customer) []*customerv1.Customer {
 }
 
 func stageToProto(s customer.Stage) customerv1.LifecycleStage {
-	return enumFromDomain[customerv1.LifecycleStage](customerv1.LifecycleStage_value, "LIFECYCLE_STAGE_", string(s))
+	return protoenum.FromDomain[customerv1.LifecycleStage](customerv1.LifecycleStage_value, "LIFECYCLE_STAGE_", string(s))
 }
 
 func membershipToProto(m customer.Membership) customerv1.MembershipTier {
-	return enumFromDomain[customerv1.MembershipTier](customerv1.MembershipTier_value, "MEMBERSHIP_TIER_", string(m))
+	return protoenum.FromDomain[customerv1.MembershipTier](customerv1.MembershipTier_value, "MEMBERSHIP_TIER_", string(m))
 }
 
 func transitionToProto(t *customer.Transition) *customerv1.LifecycleTransition {
@@ -173,5 +138,5 @@ func ledgerEntryToProto(e *customer.LedgerEntry) *customerv1.PointsLedgerEntry {
 }
 
 func duplicateReasonToProto(r customer.DuplicateReason) customerv1.DuplicateGroup_Reason {
-	return enumFromDomain[customerv1.DuplicateGroup_Reason](customerv1.DuplicateGroup_Reason_value, "REASON_", string(r))
+	return protoenum.FromDomain[customerv1.DuplicateGroup_Reason](customerv1.DuplicateGroup_Reason_value, "REASON_", string(r))
 }

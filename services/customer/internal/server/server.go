@@ -13,6 +13,7 @@ import (
 	eventv1 "github.com/kehu-crm/kehu/pkg/api/kehu/event/v1"
 	"github.com/kehu-crm/kehu/pkg/errs"
 	"github.com/kehu-crm/kehu/pkg/outbox"
+	"github.com/kehu-crm/kehu/pkg/protoenum"
 	"github.com/kehu-crm/kehu/services/customer/internal/customer"
 )
 
@@ -168,7 +169,7 @@ func (s *Server) MergeCustomers(ctx context.Context, req *customerv1.MergeCustom
 // TransitionLifecycleStage implements customerv1.CustomerServiceServer.
 func (s *Server) TransitionLifecycleStage(ctx context.Context, req *customerv1.TransitionLifecycleStageRequest) (*customerv1.TransitionLifecycleStageResponse, error) {
 	var v errs.Violations
-	stage := enumToDomain(req.GetStage(), "LIFECYCLE_STAGE_", "stage", &v)
+	stage := protoenum.ToDomain(req.GetStage(), "LIFECYCLE_STAGE_", "stage", &v)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

@@ -1,52 +1,22 @@
 package server
 
 import (
-	"strings"
-
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
 	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/protoenum"
 	"github.com/kehu-crm/kehu/services/interaction/internal/interaction"
 )
 
-// Enums cross the boundary by name without their prefix
-// (CHANNEL_PHONE ↔ "PHONE"); UNSPECIFIED is "".
-
-type protoEnum interface {
-	~int32
-	Descriptor() protoreflect.EnumDescriptor
-	Number() protoreflect.EnumNumber
-}
-
-func enumToDomain[E protoEnum](e E, prefix, field string, v *errs.Violations) string {
-	d := e.Descriptor().Values().ByNumber(e.Number())
-	if d == nil {
-		v.Add(field, "unknown value %d", int32(e))
-		return ""
-	}
-	if e == 0 {
-		return ""
-	}
-	return strings.TrimPrefix(string(d.Name()), prefix)
-}
-
-func enumFromDomain[E ~int32](values map[string]int32, prefix, s string) E {
-	if s == "" {
-		return 0
-	}
-	return E(values[prefix+s])
-}
-
 func channelToProto(s string) interactionv1.Channel {
-	return enumFromDomain[interactionv1.Channel](interactionv1.Channel_value, "CHANNEL_", s)
+	return protoenum.FromDomain[interactionv1.Channel](interactionv1.Channel_value, "CHANNEL_", s)
 }
 
 func stageToProto(s string) customerv1.LifecycleStage {
-	return enumFromDomain[customerv1.LifecycleStage](customerv1.LifecycleStage_value, "LIFECYCLE_STAGE_", s)
+	return protoenum.FromDomain[customerv1.LifecycleStage](customerv1.LifecycleStage_value, "LIFECYCLE_STAGE_", s)
 }
 
 func interactionToDomain(p *interactionv1.Interaction, field string) (*interaction.Interaction, error) {
@@ -55,15 +25,15 @@ func interactionToDomain(p *interactionv1.Interaction, field string) (*interacti
 	}
 	var v errs.Violations
 	i := &interaction.Interaction{
-		Channel:           enumToDomain(p.GetChannel(), "CHANNEL_", field+".channel", &v),
-		Direction:         enumToDomain(p.GetDirection(), "DIRECTION_", field+".direction", &v),
-		Kind:              enumToDomain(p.GetKind(), "INTERACTION_KIND_", field+".kind", &v),
+		Channel:           protoenum.ToDomain(p.GetChannel(), "CHANNEL_", field+".channel", &v),
+		Direction:         protoenum.ToDomain(p.GetDirection(), "DIRECTION_", field+".direction", &v),
+		Kind:              protoenum.ToDomain(p.GetKind(), "INTERACTION_KIND_", field+".kind", &v),
 		Subject:           p.GetSubject(),
 		Summary:           p.GetSummary(),
 		Agent:             p.GetAgent(),
 		Touchpoint:        p.GetTouchpoint(),
 		Satisfaction:      p.GetSatisfaction(),
-		Sentiment:         enumToDomain(p.GetSentiment(), "SENTIMENT_", field+".sentiment", &v),
+		Sentiment:         protoenum.ToDomain(p.GetSentiment(), "SENTIMENT_", field+".sentiment", &v),
 		OrderReference:    p.GetOrderReference(),
 		ProductCategories: p.GetProductCategories(),
 	}
@@ -92,14 +62,14 @@ func interactionToProto(i *interaction.Interaction) *interactionv1.Interaction {
 	out := &interactionv1.Interaction{
 		Name:              interaction.InteractionName(i.CustomerID, i.ID),
 		Channel:           channelToProto(i.Channel),
-		Direction:         enumFromDomain[interactionv1.Direction](interactionv1.Direction_value, "DIRECTION_", i.Direction),
-		Kind:              enumFromDomain[interactionv1.InteractionKind](interactionv1.InteractionKind_value, "INTERACTION_KIND_", i.Kind),
+		Direction:         protoenum.FromDomain[interactionv1.Direction](interactionv1.Direction_value, "DIRECTION_", i.Direction),
+		Kind:              protoenum.FromDomain[interactionv1.InteractionKind](interactionv1.InteractionKind_value, "INTERACTION_KIND_", i.Kind),
 		OccurTime:         timestamppb.New(i.OccurTime),
 		Subject:           i.Subject,
 		Summary:           i.Summary,
 		Agent:             i.Agent,
 		Satisfaction:      i.Satisfaction,
-		Sentiment:         enumFromDomain[interactionv1.Sentiment](interactionv1.Sentiment_value, "SENTIMENT_", i.Sentiment),
+		Sentiment:         protoenum.FromDomain[interactionv1.Sentiment](interactionv1.Sentiment_value, "SENTIMENT_", i.Sentiment),
 		OrderReference:    i.OrderReference,
 		ProductCategories: i.ProductCategories,
 		LifecycleStage:    stageToProto(i.Stage),
@@ -132,7 +102,7 @@ func followUpToDomain(p *interactionv1.FollowUp, field string) (*interaction.Fol
 	var v errs.Violations
 	f := &interaction.FollowUp{
 		Purpose:  p.GetPurpose(),
-		Channel:  enumToDomain(p.GetChannel(), "CHANNEL_", field+".channel", &v),
+		Channel:  protoenum.ToDomain(p.GetChannel(), "CHANNEL_", field+".channel", &v),
 		Assignee: p.GetAssignee(),
 		Message:  p.GetMessage(),
 	}
@@ -145,7 +115,7 @@ func followUpToDomain(p *interactionv1.FollowUp, field string) (*interaction.Fol
 	if r := p.GetRecurrence(); r != nil {
 		f.Recurrence = interaction.Recurrence{
 			Interval: r.GetInterval(),
-			Unit:     enumToDomain(r.GetUnit(), "UNIT_", field+".recurrence.unit", &v),
+			Unit:     protoenum.ToDomain(r.GetUnit(), "UNIT_", field+".recurrence.unit", &v),
 		}
 	}
 	return f, v.Err()
@@ -161,7 +131,7 @@ func followUpToProto(f *interaction.FollowUp) *interactionv1.FollowUp {
 		Channel:      channelToProto(f.Channel),
 		Assignee:     f.Assignee,
 		DueTime:      timestamppb.New(f.DueTime),
-		State:        enumFromDomain[interactionv1.FollowUp_State](interactionv1.FollowUp_State_value, "STATE_", f.State),
+		State:        protoenum.FromDomain[interactionv1.FollowUp_State](interactionv1.FollowUp_State_value, "STATE_", f.State),
 		CancelReason: f.CancelReason,
 		Message:      f.Message,
 		CreateTime:   timestamppb.New(f.CreateTime),
@@ -171,7 +141,7 @@ func followUpToProto(f *interaction.FollowUp) *interactionv1.FollowUp {
 	if f.Recurrence.Interval > 0 {
 		out.Recurrence = &interactionv1.Recurrence{
 			Interval: f.Recurrence.Interval,
-			Unit:     enumFromDomain[interactionv1.Recurrence_Unit](interactionv1.Recurrence_Unit_value, "UNIT_", f.Recurrence.Unit),
+			Unit:     protoenum.FromDomain[interactionv1.Recurrence_Unit](interactionv1.Recurrence_Unit_value, "UNIT_", f.Recurrence.Unit),
 		}
 	}
 	if f.InteractionID != "" {
@@ -196,10 +166,10 @@ func careRuleToDomain(p *interactionv1.CareRule, field string) (*interaction.Car
 	var v errs.Violations
 	r := &interaction.CareRule{
 		DisplayName:      p.GetDisplayName(),
-		Occasion:         enumToDomain(p.GetOccasion(), "OCCASION_", field+".occasion", &v),
+		Occasion:         protoenum.ToDomain(p.GetOccasion(), "OCCASION_", field+".occasion", &v),
 		Dates:            p.GetDates(),
 		LeadDays:         p.GetLeadDays(),
-		Channel:          enumToDomain(p.GetChannel(), "CHANNEL_", field+".channel", &v),
+		Channel:          protoenum.ToDomain(p.GetChannel(), "CHANNEL_", field+".channel", &v),
 		MessageTemplate:  p.GetMessageTemplate(),
 		CustomerFilter:   p.GetCustomerFilter(),
 		FallbackAssignee: p.GetFallbackAssignee(),
@@ -215,7 +185,7 @@ func careRuleToProto(r *interaction.CareRule) *interactionv1.CareRule {
 	return &interactionv1.CareRule{
 		Name:             interaction.CareRuleName(r.ID),
 		DisplayName:      r.DisplayName,
-		Occasion:         enumFromDomain[interactionv1.CareRule_Occasion](interactionv1.CareRule_Occasion_value, "OCCASION_", r.Occasion),
+		Occasion:         protoenum.FromDomain[interactionv1.CareRule_Occasion](interactionv1.CareRule_Occasion_value, "OCCASION_", r.Occasion),
 		Dates:            r.Dates,
 		LeadDays:         r.LeadDays,
 		Channel:          channelToProto(r.Channel),
@@ -236,8 +206,8 @@ func touchpointToDomain(p *interactionv1.Touchpoint, field string) (*interaction
 	var v errs.Violations
 	t := &interaction.Touchpoint{
 		DisplayName:  p.GetDisplayName(),
-		Channel:      enumToDomain(p.GetChannel(), "CHANNEL_", field+".channel", &v),
-		JourneyStage: enumToDomain(p.GetJourneyStage(), "LIFECYCLE_STAGE_", field+".journey_stage", &v),
+		Channel:      protoenum.ToDomain(p.GetChannel(), "CHANNEL_", field+".channel", &v),
+		JourneyStage: protoenum.ToDomain(p.GetJourneyStage(), "LIFECYCLE_STAGE_", field+".journey_stage", &v),
 		Description:  p.GetDescription(),
 	}
 	return t, v.Err()
