@@ -41,6 +41,8 @@ func runDev(ctx context.Context, args []string) error {
 		"KEHU_DATABASE_URL=" + dbURL,
 		"KEHU_REDIS_URL=" + env.RedisURL,
 		"KEHU_JWT_SECRET=" + jwtSecret(),
+		// The published development secret is accepted only here.
+		"KEHU_ENVIRONMENT=development",
 		"KEHU_LOG_LEVEL=" + envOr("KEHU_LOG_LEVEL", "info"),
 	}
 	if err := migrate(ctx, childEnv); err != nil {

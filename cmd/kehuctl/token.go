@@ -10,10 +10,6 @@ import (
 	"github.com/kehu-crm/kehu/pkg/auth"
 )
 
-// DevSecret signs tokens when KEHU_JWT_SECRET is unset. It is public by
-// design: `kehuctl dev` only accepts it on a developer machine.
-const DevSecret = "kehu-development-secret-not-for-production"
-
 type roleList []auth.Role
 
 func (r *roleList) String() string { return fmt.Sprint(*r) }
@@ -56,7 +52,7 @@ func signToken(sub string, roles []auth.Role, ttl time.Duration) (string, error)
 	return s.Sign(sub, roles, ttl)
 }
 
-func jwtSecret() string { return envOr("KEHU_JWT_SECRET", DevSecret) }
+func jwtSecret() string { return envOr("KEHU_JWT_SECRET", auth.DevelopmentSecret) }
 
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {

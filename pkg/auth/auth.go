@@ -77,11 +77,22 @@ func FromContext(ctx context.Context) (Principal, bool) {
 	return p, ok
 }
 
+// DevelopmentSecret is the HS256 secret `kehuctl dev` and the dev overlay
+// use. It is published (it is in this repository), so anyone can mint
+// tokens with it: a verifier refuses it unless Development is set.
+const DevelopmentSecret = "kehu-development-secret-not-for-production"
+
 // Config selects how tokens are verified. Exactly one of HS256Secret and
 // RS256KeyFile must be set.
 type Config struct {
 	Issuer   string
 	Audience string
+	// Development allows DevelopmentSecret.
+	Development bool
+	// MaxLifetime, when set, refuses tokens valid for longer (exp - iat,
+	// or exp - now without iat): a leaked long-lived token is a standing
+	// credential.
+	MaxLifetime time.Duration
 	// HS256Secret is the shared development secret (at least 32 bytes).
 	HS256Secret string
 	// RS256KeyFile holds one or more PEM public keys; a token verifies if
@@ -100,8 +111,9 @@ type claims struct {
 
 // Verifier checks bearer tokens.
 type Verifier struct {
-	parser *jwt.Parser
-	keys   []any
+	parser      *jwt.Parser
+	keys        []any
+	maxLifetime time.Duration
 }
 
 // NewVerifier builds a Verifier from cfg.
@@ -114,6 +126,9 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	switch {
 	case cfg.HS256Secret != "" && cfg.RS256KeyFile != "":
 		return nil, errors.New("auth: set either an HS256 secret or an RS256 key file, not both")
+	case cfg.HS256Secret == DevelopmentSecret && !cfg.Development:
+		return nil, errors.New("auth: the published development JWT secret is refused outside development " +
+			"(KEHU_ENVIRONMENT=development); in production verify RS256 tokens (KEHU_JWT_PUBLIC_KEY_FILE) or set a secret of your own")
 	case cfg.HS256Secret != "":
 		if len(cfg.HS256Secret) < MinSecretLength {
 			return nil, fmt.Errorf("auth: HS256 secret must be at least %d bytes", MinSecretLength)
@@ -137,7 +152,8 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 			jwt.WithIssuedAt(),
 			jwt.WithLeeway(30*time.Second),
 		),
-		keys: keys,
+		keys:        keys,
+		maxLifetime: cfg.MaxLifetime,
 	}, nil
 }
 
@@ -173,6 +189,9 @@ func (v *Verifier) Verify(token string) (Principal, error) {
 		var c claims
 		_, err := v.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return k, nil })
 		if err == nil {
+			if err := v.checkLifetime(c); err != nil {
+				return Principal{}, err
+			}
 			return principalOf(c)
 		}
 		lastErr = err
@@ -181,6 +200,23 @@ func (v *Verifier) Verify(token string) (Principal, error) {
 		}
 	}
 	return Principal{}, errs.Unauthenticated("invalid token: %s", describe(lastErr))
+}
+
+// lifetimeLeeway absorbs clock skew between the issuer and this service.
+const lifetimeLeeway = time.Minute
+
+func (v *Verifier) checkLifetime(c claims) error {
+	if v.maxLifetime <= 0 {
+		return nil
+	}
+	from := time.Now()
+	if c.IssuedAt != nil {
+		from = c.IssuedAt.Time
+	}
+	if c.ExpiresAt.Sub(from) > v.maxLifetime+lifetimeLeeway {
+		return errs.Unauthenticated("invalid token: valid for longer than the allowed %s", v.maxLifetime)
+	}
+	return nil
 }
 
 func principalOf(c claims) (Principal, error) {

@@ -182,3 +182,30 @@ func TestServiceTokensRenew(t *testing.T) {
 		t.Fatalf("service token: %+v %v", p, err)
 	}
 }
+
+// TestProductionGuards: the published development secret is refused
+// outside development, and tokens valid for longer than the maximum are
+// refused.
+func TestProductionGuards(t *testing.T) {
+	t.Parallel()
+	if _, err := NewVerifier(Config{Issuer: "kehu", Audience: "kehu", HS256Secret: DevelopmentSecret}); err == nil {
+		t.Fatal("the published development secret was accepted in production")
+	}
+	v, err := NewVerifier(Config{Issuer: "kehu", Audience: "kehu", HS256Secret: DevelopmentSecret, Development: true, MaxLifetime: 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewHS256Signer(DevelopmentSecret, "kehu", "kehu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ttl, ok := range map[time.Duration]bool{time.Hour: true, 24 * time.Hour: true, 30 * 24 * time.Hour: false} {
+		tok, err := s.Sign("alice", []Role{RoleAgent}, ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(tok); (err == nil) != ok {
+			t.Errorf("token valid for %s: %v, want accepted=%v", ttl, err, ok)
+		}
+	}
+}

@@ -59,7 +59,7 @@ func New(cfg Config, reg prometheus.Registerer) (*Cache, error) {
 		timeout: cfg.OpTimeout,
 		ops: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kehu_cache_operations_total",
-			Help: "Redis cache operations by operation and result (hit, miss, ok, error). Errors are served from the database.",
+			Help: "Redis cache operations by operation and result (hit, miss, ok, stale, error). Errors are served from the database; stale fills are dropped.",
 		}, []string{"op", "result"}),
 	}
 	if c.timeout <= 0 {
@@ -99,54 +99,101 @@ func (c *Cache) fail(ctx context.Context, op string, err error) {
 	}
 }
 
-// Get returns the value under key; false on a miss or any failure.
-func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool) {
+// genTTL is how long a key's generation outlives its last invalidation:
+// longer than any read between Lookup and Fill (requests have deadlines far
+// shorter), so a fill never sees an expired generation as unchanged.
+const genTTL = time.Hour
+
+// Ticket is what a reader holds between a miss and the fill: the key's
+// generation when it missed. A writer's Invalidate bumps the generation,
+// so a reader that loaded the old row before the write cannot put it back.
+type Ticket struct {
+	key string
+	gen string
+	ok  bool
+}
+
+func (c *Cache) genKey(key string) string { return c.prefix + key + ":gen" }
+
+// Lookup returns the value under key, or on a miss (or any failure) a
+// Ticket for filling it; value and generation come in one round trip.
+func (c *Cache) Lookup(ctx context.Context, key string) ([]byte, Ticket, bool) {
 	if c.client == nil {
 		c.ops.WithLabelValues("get", "miss").Inc()
-		return nil, false
+		return nil, Ticket{}, false
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	b, err := c.client.Get(ctx, c.prefix+key).Bytes()
-	switch {
-	case errors.Is(err, redis.Nil):
-		c.ops.WithLabelValues("get", "miss").Inc()
-		return nil, false
-	case err != nil:
+	vals, err := c.client.MGet(ctx, c.prefix+key, c.genKey(key)).Result()
+	if err != nil {
 		c.fail(ctx, "get", err)
-		return nil, false
+		return nil, Ticket{}, false
 	}
-	c.ops.WithLabelValues("get", "hit").Inc()
-	return b, true
+	if v, ok := vals[0].(string); ok {
+		c.ops.WithLabelValues("get", "hit").Inc()
+		return []byte(v), Ticket{}, true
+	}
+	c.ops.WithLabelValues("get", "miss").Inc()
+	gen, _ := vals[1].(string)
+	return nil, Ticket{key: key, gen: gen, ok: true}, false
 }
 
-// Set stores value under key for ttl; failures are only counted.
-func (c *Cache) Set(ctx context.Context, key string, value []byte, ttl time.Duration) {
-	if c.client == nil {
+// Fill stores value under the ticket's key for ttl, unless the key was
+// invalidated since the ticket was issued (then the value may be older
+// than the database and is dropped). Failures are only counted.
+func (c *Cache) Fill(ctx context.Context, t Ticket, value []byte, ttl time.Duration) {
+	if c.client == nil || !t.ok {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	if err := c.client.Set(ctx, c.prefix+key, value, ttl).Err(); err != nil {
+	gk := c.genKey(t.key)
+	err := c.client.Watch(ctx, func(tx *redis.Tx) error {
+		gen, err := tx.Get(ctx, gk).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return err
+		}
+		if gen != t.gen {
+			return errStale
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, c.prefix+t.key, value, ttl)
+			return nil
+		})
+		return err
+	}, gk)
+	switch {
+	case errors.Is(err, errStale), errors.Is(err, redis.TxFailedErr):
+		c.ops.WithLabelValues("set", "stale").Inc()
+	case err != nil:
 		c.fail(ctx, "set", err)
-		return
+	default:
+		c.ops.WithLabelValues("set", "ok").Inc()
 	}
-	c.ops.WithLabelValues("set", "ok").Inc()
 }
 
-// Delete removes keys. A failed delete leaves a stale entry until its TTL
-// runs out, which is why every entry has one.
-func (c *Cache) Delete(ctx context.Context, keys ...string) {
+var errStale = errors.New("invalidated since the read")
+
+// Invalidate removes keys and bumps their generations, so fills of reads
+// that began before are dropped. It runs to completion even when ctx is
+// cancelled (a client hanging up right after its write must not leave the
+// old value cached). A failed invalidation leaves a stale entry until its
+// TTL runs out, which is why every entry has one.
+func (c *Cache) Invalidate(ctx context.Context, keys ...string) {
 	if c.client == nil || len(keys) == 0 {
 		return
 	}
-	full := make([]string, len(keys))
-	for i, k := range keys {
-		full[i] = c.prefix + k
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
 	defer cancel()
-	if err := c.client.Del(ctx, full...).Err(); err != nil {
+	_, err := c.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.Del(ctx, c.prefix+k)
+			p.Incr(ctx, c.genKey(k))
+			p.Expire(ctx, c.genKey(k), genTTL)
+		}
+		return nil
+	})
+	if err != nil {
 		c.fail(ctx, "delete", err)
 		return
 	}
@@ -161,6 +208,10 @@ func (c *Cache) Ping(ctx context.Context) error {
 	}
 	return c.client.Ping(ctx).Err()
 }
+
+// Client is the underlying go-redis client, for libraries that work on
+// Redis directly (rate limiting); nil when Redis is not configured.
+func (c *Cache) Client() *redis.Client { return c.client }
 
 // Close releases the connection pool.
 func (c *Cache) Close() error {

@@ -19,15 +19,32 @@ type Service struct {
 	AdminAddr string `env:"KEHU_ADMIN_ADDR"`
 	// DatabaseURL is the PostgreSQL connection string.
 	DatabaseURL string `env:"KEHU_DATABASE_URL, default=postgres://postgres@127.0.0.1:5432/kehu?sslmode=disable"`
+	// StatementTimeout bounds every SQL statement of a request.
+	StatementTimeout time.Duration `env:"KEHU_STATEMENT_TIMEOUT, default=30s"`
 	// RedisURL is the cache; empty disables caching.
 	RedisURL string `env:"KEHU_REDIS_URL, default=redis://127.0.0.1:6379/0"`
 	// JWTIssuer and JWTAudience must match the iss and aud of every token.
 	JWTIssuer   string `env:"KEHU_JWT_ISSUER, default=kehu"`
 	JWTAudience string `env:"KEHU_JWT_AUDIENCE, default=kehu"`
+	// Environment is "development" or "production"; only development
+	// accepts the published development JWT secret.
+	Environment string `env:"KEHU_ENVIRONMENT, default=production"`
+	// JWTMaxLifetime refuses tokens valid for longer; 0 allows any.
+	JWTMaxLifetime time.Duration `env:"KEHU_JWT_MAX_LIFETIME, default=24h"`
 	// JWTSecret verifies HS256 tokens (development, at least 32 bytes).
 	JWTSecret string `env:"KEHU_JWT_SECRET"`
 	// JWTPublicKeyFile holds PEM RS256 public keys (production).
 	JWTPublicKeyFile string `env:"KEHU_JWT_PUBLIC_KEY_FILE"`
+	// ServiceTokenFile holds the bearer token this service presents to
+	// others when KEHU_JWT_SECRET is not set (RS256 deployments).
+	ServiceTokenFile string `env:"KEHU_SERVICE_TOKEN_FILE"`
+	// PageTokenKey signs page tokens; set the same key on every replica.
+	PageTokenKey string `env:"KEHU_PAGE_TOKEN_KEY"`
+	// RateLimit is how many calls per second one caller may make to one
+	// service (shared by its replicas through Redis); 0 turns it off.
+	RateLimit int `env:"KEHU_RATE_LIMIT, default=100"`
+	// RateLimitBurst is how many calls may come at once after a quiet spell.
+	RateLimitBurst int `env:"KEHU_RATE_LIMIT_BURST, default=200"`
 	// ShutdownTimeout bounds GracefulStop before in-flight calls are cut.
 	ShutdownTimeout time.Duration `env:"KEHU_SHUTDOWN_TIMEOUT, default=20s"`
 	// DrainDelay is how long the server reports NOT_SERVING before it stops
@@ -36,15 +53,46 @@ type Service struct {
 	// MaxConnectionAge makes clients reconnect periodically, so connections
 	// rebalance over replicas as they come and go.
 	MaxConnectionAge time.Duration `env:"KEHU_MAX_CONNECTION_AGE, default=5m"`
+	// OutboxRetention is how long events stay in the outbox for consumers;
+	// a consumer further behind must resynchronise.
+	OutboxRetention time.Duration `env:"KEHU_OUTBOX_RETENTION, default=168h"`
+	// RequestIDRetention is how long a request id is remembered (AIP-155):
+	// a retry within it returns the first result.
+	RequestIDRetention time.Duration `env:"KEHU_REQUEST_ID_RETENTION, default=72h"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `env:"KEHU_LOG_LEVEL, default=info"`
 }
 
+// Addrs are a service's default listen addresses, used where
+// KEHU_GRPC_ADDR or KEHU_ADMIN_ADDR is not set.
+type Addrs struct {
+	GRPC  string
+	Admin string
+}
+
+// base is implemented by every struct that embeds Service.
+type base interface{ base() *Service }
+
+func (s *Service) base() *Service { return s }
+
 // Load fills into (a pointer to a struct with env tags) from the process
-// environment.
-func Load(ctx context.Context, into any) error {
+// environment. When into embeds Service, its unset listen addresses take
+// the service's defaults.
+func Load(ctx context.Context, into any, defaults Addrs) error {
 	if err := envconfig.Process(ctx, into); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	if b, ok := into.(base); ok {
+		s := b.base()
+		if s.GRPCAddr == "" {
+			s.GRPCAddr = defaults.GRPC
+		}
+		if s.AdminAddr == "" {
+			s.AdminAddr = defaults.Admin
+		}
+	}
 	return nil
 }
+
+// Development reports a development deployment.
+func (s *Service) Development() bool { return s.Environment == "development" }

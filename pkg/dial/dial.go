@@ -5,9 +5,12 @@
 //     a comma-separated list, or "dns:///headless-service:port" which
 //     resolves every pod) and skips replicas whose grpc.health.v1 status is
 //     not SERVING;
-//   - retries a call only when it failed with UNAVAILABLE, the one code
-//     that says the request never reached the application, so retrying
-//     cannot apply a change twice;
+//   - retries a call that failed with UNAVAILABLE only when repeating it is
+//     safe: reads (Get, BatchGet, List, Search, Find, Check) and mutations
+//     that carry a request_id, which the server deduplicates (AIP-155).
+//     UNAVAILABLE does not prove the server did nothing (a connection can
+//     break after the request was handled), so a create without a request
+//     id is sent once and its failure reported;
 //   - puts a default deadline on unary calls that have none, so one slow
 //     backend cannot pile up requests forever.
 package dial
@@ -19,31 +22,33 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/retry"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	_ "google.golang.org/grpc/health" // client-side health checking
 	"google.golang.org/grpc/resolver"
 	"google.golang.org/grpc/resolver/manual"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/kehu-crm/kehu/pkg/auth"
 )
 
-// serviceConfig: round_robin with health checking, and transparent retries
-// of UNAVAILABLE with capped exponential backoff.
+// serviceConfig: round_robin with health checking. Retries are the retry
+// interceptor's, per call (see retryUnlessUnsafe); gRPC's own transparent
+// retry of calls that never left the client stays on.
 const serviceConfig = `{
   "loadBalancingConfig": [{"round_robin": {}}],
-  "healthCheckConfig": {"serviceName": ""},
-  "methodConfig": [{
-    "name": [{}],
-    "retryPolicy": {
-      "maxAttempts": 5,
-      "initialBackoff": "0.05s",
-      "maxBackoff": "1s",
-      "backoffMultiplier": 2,
-      "retryableStatusCodes": ["UNAVAILABLE"]
-    }
-  }]
+  "healthCheckConfig": {"serviceName": ""}
 }`
+
+// maxAttempts bounds the attempts of one call; with the exponential backoff
+// they span about a second, enough for a rolling restart's failover.
+const maxAttempts = 5
+
+// readPrefixes are the method-name prefixes of calls that change nothing.
+var readPrefixes = []string{"Get", "BatchGet", "List", "Search", "Find", "Check"}
 
 // DefaultTimeout is the deadline given to unary calls without one.
 const DefaultTimeout = 10 * time.Second
@@ -89,7 +94,15 @@ func Dial(target string, opts ...Option) (*grpc.ClientConn, error) {
 	dialOpts := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultServiceConfig(serviceConfig),
-		grpc.WithChainUnaryInterceptor(append([]grpc.UnaryClientInterceptor{deadline(o.timeout)}, o.unary...)...),
+		grpc.WithChainUnaryInterceptor(append([]grpc.UnaryClientInterceptor{
+			deadline(o.timeout),
+			retryUnlessUnsafe,
+			retry.UnaryClientInterceptor(
+				retry.WithMax(maxAttempts),
+				retry.WithCodes(codes.Unavailable),
+				retry.WithBackoff(retry.BackoffExponentialWithJitter(50*time.Millisecond, 0.2)),
+			),
+		}, o.unary...)...),
 		grpc.WithChainStreamInterceptor(o.stream...),
 	}
 	if o.tokens != nil {
@@ -121,4 +134,29 @@ func deadline(d time.Duration) grpc.UnaryClientInterceptor {
 		}
 		return invoker(ctx, method, req, reply, cc, opts...)
 	}
+}
+
+// retryUnlessUnsafe turns retries off for a call that could apply a change
+// twice: a mutation without a request id.
+func retryUnlessUnsafe(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if !safeToRetry(method, req) {
+		opts = append(opts, retry.Disable())
+	}
+	return invoker(ctx, method, req, reply, cc, opts...)
+}
+
+func safeToRetry(method string, req any) bool {
+	name := method[strings.LastIndexByte(method, '/')+1:]
+	for _, p := range readPrefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	m, ok := req.(proto.Message)
+	if !ok {
+		return false
+	}
+	msg := m.ProtoReflect()
+	f := msg.Descriptor().Fields().ByName("request_id")
+	return f != nil && f.Kind() == protoreflect.StringKind && msg.Get(f).String() != ""
 }

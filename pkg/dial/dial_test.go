@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	"github.com/kehu-crm/kehu/pkg/auth"
 )
 
@@ -106,8 +107,8 @@ func TestRetriesOnlyUnavailable(t *testing.T) {
 		code  codes.Code
 		calls int64
 	}{
-		"unavailable is retried": {flaky, codes.OK, 3},
-		"internal is not":        {broken, codes.Internal, 1},
+		"unavailable is retried on reads": {flaky, codes.OK, 3},
+		"internal is not":                 {broken, codes.Internal, 1},
 	} {
 		t.Run(name, func(t *testing.T) {
 			addr, _ := serve(t, tc.b)
@@ -119,6 +120,46 @@ func TestRetriesOnlyUnavailable(t *testing.T) {
 			_, err = healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{})
 			if status.Code(err) != tc.code || tc.b.calls.Load() != tc.calls {
 				t.Fatalf("got %v after %d calls, want %v after %d", err, tc.b.calls.Load(), tc.code, tc.calls)
+			}
+		})
+	}
+}
+
+// TestMutationsRetryOnlyWithRequestID: UNAVAILABLE may come after the
+// server did the work, so a create is repeated only when its request id
+// lets the server recognise the repeat.
+func TestMutationsRetryOnlyWithRequestID(t *testing.T) {
+	for name, tc := range map[string]struct {
+		requestID string
+		calls     int64
+	}{
+		"without request_id: sent once": {"", 1},
+		"with request_id: retried":      {"r-1", maxAttempts},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var calls atomic.Int64
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := grpc.NewServer(grpc.UnknownServiceHandler(func(_ any, stream grpc.ServerStream) error {
+				if m, _ := grpc.MethodFromServerStream(stream); m != "/kehu.customer.v1.CustomerService/CreateCustomer" {
+					return status.Error(codes.Unimplemented, m) // health checking: treated as serving
+				}
+				calls.Add(1)
+				return status.Error(codes.Unavailable, "connection reset after the insert")
+			}))
+			go func() { _ = s.Serve(l) }()
+			t.Cleanup(s.Stop)
+			conn, err := Dial(l.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			req := &customerv1.CreateCustomerRequest{RequestId: tc.requestID}
+			err = conn.Invoke(context.Background(), "/kehu.customer.v1.CustomerService/CreateCustomer", req, &customerv1.Customer{})
+			if status.Code(err) != codes.Unavailable || calls.Load() != tc.calls {
+				t.Fatalf("got %v after %d calls, want UNAVAILABLE after %d", err, calls.Load(), tc.calls)
 			}
 		})
 	}

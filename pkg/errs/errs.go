@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Kind classifies an error by what the caller can do about it. Each kind maps
@@ -31,7 +32,19 @@ const (
 	KindUnavailable
 	KindDeadlineExceeded
 	KindCanceled
+	KindOutOfRange
+	// kindCount is one past the last kind; Kinds lists them all.
+	kindCount
 )
+
+// Kinds returns every declared kind, so a test can check each has a code.
+func Kinds() []Kind {
+	out := make([]Kind, kindCount)
+	for k := range kindCount {
+		out[k] = k
+	}
+	return out
+}
 
 var kindNames = [...]string{
 	KindInternal:           "internal",
@@ -46,6 +59,7 @@ var kindNames = [...]string{
 	KindUnavailable:        "unavailable",
 	KindDeadlineExceeded:   "deadline exceeded",
 	KindCanceled:           "canceled",
+	KindOutOfRange:         "out of range",
 }
 
 func (k Kind) String() string {
@@ -70,22 +84,22 @@ type Error struct {
 	Message    string
 	Metadata   map[string]string
 	Violations []FieldViolation
+	// RetryAfter, when set, tells the caller how long to wait before
+	// retrying (google.rpc.RetryInfo).
+	RetryAfter time.Duration
 	// Cause is kept for logs; it is never sent to the caller.
 	Cause error
 }
 
 func (e *Error) Error() string {
 	msg := e.Message
-	if len(e.Violations) > 0 {
+	if len(e.Violations) > 1 {
+		// The message names the first violation only; logs get them all.
 		parts := make([]string, len(e.Violations))
 		for i, v := range e.Violations {
 			parts[i] = v.Field + ": " + v.Description
 		}
-		if msg == "" {
-			msg = strings.Join(parts, "; ")
-		} else {
-			msg += " (" + strings.Join(parts, "; ") + ")"
-		}
+		msg = strings.Join(parts, "; ")
 	}
 	if e.Cause != nil {
 		return msg + ": " + e.Cause.Error()
@@ -102,6 +116,24 @@ func (e *Error) WithMetadata(key, value string) *Error {
 		e.Metadata = map[string]string{}
 	}
 	e.Metadata[key] = value
+	return e
+}
+
+// WithRetryAfter returns e telling the caller to wait d before retrying.
+func (e *Error) WithRetryAfter(d time.Duration) *Error {
+	e.RetryAfter = d
+	return e
+}
+
+// WithField returns e naming a request field it is about (BadRequest).
+func (e *Error) WithField(field, description string) *Error {
+	e.Violations = append(e.Violations, FieldViolation{Field: field, Description: description})
+	return e
+}
+
+// WithCause returns e keeping err for the log.
+func (e *Error) WithCause(err error) *Error {
+	e.Cause = err
 	return e
 }
 
@@ -125,12 +157,13 @@ func Is(err error, k Kind) bool { return err != nil && KindOf(err) == k }
 
 // InvalidField reports one bad field.
 func InvalidField(field, format string, args ...any) *Error {
-	return &Error{
-		Kind:       KindInvalidArgument,
-		Reason:     "INVALID_ARGUMENT",
-		Message:    "invalid request",
-		Violations: []FieldViolation{{Field: field, Description: fmt.Sprintf(format, args...)}},
-	}
+	return Violations{{Field: field, Description: fmt.Sprintf(format, args...)}}.invalid("INVALID_ARGUMENT")
+}
+
+// InvalidFieldReason reports one bad field with a reason more specific
+// than INVALID_ARGUMENT (e.g. REQUEST_ID_REUSED).
+func InvalidFieldReason(reason, field, format string, args ...any) *Error {
+	return Violations{{Field: field, Description: fmt.Sprintf(format, args...)}}.invalid(reason)
 }
 
 // Violations collects every problem with a request so the caller learns all of
@@ -147,7 +180,21 @@ func (v Violations) Err() error {
 	if len(v) == 0 {
 		return nil
 	}
-	return &Error{Kind: KindInvalidArgument, Reason: "INVALID_ARGUMENT", Message: "invalid request", Violations: v}
+	return v.invalid("INVALID_ARGUMENT")
+}
+
+// invalid builds the error. Its message is useful on its own, as Google
+// APIs' are, for clients that show only status.message: the first
+// violation, and how many more the BadRequest details list.
+func (v Violations) invalid(reason string) *Error {
+	msg := v[0].Field + ": " + v[0].Description
+	switch n := len(v) - 1; {
+	case n == 1:
+		msg += " (and 1 more violation)"
+	case n > 1:
+		msg += fmt.Sprintf(" (and %d more violations)", n)
+	}
+	return &Error{Kind: KindInvalidArgument, Reason: reason, Message: msg, Violations: v}
 }
 
 // NotFound reports that a resource does not exist or the caller may not see
@@ -188,6 +235,33 @@ func EtagMismatch(name string) *Error {
 	}
 }
 
+// Aborted reports a conflict with a concurrent change; retrying the whole
+// read-modify-write may succeed.
+func Aborted(reason, format string, args ...any) *Error {
+	return New(KindAborted, reason, format, args...)
+}
+
+// ResourceExhausted reports a quota or limit the caller has reached.
+func ResourceExhausted(reason, format string, args ...any) *Error {
+	return New(KindResourceExhausted, reason, format, args...)
+}
+
+// Unavailable reports a dependency that cannot answer now; the call may
+// succeed if retried.
+func Unavailable(reason, format string, args ...any) *Error {
+	return New(KindUnavailable, reason, format, args...)
+}
+
+// DeadlineExceeded reports work that ran out of time.
+func DeadlineExceeded(reason, format string, args ...any) *Error {
+	return New(KindDeadlineExceeded, reason, format, args...)
+}
+
+// Canceled reports a request its caller gave up on.
+func Canceled(format string, args ...any) *Error {
+	return New(KindCanceled, "CANCELED", format, args...)
+}
+
 // PermissionDenied reports a caller who is known but not allowed.
 func PermissionDenied(format string, args ...any) *Error {
 	return New(KindPermissionDenied, "PERMISSION_DENIED", format, args...)
@@ -200,5 +274,12 @@ func Unauthenticated(format string, args ...any) *Error {
 
 // Internal wraps an unexpected error. Its text is logged, never returned.
 func Internal(err error) *Error {
-	return &Error{Kind: KindInternal, Reason: "INTERNAL", Message: "internal error", Cause: err}
+	return New(KindInternal, "INTERNAL", "internal error").WithCause(err)
+}
+
+// OutOfRange reports a position past what exists or is still kept, such as
+// a stream cursor behind the retained events; the caller can act on it
+// (resynchronise, ask for a smaller page).
+func OutOfRange(reason, format string, args ...any) *Error {
+	return New(KindOutOfRange, reason, format, args...)
 }

@@ -341,3 +341,28 @@ func TestDecimal(t *testing.T) {
 		}
 	}
 }
+
+func TestWhere(t *testing.T) {
+	var w Where
+	if w.SQL() != "TRUE" {
+		t.Fatalf("empty: %q", w.SQL())
+	}
+	w.Add("a.deleted IS NULL")
+	w.Add("a.owner = %s", "bob")
+	if err := w.Filter(`n > 3`, Schema{"n": {Column: "a.n", Type: Int}}); err != nil {
+		t.Fatal(err)
+	}
+	w.Add("a.id > " + w.Arg("x"))
+	if want := "a.deleted IS NULL AND a.owner = $1 AND ((a.n > $2)) AND a.id > $3"; w.SQL() != want {
+		t.Fatalf("SQL %q, want %q", w.SQL(), want)
+	}
+	if args := w.Args(); len(args) != 3 || args[0] != "bob" || args[1] != int64(3) || args[2] != "x" {
+		t.Fatalf("args %v", args)
+	}
+	enum := EnumValues("STAGE_", "LOYAL", "AT_RISK")
+	for lit, want := range map[string]string{"loyal": "LOYAL", "STAGE_AT_RISK": "AT_RISK", "gone": ""} {
+		if got, ok := enum(lit); got != want || ok != (want != "") {
+			t.Errorf("%s -> %q %v", lit, got, ok)
+		}
+	}
+}

@@ -4,25 +4,18 @@
 // doing the work again; the same key with a different body is an error, so
 // a client bug cannot silently return someone else's result.
 //
-// Keys live in each service's idempotency_keys table:
-//
-//	CREATE TABLE idempotency_keys (
-//	    method text, request_id text, fingerprint bytea,
-//	    result text NOT NULL DEFAULT '', create_time timestamptz NOT NULL DEFAULT now(),
-//	    PRIMARY KEY (method, request_id))
+// This package is what the domain uses and has no database dependency;
+// package keystore stores the keys in PostgreSQL.
 package idempotency
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/errs"
-	"github.com/kehu-crm/kehu/pkg/pg"
 )
 
 // MaxKeyLength bounds request ids.
@@ -47,41 +40,54 @@ func CheckKey(key string) error {
 	return nil
 }
 
-// Claim registers key for method inside tx. It returns (result, true) when
-// the key was used before by the same request, so the caller must return
-// that result and do nothing else. A concurrent request with the same key
-// waits on the primary key until this transaction ends.
-func Claim(ctx context.Context, tx pgx.Tx, method, key string, fingerprint []byte) (string, bool, error) {
-	tag, err := tx.Exec(ctx, `
-		INSERT INTO idempotency_keys (method, request_id, fingerprint) VALUES ($1, $2, $3)
-		ON CONFLICT DO NOTHING`, method, key, fingerprint)
-	if err != nil {
-		return "", false, pg.Classify(err)
-	}
-	if tag.RowsAffected() == 1 {
-		return "", false, nil
-	}
-	var prior []byte
-	var result string
-	err = tx.QueryRow(ctx, `SELECT fingerprint, result FROM idempotency_keys WHERE method = $1 AND request_id = $2`,
-		method, key).Scan(&prior, &result)
-	if err != nil {
-		return "", false, pg.Classify(err)
-	}
-	if !bytes.Equal(prior, fingerprint) {
-		return "", false, &errs.Error{
-			Kind:       errs.KindInvalidArgument,
-			Reason:     "REQUEST_ID_REUSED",
-			Message:    "request_id was already used for a different request",
-			Violations: []errs.FieldViolation{{Field: "request_id", Description: "already used with a different request body"}},
-		}
-	}
-	return result, true, nil
+// Keys records request ids inside the transaction of the change they guard.
+// Keys are scoped to the caller (the authenticated subject): the same id
+// from two callers is two requests, so nobody can replay someone else's.
+type Keys interface {
+	// Claim registers caller's key for method. It returns (result, true)
+	// when the key was used before by the same request; the use case then
+	// returns that result and does nothing else.
+	Claim(ctx context.Context, caller, method, key string, fingerprint []byte) (result string, replayed bool, err error)
+	// Complete stores the result (a resource id) of the claimed key.
+	Complete(ctx context.Context, caller, method, key, result string) error
 }
 
-// Complete stores the result of the request that claimed key.
-func Complete(ctx context.Context, tx pgx.Tx, method, key, result string) error {
-	_, err := tx.Exec(ctx, `UPDATE idempotency_keys SET result = $3 WHERE method = $1 AND request_id = $2`,
-		method, key, result)
-	return pg.Classify(err)
+// Run runs fn in one transaction (opened by inTx, a store's InTx) guarded
+// by requestID of the caller in ctx. Without a request id it just runs fn.
+// With one seen before it returns the earlier result without running fn
+// (replayed), or fails if the body differs. The result is an id: the use
+// case reads what it names through its usual access checks, so a replay
+// never shows more than the caller may see now.
+func Run[T Keys](ctx context.Context, inTx func(context.Context, func(context.Context, T) error) error,
+	method, requestID string, input any, fn func(context.Context, T) (string, error),
+) (result string, replayed bool, err error) {
+	if err := CheckKey(requestID); err != nil {
+		return "", false, err
+	}
+	fp := Fingerprint(method, input)
+	p, _ := auth.FromContext(ctx)
+	err = inTx(ctx, func(ctx context.Context, tx T) error {
+		// A retried transaction starts over.
+		result, replayed = "", false
+		if requestID != "" {
+			prior, seen, err := tx.Claim(ctx, p.Subject, method, requestID, fp)
+			if err != nil {
+				return err
+			}
+			if seen {
+				result, replayed = prior, true
+				return nil
+			}
+		}
+		r, err := fn(ctx, tx)
+		if err != nil {
+			return err
+		}
+		result = r
+		if requestID != "" {
+			return tx.Complete(ctx, p.Subject, method, requestID, r)
+		}
+		return nil
+	})
+	return result, replayed, err
 }

@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -12,20 +13,17 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	eventv1 "github.com/kehu-crm/kehu/pkg/api/kehu/event/v1"
+	"github.com/kehu-crm/kehu/pkg/errs"
 	"github.com/kehu-crm/kehu/pkg/pg"
 	"github.com/kehu-crm/kehu/pkg/testdb"
 )
-
-const ddl = `CREATE TABLE outbox (
-    sequence bigserial PRIMARY KEY, id uuid NOT NULL UNIQUE, type text NOT NULL, subject text NOT NULL,
-    actor text NOT NULL DEFAULT '', payload bytea, create_time timestamptz NOT NULL DEFAULT now());`
 
 // TestConcurrentWritersStreamInCommitOrder: many transactions write events
 // concurrently (some roll back); a consumer streaming from the start sees
 // exactly the committed ones, in strictly increasing sequence, and one
 // resuming mid-way sees exactly the rest.
 func TestConcurrentWritersStreamInCommitOrder(t *testing.T) {
-	url := testdb.New(t, testdb.Schema{Name: "evt", Migrations: fstest.MapFS{"0001_outbox.sql": {Data: []byte(ddl)}}})
+	url := testdb.New(t, pg.Migrations{Schema: "evt", Sources: []pg.Source{Migrations}})
 	ctx := context.Background()
 	pool, err := pg.Connect(ctx, url, "evt")
 	if err != nil {
@@ -124,3 +122,82 @@ var errRollback = rollback{}
 type rollback struct{}
 
 func (rollback) Error() string { return "rollback" }
+
+// TestMigrationsAdoptAnExistingOutbox: the first services created the
+// outbox in their own first migration (one of them with a plain index).
+// The platform migration keeps their events and brings the index to the
+// shape Erase needs.
+func TestMigrationsAdoptAnExistingOutbox(t *testing.T) {
+	legacy := pg.Source{FS: fstest.MapFS{"0001_service.sql": {Data: []byte(`
+		CREATE TABLE outbox (sequence bigserial PRIMARY KEY, id uuid NOT NULL UNIQUE, type text NOT NULL,
+			subject text NOT NULL, actor text NOT NULL DEFAULT '', payload bytea,
+			create_time timestamptz NOT NULL DEFAULT now());
+		CREATE INDEX outbox_subject_idx ON outbox (subject);
+		INSERT INTO outbox (id, type, subject) VALUES (gen_random_uuid(), 'thing.created', 'things/1');`)}}}
+	url := testdb.New(t, pg.Migrations{Schema: "evt", Sources: []pg.Source{legacy, Migrations}})
+	ctx := context.Background()
+	pool, err := pg.Connect(ctx, url, "evt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var events int
+	var indexdef string
+	err = pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM outbox),
+		(SELECT indexdef FROM pg_indexes WHERE schemaname = 'evt' AND indexname = 'outbox_subject_idx')`).Scan(&events, &indexdef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if events != 1 || !strings.Contains(indexdef, "text_pattern_ops") {
+		t.Fatalf("%d events kept, index %q; want 1 and text_pattern_ops", events, indexdef)
+	}
+}
+
+// TestPruneAndOutOfRange: events past the retention are pruned; a consumer
+// whose cursor is behind them gets OUT_OF_RANGE naming the oldest kept
+// sequence, never a silent gap, and a consumer at or after the mark reads
+// on normally.
+func TestPruneAndOutOfRange(t *testing.T) {
+	url := testdb.New(t, pg.Migrations{Schema: "evt", Sources: []pg.Source{Migrations}})
+	ctx := context.Background()
+	pool, err := pg.Connect(ctx, url, "evt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	for i := range 5 {
+		err := pg.InTx(ctx, pool, pgx.ReadCommitted, func(tx pgx.Tx) error {
+			return Write(ctx, tx, Event{Type: "test.written", Subject: "things/1", Payload: wrapperspb.Int64(int64(i))})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Events 1-3 are old, 4-5 recent.
+	if _, err := pool.Exec(ctx, `UPDATE outbox SET create_time = now() - interval '10 days' WHERE sequence <= 3`); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Prune(ctx, pool, time.Now().Add(-7*24*time.Hour))
+	if err != nil || n != 3 {
+		t.Fatalf("pruned %d (%v), want 3", n, err)
+	}
+	s := NewStreamer(pool, "evt")
+	for _, after := range []int64{0, 2} {
+		_, err := s.Read(ctx, after, 10)
+		e, _ := errs.As(err)
+		if !errs.Is(err, errs.KindOutOfRange) || e.Metadata["oldest_sequence"] != "4" {
+			t.Fatalf("cursor %d behind the pruned events: %v", after, err)
+		}
+	}
+	events, err := s.Read(ctx, 3, 10)
+	if err != nil || len(events) != 2 || events[0].GetSequence() != 4 {
+		t.Fatalf("cursor at the mark: %d events (%v), want 4 and 5", len(events), err)
+	}
+	if events, err := s.Read(ctx, 5, 10); err != nil || len(events) != 0 {
+		t.Fatalf("caught-up cursor: %d events, %v", len(events), err)
+	}
+	// Nothing more is old: pruning again removes nothing and keeps the mark.
+	if n, err := Prune(ctx, pool, time.Now().Add(-7*24*time.Hour)); err != nil || n != 0 {
+		t.Fatalf("second prune: %d %v", n, err)
+	}
+}

@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventv1 "github.com/kehu-crm/kehu/pkg/api/kehu/event/v1"
+	"github.com/kehu-crm/kehu/pkg/errs"
 	"github.com/kehu-crm/kehu/pkg/pg"
 )
 
@@ -120,11 +122,19 @@ func (s *Streamer) Stream(ctx context.Context, after int64, send func(*eventv1.E
 	}
 }
 
-// Read returns up to limit events after sequence after.
+// Read returns up to limit events after sequence after. A cursor behind
+// the pruned part of the outbox is OUT_OF_RANGE, naming the oldest
+// sequence kept: the consumer has missed events and must resynchronise.
+// The retention mark and the events are read in one statement, so one
+// snapshot: a concurrent Prune cannot open a gap between the two.
 func (s *Streamer) Read(ctx context.Context, after int64, limit int) ([]*eventv1.Event, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT sequence, id::text, type, subject, actor, payload, create_time
-		FROM outbox WHERE sequence > $1 ORDER BY sequence LIMIT $2`, after, limit)
+		SELECT r.pruned_through, e.sequence, coalesce(e.id::text, ''), coalesce(e.type, ''), coalesce(e.subject, ''),
+		       coalesce(e.actor, ''), e.payload, e.create_time
+		FROM outbox_retention r
+		LEFT JOIN LATERAL (
+			SELECT * FROM outbox WHERE sequence > $1 ORDER BY sequence LIMIT $2
+		) e ON r.pruned_through <= $1`, after, limit)
 	if err != nil {
 		return nil, pg.Classify(err)
 	}
@@ -132,14 +142,25 @@ func (s *Streamer) Read(ctx context.Context, after int64, limit int) ([]*eventv1
 	var out []*eventv1.Event
 	for rows.Next() {
 		var (
-			e       eventv1.Event
-			payload []byte
-			at      time.Time
+			e        eventv1.Event
+			pruned   int64
+			sequence *int64
+			payload  []byte
+			at       *time.Time
 		)
-		if err := rows.Scan(&e.Sequence, &e.Id, &e.Type, &e.Subject, &e.Actor, &payload, &at); err != nil {
+		if err := rows.Scan(&pruned, &sequence, &e.Id, &e.Type, &e.Subject, &e.Actor, &payload, &at); err != nil {
 			return nil, pg.Classify(err)
 		}
-		e.Time = timestamppb.New(at)
+		if after < pruned {
+			return nil, errs.OutOfRange("EVENTS_PRUNED",
+				"events up to sequence %d were pruned (outbox retention); the oldest kept is %d: resynchronise, then stream from there", pruned, pruned+1).
+				WithMetadata("oldest_sequence", strconv.FormatInt(pruned+1, 10))
+		}
+		if sequence == nil {
+			break // the LEFT JOIN's row when there is nothing new
+		}
+		e.Sequence = *sequence
+		e.Time = timestamppb.New(*at)
 		if payload != nil {
 			e.Payload = &anypb.Any{}
 			if err := proto.Unmarshal(payload, e.Payload); err != nil {

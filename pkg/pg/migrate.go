@@ -63,15 +63,56 @@ func LoadMigrations(fsys fs.FS) ([]Migration, error) {
 	return out, nil
 }
 
-// Migrate applies the migrations in fsys that schema has not seen yet, each
-// in its own transaction, while holding the cluster-wide migration lock so
-// that replicas starting together apply each migration exactly once. An
-// applied migration whose file later changed is an error: history is not
-// rewritten silently.
-func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string, fsys fs.FS) error {
-	migrations, err := LoadMigrations(fsys)
+// Source is one set of migrations applied to a schema. A service's own
+// migrations are the source named ""; a platform package that owns tables
+// (the outbox, idempotency keys) ships its own source, so its DDL lives
+// beside its queries instead of in every service's files. Each source keeps
+// its own version numbers.
+type Source struct {
+	Name string
+	FS   fs.FS
+}
+
+// Migrations are everything migrated into one schema: a service's own
+// source first, then the platform sources it uses.
+type Migrations struct {
+	Schema  string
+	Sources []Source
+}
+
+// Apply migrates m.Schema through pool (see Migrate).
+func (m Migrations) Apply(ctx context.Context, pool *pgxpool.Pool) error {
+	return Migrate(ctx, pool, m.Schema, m.Sources...)
+}
+
+// Sub is fs.Sub for a directory that is known to exist (an embedded one).
+func Sub(fsys fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(fsys, dir)
 	if err != nil {
-		return err
+		panic(fmt.Sprintf("pg: migrations directory %s: %v", dir, err))
+	}
+	return sub
+}
+
+// Migrate applies the migrations of each source, in the order given, that
+// schema has not seen yet, each in its own transaction, while holding the
+// cluster-wide migration lock so that replicas starting together apply each
+// migration exactly once. An applied migration whose file later changed is
+// an error: history is not rewritten silently.
+func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string, sources ...Source) error {
+	type pending struct {
+		source string
+		Migration
+	}
+	var all []pending
+	for _, src := range sources {
+		ms, err := LoadMigrations(src.FS)
+		if err != nil {
+			return fmt.Errorf("migrations %q: %w", src.Name, err)
+		}
+		for _, m := range ms {
+			all = append(all, pending{src.Name, m})
+		}
 	}
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
@@ -88,34 +129,43 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string, fsys fs.FS)
 	s := pgx.Identifier{schema}.Sanitize()
 	if _, err := conn.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+s+`;
 		CREATE TABLE IF NOT EXISTS `+s+`.schema_migrations (
-			version    integer PRIMARY KEY,
+			source     text NOT NULL DEFAULT '',
+			version    integer NOT NULL,
 			name       text NOT NULL,
 			checksum   text NOT NULL,
-			applied_at timestamptz NOT NULL DEFAULT now()
+			applied_at timestamptz NOT NULL DEFAULT now(),
+			PRIMARY KEY (source, version)
 		)`); err != nil {
 		return fmt.Errorf("preparing schema %s: %w", schema, err)
 	}
-	applied := map[int]string{}
-	rows, err := conn.Query(ctx, `SELECT version, checksum FROM `+s+`.schema_migrations`)
+	if err := upgradeMigrationTable(ctx, conn.Conn(), schema); err != nil {
+		return fmt.Errorf("preparing schema %s: %w", schema, err)
+	}
+	type key struct {
+		source  string
+		version int
+	}
+	applied := map[key]string{}
+	rows, err := conn.Query(ctx, `SELECT source, version, checksum FROM `+s+`.schema_migrations`)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
-		var v int
+		var k key
 		var sum string
-		if err := rows.Scan(&v, &sum); err != nil {
+		if err := rows.Scan(&k.source, &k.version, &sum); err != nil {
 			return err
 		}
-		applied[v] = sum
+		applied[k] = sum
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	for _, m := range migrations {
+	for _, m := range all {
 		sum := checksum(m.SQL)
-		if prev, ok := applied[m.Version]; ok {
+		if prev, ok := applied[key{m.source, m.Version}]; ok {
 			if prev != sum {
-				return fmt.Errorf("migration %s was changed after it was applied to schema %s", m.Name, schema)
+				return fmt.Errorf("migration %s was changed after it was applied to schema %s", m.label(m.source), schema)
 			}
 			continue
 		}
@@ -126,14 +176,43 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string, fsys fs.FS)
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO `+s+`.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)`, m.Version, m.Name, sum)
+			_, err := tx.Exec(ctx, `INSERT INTO `+s+`.schema_migrations (source, version, name, checksum) VALUES ($1, $2, $3, $4)`,
+				m.source, m.Version, m.Name, sum)
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("applying migration %s to schema %s: %w", m.Name, schema, err)
+			return fmt.Errorf("applying migration %s to schema %s: %w", m.label(m.source), schema, err)
 		}
 	}
 	return nil
+}
+
+// label names a migration in errors: "0001_outbox.sql of outbox".
+func (m Migration) label(source string) string {
+	if source == "" {
+		return m.Name
+	}
+	return m.Name + " of " + source
+}
+
+// upgradeMigrationTable brings a schema_migrations table from before
+// sources existed (keyed by version alone) to the (source, version) key;
+// its rows are the service's own migrations, source "". It runs under the
+// migration lock, so two replicas never upgrade at once.
+func upgradeMigrationTable(ctx context.Context, conn *pgx.Conn, schema string) error {
+	var upgraded bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+		WHERE table_schema = $1 AND table_name = 'schema_migrations' AND column_name = 'source')`, schema).Scan(&upgraded); err != nil {
+		return err
+	}
+	if upgraded {
+		return nil
+	}
+	table := pgx.Identifier{schema, "schema_migrations"}.Sanitize()
+	_, err := conn.Exec(ctx, `ALTER TABLE `+table+` ADD COLUMN source text NOT NULL DEFAULT '';
+		ALTER TABLE `+table+` DROP CONSTRAINT schema_migrations_pkey;
+		ALTER TABLE `+table+` ADD PRIMARY KEY (source, version)`)
+	return err
 }
 
 func checksum(sql string) string {

@@ -3,9 +3,11 @@ package pg_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -39,7 +41,7 @@ func TestMigrate(t *testing.T) {
 	errc := make(chan error, 4)
 	for range 4 {
 		wg.Add(1)
-		go func() { defer wg.Done(); errc <- pg.Migrate(ctx, pool, "app", v1) }()
+		go func() { defer wg.Done(); errc <- pg.Migrate(ctx, pool, "app", pg.Source{FS: v1}) }()
 	}
 	wg.Wait()
 	close(errc)
@@ -62,7 +64,7 @@ func TestMigrate(t *testing.T) {
 		"0002_more.sql":   `INSERT INTO things VALUES (1), (2);`,
 		"0003_bad.sql":    `INSERT INTO things VALUES (3); INSERT INTO nowhere VALUES (1);`,
 	})
-	if err := pg.Migrate(ctx, pool, "app", broken); err == nil {
+	if err := pg.Migrate(ctx, pool, "app", pg.Source{FS: broken}); err == nil {
 		t.Fatal("broken migration applied")
 	}
 	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM things), (SELECT count(*) FROM app.schema_migrations)`).Scan(&things, &applied); err != nil || things != 2 || applied != 2 {
@@ -74,7 +76,7 @@ func TestMigrate(t *testing.T) {
 		"0001_things.sql": `CREATE TABLE things (id bigint PRIMARY KEY);`,
 		"0002_more.sql":   `INSERT INTO things VALUES (1), (2);`,
 	})
-	if err := pg.Migrate(ctx, pool, "app", changed); err == nil {
+	if err := pg.Migrate(ctx, pool, "app", pg.Source{FS: changed}); err == nil {
 		t.Fatal("a changed, applied migration was accepted")
 	}
 	for name, fs := range map[string]fstest.MapFS{
@@ -84,6 +86,54 @@ func TestMigrate(t *testing.T) {
 		if _, err := pg.LoadMigrations(fs); err == nil {
 			t.Errorf("%s migrations accepted", name)
 		}
+	}
+}
+
+// TestMigrateSources: a platform source keeps its own version numbers
+// beside the service's, and a schema migrated before sources existed
+// (schema_migrations keyed by version alone) upgrades without applying
+// anything twice.
+func TestMigrateSources(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pg.Connect(ctx, testdb.New(t), "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	// The shape and content of a schema migrated by the previous migrator.
+	if _, err := pool.Exec(ctx, `CREATE SCHEMA app;
+		CREATE TABLE app.schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+			checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());`); err != nil {
+		t.Fatal(err)
+	}
+	own := migrations(map[string]string{"0001_things.sql": `CREATE TABLE things (id int PRIMARY KEY);`})
+	if err := pg.Migrate(ctx, pool, "app", pg.Source{FS: own}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `ALTER TABLE app.schema_migrations DROP COLUMN source;
+		ALTER TABLE app.schema_migrations ADD PRIMARY KEY (version)`); err != nil {
+		t.Fatal(err)
+	}
+
+	platform := pg.Source{Name: "platform", FS: migrations(map[string]string{
+		"0001_log.sql": `CREATE TABLE log (line text)`,
+	})}
+	all := pg.Migrations{Schema: "app", Sources: []pg.Source{{FS: own}, platform}}
+	for range 2 {
+		if err := all.Apply(ctx, pool); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := pool.Query(ctx, `SELECT source || ':' || name FROM app.schema_migrations ORDER BY source, version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{":0001_things.sql", "platform:0001_log.sql"}; !slices.Equal(got, want) {
+		t.Fatalf("applied %v, want %v", got, want)
 	}
 }
 
@@ -128,5 +178,20 @@ func TestInTxRetriesSerializationFailures(t *testing.T) {
 	cancel()
 	if err := pg.InTx(cctx, pool, pgx.ReadCommitted, func(pgx.Tx) error { return nil }); !errs.Is(err, errs.KindCanceled) {
 		t.Fatalf("canceled context classified as %v", err)
+	}
+}
+
+// TestStatementTimeout: a statement running past the pool's timeout is
+// cancelled by PostgreSQL and reported as DEADLINE_EXCEEDED.
+func TestStatementTimeout(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pg.Connect(ctx, testdb.New(t), "app", pg.WithStatementTimeout(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	_, err = pool.Exec(ctx, `SELECT pg_sleep(2)`)
+	if err = pg.Classify(err); !errs.Is(err, errs.KindDeadlineExceeded) {
+		t.Fatalf("slow statement: %v, want DEADLINE_EXCEEDED", err)
 	}
 }

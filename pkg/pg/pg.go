@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,10 +23,24 @@ import (
 // database should fail fast and let the orchestrator restart it.
 const ConnectTimeout = 10 * time.Second
 
+// Option tunes the sessions of a pool.
+type Option func(*pgxpool.Config)
+
+// WithStatementTimeout makes PostgreSQL cancel any statement running longer
+// than d, so one expensive request cannot hold a connection (and its
+// locks) indefinitely; the caller gets DEADLINE_EXCEEDED.
+func WithStatementTimeout(d time.Duration) Option {
+	return func(cfg *pgxpool.Config) {
+		if d > 0 {
+			cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(d.Milliseconds(), 10)
+		}
+	}
+}
+
 // Connect opens a pool whose sessions resolve unqualified names in schema
 // first (then public, where shared extensions such as pg_trgm live), and
 // pings it once.
-func Connect(ctx context.Context, url, schema string) (*pgxpool.Pool, error) {
+func Connect(ctx context.Context, url, schema string, opts ...Option) (*pgxpool.Pool, error) {
 	if url == "" {
 		return nil, errors.New("no database URL (set KEHU_DATABASE_URL)")
 	}
@@ -39,6 +54,9 @@ func Connect(ctx context.Context, url, schema string) (*pgxpool.Pool, error) {
 	cfg.ConnConfig.RuntimeParams["application_name"] = "kehu-" + schema
 	cfg.MaxConnIdleTime = 5 * time.Minute
 	cfg.HealthCheckPeriod = 30 * time.Second
+	for _, opt := range opts {
+		opt(cfg)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -102,29 +120,29 @@ func Classify(err error) error {
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
-		return &errs.Error{Kind: errs.KindCanceled, Reason: "CANCELED", Message: "request canceled", Cause: err}
+		return errs.Canceled("request canceled").WithCause(err)
 	case errors.Is(err, context.DeadlineExceeded):
-		return &errs.Error{Kind: errs.KindDeadlineExceeded, Reason: "DEADLINE_EXCEEDED", Message: "deadline exceeded while talking to the database", Cause: err}
+		return errs.DeadlineExceeded("DEADLINE_EXCEEDED", "deadline exceeded while talking to the database").WithCause(err)
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch {
 		case pgErr.Code == "40001" || pgErr.Code == "40P01":
-			return &errs.Error{Kind: errs.KindAborted, Reason: "CONCURRENT_MODIFICATION", Message: "the change conflicted with a concurrent one; retry", Cause: err}
+			return errs.Aborted("CONCURRENT_MODIFICATION", "the change conflicted with a concurrent one; retry").WithCause(err)
 		case pgErr.Code == "23505":
-			return &errs.Error{Kind: errs.KindAlreadyExists, Reason: "ALREADY_EXISTS", Message: "the resource already exists", Cause: err}
+			return errs.AlreadyExists("ALREADY_EXISTS", "the resource already exists").WithCause(err)
 		case pgErr.Code == "23503":
-			return &errs.Error{Kind: errs.KindFailedPrecondition, Reason: "REFERENCE_MISSING", Message: "a referenced resource does not exist", Cause: err}
+			return errs.FailedPrecondition("REFERENCE_MISSING", "a referenced resource does not exist").WithCause(err)
 		case pgErr.Code == "57P01" || pgErr.Code == "57P03" || pgErr.Code[:2] == "08":
-			return &errs.Error{Kind: errs.KindUnavailable, Reason: "DATABASE_UNAVAILABLE", Message: "the database is unavailable", Cause: err}
+			return errs.Unavailable("DATABASE_UNAVAILABLE", "the database is unavailable").WithCause(err)
 		case pgErr.Code == "57014":
-			return &errs.Error{Kind: errs.KindDeadlineExceeded, Reason: "QUERY_CANCELED", Message: "the query took too long", Cause: err}
+			return errs.DeadlineExceeded("QUERY_CANCELED", "the query took too long").WithCause(err)
 		}
 		return errs.Internal(err)
 	}
 	var netErr net.Error
 	if errors.As(err, &netErr) || pgconn.SafeToRetry(err) {
-		return &errs.Error{Kind: errs.KindUnavailable, Reason: "DATABASE_UNAVAILABLE", Message: "the database is unavailable", Cause: err}
+		return errs.Unavailable("DATABASE_UNAVAILABLE", "the database is unavailable").WithCause(err)
 	}
 	return errs.Internal(err)
 }

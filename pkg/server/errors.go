@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"regexp"
+	"strings"
+	"unicode"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/kehu-crm/kehu/pkg/errs"
 )
@@ -30,6 +34,22 @@ var kindCodes = map[errs.Kind]codes.Code{
 	errs.KindUnavailable:        codes.Unavailable,
 	errs.KindDeadlineExceeded:   codes.DeadlineExceeded,
 	errs.KindCanceled:           codes.Canceled,
+	errs.KindOutOfRange:         codes.OutOfRange,
+}
+
+// upperSnake is the form of ErrorInfo reasons (AIP-193).
+var upperSnake = regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$`)
+
+// upperSnakeCode names a code the way reasons are written: "INVALID_ARGUMENT".
+func upperSnakeCode(c codes.Code) string {
+	var b strings.Builder
+	for i, r := range c.String() {
+		if i > 0 && unicode.IsUpper(r) {
+			b.WriteByte('_')
+		}
+		b.WriteRune(unicode.ToUpper(r))
+	}
+	return b.String()
 }
 
 // ToStatus is the one place where errors become gRPC statuses. Kehu errors
@@ -42,17 +62,24 @@ func ToStatus(err error) *status.Status {
 		return nil
 	}
 	if e, ok := errs.As(err); ok {
-		code := kindCodes[e.Kind]
+		code, known := kindCodes[e.Kind]
+		if !known {
+			// A kind without a code is a bug; it must never read as OK.
+			code = codes.Internal
+		}
 		msg := e.Message
 		if code == codes.Internal {
 			msg = "internal error"
 		}
 		st := status.New(code, msg)
 		reason := e.Reason
-		if reason == "" {
-			reason = code.String()
+		if !upperSnake.MatchString(reason) {
+			reason = upperSnakeCode(code)
 		}
 		details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain, Metadata: e.Metadata}}
+		if e.RetryAfter > 0 {
+			details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(e.RetryAfter)})
+		}
 		if len(e.Violations) > 0 {
 			br := &errdetails.BadRequest{}
 			for _, v := range e.Violations {

@@ -44,10 +44,21 @@ func TestToStatus(t *testing.T) {
 	if br == nil || br.GetFieldViolations()[0].GetField() != "customer.emails[0]" {
 		t.Fatalf("BadRequest %v", br)
 	}
-	for kind, code := range kindCodes {
-		if got := ToStatus(&errs.Error{Kind: kind, Message: "m"}).Code(); got != code {
-			t.Errorf("%v -> %v, want %v", kind, got, code)
+	// Every declared kind has its own code, never OK; a kind without one
+	// (a bug) is INTERNAL.
+	seen := map[codes.Code]errs.Kind{}
+	for _, kind := range errs.Kinds() {
+		code := ToStatus(errs.New(kind, "SOME_REASON", "m")).Code()
+		if code == codes.OK || (code == codes.Internal && kind != errs.KindInternal) {
+			t.Errorf("kind %v maps to %v", kind, code)
 		}
+		if other, dup := seen[code]; dup {
+			t.Errorf("kinds %v and %v share %v", other, kind, code)
+		}
+		seen[code] = kind
+	}
+	if got := ToStatus(errs.New(errs.Kind(1000), "SOME_REASON", "m")).Code(); got != codes.Internal {
+		t.Errorf("an unknown kind maps to %v, want INTERNAL", got)
 	}
 	// Causes never reach the caller.
 	for _, err := range []error{errors.New("pq: password authentication failed for secret-user"), errs.Internal(errors.New("secret cause"))} {
@@ -61,6 +72,43 @@ func TestToStatus(t *testing.T) {
 	}
 	if ToStatus(context.Canceled).Code() != codes.Canceled {
 		t.Error("context.Canceled not mapped")
+	}
+}
+
+// TestErrorMessagesAndReasons: INVALID_ARGUMENT reads on its own in
+// status.message; reasons are always UPPER_SNAKE; RetryInfo travels.
+func TestErrorMessagesAndReasons(t *testing.T) {
+	var v errs.Violations
+	v.Add("customer.display_name", "is required")
+	v.Add("customer.emails[0]", "is not an e-mail address")
+	v.Add("customer.tags[3]", "is too long")
+	for err, want := range map[error]string{
+		v.Err():     "customer.display_name: is required (and 2 more violations)",
+		v[:2].Err(): "customer.display_name: is required (and 1 more violation)",
+		v[:1].Err(): "customer.display_name: is required",
+		errs.InvalidField("page_size", "must not be negative"): "page_size: must not be negative",
+	} {
+		if got := ToStatus(err).Message(); got != want {
+			t.Errorf("message %q, want %q", got, want)
+		}
+	}
+	for reason, want := range map[string]string{
+		"ETAG_MISMATCH": "ETAG_MISMATCH", "": "FAILED_PRECONDITION", "not-snake": "FAILED_PRECONDITION", "Mixed_Case": "FAILED_PRECONDITION",
+	} {
+		st := ToStatus(errs.FailedPrecondition(reason, "m"))
+		if info := st.Details()[0].(*errdetails.ErrorInfo); info.GetReason() != want {
+			t.Errorf("reason %q became %q, want %q", reason, info.GetReason(), want)
+		}
+	}
+	st := ToStatus(errs.ResourceExhausted("RATE_LIMITED", "slow down").WithRetryAfter(1500 * time.Millisecond))
+	var retry *errdetails.RetryInfo
+	for _, d := range st.Details() {
+		if r, ok := d.(*errdetails.RetryInfo); ok {
+			retry = r
+		}
+	}
+	if st.Code() != codes.ResourceExhausted || retry.GetRetryDelay().AsDuration() != 1500*time.Millisecond {
+		t.Errorf("rate limit status %v, retry %v", st, retry)
 	}
 }
 

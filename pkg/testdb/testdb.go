@@ -14,7 +14,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"os"
 	"sort"
 	"strings"
@@ -27,12 +26,6 @@ import (
 	"github.com/kehu-crm/kehu/pkg/pg"
 )
 
-// Schema is one service's schema and its migrations.
-type Schema struct {
-	Name       string
-	Migrations fs.FS
-}
-
 // ServerURL is the PostgreSQL server tests use: KEHU_DATABASE_URL (as set by
 // `kehuctl env`), else the local default.
 func ServerURL() string {
@@ -44,7 +37,7 @@ func ServerURL() string {
 
 // New creates a database holding the migrated schemas, drops it when the
 // test ends, and returns its URL.
-func New(t testing.TB, schemas ...Schema) string {
+func New(t testing.TB, schemas ...pg.Migrations) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -82,7 +75,7 @@ func adminConn(ctx context.Context) (*pgx.Conn, error) {
 	return pgx.Connect(ctx, url)
 }
 
-func create(ctx context.Context, schemas []Schema) (string, error) {
+func create(ctx context.Context, schemas []pg.Migrations) (string, error) {
 	tpl, err := template(ctx, schemas)
 	if err != nil {
 		return "", err
@@ -113,18 +106,21 @@ func create(ctx context.Context, schemas []Schema) (string, error) {
 // template returns the name of a database holding the migrated schemas,
 // building it first if needed. An advisory lock makes parallel test
 // binaries wait for one builder instead of racing.
-func template(ctx context.Context, schemas []Schema) (string, error) {
+func template(ctx context.Context, schemas []pg.Migrations) (string, error) {
 	h := sha256.New()
 	names := make([]string, len(schemas))
 	for i, s := range schemas {
-		names[i] = s.Name
-		fmt.Fprintf(h, "schema %s\n", s.Name)
-		ms, err := pg.LoadMigrations(s.Migrations)
-		if err != nil {
-			return "", err
-		}
-		for _, m := range ms {
-			fmt.Fprintf(h, "%s\n%s\n", m.Name, m.SQL)
+		names[i] = s.Schema
+		fmt.Fprintf(h, "schema %s\n", s.Schema)
+		for _, src := range s.Sources {
+			ms, err := pg.LoadMigrations(src.FS)
+			if err != nil {
+				return "", err
+			}
+			fmt.Fprintf(h, "source %s\n", src.Name)
+			for _, m := range ms {
+				fmt.Fprintf(h, "%s\n%s\n", m.Name, m.SQL)
+			}
 		}
 	}
 	sort.Strings(names)
@@ -172,11 +168,11 @@ func template(ctx context.Context, schemas []Schema) (string, error) {
 		return "", err
 	}
 	for _, s := range schemas {
-		pool, err := pg.Connect(ctx, url, s.Name)
+		pool, err := pg.Connect(ctx, url, s.Schema)
 		if err != nil {
 			return "", err
 		}
-		err = pg.Migrate(ctx, pool, s.Name, s.Migrations)
+		err = s.Apply(ctx, pool)
 		pool.Close()
 		if err != nil {
 			return "", err

@@ -5,25 +5,18 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/kehu-crm/kehu/pkg/log"
+	"github.com/kehu-crm/kehu/pkg/service"
 	"github.com/kehu-crm/kehu/services/gateway/app"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := realMain(ctx); err != nil {
-		stop()
-		fmt.Fprintf(os.Stderr, "gateway: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main("gateway", realMain) }
 
-func realMain(ctx context.Context) error {
+func realMain(ctx context.Context, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unknown arguments %q; usage: gateway", args)
+	}
 	cfg, err := app.LoadConfig(ctx)
 	if err != nil {
 		return err

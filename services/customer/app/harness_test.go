@@ -19,6 +19,7 @@ import (
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/config"
+	"github.com/kehu-crm/kehu/pkg/service"
 	"github.com/kehu-crm/kehu/pkg/testdb"
 	"github.com/kehu-crm/kehu/services/customer/migrations"
 )
@@ -30,7 +31,7 @@ type env struct {
 	client customerv1.CustomerServiceClient
 	signer *auth.Signer
 	dbURL  string
-	app    *App
+	app    *service.Service
 }
 
 func redisURL() string {
@@ -43,7 +44,7 @@ func redisURL() string {
 // start boots the service on random ports against its own database.
 func start(t testing.TB, tweak ...func(*Config)) *env {
 	t.Helper()
-	dbURL := testdb.New(t, testdb.Schema{Name: migrations.Schema, Migrations: migrations.FS})
+	dbURL := testdb.New(t, migrations.All)
 	cfg := Config{
 		Service: config.Service{
 			GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",

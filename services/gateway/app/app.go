@@ -51,7 +51,10 @@ type Config struct {
 // LoadConfig reads the configuration from the environment.
 func LoadConfig(ctx context.Context) (Config, error) {
 	var cfg Config
-	return cfg, config.Load(ctx, &cfg)
+	// Two statements: in `return cfg, config.Load(ctx, &cfg)` Go leaves
+	// unspecified whether cfg is read before or after Load fills it.
+	err := config.Load(ctx, &cfg, config.Addrs{})
+	return cfg, err
 }
 
 // App is a running gateway.

@@ -91,8 +91,8 @@ func Start(t testing.TB, opts Options) *Suite {
 		ShutdownTimeout: 5 * time.Second, MaxConnectionAge: time.Minute, LogLevel: "error",
 	}
 	service.DatabaseURL = testdb.New(t,
-		testdb.Schema{Name: customermigrations.Schema, Migrations: customermigrations.FS},
-		testdb.Schema{Name: interactionmigrations.Schema, Migrations: interactionmigrations.FS})
+		customermigrations.All,
+		interactionmigrations.All)
 	customer, err := customerapp.New(ctx, customerapp.Config{
 		Service: service, DefaultPhoneRegion: "CN",
 		MembershipTiers: "SILVER=1000,GOLD=5000,PLATINUM=20000", CacheTTL: time.Minute,

@@ -78,8 +78,8 @@ func dialTest(t testing.TB, addr string) *grpc.ClientConn {
 func start(t testing.TB, tweak ...func(*Config)) *env {
 	t.Helper()
 	dbURL := testdb.New(t,
-		testdb.Schema{Name: customermigrations.Schema, Migrations: customermigrations.FS},
-		testdb.Schema{Name: migrations.Schema, Migrations: migrations.FS})
+		customermigrations.All,
+		migrations.All)
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	ctx := context.Background()
 

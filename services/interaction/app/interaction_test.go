@@ -479,7 +479,7 @@ func TestCareRulesExactlyOnceAcrossReplicas(t *testing.T) {
 	// The worker needs the customers from the event stream.
 	eventually(t, "customers projected", func() bool {
 		var n int
-		_ = e.app.pool.QueryRow(context.Background(), `SELECT count(*) FROM customers WHERE birthday <> ''`).Scan(&n)
+		_ = e.app.Pool.QueryRow(context.Background(), `SELECT count(*) FROM customers WHERE birthday <> ''`).Scan(&n)
 		return n == 7
 	})
 	// Two replicas run the generator at the same moment, twice each.
@@ -573,7 +573,7 @@ func TestMergeAndPurgeReactions(t *testing.T) {
 	}
 	eventually(t, "records erased", func() bool { return e.countInteractions(t, "customers/-") == 0 })
 	var payloads int
-	if err := e.app.pool.QueryRow(context.Background(),
+	if err := e.app.Pool.QueryRow(context.Background(),
 		`SELECT count(*) FROM outbox WHERE subject LIKE $1 AND payload IS NOT NULL`, survivor.GetName()+"/%").Scan(&payloads); err != nil {
 		t.Fatal(err)
 	}
@@ -582,7 +582,7 @@ func TestMergeAndPurgeReactions(t *testing.T) {
 	}
 	// Redelivered events change nothing: replay the whole customer stream
 	// from the start, cursor reset, and the outcome is the same.
-	if _, err := e.app.pool.Exec(context.Background(), `UPDATE consumer_cursors SET sequence = 0`); err != nil {
+	if _, err := e.app.Pool.Exec(context.Background(), `UPDATE consumer_cursors SET sequence = 0`); err != nil {
 		t.Fatal(err)
 	}
 	streamCtx, cancel := context.WithTimeout(e.as(t, "interaction", auth.RoleService), 2*time.Second)
@@ -613,7 +613,7 @@ func TestMergeAndPurgeReactions(t *testing.T) {
 		t.Fatalf("replay resurrected %d interactions", n)
 	}
 	var projected int
-	if err := e.app.pool.QueryRow(context.Background(), `SELECT count(*) FROM customers WHERE id = $1`,
+	if err := e.app.Pool.QueryRow(context.Background(), `SELECT count(*) FROM customers WHERE id = $1`,
 		strings.TrimPrefix(survivor.GetName(), "customers/")).Scan(&projected); err != nil || projected != 0 {
 		t.Fatalf("purged customer still projected after replay: %d %v", projected, err)
 	}

@@ -1,13 +1,25 @@
-// Package migrations embeds the interaction service's versioned SQL
-// migrations, applied in the "interaction" schema under an advisory lock.
+// Package migrations embeds the interaction service's versioned SQL migrations.
+// They run in the "interaction" schema (search_path is set by the migrator), in
+// file-number order, each once, under an advisory lock.
 package migrations
 
-import "embed"
+import (
+	"embed"
+
+	"github.com/kehu-crm/kehu/pkg/idempotency/keystore"
+	"github.com/kehu-crm/kehu/pkg/outbox"
+	"github.com/kehu-crm/kehu/pkg/pg"
+)
 
 // Schema is the PostgreSQL schema the interaction service owns.
 const Schema = "interaction"
 
-// FS holds the NNNN_description.sql files.
+// files holds the NNNN_description.sql files.
 //
 //go:embed *.sql
-var FS embed.FS
+var files embed.FS
+
+// All are the interaction schema's migrations: the service's own, then the
+// platform tables it writes (outbox, idempotency keys). The platform's come
+// last because 0001 created those tables before the platform owned them.
+var All = pg.Migrations{Schema: Schema, Sources: []pg.Source{{FS: files}, outbox.Migrations, keystore.Migrations}}

@@ -3,7 +3,9 @@ package customer
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/errs"
 )
 
@@ -33,7 +35,7 @@ type ImportResult struct {
 // its own, so a broken connection loses at most the batch in flight.
 type Importer struct {
 	s      *Service
-	a      access
+	a      auth.Access
 	res    ImportResult
 	seen   map[string]int64 // external id -> row, to catch repeats in one import
 	buffer []ImportRow
@@ -41,7 +43,7 @@ type Importer struct {
 
 // NewImporter starts an import for the caller.
 func (s *Service) NewImporter(ctx context.Context) (*Importer, error) {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -86,10 +88,19 @@ func (im *Importer) Add(ctx context.Context, rows []*Customer) error {
 			}
 			continue
 		}
-		if err := im.a.checkAssignee(c.AccountManager, "account_manager"); err != nil {
+		if err := im.a.CheckAssignee(c.AccountManager, "account_manager"); err != nil {
 			im.fail(row, c.ExternalID, "account_manager", err.Error())
 			continue
 		}
+		now := im.s.now()
+		switch {
+		case c.CreateTime.IsZero():
+			c.CreateTime = now
+		case c.CreateTime.After(now):
+			im.fail(row, c.ExternalID, "create_time", "is in the future")
+			continue
+		}
+		c.CreateTime, c.UpdateTime = c.CreateTime.UTC().Truncate(time.Microsecond), now
 		if first, dup := im.seen[c.ExternalID]; dup {
 			im.fail(row, c.ExternalID, "external_id", fmt.Sprintf("repeats row %d of this import", first))
 			continue
@@ -113,7 +124,7 @@ func (im *Importer) flush(ctx context.Context) error {
 		r.Customer.ID = newID()
 		r.Customer.Membership = im.s.tiers.For(0)
 	}
-	outcomes, err := im.s.store.Import(ctx, im.buffer, im.a.actor())
+	outcomes, err := im.s.store.Import(ctx, im.buffer, im.a.Actor())
 	if err != nil {
 		return err
 	}
@@ -158,14 +169,14 @@ const exportChunk = 500
 // in chunks. It pages by id so that it sees each customer once however long
 // the export runs.
 func (s *Service) Export(ctx context.Context, filter string, showDeleted bool, send func([]*Customer) error) error {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return err
 	}
 	after := Cursor{}
 	for {
 		rows, err := s.store.List(ctx, ListQuery{
-			Filter: filter, Scope: a.scope(), Order: Order{Field: "id"}, After: after, Limit: exportChunk, ShowDeleted: showDeleted,
+			Filter: filter, Scope: a.Scope(), Order: Order{Field: "id"}, After: after, Limit: exportChunk, ShowDeleted: showDeleted,
 		})
 		if err != nil {
 			return err
@@ -174,7 +185,7 @@ func (s *Service) Export(ctx context.Context, filter string, showDeleted bool, s
 			return nil
 		}
 		for i, c := range rows {
-			rows[i] = a.view(c)
+			rows[i] = view(a, c)
 		}
 		if err := send(rows); err != nil {
 			return err

@@ -8,8 +8,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/event"
+	"github.com/kehu-crm/kehu/pkg/idempotency"
 	"github.com/kehu-crm/kehu/pkg/pagetoken"
+	"github.com/kehu-crm/kehu/pkg/resource"
 )
 
 // TransitionInput is the input of Transition.
@@ -25,7 +29,7 @@ type TransitionInput struct {
 // follow any other (a churned customer can come back as a prospect), but a
 // "transition" to the current stage is refused so history stays meaningful.
 func (s *Service) Transition(ctx context.Context, in TransitionInput) (*Customer, *Transition, error) {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -42,7 +46,7 @@ func (s *Service) Transition(ctx context.Context, in TransitionInput) (*Customer
 		return nil, nil, err
 	}
 	var t *Transition
-	tid, _, err := s.idempotent(ctx, "TransitionLifecycleStage", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
+	tid, _, err := idempotency.Run(ctx, s.store.InTx, "TransitionLifecycleStage", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
 		c, err := s.lockVisible(ctx, tx, a, id)
 		if err != nil {
 			return "", err
@@ -50,13 +54,13 @@ func (s *Service) Transition(ctx context.Context, in TransitionInput) (*Customer
 		if c.Deleted() {
 			return "", errs.FailedPrecondition("CUSTOMER_DELETED", "%s is deleted", c.Name())
 		}
-		if in.Etag != "" && in.Etag != c.Etag() {
-			return "", errs.EtagMismatch(c.Name())
+		if err := resource.CheckEtag(in.Etag, c.Etag(), c.Name()); err != nil {
+			return "", err
 		}
 		if c.Stage == in.Stage {
 			return "", errs.FailedPrecondition("SAME_STAGE", "%s is already in stage %s", c.Name(), in.Stage)
 		}
-		t = &Transition{ID: newID(), CustomerID: c.ID, From: c.Stage, To: in.Stage, Reason: in.Reason, Actor: a.actor(), CreateTime: s.now()}
+		t = &Transition{ID: newID(), CustomerID: c.ID, From: c.Stage, To: in.Stage, Reason: in.Reason, Actor: a.Actor(), CreateTime: s.now()}
 		c.Stage = in.Stage
 		if err := s.save(ctx, tx, c); err != nil {
 			return "", err
@@ -65,8 +69,8 @@ func (s *Service) Transition(ctx context.Context, in TransitionInput) (*Customer
 			return "", err
 		}
 		return t.ID, tx.Emit(ctx,
-			Event{Type: EventStageChanged, Subject: c.Name(), Actor: a.actor(), Data: t},
-			Event{Type: EventUpdated, Subject: c.Name(), Actor: a.actor(), Data: c})
+			event.Event{Type: EventStageChanged, Subject: c.Name(), Actor: a.Actor(), Data: t},
+			event.Event{Type: EventUpdated, Subject: c.Name(), Actor: a.Actor(), Data: c})
 	})
 	if err != nil {
 		return nil, nil, err
@@ -131,7 +135,7 @@ func (s *Service) ListLedger(ctx context.Context, in HistoryInput) ([]LedgerEntr
 
 // historyPage checks access to the parent customer and decodes paging.
 func (s *Service) historyPage(ctx context.Context, in HistoryInput, kind string) (string, Cursor, int, error) {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return "", Cursor{}, 0, err
 	}
@@ -162,7 +166,7 @@ type AssignInput struct {
 
 // Assign sets or clears one customer's account manager.
 func (s *Service) Assign(ctx context.Context, in AssignInput) (*Customer, error) {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -174,16 +178,16 @@ func (s *Service) Assign(ctx context.Context, in AssignInput) (*Customer, error)
 	if in.AccountManager != "" && !subjectPattern.MatchString(in.AccountManager) {
 		return nil, errs.InvalidField("account_manager", "must be a user id of 1 to 128 letters, digits or @._:-")
 	}
-	if err := a.checkAssignee(in.AccountManager, "account_manager"); err != nil {
+	if err := a.CheckAssignee(in.AccountManager, "account_manager"); err != nil {
 		return nil, err
 	}
-	_, _, err = s.idempotent(ctx, "AssignAccountManager", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
+	_, _, err = idempotency.Run(ctx, s.store.InTx, "AssignAccountManager", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
 		c, err := s.lockVisible(ctx, tx, a, id)
 		if err != nil {
 			return "", err
 		}
-		if in.Etag != "" && in.Etag != c.Etag() {
-			return "", errs.EtagMismatch(c.Name())
+		if err := resource.CheckEtag(in.Etag, c.Etag(), c.Name()); err != nil {
+			return "", err
 		}
 		if c.AccountManager == in.AccountManager {
 			return c.ID, nil
@@ -192,7 +196,7 @@ func (s *Service) Assign(ctx context.Context, in AssignInput) (*Customer, error)
 		if err := s.save(ctx, tx, c); err != nil {
 			return "", err
 		}
-		return c.ID, tx.Emit(ctx, Event{Type: EventManagerAssigned, Subject: c.Name(), Actor: a.actor(), Data: c})
+		return c.ID, tx.Emit(ctx, event.Event{Type: EventManagerAssigned, Subject: c.Name(), Actor: a.Actor(), Data: c})
 	})
 	if err != nil {
 		return nil, err
@@ -211,7 +215,7 @@ type BatchAssignInput struct {
 // BatchAssign sets the account manager of every live customer matching a
 // filter, in one transaction, and returns how many were assigned.
 func (s *Service) BatchAssign(ctx context.Context, in BatchAssignInput) (int64, error) {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -222,21 +226,21 @@ func (s *Service) BatchAssign(ctx context.Context, in BatchAssignInput) (int64, 
 	if in.AccountManager != "" && !subjectPattern.MatchString(in.AccountManager) {
 		return 0, errs.InvalidField("account_manager", "must be a user id of 1 to 128 letters, digits or @._:-")
 	}
-	if err := a.checkAssignee(in.AccountManager, "account_manager"); err != nil {
+	if err := a.CheckAssignee(in.AccountManager, "account_manager"); err != nil {
 		return 0, err
 	}
 	var ids []string
-	count, _, err := s.idempotent(ctx, "BatchAssignAccountManager", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
-		if ids, err = tx.AssignWhere(ctx, in.Filter, a.scope(), in.AccountManager, s.now()); err != nil {
+	count, _, err := idempotency.Run(ctx, s.store.InTx, "BatchAssignAccountManager", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
+		if ids, err = tx.AssignWhere(ctx, in.Filter, a.Scope(), in.AccountManager, s.now()); err != nil {
 			return "", err
 		}
-		evs := make([]Event, 0, len(ids))
+		evs := make([]event.Event, 0, len(ids))
 		for _, id := range ids {
 			c, err := tx.Lock(ctx, id)
 			if err != nil {
 				return "", err
 			}
-			evs = append(evs, Event{Type: EventManagerAssigned, Subject: c.Name(), Actor: a.actor(), Data: c})
+			evs = append(evs, event.Event{Type: EventManagerAssigned, Subject: c.Name(), Actor: a.Actor(), Data: c})
 		}
 		return strconv.Itoa(len(ids)), tx.Emit(ctx, evs...)
 	})
@@ -303,7 +307,7 @@ type PointsInput struct {
 // AdjustPoints adds or takes loyalty points. The key is required: a points
 // change retried after a timeout must not be applied twice.
 func (s *Service) AdjustPoints(ctx context.Context, in PointsInput) (*Customer, *LedgerEntry, error) {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -325,7 +329,7 @@ func (s *Service) AdjustPoints(ctx context.Context, in PointsInput) (*Customer, 
 		return nil, nil, err
 	}
 	var entry *LedgerEntry
-	eid, _, err := s.idempotent(ctx, "AdjustPoints", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
+	eid, _, err := idempotency.Run(ctx, s.store.InTx, "AdjustPoints", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
 		c, err := s.lockVisible(ctx, tx, a, id)
 		if err != nil {
 			return "", err
@@ -362,10 +366,10 @@ func (s *Service) AdjustPoints(ctx context.Context, in PointsInput) (*Customer, 
 
 // applyPoints changes c's balance and tier and records the ledger entry and
 // event; c must be locked.
-func (s *Service) applyPoints(ctx context.Context, tx Tx, a access, c *Customer, delta int64, reason, requestID string) (*LedgerEntry, error) {
+func (s *Service) applyPoints(ctx context.Context, tx Tx, a auth.Access, c *Customer, delta int64, reason, requestID string) (*LedgerEntry, error) {
 	c.Points += delta
 	c.Membership = s.tiers.For(c.Points)
-	e := &LedgerEntry{ID: newID(), CustomerID: c.ID, Delta: delta, Balance: c.Points, Reason: reason, Actor: a.actor(), RequestID: requestID, CreateTime: s.now()}
+	e := &LedgerEntry{ID: newID(), CustomerID: c.ID, Delta: delta, Balance: c.Points, Reason: reason, Actor: a.Actor(), RequestID: requestID, CreateTime: s.now()}
 	if err := s.save(ctx, tx, c); err != nil {
 		return nil, err
 	}
@@ -373,6 +377,6 @@ func (s *Service) applyPoints(ctx context.Context, tx Tx, a access, c *Customer,
 		return nil, err
 	}
 	return e, tx.Emit(ctx,
-		Event{Type: EventPointsChanged, Subject: c.Name(), Actor: a.actor(), Data: PointsData{Entry: e, Membership: c.Membership}},
-		Event{Type: EventUpdated, Subject: c.Name(), Actor: a.actor(), Data: c})
+		event.Event{Type: EventPointsChanged, Subject: c.Name(), Actor: a.Actor(), Data: PointsData{Entry: e, Membership: c.Membership}},
+		event.Event{Type: EventUpdated, Subject: c.Name(), Actor: a.Actor(), Data: c})
 }

@@ -8,13 +8,16 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/event"
+	"github.com/kehu-crm/kehu/pkg/idempotency"
 	"github.com/kehu-crm/kehu/pkg/pagetoken"
 )
 
 // FindDuplicates lists groups of likely duplicate customers.
 func (s *Service) FindDuplicates(ctx context.Context, pageSize int32, pageToken string) ([]DuplicateGroup, string, error) {
-	if _, err := accessFrom(ctx); err != nil {
+	if _, err := auth.AccessFrom(ctx); err != nil {
 		return nil, "", err
 	}
 	size, err := pagetoken.Size(pageSize, 50, 500)
@@ -76,7 +79,7 @@ type MergeResult struct {
 //   - merged customers are soft-deleted and remember the survivor, so their
 //     names keep resolving to it.
 func (s *Service) Merge(ctx context.Context, in MergeInput) (MergeResult, error) {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return MergeResult{}, err
 	}
@@ -98,7 +101,7 @@ func (s *Service) Merge(ctx context.Context, in MergeInput) (MergeResult, error)
 		}
 	}
 	var res MergeResult
-	_, _, err = s.idempotent(ctx, "MergeCustomers", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
+	_, _, err = idempotency.Run(ctx, s.store.InTx, "MergeCustomers", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
 		survivor, err := s.lockLive(ctx, tx, a, survivorID, in.Survivor)
 		if err != nil {
 			return "", err
@@ -120,7 +123,7 @@ func (s *Service) Merge(ctx context.Context, in MergeInput) (MergeResult, error)
 		return survivor.ID, s.applyMerge(ctx, tx, a, survivor, res.Customer, merged)
 	})
 	if errors.Is(err, errDryRun) {
-		return MergeResult{Customer: a.view(res.Customer), Fields: res.Fields}, nil
+		return MergeResult{Customer: view(a, res.Customer), Fields: res.Fields}, nil
 	}
 	if err != nil {
 		return MergeResult{}, err
@@ -139,7 +142,7 @@ func (s *Service) Merge(ctx context.Context, in MergeInput) (MergeResult, error)
 // real, the writes never happen.
 var errDryRun = errors.New("dry run")
 
-func (s *Service) lockLive(ctx context.Context, tx Tx, a access, id, name string) (*Customer, error) {
+func (s *Service) lockLive(ctx context.Context, tx Tx, a auth.Access, id, name string) (*Customer, error) {
 	c, err := s.lockVisible(ctx, tx, a, id)
 	if err != nil {
 		return nil, err
@@ -150,7 +153,7 @@ func (s *Service) lockLive(ctx context.Context, tx Tx, a access, id, name string
 	return c, nil
 }
 
-func (s *Service) applyMerge(ctx context.Context, tx Tx, a access, before, after *Customer, merged []*Customer) error {
+func (s *Service) applyMerge(ctx context.Context, tx Tx, a auth.Access, before, after *Customer, merged []*Customer) error {
 	now := s.now()
 	ids := make([]string, len(merged))
 	for i, m := range merged {
@@ -180,11 +183,11 @@ func (s *Service) applyMerge(ctx context.Context, tx Tx, a access, before, after
 	for i, id := range ids {
 		names[i] = Name(id)
 	}
-	evs := []Event{{Type: EventMerged, Subject: after.Name(), Actor: a.actor(), Data: MergedData{SurvivorID: after.ID, MergedIDs: ids}}}
+	evs := []event.Event{{Type: EventMerged, Subject: after.Name(), Actor: a.Actor(), Data: MergedData{SurvivorID: after.ID, MergedIDs: ids}}}
 	for _, m := range merged {
-		evs = append(evs, Event{Type: EventDeleted, Subject: m.Name(), Actor: a.actor(), Data: m})
+		evs = append(evs, event.Event{Type: EventDeleted, Subject: m.Name(), Actor: a.Actor(), Data: m})
 	}
-	evs = append(evs, Event{Type: EventUpdated, Subject: after.Name(), Actor: a.actor(), Data: after})
+	evs = append(evs, event.Event{Type: EventUpdated, Subject: after.Name(), Actor: a.Actor(), Data: after})
 	return tx.Emit(ctx, evs...)
 }
 

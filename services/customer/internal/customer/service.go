@@ -10,18 +10,13 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/event"
 	"github.com/kehu-crm/kehu/pkg/idempotency"
 	"github.com/kehu-crm/kehu/pkg/pagetoken"
+	"github.com/kehu-crm/kehu/pkg/resource"
 )
-
-// Cache keeps recently read customers. Implementations fail open: a broken
-// cache behaves like an empty one.
-type Cache interface {
-	Get(ctx context.Context, id string) (*Customer, bool)
-	Put(ctx context.Context, c *Customer)
-	Invalidate(ctx context.Context, ids ...string)
-}
 
 // Service implements the customer use cases.
 type Service struct {
@@ -71,39 +66,6 @@ const (
 	maxMerge          = 20
 )
 
-// idempotent runs fn in a transaction guarded by an idempotency key. With no
-// key it just runs fn. With a key seen before it returns the earlier result
-// without running fn (replayed=true), or fails if the body differs.
-func (s *Service) idempotent(ctx context.Context, method, requestID string, input any, fn func(ctx context.Context, tx Tx) (string, error)) (result string, replayed bool, err error) {
-	if err := idempotency.CheckKey(requestID); err != nil {
-		return "", false, err
-	}
-	fp := idempotency.Fingerprint(method, input)
-	err = s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		replayed = false
-		if requestID != "" {
-			prior, seen, err := tx.ClaimRequest(ctx, method, requestID, fp)
-			if err != nil {
-				return err
-			}
-			if seen {
-				result, replayed = prior, true
-				return nil
-			}
-		}
-		r, err := fn(ctx, tx)
-		if err != nil {
-			return err
-		}
-		result = r
-		if requestID != "" {
-			return tx.CompleteRequest(ctx, method, requestID, r)
-		}
-		return nil
-	})
-	return result, replayed, err
-}
-
 // CreateInput is the input of Create.
 type CreateInput struct {
 	Customer        *Customer
@@ -113,7 +75,7 @@ type CreateInput struct {
 
 // Create creates a customer.
 func (s *Service) Create(ctx context.Context, in CreateInput) (*Customer, error) {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -124,15 +86,15 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Customer, error)
 	if err := s.norm.Normalize(c, "customer"); err != nil {
 		return nil, err
 	}
-	if a.scope() != "" && c.AccountManager == "" {
+	if a.Scope() != "" && c.AccountManager == "" {
 		// An agent's new customer is theirs unless they say otherwise.
-		c.AccountManager = a.actor()
+		c.AccountManager = a.Actor()
 	}
-	if err := a.checkAssignee(c.AccountManager, "customer.account_manager"); err != nil {
+	if err := a.CheckAssignee(c.AccountManager, "customer.account_manager"); err != nil {
 		return nil, err
 	}
 	in.Customer = c
-	id, _, err := s.idempotent(ctx, "CreateCustomer", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
+	id, _, err := idempotency.Run(ctx, s.store.InTx, "CreateCustomer", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
 		if !in.AllowDuplicates {
 			if owner, err := tx.ContactOwner(ctx, c.Emails, c.Phones, ""); err != nil {
 				return "", err
@@ -150,7 +112,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Customer, error)
 		if err := tx.Insert(ctx, c); err != nil {
 			return "", err
 		}
-		return c.ID, tx.Emit(ctx, Event{Type: EventCreated, Subject: c.Name(), Actor: a.actor(), Data: c})
+		return c.ID, tx.Emit(ctx, event.Event{Type: EventCreated, Subject: c.Name(), Actor: a.Actor(), Data: c})
 	})
 	if err != nil {
 		return nil, err
@@ -167,31 +129,28 @@ func duplicateError(ownerID string) error {
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // read loads a customer for the caller after a change, bypassing the cache.
-func (s *Service) read(ctx context.Context, a access, id string) (*Customer, error) {
+func (s *Service) read(ctx context.Context, a auth.Access, id string) (*Customer, error) {
 	c, err := s.store.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return a.view(c), nil
+	return view(a, c), nil
 }
 
 // load returns a customer the caller may see, from the cache if possible.
-func (s *Service) load(ctx context.Context, a access, name, field string) (*Customer, error) {
+func (s *Service) load(ctx context.Context, a auth.Access, name, field string) (*Customer, error) {
 	id, err := ParseName(field, name)
 	if err != nil {
 		return nil, err
 	}
-	c, ok := s.cache.Get(ctx, id)
-	if !ok {
-		if c, err = s.store.Get(ctx, id); err != nil {
-			if errs.Is(err, errs.KindNotFound) {
-				return nil, errs.NotFound(name)
-			}
-			return nil, err
-		}
-		s.cache.Put(ctx, c)
+	c, err := s.cache.Load(ctx, id, s.store.Get)
+	if errs.Is(err, errs.KindNotFound) {
+		return nil, errs.NotFound(name)
 	}
-	if !a.canSee(c) {
+	if err != nil {
+		return nil, err
+	}
+	if !a.CanSee(c.AccountManager) {
 		return nil, errs.NotFound(name)
 	}
 	return c, nil
@@ -199,7 +158,7 @@ func (s *Service) load(ctx context.Context, a access, name, field string) (*Cust
 
 // Get returns one customer.
 func (s *Service) Get(ctx context.Context, name string) (*Customer, error) {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -207,13 +166,13 @@ func (s *Service) Get(ctx context.Context, name string) (*Customer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.view(c), nil
+	return view(a, c), nil
 }
 
 // BatchGet returns customers in the order asked; if any is missing or hidden
 // the whole call fails (AIP-231).
 func (s *Service) BatchGet(ctx context.Context, names []string) ([]*Customer, error) {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -233,10 +192,10 @@ func (s *Service) BatchGet(ctx context.Context, names []string) ([]*Customer, er
 	out := make([]*Customer, len(ids))
 	for i, id := range ids {
 		c, ok := found[id]
-		if !ok || !a.canSee(c) {
+		if !ok || !a.CanSee(c.AccountManager) {
 			return nil, errs.NotFound(names[i])
 		}
-		out[i] = a.view(c)
+		out[i] = view(a, c)
 	}
 	return out, nil
 }
@@ -297,7 +256,7 @@ func SortKey(c *Customer, field string) string {
 
 // List lists customers.
 func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return Page{}, err
 	}
@@ -311,7 +270,7 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 	}
 	// The token is bound to everything that shapes the result set, including
 	// who asks: an agent's token must not page through a manager's view.
-	query := fmt.Sprintf("list\x00%s\x00%s\x00%t\x00%s", in.Filter, in.OrderBy, in.ShowDeleted, a.scope())
+	query := fmt.Sprintf("list\x00%s\x00%s\x00%t\x00%s", in.Filter, in.OrderBy, in.ShowDeleted, a.Scope())
 	var after Cursor
 	if in.PageToken != "" {
 		if err := pagetoken.Decode(in.PageToken, query, &after); err != nil {
@@ -319,7 +278,7 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 		}
 	}
 	rows, err := s.store.List(ctx, ListQuery{
-		Filter: in.Filter, Scope: a.scope(), Order: order, After: after, Limit: size + 1, ShowDeleted: in.ShowDeleted,
+		Filter: in.Filter, Scope: a.Scope(), Order: order, After: after, Limit: size + 1, ShowDeleted: in.ShowDeleted,
 	})
 	if err != nil {
 		return Page{}, err
@@ -332,7 +291,7 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 	}
 	p.Customers = make([]*Customer, len(rows))
 	for i, c := range rows {
-		p.Customers[i] = a.view(c)
+		p.Customers[i] = view(a, c)
 	}
 	return p, nil
 }
@@ -346,7 +305,7 @@ type SearchInput struct {
 
 // Search finds customers by free text.
 func (s *Service) Search(ctx context.Context, in SearchInput) (Page, error) {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return Page{}, err
 	}
@@ -360,7 +319,7 @@ func (s *Service) Search(ctx context.Context, in SearchInput) (Page, error) {
 	}
 	// Search results are ranked, not keyed, so pages are offsets into the
 	// ranking; the depth is capped because deep ranked pages are useless.
-	query := "search\x00" + text + "\x00" + a.scope()
+	query := "search\x00" + text + "\x00" + a.Scope()
 	var cur struct {
 		Offset int `json:"o"`
 	}
@@ -372,7 +331,7 @@ func (s *Service) Search(ctx context.Context, in SearchInput) (Page, error) {
 	if phone, ok := NormalizePhone(text, s.norm.DefaultRegion); ok {
 		text = phone
 	}
-	rows, err := s.store.Search(ctx, SearchQuery{Text: strings.ToLower(text), Scope: a.scope(), Offset: cur.Offset, Limit: size + 1})
+	rows, err := s.store.Search(ctx, SearchQuery{Text: strings.ToLower(text), Scope: a.Scope(), Offset: cur.Offset, Limit: size + 1})
 	if err != nil {
 		return Page{}, err
 	}
@@ -385,7 +344,7 @@ func (s *Service) Search(ctx context.Context, in SearchInput) (Page, error) {
 		}
 	}
 	for _, c := range rows {
-		p.Customers = append(p.Customers, a.view(c))
+		p.Customers = append(p.Customers, view(a, c))
 	}
 	return p, nil
 }
@@ -416,7 +375,7 @@ type UpdateInput struct {
 
 // Update changes the fields named in Paths.
 func (s *Service) Update(ctx context.Context, in UpdateInput) (*Customer, error) {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -429,7 +388,7 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (*Customer, error)
 		return nil, err
 	}
 	var changedManager bool
-	id, _, err := s.idempotent(ctx, "UpdateCustomer", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
+	id, _, err := idempotency.Run(ctx, s.store.InTx, "UpdateCustomer", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
 		cur, err := s.lockVisible(ctx, tx, a, in.Customer.ID)
 		if err != nil {
 			return "", err
@@ -437,8 +396,8 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (*Customer, error)
 		if cur.Deleted() {
 			return "", errs.FailedPrecondition("CUSTOMER_DELETED", "%s is deleted; undelete it first", name)
 		}
-		if in.Etag != "" && in.Etag != cur.Etag() {
-			return "", errs.EtagMismatch(name)
+		if err := resource.CheckEtag(in.Etag, cur.Etag(), name); err != nil {
+			return "", err
 		}
 		next := cur.Clone()
 		applyMask(next, in.Customer, paths)
@@ -446,7 +405,7 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (*Customer, error)
 			return "", err
 		}
 		if next.AccountManager != cur.AccountManager {
-			if err := a.checkAssignee(next.AccountManager, "customer.account_manager"); err != nil {
+			if err := a.CheckAssignee(next.AccountManager, "customer.account_manager"); err != nil {
 				return "", err
 			}
 			changedManager = true
@@ -461,9 +420,9 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (*Customer, error)
 		if err := s.save(ctx, tx, next); err != nil {
 			return "", err
 		}
-		evs := []Event{{Type: EventUpdated, Subject: name, Actor: a.actor(), Data: next}}
+		evs := []event.Event{{Type: EventUpdated, Subject: name, Actor: a.Actor(), Data: next}}
 		if changedManager {
-			evs = append(evs, Event{Type: EventManagerAssigned, Subject: name, Actor: a.actor(), Data: next})
+			evs = append(evs, event.Event{Type: EventManagerAssigned, Subject: name, Actor: a.Actor(), Data: next})
 		}
 		return next.ID, tx.Emit(ctx, evs...)
 	})
@@ -567,7 +526,7 @@ func applyMask(dst, src *Customer, paths []string) {
 
 // lockVisible locks a customer the caller may change. Customers the caller
 // may not change are reported as not found, like ones that do not exist.
-func (s *Service) lockVisible(ctx context.Context, tx Tx, a access, id string) (*Customer, error) {
+func (s *Service) lockVisible(ctx context.Context, tx Tx, a auth.Access, id string) (*Customer, error) {
 	c, err := tx.Lock(ctx, id)
 	if err != nil {
 		if errs.Is(err, errs.KindNotFound) {
@@ -575,8 +534,8 @@ func (s *Service) lockVisible(ctx context.Context, tx Tx, a access, id string) (
 		}
 		return nil, err
 	}
-	if !a.canChange(c) {
-		if a.canSee(c) {
+	if !a.CanChange(c.AccountManager) {
+		if a.CanSee(c.AccountManager) {
 			return nil, errs.PermissionDenied("you may not change %s", c.Name())
 		}
 		return nil, errs.NotFound(Name(id))
@@ -591,25 +550,18 @@ func (s *Service) save(ctx context.Context, tx Tx, c *Customer) error {
 	return tx.Update(ctx, c)
 }
 
-// MutateInput names a customer for Delete, Undelete and Purge.
-type MutateInput struct {
-	Name      string
-	Etag      string
-	RequestID string
-}
-
 // Delete soft-deletes a customer.
-func (s *Service) Delete(ctx context.Context, in MutateInput) (*Customer, error) {
+func (s *Service) Delete(ctx context.Context, in resource.Mutation) (*Customer, error) {
 	return s.setDeleted(ctx, in, true)
 }
 
 // Undelete restores a soft-deleted customer.
-func (s *Service) Undelete(ctx context.Context, in MutateInput) (*Customer, error) {
+func (s *Service) Undelete(ctx context.Context, in resource.Mutation) (*Customer, error) {
 	return s.setDeleted(ctx, in, false)
 }
 
-func (s *Service) setDeleted(ctx context.Context, in MutateInput, deleted bool) (*Customer, error) {
-	a, err := accessFrom(ctx)
+func (s *Service) setDeleted(ctx context.Context, in resource.Mutation, deleted bool) (*Customer, error) {
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -621,13 +573,13 @@ func (s *Service) setDeleted(ctx context.Context, in MutateInput, deleted bool) 
 	if !deleted {
 		method, evType = "UndeleteCustomer", EventUndeleted
 	}
-	id, _, err = s.idempotent(ctx, method, in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
+	id, _, err = idempotency.Run(ctx, s.store.InTx, method, in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
 		c, err := s.lockVisible(ctx, tx, a, id)
 		if err != nil {
 			return "", err
 		}
-		if in.Etag != "" && in.Etag != c.Etag() {
-			return "", errs.EtagMismatch(c.Name())
+		if err := resource.CheckEtag(in.Etag, c.Etag(), c.Name()); err != nil {
+			return "", err
 		}
 		if c.Deleted() == deleted {
 			if deleted {
@@ -649,7 +601,7 @@ func (s *Service) setDeleted(ctx context.Context, in MutateInput, deleted bool) 
 		if err := s.save(ctx, tx, c); err != nil {
 			return "", err
 		}
-		return c.ID, tx.Emit(ctx, Event{Type: evType, Subject: c.Name(), Actor: a.actor(), Data: c})
+		return c.ID, tx.Emit(ctx, event.Event{Type: evType, Subject: c.Name(), Actor: a.Actor(), Data: c})
 	})
 	if err != nil {
 		return nil, err
@@ -669,8 +621,8 @@ func (s *Service) freeExternalID(ctx context.Context, tx Tx, c *Customer) (strin
 }
 
 // Purge erases a customer for good.
-func (s *Service) Purge(ctx context.Context, in MutateInput) (string, error) {
-	a, err := accessFrom(ctx)
+func (s *Service) Purge(ctx context.Context, in resource.Mutation) (string, error) {
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -679,20 +631,20 @@ func (s *Service) Purge(ctx context.Context, in MutateInput) (string, error) {
 		return "", err
 	}
 	var erased []string
-	_, _, err = s.idempotent(ctx, "PurgeCustomer", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
+	_, _, err = idempotency.Run(ctx, s.store.InTx, "PurgeCustomer", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
 		c, err := s.lockVisible(ctx, tx, a, id)
 		if err != nil {
 			return "", err
 		}
-		if in.Etag != "" && in.Etag != c.Etag() {
-			return "", errs.EtagMismatch(c.Name())
+		if err := resource.CheckEtag(in.Etag, c.Etag(), c.Name()); err != nil {
+			return "", err
 		}
 		if erased, err = tx.Purge(ctx, c.ID); err != nil {
 			return "", err
 		}
-		evs := make([]Event, 0, len(erased))
+		evs := make([]event.Event, 0, len(erased))
 		for _, e := range erased {
-			evs = append(evs, Event{Type: EventPurged, Subject: Name(e), Actor: a.actor(), Data: PurgedData{ID: e}})
+			evs = append(evs, event.Event{Type: EventPurged, Subject: Name(e), Actor: a.Actor(), Data: PurgedData{ID: e}})
 		}
 		return c.ID, tx.Emit(ctx, evs...)
 	})

@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
+	"github.com/kehu-crm/kehu/pkg/event"
 	"github.com/kehu-crm/kehu/services/customer/internal/customer"
 )
 
@@ -13,7 +14,7 @@ import (
 // writes it to the outbox. The payload types are part of the API (see the
 // *Payload messages in customer_service.proto), so consumers decode them
 // with the generated code.
-func EncodeEvent(e customer.Event) (proto.Message, error) {
+func EncodeEvent(e event.Event) (proto.Message, error) {
 	switch d := e.Data.(type) {
 	case *customer.Customer:
 		return &customerv1.CustomerChangedPayload{Customer: customerToProto(d)}, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/kehu-crm/kehu/pkg/errs"
 	"github.com/kehu-crm/kehu/pkg/outbox"
 	"github.com/kehu-crm/kehu/pkg/protoenum"
+	"github.com/kehu-crm/kehu/pkg/resource"
 	"github.com/kehu-crm/kehu/services/customer/internal/customer"
 )
 
@@ -103,7 +104,7 @@ func (s *Server) UpdateCustomer(ctx context.Context, req *customerv1.UpdateCusto
 
 // DeleteCustomer implements customerv1.CustomerServiceServer.
 func (s *Server) DeleteCustomer(ctx context.Context, req *customerv1.DeleteCustomerRequest) (*customerv1.DeleteCustomerResponse, error) {
-	out, err := s.svc.Delete(ctx, customer.MutateInput{Name: req.GetName(), Etag: req.GetEtag(), RequestID: req.GetRequestId()})
+	out, err := s.svc.Delete(ctx, resource.Mutation{Name: req.GetName(), Etag: req.GetEtag(), RequestID: req.GetRequestId()})
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +113,7 @@ func (s *Server) DeleteCustomer(ctx context.Context, req *customerv1.DeleteCusto
 
 // UndeleteCustomer implements customerv1.CustomerServiceServer.
 func (s *Server) UndeleteCustomer(ctx context.Context, req *customerv1.UndeleteCustomerRequest) (*customerv1.UndeleteCustomerResponse, error) {
-	out, err := s.svc.Undelete(ctx, customer.MutateInput{Name: req.GetName(), Etag: req.GetEtag(), RequestID: req.GetRequestId()})
+	out, err := s.svc.Undelete(ctx, resource.Mutation{Name: req.GetName(), Etag: req.GetEtag(), RequestID: req.GetRequestId()})
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +122,7 @@ func (s *Server) UndeleteCustomer(ctx context.Context, req *customerv1.UndeleteC
 
 // PurgeCustomer implements customerv1.CustomerServiceServer.
 func (s *Server) PurgeCustomer(ctx context.Context, req *customerv1.PurgeCustomerRequest) (*customerv1.PurgeCustomerResponse, error) {
-	name, err := s.svc.Purge(ctx, customer.MutateInput{Name: req.GetName(), Etag: req.GetEtag(), RequestID: req.GetRequestId()})
+	name, err := s.svc.Purge(ctx, resource.Mutation{Name: req.GetName(), Etag: req.GetEtag(), RequestID: req.GetRequestId()})
 	if err != nil {
 		return nil, err
 	}
@@ -268,6 +269,11 @@ func (s *Server) ImportCustomers(stream customerv1.CustomerService_ImportCustome
 				}
 				im.Reject(pc.GetExternalId(), field, desc)
 				continue
+			}
+			// An import may carry when the source system first knew the
+			// customer; otherwise the import is the creation.
+			if pc.GetCreateTime() != nil {
+				c.CreateTime = pc.GetCreateTime().AsTime()
 			}
 			if err := im.Add(ctx, []*customer.Customer{c}); err != nil {
 				return err

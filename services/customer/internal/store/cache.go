@@ -24,27 +24,25 @@ func NewCache(c *cache.Cache, ttl time.Duration) *Cache { return &Cache{redis: c
 
 func key(id string) string { return "customer:" + id }
 
-// Get implements customer.Cache.
-func (c *Cache) Get(ctx context.Context, id string) (*customer.Customer, bool) {
-	b, ok := c.redis.Get(ctx, key(id))
-	if !ok {
-		return nil, false
+// Load implements customer.Cache. A customer is cached under its own id
+// only: the id of a customer merged into another resolves to the survivor
+// in the database, and is not cached.
+func (c *Cache) Load(ctx context.Context, id string, load func(context.Context, string) (*customer.Customer, error)) (*customer.Customer, error) {
+	b, ticket, ok := c.redis.Lookup(ctx, key(id))
+	if ok {
+		var v customer.Customer
+		if err := json.Unmarshal(b, &v); err == nil {
+			return &v, nil
+		}
 	}
-	var v customer.Customer
-	if err := json.Unmarshal(b, &v); err != nil {
-		return nil, false
+	v, err := load(ctx, id)
+	if err != nil || v.ID != id {
+		return v, err
 	}
-	return &v, true
-}
-
-// Put implements customer.Cache. A customer is cached under its own id only;
-// the id of a customer merged into it misses and resolves in the database.
-func (c *Cache) Put(ctx context.Context, v *customer.Customer) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return
+	if b, err := json.Marshal(v); err == nil {
+		c.redis.Fill(ctx, ticket, b, c.ttl)
 	}
-	c.redis.Set(ctx, key(v.ID), b, c.ttl)
+	return v, nil
 }
 
 // Invalidate implements customer.Cache.
@@ -56,5 +54,5 @@ func (c *Cache) Invalidate(ctx context.Context, ids ...string) {
 	for i, id := range ids {
 		keys[i] = key(id)
 	}
-	c.redis.Delete(ctx, keys...)
+	c.redis.Invalidate(ctx, keys...)
 }

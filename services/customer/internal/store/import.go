@@ -5,6 +5,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/kehu-crm/kehu/pkg/event"
+	"github.com/kehu-crm/kehu/pkg/outbox"
 	"github.com/kehu-crm/kehu/pkg/pg"
 	"github.com/kehu-crm/kehu/services/customer/internal/customer"
 )
@@ -37,11 +39,10 @@ func (s *Store) Import(ctx context.Context, rows []customer.ImportRow, actor str
 		_, err := t.CopyFrom(ctx, pgx.Identifier{"import_rows"}, importColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 			c := rows[i].Customer
 			byID[c.ID] = rows[i].Row
-			now := c.CreateTime
-			return []any{rows[i].Row, c.ID, c.Kind, c.DisplayName, nonNil(c.Emails), nonNil(c.Phones), c.Company, c.Title,
-				c.Address, c.Birthday, c.Source, c.Stage, c.ValueTier, c.Needs, c.AccountManager, nonNil(c.Tags),
-				nonNilMap(c.Attributes), c.MarketingConsent, int64(0), c.Membership, c.ExternalID, int64(1),
-				now, now, searchText(c)}, nil
+			return []any{rows[i].Row, c.ID, c.Kind, c.DisplayName, pg.NonNil(c.Emails), pg.NonNil(c.Phones), c.Company, c.Title,
+				c.Address, c.Birthday, c.Source, c.Stage, c.ValueTier, c.Needs, c.AccountManager, pg.NonNil(c.Tags),
+				pg.NonNilMap(c.Attributes), c.MarketingConsent, int64(0), c.Membership, c.ExternalID, int64(1),
+				c.CreateTime, c.UpdateTime, searchText(c)}, nil
 		}))
 		if err != nil {
 			return err
@@ -107,23 +108,17 @@ func (s *Store) emitImported(ctx context.Context, t pgx.Tx, outcomes []customer.
 		created[o.ID] = o.Created
 	}
 	rows, err := t.Query(ctx, `SELECT `+columns+` FROM customers c WHERE c.id = ANY($1::uuid[]) ORDER BY c.id`, ids)
+	cs, err := pg.Collect(rows, err, scanCustomer)
 	if err != nil {
 		return err
 	}
-	cs, err := collectCustomers(rows)
-	if err != nil {
-		return err
-	}
-	events := make([]customer.Event, len(cs))
+	events := make([]event.Event, len(cs))
 	for i, c := range cs {
 		typ := customer.EventUpdated
 		if created[c.ID] {
 			typ = customer.EventCreated
 		}
-		events[i] = customer.Event{Type: typ, Subject: c.Name(), Actor: actor, Data: c}
+		events[i] = event.Event{Type: typ, Subject: c.Name(), Actor: actor, Data: c}
 	}
-	if len(events) == 0 {
-		return nil
-	}
-	return emit(ctx, t, s.codec, events)
+	return outbox.Emitter{Tx: t, Codec: s.codec}.Emit(ctx, events...)
 }

@@ -5,41 +5,31 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/filter"
+	"github.com/kehu-crm/kehu/pkg/idempotency/keystore"
 	"github.com/kehu-crm/kehu/pkg/outbox"
 	"github.com/kehu-crm/kehu/pkg/pg"
 	"github.com/kehu-crm/kehu/services/customer/internal/customer"
 )
 
-// Codec turns a domain event into its wire payload for the outbox. The gRPC
-// layer provides it, which keeps protobuf knowledge out of the domain.
-type Codec func(customer.Event) (proto.Message, error)
-
 // Store is the PostgreSQL implementation of customer.Store.
 type Store struct {
 	pool  *pgxpool.Pool
-	codec Codec
+	codec outbox.Codec
 }
 
 var _ customer.Store = (*Store)(nil)
 
 // New returns a Store on a pool whose search_path is the customer schema.
-func New(pool *pgxpool.Pool, codec Codec) *Store {
+func New(pool *pgxpool.Pool, codec outbox.Codec) *Store {
 	return &Store{pool: pool, codec: codec}
-}
-
-// querier is what reads need; both the pool and a transaction provide it.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
 // columns selects a full customer; scanCustomer reads them in this order.
@@ -68,33 +58,16 @@ func scanCustomer(row pgx.Row) (*customer.Customer, error) {
 	return &c, nil
 }
 
-func collectCustomers(rows pgx.Rows) ([]*customer.Customer, error) {
-	defer rows.Close()
-	var out []*customer.Customer
-	for rows.Next() {
-		c, err := scanCustomer(rows)
-		if err != nil {
-			return nil, pg.Classify(err)
-		}
-		out = append(out, c)
-	}
-	return out, pg.Classify(rows.Err())
-}
-
 // resolved is the id a customer id resolves to: itself, or the survivor it
 // was merged into.
 const resolved = `(SELECT coalesce(r.merged_into, r.id) FROM customers r WHERE r.id = $1::uuid)`
 
-func get(ctx context.Context, q querier, id string, lock bool) (*customer.Customer, error) {
+func get(ctx context.Context, q pg.Querier, id string, lock bool) (*customer.Customer, error) {
 	sql := `SELECT ` + columns + ` FROM customers c WHERE c.id = ` + resolved
 	if lock {
 		sql += ` FOR UPDATE OF c`
 	}
-	c, err := scanCustomer(q.QueryRow(ctx, sql, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errs.NotFound(customer.Name(id))
-	}
-	return c, pg.Classify(err)
+	return pg.One(q.QueryRow(ctx, sql, id), scanCustomer, customer.Name(id))
 }
 
 // Get implements customer.Store.
@@ -146,22 +119,22 @@ var sortColumns = map[string]struct{ expr, typ string }{
 
 // List implements customer.Store.
 func (s *Store) List(ctx context.Context, q customer.ListQuery) ([]*customer.Customer, error) {
-	w := newWhere()
-	w.add("c.merged_into IS NULL")
+	w := &filter.Where{}
+	w.Add("c.merged_into IS NULL")
 	if !q.ShowDeleted {
-		w.add("c.delete_time IS NULL")
+		w.Add("c.delete_time IS NULL")
 	}
 	if q.Scope != "" {
-		w.add("(c.account_manager = %s OR c.account_manager = '')", q.Scope)
+		w.Add("(c.account_manager = %s OR c.account_manager = '')", q.Scope)
 	}
-	if err := w.filter(q.Filter); err != nil {
+	if err := w.Filter(q.Filter, filterFields); err != nil {
 		return nil, err
 	}
 	var order string
 	if q.Order.Field == "id" {
 		// Export pages by id alone: stable however long it runs.
 		if q.After.ID != "" {
-			w.add("c.id > %s::uuid", q.After.ID)
+			w.Add("c.id > %s::uuid", q.After.ID)
 		}
 		order = "c.id"
 	} else {
@@ -174,39 +147,33 @@ func (s *Store) List(ctx context.Context, q customer.ListQuery) ([]*customer.Cus
 			dir, cmp = "DESC", "<"
 		}
 		if q.After.ID != "" {
-			w.add(fmt.Sprintf("(%s, c.id) %s (%%s::%s, %%s::uuid)", sc.expr, cmp, sc.typ), q.After.Key, q.After.ID)
+			w.Add(fmt.Sprintf("(%s, c.id) %s (%%s::%s, %%s::uuid)", sc.expr, cmp, sc.typ), q.After.Key, q.After.ID)
 		}
 		order = fmt.Sprintf("%s %s, c.id %s", sc.expr, dir, dir)
 	}
-	sql := fmt.Sprintf(`SELECT %s FROM customers c WHERE %s ORDER BY %s LIMIT %d`, columns, w.sql(), order, q.Limit)
-	rows, err := s.pool.Query(ctx, sql, w.args...)
-	if err != nil {
-		return nil, pg.Classify(err)
-	}
-	return collectCustomers(rows)
+	sql := fmt.Sprintf(`SELECT %s FROM customers c WHERE %s ORDER BY %s LIMIT %d`, columns, w.SQL(), order, q.Limit)
+	rows, err := s.pool.Query(ctx, sql, w.Args()...)
+	return pg.Collect(rows, err, scanCustomer)
 }
 
 // Search implements customer.Store.
 func (s *Store) Search(ctx context.Context, q customer.SearchQuery) ([]*customer.Customer, error) {
-	w := newWhere()
-	w.add("c.merged_into IS NULL AND c.delete_time IS NULL")
+	w := &filter.Where{}
+	w.Add("c.merged_into IS NULL AND c.delete_time IS NULL")
 	if q.Scope != "" {
-		w.add("(c.account_manager = %s OR c.account_manager = '')", q.Scope)
+		w.Add("(c.account_manager = %s OR c.account_manager = '')", q.Scope)
 	}
-	text := w.arg(q.Text)
-	like := w.arg("%" + escapeLike(q.Text) + "%")
+	text := w.Arg(q.Text)
+	like := w.Arg("%" + escapeLike(q.Text) + "%")
 	// A substring hit ranks above a fuzzy one; both use the trigram index.
-	w.add(fmt.Sprintf("(c.search_text LIKE %s OR %s OPERATOR(public.<%%) c.search_text)", like, text))
+	w.Add(fmt.Sprintf("(c.search_text LIKE %s OR %s OPERATOR(public.<%%) c.search_text)", like, text))
 	sql := fmt.Sprintf(`SELECT %s FROM customers c WHERE %s
 		ORDER BY (c.search_text LIKE %s) DESC,
 		         greatest(public.similarity(c.search_text, %s), public.word_similarity(%s, c.search_text)) DESC,
 		         c.id
-		LIMIT %d OFFSET %d`, columns, w.sql(), like, text, text, q.Limit, q.Offset)
-	rows, err := s.pool.Query(ctx, sql, w.args...)
-	if err != nil {
-		return nil, pg.Classify(err)
-	}
-	return collectCustomers(rows)
+		LIMIT %d OFFSET %d`, columns, w.SQL(), like, text, text, q.Limit, q.Offset)
+	rows, err := s.pool.Query(ctx, sql, w.Args()...)
+	return pg.Collect(rows, err, scanCustomer)
 }
 
 func escapeLike(s string) string {
@@ -260,11 +227,8 @@ func (s *Store) ListTransitions(ctx context.Context, customerID string, after cu
 	rows, err := s.pool.Query(ctx, `
 		SELECT id::text, customer_id::text, from_stage, to_stage, reason, actor, create_time
 		FROM lifecycle_transitions WHERE customer_id = $1::uuid`+historyKeyset+`
-		ORDER BY create_time DESC, id DESC LIMIT $4`, customerID, after.Key, nullUUID(after.ID), limit)
-	if err != nil {
-		return nil, pg.Classify(err)
-	}
-	return collect(rows, scanTransition)
+		ORDER BY create_time DESC, id DESC LIMIT $4`, customerID, after.Key, pg.NullIfEmpty(after.ID), limit)
+	return pg.Collect(rows, err, scanTransition)
 }
 
 func scanTransition(row pgx.Row) (customer.Transition, error) {
@@ -276,13 +240,13 @@ func scanTransition(row pgx.Row) (customer.Transition, error) {
 
 // GetTransition implements customer.Store.
 func (s *Store) GetTransition(ctx context.Context, id string) (*customer.Transition, error) {
-	t, err := scanTransition(s.pool.QueryRow(ctx, `
+	t, err := pg.One(s.pool.QueryRow(ctx, `
 		SELECT id::text, customer_id::text, from_stage, to_stage, reason, actor, create_time
-		FROM lifecycle_transitions WHERE id = $1::uuid`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errs.NotFound("lifecycle transition " + id)
+		FROM lifecycle_transitions WHERE id = $1::uuid`, id), scanTransition, "lifecycle transition "+id)
+	if err != nil {
+		return nil, err
 	}
-	return &t, pg.Classify(err)
+	return &t, nil
 }
 
 // ListLedger implements customer.Store.
@@ -290,11 +254,8 @@ func (s *Store) ListLedger(ctx context.Context, customerID string, after custome
 	rows, err := s.pool.Query(ctx, `
 		SELECT id::text, customer_id::text, delta, balance, reason, actor, request_id, create_time
 		FROM points_ledger WHERE customer_id = $1::uuid`+historyKeyset+`
-		ORDER BY create_time DESC, id DESC LIMIT $4`, customerID, after.Key, nullUUID(after.ID), limit)
-	if err != nil {
-		return nil, pg.Classify(err)
-	}
-	return collect(rows, scanEntry)
+		ORDER BY create_time DESC, id DESC LIMIT $4`, customerID, after.Key, pg.NullIfEmpty(after.ID), limit)
+	return pg.Collect(rows, err, scanEntry)
 }
 
 func scanEntry(row pgx.Row) (customer.LedgerEntry, error) {
@@ -306,53 +267,20 @@ func scanEntry(row pgx.Row) (customer.LedgerEntry, error) {
 
 // GetLedgerEntry implements customer.Store.
 func (s *Store) GetLedgerEntry(ctx context.Context, id string) (*customer.LedgerEntry, error) {
-	e, err := scanEntry(s.pool.QueryRow(ctx, `
+	e, err := pg.One(s.pool.QueryRow(ctx, `
 		SELECT id::text, customer_id::text, delta, balance, reason, actor, request_id, create_time
-		FROM points_ledger WHERE id = $1::uuid`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errs.NotFound("points ledger entry " + id)
+		FROM points_ledger WHERE id = $1::uuid`, id), scanEntry, "points ledger entry "+id)
+	if err != nil {
+		return nil, err
 	}
-	return &e, pg.Classify(err)
-}
-
-func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, pg.Classify(err)
-		}
-		out = append(out, v)
-	}
-	return out, pg.Classify(rows.Err())
-}
-
-func nullUUID(id string) any {
-	if id == "" {
-		return nil
-	}
-	return id
+	return &e, nil
 }
 
 // InTx implements customer.Store.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx customer.Tx) error) error {
 	return pg.InTx(ctx, s.pool, pgx.ReadCommitted, func(t pgx.Tx) error {
-		return fn(ctx, &tx{tx: t, codec: s.codec})
+		return fn(ctx, &tx{Keys: keystore.Keys{Tx: t}, Emitter: outbox.Emitter{Tx: t, Codec: s.codec}, tx: t})
 	})
-}
-
-// emit encodes domain events and writes them to the outbox.
-func emit(ctx context.Context, t pgx.Tx, codec Codec, events []customer.Event) error {
-	out := make([]outbox.Event, len(events))
-	for i, e := range events {
-		payload, err := codec(e)
-		if err != nil {
-			return errs.Internal(fmt.Errorf("encoding %s event: %w", e.Type, err))
-		}
-		out[i] = outbox.Event{Type: e.Type, Subject: e.Subject, Actor: e.Actor, Payload: payload}
-	}
-	return outbox.Write(ctx, t, out...)
 }
 
 // searchText is what trigram search matches against.

@@ -8,27 +8,22 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kehu-crm/kehu/pkg/errs"
-	"github.com/kehu-crm/kehu/pkg/idempotency"
+	"github.com/kehu-crm/kehu/pkg/filter"
+	"github.com/kehu-crm/kehu/pkg/idempotency/keystore"
 	"github.com/kehu-crm/kehu/pkg/outbox"
 	"github.com/kehu-crm/kehu/pkg/pg"
 	"github.com/kehu-crm/kehu/services/customer/internal/customer"
 )
 
-// tx implements customer.Tx on one pgx transaction.
+// tx implements customer.Tx on one pgx transaction; request ids and
+// events are the platform's.
 type tx struct {
-	tx    pgx.Tx
-	codec Codec
+	keystore.Keys
+	outbox.Emitter
+	tx pgx.Tx
 }
 
 var _ customer.Tx = (*tx)(nil)
-
-func (t *tx) ClaimRequest(ctx context.Context, method, requestID string, fp []byte) (string, bool, error) {
-	return idempotency.Claim(ctx, t.tx, method, requestID, fp)
-}
-
-func (t *tx) CompleteRequest(ctx context.Context, method, requestID, result string) error {
-	return idempotency.Complete(ctx, t.tx, method, requestID, result)
-}
 
 func (t *tx) Lock(ctx context.Context, id string) (*customer.Customer, error) {
 	return get(ctx, t.tx, id, true)
@@ -44,7 +39,7 @@ func (t *tx) ContactOwner(ctx context.Context, emails, phones []string, exceptID
 		WHERE merged_into IS NULL AND delete_time IS NULL
 		  AND ($3::uuid IS NULL OR id <> $3::uuid)
 		  AND (emails && $1::text[] OR phones && $2::text[])
-		ORDER BY create_time, id LIMIT 1`, emails, phones, nullUUID(exceptID)).Scan(&id)
+		ORDER BY create_time, id LIMIT 1`, emails, phones, pg.NullIfEmpty(exceptID)).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil
 	}
@@ -68,8 +63,8 @@ func (t *tx) Insert(ctx context.Context, c *customer.Customer) error {
 			create_time, update_time, delete_time, search_text)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
 			NULLIF($20, ''), $21, $22, $23, $24, $25)`,
-		c.ID, c.Kind, c.DisplayName, nonNil(c.Emails), nonNil(c.Phones), c.Company, c.Title, c.Address, c.Birthday,
-		c.Source, c.Stage, c.ValueTier, c.Needs, c.AccountManager, nonNil(c.Tags), nonNilMap(c.Attributes),
+		c.ID, c.Kind, c.DisplayName, pg.NonNil(c.Emails), pg.NonNil(c.Phones), c.Company, c.Title, c.Address, c.Birthday,
+		c.Source, c.Stage, c.ValueTier, c.Needs, c.AccountManager, pg.NonNil(c.Tags), pg.NonNilMap(c.Attributes),
 		c.MarketingConsent, c.Points, c.Membership, c.ExternalID, c.Revision,
 		c.CreateTime, c.UpdateTime, c.DeleteTime, searchText(c))
 	return conflict(err, c)
@@ -84,8 +79,8 @@ func (t *tx) Update(ctx context.Context, c *customer.Customer) error {
 			external_id = NULLIF($20, ''), revision = $21, update_time = $22, delete_time = $23,
 			search_text = $24
 		WHERE id = $1`,
-		c.ID, c.Kind, c.DisplayName, nonNil(c.Emails), nonNil(c.Phones), c.Company, c.Title, c.Address, c.Birthday,
-		c.Source, c.Stage, c.ValueTier, c.Needs, c.AccountManager, nonNil(c.Tags), nonNilMap(c.Attributes),
+		c.ID, c.Kind, c.DisplayName, pg.NonNil(c.Emails), pg.NonNil(c.Phones), c.Company, c.Title, c.Address, c.Birthday,
+		c.Source, c.Stage, c.ValueTier, c.Needs, c.AccountManager, pg.NonNil(c.Tags), pg.NonNilMap(c.Attributes),
 		c.MarketingConsent, c.Points, c.Membership, c.ExternalID, c.Revision, c.UpdateTime, c.DeleteTime,
 		searchText(c))
 	return conflict(err, c)
@@ -101,20 +96,6 @@ func conflict(err error, c *customer.Customer) error {
 			WithMetadata("external_id", c.ExternalID)
 	}
 	return pg.Classify(err)
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-func nonNilMap(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return m
 }
 
 func (t *tx) InsertTransition(ctx context.Context, tr *customer.Transition) error {
@@ -134,19 +115,19 @@ func (t *tx) InsertLedger(ctx context.Context, e *customer.LedgerEntry) error {
 }
 
 func (t *tx) AssignWhere(ctx context.Context, f, scope, manager string, at time.Time) ([]string, error) {
-	w := newWhere()
-	w.add("c.merged_into IS NULL AND c.delete_time IS NULL")
-	w.add("c.account_manager <> %s", manager)
+	w := &filter.Where{}
+	w.Add("c.merged_into IS NULL AND c.delete_time IS NULL")
+	w.Add("c.account_manager <> %s", manager)
 	if scope != "" {
-		w.add("(c.account_manager = %s OR c.account_manager = '')", scope)
+		w.Add("(c.account_manager = %s OR c.account_manager = '')", scope)
 	}
-	if err := w.filter(f); err != nil {
+	if err := w.Filter(f, filterFields); err != nil {
 		return nil, err
 	}
-	m, ts := w.arg(manager), w.arg(at)
+	m, ts := w.Arg(manager), w.Arg(at)
 	rows, err := t.tx.Query(ctx, `
 		UPDATE customers c SET account_manager = `+m+`, revision = c.revision + 1, update_time = `+ts+`
-		WHERE `+w.sql()+` RETURNING c.id::text`, w.args...)
+		WHERE `+w.SQL()+` RETURNING c.id::text`, w.Args()...)
 	if err != nil {
 		return nil, pg.Classify(err)
 	}
@@ -182,11 +163,4 @@ func (t *tx) Purge(ctx context.Context, id string) ([]string, error) {
 		}
 	}
 	return ids, nil
-}
-
-func (t *tx) Emit(ctx context.Context, events ...customer.Event) error {
-	if len(events) == 0 {
-		return nil
-	}
-	return emit(ctx, t.tx, t.codec, events)
 }

@@ -61,9 +61,9 @@ func fromStatus(err error, name string) error {
 	case codes.Unauthenticated:
 		return errs.Unauthenticated("the customer service rejected the caller's token")
 	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted:
-		return &errs.Error{Kind: errs.KindUnavailable, Reason: "CUSTOMER_SERVICE_UNAVAILABLE", Message: "the customer service is unavailable; retry", Cause: err}
+		return errs.Unavailable("CUSTOMER_SERVICE_UNAVAILABLE", "the customer service is unavailable; retry").WithCause(err)
 	case codes.Canceled:
-		return &errs.Error{Kind: errs.KindCanceled, Reason: "CANCELED", Message: "request canceled", Cause: err}
+		return errs.Canceled("request canceled").WithCause(err)
 	}
 	return errs.Internal(err)
 }
@@ -74,6 +74,8 @@ type Follower struct {
 	svc     *interaction.Service
 	logger  *slog.Logger
 	applied prometheus.Counter
+	// outOfRange is 1 while the stream cannot resume without a gap.
+	outOfRange prometheus.Gauge
 }
 
 // NewFollower returns a Follower; conn must carry service credentials.
@@ -84,8 +86,12 @@ func NewFollower(conn grpc.ClientConnInterface, svc *interaction.Service, logger
 			Name: "kehu_interaction_customer_events_applied_total",
 			Help: "Customer service events applied to the interaction service.",
 		}),
+		outOfRange: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kehu_interaction_customer_events_out_of_range",
+			Help: "1 while the customer events this service still needs were pruned (resynchronise).",
+		}),
 	}
-	reg.MustRegister(f.applied)
+	reg.MustRegister(f.applied, f.outOfRange)
 	return f
 }
 
@@ -98,7 +104,16 @@ func (f *Follower) Run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		f.logger.Warn("customer event stream interrupted; resuming", "error", err, "retry_in", backoff.String())
+		if status.Code(err) == codes.OutOfRange {
+			// The customer service pruned events this service never read:
+			// carrying on from a later sequence would leave a silent gap in
+			// the projection (merges and purges unapplied), so it stays put,
+			// loudly, until an operator resynchronises it.
+			f.outOfRange.Set(1)
+			f.logger.Error("customer events were pruned before this service read them; resynchronise the customer projection", "error", err)
+		} else {
+			f.logger.Warn("customer event stream interrupted; resuming", "error", err, "retry_in", backoff.String())
+		}
 		select {
 		case <-ctx.Done():
 			return

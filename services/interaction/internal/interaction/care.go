@@ -4,9 +4,12 @@ import (
 	"context"
 	"slices"
 
+	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/caredate"
 	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/idempotency"
 	"github.com/kehu-crm/kehu/pkg/pagetoken"
+	"github.com/kehu-crm/kehu/pkg/resource"
 )
 
 // normalizeCareRule validates a care rule; filterCheck compiles its
@@ -62,7 +65,7 @@ type CreateCareRuleInput struct {
 
 // CreateCareRule creates a care rule.
 func (s *Service) CreateCareRule(ctx context.Context, in CreateCareRuleInput) (*CareRule, error) {
-	if _, err := accessFrom(ctx); err != nil {
+	if _, err := auth.AccessFrom(ctx); err != nil {
 		return nil, err
 	}
 	if in.Rule == nil {
@@ -76,7 +79,7 @@ func (s *Service) CreateCareRule(ctx context.Context, in CreateCareRuleInput) (*
 	if err := normalizeCareRule(&r, "care_rule", s.store.CheckCustomerFilter); err != nil {
 		return nil, err
 	}
-	id, err := s.idempotent(ctx, "CreateCareRule", in.RequestID, struct {
+	id, _, err := idempotency.Run(ctx, s.store.InTx, "CreateCareRule", in.RequestID, struct {
 		ID   string
 		Rule CareRule
 	}{in.ID, r}, func(ctx context.Context, tx Tx) (string, error) {
@@ -96,7 +99,7 @@ func (s *Service) CreateCareRule(ctx context.Context, in CreateCareRuleInput) (*
 
 // GetCareRule returns a care rule.
 func (s *Service) GetCareRule(ctx context.Context, name string) (*CareRule, error) {
-	if _, err := accessFrom(ctx); err != nil {
+	if _, err := auth.AccessFrom(ctx); err != nil {
 		return nil, err
 	}
 	id, err := ParseCareRuleName("name", name)
@@ -109,7 +112,7 @@ func (s *Service) GetCareRule(ctx context.Context, name string) (*CareRule, erro
 
 // ListCareRules lists care rules by id.
 func (s *Service) ListCareRules(ctx context.Context, pageSize int32, pageToken string) ([]*CareRule, string, error) {
-	if _, err := accessFrom(ctx); err != nil {
+	if _, err := auth.AccessFrom(ctx); err != nil {
 		return nil, "", err
 	}
 	size, after, err := simplePage(pageSize, pageToken, "careRules")
@@ -158,7 +161,7 @@ type UpdateCareRuleInput struct {
 
 // UpdateCareRule changes a care rule. Occurrences already generated stay.
 func (s *Service) UpdateCareRule(ctx context.Context, in UpdateCareRuleInput) (*CareRule, error) {
-	if _, err := accessFrom(ctx); err != nil {
+	if _, err := auth.AccessFrom(ctx); err != nil {
 		return nil, err
 	}
 	id, err := ParseCareRuleName("care_rule.name", in.Name)
@@ -172,12 +175,12 @@ func (s *Service) UpdateCareRule(ctx context.Context, in UpdateCareRuleInput) (*
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.idempotent(ctx, "UpdateCareRule", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
+	_, _, err = idempotency.Run(ctx, s.store.InTx, "UpdateCareRule", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
 		r, err := tx.LockCareRule(ctx, id)
 		if err != nil {
 			return "", notFoundAs(err, in.Name)
 		}
-		if err := checkEtag(in.Etag, r.Etag(), in.Name); err != nil {
+		if err := resource.CheckEtag(in.Etag, r.Etag(), in.Name); err != nil {
 			return "", err
 		}
 		for _, p := range paths {
@@ -217,7 +220,7 @@ func (s *Service) UpdateCareRule(ctx context.Context, in UpdateCareRuleInput) (*
 
 // DeleteCareRule deletes a care rule; the follow-ups it generated stay.
 func (s *Service) DeleteCareRule(ctx context.Context, name, etag string) error {
-	if _, err := accessFrom(ctx); err != nil {
+	if _, err := auth.AccessFrom(ctx); err != nil {
 		return err
 	}
 	id, err := ParseCareRuleName("name", name)
@@ -229,7 +232,7 @@ func (s *Service) DeleteCareRule(ctx context.Context, name, etag string) error {
 		if err != nil {
 			return notFoundAs(err, name)
 		}
-		if err := checkEtag(etag, r.Etag(), name); err != nil {
+		if err := resource.CheckEtag(etag, r.Etag(), name); err != nil {
 			return err
 		}
 		return tx.DeleteCareRule(ctx, id)
@@ -238,7 +241,7 @@ func (s *Service) DeleteCareRule(ctx context.Context, name, etag string) error {
 
 // CreateTouchpoint creates a touchpoint with a chosen id.
 func (s *Service) CreateTouchpoint(ctx context.Context, id string, t *Touchpoint) (*Touchpoint, error) {
-	if _, err := accessFrom(ctx); err != nil {
+	if _, err := auth.AccessFrom(ctx); err != nil {
 		return nil, err
 	}
 	if !slugPattern.MatchString(id) {
@@ -264,7 +267,7 @@ func (s *Service) CreateTouchpoint(ctx context.Context, id string, t *Touchpoint
 
 // GetTouchpoint returns a touchpoint.
 func (s *Service) GetTouchpoint(ctx context.Context, name string) (*Touchpoint, error) {
-	if _, err := accessFrom(ctx); err != nil {
+	if _, err := auth.AccessFrom(ctx); err != nil {
 		return nil, err
 	}
 	id, err := ParseTouchpointName("name", name)
@@ -277,7 +280,7 @@ func (s *Service) GetTouchpoint(ctx context.Context, name string) (*Touchpoint, 
 
 // ListTouchpoints lists touchpoints by id.
 func (s *Service) ListTouchpoints(ctx context.Context, pageSize int32, pageToken string) ([]*Touchpoint, string, error) {
-	if _, err := accessFrom(ctx); err != nil {
+	if _, err := auth.AccessFrom(ctx); err != nil {
 		return nil, "", err
 	}
 	size, after, err := simplePage(pageSize, pageToken, "touchpoints")
@@ -303,7 +306,7 @@ var (
 
 // UpdateTouchpoint changes a touchpoint.
 func (s *Service) UpdateTouchpoint(ctx context.Context, name string, t *Touchpoint, etag string, paths []string) (*Touchpoint, error) {
-	if _, err := accessFrom(ctx); err != nil {
+	if _, err := auth.AccessFrom(ctx); err != nil {
 		return nil, err
 	}
 	id, err := ParseTouchpointName("touchpoint.name", name)
@@ -321,7 +324,7 @@ func (s *Service) UpdateTouchpoint(ctx context.Context, name string, t *Touchpoi
 		if err != nil {
 			return notFoundAs(err, name)
 		}
-		if err := checkEtag(etag, cur.Etag(), name); err != nil {
+		if err := resource.CheckEtag(etag, cur.Etag(), name); err != nil {
 			return err
 		}
 		for _, p := range paths {
@@ -351,7 +354,7 @@ func (s *Service) UpdateTouchpoint(ctx context.Context, name string, t *Touchpoi
 
 // DeleteTouchpoint deletes a touchpoint no interaction references.
 func (s *Service) DeleteTouchpoint(ctx context.Context, name, etag string) error {
-	if _, err := accessFrom(ctx); err != nil {
+	if _, err := auth.AccessFrom(ctx); err != nil {
 		return err
 	}
 	id, err := ParseTouchpointName("name", name)
@@ -363,7 +366,7 @@ func (s *Service) DeleteTouchpoint(ctx context.Context, name, etag string) error
 		if err != nil {
 			return notFoundAs(err, name)
 		}
-		if err := checkEtag(etag, cur.Etag(), name); err != nil {
+		if err := resource.CheckEtag(etag, cur.Etag(), name); err != nil {
 			return err
 		}
 		return tx.DeleteTouchpoint(ctx, id)

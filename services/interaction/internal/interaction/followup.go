@@ -5,8 +5,12 @@ import (
 	"slices"
 	"time"
 
+	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/event"
+	"github.com/kehu-crm/kehu/pkg/idempotency"
 	"github.com/kehu-crm/kehu/pkg/pagetoken"
+	"github.com/kehu-crm/kehu/pkg/resource"
 )
 
 // CreateFollowUpInput is the input of CreateFollowUp.
@@ -18,7 +22,7 @@ type CreateFollowUpInput struct {
 
 // CreateFollowUp plans a follow-up for a customer the caller can access.
 func (s *Service) CreateFollowUp(ctx context.Context, in CreateFollowUpInput) (*FollowUp, error) {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -34,21 +38,21 @@ func (s *Service) CreateFollowUp(ctx context.Context, in CreateFollowUpInput) (*
 		return nil, err
 	}
 	if f.Assignee == "" {
-		f.Assignee = a.actor()
+		f.Assignee = a.Actor()
 	}
 	ref, err := s.lookupCustomer(ctx, "parent", customerID)
 	if err != nil {
 		return nil, err
 	}
 	customerID = ref.ID
-	id, err := s.idempotent(ctx, "CreateFollowUp", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
+	id, _, err := idempotency.Run(ctx, s.store.InTx, "CreateFollowUp", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
 		now := s.now()
 		f.ID, f.CustomerID, f.State, f.Revision = newID(), customerID, StatePlanned, 1
 		f.CreateTime, f.UpdateTime = now, now
 		if err := tx.InsertFollowUp(ctx, &f); err != nil {
 			return "", err
 		}
-		return f.ID, tx.Emit(ctx, Event{Type: EventFollowUpCreated, Subject: FollowUpName(customerID, f.ID), Actor: a.actor(), Data: &f})
+		return f.ID, tx.Emit(ctx, event.Event{Type: EventFollowUpCreated, Subject: FollowUpName(customerID, f.ID), Actor: a.Actor(), Data: &f})
 	})
 	if err != nil {
 		return nil, err
@@ -56,15 +60,15 @@ func (s *Service) CreateFollowUp(ctx context.Context, in CreateFollowUpInput) (*
 	return s.readFollowUp(ctx, a, id)
 }
 
-func (s *Service) readFollowUp(ctx context.Context, a access, id string) (*FollowUp, error) {
+func (s *Service) readFollowUp(ctx context.Context, a auth.Access, id string) (*FollowUp, error) {
 	f, err := s.store.GetFollowUp(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return a.viewFollowUp(f), nil
+	return viewFollowUp(a, f), nil
 }
 
-func (s *Service) loadFollowUp(ctx context.Context, a access, name string) (*FollowUp, error) {
+func (s *Service) loadFollowUp(ctx context.Context, a auth.Access, name string) (*FollowUp, error) {
 	customerID, id, err := ParseFollowUpName("name", name)
 	if err != nil {
 		return nil, err
@@ -88,7 +92,7 @@ func (s *Service) loadFollowUp(ctx context.Context, a access, name string) (*Fol
 
 // GetFollowUp returns a follow-up.
 func (s *Service) GetFollowUp(ctx context.Context, name string) (*FollowUp, error) {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -96,12 +100,12 @@ func (s *Service) GetFollowUp(ctx context.Context, name string) (*FollowUp, erro
 	if err != nil {
 		return nil, err
 	}
-	return a.viewFollowUp(f), nil
+	return viewFollowUp(a, f), nil
 }
 
 // ListFollowUps lists follow-ups by due time, earliest (most overdue) first.
 func (s *Service) ListFollowUps(ctx context.Context, in ListInput) ([]*FollowUp, string, error) {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return nil, "", err
 	}
@@ -121,7 +125,7 @@ func (s *Service) ListFollowUps(ctx context.Context, in ListInput) ([]*FollowUp,
 		next = pagetoken.Encode(query, Cursor{Time: last.DueTime, ID: last.ID})
 	}
 	for n, f := range rows {
-		rows[n] = a.viewFollowUp(f)
+		rows[n] = viewFollowUp(a, f)
 	}
 	return rows, next, nil
 }
@@ -142,7 +146,7 @@ type UpdateFollowUpInput struct {
 
 // UpdateFollowUp changes a planned follow-up.
 func (s *Service) UpdateFollowUp(ctx context.Context, in UpdateFollowUpInput) (*FollowUp, error) {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +161,7 @@ func (s *Service) UpdateFollowUp(ctx context.Context, in UpdateFollowUpInput) (*
 	if err != nil {
 		return nil, err
 	}
-	id, err := s.idempotent(ctx, "UpdateFollowUp", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
+	id, _, err := idempotency.Run(ctx, s.store.InTx, "UpdateFollowUp", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
 		f, err := s.lockPlanned(ctx, tx, cur.ID, in.Name, in.Etag)
 		if err != nil {
 			return "", err
@@ -189,7 +193,7 @@ func (s *Service) UpdateFollowUp(ctx context.Context, in UpdateFollowUpInput) (*
 		if err := tx.UpdateFollowUp(ctx, f); err != nil {
 			return "", err
 		}
-		return f.ID, tx.Emit(ctx, Event{Type: EventFollowUpUpdated, Subject: in.Name, Actor: a.actor(), Data: f})
+		return f.ID, tx.Emit(ctx, event.Event{Type: EventFollowUpUpdated, Subject: in.Name, Actor: a.Actor(), Data: f})
 	})
 	if err != nil {
 		return nil, err
@@ -203,7 +207,7 @@ func (s *Service) lockPlanned(ctx context.Context, tx Tx, id, name, etag string)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkEtag(etag, f.Etag(), name); err != nil {
+	if err := resource.CheckEtag(etag, f.Etag(), name); err != nil {
 		return nil, err
 	}
 	if f.State != StatePlanned {
@@ -232,7 +236,7 @@ type CompleteResult struct {
 // CompleteFollowUp closes a planned follow-up with the interaction that
 // fulfilled it and, for a recurring one, plans the next occurrence.
 func (s *Service) CompleteFollowUp(ctx context.Context, in CompleteFollowUpInput) (CompleteResult, error) {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return CompleteResult{}, err
 	}
@@ -280,14 +284,14 @@ func (s *Service) CompleteFollowUp(ctx context.Context, in CompleteFollowUpInput
 	}
 
 	var nextID, interID string
-	_, err = s.idempotent(ctx, "CompleteFollowUp", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
+	_, _, err = idempotency.Run(ctx, s.store.InTx, "CompleteFollowUp", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
 		nextID, interID = "", ""
 		f, err := s.lockPlanned(ctx, tx, cur.ID, in.Name, in.Etag)
 		if err != nil {
 			return "", err
 		}
 		now := s.now()
-		var events []Event
+		var events []event.Event
 		if newInter != nil {
 			i := *newInter
 			i.ID, i.Revision, i.CreateTime, i.UpdateTime, i.FollowUpID = newID(), 1, now, now, f.ID
@@ -295,7 +299,7 @@ func (s *Service) CompleteFollowUp(ctx context.Context, in CompleteFollowUpInput
 				return "", err
 			}
 			interID = i.ID
-			events = append(events, Event{Type: EventInteractionCreated, Subject: InteractionName(i.CustomerID, i.ID), Actor: a.actor(), Data: &i})
+			events = append(events, event.Event{Type: EventInteractionCreated, Subject: InteractionName(i.CustomerID, i.ID), Actor: a.Actor(), Data: &i})
 		} else {
 			i, err := tx.LockInteraction(ctx, linkID)
 			if err != nil {
@@ -314,7 +318,7 @@ func (s *Service) CompleteFollowUp(ctx context.Context, in CompleteFollowUpInput
 				return "", err
 			}
 			interID = i.ID
-			events = append(events, Event{Type: EventInteractionUpdated, Subject: in.InteractionName, Actor: a.actor(), Data: i})
+			events = append(events, event.Event{Type: EventInteractionUpdated, Subject: in.InteractionName, Actor: a.Actor(), Data: i})
 		}
 		f.State, f.InteractionID, f.CloseTime = StateCompleted, interID, &now
 		f.Revision++
@@ -322,13 +326,13 @@ func (s *Service) CompleteFollowUp(ctx context.Context, in CompleteFollowUpInput
 		if err := tx.UpdateFollowUp(ctx, f); err != nil {
 			return "", err
 		}
-		events = append(events, Event{Type: EventFollowUpCompleted, Subject: in.Name, Actor: a.actor(), Data: f})
+		events = append(events, event.Event{Type: EventFollowUpCompleted, Subject: in.Name, Actor: a.Actor(), Data: f})
 		if next := recur(f, now); next != nil {
 			if err := tx.InsertFollowUp(ctx, next); err != nil {
 				return "", err
 			}
 			nextID = next.ID
-			events = append(events, Event{Type: EventFollowUpCreated, Subject: FollowUpName(next.CustomerID, next.ID), Actor: a.actor(), Data: next})
+			events = append(events, event.Event{Type: EventFollowUpCreated, Subject: FollowUpName(next.CustomerID, next.ID), Actor: a.Actor(), Data: next})
 		}
 		return f.ID, tx.Emit(ctx, events...)
 	})
@@ -348,7 +352,7 @@ func (s *Service) CompleteFollowUp(ctx context.Context, in CompleteFollowUpInput
 		if err != nil {
 			return CompleteResult{}, err
 		}
-		res.Interaction = a.viewInteraction(i)
+		res.Interaction = viewInteraction(a, i)
 	}
 	if nextID != "" {
 		if res.Next, err = s.readFollowUp(ctx, a, nextID); err != nil {
@@ -386,7 +390,7 @@ type CancelFollowUpInput struct {
 
 // CancelFollowUp cancels a planned follow-up.
 func (s *Service) CancelFollowUp(ctx context.Context, in CancelFollowUpInput) (*FollowUp, error) {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -399,7 +403,7 @@ func (s *Service) CancelFollowUp(ctx context.Context, in CancelFollowUpInput) (*
 	if err != nil {
 		return nil, err
 	}
-	id, err := s.idempotent(ctx, "CancelFollowUp", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
+	id, _, err := idempotency.Run(ctx, s.store.InTx, "CancelFollowUp", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
 		f, err := s.lockPlanned(ctx, tx, cur.ID, in.Name, in.Etag)
 		if err != nil {
 			return "", err
@@ -411,7 +415,7 @@ func (s *Service) CancelFollowUp(ctx context.Context, in CancelFollowUpInput) (*
 		if err := tx.UpdateFollowUp(ctx, f); err != nil {
 			return "", err
 		}
-		return f.ID, tx.Emit(ctx, Event{Type: EventFollowUpCancelled, Subject: in.Name, Actor: a.actor(), Data: f})
+		return f.ID, tx.Emit(ctx, event.Event{Type: EventFollowUpCancelled, Subject: in.Name, Actor: a.Actor(), Data: f})
 	})
 	if err != nil {
 		return nil, err

@@ -3,6 +3,8 @@ package interaction
 import (
 	"context"
 	"time"
+
+	"github.com/kehu-crm/kehu/pkg/event"
 )
 
 // CustomerEvent is an event of the customer service, as the interaction
@@ -77,7 +79,7 @@ func (s *Service) ApplyCustomerEvent(ctx context.Context, e CustomerEvent) error
 					for i, id := range e.MergedIDs {
 						names[i] = CustomerName(id)
 					}
-					if err := tx.Emit(ctx, Event{
+					if err := tx.Emit(ctx, event.Event{
 						Type: EventRecordsMoved, Subject: CustomerName(e.SurvivorID), Actor: workerActor,
 						Data: RecordsMoved{SurvivorID: e.SurvivorID, MergedIDs: e.MergedIDs, Interactions: ni, FollowUps: nf, Time: time.Now().UTC()},
 					}); err != nil {
@@ -92,4 +94,20 @@ func (s *Service) ApplyCustomerEvent(ctx context.Context, e CustomerEvent) error
 		}
 		return tx.SetCursor(ctx, CustomerStream, e.Sequence)
 	})
+}
+
+// CustomerSnapshot is what the interaction service keeps of a customer.
+type CustomerSnapshot struct {
+	ID             string
+	DisplayName    string
+	Kind           string
+	Source         string
+	Stage          string
+	ValueTier      string
+	AccountManager string
+	Tags           []string
+	Birthday       string
+	Since          time.Time
+	Deleted        bool
+	MergedInto     string
 }

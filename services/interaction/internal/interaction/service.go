@@ -11,8 +11,10 @@ import (
 
 	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/event"
 	"github.com/kehu-crm/kehu/pkg/idempotency"
 	"github.com/kehu-crm/kehu/pkg/pagetoken"
+	"github.com/kehu-crm/kehu/pkg/resource"
 )
 
 // Service implements the interaction use cases.
@@ -36,54 +38,27 @@ const (
 	maxPageSize     = 1000
 )
 
-// Access rules, on top of the permission table:
-//   - admin, manager and service see and change everything;
-//   - an agent works with the customers they manage and the unassigned pool,
-//     plus the records they handle themselves; anything else looks absent;
-//   - analysts and viewers read everything but message bodies (summaries,
-//     order references, follow-up messages).
-type access struct{ p auth.Principal }
-
-func accessFrom(ctx context.Context) (access, error) {
-	p, ok := auth.FromContext(ctx)
-	if !ok {
-		return access{}, errs.Unauthenticated("no authenticated caller")
-	}
-	return access{p}, nil
-}
-
-func (a access) actor() string { return a.p.Subject }
-
-func (a access) unrestricted() bool {
-	return a.p.HasAny(auth.RoleAdmin, auth.RoleManager, auth.RoleService)
-}
-
-// scope is the agent's subject, or "" for callers who see everything.
-func (a access) scope() string {
-	if a.unrestricted() || !a.p.Has(auth.RoleAgent) {
-		return ""
-	}
-	return a.p.Subject
-}
-
-func (a access) masked() bool { return !a.unrestricted() && !a.p.Has(auth.RoleAgent) }
+// Interactions and follow-ups follow the platform's access rules
+// (auth.Access): an agent owns the records they handle and those of the
+// customers they manage (per the customer projection); masked callers
+// never see message bodies (summaries, order references, follow-up
+// messages).
 
 // canSee applies the agent rule to one record: handled by the agent, or of
 // a customer managed by them or by no one.
-func (s *Service) canSee(ctx context.Context, a access, customerID, handler string) (bool, error) {
-	scope := a.scope()
-	if scope == "" || handler == scope {
+func (s *Service) canSee(ctx context.Context, a auth.Access, customerID, handler string) (bool, error) {
+	if a.Scope() == "" || handler == a.Subject {
 		return true, nil
 	}
 	manager, err := s.store.CustomerManager(ctx, customerID)
 	if err != nil {
 		return false, err
 	}
-	return manager == "" || manager == scope, nil
+	return a.CanSee(manager), nil
 }
 
-func (a access) viewInteraction(i *Interaction) *Interaction {
-	if !a.masked() {
+func viewInteraction(a auth.Access, i *Interaction) *Interaction {
+	if !a.Masked() {
 		return i
 	}
 	c := *i
@@ -91,8 +66,8 @@ func (a access) viewInteraction(i *Interaction) *Interaction {
 	return &c
 }
 
-func (a access) viewFollowUp(f *FollowUp) *FollowUp {
-	if !a.masked() {
+func viewFollowUp(a auth.Access, f *FollowUp) *FollowUp {
+	if !a.Masked() {
 		return f
 	}
 	c := *f
@@ -101,45 +76,6 @@ func (a access) viewFollowUp(f *FollowUp) *FollowUp {
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
-
-// idempotent runs fn in a transaction guarded by a request id (AIP-155):
-// a retry returns the first result (a resource id) without running fn.
-func (s *Service) idempotent(ctx context.Context, method, requestID string, input any, fn func(ctx context.Context, tx Tx) (string, error)) (string, error) {
-	if err := idempotency.CheckKey(requestID); err != nil {
-		return "", err
-	}
-	fp := idempotency.Fingerprint(method, input)
-	var result string
-	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		if requestID != "" {
-			prior, replayed, err := tx.Claim(ctx, method, requestID, fp)
-			if err != nil {
-				return err
-			}
-			if replayed {
-				result = prior
-				return nil
-			}
-		}
-		r, err := fn(ctx, tx)
-		if err != nil {
-			return err
-		}
-		result = r
-		if requestID != "" {
-			return tx.Complete(ctx, method, requestID, r)
-		}
-		return nil
-	})
-	return result, err
-}
-
-func checkEtag(given, current, name string) error {
-	if given != "" && given != current {
-		return errs.EtagMismatch(name)
-	}
-	return nil
-}
 
 // checkMask validates update_mask paths against the updatable ones.
 func checkMask(paths, updatable, outputOnly []string) ([]string, error) {
@@ -187,11 +123,8 @@ func (s *Service) checkTouchpoint(ctx context.Context, field, name string) (stri
 func (s *Service) lookupCustomer(ctx context.Context, field, customerID string) (CustomerRef, error) {
 	ref, err := s.customers.Lookup(ctx, customerID)
 	if errs.Is(err, errs.KindNotFound) {
-		return CustomerRef{}, (&errs.Error{
-			Kind: errs.KindNotFound, Reason: "CUSTOMER_NOT_FOUND",
-			Message:    fmt.Sprintf("customer %s does not exist", CustomerName(customerID)),
-			Violations: []errs.FieldViolation{{Field: field, Description: "no such customer"}},
-		}).WithMetadata("customer", CustomerName(customerID))
+		return CustomerRef{}, errs.New(errs.KindNotFound, "CUSTOMER_NOT_FOUND", "customer %s does not exist", CustomerName(customerID)).
+			WithField(field, "no such customer").WithMetadata("customer", CustomerName(customerID))
 	}
 	return ref, err
 }
@@ -204,7 +137,7 @@ type CreateInteractionInput struct {
 }
 
 // prepare validates one new interaction of customerID and fills defaults.
-func (s *Service) prepare(ctx context.Context, a access, customerID string, in *Interaction, prefix string) (*Interaction, error) {
+func (s *Service) prepare(ctx context.Context, a auth.Access, customerID string, in *Interaction, prefix string) (*Interaction, error) {
 	if in == nil {
 		return nil, errs.InvalidField(prefix, "is required")
 	}
@@ -218,7 +151,7 @@ func (s *Service) prepare(ctx context.Context, a access, customerID string, in *
 		return nil, err
 	}
 	if i.Agent == "" {
-		i.Agent = a.actor()
+		i.Agent = a.Actor()
 	}
 	tp, err := s.checkTouchpoint(ctx, prefix+".touchpoint", i.Touchpoint)
 	if err != nil {
@@ -251,7 +184,7 @@ type BatchCreateInput struct {
 // BatchCreateInteractions records interactions of one customer, all or
 // nothing.
 func (s *Service) BatchCreateInteractions(ctx context.Context, in BatchCreateInput) ([]*Interaction, error) {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -287,18 +220,18 @@ func (s *Service) BatchCreateInteractions(ctx context.Context, in BatchCreateInp
 	if in.single {
 		method = "CreateInteraction"
 	}
-	result, err := s.idempotent(ctx, method, in.RequestID, struct {
+	result, _, err := idempotency.Run(ctx, s.store.InTx, method, in.RequestID, struct {
 		Parent string
 		Items  []*Interaction
 	}{in.Parent, in.Interactions}, func(ctx context.Context, tx Tx) (string, error) {
 		now := s.now()
 		ids := make([]string, len(prepared))
-		events := make([]Event, len(prepared))
+		events := make([]event.Event, len(prepared))
 		for n, i := range prepared {
 			i.ID, i.CustomerID, i.Stage, i.Revision = newID(), customerID, stage, 1
 			i.CreateTime, i.UpdateTime = now, now
 			ids[n] = i.ID
-			events[n] = Event{Type: EventInteractionCreated, Subject: InteractionName(customerID, i.ID), Actor: a.actor(), Data: i}
+			events[n] = event.Event{Type: EventInteractionCreated, Subject: InteractionName(customerID, i.ID), Actor: a.Actor(), Data: i}
 		}
 		if err := tx.InsertInteractions(ctx, prepared...); err != nil {
 			return "", err
@@ -314,13 +247,13 @@ func (s *Service) BatchCreateInteractions(ctx context.Context, in BatchCreateInp
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, a.viewInteraction(i))
+		out = append(out, viewInteraction(a, i))
 	}
 	return out, nil
 }
 
 // loadInteraction reads an interaction by name for the caller.
-func (s *Service) loadInteraction(ctx context.Context, a access, name string) (*Interaction, error) {
+func (s *Service) loadInteraction(ctx context.Context, a auth.Access, name string) (*Interaction, error) {
 	customerID, id, err := ParseInteractionName("name", name)
 	if err != nil {
 		return nil, err
@@ -352,7 +285,7 @@ func notFoundAs(err error, name string) error {
 
 // GetInteraction returns an interaction.
 func (s *Service) GetInteraction(ctx context.Context, name string) (*Interaction, error) {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -360,7 +293,7 @@ func (s *Service) GetInteraction(ctx context.Context, name string) (*Interaction
 	if err != nil {
 		return nil, err
 	}
-	return a.viewInteraction(i), nil
+	return viewInteraction(a, i), nil
 }
 
 // ListInput pages through a collection under a parent.
@@ -373,7 +306,7 @@ type ListInput struct {
 }
 
 // listQuery validates paging and builds the store query.
-func listQuery(a access, kind string, in ListInput) (ListQuery, string, error) {
+func listQuery(a auth.Access, kind string, in ListInput) (ListQuery, string, error) {
 	customerID, err := ParseParent("parent", in.Parent, true)
 	if err != nil {
 		return ListQuery{}, "", err
@@ -385,8 +318,8 @@ func listQuery(a access, kind string, in ListInput) (ListQuery, string, error) {
 	if customerID == AnyCustomer {
 		customerID = ""
 	}
-	query := fmt.Sprintf("%s\x00%s\x00%s\x00%t\x00%s", kind, in.Parent, in.Filter, in.ShowDeleted, a.scope())
-	q := ListQuery{CustomerID: customerID, Filter: in.Filter, ShowDeleted: in.ShowDeleted, Scope: a.scope(), Limit: size + 1}
+	query := fmt.Sprintf("%s\x00%s\x00%s\x00%t\x00%s", kind, in.Parent, in.Filter, in.ShowDeleted, a.Scope())
+	q := ListQuery{CustomerID: customerID, Filter: in.Filter, ShowDeleted: in.ShowDeleted, Scope: a.Scope(), Limit: size + 1}
 	if in.PageToken != "" {
 		if err := pagetoken.Decode(in.PageToken, query, &q.After); err != nil {
 			return ListQuery{}, "", err
@@ -397,7 +330,7 @@ func listQuery(a access, kind string, in ListInput) (ListQuery, string, error) {
 
 // ListInteractions lists interactions, newest first.
 func (s *Service) ListInteractions(ctx context.Context, in ListInput) ([]*Interaction, string, error) {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return nil, "", err
 	}
@@ -416,7 +349,7 @@ func (s *Service) ListInteractions(ctx context.Context, in ListInput) ([]*Intera
 		next = pagetoken.Encode(query, Cursor{Time: last.OccurTime, ID: last.ID})
 	}
 	for n, i := range rows {
-		rows[n] = a.viewInteraction(i)
+		rows[n] = viewInteraction(a, i)
 	}
 	return rows, next, nil
 }
@@ -437,7 +370,7 @@ type UpdateInteractionInput struct {
 
 // UpdateInteraction changes the fields named in Paths.
 func (s *Service) UpdateInteraction(ctx context.Context, in UpdateInteractionInput) (*Interaction, error) {
-	a, err := accessFrom(ctx)
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -457,7 +390,7 @@ func (s *Service) UpdateInteraction(ctx context.Context, in UpdateInteractionInp
 			return nil, err
 		}
 	}
-	id, err := s.idempotent(ctx, "UpdateInteraction", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
+	id, _, err := idempotency.Run(ctx, s.store.InTx, "UpdateInteraction", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
 		locked, err := tx.LockInteraction(ctx, cur.ID)
 		if err != nil {
 			return "", err
@@ -465,7 +398,7 @@ func (s *Service) UpdateInteraction(ctx context.Context, in UpdateInteractionInp
 		if locked.DeleteTime != nil {
 			return "", errs.FailedPrecondition("INTERACTION_DELETED", "%s is deleted; undelete it first", in.Name)
 		}
-		if err := checkEtag(in.Etag, locked.Etag(), in.Name); err != nil {
+		if err := resource.CheckEtag(in.Etag, locked.Etag(), in.Name); err != nil {
 			return "", err
 		}
 		next := *locked
@@ -478,7 +411,7 @@ func (s *Service) UpdateInteraction(ctx context.Context, in UpdateInteractionInp
 		if err := tx.UpdateInteraction(ctx, &next); err != nil {
 			return "", err
 		}
-		return next.ID, tx.Emit(ctx, Event{Type: EventInteractionUpdated, Subject: in.Name, Actor: a.actor(), Data: &next})
+		return next.ID, tx.Emit(ctx, event.Event{Type: EventInteractionUpdated, Subject: in.Name, Actor: a.Actor(), Data: &next})
 	})
 	if err != nil {
 		return nil, err
@@ -487,7 +420,7 @@ func (s *Service) UpdateInteraction(ctx context.Context, in UpdateInteractionInp
 	if err != nil {
 		return nil, err
 	}
-	return a.viewInteraction(i), nil
+	return viewInteraction(a, i), nil
 }
 
 func applyInteractionMask(dst, src *Interaction, paths []string) {
@@ -529,25 +462,18 @@ func applyInteractionMask(dst, src *Interaction, paths []string) {
 	}
 }
 
-// MutateInput names a resource to delete or undelete.
-type MutateInput struct {
-	Name      string
-	Etag      string
-	RequestID string
-}
-
 // DeleteInteraction soft-deletes an interaction.
-func (s *Service) DeleteInteraction(ctx context.Context, in MutateInput) (*Interaction, error) {
+func (s *Service) DeleteInteraction(ctx context.Context, in resource.Mutation) (*Interaction, error) {
 	return s.setInteractionDeleted(ctx, in, true)
 }
 
 // UndeleteInteraction restores a soft-deleted interaction.
-func (s *Service) UndeleteInteraction(ctx context.Context, in MutateInput) (*Interaction, error) {
+func (s *Service) UndeleteInteraction(ctx context.Context, in resource.Mutation) (*Interaction, error) {
 	return s.setInteractionDeleted(ctx, in, false)
 }
 
-func (s *Service) setInteractionDeleted(ctx context.Context, in MutateInput, deleted bool) (*Interaction, error) {
-	a, err := accessFrom(ctx)
+func (s *Service) setInteractionDeleted(ctx context.Context, in resource.Mutation, deleted bool) (*Interaction, error) {
+	a, err := auth.AccessFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -555,16 +481,16 @@ func (s *Service) setInteractionDeleted(ctx context.Context, in MutateInput, del
 	if err != nil {
 		return nil, err
 	}
-	method, event := "DeleteInteraction", EventInteractionDeleted
+	method, evType := "DeleteInteraction", EventInteractionDeleted
 	if !deleted {
-		method, event = "UndeleteInteraction", EventInteractionUndeleted
+		method, evType = "UndeleteInteraction", EventInteractionUndeleted
 	}
-	id, err := s.idempotent(ctx, method, in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
+	id, _, err := idempotency.Run(ctx, s.store.InTx, method, in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
 		locked, err := tx.LockInteraction(ctx, cur.ID)
 		if err != nil {
 			return "", err
 		}
-		if err := checkEtag(in.Etag, locked.Etag(), in.Name); err != nil {
+		if err := resource.CheckEtag(in.Etag, locked.Etag(), in.Name); err != nil {
 			return "", err
 		}
 		switch {
@@ -583,7 +509,7 @@ func (s *Service) setInteractionDeleted(ctx context.Context, in MutateInput, del
 		if err := tx.UpdateInteraction(ctx, locked); err != nil {
 			return "", err
 		}
-		return locked.ID, tx.Emit(ctx, Event{Type: event, Subject: in.Name, Actor: a.actor(), Data: locked})
+		return locked.ID, tx.Emit(ctx, event.Event{Type: evType, Subject: in.Name, Actor: a.Actor(), Data: locked})
 	})
 	if err != nil {
 		return nil, err
@@ -592,5 +518,5 @@ func (s *Service) setInteractionDeleted(ctx context.Context, in MutateInput, del
 	if err != nil {
 		return nil, err
 	}
-	return a.viewInteraction(i), nil
+	return viewInteraction(a, i), nil
 }

@@ -3,11 +3,18 @@ package interaction
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kehu-crm/kehu/pkg/event"
 )
 
 // WorkerConfig tunes the background work.
 type WorkerConfig struct {
+	// Interval is the period between passes of Worker.Run.
+	Interval time.Duration
 	// Grace is how long after its due time a planned follow-up becomes
 	// missed.
 	Grace time.Duration
@@ -23,6 +30,75 @@ type Report struct {
 	Missed       int
 	Rescheduled  int
 	CareFollowUp int
+}
+
+// Worker runs the background work every Interval and counts what it does.
+type Worker struct {
+	svc     *Service
+	cfg     WorkerConfig
+	logger  *slog.Logger
+	runs    *prometheus.CounterVec
+	missed  prometheus.Counter
+	care    prometheus.Counter
+	elapsed prometheus.Histogram
+}
+
+// NewWorker returns a Worker for svc whose metrics are registered in reg.
+func NewWorker(svc *Service, cfg WorkerConfig, logger *slog.Logger, reg prometheus.Registerer) *Worker {
+	w := &Worker{
+		svc: svc, cfg: cfg, logger: logger,
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kehu_interaction_worker_runs_total", Help: "Background worker passes by result.",
+		}, []string{"result"}),
+		missed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kehu_interaction_follow_ups_missed_total", Help: "Follow-ups marked missed by the worker.",
+		}),
+		care: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kehu_interaction_care_follow_ups_total", Help: "Care follow-ups generated from care rules.",
+		}),
+		elapsed: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "kehu_interaction_worker_seconds", Help: "Duration of background worker passes.",
+		}),
+	}
+	reg.MustRegister(w.runs, w.missed, w.care, w.elapsed)
+	return w
+}
+
+// Run does a pass now and then every Interval until ctx is done. A failed
+// pass is logged and retried at the next tick: everything it did not do is
+// still there to do.
+func (w *Worker) Run(ctx context.Context) {
+	ticker := time.NewTicker(w.cfg.Interval)
+	defer ticker.Stop()
+	for {
+		if rep, err := w.RunOnce(ctx, time.Now()); err != nil {
+			if ctx.Err() == nil {
+				w.logger.Error("worker pass failed", "error", err)
+			}
+		} else if rep.Missed+rep.CareFollowUp > 0 {
+			w.logger.Info("worker pass", "missed", rep.Missed, "rescheduled", rep.Rescheduled, "care_follow_ups", rep.CareFollowUp)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+// RunOnce does one pass as of now and counts it; tests and operators use it.
+func (w *Worker) RunOnce(ctx context.Context, now time.Time) (Report, error) {
+	start := time.Now()
+	rep, err := w.svc.RunWorker(ctx, w.cfg, now)
+	w.elapsed.Observe(time.Since(start).Seconds())
+	w.missed.Add(float64(rep.Missed))
+	w.care.Add(float64(rep.CareFollowUp))
+	if err != nil {
+		w.runs.WithLabelValues("error").Inc()
+		return rep, err
+	}
+	w.runs.WithLabelValues("ok").Inc()
+	return rep, nil
 }
 
 // workerActor signs the events of background work.
@@ -45,15 +121,15 @@ func (s *Service) RunWorker(ctx context.Context, cfg WorkerConfig, now time.Time
 				return err
 			}
 			n = len(missed)
-			var events []Event
+			var events []event.Event
 			for _, f := range missed {
-				events = append(events, Event{Type: EventFollowUpMissed, Subject: FollowUpName(f.CustomerID, f.ID), Actor: workerActor, Data: f})
+				events = append(events, event.Event{Type: EventFollowUpMissed, Subject: FollowUpName(f.CustomerID, f.ID), Actor: workerActor, Data: f})
 				if next := recur(f, now); next != nil {
 					if err := tx.InsertFollowUp(ctx, next); err != nil {
 						return err
 					}
 					rep.Rescheduled++
-					events = append(events, Event{Type: EventFollowUpCreated, Subject: FollowUpName(next.CustomerID, next.ID), Actor: workerActor, Data: next})
+					events = append(events, event.Event{Type: EventFollowUpCreated, Subject: FollowUpName(next.CustomerID, next.ID), Actor: workerActor, Data: next})
 				}
 			}
 			return tx.Emit(ctx, events...)
@@ -90,9 +166,9 @@ func (s *Service) RunWorker(ctx context.Context, cfg WorkerConfig, now time.Time
 				if err != nil {
 					return err
 				}
-				events := make([]Event, len(created))
+				events := make([]event.Event, len(created))
 				for i, f := range created {
-					events[i] = Event{Type: EventFollowUpCreated, Subject: FollowUpName(f.CustomerID, f.ID), Actor: workerActor, Data: f}
+					events[i] = event.Event{Type: EventFollowUpCreated, Subject: FollowUpName(f.CustomerID, f.ID), Actor: workerActor, Data: f}
 				}
 				return tx.Emit(ctx, events...)
 			})

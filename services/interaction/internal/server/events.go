@@ -7,12 +7,13 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
+	"github.com/kehu-crm/kehu/pkg/event"
 	"github.com/kehu-crm/kehu/services/interaction/internal/interaction"
 )
 
 // EncodeEvent turns a domain event into its published payload (the
 // *Payload messages of interaction_service.proto).
-func EncodeEvent(e interaction.Event) (proto.Message, error) {
+func EncodeEvent(e event.Event) (proto.Message, error) {
 	switch d := e.Data.(type) {
 	case *interaction.Interaction:
 		return &interactionv1.InteractionChangedPayload{Interaction: interactionToProto(d)}, nil

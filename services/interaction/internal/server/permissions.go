@@ -5,43 +5,33 @@ import (
 	"github.com/kehu-crm/kehu/pkg/auth"
 )
 
-var (
-	readers  = []auth.Role{auth.RoleManager, auth.RoleAgent, auth.RoleAnalyst, auth.RoleViewer, auth.RoleService}
-	writers  = []auth.Role{auth.RoleManager, auth.RoleAgent, auth.RoleService}
-	managers = []auth.Role{auth.RoleManager}
-)
-
-func method(name string) string {
-	return "/" + interactionv1.InteractionService_ServiceDesc.ServiceName + "/" + name
-}
-
 // Policy is the interaction service's permission table; admin may call
 // everything. Inside the methods, agents reach only records of customers
 // they manage or that are unassigned, plus records they handle themselves;
 // analysts and viewers never see message bodies.
-var Policy = auth.Policy{
-	method("CreateInteraction"):       writers,
-	method("BatchCreateInteractions"): writers,
-	method("GetInteraction"):          readers,
-	method("ListInteractions"):        readers,
-	method("UpdateInteraction"):       writers,
-	method("DeleteInteraction"):       {auth.RoleManager, auth.RoleAgent},
-	method("UndeleteInteraction"):     {auth.RoleManager, auth.RoleAgent},
-	method("CreateFollowUp"):          writers,
-	method("GetFollowUp"):             readers,
-	method("ListFollowUps"):           readers,
-	method("UpdateFollowUp"):          writers,
-	method("CompleteFollowUp"):        writers,
-	method("CancelFollowUp"):          writers,
-	method("CreateCareRule"):          managers,
-	method("GetCareRule"):             readers,
-	method("ListCareRules"):           readers,
-	method("UpdateCareRule"):          managers,
-	method("DeleteCareRule"):          managers,
-	method("CreateTouchpoint"):        managers,
-	method("GetTouchpoint"):           readers,
-	method("ListTouchpoints"):         readers,
-	method("UpdateTouchpoint"):        managers,
-	method("DeleteTouchpoint"):        managers,
-	method("StreamEvents"):            {auth.RoleService},
-}
+var Policy = auth.NewPolicy(interactionv1.InteractionService_ServiceDesc.ServiceName, map[string][]auth.Role{
+	"CreateInteraction":       auth.Writers,
+	"BatchCreateInteractions": auth.Writers,
+	"GetInteraction":          auth.Readers,
+	"ListInteractions":        auth.Readers,
+	"UpdateInteraction":       auth.Writers,
+	"DeleteInteraction":       auth.Staff,
+	"UndeleteInteraction":     auth.Staff,
+	"CreateFollowUp":          auth.Writers,
+	"GetFollowUp":             auth.Readers,
+	"ListFollowUps":           auth.Readers,
+	"UpdateFollowUp":          auth.Writers,
+	"CompleteFollowUp":        auth.Writers,
+	"CancelFollowUp":          auth.Writers,
+	"CreateCareRule":          auth.Managers,
+	"GetCareRule":             auth.Readers,
+	"ListCareRules":           auth.Readers,
+	"UpdateCareRule":          auth.Managers,
+	"DeleteCareRule":          auth.Managers,
+	"CreateTouchpoint":        auth.Managers,
+	"GetTouchpoint":           auth.Readers,
+	"ListTouchpoints":         auth.Readers,
+	"UpdateTouchpoint":        auth.Managers,
+	"DeleteTouchpoint":        auth.Managers,
+	"StreamEvents":            auth.Services,
+})

@@ -10,6 +10,7 @@ import (
 	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
 	"github.com/kehu-crm/kehu/pkg/errs"
 	"github.com/kehu-crm/kehu/pkg/outbox"
+	"github.com/kehu-crm/kehu/pkg/resource"
 	"github.com/kehu-crm/kehu/services/interaction/internal/interaction"
 )
 
@@ -111,7 +112,7 @@ func (s *Server) UpdateInteraction(ctx context.Context, req *interactionv1.Updat
 
 // DeleteInteraction implements interactionv1.InteractionServiceServer.
 func (s *Server) DeleteInteraction(ctx context.Context, req *interactionv1.DeleteInteractionRequest) (*interactionv1.DeleteInteractionResponse, error) {
-	out, err := s.svc.DeleteInteraction(ctx, interaction.MutateInput{Name: req.GetName(), Etag: req.GetEtag(), RequestID: req.GetRequestId()})
+	out, err := s.svc.DeleteInteraction(ctx, resource.Mutation{Name: req.GetName(), Etag: req.GetEtag(), RequestID: req.GetRequestId()})
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +121,7 @@ func (s *Server) DeleteInteraction(ctx context.Context, req *interactionv1.Delet
 
 // UndeleteInteraction implements interactionv1.InteractionServiceServer.
 func (s *Server) UndeleteInteraction(ctx context.Context, req *interactionv1.UndeleteInteractionRequest) (*interactionv1.UndeleteInteractionResponse, error) {
-	out, err := s.svc.UndeleteInteraction(ctx, interaction.MutateInput{Name: req.GetName(), Etag: req.GetEtag(), RequestID: req.GetRequestId()})
+	out, err := s.svc.UndeleteInteraction(ctx, resource.Mutation{Name: req.GetName(), Etag: req.GetEtag(), RequestID: req.GetRequestId()})
 	if err != nil {
 		return nil, err
 	}

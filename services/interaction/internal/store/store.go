@@ -12,33 +12,24 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"google.golang.org/protobuf/proto"
 
-	"github.com/kehu-crm/kehu/pkg/errs"
 	"github.com/kehu-crm/kehu/pkg/filter"
+	"github.com/kehu-crm/kehu/pkg/idempotency/keystore"
+	"github.com/kehu-crm/kehu/pkg/outbox"
 	"github.com/kehu-crm/kehu/pkg/pg"
 	"github.com/kehu-crm/kehu/services/interaction/internal/interaction"
 )
 
-// Codec turns a domain event into its wire payload for the outbox; the
-// gRPC layer provides it.
-type Codec func(interaction.Event) (proto.Message, error)
-
 // Store is the PostgreSQL implementation of interaction.Store.
 type Store struct {
 	pool  *pgxpool.Pool
-	codec Codec
+	codec outbox.Codec
 }
 
 var _ interaction.Store = (*Store)(nil)
 
 // New returns a Store on a pool whose search_path is the interaction schema.
-func New(pool *pgxpool.Pool, codec Codec) *Store { return &Store{pool: pool, codec: codec} }
-
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
+func New(pool *pgxpool.Pool, codec outbox.Codec) *Store { return &Store{pool: pool, codec: codec} }
 
 const interactionColumns = `i.id::text, i.customer_id::text, i.channel, i.direction, i.kind, i.occur_time,
 	i.duration_ms, i.subject, i.summary, i.agent, coalesce(i.touchpoint_id, ''), i.satisfaction, i.sentiment,
@@ -128,37 +119,12 @@ func scanTouchpoint(row pgx.Row) (*interaction.Touchpoint, error) {
 	return &t, nil
 }
 
-// one reads a single row, mapping "no rows" to NOT_FOUND of name.
-func one[T any](row pgx.Row, scan func(pgx.Row) (*T, error), name string) (*T, error) {
-	v, err := scan(row)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errs.NotFound(name)
-	}
-	return v, pg.Classify(err)
-}
-
-func many[T any](rows pgx.Rows, err error, scan func(pgx.Row) (*T, error)) ([]*T, error) {
-	if err != nil {
-		return nil, pg.Classify(err)
-	}
-	defer rows.Close()
-	var out []*T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, pg.Classify(err)
-		}
-		out = append(out, v)
-	}
-	return out, pg.Classify(rows.Err())
-}
-
-func getInteraction(ctx context.Context, q querier, id string, lock bool) (*interaction.Interaction, error) {
+func getInteraction(ctx context.Context, q pg.Querier, id string, lock bool) (*interaction.Interaction, error) {
 	sql := `SELECT ` + interactionColumns + ` FROM interactions i WHERE i.id = $1`
 	if lock {
 		sql += ` FOR UPDATE`
 	}
-	return one(q.QueryRow(ctx, sql, id), scanInteraction, "interactions/"+id)
+	return pg.One(q.QueryRow(ctx, sql, id), scanInteraction, "interactions/"+id)
 }
 
 // GetInteraction implements interaction.Store.
@@ -169,42 +135,42 @@ func (s *Store) GetInteraction(ctx context.Context, id string) (*interaction.Int
 // scopeSQL limits rows to an agent's: handled by them, or of a customer
 // they manage or no one manages (per the projection; unknown customers
 // count as unassigned).
-func scopeSQL(w *where, alias, handlerColumn, scope string) {
+func scopeSQL(w *filter.Where, alias, handlerColumn, scope string) {
 	if scope == "" {
 		return
 	}
-	ph := w.arg(scope)
-	w.cond(fmt.Sprintf(`(%[1]s.%[2]s = %[3]s OR coalesce((SELECT c.account_manager FROM customers c WHERE c.id = %[1]s.customer_id), '') IN ('', %[3]s))`,
+	ph := w.Arg(scope)
+	w.Add(fmt.Sprintf(`(%[1]s.%[2]s = %[3]s OR coalesce((SELECT c.account_manager FROM customers c WHERE c.id = %[1]s.customer_id), '') IN ('', %[3]s))`,
 		alias, handlerColumn, ph))
 }
 
 // ListInteractions implements interaction.Store: newest first.
 func (s *Store) ListInteractions(ctx context.Context, q interaction.ListQuery) ([]*interaction.Interaction, error) {
-	w := &where{}
+	w := &filter.Where{}
 	if q.CustomerID != "" {
-		w.cond("i.customer_id = " + w.arg(q.CustomerID))
+		w.Add("i.customer_id = " + w.Arg(q.CustomerID))
 	}
 	if !q.ShowDeleted {
-		w.cond("i.delete_time IS NULL")
+		w.Add("i.delete_time IS NULL")
 	}
 	scopeSQL(w, "i", "agent", q.Scope)
-	if err := w.filter(q.Filter, interactionFields); err != nil {
+	if err := w.Filter(q.Filter, interactionFields); err != nil {
 		return nil, err
 	}
 	if q.After.ID != "" {
-		w.cond(fmt.Sprintf("(i.occur_time, i.id) < (%s, %s)", w.arg(q.After.Time), w.arg(q.After.ID)))
+		w.Add(fmt.Sprintf("(i.occur_time, i.id) < (%s, %s)", w.Arg(q.After.Time), w.Arg(q.After.ID)))
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+interactionColumns+` FROM interactions i WHERE `+w.sql()+
-		` ORDER BY i.occur_time DESC, i.id DESC LIMIT `+w.arg(q.Limit), w.args...)
-	return many(rows, err, scanInteraction)
+	rows, err := s.pool.Query(ctx, `SELECT `+interactionColumns+` FROM interactions i WHERE `+w.SQL()+
+		` ORDER BY i.occur_time DESC, i.id DESC LIMIT `+w.Arg(q.Limit), w.Args()...)
+	return pg.Collect(rows, err, scanInteraction)
 }
 
-func getFollowUp(ctx context.Context, q querier, id string, lock bool) (*interaction.FollowUp, error) {
+func getFollowUp(ctx context.Context, q pg.Querier, id string, lock bool) (*interaction.FollowUp, error) {
 	sql := `SELECT ` + followUpColumns + ` FROM follow_ups f WHERE f.id = $1`
 	if lock {
 		sql += ` FOR UPDATE`
 	}
-	return one(q.QueryRow(ctx, sql, id), scanFollowUp, "followUps/"+id)
+	return pg.One(q.QueryRow(ctx, sql, id), scanFollowUp, "followUps/"+id)
 }
 
 // GetFollowUp implements interaction.Store.
@@ -214,48 +180,48 @@ func (s *Store) GetFollowUp(ctx context.Context, id string) (*interaction.Follow
 
 // ListFollowUps implements interaction.Store: earliest due first.
 func (s *Store) ListFollowUps(ctx context.Context, q interaction.ListQuery) ([]*interaction.FollowUp, error) {
-	w := &where{}
+	w := &filter.Where{}
 	if q.CustomerID != "" {
-		w.cond("f.customer_id = " + w.arg(q.CustomerID))
+		w.Add("f.customer_id = " + w.Arg(q.CustomerID))
 	}
 	scopeSQL(w, "f", "assignee", q.Scope)
-	if err := w.filter(q.Filter, followUpFields); err != nil {
+	if err := w.Filter(q.Filter, followUpFields); err != nil {
 		return nil, err
 	}
 	if q.After.ID != "" {
-		w.cond(fmt.Sprintf("(f.due_time, f.id) > (%s, %s)", w.arg(q.After.Time), w.arg(q.After.ID)))
+		w.Add(fmt.Sprintf("(f.due_time, f.id) > (%s, %s)", w.Arg(q.After.Time), w.Arg(q.After.ID)))
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+followUpColumns+` FROM follow_ups f WHERE `+w.sql()+
-		` ORDER BY f.due_time, f.id LIMIT `+w.arg(q.Limit), w.args...)
-	return many(rows, err, scanFollowUp)
+	rows, err := s.pool.Query(ctx, `SELECT `+followUpColumns+` FROM follow_ups f WHERE `+w.SQL()+
+		` ORDER BY f.due_time, f.id LIMIT `+w.Arg(q.Limit), w.Args()...)
+	return pg.Collect(rows, err, scanFollowUp)
 }
 
 // GetCareRule implements interaction.Store.
 func (s *Store) GetCareRule(ctx context.Context, id string) (*interaction.CareRule, error) {
-	return one(s.pool.QueryRow(ctx, `SELECT `+careRuleColumns+` FROM care_rules r WHERE r.id = $1`, id), scanCareRule, interaction.CareRuleName(id))
+	return pg.One(s.pool.QueryRow(ctx, `SELECT `+careRuleColumns+` FROM care_rules r WHERE r.id = $1`, id), scanCareRule, interaction.CareRuleName(id))
 }
 
 // ListCareRules implements interaction.Store.
 func (s *Store) ListCareRules(ctx context.Context, afterID string, limit int) ([]*interaction.CareRule, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+careRuleColumns+` FROM care_rules r WHERE r.id > $1 ORDER BY r.id LIMIT $2`, afterID, limit)
-	return many(rows, err, scanCareRule)
+	return pg.Collect(rows, err, scanCareRule)
 }
 
 // ActiveCareRules implements interaction.Store.
 func (s *Store) ActiveCareRules(ctx context.Context) ([]*interaction.CareRule, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+careRuleColumns+` FROM care_rules r WHERE r.active ORDER BY r.id`)
-	return many(rows, err, scanCareRule)
+	return pg.Collect(rows, err, scanCareRule)
 }
 
 // GetTouchpoint implements interaction.Store.
 func (s *Store) GetTouchpoint(ctx context.Context, id string) (*interaction.Touchpoint, error) {
-	return one(s.pool.QueryRow(ctx, `SELECT `+touchpointColumns+` FROM touchpoints t WHERE t.id = $1`, id), scanTouchpoint, interaction.TouchpointName(id))
+	return pg.One(s.pool.QueryRow(ctx, `SELECT `+touchpointColumns+` FROM touchpoints t WHERE t.id = $1`, id), scanTouchpoint, interaction.TouchpointName(id))
 }
 
 // ListTouchpoints implements interaction.Store.
 func (s *Store) ListTouchpoints(ctx context.Context, afterID string, limit int) ([]*interaction.Touchpoint, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+touchpointColumns+` FROM touchpoints t WHERE t.id > $1 ORDER BY t.id LIMIT $2`, afterID, limit)
-	return many(rows, err, scanTouchpoint)
+	return pg.Collect(rows, err, scanTouchpoint)
 }
 
 // CheckCustomerFilter implements interaction.Store.
@@ -279,7 +245,7 @@ func (s *Store) Cursor(ctx context.Context, stream string) (int64, error) {
 	return cursor(ctx, s.pool, stream)
 }
 
-func cursor(ctx context.Context, q querier, stream string) (int64, error) {
+func cursor(ctx context.Context, q pg.Querier, stream string) (int64, error) {
 	var seq int64
 	err := q.QueryRow(ctx, `SELECT sequence FROM consumer_cursors WHERE stream = $1`, stream).Scan(&seq)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -291,6 +257,6 @@ func cursor(ctx context.Context, q querier, stream string) (int64, error) {
 // InTx implements interaction.Store.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx interaction.Tx) error) error {
 	return pg.InTx(ctx, s.pool, pgx.ReadCommitted, func(t pgx.Tx) error {
-		return fn(ctx, &tx{tx: t, codec: s.codec})
+		return fn(ctx, &tx{Keys: keystore.Keys{Tx: t}, Emitter: outbox.Emitter{Tx: t, Codec: s.codec}, tx: t})
 	})
 }

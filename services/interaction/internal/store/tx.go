@@ -9,37 +9,25 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kehu-crm/kehu/pkg/errs"
-	"github.com/kehu-crm/kehu/pkg/idempotency"
+	"github.com/kehu-crm/kehu/pkg/filter"
+	"github.com/kehu-crm/kehu/pkg/idempotency/keystore"
 	"github.com/kehu-crm/kehu/pkg/outbox"
 	"github.com/kehu-crm/kehu/pkg/pg"
 	"github.com/kehu-crm/kehu/services/interaction/internal/interaction"
 )
 
-// tx implements interaction.Tx.
+// tx implements interaction.Tx on one pgx transaction; request ids and
+// events are the platform's.
 type tx struct {
-	tx    pgx.Tx
-	codec Codec
+	keystore.Keys
+	outbox.Emitter
+	tx pgx.Tx
 }
 
 var _ interaction.Tx = (*tx)(nil)
 
-func (t *tx) Claim(ctx context.Context, method, key string, fp []byte) (string, bool, error) {
-	return idempotency.Claim(ctx, t.tx, method, key, fp)
-}
-
-func (t *tx) Complete(ctx context.Context, method, key, result string) error {
-	return idempotency.Complete(ctx, t.tx, method, key, result)
-}
-
 func (t *tx) LockInteraction(ctx context.Context, id string) (*interaction.Interaction, error) {
 	return getInteraction(ctx, t.tx, id, true)
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 func amountArgs(m *interaction.Money) (any, string) {
@@ -47,13 +35,6 @@ func amountArgs(m *interaction.Money) (any, string) {
 		return nil, ""
 	}
 	return m.Amount, m.Currency
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
 
 // InsertInteractions uses COPY: a batch from an integration is one round
@@ -67,8 +48,8 @@ func (t *tx) InsertInteractions(ctx context.Context, is ...*interaction.Interact
 			order_reference, product_categories, lifecycle_stage, follow_up_id, revision, create_time, update_time)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::numeric, $15, $16, $17, $18, $19, $20, $21, $22)`,
 			i.ID, i.CustomerID, i.Channel, i.Direction, i.Kind, i.OccurTime, i.Duration.Milliseconds(), i.Subject, i.Summary,
-			i.Agent, nullable(i.Touchpoint), i.Satisfaction, i.Sentiment, amount, currency, i.OrderReference,
-			nonNil(i.ProductCategories), i.Stage, nullable(i.FollowUpID), i.Revision, i.CreateTime, i.UpdateTime)
+			i.Agent, pg.NullIfEmpty(i.Touchpoint), i.Satisfaction, i.Sentiment, amount, currency, i.OrderReference,
+			pg.NonNil(i.ProductCategories), i.Stage, pg.NullIfEmpty(i.FollowUpID), i.Revision, i.CreateTime, i.UpdateTime)
 		return pg.Classify(err)
 	}
 	_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"interactions"},
@@ -79,8 +60,8 @@ func (t *tx) InsertInteractions(ctx context.Context, is ...*interaction.Interact
 			i := is[n]
 			amount, currency := amountArgs(i.Amount)
 			return []any{i.ID, i.CustomerID, i.Channel, i.Direction, i.Kind, i.OccurTime, i.Duration.Milliseconds(),
-				i.Subject, i.Summary, i.Agent, nullable(i.Touchpoint), int16(i.Satisfaction), i.Sentiment, amount, currency,
-				i.OrderReference, nonNil(i.ProductCategories), i.Stage, i.Revision, i.CreateTime, i.UpdateTime}, nil
+				i.Subject, i.Summary, i.Agent, pg.NullIfEmpty(i.Touchpoint), int16(i.Satisfaction), i.Sentiment, amount, currency,
+				i.OrderReference, pg.NonNil(i.ProductCategories), i.Stage, i.Revision, i.CreateTime, i.UpdateTime}, nil
 		}))
 	return pg.Classify(err)
 }
@@ -93,8 +74,8 @@ func (t *tx) UpdateInteraction(ctx context.Context, i *interaction.Interaction) 
 		follow_up_id = $17, revision = $18, update_time = $19, delete_time = $20
 		WHERE id = $1`,
 		i.ID, i.Channel, i.Direction, i.Kind, i.OccurTime, i.Duration.Milliseconds(), i.Subject, i.Summary, i.Agent,
-		nullable(i.Touchpoint), i.Satisfaction, i.Sentiment, amount, currency, i.OrderReference,
-		nonNil(i.ProductCategories), nullable(i.FollowUpID), i.Revision, i.UpdateTime, i.DeleteTime)
+		pg.NullIfEmpty(i.Touchpoint), i.Satisfaction, i.Sentiment, amount, currency, i.OrderReference,
+		pg.NonNil(i.ProductCategories), pg.NullIfEmpty(i.FollowUpID), i.Revision, i.UpdateTime, i.DeleteTime)
 	return pg.Classify(err)
 }
 
@@ -108,7 +89,7 @@ func (t *tx) InsertFollowUp(ctx context.Context, f *interaction.FollowUp) error 
 		message, close_time, revision, create_time, update_time)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		f.ID, f.CustomerID, f.Purpose, f.Channel, f.Assignee, f.DueTime, f.Recurrence.Interval, f.Recurrence.Unit,
-		f.State, nullable(f.InteractionID), nullable(f.CareRuleID), nullable(f.PreviousID), f.CancelReason,
+		f.State, pg.NullIfEmpty(f.InteractionID), pg.NullIfEmpty(f.CareRuleID), pg.NullIfEmpty(f.PreviousID), f.CancelReason,
 		f.Message, f.CloseTime, f.Revision, f.CreateTime, f.UpdateTime)
 	return pg.Classify(err)
 }
@@ -119,19 +100,19 @@ func (t *tx) UpdateFollowUp(ctx context.Context, f *interaction.FollowUp) error 
 		message = $11, close_time = $12, revision = $13, update_time = $14
 		WHERE id = $1`,
 		f.ID, f.Purpose, f.Channel, f.Assignee, f.DueTime, f.Recurrence.Interval, f.Recurrence.Unit, f.State,
-		nullable(f.InteractionID), f.CancelReason, f.Message, f.CloseTime, f.Revision, f.UpdateTime)
+		pg.NullIfEmpty(f.InteractionID), f.CancelReason, f.Message, f.CloseTime, f.Revision, f.UpdateTime)
 	return pg.Classify(err)
 }
 
 func (t *tx) LockCareRule(ctx context.Context, id string) (*interaction.CareRule, error) {
-	return one(t.tx.QueryRow(ctx, `SELECT `+careRuleColumns+` FROM care_rules r WHERE r.id = $1 FOR UPDATE`, id), scanCareRule, interaction.CareRuleName(id))
+	return pg.One(t.tx.QueryRow(ctx, `SELECT `+careRuleColumns+` FROM care_rules r WHERE r.id = $1 FOR UPDATE`, id), scanCareRule, interaction.CareRuleName(id))
 }
 
 func (t *tx) InsertCareRule(ctx context.Context, r *interaction.CareRule) error {
 	_, err := t.tx.Exec(ctx, `INSERT INTO care_rules (id, display_name, occasion, dates, lead_days, channel,
 		message_template, customer_filter, fallback_assignee, active, revision, create_time, update_time)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		r.ID, r.DisplayName, r.Occasion, nonNil(r.Dates), r.LeadDays, r.Channel, r.MessageTemplate, r.CustomerFilter,
+		r.ID, r.DisplayName, r.Occasion, pg.NonNil(r.Dates), r.LeadDays, r.Channel, r.MessageTemplate, r.CustomerFilter,
 		r.FallbackAssignee, r.Active, r.Revision, r.CreateTime, r.UpdateTime)
 	if pg.ConstraintName(err) == "care_rules_pkey" {
 		return errs.AlreadyExists("CARE_RULE_EXISTS", "%s already exists", interaction.CareRuleName(r.ID))
@@ -143,7 +124,7 @@ func (t *tx) UpdateCareRule(ctx context.Context, r *interaction.CareRule) error 
 	_, err := t.tx.Exec(ctx, `UPDATE care_rules SET display_name = $2, occasion = $3, dates = $4, lead_days = $5,
 		channel = $6, message_template = $7, customer_filter = $8, fallback_assignee = $9, active = $10,
 		revision = $11, update_time = $12 WHERE id = $1`,
-		r.ID, r.DisplayName, r.Occasion, nonNil(r.Dates), r.LeadDays, r.Channel, r.MessageTemplate, r.CustomerFilter,
+		r.ID, r.DisplayName, r.Occasion, pg.NonNil(r.Dates), r.LeadDays, r.Channel, r.MessageTemplate, r.CustomerFilter,
 		r.FallbackAssignee, r.Active, r.Revision, r.UpdateTime)
 	return pg.Classify(err)
 }
@@ -154,7 +135,7 @@ func (t *tx) DeleteCareRule(ctx context.Context, id string) error {
 }
 
 func (t *tx) LockTouchpoint(ctx context.Context, id string) (*interaction.Touchpoint, error) {
-	return one(t.tx.QueryRow(ctx, `SELECT `+touchpointColumns+` FROM touchpoints t WHERE t.id = $1 FOR UPDATE`, id), scanTouchpoint, interaction.TouchpointName(id))
+	return pg.One(t.tx.QueryRow(ctx, `SELECT `+touchpointColumns+` FROM touchpoints t WHERE t.id = $1 FOR UPDATE`, id), scanTouchpoint, interaction.TouchpointName(id))
 }
 
 func (t *tx) InsertTouchpoint(ctx context.Context, tp *interaction.Touchpoint) error {
@@ -195,7 +176,7 @@ func (t *tx) SweepMissed(ctx context.Context, cutoff, now time.Time, limit int) 
 			SELECT id FROM follow_ups WHERE state = 'PLANNED' AND due_time < $1
 			ORDER BY due_time LIMIT $3 FOR UPDATE SKIP LOCKED)
 		RETURNING `+followUpColumns, cutoff, now, limit)
-	return many(rows, err, scanFollowUp)
+	return pg.Collect(rows, err, scanFollowUp)
 }
 
 // GenerateCare finds, set-based, the customers whose occasion falls on a
@@ -204,9 +185,9 @@ func (t *tx) SweepMissed(ctx context.Context, cutoff, now time.Time, limit int) 
 // occurrence) happen once even when two generators race: the loser's
 // insert does nothing and it creates no follow-up.
 func (t *tx) GenerateCare(ctx context.Context, r *interaction.CareRule, from, to time.Time, loc *time.Location, now time.Time, limit int) ([]*interaction.FollowUp, error) {
-	w := &where{}
+	w := &filter.Where{}
 	day := func(t time.Time) string { return t.In(loc).Format("2006-01-02") }
-	pFrom, pTo := w.arg(day(from)), w.arg(day(to))
+	pFrom, pTo := w.Arg(day(from)), w.Arg(day(to))
 	var match string
 	switch r.Occasion {
 	case interaction.OccasionBirthday:
@@ -216,7 +197,7 @@ func (t *tx) GenerateCare(ctx context.Context, r *interaction.CareRule, from, to
 			OR (right(c.birthday, 5) = '02-29' AND to_char(d.day, 'MM-DD') = '02-28'
 				AND NOT (extract(year FROM d.day)::int % 4 = 0 AND (extract(year FROM d.day)::int % 100 <> 0 OR extract(year FROM d.day)::int % 400 = 0))))`
 	case interaction.OccasionAnniversary:
-		since := fmt.Sprintf("(c.customer_since AT TIME ZONE %s)", w.arg(loc.String()))
+		since := fmt.Sprintf("(c.customer_since AT TIME ZONE %s)", w.Arg(loc.String()))
 		match = fmt.Sprintf(`c.customer_since IS NOT NULL AND extract(year FROM d.day) > extract(year FROM %[1]s)
 			AND (to_char(%[1]s, 'MM-DD') = to_char(d.day, 'MM-DD')
 				OR (to_char(%[1]s, 'MM-DD') = '02-29' AND to_char(d.day, 'MM-DD') = '02-28'
@@ -230,19 +211,19 @@ func (t *tx) GenerateCare(ctx context.Context, r *interaction.CareRule, from, to
 				specific = append(specific, d)
 			}
 		}
-		match = fmt.Sprintf(`(to_char(d.day, 'MM-DD') = ANY(%s::text[]) OR d.day = ANY(%s::date[]))`, w.arg(nonNil(yearly)), w.arg(nonNil(specific)))
+		match = fmt.Sprintf(`(to_char(d.day, 'MM-DD') = ANY(%s::text[]) OR d.day = ANY(%s::date[]))`, w.Arg(pg.NonNil(yearly)), w.Arg(pg.NonNil(specific)))
 	default:
 		return nil, errs.Internal(fmt.Errorf("care rule %s: unknown occasion %q", r.ID, r.Occasion))
 	}
-	w.cond(match)
-	w.cond("NOT c.deleted AND c.merged_into IS NULL")
-	if err := w.filter(r.CustomerFilter, customerFields); err != nil {
+	w.Add(match)
+	w.Add("NOT c.deleted AND c.merged_into IS NULL")
+	if err := w.Filter(r.CustomerFilter, customerFields); err != nil {
 		return nil, err
 	}
-	pRule, pLead := w.arg(r.ID), w.arg(r.LeadDays)
-	pTZ, pNow := w.arg(loc.String()), w.arg(now)
-	pChannel, pTemplate, pFallback := w.arg(r.Channel), w.arg(r.MessageTemplate), w.arg(r.FallbackAssignee)
-	pPurpose, pLimit := w.arg(r.DisplayName), w.arg(limit)
+	pRule, pLead := w.Arg(r.ID), w.Arg(r.LeadDays)
+	pTZ, pNow := w.Arg(loc.String()), w.Arg(now)
+	pChannel, pTemplate, pFallback := w.Arg(r.Channel), w.Arg(r.MessageTemplate), w.Arg(r.FallbackAssignee)
+	pPurpose, pLimit := w.Arg(r.DisplayName), w.Arg(limit)
 	sql := fmt.Sprintf(`
 		WITH candidates AS (
 			SELECT c.id AS customer_id, c.display_name, c.account_manager, d.day
@@ -267,9 +248,9 @@ func (t *tx) GenerateCare(ctx context.Context, r *interaction.CareRule, from, to
 			'PLANNED', %[4]s, replace(%[9]s, '{{display_name}}', ca.display_name), 1, %[7]s, %[7]s
 		FROM claimed cl JOIN candidates ca ON ca.customer_id = cl.customer_id AND ca.day::date = cl.occurrence
 		RETURNING `+followUpColumns,
-		pFrom, pTo, w.sql(), pRule, pLead, pTZ, pNow, pChannel, pTemplate, pFallback, pPurpose, pLimit)
-	rows, err := t.tx.Query(ctx, sql, w.args...)
-	return many(rows, err, scanFollowUp)
+		pFrom, pTo, w.SQL(), pRule, pLead, pTZ, pNow, pChannel, pTemplate, pFallback, pPurpose, pLimit)
+	rows, err := t.tx.Query(ctx, sql, w.Args()...)
+	return pg.Collect(rows, err, scanFollowUp)
 }
 
 // UpsertCustomer records the latest state of a customer; an event older
@@ -289,8 +270,8 @@ func (t *tx) UpsertCustomer(ctx context.Context, c interaction.CustomerSnapshot,
 			customer_since = excluded.customer_since, deleted = excluded.deleted,
 			merged_into = coalesce(excluded.merged_into, customers.merged_into), event_sequence = excluded.event_sequence
 		WHERE customers.event_sequence < excluded.event_sequence`,
-		c.ID, c.DisplayName, c.Kind, c.Source, c.Stage, c.ValueTier, c.AccountManager, nonNil(c.Tags),
-		c.Birthday, since, c.Deleted, nullable(c.MergedInto), seq)
+		c.ID, c.DisplayName, c.Kind, c.Source, c.Stage, c.ValueTier, c.AccountManager, pg.NonNil(c.Tags),
+		c.Birthday, since, c.Deleted, pg.NullIfEmpty(c.MergedInto), seq)
 	return pg.Classify(err)
 }
 
@@ -363,16 +344,4 @@ func (t *tx) SetCursor(ctx context.Context, stream string, seq int64) error {
 	_, err := t.tx.Exec(ctx, `INSERT INTO consumer_cursors (stream, sequence, update_time) VALUES ($1, $2, now())
 		ON CONFLICT (stream) DO UPDATE SET sequence = excluded.sequence, update_time = now()`, stream, seq)
 	return pg.Classify(err)
-}
-
-func (t *tx) Emit(ctx context.Context, events ...interaction.Event) error {
-	out := make([]outbox.Event, len(events))
-	for i, e := range events {
-		payload, err := t.codec(e)
-		if err != nil {
-			return errs.Internal(fmt.Errorf("encoding %s event: %w", e.Type, err))
-		}
-		out[i] = outbox.Event{Type: e.Type, Subject: e.Subject, Actor: e.Actor, Payload: payload}
-	}
-	return outbox.Write(ctx, t.tx, out...)
 }

@@ -3,6 +3,9 @@ package customer
 import (
 	"context"
 	"time"
+
+	"github.com/kehu-crm/kehu/pkg/event"
+	"github.com/kehu-crm/kehu/pkg/idempotency"
 )
 
 // Store is the persistence the domain needs. Reads outside a transaction go
@@ -41,12 +44,9 @@ type Store interface {
 
 // Tx is what a use case may do inside a transaction.
 type Tx interface {
-	// ClaimRequest records an idempotency key (see package idempotency).
-	// replayed=true returns the earlier result, and the caller must not
-	// change anything; the same key with another fingerprint is an error.
-	ClaimRequest(ctx context.Context, method, requestID string, fingerprint []byte) (result string, replayed bool, err error)
-	// CompleteRequest stores the result (a resource id) of a claimed key.
-	CompleteRequest(ctx context.Context, method, requestID, result string) error
+	// Request ids (AIP-155) are claimed and completed in the transaction
+	// of the change they guard.
+	idempotency.Keys
 	// Lock reads a customer by id for update, following merges.
 	Lock(ctx context.Context, id string) (*Customer, error)
 	// ContactOwner returns the id of a live customer other than exceptID that
@@ -73,92 +73,16 @@ type Tx interface {
 	// and their events' payloads; it returns the erased ids.
 	Purge(ctx context.Context, id string) ([]string, error)
 	// Emit writes events to the outbox.
-	Emit(ctx context.Context, events ...Event) error
+	Emit(ctx context.Context, events ...event.Event) error
 }
 
-// Order is a sort order for List.
-type Order struct {
-	Field string // display_name, company, create_time, update_time, loyalty_points
-	Desc  bool
-}
-
-// Cursor is a keyset position: the sort key and id of the last row seen.
-type Cursor struct {
-	Key string `json:"k,omitempty"`
-	ID  string `json:"i,omitempty"`
-}
-
-// ListQuery selects customers.
-type ListQuery struct {
-	Filter      string // AIP-160, compiled by the store against its allow-list
-	Scope       string // when set, only customers managed by Scope or unassigned
-	Order       Order
-	After       Cursor
-	Limit       int
-	ShowDeleted bool
-}
-
-// SearchQuery is a free-text search.
-type SearchQuery struct {
-	Text   string
-	Scope  string
-	Offset int
-	Limit  int
-}
-
-// ImportRow is one validated import row.
-type ImportRow struct {
-	Row      int64
-	Customer *Customer
-}
-
-// ImportOutcome is what happened to one import row.
-type ImportOutcome struct {
-	Row     int64
-	ID      string
-	Created bool
-	// Field and Err are set when the row was rejected by the store (e.g. its
-	// e-mail belongs to another customer).
-	Field string
-	Err   string
-}
-
-// Event types written to the outbox.
-const (
-	EventCreated         = "customer.created"
-	EventUpdated         = "customer.updated"
-	EventDeleted         = "customer.deleted"
-	EventUndeleted       = "customer.undeleted"
-	EventMerged          = "customer.merged"
-	EventPurged          = "customer.purged"
-	EventStageChanged    = "customer.stage_changed"
-	EventPointsChanged   = "customer.points_changed"
-	EventManagerAssigned = "customer.account_manager_assigned"
-)
-
-// Event is a domain event. Data is one of *Customer, MergedData, PurgedData,
-// *Transition or PointsData; the store encodes it with the codec it was
-// given, so the domain stays free of wire formats.
-type Event struct {
-	Type    string
-	Subject string
-	Actor   string
-	Data    any
-}
-
-// MergedData is the data of a customer.merged event.
-type MergedData struct {
-	SurvivorID string
-	MergedIDs  []string
-}
-
-// PurgedData is the data of a customer.purged event.
-type PurgedData struct {
-	ID string
-}
-
-// PointsData is the data of a customer.points_changed event.
-type PointsData struct {
-	Entry      *LedgerEntry
-	Membership Membership
+// Cache keeps recently read customers. Implementations fail open: a broken
+// cache behaves like an empty one.
+type Cache interface {
+	// Load returns the customer with id from the cache, or reads it with
+	// load and caches it, unless an Invalidate of id came in between (the
+	// read may then predate the change and is not cached).
+	Load(ctx context.Context, id string, load func(ctx context.Context, id string) (*Customer, error)) (*Customer, error)
+	// Invalidate drops customers after a change committed.
+	Invalidate(ctx context.Context, ids ...string)
 }

@@ -3,6 +3,9 @@ package interaction
 import (
 	"context"
 	"time"
+
+	"github.com/kehu-crm/kehu/pkg/event"
+	"github.com/kehu-crm/kehu/pkg/idempotency"
 )
 
 // Store is the persistence the domain needs. Reads outside a transaction go
@@ -34,9 +37,9 @@ type Store interface {
 
 // Tx is what a use case may do inside a transaction.
 type Tx interface {
-	// Claim registers an idempotency key; see package idempotency.
-	Claim(ctx context.Context, method, key string, fingerprint []byte) (result string, replayed bool, err error)
-	Complete(ctx context.Context, method, key, result string) error
+	// Request ids (AIP-155) are claimed and completed in the transaction
+	// of the change they guard.
+	idempotency.Keys
 
 	LockInteraction(ctx context.Context, id string) (*Interaction, error)
 	InsertInteractions(ctx context.Context, is ...*Interaction) error
@@ -79,75 +82,8 @@ type Tx interface {
 	SetCursor(ctx context.Context, stream string, sequence int64) error
 
 	// Emit writes events to the outbox.
-	Emit(ctx context.Context, events ...Event) error
+	Emit(ctx context.Context, events ...event.Event) error
 }
-
-// Cursor is a keyset position: the sort key and id of the last row seen.
-type Cursor struct {
-	Time time.Time `json:"t"`
-	ID   string    `json:"i"`
-}
-
-// ListQuery selects interactions or follow-ups.
-type ListQuery struct {
-	// CustomerID limits to one customer; "" lists across customers.
-	CustomerID  string
-	Filter      string
-	ShowDeleted bool
-	// Scope limits an agent to records of customers they manage or that
-	// are unassigned, and records they handle themselves.
-	Scope string
-	After Cursor
-	Limit int
-}
-
-// CustomerSnapshot is what the interaction service keeps of a customer.
-type CustomerSnapshot struct {
-	ID             string
-	DisplayName    string
-	Kind           string
-	Source         string
-	Stage          string
-	ValueTier      string
-	AccountManager string
-	Tags           []string
-	Birthday       string
-	Since          time.Time
-	Deleted        bool
-	MergedInto     string
-}
-
-// Event is a domain event; Data is *Interaction, *FollowUp or
-// RecordsMoved. The store encodes it with the codec it was given.
-type Event struct {
-	Type    string
-	Subject string
-	Actor   string
-	Data    any
-}
-
-// RecordsMoved is the data of an interaction.customer_records_moved event.
-type RecordsMoved struct {
-	SurvivorID   string
-	MergedIDs    []string
-	Interactions int64
-	FollowUps    int64
-	Time         time.Time
-}
-
-// Event types.
-const (
-	EventInteractionCreated   = "interaction.created"
-	EventInteractionUpdated   = "interaction.updated"
-	EventInteractionDeleted   = "interaction.deleted"
-	EventInteractionUndeleted = "interaction.undeleted"
-	EventFollowUpCreated      = "follow_up.created"
-	EventFollowUpUpdated      = "follow_up.updated"
-	EventFollowUpCompleted    = "follow_up.completed"
-	EventFollowUpMissed       = "follow_up.missed"
-	EventFollowUpCancelled    = "follow_up.cancelled"
-	EventRecordsMoved         = "interaction.customer_records_moved"
-)
 
 // CustomerRef is a customer as the customer service resolved it.
 type CustomerRef struct {

@@ -1,0 +1,210 @@
+// Package service is the bootstrap every Kehu gRPC service shares, so that
+// a service's app package is wiring only: it names its schema, permission
+// table and handlers, and this package opens the PostgreSQL pool in that
+// schema, verifies bearer tokens, serves gRPC with health, reflection and
+// metrics, streams the outbox, runs background work (on one replica where
+// it must) and shuts everything down in reverse order.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+
+	"github.com/kehu-crm/kehu/pkg/auth"
+	"github.com/kehu-crm/kehu/pkg/cache"
+	"github.com/kehu-crm/kehu/pkg/config"
+	"github.com/kehu-crm/kehu/pkg/dial"
+	"github.com/kehu-crm/kehu/pkg/leader"
+	"github.com/kehu-crm/kehu/pkg/outbox"
+	"github.com/kehu-crm/kehu/pkg/pagetoken"
+	"github.com/kehu-crm/kehu/pkg/pg"
+	"github.com/kehu-crm/kehu/pkg/ratelimit"
+	"github.com/kehu-crm/kehu/pkg/server"
+)
+
+// Spec is what distinguishes one service from another at start-up.
+type Spec struct {
+	// Name is the fully qualified gRPC service name, e.g.
+	// "kehu.customer.v1.CustomerService"; health reports it.
+	Name string
+	// Migrations name the schema the pool lives in; Migrate applies them.
+	Migrations pg.Migrations
+	// Policy is the permission table (closed by default).
+	Policy auth.Policy
+}
+
+// Service is a gRPC service being started or running.
+type Service struct {
+	cfg    config.Service
+	spec   Spec
+	Logger *slog.Logger
+	// Pool is the PostgreSQL pool, in the service's schema.
+	Pool *pgxpool.Pool
+	// Registry holds the service's own metrics; /metrics serves them.
+	Registry *prometheus.Registry
+	// Streamer serves the service's outbox to StreamEvents.
+	Streamer *outbox.Streamer
+
+	server  *server.Server
+	cache   *cache.Cache
+	tasks   []func(context.Context)
+	closers []func()
+}
+
+// New connects to PostgreSQL, prepares authentication and opens the
+// listeners (so GRPCAddr is known before Serve). Register handlers on
+// GRPC(), then call Serve. On error everything opened so far is closed.
+func New(ctx context.Context, cfg config.Service, spec Spec, logger *slog.Logger) (_ *Service, err error) {
+	s := &Service{cfg: cfg, spec: spec, Logger: logger, Registry: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if cfg.PageTokenKey != "" {
+		pagetoken.SetKey([]byte(cfg.PageTokenKey))
+	}
+	verifier, err := auth.NewVerifier(auth.Config{
+		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+		HS256Secret: cfg.JWTSecret, RS256KeyFile: cfg.JWTPublicKeyFile,
+		Development: cfg.Development(), MaxLifetime: cfg.JWTMaxLifetime,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("configuring authentication: %w", err)
+	}
+	if s.Pool, err = pg.Connect(ctx, cfg.DatabaseURL, spec.Migrations.Schema, pg.WithStatementTimeout(cfg.StatementTimeout)); err != nil {
+		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
+	}
+	s.OnClose(s.Pool.Close)
+	s.Streamer = outbox.NewStreamer(s.Pool, spec.Migrations.Schema)
+	s.Go(s.Streamer.Run)
+	s.GoAsLeader("kehu-"+spec.Migrations.Schema+"-janitor", newJanitor(s).Run)
+
+	if s.cache, err = cache.New(cache.Config{URL: cfg.RedisURL, Prefix: "kehu:"}, s.Registry); err != nil {
+		return nil, fmt.Errorf("configuring Redis: %w", err)
+	}
+	s.OnClose(func() { _ = s.cache.Close() })
+	limiter := ratelimit.New(s.cache.Client(), ratelimit.Config{
+		Rate: cfg.RateLimit, Burst: cfg.RateLimitBurst, Namespace: spec.Migrations.Schema,
+	}, s.Registry)
+
+	s.server, err = server.New(ctx, server.Config{
+		ServiceName:      spec.Name,
+		GRPCAddr:         cfg.GRPCAddr,
+		AdminAddr:        cfg.AdminAddr,
+		ShutdownTimeout:  cfg.ShutdownTimeout,
+		DrainDelay:       cfg.DrainDelay,
+		MaxConnectionAge: cfg.MaxConnectionAge,
+	}, logger,
+		server.WithRegistry(s.Registry),
+		server.WithUnaryInterceptors(auth.UnaryServerInterceptor(verifier, spec.Policy), limiter.UnaryServerInterceptor()),
+		server.WithStreamInterceptors(auth.StreamServerInterceptor(verifier, spec.Policy)),
+	)
+	if err != nil {
+		return nil, err
+	}
+	s.server.AddReadinessCheck("postgres", s.Pool.Ping)
+	return s, nil
+}
+
+// GRPC is the server to register handlers on.
+func (s *Service) GRPC() *grpc.Server { return s.server.GRPC() }
+
+// GRPCAddr is the address the gRPC server listens on.
+func (s *Service) GRPCAddr() string { return s.server.GRPCAddr() }
+
+// AdminAddr is the address of /metrics, /healthz and /readyz.
+func (s *Service) AdminAddr() string { return s.server.AdminAddr() }
+
+// Redis is the cache (KEHU_REDIS_URL; empty disables it). It fails open
+// and counts its errors in the service's registry.
+func (s *Service) Redis() *cache.Cache { return s.cache }
+
+// Dial connects to another Kehu service at addr. Calls carry the caller's
+// own token when there is one (so the other service applies the caller's
+// access rules) and this service's token otherwise; each call gets timeout
+// unless it has an earlier deadline.
+func (s *Service) Dial(addr string, opts ...dial.Option) (*grpc.ClientConn, error) {
+	tokens, err := s.serviceTokens()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := dial.Dial(addr, append([]dial.Option{dial.WithTokenSource(auth.ForwardOr(tokens))}, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("dialing %s: %w", addr, err)
+	}
+	s.OnClose(func() { _ = conn.Close() })
+	return conn, nil
+}
+
+// serviceTokens is how this service authenticates to others: tokens it
+// signs itself in development (HS256), a mounted token file in production.
+func (s *Service) serviceTokens() (auth.TokenSource, error) {
+	switch {
+	case s.cfg.JWTSecret != "":
+		signer, err := auth.NewHS256Signer(s.cfg.JWTSecret, s.cfg.JWTIssuer, s.cfg.JWTAudience)
+		if err != nil {
+			return nil, err
+		}
+		return auth.NewServiceTokens(signer, s.spec.Migrations.Schema), nil
+	case s.cfg.ServiceTokenFile != "":
+		return auth.NewFileToken(s.cfg.ServiceTokenFile), nil
+	}
+	return nil, errors.New("no service credentials: set KEHU_JWT_SECRET or KEHU_SERVICE_TOKEN_FILE")
+}
+
+// OnClose registers f to run at shutdown, after the server stopped and in
+// reverse order of registration.
+func (s *Service) OnClose(f func()) { s.closers = append(s.closers, f) }
+
+// Go runs fn in the background while the service serves; its context ends
+// after the server has stopped taking calls.
+func (s *Service) Go(fn func(context.Context)) { s.tasks = append(s.tasks, fn) }
+
+// GoAsLeader runs fn in the background on exactly one replica at a time
+// (the holder of the advisory lock named lock); another takes over when
+// that one stops.
+func (s *Service) GoAsLeader(lock string, fn func(context.Context)) {
+	s.Go(func(ctx context.Context) { leader.Run(ctx, s.Pool, lock, s.Logger, fn, leader.Options{}) })
+}
+
+// Serve runs until ctx is done, then shuts down gracefully: the server
+// drains and stops, background work ends, and the pools close, in that
+// order, so in-flight requests can still use them.
+func (s *Service) Serve(ctx context.Context) error {
+	defer s.Close()
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	for _, task := range s.tasks {
+		wg.Go(func() { task(bg) })
+	}
+	err := s.server.Serve(ctx)
+	stop()
+	wg.Wait()
+	return err
+}
+
+// Close releases what New opened; Serve calls it on the way out.
+func (s *Service) Close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+// Migrate applies m to the database at databaseURL.
+func Migrate(ctx context.Context, databaseURL string, m pg.Migrations) error {
+	pool, err := pg.Connect(ctx, databaseURL, m.Schema)
+	if err != nil {
+		return fmt.Errorf("connecting to PostgreSQL: %w", err)
+	}
+	defer pool.Close()
+	return m.Apply(ctx, pool)
+}
