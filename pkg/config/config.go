@@ -59,6 +59,8 @@ type Service struct {
 	// RequestIDRetention is how long a request id is remembered (AIP-155):
 	// a retry within it returns the first result.
 	RequestIDRetention time.Duration `env:"KEHU_REQUEST_ID_RETENTION, default=72h"`
+	// MaxMessageBytes bounds one gRPC message in either direction.
+	MaxMessageBytes int `env:"KEHU_GRPC_MAX_MESSAGE_BYTES, default=4194304"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `env:"KEHU_LOG_LEVEL, default=info"`
 }

@@ -59,7 +59,15 @@ type Config struct {
 	// MaxConnectionAge closes client connections after this age (with a
 	// grace period), so clients rebalance over new replicas.
 	MaxConnectionAge time.Duration
+	// MaxMessageBytes bounds each received and sent message; default
+	// DefaultMaxMessageBytes.
+	MaxMessageBytes int
 }
+
+// DefaultMaxMessageBytes is the largest gRPC message a server takes or
+// sends by default: a page of 1,000 customers fits; a bulk load is
+// streamed.
+const DefaultMaxMessageBytes = 4 << 20
 
 // Option customises a Server.
 type Option func(*options)
@@ -148,9 +156,17 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		recovery.StreamServerInterceptor(recoverOpt),
 	}, o.stream...)
 
+	if cfg.MaxMessageBytes <= 0 {
+		cfg.MaxMessageBytes = DefaultMaxMessageBytes
+	}
 	serverOpts := []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
+		// Set on purpose rather than inherited: a message bounds what one
+		// call can make the server buffer. Bulk data streams (imports)
+		// arrive as many messages, each under the limit.
+		grpc.MaxRecvMsgSize(cfg.MaxMessageBytes),
+		grpc.MaxSendMsgSize(cfg.MaxMessageBytes),
 		// Clients ping at most every 20s; tolerate that without GOAWAY.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	}

@@ -153,6 +153,10 @@ func TestServerLifecycle(t *testing.T) {
 	if got := header.Get("x-request-id"); len(got) != 1 || got[0] != "req-42" {
 		t.Errorf("request id echoed as %v", got)
 	}
+	// A message over the limit is refused before any handler runs.
+	if _, err := health.Check(context.Background(), &healthpb.HealthCheckRequest{Service: strings.Repeat("x", DefaultMaxMessageBytes+1)}); status.Code(err) != codes.ResourceExhausted {
+		t.Errorf("oversized message: %v, want RESOURCE_EXHAUSTED", err)
+	}
 	_, err = health.Check(metadata.AppendToOutgoingContext(context.Background(), "x-panic", "1"), &healthpb.HealthCheckRequest{})
 	if st := status.Convert(err); st.Code() != codes.Internal || strings.Contains(st.Message(), "secret") {
 		t.Errorf("panic surfaced as %v", err)

@@ -102,6 +102,7 @@ func New(ctx context.Context, cfg config.Service, spec Spec, logger *slog.Logger
 		ShutdownTimeout:  cfg.ShutdownTimeout,
 		DrainDelay:       cfg.DrainDelay,
 		MaxConnectionAge: cfg.MaxConnectionAge,
+		MaxMessageBytes:  cfg.MaxMessageBytes,
 	}, logger,
 		server.WithRegistry(s.Registry),
 		server.WithUnaryInterceptors(auth.UnaryServerInterceptor(verifier, spec.Policy), limiter.UnaryServerInterceptor()),

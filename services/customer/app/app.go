@@ -30,6 +30,9 @@ type Config struct {
 	MembershipTiers string `env:"KEHU_MEMBERSHIP_TIERS, default=SILVER=1000,GOLD=5000,PLATINUM=20000"`
 	// CacheTTL bounds how stale a cached customer can be.
 	CacheTTL time.Duration `env:"KEHU_CACHE_TTL, default=60s"`
+	// ImportMaxRows and ImportMaxDuration bound one import stream.
+	ImportMaxRows     int64         `env:"KEHU_IMPORT_MAX_ROWS, default=1000000"`
+	ImportMaxDuration time.Duration `env:"KEHU_IMPORT_MAX_DURATION, default=30m"`
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -59,7 +62,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*service.Service
 		store.NewCache(s.Redis(), cfg.CacheTTL),
 		customer.Config{DefaultRegion: cfg.DefaultPhoneRegion, Tiers: tiers},
 	)
-	customerv1.RegisterCustomerServiceServer(s.GRPC(), grpcserver.New(svc, s.Streamer))
+	customerv1.RegisterCustomerServiceServer(s.GRPC(), grpcserver.New(svc, s.Streamer, grpcserver.ImportLimits{
+		MaxRows: cfg.ImportMaxRows, MaxDuration: cfg.ImportMaxDuration,
+	}))
 	return s, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	eventv1 "github.com/kehu-crm/kehu/pkg/api/kehu/event/v1"
@@ -23,11 +24,18 @@ type Server struct {
 	customerv1.UnimplementedCustomerServiceServer
 	svc    *customer.Service
 	events *outbox.Streamer
+	limits ImportLimits
+}
+
+// ImportLimits bound what one import stream can cost; zero means no bound.
+type ImportLimits struct {
+	MaxRows     int64
+	MaxDuration time.Duration
 }
 
 // New returns the handlers over svc, streaming events from events.
-func New(svc *customer.Service, events *outbox.Streamer) *Server {
-	return &Server{svc: svc, events: events}
+func New(svc *customer.Service, events *outbox.Streamer, limits ImportLimits) *Server {
+	return &Server{svc: svc, events: events, limits: limits}
 }
 
 // CreateCustomer implements customerv1.CustomerServiceServer.
@@ -242,40 +250,56 @@ func (s *Server) ListPointsLedger(ctx context.Context, req *customerv1.ListPoint
 	return resp, nil
 }
 
-// ImportCustomers implements customerv1.CustomerServiceServer. Rows that
-// cannot even be converted (unknown enum numbers) are rejected like rows the
-// domain refuses: counted and reported, never aborting the import.
+// ImportCustomers implements customerv1.CustomerServiceServer. One stream
+// is bounded in rows and duration (ImportLimits).
 func (s *Server) ImportCustomers(stream customerv1.CustomerService_ImportCustomersServer) error {
 	ctx := stream.Context()
 	im, err := s.svc.NewImporter(ctx)
 	if err != nil {
 		return err
 	}
-	for {
-		req, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		for _, pc := range req.GetCustomers() {
-			c, err := customerToDomain(pc, "customer")
+	var timeout <-chan time.Time
+	if s.limits.MaxDuration > 0 {
+		timer := time.NewTimer(s.limits.MaxDuration)
+		defer timer.Stop()
+		timeout = timer.C
+	}
+	// Recv blocks until the client sends; it runs apart so that the time
+	// limit holds against a client that goes quiet. Returning ends the
+	// stream, which ends the receiver.
+	received := make(chan *customerv1.ImportCustomersRequest)
+	failed := make(chan error, 1)
+	go func() {
+		for {
+			req, err := stream.Recv()
 			if err != nil {
-				e, _ := errs.As(err)
-				field, desc := "customer", err.Error()
-				if e != nil && len(e.Violations) > 0 {
-					field, desc = e.Violations[0].Field, e.Violations[0].Description
-				}
-				im.Reject(pc.GetExternalId(), field, desc)
-				continue
+				failed <- err
+				return
 			}
-			// An import may carry when the source system first knew the
-			// customer; otherwise the import is the creation.
-			if pc.GetCreateTime() != nil {
-				c.CreateTime = pc.GetCreateTime().AsTime()
+			select {
+			case received <- req:
+			case <-ctx.Done():
+				return
 			}
-			if err := im.Add(ctx, []*customer.Customer{c}); err != nil {
+		}
+	}()
+	var rows int64
+	for done := false; !done; {
+		select {
+		case <-timeout:
+			return errs.DeadlineExceeded("IMPORT_TOO_LONG",
+				"an import stream may last at most %s; the batches merged so far stay, send the rest in another import", s.limits.MaxDuration)
+		case err := <-failed:
+			if !errors.Is(err, io.EOF) {
+				return err
+			}
+			done = true
+		case req := <-received:
+			if rows += int64(len(req.GetCustomers())); s.limits.MaxRows > 0 && rows > s.limits.MaxRows {
+				return errs.ResourceExhausted("IMPORT_TOO_LARGE",
+					"an import stream takes at most %d rows; the batches merged so far stay, send the rest in another import", s.limits.MaxRows)
+			}
+			if err := s.importRows(ctx, im, req.GetCustomers()); err != nil {
 				return err
 			}
 		}
@@ -291,6 +315,33 @@ func (s *Server) ImportCustomers(stream customerv1.CustomerService_ImportCustome
 		resp.Errors = append(resp.Errors, &customerv1.ImportError{Row: e.Row, ExternalId: e.ExternalID, Field: e.Field, Description: e.Description})
 	}
 	return stream.SendAndClose(resp)
+}
+
+// importRows converts and adds one message's rows. Rows that cannot even be
+// converted (unknown enum numbers) are rejected like rows the domain
+// refuses: counted and reported, never aborting the import.
+func (s *Server) importRows(ctx context.Context, im *customer.Importer, rows []*customerv1.Customer) error {
+	for _, pc := range rows {
+		c, err := customerToDomain(pc, "customer")
+		if err != nil {
+			e, _ := errs.As(err)
+			field, desc := "customer", err.Error()
+			if e != nil && len(e.Violations) > 0 {
+				field, desc = e.Violations[0].Field, e.Violations[0].Description
+			}
+			im.Reject(pc.GetExternalId(), field, desc)
+			continue
+		}
+		// An import may carry when the source system first knew the
+		// customer; otherwise the import is the creation.
+		if pc.GetCreateTime() != nil {
+			c.CreateTime = pc.GetCreateTime().AsTime()
+		}
+		if err := im.Add(ctx, []*customer.Customer{c}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ExportCustomers implements customerv1.CustomerServiceServer.
