@@ -8,12 +8,18 @@ BIN   := $(STATE)/bin
 # names them as local plugins).
 export PATH := $(BIN):$(PATH)
 
-MAIN_PKGS := ./cmd/kehuctl ./services/customer ./services/interaction ./services/gateway
+# Every program: kehuctl and each service with a main.go, so a new service
+# is built without editing this file.
+MAIN_PKGS := ./cmd/kehuctl $(patsubst %/main.go,./%,$(wildcard services/*/main.go))
 GENERATED := $(shell git ls-files 'pkg/api/*.pb.go' 'pkg/api/*.pb.gw.go' 'pkg/api/*.swagger.json' 2>/dev/null)
 
-.PHONY: all run test bench build tools generate generate-check lint images clean
+.PHONY: all help run test bench build tools generate generate-check lint images clean
 
 all: build
+
+## help: list the documented targets
+help:
+	@awk -F': ' '/^## [a-z-]+: /{sub(/^## /, "", $$1); printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 ## tools: build buf and the protoc plugins pinned in cmd/tools/go.mod
 tools: $(BIN)/.tools
@@ -65,5 +71,6 @@ run: build tools
 images: build
 	$(BIN)/kehuctl images
 
+## clean: remove .state (binaries, tools, throwaway databases)
 clean:
 	rm -rf $(STATE)

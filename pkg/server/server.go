@@ -22,10 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"runtime/debug"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
@@ -35,7 +32,6 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -98,13 +94,8 @@ type Server struct {
 	grpc    *grpc.Server
 	health  *health.Server
 	metrics *grpcprom.ServerMetrics
-	admin   *http.Server
+	admin   *Admin
 	grpcLn  net.Listener
-	adminLn net.Listener
-
-	draining atomic.Bool
-	mu       sync.Mutex
-	checks   map[string]func(context.Context) error
 }
 
 // New opens both listeners (so their addresses are known, even for ":0")
@@ -117,7 +108,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 20 * time.Second
 	}
-	s := &Server{cfg: cfg, logger: logger, checks: map[string]func(context.Context) error{}}
+	s := &Server{cfg: cfg, logger: logger}
 
 	s.metrics = grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	if err := o.registry.Register(s.metrics); err != nil {
@@ -185,15 +176,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 	if s.grpcLn, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", cfg.GRPCAddr, err)
 	}
-	if s.adminLn, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
+	if s.admin, err = NewAdmin(cfg.AdminAddr, o.registry, logger); err != nil {
 		s.grpcLn.Close()
-		return nil, fmt.Errorf("listening on %s: %w", cfg.AdminAddr, err)
+		return nil, err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(o.registry, promhttp.HandlerOpts{Registry: o.registry}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", s.ready)
-	s.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s, nil
 }
 
@@ -204,34 +190,11 @@ func (s *Server) GRPC() *grpc.Server { return s.grpc }
 func (s *Server) GRPCAddr() string { return s.grpcLn.Addr().String() }
 
 // AdminAddr is the bound admin HTTP address.
-func (s *Server) AdminAddr() string { return s.adminLn.Addr().String() }
+func (s *Server) AdminAddr() string { return s.admin.Addr() }
 
-// AddReadinessCheck makes /readyz fail while check fails (e.g. the
-// database is unreachable). Redis is deliberately never a check: the
-// service works without its cache.
+// AddReadinessCheck makes /readyz fail while check fails (see Admin).
 func (s *Server) AddReadinessCheck(name string, check func(context.Context) error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.checks[name] = check
-}
-
-func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	if s.draining.Load() {
-		http.Error(w, "draining", http.StatusServiceUnavailable)
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for name, check := range s.checks {
-		if err := check(ctx); err != nil {
-			s.logger.WarnContext(ctx, "readiness check failed", "check", name, "error", err)
-			http.Error(w, name+" not ready", http.StatusServiceUnavailable)
-			return
-		}
-	}
-	fmt.Fprintln(w, "ready")
+	s.admin.AddReadinessCheck(name, check)
 }
 
 // Serve serves until ctx is done, then drains and stops gracefully.
@@ -243,7 +206,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 2)
 	go func() { errc <- s.grpc.Serve(s.grpcLn) }()
 	go func() {
-		if err := s.admin.Serve(s.adminLn); !errors.Is(err, http.ErrServerClosed) {
+		if err := s.admin.Serve(); err != nil {
 			errc <- err
 		}
 	}()
@@ -254,12 +217,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	case serveErr = <-errc:
 	}
 
-	s.draining.Store(true)
 	s.health.Shutdown() // every service NOT_SERVING, watchers told
-	if serveErr == nil && s.cfg.DrainDelay > 0 {
-		s.logger.Info("draining before shutdown", "delay", s.cfg.DrainDelay.String())
-		time.Sleep(s.cfg.DrainDelay)
+	delay := s.cfg.DrainDelay
+	if serveErr != nil {
+		delay = 0
 	}
+	s.admin.Drain(delay)
 	stopped := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()
@@ -272,9 +235,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.grpc.Stop()
 		<-stopped
 	}
-	adminCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = s.admin.Shutdown(adminCtx)
+	_ = s.admin.Shutdown()
 	return serveErr
 }
 

@@ -15,12 +15,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/kehu-crm/kehu/pkg/config"
 	"github.com/kehu-crm/kehu/pkg/dial"
+	"github.com/kehu-crm/kehu/pkg/server"
 	"github.com/kehu-crm/kehu/services/gateway/internal/gateway"
 )
 
@@ -46,6 +46,13 @@ type Config struct {
 	// DrainDelay is the pause between failing /readyz and stopping.
 	DrainDelay time.Duration `env:"KEHU_DRAIN_DELAY, default=0s"`
 	LogLevel   string        `env:"KEHU_LOG_LEVEL, default=info"`
+	// ReadHeaderTimeout, ReadTimeout and IdleTimeout bound what a slow or
+	// idle client can hold: a connection, a goroutine, a request body.
+	ReadHeaderTimeout time.Duration `env:"KEHU_HTTP_READ_HEADER_TIMEOUT, default=10s"`
+	ReadTimeout       time.Duration `env:"KEHU_HTTP_READ_TIMEOUT, default=60s"`
+	IdleTimeout       time.Duration `env:"KEHU_HTTP_IDLE_TIMEOUT, default=2m"`
+	// ExposeInternalRPCs serves event streams and bulk import over REST too.
+	ExposeInternalRPCs bool `env:"KEHU_GATEWAY_EXPOSE_INTERNAL_RPCS, default=false"`
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -59,41 +66,44 @@ func LoadConfig(ctx context.Context) (Config, error) {
 
 // App is a running gateway.
 type App struct {
-	cfg      Config
-	logger   *slog.Logger
-	api      *http.Server
-	admin    *http.Server
-	apiLn    net.Listener
-	adminLn  net.Listener
-	conns    []*grpc.ClientConn
-	health   []healthpb.HealthClient
-	draining chan struct{}
+	cfg   Config
+	api   *http.Server
+	apiLn net.Listener
+	admin *server.Admin
+	conns []*grpc.ClientConn
 }
 
 // New dials the backends and opens the listeners.
 func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err error) {
-	a := &App{cfg: cfg, logger: logger, draining: make(chan struct{})}
+	a := &App{cfg: cfg}
 	defer func() {
 		if err != nil {
 			a.closeConns()
 		}
 	}()
-	customer, err := dial.Dial(cfg.CustomerAddr,
-		dial.WithDefaultTimeout(cfg.BackendTimeout),
-		dial.WithUnaryInterceptors(gateway.IfMatchInterceptor))
-	if err != nil {
-		return nil, fmt.Errorf("dialing customer service %s: %w", cfg.CustomerAddr, err)
+	unary := []grpc.UnaryClientInterceptor{gateway.IfMatchInterceptor}
+	var stream []grpc.StreamClientInterceptor
+	if !cfg.ExposeInternalRPCs {
+		unary = append(unary, gateway.HideInternalUnary)
+		stream = append(stream, gateway.HideInternalStream)
 	}
-	a.conns = append(a.conns, customer)
-	a.health = append(a.health, healthpb.NewHealthClient(customer))
-	interaction, err := dial.Dial(cfg.InteractionAddr,
-		dial.WithDefaultTimeout(cfg.BackendTimeout),
-		dial.WithUnaryInterceptors(gateway.IfMatchInterceptor))
-	if err != nil {
-		return nil, fmt.Errorf("dialing interaction service %s: %w", cfg.InteractionAddr, err)
+	backend := func(name, addr string) (*grpc.ClientConn, error) {
+		conn, err := dial.Dial(addr, dial.WithDefaultTimeout(cfg.BackendTimeout),
+			dial.WithUnaryInterceptors(unary...), dial.WithStreamInterceptors(stream...))
+		if err != nil {
+			return nil, fmt.Errorf("dialing %s service %s: %w", name, addr, err)
+		}
+		a.conns = append(a.conns, conn)
+		return conn, nil
 	}
-	a.conns = append(a.conns, interaction)
-	a.health = append(a.health, healthpb.NewHealthClient(interaction))
+	customer, err := backend("customer", cfg.CustomerAddr)
+	if err != nil {
+		return nil, err
+	}
+	interaction, err := backend("interaction", cfg.InteractionAddr)
+	if err != nil {
+		return nil, err
+	}
 
 	var origins []string
 	for _, o := range strings.Split(cfg.CORSOrigins, ",") {
@@ -114,16 +124,23 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	if a.apiLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", cfg.HTTPAddr, err)
 	}
-	if a.adminLn, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
+	if a.admin, err = server.NewAdmin(cfg.AdminAddr, registry, logger); err != nil {
 		a.apiLn.Close()
-		return nil, fmt.Errorf("listening on %s: %w", cfg.AdminAddr, err)
+		return nil, err
 	}
-	a.api = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	adminMux := http.NewServeMux()
-	adminMux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
-	adminMux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	adminMux.HandleFunc("GET /readyz", a.ready)
-	a.admin = &http.Server{Handler: adminMux, ReadHeaderTimeout: 5 * time.Second}
+	// Ready when every backend answers its health check, so a load
+	// balancer sends no traffic to a gateway that cannot serve it.
+	for name, conn := range map[string]*grpc.ClientConn{"customer": customer, "interaction": interaction} {
+		health := healthpb.NewHealthClient(conn)
+		a.admin.AddReadinessCheck(name, func(ctx context.Context) error {
+			resp, err := health.Check(ctx, &healthpb.HealthCheckRequest{})
+			if err == nil && resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+				err = fmt.Errorf("%s service is %s", name, resp.GetStatus())
+			}
+			return err
+		})
+	}
+	a.api = &http.Server{Handler: handler, ReadHeaderTimeout: cfg.ReadHeaderTimeout, ReadTimeout: cfg.ReadTimeout, IdleTimeout: cfg.IdleTimeout}
 	return a, nil
 }
 
@@ -131,50 +148,27 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 func (a *App) HTTPAddr() string { return a.apiLn.Addr().String() }
 
 // AdminAddr is the address of /metrics, /healthz and /readyz.
-func (a *App) AdminAddr() string { return a.adminLn.Addr().String() }
-
-// ready reports 200 when every backend answers its health check, so a load
-// balancer sends no traffic to a gateway that cannot serve it.
-func (a *App) ready(w http.ResponseWriter, r *http.Request) {
-	select {
-	case <-a.draining:
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
-		return
-	default:
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	for _, h := range a.health {
-		resp, err := h.Check(ctx, &healthpb.HealthCheckRequest{})
-		if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-			http.Error(w, "backend not serving", http.StatusServiceUnavailable)
-			return
-		}
-	}
-	fmt.Fprintln(w, "ok")
-}
+func (a *App) AdminAddr() string { return a.admin.Addr() }
 
 // Serve runs until ctx is done, then fails readiness, waits DrainDelay,
 // and shuts the servers down gracefully before closing backend connections.
 func (a *App) Serve(ctx context.Context) error {
 	errc := make(chan error, 2)
 	go func() { errc <- a.api.Serve(a.apiLn) }()
-	go func() { errc <- a.admin.Serve(a.adminLn) }()
+	go func() { errc <- a.admin.Serve() }()
 	var serveErr error
 	select {
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
-	close(a.draining)
-	if serveErr == nil {
-		select {
-		case <-time.After(a.cfg.DrainDelay):
-		case serveErr = <-errc:
-		}
+	delay := a.cfg.DrainDelay
+	if serveErr != nil {
+		delay = 0
 	}
+	a.admin.Drain(delay)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
 	defer cancel()
-	err := errors.Join(a.api.Shutdown(shutdownCtx), a.admin.Shutdown(shutdownCtx))
+	err := errors.Join(a.api.Shutdown(shutdownCtx), a.admin.Shutdown())
 	a.closeConns()
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr

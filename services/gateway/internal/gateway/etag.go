@@ -9,6 +9,9 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/server"
 )
 
 // ifMatchKey is the metadata key the If-Match header travels under between
@@ -42,20 +45,21 @@ func setETag(_ context.Context, w http.ResponseWriter, m proto.Message) error {
 }
 
 // setEtagField puts an If-Match value into the request's etag: the request's
-// own "etag" field, or that of the resource in its body. An etag already in
-// the body wins over the header.
-func setEtagField(m protoreflect.Message, etag string) bool {
+// own "etag" field, or (nested) that of the resource in its body, as in
+// Update requests. An etag already in the body wins over the header.
+func setEtagField(m protoreflect.Message, etag string, nested bool) bool {
 	fields := m.Descriptor().Fields()
 	if f := fields.ByName("etag"); f != nil && f.Kind() == protoreflect.StringKind {
-		if m.Get(f).String() == "" {
+		// "*" matches any current version: nothing to compare.
+		if m.Get(f).String() == "" && etag != "*" {
 			m.Set(f, protoreflect.ValueOfString(etag))
 		}
 		return true
 	}
-	for i := 0; i < fields.Len(); i++ {
+	for i := 0; nested && i < fields.Len(); i++ {
 		f := fields.Get(i)
 		if f.Kind() == protoreflect.MessageKind && !f.IsList() && !f.IsMap() && m.Has(f) {
-			if setEtagField(m.Mutable(f).Message(), etag) {
+			if setEtagField(m.Mutable(f).Message(), etag, false) {
 				return true
 			}
 		}
@@ -65,16 +69,26 @@ func setEtagField(m protoreflect.Message, etag string) bool {
 
 // IfMatchInterceptor is a client interceptor for the gateway's backend
 // connections: it moves the If-Match header, which arrives as metadata, into
-// the request message's etag field, where the services look for it.
+// the request message's etag field, where the services look for it. A
+// condition the method cannot evaluate is refused rather than ignored: If-Match
+// on a method without an etag, or a weak tag (W/"3"), which never matches
+// strongly (RFC 9110, 13.1.1).
 func IfMatchInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	md, ok := metadata.FromOutgoingContext(ctx)
 	if ok {
 		if vals := md.Get(ifMatchKey); len(vals) > 0 {
-			if msg, isProto := req.(proto.Message); isProto {
-				etag := strings.Trim(strings.TrimPrefix(strings.TrimSpace(vals[0]), "W/"), `"`)
-				if etag != "" && etag != "*" {
-					setEtagField(msg.ProtoReflect(), etag)
-				}
+			value := strings.TrimSpace(vals[0])
+			if strings.HasPrefix(value, "W/") {
+				return server.ToStatus(errs.InvalidFieldReason("WEAK_ETAG", "If-Match",
+					"needs a strong entity tag, as the ETag header gives it (without W/)")).Err()
+			}
+			msg, isProto := req.(proto.Message)
+			// Only an update compares the etag of the resource in its body; a
+			// create's body has an etag field too, but nothing to compare.
+			update := strings.HasPrefix(method[strings.LastIndexByte(method, '/')+1:], "Update")
+			if etag := strings.Trim(value, `"`); !isProto || !setEtagField(msg.ProtoReflect(), etag, update) {
+				return server.ToStatus(errs.InvalidFieldReason("IF_MATCH_UNSUPPORTED", "If-Match",
+					"this method has no etag to compare; send the request without If-Match")).Err()
 			}
 			md = md.Copy()
 			delete(md, ifMatchKey)

@@ -1,9 +1,9 @@
-// Package suitetest boots the whole Kehu suite in-process for end-to-end
+// Package e2e boots the whole Kehu suite in-process for end-to-end
 // tests: every service on its own fresh database and random ports, and the
 // REST gateway in front of them, exactly as the binaries wire them. Tests
 // then drive it through HTTP like a web client and through gRPC like
 // another service.
-package suitetest
+package e2e
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package suitetest_test
+package e2e_test
 
 import (
 	"bufio"
@@ -20,11 +20,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kehu-crm/kehu/e2e"
 	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/testdb"
 	customermigrations "github.com/kehu-crm/kehu/services/customer/migrations"
 	gatewayapp "github.com/kehu-crm/kehu/services/gateway/app"
-	"github.com/kehu-crm/kehu/services/gateway/suitetest"
 )
 
 // replica is one customer-service process, as one pod would run it.
@@ -167,7 +167,7 @@ func TestReplicaFailureAndRollingRestart(t *testing.T) {
 		redis = "redis://127.0.0.1:6379/0"
 	}
 	env := []string{
-		"KEHU_DATABASE_URL=" + dbURL, "KEHU_REDIS_URL=" + redis, "KEHU_JWT_SECRET=" + suitetest.Secret,
+		"KEHU_DATABASE_URL=" + dbURL, "KEHU_REDIS_URL=" + redis, "KEHU_JWT_SECRET=" + e2e.Secret,
 		// Four readers with one token would be rate limited: not what this drill is about.
 		"KEHU_RATE_LIMIT=0",
 		"KEHU_DRAIN_DELAY=500ms", "KEHU_SHUTDOWN_TIMEOUT=5s", "KEHU_LOG_LEVEL=error",
@@ -201,7 +201,7 @@ func TestReplicaFailureAndRollingRestart(t *testing.T) {
 	defer func() { cancel(); <-gwDone }()
 	base := "http://" + gw.HTTPAddr()
 
-	signer, _ := auth.NewHS256Signer(suitetest.Secret, "kehu", "kehu")
+	signer, _ := auth.NewHS256Signer(e2e.Secret, "kehu", "kehu")
 	token, _ := signer.Sign("mia", []auth.Role{auth.RoleManager}, time.Hour)
 	mgr := client{t, base, token}
 	var names []string

@@ -1,4 +1,4 @@
-package suitetest_test
+package e2e_test
 
 import (
 	"bytes"
@@ -13,9 +13,9 @@ import (
 
 	"google.golang.org/grpc/metadata"
 
+	"github.com/kehu-crm/kehu/e2e"
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	"github.com/kehu-crm/kehu/pkg/auth"
-	"github.com/kehu-crm/kehu/services/gateway/suitetest"
 )
 
 // client is a tiny REST client for the tests.
@@ -105,7 +105,7 @@ func expect(t *testing.T, r response, code int) {
 }
 
 func TestRESTCustomerLifecycle(t *testing.T) {
-	s := suitetest.Start(t, suitetest.Options{})
+	s := e2e.Start(t, e2e.Options{})
 	mgr := client{t, s.BaseURL, s.Token(t, "mia", auth.RoleManager)}
 
 	// Create, idempotently: the same requestId twice yields one customer.
@@ -211,7 +211,7 @@ func urlQuery(s string) string {
 }
 
 func TestRESTErrorsAndAccess(t *testing.T) {
-	s := suitetest.Start(t, suitetest.Options{MaxBodyBytes: 2048})
+	s := e2e.Start(t, e2e.Options{MaxBodyBytes: 2048})
 	mgr := client{t, s.BaseURL, s.Token(t, "mia", auth.RoleManager)}
 	created := mgr.do("POST", "/v1/customers", map[string]any{"displayName": "Wang Fang", "emails": []string{"wang.fang@example.cn"}, "phones": []string{"+86 137 5555 0101"}, "birthday": "1990-11-02"})
 	expect(t, created, http.StatusOK)
@@ -286,7 +286,7 @@ func TestRESTErrorsAndAccess(t *testing.T) {
 }
 
 func TestDocsAndCORS(t *testing.T) {
-	s := suitetest.Start(t, suitetest.Options{CORSOrigins: "https://app.example.com"})
+	s := e2e.Start(t, e2e.Options{CORSOrigins: "https://app.example.com"})
 	anon := client{t, s.BaseURL, ""}
 	spec := anon.do("GET", "/openapi.json", nil)
 	expect(t, spec, http.StatusOK)
@@ -326,7 +326,7 @@ func TestDocsAndCORS(t *testing.T) {
 // TestEventsAcrossTransports: a change made through REST reaches a gRPC
 // event consumer, which can resume after the last sequence it saw.
 func TestEventsAcrossTransports(t *testing.T) {
-	s := suitetest.Start(t, suitetest.Options{})
+	s := e2e.Start(t, e2e.Options{})
 	mgr := client{t, s.BaseURL, s.Token(t, "mia", auth.RoleManager)}
 	rpc := customerv1.NewCustomerServiceClient(s.CustomerConn)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -393,7 +393,7 @@ func TestEventsAcrossTransports(t *testing.T) {
 // the gateway: a contact, a purchase, a follow-up completed with a visit,
 // and the customer's timeline.
 func TestRESTInteractionsAndFollowUps(t *testing.T) {
-	s := suitetest.Start(t, suitetest.Options{})
+	s := e2e.Start(t, e2e.Options{})
 	agent := client{t, s.BaseURL, s.Token(t, "alice", auth.RoleAgent)}
 	c := agent.do("POST", "/v1/customers", map[string]any{"displayName": "Li Na", "lifecycleStage": "LIFECYCLE_STAGE_FIRST_PURCHASE"})
 	expect(t, c, http.StatusOK)
