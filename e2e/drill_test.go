@@ -20,9 +20,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kehu-crm/kehu/e2e"
 	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/testdb"
+	"github.com/kehu-crm/kehu/pkg/testkit"
 	customermigrations "github.com/kehu-crm/kehu/services/customer/migrations"
 	gatewayapp "github.com/kehu-crm/kehu/services/gateway/app"
 )
@@ -162,12 +162,8 @@ func TestReplicaFailureAndRollingRestart(t *testing.T) {
 		t.Fatalf("building the customer service: %v\n%s", err, out)
 	}
 	dbURL := testdb.New(t, customermigrations.All)
-	redis := os.Getenv("KEHU_REDIS_URL")
-	if redis == "" {
-		redis = "redis://127.0.0.1:6379/0"
-	}
 	env := []string{
-		"KEHU_DATABASE_URL=" + dbURL, "KEHU_REDIS_URL=" + redis, "KEHU_JWT_SECRET=" + e2e.Secret,
+		"KEHU_DATABASE_URL=" + dbURL, "KEHU_REDIS_URL=" + testkit.RedisURL(), "KEHU_JWT_SECRET=" + testkit.Secret,
 		// Four readers with one token would be rate limited: not what this drill is about.
 		"KEHU_RATE_LIMIT=0",
 		"KEHU_DRAIN_DELAY=500ms", "KEHU_SHUTDOWN_TIMEOUT=5s", "KEHU_LOG_LEVEL=error",
@@ -201,7 +197,7 @@ func TestReplicaFailureAndRollingRestart(t *testing.T) {
 	defer func() { cancel(); <-gwDone }()
 	base := "http://" + gw.HTTPAddr()
 
-	signer, _ := auth.NewHS256Signer(e2e.Secret, "kehu", "kehu")
+	signer, _ := auth.NewHS256Signer(testkit.Secret, "kehu", "kehu")
 	token, _ := signer.Sign("mia", []auth.Role{auth.RoleManager}, time.Hour)
 	mgr := client{t, base, token}
 	var names []string

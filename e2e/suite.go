@@ -10,16 +10,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/kehu-crm/kehu/pkg/auth"
-	"github.com/kehu-crm/kehu/pkg/config"
 	"github.com/kehu-crm/kehu/pkg/testdb"
+	"github.com/kehu-crm/kehu/pkg/testkit"
 	customerapp "github.com/kehu-crm/kehu/services/customer/app"
 	customermigrations "github.com/kehu-crm/kehu/services/customer/migrations"
 	gatewayapp "github.com/kehu-crm/kehu/services/gateway/app"
@@ -27,8 +25,6 @@ import (
 	interactionmigrations "github.com/kehu-crm/kehu/services/interaction/migrations"
 )
 
-// Secret signs the suite's tokens.
-const Secret = "suitetest-secret-0123456789abcdef0123"
 
 // Suite is a running Kehu suite.
 type Suite struct {
@@ -44,7 +40,6 @@ type Suite struct {
 	InteractionConn *grpc.ClientConn
 	// Interaction is the interaction service, for driving its worker.
 	Interaction *interactionapp.App
-	signer      *auth.Signer
 }
 
 // Options tweak the suite.
@@ -53,13 +48,6 @@ type Options struct {
 	MaxBodyBytes int64
 	// CORSOrigins enables CORS for these origins.
 	CORSOrigins string
-}
-
-func redisURL() string {
-	if u := os.Getenv("KEHU_REDIS_URL"); u != "" {
-		return u
-	}
-	return "redis://127.0.0.1:6379/0"
 }
 
 // Start boots the suite and stops it when the test ends.
@@ -85,14 +73,7 @@ func Start(t testing.TB, opts Options) *Suite {
 		go func() { d <- f(ctx) }()
 	}
 
-	service := config.Service{
-		GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
-		RedisURL: redisURL(), JWTIssuer: "kehu", JWTAudience: "kehu", JWTSecret: Secret,
-		ShutdownTimeout: 5 * time.Second, MaxConnectionAge: time.Minute, LogLevel: "error",
-	}
-	service.DatabaseURL = testdb.New(t,
-		customermigrations.All,
-		interactionmigrations.All)
+	service := testkit.ServiceConfig(testdb.New(t, customermigrations.All, interactionmigrations.All))
 	customer, err := customerapp.New(ctx, customerapp.Config{
 		Service: service, DefaultPhoneRegion: "CN",
 		MembershipTiers: "SILVER=1000,GOLD=5000,PLATINUM=20000", CacheTTL: time.Minute,
@@ -122,12 +103,8 @@ func Start(t testing.TB, opts Options) *Suite {
 	}
 	serve(gateway.Serve)
 
-	conn := dialTest(t, customer.GRPCAddr())
-	iconn := dialTest(t, interaction.GRPCAddr())
-	signer, err := auth.NewHS256Signer(Secret, "kehu", "kehu")
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := testkit.Dial(t, customer.GRPCAddr())
+	iconn := testkit.Dial(t, interaction.GRPCAddr())
 	s := &Suite{
 		BaseURL:         "http://" + gateway.HTTPAddr(),
 		GatewayAdminURL: "http://" + gateway.AdminAddr(),
@@ -135,30 +112,15 @@ func Start(t testing.TB, opts Options) *Suite {
 		CustomerConn:    conn,
 		InteractionConn: iconn,
 		Interaction:     interaction,
-		signer:          signer,
 	}
 	s.waitReady(t)
 	return s
 }
 
-func dialTest(t testing.TB, addr string) *grpc.ClientConn {
-	t.Helper()
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
-}
-
 // Token returns a bearer token for subject with roles.
 func (s *Suite) Token(t testing.TB, subject string, roles ...auth.Role) string {
 	t.Helper()
-	tok, err := s.signer.Sign(subject, roles, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return testkit.Token(t, subject, roles...)
 }
 
 // waitReady waits until the gateway reports every backend healthy.

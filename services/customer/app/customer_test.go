@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
+	"github.com/kehu-crm/kehu/pkg/testkit"
 	"github.com/kehu-crm/kehu/pkg/auth"
 )
 
@@ -62,7 +63,7 @@ func TestCreateNormalisesAndIsIdempotent(t *testing.T) {
 	other := proto.Clone(req).(*customerv1.CreateCustomerRequest)
 	other.Customer.DisplayName = "Someone Else"
 	_, err = e.client.CreateCustomer(ctx, other)
-	wantCode(t, err, codes.InvalidArgument, "request_id")
+	testkit.WantCode(t, err, codes.InvalidArgument, "", "request_id")
 	if n := e.count(t); n != 1 {
 		t.Errorf("%d customers exist, want 1", n)
 	}
@@ -86,10 +87,10 @@ func TestCreateRejectsBadInputAndWritesNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := e.client.CreateCustomer(e.manager(t), &customerv1.CreateCustomerRequest{Customer: tt.c})
-		t.Run(tt.name, func(t *testing.T) { wantCode(t, err, codes.InvalidArgument, tt.field) })
+		t.Run(tt.name, func(t *testing.T) { testkit.WantCode(t, err, codes.InvalidArgument, "", tt.field) })
 	}
 	_, err := e.client.CreateCustomer(e.manager(t), &customerv1.CreateCustomerRequest{})
-	wantCode(t, err, codes.InvalidArgument, "customer")
+	testkit.WantCode(t, err, codes.InvalidArgument, "", "customer")
 	if n := e.count(t); n != 0 {
 		t.Errorf("%d customers written by rejected requests", n)
 	}
@@ -104,8 +105,8 @@ func TestDuplicateContactRefused(t *testing.T) {
 		person("Wei", "", "139 0000 1111"),
 	} {
 		_, err := e.client.CreateCustomer(e.manager(t), &customerv1.CreateCustomerRequest{Customer: c})
-		st := wantCode(t, err, codes.AlreadyExists, "")
-		if info := errorInfo(st); info.GetMetadata()["existing_customer"] != first.GetName() {
+		st := testkit.WantCode(t, err, codes.AlreadyExists, "", "")
+		if info := testkit.ErrorInfo(st); info.GetMetadata()["existing_customer"] != first.GetName() {
 			t.Errorf("error does not name the existing customer: %v", info)
 		}
 	}
@@ -177,7 +178,7 @@ func TestListFiltersAndPages(t *testing.T) {
 	}
 	for _, b := range bad {
 		_, err := e.client.ListCustomers(ctx, b.req)
-		t.Run(b.name, func(t *testing.T) { wantCode(t, err, codes.InvalidArgument, b.field) })
+		t.Run(b.name, func(t *testing.T) { testkit.WantCode(t, err, codes.InvalidArgument, "", b.field) })
 	}
 }
 
@@ -203,20 +204,20 @@ func TestUpdateWithMaskAndEtag(t *testing.T) {
 		Customer:   &customerv1.Customer{Name: c.GetName(), Title: "Stale", Etag: c.GetEtag()},
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"title"}},
 	})
-	wantCode(t, err, codes.Aborted, "")
+	testkit.WantCode(t, err, codes.Aborted, "", "")
 
 	for _, mask := range [][]string{{"etag"}, {"create_time"}, {"no_such_field"}, {"lifecycle_stage"}, nil} {
 		_, err = e.client.UpdateCustomer(ctx, &customerv1.UpdateCustomerRequest{
 			Customer:   &customerv1.Customer{Name: c.GetName(), Title: "Masked"},
 			UpdateMask: &fieldmaskpb.FieldMask{Paths: mask},
 		})
-		wantCode(t, err, codes.InvalidArgument, "update_mask")
+		testkit.WantCode(t, err, codes.InvalidArgument, "", "update_mask")
 	}
 	_, err = e.client.UpdateCustomer(ctx, &customerv1.UpdateCustomerRequest{
 		Customer:   &customerv1.Customer{Name: c.GetName(), Emails: []string{"broken"}},
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"emails"}},
 	})
-	wantCode(t, err, codes.InvalidArgument, "customer.emails[0]")
+	testkit.WantCode(t, err, codes.InvalidArgument, "", "customer.emails[0]")
 
 	now, err := e.client.GetCustomer(ctx, &customerv1.GetCustomerRequest{Name: c.GetName()})
 	if err != nil {
@@ -248,7 +249,7 @@ func TestSoftDeleteAndUndelete(t *testing.T) {
 		t.Errorf("show_deleted listed %d", len(list.GetCustomers()))
 	}
 	_, err = e.client.DeleteCustomer(ctx, &customerv1.DeleteCustomerRequest{Name: c.GetName()})
-	wantCode(t, err, codes.FailedPrecondition, "")
+	testkit.WantCode(t, err, codes.FailedPrecondition, "", "")
 	und, err := e.client.UndeleteCustomer(ctx, &customerv1.UndeleteCustomerRequest{Name: c.GetName()})
 	if err != nil {
 		t.Fatal(err)
@@ -257,9 +258,9 @@ func TestSoftDeleteAndUndelete(t *testing.T) {
 		t.Errorf("undeleted customer still has delete_time")
 	}
 	_, err = e.client.GetCustomer(ctx, &customerv1.GetCustomerRequest{Name: "customers/not-a-uuid"})
-	wantCode(t, err, codes.InvalidArgument, "name")
+	testkit.WantCode(t, err, codes.InvalidArgument, "", "name")
 	_, err = e.client.GetCustomer(ctx, &customerv1.GetCustomerRequest{Name: "customers/0193a9a0-0000-7000-8000-000000000000"})
-	wantCode(t, err, codes.NotFound, "")
+	testkit.WantCode(t, err, codes.NotFound, "", "")
 }
 
 func TestSearch(t *testing.T) {
@@ -277,7 +278,7 @@ func TestSearch(t *testing.T) {
 		}
 	}
 	_, err := e.client.SearchCustomers(e.manager(t), &customerv1.SearchCustomersRequest{Query: "x"})
-	wantCode(t, err, codes.InvalidArgument, "query")
+	testkit.WantCode(t, err, codes.InvalidArgument, "", "query")
 }
 
 func TestMergeAndDuplicates(t *testing.T) {
@@ -330,7 +331,7 @@ func TestMergeAndDuplicates(t *testing.T) {
 		t.Errorf("old name resolves to %v (%v), want %s", old.GetCustomer().GetName(), err, a.GetName())
 	}
 	_, err = e.client.MergeCustomers(ctx, &customerv1.MergeCustomersRequest{Survivor: a.GetName(), Merged: []string{a.GetName()}})
-	wantCode(t, err, codes.InvalidArgument, "merged[0]")
+	testkit.WantCode(t, err, codes.InvalidArgument, "", "merged[0]")
 }
 
 func TestLifecycleAndPoints(t *testing.T) {
@@ -348,9 +349,9 @@ func TestLifecycleAndPoints(t *testing.T) {
 		t.Errorf("transition: %v", tr.GetTransition())
 	}
 	_, err = e.client.TransitionLifecycleStage(ctx, &customerv1.TransitionLifecycleStageRequest{Name: c.GetName(), Stage: customerv1.LifecycleStage_LIFECYCLE_STAGE_FIRST_PURCHASE, Reason: "again"})
-	wantCode(t, err, codes.FailedPrecondition, "")
+	testkit.WantCode(t, err, codes.FailedPrecondition, "", "")
 	_, err = e.client.TransitionLifecycleStage(ctx, &customerv1.TransitionLifecycleStageRequest{Name: c.GetName(), Stage: customerv1.LifecycleStage_LIFECYCLE_STAGE_LOYAL})
-	wantCode(t, err, codes.InvalidArgument, "reason")
+	testkit.WantCode(t, err, codes.InvalidArgument, "", "reason")
 	hist, err := e.client.ListLifecycleTransitions(ctx, &customerv1.ListLifecycleTransitionsRequest{Parent: c.GetName()})
 	if err != nil || len(hist.GetLifecycleTransitions()) != 1 {
 		t.Fatalf("history: %v %v", hist, err)
@@ -372,9 +373,9 @@ func TestLifecycleAndPoints(t *testing.T) {
 		t.Errorf("tier %s at 1200 points, want SILVER", p1.GetCustomer().GetMembershipTier())
 	}
 	_, err = e.client.AdjustPoints(ctx, &customerv1.AdjustPointsRequest{Name: c.GetName(), Delta: -5000, Reason: "redeem", RequestId: "points-2"})
-	wantCode(t, err, codes.FailedPrecondition, "")
+	testkit.WantCode(t, err, codes.FailedPrecondition, "", "")
 	_, err = e.client.AdjustPoints(ctx, &customerv1.AdjustPointsRequest{Name: c.GetName(), Delta: 5, Reason: "x"})
-	wantCode(t, err, codes.InvalidArgument, "request_id")
+	testkit.WantCode(t, err, codes.InvalidArgument, "", "request_id")
 	ledger, err := e.client.ListPointsLedger(ctx, &customerv1.ListPointsLedgerRequest{Parent: c.GetName()})
 	if err != nil || len(ledger.GetEntries()) != 1 || ledger.GetEntries()[0].GetBalance() != 1200 {
 		t.Errorf("ledger: %v %v", ledger, err)
@@ -394,11 +395,11 @@ func TestAccessControl(t *testing.T) {
 		t.Errorf("agent's new customer managed by %q", mine.GetAccountManager())
 	}
 	_, err = e.client.GetCustomer(bob, &customerv1.GetCustomerRequest{Name: mine.GetName()})
-	wantCode(t, err, codes.NotFound, "")
+	testkit.WantCode(t, err, codes.NotFound, "", "")
 	_, err = e.client.UpdateCustomer(bob, &customerv1.UpdateCustomerRequest{
 		Customer: &customerv1.Customer{Name: mine.GetName(), Title: "hijack"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"title"}},
 	})
-	wantCode(t, err, codes.NotFound, "")
+	testkit.WantCode(t, err, codes.NotFound, "", "")
 	list, err := e.client.ListCustomers(bob, &customerv1.ListCustomersRequest{})
 	if err != nil || len(list.GetCustomers()) != 0 {
 		t.Errorf("bob lists alice's customers: %v %v", list, err)
@@ -413,21 +414,22 @@ func TestAccessControl(t *testing.T) {
 		t.Errorf("viewer sees PII: %v %v", seen.GetCustomer().GetEmails(), seen.GetCustomer().GetPhones())
 	}
 	_, err = e.client.CreateCustomer(viewer, &customerv1.CreateCustomerRequest{Customer: person("V", "", "")})
-	wantCode(t, err, codes.PermissionDenied, "")
+	testkit.WantCode(t, err, codes.PermissionDenied, "", "")
 	_, err = e.client.PurgeCustomer(e.manager(t), &customerv1.PurgeCustomerRequest{Name: mine.GetName()})
-	wantCode(t, err, codes.PermissionDenied, "")
+	testkit.WantCode(t, err, codes.PermissionDenied, "", "")
 
 	noToken, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, err = e.client.GetCustomer(noToken, &customerv1.GetCustomerRequest{Name: mine.GetName()})
-	wantCode(t, err, codes.Unauthenticated, "")
-	expired, _ := e.signer.Sign("alice", []auth.Role{auth.RoleAdmin}, -time.Hour)
+	testkit.WantCode(t, err, codes.Unauthenticated, "", "")
+	signer, _ := auth.NewHS256Signer(testkit.Secret, "kehu", "kehu")
+	expired, _ := signer.Sign("alice", []auth.Role{auth.RoleAdmin}, -time.Hour)
 	forgedSigner, _ := auth.NewHS256Signer("another-secret-that-is-at-least-32-bytes", "kehu", "kehu")
 	forged, _ := forgedSigner.Sign("alice", []auth.Role{auth.RoleAdmin}, time.Hour)
 	for name, tok := range map[string]string{"expired": expired, "forged": forged, "garbage": "abc.def.ghi"} {
 		ctx := metadata.AppendToOutgoingContext(noToken, "authorization", "Bearer "+tok)
 		_, err = e.client.GetCustomer(ctx, &customerv1.GetCustomerRequest{Name: mine.GetName()})
-		t.Run(name, func(t *testing.T) { wantCode(t, err, codes.Unauthenticated, "") })
+		t.Run(name, func(t *testing.T) { testkit.WantCode(t, err, codes.Unauthenticated, "", "") })
 	}
 	if n := e.count(t); n != 1 {
 		t.Errorf("%d customers after denied writes, want 1", n)
@@ -483,7 +485,7 @@ func TestImportExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chunks := recvAll(t, exp.Recv)
+	chunks := testkit.RecvAll(t, exp.Recv)
 	if len(chunks) != 1 || len(chunks[0].GetCustomers()) != 1 {
 		t.Fatalf("export chunks: %v", chunks)
 	}
@@ -505,7 +507,7 @@ func TestEventsStreamAndPurge(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := e.client.GetCustomer(ctx, &customerv1.GetCustomerRequest{Name: c.GetName()})
-	wantCode(t, err, codes.NotFound, "")
+	testkit.WantCode(t, err, codes.NotFound, "", "")
 
 	svcCtx, cancel := context.WithCancel(e.as(t, "interaction", auth.RoleService))
 	defer cancel()
@@ -538,7 +540,7 @@ func TestEventsStreamAndPurge(t *testing.T) {
 	if err == nil {
 		_, err = denied.Recv()
 	}
-	wantCode(t, err, codes.PermissionDenied, "")
+	testkit.WantCode(t, err, codes.PermissionDenied, "", "")
 }
 
 func TestBatchAssign(t *testing.T) {
@@ -559,7 +561,7 @@ func TestBatchAssign(t *testing.T) {
 		t.Errorf("%d assigned to alice", len(list.GetCustomers()))
 	}
 	_, err = e.client.BatchAssignAccountManager(e.manager(t), &customerv1.BatchAssignAccountManagerRequest{AccountManager: "alice"})
-	wantCode(t, err, codes.InvalidArgument, "filter")
+	testkit.WantCode(t, err, codes.InvalidArgument, "", "filter")
 }
 
 func TestRedisDownFailsOpen(t *testing.T) {

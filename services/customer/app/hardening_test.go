@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
+	"github.com/kehu-crm/kehu/pkg/testkit"
 )
 
 // TestImportedCustomersHaveRealTimes: imported rows used to be stored at
@@ -72,7 +73,7 @@ func TestImportStreamLimits(t *testing.T) {
 		}
 	}
 	_, err = stream.CloseAndRecv()
-	wantCode(t, err, codes.ResourceExhausted, "")
+	testkit.WantCode(t, err, codes.ResourceExhausted, "", "")
 
 	// A client that goes quiet is cut off after the duration limit.
 	stream, err = e.client.ImportCustomers(ctx)
@@ -81,7 +82,7 @@ func TestImportStreamLimits(t *testing.T) {
 	}
 	start := time.Now()
 	err = stream.RecvMsg(&customerv1.ImportCustomersResponse{}) // sends nothing, waits for the answer
-	wantCode(t, err, codes.DeadlineExceeded, "")
+	testkit.WantCode(t, err, codes.DeadlineExceeded, "", "")
 	if waited := time.Since(start); waited > 5*time.Second {
 		t.Errorf("quiet import held for %s", waited)
 	}

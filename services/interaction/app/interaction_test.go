@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -16,33 +15,9 @@ import (
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	ipb "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
 	"github.com/kehu-crm/kehu/pkg/auth"
+	"github.com/kehu-crm/kehu/pkg/testkit"
 	"github.com/kehu-crm/kehu/services/interaction/internal/customers"
 )
-
-// wantCode checks an error's code and that a field violation or the
-// message mentions field.
-func wantCode(t *testing.T, err error, code codes.Code, field string) {
-	t.Helper()
-	st, _ := status.FromError(err)
-	if st.Code() != code {
-		t.Fatalf("got %v, want %v", err, code)
-	}
-	if field == "" {
-		return
-	}
-	for _, d := range st.Details() {
-		if br, ok := d.(*errdetails.BadRequest); ok {
-			for _, v := range br.GetFieldViolations() {
-				if v.GetField() == field {
-					return
-				}
-			}
-		}
-	}
-	if !strings.Contains(st.Message(), field) {
-		t.Fatalf("error %v names neither field nor message %q", err, field)
-	}
-}
 
 func call(kind ipb.InteractionKind, summary string) *ipb.Interaction {
 	return &ipb.Interaction{Channel: ipb.Channel_CHANNEL_PHONE, Direction: ipb.Direction_DIRECTION_INBOUND, Kind: kind, Subject: "Call", Summary: summary}
@@ -89,7 +64,7 @@ func TestRecordInteractionsWithStageSnapshot(t *testing.T) {
 	// The same request id with another body is refused.
 	req.Interaction.Summary = "Something else"
 	_, err = e.interactions.CreateInteraction(ctx, req)
-	wantCode(t, err, codes.InvalidArgument, "request_id")
+	testkit.WantCode(t, err, codes.InvalidArgument, "", "request_id")
 
 	// Later stage changes do not rewrite history.
 	if _, err := e.customers.TransitionLifecycleStage(e.manager(t), &customerv1.TransitionLifecycleStageRequest{
@@ -150,14 +125,14 @@ func TestBadInteractionsWriteNothing(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := e.interactions.CreateInteraction(ctx, &ipb.CreateInteractionRequest{Parent: tc.parent, Interaction: tc.i})
-			wantCode(t, err, tc.code, tc.field)
+			testkit.WantCode(t, err, tc.code, "", tc.field)
 		})
 	}
 	// A batch is all or nothing: one bad entry rejects every one.
 	_, err := e.interactions.BatchCreateInteractions(ctx, &ipb.BatchCreateInteractionsRequest{Parent: c.GetName(), Requests: []*ipb.CreateInteractionRequest{
 		{Interaction: purchase("10", "CNY")}, {Interaction: purchase("-1", "CNY")},
 	}})
-	wantCode(t, err, codes.InvalidArgument, "requests[1].interaction.amount.amount")
+	testkit.WantCode(t, err, codes.InvalidArgument, "", "requests[1].interaction.amount.amount")
 	if n := e.countInteractions(t, "customers/-"); n != 0 {
 		t.Fatalf("%d interactions written by rejected requests", n)
 	}
@@ -226,14 +201,14 @@ func TestTimelineFiltersAndPaging(t *testing.T) {
 		}
 	}
 	_, err := e.interactions.ListInteractions(ctx, &ipb.ListInteractionsRequest{Parent: "customers/-", Filter: `mood = "happy"`})
-	wantCode(t, err, codes.InvalidArgument, "filter")
+	testkit.WantCode(t, err, codes.InvalidArgument, "", "filter")
 	_, err = e.interactions.ListInteractions(ctx, &ipb.ListInteractionsRequest{Parent: "customers/-", Filter: `amount > lots`})
-	wantCode(t, err, codes.InvalidArgument, "filter")
+	testkit.WantCode(t, err, codes.InvalidArgument, "", "filter")
 	first, _ := e.interactions.ListInteractions(ctx, &ipb.ListInteractionsRequest{Parent: a.GetName(), PageSize: 2})
 	_, err = e.interactions.ListInteractions(ctx, &ipb.ListInteractionsRequest{Parent: b.GetName(), PageSize: 2, PageToken: first.GetNextPageToken()})
-	wantCode(t, err, codes.InvalidArgument, "page_token")
+	testkit.WantCode(t, err, codes.InvalidArgument, "", "page_token")
 	_, err = e.interactions.ListInteractions(ctx, &ipb.ListInteractionsRequest{Parent: a.GetName(), PageSize: -1})
-	wantCode(t, err, codes.InvalidArgument, "page_size")
+	testkit.WantCode(t, err, codes.InvalidArgument, "", "page_size")
 }
 
 func TestUpdateDeleteUndelete(t *testing.T) {
@@ -252,10 +227,10 @@ func TestUpdateDeleteUndelete(t *testing.T) {
 		t.Fatalf("update: %v %v", got, err)
 	}
 	_, err = e.interactions.UpdateInteraction(ctx, &ipb.UpdateInteractionRequest{Interaction: upd, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"satisfaction"}}})
-	wantCode(t, err, codes.Aborted, "")
+	testkit.WantCode(t, err, codes.Aborted, "", "")
 	for _, path := range []string{"lifecycle_stage", "mood"} {
 		_, err = e.interactions.UpdateInteraction(ctx, &ipb.UpdateInteractionRequest{Interaction: &ipb.Interaction{Name: i.GetName()}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{path}}})
-		wantCode(t, err, codes.InvalidArgument, "update_mask")
+		testkit.WantCode(t, err, codes.InvalidArgument, "", "update_mask")
 	}
 	if _, err := e.interactions.DeleteInteraction(ctx, &ipb.DeleteInteractionRequest{Name: i.GetName()}); err != nil {
 		t.Fatal(err)
@@ -285,14 +260,14 @@ func TestAccessRules(t *testing.T) {
 	alice, bob := e.as(t, "alice", auth.RoleAgent), e.as(t, "bob", auth.RoleAgent)
 	// Alice cannot record for Bob's customer: it looks absent.
 	_, err := e.interactions.CreateInteraction(alice, &ipb.CreateInteractionRequest{Parent: bobs.GetName(), Interaction: call(ipb.InteractionKind_INTERACTION_KIND_CONTACT, "")})
-	wantCode(t, err, codes.NotFound, "parent")
+	testkit.WantCode(t, err, codes.NotFound, "", "parent")
 	resp, err := e.interactions.CreateInteraction(bob, &ipb.CreateInteractionRequest{Parent: bobs.GetName(), Interaction: call(ipb.InteractionKind_INTERACTION_KIND_CONTACT, "Private notes")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	name := resp.GetInteraction().GetName()
 	// Once the projection knows Bob manages the customer, Alice cannot read it.
-	eventually(t, "customer projection", func() bool {
+	testkit.Eventually(t, "customer projection", func() bool {
 		_, err := e.interactions.GetInteraction(alice, &ipb.GetInteractionRequest{Name: name})
 		return status.Code(err) == codes.NotFound
 	})
@@ -307,11 +282,11 @@ func TestAccessRules(t *testing.T) {
 		t.Fatalf("viewer: %v %v", v, err)
 	}
 	_, err = e.interactions.CreateInteraction(viewer, &ipb.CreateInteractionRequest{Parent: bobs.GetName(), Interaction: call(ipb.InteractionKind_INTERACTION_KIND_NOTE, "")})
-	wantCode(t, err, codes.PermissionDenied, "")
+	testkit.WantCode(t, err, codes.PermissionDenied, "", "")
 	_, err = e.interactions.CreateCareRule(bob, &ipb.CreateCareRuleRequest{CareRule: &ipb.CareRule{DisplayName: "x"}})
-	wantCode(t, err, codes.PermissionDenied, "")
+	testkit.WantCode(t, err, codes.PermissionDenied, "", "")
 	_, err = e.interactions.ListInteractions(context.Background(), &ipb.ListInteractionsRequest{Parent: "customers/-"})
-	wantCode(t, err, codes.Unauthenticated, "")
+	testkit.WantCode(t, err, codes.Unauthenticated, "", "")
 }
 
 func TestFollowUpsAgendaAndRecurrence(t *testing.T) {
@@ -334,7 +309,7 @@ func TestFollowUpsAgendaAndRecurrence(t *testing.T) {
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := e.interactions.CreateFollowUp(ctx, &ipb.CreateFollowUpRequest{Parent: c.GetName(), FollowUp: tc.f})
-			wantCode(t, err, codes.InvalidArgument, tc.field)
+			testkit.WantCode(t, err, codes.InvalidArgument, "", tc.field)
 		})
 	}
 
@@ -384,7 +359,7 @@ func TestFollowUpsAgendaAndRecurrence(t *testing.T) {
 	_, err = e.interactions.CompleteFollowUp(ctx, &ipb.CompleteFollowUpRequest{
 		Name: monthly.GetFollowUp().GetName(), Fulfillment: &ipb.CompleteFollowUpRequest_Interaction{Interaction: done.GetInteraction().GetName()},
 	})
-	wantCode(t, err, codes.FailedPrecondition, "")
+	testkit.WantCode(t, err, codes.FailedPrecondition, "", "")
 	if _, err := e.interactions.CompleteFollowUp(ctx, &ipb.CompleteFollowUpRequest{
 		Name: monthly.GetFollowUp().GetName(), RequestId: "done-1",
 		Fulfillment: &ipb.CompleteFollowUpRequest_NewInteraction{NewInteraction: &ipb.Interaction{Summary: "All good", Satisfaction: 5}},
@@ -466,7 +441,7 @@ func TestCareRulesExactlyOnceAcrossReplicas(t *testing.T) {
 	fields := []string{"care_rule.dates[0]", "care_rule.dates[0]", "care_rule.customer_filter", "care_rule.lead_days"}
 	for n, r := range bad {
 		_, err := e.interactions.CreateCareRule(ctx, &ipb.CreateCareRuleRequest{CareRule: r})
-		wantCode(t, err, codes.InvalidArgument, fields[n])
+		testkit.WantCode(t, err, codes.InvalidArgument, "", fields[n])
 	}
 	rule, err := e.interactions.CreateCareRule(ctx, &ipb.CreateCareRuleRequest{CareRuleId: "vip-birthday", CareRule: &ipb.CareRule{
 		DisplayName: "VIP birthday call", Occasion: ipb.CareRule_OCCASION_BIRTHDAY, LeadDays: 7, Channel: ipb.Channel_CHANNEL_PHONE,
@@ -477,7 +452,7 @@ func TestCareRulesExactlyOnceAcrossReplicas(t *testing.T) {
 	}
 
 	// The worker needs the customers from the event stream.
-	eventually(t, "customers projected", func() bool {
+	testkit.Eventually(t, "customers projected", func() bool {
 		var n int
 		_ = e.app.Pool.QueryRow(context.Background(), `SELECT count(*) FROM customers WHERE birthday <> ''`).Scan(&n)
 		return n == 7
@@ -552,7 +527,7 @@ func TestMergeAndPurgeReactions(t *testing.T) {
 	if _, err := e.customers.MergeCustomers(ctx, &customerv1.MergeCustomersRequest{Survivor: survivor.GetName(), Merged: []string{dup.GetName()}}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "records moved to the survivor", func() bool {
+	testkit.Eventually(t, "records moved to the survivor", func() bool {
 		return e.countInteractions(t, survivor.GetName()) == 3 && e.countInteractions(t, dup.GetName()) == 0
 	})
 	fus := must(e.interactions.ListFollowUps(ctx, &ipb.ListFollowUpsRequest{Parent: survivor.GetName()})).GetFollowUps()
@@ -571,7 +546,7 @@ func TestMergeAndPurgeReactions(t *testing.T) {
 	if _, err := e.customers.PurgeCustomer(admin, &customerv1.PurgeCustomerRequest{Name: survivor.GetName()}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "records erased", func() bool { return e.countInteractions(t, "customers/-") == 0 })
+	testkit.Eventually(t, "records erased", func() bool { return e.countInteractions(t, "customers/-") == 0 })
 	var payloads int
 	if err := e.app.Pool.QueryRow(context.Background(),
 		`SELECT count(*) FROM outbox WHERE subject LIKE $1 AND payload IS NOT NULL`, survivor.GetName()+"/%").Scan(&payloads); err != nil {
@@ -634,9 +609,9 @@ func TestTouchpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = e.interactions.CreateTouchpoint(ctx, &ipb.CreateTouchpointRequest{TouchpointId: "wecom-group", Touchpoint: &ipb.Touchpoint{DisplayName: "x", Channel: ipb.Channel_CHANNEL_CHAT}})
-	wantCode(t, err, codes.AlreadyExists, "")
+	testkit.WantCode(t, err, codes.AlreadyExists, "", "")
 	_, err = e.interactions.CreateTouchpoint(ctx, &ipb.CreateTouchpointRequest{TouchpointId: "Bad Id", Touchpoint: &ipb.Touchpoint{DisplayName: "x", Channel: ipb.Channel_CHANNEL_CHAT}})
-	wantCode(t, err, codes.InvalidArgument, "touchpoint_id")
+	testkit.WantCode(t, err, codes.InvalidArgument, "", "touchpoint_id")
 	c := e.customer(t, &customerv1.Customer{DisplayName: "Sofia"})
 	i := call(ipb.InteractionKind_INTERACTION_KIND_CONTACT, "")
 	i.Touchpoint = tp.GetTouchpoint().GetName()
@@ -644,7 +619,7 @@ func TestTouchpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = e.interactions.DeleteTouchpoint(ctx, &ipb.DeleteTouchpointRequest{Name: tp.GetTouchpoint().GetName()})
-	wantCode(t, err, codes.FailedPrecondition, "")
+	testkit.WantCode(t, err, codes.FailedPrecondition, "", "")
 }
 
 func TestStreamEvents(t *testing.T) {
@@ -674,5 +649,5 @@ func TestStreamEvents(t *testing.T) {
 	if err == nil {
 		_, err = st.Recv()
 	}
-	wantCode(t, err, codes.InvalidArgument, "after_sequence")
+	testkit.WantCode(t, err, codes.InvalidArgument, "", "after_sequence")
 }
