@@ -25,7 +25,6 @@ import (
 	interactionmigrations "github.com/kehu-crm/kehu/services/interaction/migrations"
 )
 
-
 // Suite is a running Kehu suite.
 type Suite struct {
 	// BaseURL is the REST gateway, e.g. "http://127.0.0.1:41234".

@@ -16,8 +16,8 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
-	"github.com/kehu-crm/kehu/pkg/testkit"
 	"github.com/kehu-crm/kehu/pkg/auth"
+	"github.com/kehu-crm/kehu/pkg/testkit"
 )
 
 func person(name, email, phone string) *customerv1.Customer {
