@@ -167,18 +167,18 @@ func TestParseOrderBy(t *testing.T) {
 	}
 }
 
-func TestCheckMask(t *testing.T) {
+func TestCustomerFields(t *testing.T) {
 	t.Parallel()
-	if _, err := checkMask(nil); !errs.Is(err, errs.KindInvalidArgument) {
+	if _, err := customerFields.CheckMask(nil); !errs.Is(err, errs.KindInvalidArgument) {
 		t.Errorf("empty mask accepted")
 	}
 	for _, p := range []string{"etag", "create_time", "lifecycle_stage", "loyalty_points", "nonsense"} {
-		got := violations(t, func() error { _, err := checkMask([]string{"display_name", p}); return err }())
+		got := violations(t, func() error { _, err := customerFields.CheckMask([]string{"display_name", p}); return err }())
 		if !got["update_mask"] {
 			t.Errorf("mask with %q accepted", p)
 		}
 	}
-	if paths, err := checkMask([]string{"*"}); err != nil || len(paths) != len(updatable) {
+	if paths, err := customerFields.CheckMask([]string{"*"}); err != nil || len(paths) != len(customerFields.Updatable) {
 		t.Errorf("wildcard mask: %v, %v", paths, err)
 	}
 }

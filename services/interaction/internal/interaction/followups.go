@@ -3,7 +3,6 @@ package interaction
 import (
 	"context"
 	"slices"
-	"time"
 
 	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/errs"
@@ -130,10 +129,11 @@ func (s *Service) ListFollowUps(ctx context.Context, in ListInput) ([]*FollowUp,
 	return rows, next, nil
 }
 
-var (
-	followUpUpdatable  = []string{"purpose", "channel", "assignee", "due_time", "recurrence", "message"}
-	followUpOutputOnly = []string{"name", "state", "interaction", "care_rule", "previous", "cancel_reason", "close_time", "create_time", "update_time", "etag"}
-)
+// followUpFields are the update_mask paths of a follow-up.
+var followUpFields = resource.Fields{
+	Updatable:  []string{"purpose", "channel", "assignee", "due_time", "recurrence", "message"},
+	OutputOnly: []string{"name", "state", "interaction", "care_rule", "previous", "cancel_reason", "close_time", "create_time", "update_time", "etag"},
+}
 
 // UpdateFollowUpInput is the input of UpdateFollowUp.
 type UpdateFollowUpInput struct {
@@ -153,7 +153,7 @@ func (s *Service) UpdateFollowUp(ctx context.Context, in UpdateFollowUpInput) (*
 	if in.FollowUp == nil {
 		return nil, errs.InvalidField("follow_up", "is required")
 	}
-	paths, err := checkMask(in.Paths, followUpUpdatable, followUpOutputOnly)
+	paths, err := followUpFields.CheckMask(in.Paths)
 	if err != nil {
 		return nil, err
 	}
@@ -214,170 +214,6 @@ func (s *Service) lockPlanned(ctx context.Context, tx Tx, id, name, etag string)
 		return nil, errs.FailedPrecondition("FOLLOW_UP_CLOSED", "%s is %s; only planned follow-ups can change", name, f.State)
 	}
 	return f, nil
-}
-
-// CompleteFollowUpInput is the input of CompleteFollowUp: exactly one of
-// InteractionName (already recorded) and NewInteraction.
-type CompleteFollowUpInput struct {
-	Name            string
-	InteractionName string
-	NewInteraction  *Interaction
-	Etag            string
-	RequestID       string
-}
-
-// CompleteResult is the outcome of CompleteFollowUp.
-type CompleteResult struct {
-	FollowUp    *FollowUp
-	Interaction *Interaction
-	Next        *FollowUp
-}
-
-// CompleteFollowUp closes a planned follow-up with the interaction that
-// fulfilled it and, for a recurring one, plans the next occurrence.
-func (s *Service) CompleteFollowUp(ctx context.Context, in CompleteFollowUpInput) (CompleteResult, error) {
-	a, err := auth.AccessFrom(ctx)
-	if err != nil {
-		return CompleteResult{}, err
-	}
-	cur, err := s.loadFollowUp(ctx, a, in.Name)
-	if err != nil {
-		return CompleteResult{}, err
-	}
-	var (
-		linkID   string
-		newInter *Interaction
-	)
-	switch {
-	case in.InteractionName != "" && in.NewInteraction != nil:
-		return CompleteResult{}, errs.InvalidField("fulfillment", "give either interaction or new_interaction, not both")
-	case in.InteractionName != "":
-		customerID, id, err := ParseInteractionName("interaction", in.InteractionName)
-		if err != nil {
-			return CompleteResult{}, err
-		}
-		if customerID != cur.CustomerID {
-			return CompleteResult{}, errs.InvalidField("interaction", "must be an interaction of %s", CustomerName(cur.CustomerID))
-		}
-		linkID = id
-	case in.NewInteraction != nil:
-		raw := *in.NewInteraction
-		if raw.Kind == "" {
-			raw.Kind = KindFollowUpVisit
-			if cur.CareRuleID != "" {
-				raw.Kind = KindCareGreeting
-			}
-		}
-		if raw.Channel == "" {
-			raw.Channel = cur.Channel
-		}
-		if newInter, err = s.prepare(ctx, a, cur.CustomerID, &raw, "new_interaction"); err != nil {
-			return CompleteResult{}, err
-		}
-		ref, err := s.lookupCustomer(ctx, "name", cur.CustomerID)
-		if err != nil {
-			return CompleteResult{}, err
-		}
-		newInter.Stage = ref.Stage
-	default:
-		return CompleteResult{}, errs.InvalidField("fulfillment", "give the interaction that fulfilled the follow-up, or a new_interaction to record")
-	}
-
-	var nextID, interID string
-	_, _, err = idempotency.Run(ctx, s.store.InTx, "CompleteFollowUp", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
-		nextID, interID = "", ""
-		f, err := s.lockPlanned(ctx, tx, cur.ID, in.Name, in.Etag)
-		if err != nil {
-			return "", err
-		}
-		now := s.now()
-		var events []event.Event
-		if newInter != nil {
-			i := *newInter
-			i.ID, i.Revision, i.CreateTime, i.UpdateTime, i.FollowUpID = newID(), 1, now, now, f.ID
-			if err := tx.InsertInteractions(ctx, &i); err != nil {
-				return "", err
-			}
-			interID = i.ID
-			events = append(events, event.Event{Type: EventInteractionCreated, Subject: InteractionName(i.CustomerID, i.ID), Actor: a.Actor(), Data: &i})
-		} else {
-			i, err := tx.LockInteraction(ctx, linkID)
-			if err != nil {
-				return "", notFoundAs(err, in.InteractionName)
-			}
-			switch {
-			case i.CustomerID != f.CustomerID:
-				return "", errs.NotFound(in.InteractionName)
-			case i.DeleteTime != nil:
-				return "", errs.FailedPrecondition("INTERACTION_DELETED", "%s is deleted", in.InteractionName)
-			case i.FollowUpID != "" && i.FollowUpID != f.ID:
-				return "", errs.FailedPrecondition("INTERACTION_ALREADY_LINKED", "%s already fulfilled %s", in.InteractionName, FollowUpName(i.CustomerID, i.FollowUpID))
-			}
-			i.FollowUpID, i.Revision, i.UpdateTime = f.ID, i.Revision+1, now
-			if err := tx.UpdateInteraction(ctx, i); err != nil {
-				return "", err
-			}
-			interID = i.ID
-			events = append(events, event.Event{Type: EventInteractionUpdated, Subject: in.InteractionName, Actor: a.Actor(), Data: i})
-		}
-		f.State, f.InteractionID, f.CloseTime = StateCompleted, interID, &now
-		f.Revision++
-		f.UpdateTime = now
-		if err := tx.UpdateFollowUp(ctx, f); err != nil {
-			return "", err
-		}
-		events = append(events, event.Event{Type: EventFollowUpCompleted, Subject: in.Name, Actor: a.Actor(), Data: f})
-		if next := recur(f, now); next != nil {
-			if err := tx.InsertFollowUp(ctx, next); err != nil {
-				return "", err
-			}
-			nextID = next.ID
-			events = append(events, event.Event{Type: EventFollowUpCreated, Subject: FollowUpName(next.CustomerID, next.ID), Actor: a.Actor(), Data: next})
-		}
-		return f.ID, tx.Emit(ctx, events...)
-	})
-	if err != nil {
-		return CompleteResult{}, err
-	}
-	var res CompleteResult
-	if res.FollowUp, err = s.readFollowUp(ctx, a, cur.ID); err != nil {
-		return CompleteResult{}, err
-	}
-	// A replayed request does not know the ids; read them from the record.
-	if interID == "" {
-		interID = res.FollowUp.InteractionID
-	}
-	if interID != "" {
-		i, err := s.store.GetInteraction(ctx, interID)
-		if err != nil {
-			return CompleteResult{}, err
-		}
-		res.Interaction = viewInteraction(a, i)
-	}
-	if nextID != "" {
-		if res.Next, err = s.readFollowUp(ctx, a, nextID); err != nil {
-			return CompleteResult{}, err
-		}
-	}
-	return res, nil
-}
-
-// recur returns the next occurrence of a recurring follow-up closed at now:
-// due one interval after the previous due time, skipping occurrences that
-// are already past, so a late completion does not create a backlog.
-func recur(f *FollowUp, now time.Time) *FollowUp {
-	if f.Recurrence.Interval <= 0 {
-		return nil
-	}
-	due := f.Recurrence.Next(f.DueTime)
-	for i := 0; !due.After(now) && i < 10000; i++ {
-		due = f.Recurrence.Next(due)
-	}
-	return &FollowUp{
-		ID: newID(), CustomerID: f.CustomerID, Purpose: f.Purpose, Channel: f.Channel, Assignee: f.Assignee,
-		DueTime: due, Recurrence: f.Recurrence, State: StatePlanned, CareRuleID: f.CareRuleID,
-		PreviousID: f.ID, Message: f.Message, Revision: 1, CreateTime: now, UpdateTime: now,
-	}
 }
 
 // CancelFollowUpInput is the input of CancelFollowUp.
