@@ -38,13 +38,6 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Customer, error)
 	}
 	in.Customer = c
 	id, _, err := idempotency.Run(ctx, s.store.InTx, "CreateCustomer", in.RequestID, in, func(ctx context.Context, tx Tx) (string, error) {
-		if !in.AllowDuplicates {
-			if owner, err := tx.ContactOwner(ctx, c.Emails, c.Phones, ""); err != nil {
-				return "", err
-			} else if owner != "" {
-				return "", duplicateError(owner)
-			}
-		}
 		now := s.now()
 		c.ID = newID()
 		c.Points = 0
@@ -55,16 +48,13 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Customer, error)
 		if err := tx.Insert(ctx, c); err != nil {
 			return "", err
 		}
+		if err := s.claimContacts(ctx, tx, a, c.ID, c.Emails, c.Phones, !in.AllowDuplicates); err != nil {
+			return "", err
+		}
 		return c.ID, tx.Emit(ctx, event.Event{Type: EventCreated, Subject: c.Name(), Actor: a.Actor(), Data: c})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return s.read(ctx, a, id)
-}
-
-func duplicateError(ownerID string) error {
-	return errs.AlreadyExists("DUPLICATE_CUSTOMER",
-		"a customer with this e-mail or phone already exists: %s (set allow_duplicates to create anyway)", Name(ownerID)).
-		WithMetadata("existing_customer", Name(ownerID))
 }

@@ -61,6 +61,17 @@ func (s *Service) setDeleted(ctx context.Context, in resource.Mutation, deleted 
 		if err := s.save(ctx, tx, c); err != nil {
 			return "", err
 		}
+		// A deleted customer owns no contacts; a restored one takes back
+		// those no one took meanwhile and shares the others, as
+		// allow_duplicates would: restoring a record must not fail.
+		if deleted {
+			err = tx.ReleaseAllContacts(ctx, []string{c.ID})
+		} else {
+			err = s.claimContacts(ctx, tx, a, c.ID, c.Emails, c.Phones, false)
+		}
+		if err != nil {
+			return "", err
+		}
 		return c.ID, tx.Emit(ctx, event.Event{Type: evType, Subject: c.Name(), Actor: a.Actor(), Data: c})
 	})
 	if err != nil {

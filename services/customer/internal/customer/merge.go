@@ -76,8 +76,13 @@ type MergeResult struct {
 //   - points are summed (ledger entries on every side), the value tier is the
 //     best of all, marketing consent stays the survivor's (consent given to
 //     one record is not consent for another);
+//   - the result obeys the limits of any customer (e-mails, phones, tags,
+//     attributes): a merge that would break one is refused, naming the
+//     field, rather than leaving a survivor no update can save;
 //   - merged customers are soft-deleted and remember the survivor, so their
-//     names keep resolving to it.
+//     names keep resolving to it for reads; changes through those names
+//     are refused (lockVisible), so each name locks a distinct customer
+//     and nothing is counted twice.
 func (s *Service) Merge(ctx context.Context, in MergeInput) (MergeResult, error) {
 	a, err := auth.AccessFrom(ctx)
 	if err != nil {
@@ -111,12 +116,12 @@ func (s *Service) Merge(ctx context.Context, in MergeInput) (MergeResult, error)
 			if merged[i], err = s.lockLive(ctx, tx, a, id, in.Merged[i]); err != nil {
 				return "", err
 			}
-			if merged[i].ID == survivor.ID {
-				return "", errs.InvalidField(fmt.Sprintf("merged[%d]", i), "%s was already merged into the survivor", in.Merged[i])
-			}
 		}
 		res.Customer, res.Fields = combine(survivor, merged)
 		res.Customer.Membership = s.tiers.For(res.Customer.Points)
+		if err := s.checkMergedLimits(res.Customer); err != nil {
+			return "", err
+		}
 		if in.DryRun {
 			return survivor.ID, errDryRun
 		}
@@ -165,13 +170,22 @@ func (s *Service) applyMerge(ctx context.Context, tx Tx, a auth.Access, before, 
 		}
 	}
 	// Merged rows give up their external ids and contacts before the
-	// survivor takes them, so uniqueness holds at every statement.
-	if err := tx.MarkMerged(ctx, ids, before.ID, now); err != nil {
+	// survivor takes them, so uniqueness holds at every statement. The
+	// rows as stored afterwards (delete time, revision) are what the
+	// events carry.
+	gone, err := tx.MarkMerged(ctx, ids, before.ID, now)
+	if err != nil {
 		return err
 	}
 	gained := after.Points - before.Points
 	after.Points = before.Points
 	if err := s.save(ctx, tx, after); err != nil {
+		return err
+	}
+	if err := tx.ReleaseAllContacts(ctx, ids); err != nil {
+		return err
+	}
+	if err := s.claimContacts(ctx, tx, a, after.ID, after.Emails, after.Phones, false); err != nil {
 		return err
 	}
 	if gained > 0 {
@@ -184,11 +198,26 @@ func (s *Service) applyMerge(ctx context.Context, tx Tx, a auth.Access, before, 
 		names[i] = Name(id)
 	}
 	evs := []event.Event{{Type: EventMerged, Subject: after.Name(), Actor: a.Actor(), Data: MergedData{SurvivorID: after.ID, MergedIDs: ids}}}
-	for _, m := range merged {
+	for _, m := range gone {
 		evs = append(evs, event.Event{Type: EventDeleted, Subject: m.Name(), Actor: a.Actor(), Data: m})
 	}
 	evs = append(evs, event.Event{Type: EventUpdated, Subject: after.Name(), Actor: a.Actor(), Data: after})
 	return tx.Emit(ctx, evs...)
+}
+
+// checkMergedLimits applies the limits of a stored customer to a merge's
+// result. The merge names customers, not fields, so a broken limit is a
+// precondition the caller fixes by trimming a side first.
+func (s *Service) checkMergedLimits(c *Customer) error {
+	err := s.norm.Normalize(c.Clone(), "customer")
+	e, ok := errs.As(err)
+	if !ok || len(e.Violations) == 0 {
+		return err
+	}
+	first := e.Violations[0]
+	return errs.FailedPrecondition("MERGE_EXCEEDS_LIMITS",
+		"the merged customer would break a limit: %s %s (%d in all); remove values from the survivor or the merged customers first",
+		first.Field, first.Description, len(e.Violations)).WithMetadata("field", first.Field)
 }
 
 // combine computes the merged survivor and the decision for every field

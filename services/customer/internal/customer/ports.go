@@ -47,11 +47,22 @@ type Tx interface {
 	// Request ids (AIP-155) are claimed and completed in the transaction
 	// of the change they guard.
 	idempotency.Keys
+	// Get reads a customer by id in the transaction, without locking it.
+	Get(ctx context.Context, id string) (*Customer, error)
 	// Lock reads a customer by id for update, following merges.
 	Lock(ctx context.Context, id string) (*Customer, error)
-	// ContactOwner returns the id of a live customer other than exceptID that
-	// has one of the e-mails or phones, or "".
-	ContactOwner(ctx context.Context, emails, phones []string, exceptID string) (string, error)
+	// ClaimContacts makes customer id the owner of those of the e-mails and
+	// phones no live customer owns, and returns the id of the owner of the
+	// first one another customer owns ("" when none is). Ownership is a
+	// unique key: of two concurrent claims of one contact, one wins.
+	ClaimContacts(ctx context.Context, id string, emails, phones []string) (string, error)
+	// ReleaseContacts gives up customer id's ownership of the e-mails and
+	// phones (after it stopped listing them); each passes to the oldest
+	// other live customer listing it.
+	ReleaseContacts(ctx context.Context, id string, emails, phones []string) error
+	// ReleaseAllContacts does the same for every contact of the customers
+	// (deleted or merged away).
+	ReleaseAllContacts(ctx context.Context, ids []string) error
 	// ExternalIDTaken reports whether a live customer other than exceptID has
 	// the external id.
 	ExternalIDTaken(ctx context.Context, externalID, exceptID string) (bool, error)
@@ -67,8 +78,9 @@ type Tx interface {
 	// the filter (and, when scope is set, managed by scope or unassigned),
 	// returning their ids.
 	AssignWhere(ctx context.Context, filter, scope, manager string, at time.Time) ([]string, error)
-	// MarkMerged marks customers as merged into survivor and soft-deletes them.
-	MarkMerged(ctx context.Context, ids []string, survivorID string, at time.Time) error
+	// MarkMerged marks customers as merged into survivor and soft-deletes
+	// them; it returns them as stored afterwards.
+	MarkMerged(ctx context.Context, ids []string, survivorID string, at time.Time) ([]*Customer, error)
 	// Purge erases a customer, the customers merged into it, their history
 	// and their events' payloads; it returns the erased ids.
 	Purge(ctx context.Context, id string) ([]string, error)

@@ -61,10 +61,18 @@ const (
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // read loads a customer for the caller after a change, bypassing the cache.
+// It checks visibility again: a replayed request id answers only what the
+// caller may see now, not what it could see when the change was made.
 func (s *Service) read(ctx context.Context, a auth.Access, id string) (*Customer, error) {
 	c, err := s.store.Get(ctx, id)
+	if errs.Is(err, errs.KindNotFound) {
+		return nil, errs.NotFound(Name(id))
+	}
 	if err != nil {
 		return nil, err
+	}
+	if !a.CanSee(c.AccountManager) {
+		return nil, errs.NotFound(Name(id))
 	}
 	return view(a, c), nil
 }
@@ -90,6 +98,9 @@ func (s *Service) load(ctx context.Context, a auth.Access, name, field string) (
 
 // lockVisible locks a customer the caller may change. Customers the caller
 // may not change are reported as not found, like ones that do not exist.
+// The old name of a merged customer is refused: reads follow it to the
+// survivor, but a change meant for the merged customer must not land on
+// the survivor (a purge would erase everything merged into it).
 func (s *Service) lockVisible(ctx context.Context, tx Tx, a auth.Access, id string) (*Customer, error) {
 	c, err := tx.Lock(ctx, id)
 	if err != nil {
@@ -103,6 +114,11 @@ func (s *Service) lockVisible(ctx context.Context, tx Tx, a auth.Access, id stri
 			return nil, errs.PermissionDenied("you may not change %s", c.Name())
 		}
 		return nil, errs.NotFound(Name(id))
+	}
+	if c.ID != id {
+		return nil, errs.FailedPrecondition("CUSTOMER_MERGED",
+			"%s was merged into %s; change %s instead", Name(id), c.Name(), c.Name()).
+			WithMetadata("survivor", c.Name())
 	}
 	return c, nil
 }

@@ -2,7 +2,6 @@ package customer
 
 import (
 	"context"
-	"slices"
 
 	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/errs"
@@ -73,14 +72,10 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (*Customer, error)
 			}
 			changedManager = true
 		}
-		if !slices.Equal(next.Emails, cur.Emails) || !slices.Equal(next.Phones, cur.Phones) {
-			if owner, err := tx.ContactOwner(ctx, newOnly(next.Emails, cur.Emails), newOnly(next.Phones, cur.Phones), cur.ID); err != nil {
-				return "", err
-			} else if owner != "" {
-				return "", duplicateError(owner)
-			}
-		}
 		if err := s.save(ctx, tx, next); err != nil {
+			return "", err
+		}
+		if err := s.changeContacts(ctx, tx, a, cur, next); err != nil {
 			return "", err
 		}
 		evs := []event.Event{{Type: EventUpdated, Subject: name, Actor: a.Actor(), Data: next}}
@@ -94,16 +89,4 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (*Customer, error)
 	}
 	s.cache.Invalidate(ctx, id)
 	return s.read(ctx, a, id)
-}
-
-// newOnly returns the values in next that are not in cur: an update that
-// keeps an already shared contact must not start failing.
-func newOnly(next, cur []string) []string {
-	var out []string
-	for _, v := range next {
-		if !slices.Contains(cur, v) {
-			out = append(out, v)
-		}
-	}
-	return out
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -45,6 +46,9 @@ func (s *Store) Import(ctx context.Context, rows []customer.ImportRow, actor str
 				c.CreateTime, c.UpdateTime, searchText(c)}, nil
 		}))
 		if err != nil {
+			return err
+		}
+		if outcomes, err = rejectContactClashes(ctx, t); err != nil {
 			return err
 		}
 		updated, err := t.Query(ctx, `
@@ -95,17 +99,103 @@ func (s *Store) Import(ctx context.Context, rows []customer.ImportRow, actor str
 		for _, id := range ids {
 			outcomes = append(outcomes, customer.ImportOutcome{Row: byID[id], ID: id, Created: true})
 		}
+		if err := claimImported(ctx, t, outcomes); err != nil {
+			return err
+		}
 		return s.emitImported(ctx, t, outcomes, actor)
 	})
 	return outcomes, pg.Classify(err)
 }
 
+// rejectContactClashes removes from the batch the rows that would give a
+// contact a second owner: one owned by another customer, or one an earlier
+// row of the batch lists. The contacts table is locked against concurrent
+// claims until the batch commits, so what is checked here still holds
+// when the good rows claim their contacts.
+func rejectContactClashes(ctx context.Context, t pgx.Tx) ([]customer.ImportOutcome, error) {
+	if _, err := t.Exec(ctx, `LOCK TABLE contacts IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+		return nil, err
+	}
+	rows, err := t.Query(ctx, `
+		WITH targets AS (
+			SELECT r.row_no, coalesce(c.id, r.id) AS cid, r.emails, r.phones,
+				coalesce(c.emails, '{}') AS had_emails, coalesce(c.phones, '{}') AS had_phones
+			FROM import_rows r
+			LEFT JOIN customers c ON c.external_id = r.external_id AND c.merged_into IS NULL AND c.delete_time IS NULL
+		), listed AS (
+			SELECT row_no, cid, 'email' AS kind, v AS value, v = ANY(had_emails) AS had FROM targets, unnest(emails) v
+			UNION ALL
+			SELECT row_no, cid, 'phone', v, v = ANY(had_phones) FROM targets, unnest(phones) v
+		), clashes AS (
+			SELECT w.row_no, w.kind, w.value, NULL::bigint AS first_row
+			FROM listed w JOIN contacts x ON x.kind = w.kind AND x.value = w.value AND x.customer_id <> w.cid
+			WHERE NOT w.had
+			UNION ALL
+			SELECT w.row_no, w.kind, w.value, min(e.row_no)
+			FROM listed w JOIN listed e ON e.kind = w.kind AND e.value = w.value AND e.row_no < w.row_no
+			GROUP BY w.row_no, w.kind, w.value
+		), rejected AS (
+			SELECT DISTINCT ON (row_no) row_no, kind, value, first_row FROM clashes
+			ORDER BY row_no, first_row NULLS FIRST, kind, value
+		)
+		DELETE FROM import_rows r USING rejected d WHERE r.row_no = d.row_no
+		RETURNING r.row_no, d.kind, d.value, d.first_row`)
+	return pg.Collect(rows, err, func(row pgx.Row) (customer.ImportOutcome, error) {
+		var (
+			o           customer.ImportOutcome
+			kind, value string
+			first       *int64
+		)
+		if err := row.Scan(&o.Row, &kind, &value, &first); err != nil {
+			return o, err
+		}
+		o.Field = "customer." + kind + "s"
+		o.Err = fmt.Sprintf("%q belongs to another customer", value)
+		if first != nil {
+			o.Err = fmt.Sprintf("%q is also listed by row %d of this import", value, *first)
+		}
+		return o, nil
+	})
+}
+
+// claimImported gives the imported customers their contacts: claims of
+// contacts an updated customer no longer lists pass to whoever else lists
+// them, and every listed contact no one owns is claimed.
+func claimImported(ctx context.Context, t pgx.Tx, outcomes []customer.ImportOutcome) error {
+	var ids []string
+	for _, o := range outcomes {
+		if o.Err == "" {
+			ids = append(ids, o.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	dropped, err := t.Query(ctx, `
+		DELETE FROM contacts x USING customers c
+		WHERE x.customer_id = c.id AND c.id = ANY($1::uuid[])
+		  AND NOT (CASE x.kind WHEN 'email' THEN x.value = ANY(c.emails) ELSE x.value = ANY(c.phones) END)
+		RETURNING x.kind, x.value`, ids)
+	if err := rehome(ctx, t, dropped, err, []string{}); err != nil {
+		return err
+	}
+	_, err = t.Exec(ctx, `
+		INSERT INTO contacts (kind, value, customer_id)
+		SELECT 'email', unnest(emails), id FROM customers WHERE id = ANY($1::uuid[])
+		UNION ALL
+		SELECT 'phone', unnest(phones), id FROM customers WHERE id = ANY($1::uuid[])
+		ON CONFLICT (kind, value) DO NOTHING`, ids)
+	return pg.Classify(err)
+}
+
 func (s *Store) emitImported(ctx context.Context, t pgx.Tx, outcomes []customer.ImportOutcome, actor string) error {
-	ids := make([]string, len(outcomes))
+	ids := make([]string, 0, len(outcomes))
 	created := make(map[string]bool, len(outcomes))
-	for i, o := range outcomes {
-		ids[i] = o.ID
-		created[o.ID] = o.Created
+	for _, o := range outcomes {
+		if o.Err == "" {
+			ids = append(ids, o.ID)
+			created[o.ID] = o.Created
+		}
 	}
 	rows, err := t.Query(ctx, `SELECT `+columns+` FROM customers c WHERE c.id = ANY($1::uuid[]) ORDER BY c.id`, ids)
 	cs, err := pg.Collect(rows, err, scanCustomer)

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,25 +24,12 @@ type tx struct {
 
 var _ customer.Tx = (*tx)(nil)
 
-func (t *tx) Lock(ctx context.Context, id string) (*customer.Customer, error) {
-	return get(ctx, t.tx, id, true)
+func (t *tx) Get(ctx context.Context, id string) (*customer.Customer, error) {
+	return get(ctx, t.tx, id, false)
 }
 
-func (t *tx) ContactOwner(ctx context.Context, emails, phones []string, exceptID string) (string, error) {
-	if len(emails) == 0 && len(phones) == 0 {
-		return "", nil
-	}
-	var id string
-	err := t.tx.QueryRow(ctx, `
-		SELECT id::text FROM customers
-		WHERE merged_into IS NULL AND delete_time IS NULL
-		  AND ($3::uuid IS NULL OR id <> $3::uuid)
-		  AND (emails && $1::text[] OR phones && $2::text[])
-		ORDER BY create_time, id LIMIT 1`, emails, phones, pg.NullIfEmpty(exceptID)).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil
-	}
-	return id, pg.Classify(err)
+func (t *tx) Lock(ctx context.Context, id string) (*customer.Customer, error) {
+	return get(ctx, t.tx, id, true)
 }
 
 func (t *tx) ExternalIDTaken(ctx context.Context, externalID, exceptID string) (bool, error) {
@@ -134,20 +120,28 @@ func (t *tx) AssignWhere(ctx context.Context, f, scope, manager string, at time.
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-func (t *tx) MarkMerged(ctx context.Context, ids []string, survivorID string, at time.Time) error {
+func (t *tx) MarkMerged(ctx context.Context, ids []string, survivorID string, at time.Time) ([]*customer.Customer, error) {
 	// Customers merged earlier into one being merged now follow it to the
 	// new survivor, so every old name resolves in one step.
 	if _, err := t.tx.Exec(ctx, `UPDATE customers SET merged_into = $2 WHERE merged_into = ANY($1::uuid[])`, ids, survivorID); err != nil {
-		return pg.Classify(err)
+		return nil, pg.Classify(err)
 	}
-	_, err := t.tx.Exec(ctx, `
+	if _, err := t.tx.Exec(ctx, `
 		UPDATE customers SET merged_into = $2, delete_time = coalesce(delete_time, $3),
 			revision = revision + 1, update_time = $3
-		WHERE id = ANY($1::uuid[])`, ids, survivorID, at)
-	return pg.Classify(err)
+		WHERE id = ANY($1::uuid[])`, ids, survivorID, at); err != nil {
+		return nil, pg.Classify(err)
+	}
+	rows, err := t.tx.Query(ctx, `SELECT `+columns+` FROM customers c WHERE c.id = ANY($1::uuid[]) ORDER BY c.id`, ids)
+	return pg.Collect(rows, err, scanCustomer)
 }
 
 func (t *tx) Purge(ctx context.Context, id string) ([]string, error) {
+	// Contacts the purged customer owns pass to others listing them before
+	// the cascade drops its claims.
+	if err := releaseAll(ctx, t.tx, []string{id}); err != nil {
+		return nil, err
+	}
 	rows, err := t.tx.Query(ctx, `
 		DELETE FROM customers WHERE id = $1::uuid OR merged_into = $1::uuid RETURNING id::text`, id)
 	if err != nil {
