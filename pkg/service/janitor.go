@@ -14,11 +14,20 @@ import (
 // they outlive their retention by at most this much.
 const janitorInterval = 10 * time.Minute
 
-// janitor prunes the platform tables every service has: outbox events past
-// KEHU_OUTBOX_RETENTION and request ids past KEHU_REQUEST_ID_RETENTION.
+// janitor prunes the platform tables every service has (outbox events past
+// KEHU_OUTBOX_RETENTION, request ids past KEHU_REQUEST_ID_RETENTION) and
+// whatever a service adds with Retain.
 type janitor struct {
 	s      *Service
+	tables []retained
 	pruned *prometheus.CounterVec
+}
+
+// retained is one table the janitor keeps within its retention.
+type retained struct {
+	table     string
+	retention time.Duration
+	prune     func(ctx context.Context, cutoff time.Time) (int64, error)
 }
 
 func newJanitor(s *Service) *janitor {
@@ -26,7 +35,22 @@ func newJanitor(s *Service) *janitor {
 		Name: "kehu_pruned_rows_total", Help: "Rows pruned past their retention, by table.",
 	}, []string{"table"})}
 	s.Registry.MustRegister(j.pruned)
+	j.tables = []retained{
+		{"outbox", s.cfg.OutboxRetention, func(ctx context.Context, cutoff time.Time) (int64, error) {
+			return outbox.Prune(ctx, s.Pool, cutoff)
+		}},
+		{"idempotency_keys", s.cfg.RequestIDRetention, func(ctx context.Context, cutoff time.Time) (int64, error) {
+			return keystore.Prune(ctx, s.Pool, cutoff)
+		}},
+	}
 	return j
+}
+
+// Retain has the janitor delete rows of a service's own table once they
+// are older than retention (0 keeps them forever): prune deletes those
+// older than cutoff and says how many. Call it before Serve.
+func (s *Service) Retain(table string, retention time.Duration, prune func(ctx context.Context, cutoff time.Time) (int64, error)) {
+	s.janitor.tables = append(s.janitor.tables, retained{table, retention, prune})
 }
 
 // Run prunes now and then every janitorInterval until ctx is done.
@@ -44,18 +68,7 @@ func (j *janitor) Run(ctx context.Context) {
 }
 
 func (j *janitor) prune(ctx context.Context, now time.Time) {
-	for _, p := range []struct {
-		table     string
-		retention time.Duration
-		prune     func(context.Context, time.Time) (int64, error)
-	}{
-		{"outbox", j.s.cfg.OutboxRetention, func(ctx context.Context, cutoff time.Time) (int64, error) {
-			return outbox.Prune(ctx, j.s.Pool, cutoff)
-		}},
-		{"idempotency_keys", j.s.cfg.RequestIDRetention, func(ctx context.Context, cutoff time.Time) (int64, error) {
-			return keystore.Prune(ctx, j.s.Pool, cutoff)
-		}},
-	} {
+	for _, p := range j.tables {
 		if p.retention <= 0 {
 			continue // kept forever
 		}

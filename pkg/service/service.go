@@ -54,6 +54,7 @@ type Service struct {
 
 	server  *server.Server
 	cache   *cache.Cache
+	janitor *janitor
 	tasks   []func(context.Context)
 	closers []func()
 }
@@ -85,7 +86,8 @@ func New(ctx context.Context, cfg config.Service, spec Spec, logger *slog.Logger
 	s.OnClose(s.Pool.Close)
 	s.Streamer = outbox.NewStreamer(s.Pool, spec.Migrations.Schema)
 	s.Go(s.Streamer.Run)
-	s.GoAsLeader("kehu-"+spec.Migrations.Schema+"-janitor", newJanitor(s).Run)
+	s.janitor = newJanitor(s)
+	s.GoAsLeader("kehu-"+spec.Migrations.Schema+"-janitor", s.janitor.Run)
 
 	if s.cache, err = cache.New(cache.Config{URL: cfg.RedisURL, Prefix: "kehu:"}, s.Registry); err != nil {
 		return nil, fmt.Errorf("configuring Redis: %w", err)

@@ -33,6 +33,9 @@ type Config struct {
 	// ImportMaxRows and ImportMaxDuration bound one import stream.
 	ImportMaxRows     int64         `env:"KEHU_IMPORT_MAX_ROWS, default=1000000"`
 	ImportMaxDuration time.Duration `env:"KEHU_IMPORT_MAX_DURATION, default=30m"`
+	// UnmergeWindow is how long a merge can be reversed; its record (which
+	// holds both customers as they were) is kept as long.
+	UnmergeWindow time.Duration `env:"KEHU_UNMERGE_WINDOW, default=720h"`
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -57,11 +60,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*service.Service
 	if err != nil {
 		return nil, err
 	}
-	svc := customer.New(
-		store.New(s.Pool, grpcserver.EncodeEvent),
-		store.NewCache(s.Redis(), cfg.CacheTTL),
-		customer.Config{DefaultRegion: cfg.DefaultPhoneRegion, Tiers: tiers},
-	)
+	st := store.New(s.Pool, grpcserver.EncodeEvent)
+	svc := customer.New(st, store.NewCache(s.Redis(), cfg.CacheTTL),
+		customer.Config{DefaultRegion: cfg.DefaultPhoneRegion, Tiers: tiers, UnmergeWindow: cfg.UnmergeWindow})
+	s.Retain("merges", cfg.UnmergeWindow, st.PruneMerges)
 	customerv1.RegisterCustomerServiceServer(s.GRPC(), grpcserver.New(svc, s.Streamer, grpcserver.ImportLimits{
 		MaxRows: cfg.ImportMaxRows, MaxDuration: cfg.ImportMaxDuration,
 	}))

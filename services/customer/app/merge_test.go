@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -173,4 +174,77 @@ func TestReplayRechecksAccess(t *testing.T) {
 	if other.GetCustomer().GetName() == first.GetCustomer().GetName() {
 		t.Errorf("carol's request id replayed alice's create")
 	}
+}
+
+// Unmerge restores the merged customer as it was and takes back from the
+// survivor what the merge gave it, points included.
+func TestUnmergeRestoresBothSides(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	ctx := e.manager(t)
+	a := e.create(t, &customerv1.Customer{DisplayName: "Chen Jie", Emails: []string{"jie@example.com"}, Tags: []string{"vip"}})
+	b := e.create(t, &customerv1.Customer{DisplayName: "Chen J.", Emails: []string{"cj@acme.cn"}, Title: "CTO", Tags: []string{"expo"}, ExternalId: "erp-9"})
+	if _, err := e.client.AdjustPoints(ctx, &customerv1.AdjustPointsRequest{Name: b.GetName(), Delta: 300, Reason: "order", RequestId: "b-300"}); err != nil {
+		t.Fatal(err)
+	}
+	merged := e.merge(t, a.GetName(), b.GetName())
+	if merged.GetTitle() != "CTO" || merged.GetLoyaltyPoints() != 300 || merged.GetExternalId() != "erp-9" {
+		t.Fatalf("merge: %v", merged)
+	}
+	// Points the survivor spent since cannot be handed back.
+	if _, err := e.client.AdjustPoints(ctx, &customerv1.AdjustPointsRequest{Name: a.GetName(), Delta: -250, Reason: "reward", RequestId: "a-250"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.client.UnmergeCustomer(ctx, &customerv1.UnmergeCustomerRequest{Name: b.GetName()})
+	testkit.WantCode(t, err, codes.FailedPrecondition, "POINTS_SPENT", "")
+	if _, err := e.client.AdjustPoints(ctx, &customerv1.AdjustPointsRequest{Name: a.GetName(), Delta: 250, Reason: "refund", RequestId: "a+250"}); err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := e.client.UnmergeCustomer(ctx, &customerv1.UnmergeCustomerRequest{Name: b.GetName(), RequestId: "unmerge-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, s := res.GetCustomer(), res.GetSurvivor()
+	if r.GetName() != b.GetName() || r.GetDeleteTime() != nil || r.GetTitle() != "CTO" || r.GetLoyaltyPoints() != 300 ||
+		r.GetExternalId() != "erp-9" || len(r.GetEmails()) != 1 || r.GetEmails()[0] != "cj@acme.cn" {
+		t.Errorf("restored: %v", r)
+	}
+	if s.GetName() != a.GetName() || s.GetTitle() != "" || s.GetLoyaltyPoints() != 0 || s.GetExternalId() != "" ||
+		len(s.GetEmails()) != 1 || len(s.GetTags()) != 1 || len(s.GetMergedCustomers()) != 0 {
+		t.Errorf("survivor after unmerge: %v", s)
+	}
+	// The restored customer owns its contacts again and takes changes.
+	_, err = e.client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Customer: person("Copy", "cj@acme.cn", "")})
+	st := testkit.WantCode(t, err, codes.AlreadyExists, "DUPLICATE_CUSTOMER", "")
+	if testkit.ErrorInfo(st).GetMetadata()["existing_customer"] != b.GetName() {
+		t.Errorf("restored contact owned by %v", testkit.ErrorInfo(st).GetMetadata())
+	}
+	if _, err := e.client.UpdateCustomer(ctx, &customerv1.UpdateCustomerRequest{
+		Customer: &customerv1.Customer{Name: b.GetName(), Title: "CEO"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"title"}}}); err != nil {
+		t.Errorf("update of the restored customer: %v", err)
+	}
+	// A replay answers the same; a second unmerge has nothing to undo.
+	if again, err := e.client.UnmergeCustomer(ctx, &customerv1.UnmergeCustomerRequest{Name: b.GetName(), RequestId: "unmerge-b"}); err != nil || again.GetCustomer().GetName() != b.GetName() {
+		t.Errorf("replayed unmerge: %v %v", again, err)
+	}
+	_, err = e.client.UnmergeCustomer(ctx, &customerv1.UnmergeCustomerRequest{Name: b.GetName()})
+	testkit.WantCode(t, err, codes.FailedPrecondition, "CUSTOMER_NOT_MERGED", "")
+	// Agents may not unmerge; an unknown name is not found.
+	_, err = e.client.UnmergeCustomer(e.as(t, "alice", auth.RoleAgent), &customerv1.UnmergeCustomerRequest{Name: b.GetName()})
+	testkit.WantCode(t, err, codes.PermissionDenied, "", "")
+	_, err = e.client.UnmergeCustomer(ctx, &customerv1.UnmergeCustomerRequest{Name: "customers/" + "01890000-0000-7000-8000-000000000000"})
+	testkit.WantCode(t, err, codes.NotFound, "", "")
+}
+
+// The unmerge window closes: afterwards the merge stands.
+func TestUnmergeWindow(t *testing.T) {
+	t.Parallel()
+	e := start(t, func(c *Config) { c.UnmergeWindow = time.Nanosecond })
+	a := e.create(t, person("A", "a@example.com", ""))
+	b := e.create(t, person("B", "b@example.com", ""))
+	e.merge(t, a.GetName(), b.GetName())
+	time.Sleep(time.Millisecond)
+	_, err := e.client.UnmergeCustomer(e.manager(t), &customerv1.UnmergeCustomerRequest{Name: b.GetName()})
+	testkit.WantCode(t, err, codes.FailedPrecondition, "UNMERGE_WINDOW_PASSED", "")
 }

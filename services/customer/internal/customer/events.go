@@ -1,7 +1,7 @@
 package customer
 
 // Event types written to the outbox. The Data of an event.Event is one of
-// *Customer, MergedData, PurgedData, *Transition or PointsData; the store
+// *Customer, MergedData, UnmergedData, PurgedData, *Transition or PointsData; the store
 // encodes it with the codec it was given, so the domain stays free of wire
 // formats.
 const (
@@ -10,6 +10,7 @@ const (
 	EventDeleted         = "customer.deleted"
 	EventUndeleted       = "customer.undeleted"
 	EventMerged          = "customer.merged"
+	EventUnmerged        = "customer.unmerged"
 	EventPurged          = "customer.purged"
 	EventStageChanged    = "customer.stage_changed"
 	EventPointsChanged   = "customer.points_changed"
@@ -20,6 +21,12 @@ const (
 type MergedData struct {
 	SurvivorID string
 	MergedIDs  []string
+}
+
+// UnmergedData is the data of a customer.unmerged event.
+type UnmergedData struct {
+	SurvivorID string
+	RestoredID string
 }
 
 // PurgedData is the data of a customer.purged event.

@@ -163,6 +163,12 @@ func (s *Service) applyMerge(ctx context.Context, tx Tx, a auth.Access, before, 
 	ids := make([]string, len(merged))
 	for i, m := range merged {
 		ids[i] = m.ID
+		if err := tx.InsertMerge(ctx, &MergeRecord{
+			MergedID: m.ID, SurvivorID: before.ID, MergedBefore: m.Clone(), SurvivorBefore: before.Clone(),
+			Points: m.Points, Actor: a.Actor(), CreateTime: now,
+		}); err != nil {
+			return err
+		}
 		if m.Points > 0 {
 			if _, err := s.applyPoints(ctx, tx, a, m, -m.Points, "merged into "+before.Name(), ""); err != nil {
 				return err

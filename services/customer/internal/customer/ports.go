@@ -81,6 +81,15 @@ type Tx interface {
 	// MarkMerged marks customers as merged into survivor and soft-deletes
 	// them; it returns them as stored afterwards.
 	MarkMerged(ctx context.Context, ids []string, survivorID string, at time.Time) ([]*Customer, error)
+	// InsertMerge records what a merge changed, for UnmergeCustomer.
+	InsertMerge(ctx context.Context, m *MergeRecord) error
+	// TakeMerge locks and removes the record of the merge of mergedID; it
+	// is NOT_FOUND when there is none.
+	TakeMerge(ctx context.Context, mergedID string) (*MergeRecord, error)
+	// Unmark makes a merged customer's own row unmerged again, and points
+	// the customers merged into it before (which had followed it to
+	// survivorID) back at it; it returns the row's current revision.
+	Unmark(ctx context.Context, restored *Customer, survivorID string) (int64, error)
 	// Purge erases a customer, the customers merged into it, their history
 	// and their events' payloads; it returns the erased ids.
 	Purge(ctx context.Context, id string) ([]string, error)

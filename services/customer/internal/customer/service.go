@@ -17,6 +17,8 @@ type Service struct {
 	norm  Normalizer
 	tiers Tiers
 	now   func() time.Time
+	// unmergeWindow: see Config.
+	unmergeWindow time.Duration
 }
 
 // Config configures a Service.
@@ -27,6 +29,8 @@ type Config struct {
 	Tiers Tiers
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// UnmergeWindow is how long after a merge it can be reversed.
+	UnmergeWindow time.Duration
 }
 
 // New returns a Service.
@@ -44,6 +48,8 @@ func New(store Store, cache Cache, cfg Config) *Service {
 		norm:  Normalizer{DefaultRegion: cfg.DefaultRegion, Now: now},
 		tiers: cfg.Tiers,
 		now:   func() time.Time { return now().UTC().Truncate(time.Microsecond) },
+
+		unmergeWindow: cfg.UnmergeWindow,
 	}
 }
 

@@ -24,6 +24,8 @@ func EncodeEvent(e event.Event) (proto.Message, error) {
 			p.Merged = append(p.Merged, customer.Name(id))
 		}
 		return p, nil
+	case customer.UnmergedData:
+		return &customerv1.CustomerUnmergedPayload{Survivor: customer.Name(d.SurvivorID), Restored: customer.Name(d.RestoredID)}, nil
 	case customer.PurgedData:
 		return &customerv1.CustomerPurgedPayload{Customer: customer.Name(d.ID)}, nil
 	case *customer.Transition:

@@ -27,6 +27,7 @@ var Policy = auth.NewPolicy(customerv1.CustomerService_ServiceDesc.ServiceName, 
 	"PurgeCustomer":             auth.AdminOnly, // erasure is irreversible
 	"FindDuplicates":            auth.Managers,
 	"MergeCustomers":            auth.Managers,
+	"UnmergeCustomer":           auth.Managers,
 	"BatchAssignAccountManager": auth.Managers,
 	"ImportCustomers":           {auth.RoleManager, auth.RoleService},
 	"ExportCustomers":           {auth.RoleManager, auth.RoleAnalyst, auth.RoleService},

@@ -175,6 +175,15 @@ func (s *Server) MergeCustomers(ctx context.Context, req *customerv1.MergeCustom
 	return resp, nil
 }
 
+// UnmergeCustomer implements customerv1.CustomerServiceServer.
+func (s *Server) UnmergeCustomer(ctx context.Context, req *customerv1.UnmergeCustomerRequest) (*customerv1.UnmergeCustomerResponse, error) {
+	res, err := s.svc.Unmerge(ctx, customer.UnmergeInput{Name: req.GetName(), RequestID: req.GetRequestId()})
+	if err != nil {
+		return nil, err
+	}
+	return &customerv1.UnmergeCustomerResponse{Customer: customerToProto(res.Restored), Survivor: customerToProto(res.Survivor)}, nil
+}
+
 // TransitionLifecycleStage implements customerv1.CustomerServiceServer.
 func (s *Server) TransitionLifecycleStage(ctx context.Context, req *customerv1.TransitionLifecycleStageRequest) (*customerv1.TransitionLifecycleStageResponse, error) {
 	var v errs.Violations

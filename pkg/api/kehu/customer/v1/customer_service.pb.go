@@ -1387,6 +1387,116 @@ func (x *MergeCustomersResponse) GetFields() []*FieldMerge {
 	return nil
 }
 
+// Request for UnmergeCustomer.
+type UnmergeCustomerRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The old name of the merged customer, e.g. "customers/{id}".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Idempotency key.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnmergeCustomerRequest) Reset() {
+	*x = UnmergeCustomerRequest{}
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnmergeCustomerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnmergeCustomerRequest) ProtoMessage() {}
+
+func (x *UnmergeCustomerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnmergeCustomerRequest.ProtoReflect.Descriptor instead.
+func (*UnmergeCustomerRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *UnmergeCustomerRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UnmergeCustomerRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Response for UnmergeCustomer.
+type UnmergeCustomerResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The restored customer.
+	Customer *Customer `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	// The survivor after giving back what the merge gave it.
+	Survivor      *Customer `protobuf:"bytes,2,opt,name=survivor,proto3" json:"survivor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnmergeCustomerResponse) Reset() {
+	*x = UnmergeCustomerResponse{}
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnmergeCustomerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnmergeCustomerResponse) ProtoMessage() {}
+
+func (x *UnmergeCustomerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnmergeCustomerResponse.ProtoReflect.Descriptor instead.
+func (*UnmergeCustomerResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *UnmergeCustomerResponse) GetCustomer() *Customer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+func (x *UnmergeCustomerResponse) GetSurvivor() *Customer {
+	if x != nil {
+		return x.Survivor
+	}
+	return nil
+}
+
 // FieldMerge says how one field of a merged customer was decided.
 type FieldMerge struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1404,7 +1514,7 @@ type FieldMerge struct {
 
 func (x *FieldMerge) Reset() {
 	*x = FieldMerge{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[23]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1416,7 +1526,7 @@ func (x *FieldMerge) String() string {
 func (*FieldMerge) ProtoMessage() {}
 
 func (x *FieldMerge) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[23]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1429,7 +1539,7 @@ func (x *FieldMerge) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldMerge.ProtoReflect.Descriptor instead.
 func (*FieldMerge) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{23}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *FieldMerge) GetField() string {
@@ -1479,7 +1589,7 @@ type TransitionLifecycleStageRequest struct {
 
 func (x *TransitionLifecycleStageRequest) Reset() {
 	*x = TransitionLifecycleStageRequest{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[24]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1491,7 +1601,7 @@ func (x *TransitionLifecycleStageRequest) String() string {
 func (*TransitionLifecycleStageRequest) ProtoMessage() {}
 
 func (x *TransitionLifecycleStageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[24]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1504,7 +1614,7 @@ func (x *TransitionLifecycleStageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransitionLifecycleStageRequest.ProtoReflect.Descriptor instead.
 func (*TransitionLifecycleStageRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{24}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *TransitionLifecycleStageRequest) GetName() string {
@@ -1555,7 +1665,7 @@ type TransitionLifecycleStageResponse struct {
 
 func (x *TransitionLifecycleStageResponse) Reset() {
 	*x = TransitionLifecycleStageResponse{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[25]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1567,7 +1677,7 @@ func (x *TransitionLifecycleStageResponse) String() string {
 func (*TransitionLifecycleStageResponse) ProtoMessage() {}
 
 func (x *TransitionLifecycleStageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[25]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1580,7 +1690,7 @@ func (x *TransitionLifecycleStageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransitionLifecycleStageResponse.ProtoReflect.Descriptor instead.
 func (*TransitionLifecycleStageResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{25}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *TransitionLifecycleStageResponse) GetCustomer() *Customer {
@@ -1612,7 +1722,7 @@ type ListLifecycleTransitionsRequest struct {
 
 func (x *ListLifecycleTransitionsRequest) Reset() {
 	*x = ListLifecycleTransitionsRequest{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[26]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1624,7 +1734,7 @@ func (x *ListLifecycleTransitionsRequest) String() string {
 func (*ListLifecycleTransitionsRequest) ProtoMessage() {}
 
 func (x *ListLifecycleTransitionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[26]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1637,7 +1747,7 @@ func (x *ListLifecycleTransitionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLifecycleTransitionsRequest.ProtoReflect.Descriptor instead.
 func (*ListLifecycleTransitionsRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{26}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListLifecycleTransitionsRequest) GetParent() string {
@@ -1674,7 +1784,7 @@ type ListLifecycleTransitionsResponse struct {
 
 func (x *ListLifecycleTransitionsResponse) Reset() {
 	*x = ListLifecycleTransitionsResponse{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[27]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1686,7 +1796,7 @@ func (x *ListLifecycleTransitionsResponse) String() string {
 func (*ListLifecycleTransitionsResponse) ProtoMessage() {}
 
 func (x *ListLifecycleTransitionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[27]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1699,7 +1809,7 @@ func (x *ListLifecycleTransitionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLifecycleTransitionsResponse.ProtoReflect.Descriptor instead.
 func (*ListLifecycleTransitionsResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{27}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListLifecycleTransitionsResponse) GetLifecycleTransitions() []*LifecycleTransition {
@@ -1733,7 +1843,7 @@ type AssignAccountManagerRequest struct {
 
 func (x *AssignAccountManagerRequest) Reset() {
 	*x = AssignAccountManagerRequest{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[28]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1745,7 +1855,7 @@ func (x *AssignAccountManagerRequest) String() string {
 func (*AssignAccountManagerRequest) ProtoMessage() {}
 
 func (x *AssignAccountManagerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[28]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1758,7 +1868,7 @@ func (x *AssignAccountManagerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignAccountManagerRequest.ProtoReflect.Descriptor instead.
 func (*AssignAccountManagerRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{28}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *AssignAccountManagerRequest) GetName() string {
@@ -1800,7 +1910,7 @@ type AssignAccountManagerResponse struct {
 
 func (x *AssignAccountManagerResponse) Reset() {
 	*x = AssignAccountManagerResponse{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[29]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1812,7 +1922,7 @@ func (x *AssignAccountManagerResponse) String() string {
 func (*AssignAccountManagerResponse) ProtoMessage() {}
 
 func (x *AssignAccountManagerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[29]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1825,7 +1935,7 @@ func (x *AssignAccountManagerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignAccountManagerResponse.ProtoReflect.Descriptor instead.
 func (*AssignAccountManagerResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{29}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *AssignAccountManagerResponse) GetCustomer() *Customer {
@@ -1850,7 +1960,7 @@ type BatchAssignAccountManagerRequest struct {
 
 func (x *BatchAssignAccountManagerRequest) Reset() {
 	*x = BatchAssignAccountManagerRequest{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[30]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1862,7 +1972,7 @@ func (x *BatchAssignAccountManagerRequest) String() string {
 func (*BatchAssignAccountManagerRequest) ProtoMessage() {}
 
 func (x *BatchAssignAccountManagerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[30]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1875,7 +1985,7 @@ func (x *BatchAssignAccountManagerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchAssignAccountManagerRequest.ProtoReflect.Descriptor instead.
 func (*BatchAssignAccountManagerRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{30}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *BatchAssignAccountManagerRequest) GetFilter() string {
@@ -1910,7 +2020,7 @@ type BatchAssignAccountManagerResponse struct {
 
 func (x *BatchAssignAccountManagerResponse) Reset() {
 	*x = BatchAssignAccountManagerResponse{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[31]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1922,7 +2032,7 @@ func (x *BatchAssignAccountManagerResponse) String() string {
 func (*BatchAssignAccountManagerResponse) ProtoMessage() {}
 
 func (x *BatchAssignAccountManagerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[31]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1935,7 +2045,7 @@ func (x *BatchAssignAccountManagerResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use BatchAssignAccountManagerResponse.ProtoReflect.Descriptor instead.
 func (*BatchAssignAccountManagerResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{31}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *BatchAssignAccountManagerResponse) GetAssignedCount() int64 {
@@ -1962,7 +2072,7 @@ type AdjustPointsRequest struct {
 
 func (x *AdjustPointsRequest) Reset() {
 	*x = AdjustPointsRequest{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[32]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1974,7 +2084,7 @@ func (x *AdjustPointsRequest) String() string {
 func (*AdjustPointsRequest) ProtoMessage() {}
 
 func (x *AdjustPointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[32]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1987,7 +2097,7 @@ func (x *AdjustPointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustPointsRequest.ProtoReflect.Descriptor instead.
 func (*AdjustPointsRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{32}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *AdjustPointsRequest) GetName() string {
@@ -2031,7 +2141,7 @@ type AdjustPointsResponse struct {
 
 func (x *AdjustPointsResponse) Reset() {
 	*x = AdjustPointsResponse{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[33]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2043,7 +2153,7 @@ func (x *AdjustPointsResponse) String() string {
 func (*AdjustPointsResponse) ProtoMessage() {}
 
 func (x *AdjustPointsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[33]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2056,7 +2166,7 @@ func (x *AdjustPointsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustPointsResponse.ProtoReflect.Descriptor instead.
 func (*AdjustPointsResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{33}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *AdjustPointsResponse) GetCustomer() *Customer {
@@ -2088,7 +2198,7 @@ type ListPointsLedgerRequest struct {
 
 func (x *ListPointsLedgerRequest) Reset() {
 	*x = ListPointsLedgerRequest{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[34]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2100,7 +2210,7 @@ func (x *ListPointsLedgerRequest) String() string {
 func (*ListPointsLedgerRequest) ProtoMessage() {}
 
 func (x *ListPointsLedgerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[34]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2113,7 +2223,7 @@ func (x *ListPointsLedgerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPointsLedgerRequest.ProtoReflect.Descriptor instead.
 func (*ListPointsLedgerRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{34}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListPointsLedgerRequest) GetParent() string {
@@ -2150,7 +2260,7 @@ type ListPointsLedgerResponse struct {
 
 func (x *ListPointsLedgerResponse) Reset() {
 	*x = ListPointsLedgerResponse{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[35]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2162,7 +2272,7 @@ func (x *ListPointsLedgerResponse) String() string {
 func (*ListPointsLedgerResponse) ProtoMessage() {}
 
 func (x *ListPointsLedgerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[35]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2175,7 +2285,7 @@ func (x *ListPointsLedgerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPointsLedgerResponse.ProtoReflect.Descriptor instead.
 func (*ListPointsLedgerResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{35}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListPointsLedgerResponse) GetEntries() []*PointsLedgerEntry {
@@ -2203,7 +2313,7 @@ type ImportCustomersRequest struct {
 
 func (x *ImportCustomersRequest) Reset() {
 	*x = ImportCustomersRequest{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[36]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2215,7 +2325,7 @@ func (x *ImportCustomersRequest) String() string {
 func (*ImportCustomersRequest) ProtoMessage() {}
 
 func (x *ImportCustomersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[36]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2228,7 +2338,7 @@ func (x *ImportCustomersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportCustomersRequest.ProtoReflect.Descriptor instead.
 func (*ImportCustomersRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{36}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ImportCustomersRequest) GetCustomers() []*Customer {
@@ -2257,7 +2367,7 @@ type ImportCustomersResponse struct {
 
 func (x *ImportCustomersResponse) Reset() {
 	*x = ImportCustomersResponse{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[37]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2269,7 +2379,7 @@ func (x *ImportCustomersResponse) String() string {
 func (*ImportCustomersResponse) ProtoMessage() {}
 
 func (x *ImportCustomersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[37]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2282,7 +2392,7 @@ func (x *ImportCustomersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportCustomersResponse.ProtoReflect.Descriptor instead.
 func (*ImportCustomersResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{37}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ImportCustomersResponse) GetReceivedCount() int64 {
@@ -2337,7 +2447,7 @@ type ImportError struct {
 
 func (x *ImportError) Reset() {
 	*x = ImportError{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[38]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2349,7 +2459,7 @@ func (x *ImportError) String() string {
 func (*ImportError) ProtoMessage() {}
 
 func (x *ImportError) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[38]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2362,7 +2472,7 @@ func (x *ImportError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportError.ProtoReflect.Descriptor instead.
 func (*ImportError) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{38}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ImportError) GetRow() int64 {
@@ -2406,7 +2516,7 @@ type ExportCustomersRequest struct {
 
 func (x *ExportCustomersRequest) Reset() {
 	*x = ExportCustomersRequest{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[39]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2418,7 +2528,7 @@ func (x *ExportCustomersRequest) String() string {
 func (*ExportCustomersRequest) ProtoMessage() {}
 
 func (x *ExportCustomersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[39]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2431,7 +2541,7 @@ func (x *ExportCustomersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportCustomersRequest.ProtoReflect.Descriptor instead.
 func (*ExportCustomersRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{39}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ExportCustomersRequest) GetFilter() string {
@@ -2459,7 +2569,7 @@ type ExportCustomersResponse struct {
 
 func (x *ExportCustomersResponse) Reset() {
 	*x = ExportCustomersResponse{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[40]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2471,7 +2581,7 @@ func (x *ExportCustomersResponse) String() string {
 func (*ExportCustomersResponse) ProtoMessage() {}
 
 func (x *ExportCustomersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[40]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2484,7 +2594,7 @@ func (x *ExportCustomersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportCustomersResponse.ProtoReflect.Descriptor instead.
 func (*ExportCustomersResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{40}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ExportCustomersResponse) GetCustomers() []*Customer {
@@ -2505,7 +2615,7 @@ type StreamEventsRequest struct {
 
 func (x *StreamEventsRequest) Reset() {
 	*x = StreamEventsRequest{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[41]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2517,7 +2627,7 @@ func (x *StreamEventsRequest) String() string {
 func (*StreamEventsRequest) ProtoMessage() {}
 
 func (x *StreamEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[41]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2530,7 +2640,7 @@ func (x *StreamEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamEventsRequest.ProtoReflect.Descriptor instead.
 func (*StreamEventsRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{41}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *StreamEventsRequest) GetAfterSequence() int64 {
@@ -2551,7 +2661,7 @@ type StreamEventsResponse struct {
 
 func (x *StreamEventsResponse) Reset() {
 	*x = StreamEventsResponse{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[42]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2563,7 +2673,7 @@ func (x *StreamEventsResponse) String() string {
 func (*StreamEventsResponse) ProtoMessage() {}
 
 func (x *StreamEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[42]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2576,7 +2686,7 @@ func (x *StreamEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamEventsResponse.ProtoReflect.Descriptor instead.
 func (*StreamEventsResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{42}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *StreamEventsResponse) GetEvent() *v1.Event {
@@ -2598,7 +2708,7 @@ type CustomerChangedPayload struct {
 
 func (x *CustomerChangedPayload) Reset() {
 	*x = CustomerChangedPayload{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[43]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2610,7 +2720,7 @@ func (x *CustomerChangedPayload) String() string {
 func (*CustomerChangedPayload) ProtoMessage() {}
 
 func (x *CustomerChangedPayload) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[43]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2623,7 +2733,7 @@ func (x *CustomerChangedPayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CustomerChangedPayload.ProtoReflect.Descriptor instead.
 func (*CustomerChangedPayload) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{43}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *CustomerChangedPayload) GetCustomer() *Customer {
@@ -2646,7 +2756,7 @@ type CustomersMergedPayload struct {
 
 func (x *CustomersMergedPayload) Reset() {
 	*x = CustomersMergedPayload{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[44]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2658,7 +2768,7 @@ func (x *CustomersMergedPayload) String() string {
 func (*CustomersMergedPayload) ProtoMessage() {}
 
 func (x *CustomersMergedPayload) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[44]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2671,7 +2781,7 @@ func (x *CustomersMergedPayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CustomersMergedPayload.ProtoReflect.Descriptor instead.
 func (*CustomersMergedPayload) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{44}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *CustomersMergedPayload) GetSurvivor() string {
@@ -2688,6 +2798,61 @@ func (x *CustomersMergedPayload) GetMerged() []string {
 	return nil
 }
 
+// Payload of customer.unmerged events (subject: the survivor).
+type CustomerUnmergedPayload struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The survivor the customer was merged into.
+	Survivor string `protobuf:"bytes,1,opt,name=survivor,proto3" json:"survivor,omitempty"`
+	// The restored customer.
+	Restored      string `protobuf:"bytes,2,opt,name=restored,proto3" json:"restored,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CustomerUnmergedPayload) Reset() {
+	*x = CustomerUnmergedPayload{}
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustomerUnmergedPayload) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustomerUnmergedPayload) ProtoMessage() {}
+
+func (x *CustomerUnmergedPayload) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustomerUnmergedPayload.ProtoReflect.Descriptor instead.
+func (*CustomerUnmergedPayload) Descriptor() ([]byte, []int) {
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *CustomerUnmergedPayload) GetSurvivor() string {
+	if x != nil {
+		return x.Survivor
+	}
+	return ""
+}
+
+func (x *CustomerUnmergedPayload) GetRestored() string {
+	if x != nil {
+		return x.Restored
+	}
+	return ""
+}
+
 // Payload of customer.purged events.
 type CustomerPurgedPayload struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2699,7 +2864,7 @@ type CustomerPurgedPayload struct {
 
 func (x *CustomerPurgedPayload) Reset() {
 	*x = CustomerPurgedPayload{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[45]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2711,7 +2876,7 @@ func (x *CustomerPurgedPayload) String() string {
 func (*CustomerPurgedPayload) ProtoMessage() {}
 
 func (x *CustomerPurgedPayload) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[45]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2724,7 +2889,7 @@ func (x *CustomerPurgedPayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CustomerPurgedPayload.ProtoReflect.Descriptor instead.
 func (*CustomerPurgedPayload) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{45}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CustomerPurgedPayload) GetCustomer() string {
@@ -2747,7 +2912,7 @@ type LifecycleStageChangedPayload struct {
 
 func (x *LifecycleStageChangedPayload) Reset() {
 	*x = LifecycleStageChangedPayload{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[46]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2759,7 +2924,7 @@ func (x *LifecycleStageChangedPayload) String() string {
 func (*LifecycleStageChangedPayload) ProtoMessage() {}
 
 func (x *LifecycleStageChangedPayload) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[46]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2772,7 +2937,7 @@ func (x *LifecycleStageChangedPayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LifecycleStageChangedPayload.ProtoReflect.Descriptor instead.
 func (*LifecycleStageChangedPayload) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{46}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *LifecycleStageChangedPayload) GetCustomer() string {
@@ -2804,7 +2969,7 @@ type PointsChangedPayload struct {
 
 func (x *PointsChangedPayload) Reset() {
 	*x = PointsChangedPayload{}
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[47]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2816,7 +2981,7 @@ func (x *PointsChangedPayload) String() string {
 func (*PointsChangedPayload) ProtoMessage() {}
 
 func (x *PointsChangedPayload) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[47]
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2829,7 +2994,7 @@ func (x *PointsChangedPayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PointsChangedPayload.ProtoReflect.Descriptor instead.
 func (*PointsChangedPayload) Descriptor() ([]byte, []int) {
-	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{47}
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *PointsChangedPayload) GetCustomer() string {
@@ -2945,7 +3110,14 @@ const file_kehu_customer_v1_customer_service_proto_rawDesc = "" +
 	"request_id\x18\x04 \x01(\tR\trequestId\"\x86\x01\n" +
 	"\x16MergeCustomersResponse\x126\n" +
 	"\bcustomer\x18\x01 \x01(\v2\x1a.kehu.customer.v1.CustomerR\bcustomer\x124\n" +
-	"\x06fields\x18\x02 \x03(\v2\x1c.kehu.customer.v1.FieldMergeR\x06fields\"\x84\x01\n" +
+	"\x06fields\x18\x02 \x03(\v2\x1c.kehu.customer.v1.FieldMergeR\x06fields\"K\n" +
+	"\x16UnmergeCustomerRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"\x89\x01\n" +
+	"\x17UnmergeCustomerResponse\x126\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x1a.kehu.customer.v1.CustomerR\bcustomer\x126\n" +
+	"\bsurvivor\x18\x02 \x01(\v2\x1a.kehu.customer.v1.CustomerR\bsurvivor\"\x84\x01\n" +
 	"\n" +
 	"FieldMerge\x12\x14\n" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x12%\n" +
@@ -3031,7 +3203,10 @@ const file_kehu_customer_v1_customer_service_proto_rawDesc = "" +
 	"\bcustomer\x18\x01 \x01(\v2\x1a.kehu.customer.v1.CustomerR\bcustomer\"L\n" +
 	"\x16CustomersMergedPayload\x12\x1a\n" +
 	"\bsurvivor\x18\x01 \x01(\tR\bsurvivor\x12\x16\n" +
-	"\x06merged\x18\x02 \x03(\tR\x06merged\"3\n" +
+	"\x06merged\x18\x02 \x03(\tR\x06merged\"Q\n" +
+	"\x17CustomerUnmergedPayload\x12\x1a\n" +
+	"\bsurvivor\x18\x01 \x01(\tR\bsurvivor\x12\x1a\n" +
+	"\brestored\x18\x02 \x01(\tR\brestored\"3\n" +
 	"\x15CustomerPurgedPayload\x12\x1a\n" +
 	"\bcustomer\x18\x01 \x01(\tR\bcustomer\"\x81\x01\n" +
 	"\x1cLifecycleStageChangedPayload\x12\x1a\n" +
@@ -3042,7 +3217,7 @@ const file_kehu_customer_v1_customer_service_proto_rawDesc = "" +
 	"\x14PointsChangedPayload\x12\x1a\n" +
 	"\bcustomer\x18\x01 \x01(\tR\bcustomer\x129\n" +
 	"\x05entry\x18\x02 \x01(\v2#.kehu.customer.v1.PointsLedgerEntryR\x05entry\x12I\n" +
-	"\x0fmembership_tier\x18\x03 \x01(\x0e2 .kehu.customer.v1.MembershipTierR\x0emembershipTier2\xf0\x10\n" +
+	"\x0fmembership_tier\x18\x03 \x01(\x0e2 .kehu.customer.v1.MembershipTierR\x0emembershipTier2\xd8\x11\n" +
 	"\x0fCustomerService\x12c\n" +
 	"\x0eCreateCustomer\x12'.kehu.customer.v1.CreateCustomerRequest\x1a(.kehu.customer.v1.CreateCustomerResponse\x12Z\n" +
 	"\vGetCustomer\x12$.kehu.customer.v1.GetCustomerRequest\x1a%.kehu.customer.v1.GetCustomerResponse\x12l\n" +
@@ -3054,7 +3229,8 @@ const file_kehu_customer_v1_customer_service_proto_rawDesc = "" +
 	"\x10UndeleteCustomer\x12).kehu.customer.v1.UndeleteCustomerRequest\x1a*.kehu.customer.v1.UndeleteCustomerResponse\x12`\n" +
 	"\rPurgeCustomer\x12&.kehu.customer.v1.PurgeCustomerRequest\x1a'.kehu.customer.v1.PurgeCustomerResponse\x12c\n" +
 	"\x0eFindDuplicates\x12'.kehu.customer.v1.FindDuplicatesRequest\x1a(.kehu.customer.v1.FindDuplicatesResponse\x12c\n" +
-	"\x0eMergeCustomers\x12'.kehu.customer.v1.MergeCustomersRequest\x1a(.kehu.customer.v1.MergeCustomersResponse\x12\x81\x01\n" +
+	"\x0eMergeCustomers\x12'.kehu.customer.v1.MergeCustomersRequest\x1a(.kehu.customer.v1.MergeCustomersResponse\x12f\n" +
+	"\x0fUnmergeCustomer\x12(.kehu.customer.v1.UnmergeCustomerRequest\x1a).kehu.customer.v1.UnmergeCustomerResponse\x12\x81\x01\n" +
 	"\x18TransitionLifecycleStage\x121.kehu.customer.v1.TransitionLifecycleStageRequest\x1a2.kehu.customer.v1.TransitionLifecycleStageResponse\x12\x81\x01\n" +
 	"\x18ListLifecycleTransitions\x121.kehu.customer.v1.ListLifecycleTransitionsRequest\x1a2.kehu.customer.v1.ListLifecycleTransitionsResponse\x12u\n" +
 	"\x14AssignAccountManager\x12-.kehu.customer.v1.AssignAccountManagerRequest\x1a..kehu.customer.v1.AssignAccountManagerResponse\x12\x84\x01\n" +
@@ -3078,7 +3254,7 @@ func file_kehu_customer_v1_customer_service_proto_rawDescGZIP() []byte {
 }
 
 var file_kehu_customer_v1_customer_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kehu_customer_v1_customer_service_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_kehu_customer_v1_customer_service_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_kehu_customer_v1_customer_service_proto_goTypes = []any{
 	(DuplicateGroup_Reason)(0),                // 0: kehu.customer.v1.DuplicateGroup.Reason
 	(*CreateCustomerRequest)(nil),             // 1: kehu.customer.v1.CreateCustomerRequest
@@ -3104,116 +3280,123 @@ var file_kehu_customer_v1_customer_service_proto_goTypes = []any{
 	(*DuplicateGroup)(nil),                    // 21: kehu.customer.v1.DuplicateGroup
 	(*MergeCustomersRequest)(nil),             // 22: kehu.customer.v1.MergeCustomersRequest
 	(*MergeCustomersResponse)(nil),            // 23: kehu.customer.v1.MergeCustomersResponse
-	(*FieldMerge)(nil),                        // 24: kehu.customer.v1.FieldMerge
-	(*TransitionLifecycleStageRequest)(nil),   // 25: kehu.customer.v1.TransitionLifecycleStageRequest
-	(*TransitionLifecycleStageResponse)(nil),  // 26: kehu.customer.v1.TransitionLifecycleStageResponse
-	(*ListLifecycleTransitionsRequest)(nil),   // 27: kehu.customer.v1.ListLifecycleTransitionsRequest
-	(*ListLifecycleTransitionsResponse)(nil),  // 28: kehu.customer.v1.ListLifecycleTransitionsResponse
-	(*AssignAccountManagerRequest)(nil),       // 29: kehu.customer.v1.AssignAccountManagerRequest
-	(*AssignAccountManagerResponse)(nil),      // 30: kehu.customer.v1.AssignAccountManagerResponse
-	(*BatchAssignAccountManagerRequest)(nil),  // 31: kehu.customer.v1.BatchAssignAccountManagerRequest
-	(*BatchAssignAccountManagerResponse)(nil), // 32: kehu.customer.v1.BatchAssignAccountManagerResponse
-	(*AdjustPointsRequest)(nil),               // 33: kehu.customer.v1.AdjustPointsRequest
-	(*AdjustPointsResponse)(nil),              // 34: kehu.customer.v1.AdjustPointsResponse
-	(*ListPointsLedgerRequest)(nil),           // 35: kehu.customer.v1.ListPointsLedgerRequest
-	(*ListPointsLedgerResponse)(nil),          // 36: kehu.customer.v1.ListPointsLedgerResponse
-	(*ImportCustomersRequest)(nil),            // 37: kehu.customer.v1.ImportCustomersRequest
-	(*ImportCustomersResponse)(nil),           // 38: kehu.customer.v1.ImportCustomersResponse
-	(*ImportError)(nil),                       // 39: kehu.customer.v1.ImportError
-	(*ExportCustomersRequest)(nil),            // 40: kehu.customer.v1.ExportCustomersRequest
-	(*ExportCustomersResponse)(nil),           // 41: kehu.customer.v1.ExportCustomersResponse
-	(*StreamEventsRequest)(nil),               // 42: kehu.customer.v1.StreamEventsRequest
-	(*StreamEventsResponse)(nil),              // 43: kehu.customer.v1.StreamEventsResponse
-	(*CustomerChangedPayload)(nil),            // 44: kehu.customer.v1.CustomerChangedPayload
-	(*CustomersMergedPayload)(nil),            // 45: kehu.customer.v1.CustomersMergedPayload
-	(*CustomerPurgedPayload)(nil),             // 46: kehu.customer.v1.CustomerPurgedPayload
-	(*LifecycleStageChangedPayload)(nil),      // 47: kehu.customer.v1.LifecycleStageChangedPayload
-	(*PointsChangedPayload)(nil),              // 48: kehu.customer.v1.PointsChangedPayload
-	(*Customer)(nil),                          // 49: kehu.customer.v1.Customer
-	(*fieldmaskpb.FieldMask)(nil),             // 50: google.protobuf.FieldMask
-	(LifecycleStage)(0),                       // 51: kehu.customer.v1.LifecycleStage
-	(*LifecycleTransition)(nil),               // 52: kehu.customer.v1.LifecycleTransition
-	(*PointsLedgerEntry)(nil),                 // 53: kehu.customer.v1.PointsLedgerEntry
-	(*v1.Event)(nil),                          // 54: kehu.event.v1.Event
-	(MembershipTier)(0),                       // 55: kehu.customer.v1.MembershipTier
+	(*UnmergeCustomerRequest)(nil),            // 24: kehu.customer.v1.UnmergeCustomerRequest
+	(*UnmergeCustomerResponse)(nil),           // 25: kehu.customer.v1.UnmergeCustomerResponse
+	(*FieldMerge)(nil),                        // 26: kehu.customer.v1.FieldMerge
+	(*TransitionLifecycleStageRequest)(nil),   // 27: kehu.customer.v1.TransitionLifecycleStageRequest
+	(*TransitionLifecycleStageResponse)(nil),  // 28: kehu.customer.v1.TransitionLifecycleStageResponse
+	(*ListLifecycleTransitionsRequest)(nil),   // 29: kehu.customer.v1.ListLifecycleTransitionsRequest
+	(*ListLifecycleTransitionsResponse)(nil),  // 30: kehu.customer.v1.ListLifecycleTransitionsResponse
+	(*AssignAccountManagerRequest)(nil),       // 31: kehu.customer.v1.AssignAccountManagerRequest
+	(*AssignAccountManagerResponse)(nil),      // 32: kehu.customer.v1.AssignAccountManagerResponse
+	(*BatchAssignAccountManagerRequest)(nil),  // 33: kehu.customer.v1.BatchAssignAccountManagerRequest
+	(*BatchAssignAccountManagerResponse)(nil), // 34: kehu.customer.v1.BatchAssignAccountManagerResponse
+	(*AdjustPointsRequest)(nil),               // 35: kehu.customer.v1.AdjustPointsRequest
+	(*AdjustPointsResponse)(nil),              // 36: kehu.customer.v1.AdjustPointsResponse
+	(*ListPointsLedgerRequest)(nil),           // 37: kehu.customer.v1.ListPointsLedgerRequest
+	(*ListPointsLedgerResponse)(nil),          // 38: kehu.customer.v1.ListPointsLedgerResponse
+	(*ImportCustomersRequest)(nil),            // 39: kehu.customer.v1.ImportCustomersRequest
+	(*ImportCustomersResponse)(nil),           // 40: kehu.customer.v1.ImportCustomersResponse
+	(*ImportError)(nil),                       // 41: kehu.customer.v1.ImportError
+	(*ExportCustomersRequest)(nil),            // 42: kehu.customer.v1.ExportCustomersRequest
+	(*ExportCustomersResponse)(nil),           // 43: kehu.customer.v1.ExportCustomersResponse
+	(*StreamEventsRequest)(nil),               // 44: kehu.customer.v1.StreamEventsRequest
+	(*StreamEventsResponse)(nil),              // 45: kehu.customer.v1.StreamEventsResponse
+	(*CustomerChangedPayload)(nil),            // 46: kehu.customer.v1.CustomerChangedPayload
+	(*CustomersMergedPayload)(nil),            // 47: kehu.customer.v1.CustomersMergedPayload
+	(*CustomerUnmergedPayload)(nil),           // 48: kehu.customer.v1.CustomerUnmergedPayload
+	(*CustomerPurgedPayload)(nil),             // 49: kehu.customer.v1.CustomerPurgedPayload
+	(*LifecycleStageChangedPayload)(nil),      // 50: kehu.customer.v1.LifecycleStageChangedPayload
+	(*PointsChangedPayload)(nil),              // 51: kehu.customer.v1.PointsChangedPayload
+	(*Customer)(nil),                          // 52: kehu.customer.v1.Customer
+	(*fieldmaskpb.FieldMask)(nil),             // 53: google.protobuf.FieldMask
+	(LifecycleStage)(0),                       // 54: kehu.customer.v1.LifecycleStage
+	(*LifecycleTransition)(nil),               // 55: kehu.customer.v1.LifecycleTransition
+	(*PointsLedgerEntry)(nil),                 // 56: kehu.customer.v1.PointsLedgerEntry
+	(*v1.Event)(nil),                          // 57: kehu.event.v1.Event
+	(MembershipTier)(0),                       // 58: kehu.customer.v1.MembershipTier
 }
 var file_kehu_customer_v1_customer_service_proto_depIdxs = []int32{
-	49, // 0: kehu.customer.v1.CreateCustomerRequest.customer:type_name -> kehu.customer.v1.Customer
-	49, // 1: kehu.customer.v1.CreateCustomerResponse.customer:type_name -> kehu.customer.v1.Customer
-	49, // 2: kehu.customer.v1.GetCustomerResponse.customer:type_name -> kehu.customer.v1.Customer
-	49, // 3: kehu.customer.v1.BatchGetCustomersResponse.customers:type_name -> kehu.customer.v1.Customer
-	49, // 4: kehu.customer.v1.ListCustomersResponse.customers:type_name -> kehu.customer.v1.Customer
-	49, // 5: kehu.customer.v1.SearchCustomersResponse.customers:type_name -> kehu.customer.v1.Customer
-	49, // 6: kehu.customer.v1.UpdateCustomerRequest.customer:type_name -> kehu.customer.v1.Customer
-	50, // 7: kehu.customer.v1.UpdateCustomerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	49, // 8: kehu.customer.v1.UpdateCustomerResponse.customer:type_name -> kehu.customer.v1.Customer
-	49, // 9: kehu.customer.v1.DeleteCustomerResponse.customer:type_name -> kehu.customer.v1.Customer
-	49, // 10: kehu.customer.v1.UndeleteCustomerResponse.customer:type_name -> kehu.customer.v1.Customer
+	52, // 0: kehu.customer.v1.CreateCustomerRequest.customer:type_name -> kehu.customer.v1.Customer
+	52, // 1: kehu.customer.v1.CreateCustomerResponse.customer:type_name -> kehu.customer.v1.Customer
+	52, // 2: kehu.customer.v1.GetCustomerResponse.customer:type_name -> kehu.customer.v1.Customer
+	52, // 3: kehu.customer.v1.BatchGetCustomersResponse.customers:type_name -> kehu.customer.v1.Customer
+	52, // 4: kehu.customer.v1.ListCustomersResponse.customers:type_name -> kehu.customer.v1.Customer
+	52, // 5: kehu.customer.v1.SearchCustomersResponse.customers:type_name -> kehu.customer.v1.Customer
+	52, // 6: kehu.customer.v1.UpdateCustomerRequest.customer:type_name -> kehu.customer.v1.Customer
+	53, // 7: kehu.customer.v1.UpdateCustomerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	52, // 8: kehu.customer.v1.UpdateCustomerResponse.customer:type_name -> kehu.customer.v1.Customer
+	52, // 9: kehu.customer.v1.DeleteCustomerResponse.customer:type_name -> kehu.customer.v1.Customer
+	52, // 10: kehu.customer.v1.UndeleteCustomerResponse.customer:type_name -> kehu.customer.v1.Customer
 	21, // 11: kehu.customer.v1.FindDuplicatesResponse.groups:type_name -> kehu.customer.v1.DuplicateGroup
 	0,  // 12: kehu.customer.v1.DuplicateGroup.reason:type_name -> kehu.customer.v1.DuplicateGroup.Reason
-	49, // 13: kehu.customer.v1.MergeCustomersResponse.customer:type_name -> kehu.customer.v1.Customer
-	24, // 14: kehu.customer.v1.MergeCustomersResponse.fields:type_name -> kehu.customer.v1.FieldMerge
-	51, // 15: kehu.customer.v1.TransitionLifecycleStageRequest.stage:type_name -> kehu.customer.v1.LifecycleStage
-	49, // 16: kehu.customer.v1.TransitionLifecycleStageResponse.customer:type_name -> kehu.customer.v1.Customer
-	52, // 17: kehu.customer.v1.TransitionLifecycleStageResponse.transition:type_name -> kehu.customer.v1.LifecycleTransition
-	52, // 18: kehu.customer.v1.ListLifecycleTransitionsResponse.lifecycle_transitions:type_name -> kehu.customer.v1.LifecycleTransition
-	49, // 19: kehu.customer.v1.AssignAccountManagerResponse.customer:type_name -> kehu.customer.v1.Customer
-	49, // 20: kehu.customer.v1.AdjustPointsResponse.customer:type_name -> kehu.customer.v1.Customer
-	53, // 21: kehu.customer.v1.AdjustPointsResponse.entry:type_name -> kehu.customer.v1.PointsLedgerEntry
-	53, // 22: kehu.customer.v1.ListPointsLedgerResponse.entries:type_name -> kehu.customer.v1.PointsLedgerEntry
-	49, // 23: kehu.customer.v1.ImportCustomersRequest.customers:type_name -> kehu.customer.v1.Customer
-	39, // 24: kehu.customer.v1.ImportCustomersResponse.errors:type_name -> kehu.customer.v1.ImportError
-	49, // 25: kehu.customer.v1.ExportCustomersResponse.customers:type_name -> kehu.customer.v1.Customer
-	54, // 26: kehu.customer.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
-	49, // 27: kehu.customer.v1.CustomerChangedPayload.customer:type_name -> kehu.customer.v1.Customer
-	52, // 28: kehu.customer.v1.LifecycleStageChangedPayload.transition:type_name -> kehu.customer.v1.LifecycleTransition
-	53, // 29: kehu.customer.v1.PointsChangedPayload.entry:type_name -> kehu.customer.v1.PointsLedgerEntry
-	55, // 30: kehu.customer.v1.PointsChangedPayload.membership_tier:type_name -> kehu.customer.v1.MembershipTier
-	1,  // 31: kehu.customer.v1.CustomerService.CreateCustomer:input_type -> kehu.customer.v1.CreateCustomerRequest
-	3,  // 32: kehu.customer.v1.CustomerService.GetCustomer:input_type -> kehu.customer.v1.GetCustomerRequest
-	5,  // 33: kehu.customer.v1.CustomerService.BatchGetCustomers:input_type -> kehu.customer.v1.BatchGetCustomersRequest
-	7,  // 34: kehu.customer.v1.CustomerService.ListCustomers:input_type -> kehu.customer.v1.ListCustomersRequest
-	9,  // 35: kehu.customer.v1.CustomerService.SearchCustomers:input_type -> kehu.customer.v1.SearchCustomersRequest
-	11, // 36: kehu.customer.v1.CustomerService.UpdateCustomer:input_type -> kehu.customer.v1.UpdateCustomerRequest
-	13, // 37: kehu.customer.v1.CustomerService.DeleteCustomer:input_type -> kehu.customer.v1.DeleteCustomerRequest
-	15, // 38: kehu.customer.v1.CustomerService.UndeleteCustomer:input_type -> kehu.customer.v1.UndeleteCustomerRequest
-	17, // 39: kehu.customer.v1.CustomerService.PurgeCustomer:input_type -> kehu.customer.v1.PurgeCustomerRequest
-	19, // 40: kehu.customer.v1.CustomerService.FindDuplicates:input_type -> kehu.customer.v1.FindDuplicatesRequest
-	22, // 41: kehu.customer.v1.CustomerService.MergeCustomers:input_type -> kehu.customer.v1.MergeCustomersRequest
-	25, // 42: kehu.customer.v1.CustomerService.TransitionLifecycleStage:input_type -> kehu.customer.v1.TransitionLifecycleStageRequest
-	27, // 43: kehu.customer.v1.CustomerService.ListLifecycleTransitions:input_type -> kehu.customer.v1.ListLifecycleTransitionsRequest
-	29, // 44: kehu.customer.v1.CustomerService.AssignAccountManager:input_type -> kehu.customer.v1.AssignAccountManagerRequest
-	31, // 45: kehu.customer.v1.CustomerService.BatchAssignAccountManager:input_type -> kehu.customer.v1.BatchAssignAccountManagerRequest
-	33, // 46: kehu.customer.v1.CustomerService.AdjustPoints:input_type -> kehu.customer.v1.AdjustPointsRequest
-	35, // 47: kehu.customer.v1.CustomerService.ListPointsLedger:input_type -> kehu.customer.v1.ListPointsLedgerRequest
-	37, // 48: kehu.customer.v1.CustomerService.ImportCustomers:input_type -> kehu.customer.v1.ImportCustomersRequest
-	40, // 49: kehu.customer.v1.CustomerService.ExportCustomers:input_type -> kehu.customer.v1.ExportCustomersRequest
-	42, // 50: kehu.customer.v1.CustomerService.StreamEvents:input_type -> kehu.customer.v1.StreamEventsRequest
-	2,  // 51: kehu.customer.v1.CustomerService.CreateCustomer:output_type -> kehu.customer.v1.CreateCustomerResponse
-	4,  // 52: kehu.customer.v1.CustomerService.GetCustomer:output_type -> kehu.customer.v1.GetCustomerResponse
-	6,  // 53: kehu.customer.v1.CustomerService.BatchGetCustomers:output_type -> kehu.customer.v1.BatchGetCustomersResponse
-	8,  // 54: kehu.customer.v1.CustomerService.ListCustomers:output_type -> kehu.customer.v1.ListCustomersResponse
-	10, // 55: kehu.customer.v1.CustomerService.SearchCustomers:output_type -> kehu.customer.v1.SearchCustomersResponse
-	12, // 56: kehu.customer.v1.CustomerService.UpdateCustomer:output_type -> kehu.customer.v1.UpdateCustomerResponse
-	14, // 57: kehu.customer.v1.CustomerService.DeleteCustomer:output_type -> kehu.customer.v1.DeleteCustomerResponse
-	16, // 58: kehu.customer.v1.CustomerService.UndeleteCustomer:output_type -> kehu.customer.v1.UndeleteCustomerResponse
-	18, // 59: kehu.customer.v1.CustomerService.PurgeCustomer:output_type -> kehu.customer.v1.PurgeCustomerResponse
-	20, // 60: kehu.customer.v1.CustomerService.FindDuplicates:output_type -> kehu.customer.v1.FindDuplicatesResponse
-	23, // 61: kehu.customer.v1.CustomerService.MergeCustomers:output_type -> kehu.customer.v1.MergeCustomersResponse
-	26, // 62: kehu.customer.v1.CustomerService.TransitionLifecycleStage:output_type -> kehu.customer.v1.TransitionLifecycleStageResponse
-	28, // 63: kehu.customer.v1.CustomerService.ListLifecycleTransitions:output_type -> kehu.customer.v1.ListLifecycleTransitionsResponse
-	30, // 64: kehu.customer.v1.CustomerService.AssignAccountManager:output_type -> kehu.customer.v1.AssignAccountManagerResponse
-	32, // 65: kehu.customer.v1.CustomerService.BatchAssignAccountManager:output_type -> kehu.customer.v1.BatchAssignAccountManagerResponse
-	34, // 66: kehu.customer.v1.CustomerService.AdjustPoints:output_type -> kehu.customer.v1.AdjustPointsResponse
-	36, // 67: kehu.customer.v1.CustomerService.ListPointsLedger:output_type -> kehu.customer.v1.ListPointsLedgerResponse
-	38, // 68: kehu.customer.v1.CustomerService.ImportCustomers:output_type -> kehu.customer.v1.ImportCustomersResponse
-	41, // 69: kehu.customer.v1.CustomerService.ExportCustomers:output_type -> kehu.customer.v1.ExportCustomersResponse
-	43, // 70: kehu.customer.v1.CustomerService.StreamEvents:output_type -> kehu.customer.v1.StreamEventsResponse
-	51, // [51:71] is the sub-list for method output_type
-	31, // [31:51] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	52, // 13: kehu.customer.v1.MergeCustomersResponse.customer:type_name -> kehu.customer.v1.Customer
+	26, // 14: kehu.customer.v1.MergeCustomersResponse.fields:type_name -> kehu.customer.v1.FieldMerge
+	52, // 15: kehu.customer.v1.UnmergeCustomerResponse.customer:type_name -> kehu.customer.v1.Customer
+	52, // 16: kehu.customer.v1.UnmergeCustomerResponse.survivor:type_name -> kehu.customer.v1.Customer
+	54, // 17: kehu.customer.v1.TransitionLifecycleStageRequest.stage:type_name -> kehu.customer.v1.LifecycleStage
+	52, // 18: kehu.customer.v1.TransitionLifecycleStageResponse.customer:type_name -> kehu.customer.v1.Customer
+	55, // 19: kehu.customer.v1.TransitionLifecycleStageResponse.transition:type_name -> kehu.customer.v1.LifecycleTransition
+	55, // 20: kehu.customer.v1.ListLifecycleTransitionsResponse.lifecycle_transitions:type_name -> kehu.customer.v1.LifecycleTransition
+	52, // 21: kehu.customer.v1.AssignAccountManagerResponse.customer:type_name -> kehu.customer.v1.Customer
+	52, // 22: kehu.customer.v1.AdjustPointsResponse.customer:type_name -> kehu.customer.v1.Customer
+	56, // 23: kehu.customer.v1.AdjustPointsResponse.entry:type_name -> kehu.customer.v1.PointsLedgerEntry
+	56, // 24: kehu.customer.v1.ListPointsLedgerResponse.entries:type_name -> kehu.customer.v1.PointsLedgerEntry
+	52, // 25: kehu.customer.v1.ImportCustomersRequest.customers:type_name -> kehu.customer.v1.Customer
+	41, // 26: kehu.customer.v1.ImportCustomersResponse.errors:type_name -> kehu.customer.v1.ImportError
+	52, // 27: kehu.customer.v1.ExportCustomersResponse.customers:type_name -> kehu.customer.v1.Customer
+	57, // 28: kehu.customer.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
+	52, // 29: kehu.customer.v1.CustomerChangedPayload.customer:type_name -> kehu.customer.v1.Customer
+	55, // 30: kehu.customer.v1.LifecycleStageChangedPayload.transition:type_name -> kehu.customer.v1.LifecycleTransition
+	56, // 31: kehu.customer.v1.PointsChangedPayload.entry:type_name -> kehu.customer.v1.PointsLedgerEntry
+	58, // 32: kehu.customer.v1.PointsChangedPayload.membership_tier:type_name -> kehu.customer.v1.MembershipTier
+	1,  // 33: kehu.customer.v1.CustomerService.CreateCustomer:input_type -> kehu.customer.v1.CreateCustomerRequest
+	3,  // 34: kehu.customer.v1.CustomerService.GetCustomer:input_type -> kehu.customer.v1.GetCustomerRequest
+	5,  // 35: kehu.customer.v1.CustomerService.BatchGetCustomers:input_type -> kehu.customer.v1.BatchGetCustomersRequest
+	7,  // 36: kehu.customer.v1.CustomerService.ListCustomers:input_type -> kehu.customer.v1.ListCustomersRequest
+	9,  // 37: kehu.customer.v1.CustomerService.SearchCustomers:input_type -> kehu.customer.v1.SearchCustomersRequest
+	11, // 38: kehu.customer.v1.CustomerService.UpdateCustomer:input_type -> kehu.customer.v1.UpdateCustomerRequest
+	13, // 39: kehu.customer.v1.CustomerService.DeleteCustomer:input_type -> kehu.customer.v1.DeleteCustomerRequest
+	15, // 40: kehu.customer.v1.CustomerService.UndeleteCustomer:input_type -> kehu.customer.v1.UndeleteCustomerRequest
+	17, // 41: kehu.customer.v1.CustomerService.PurgeCustomer:input_type -> kehu.customer.v1.PurgeCustomerRequest
+	19, // 42: kehu.customer.v1.CustomerService.FindDuplicates:input_type -> kehu.customer.v1.FindDuplicatesRequest
+	22, // 43: kehu.customer.v1.CustomerService.MergeCustomers:input_type -> kehu.customer.v1.MergeCustomersRequest
+	24, // 44: kehu.customer.v1.CustomerService.UnmergeCustomer:input_type -> kehu.customer.v1.UnmergeCustomerRequest
+	27, // 45: kehu.customer.v1.CustomerService.TransitionLifecycleStage:input_type -> kehu.customer.v1.TransitionLifecycleStageRequest
+	29, // 46: kehu.customer.v1.CustomerService.ListLifecycleTransitions:input_type -> kehu.customer.v1.ListLifecycleTransitionsRequest
+	31, // 47: kehu.customer.v1.CustomerService.AssignAccountManager:input_type -> kehu.customer.v1.AssignAccountManagerRequest
+	33, // 48: kehu.customer.v1.CustomerService.BatchAssignAccountManager:input_type -> kehu.customer.v1.BatchAssignAccountManagerRequest
+	35, // 49: kehu.customer.v1.CustomerService.AdjustPoints:input_type -> kehu.customer.v1.AdjustPointsRequest
+	37, // 50: kehu.customer.v1.CustomerService.ListPointsLedger:input_type -> kehu.customer.v1.ListPointsLedgerRequest
+	39, // 51: kehu.customer.v1.CustomerService.ImportCustomers:input_type -> kehu.customer.v1.ImportCustomersRequest
+	42, // 52: kehu.customer.v1.CustomerService.ExportCustomers:input_type -> kehu.customer.v1.ExportCustomersRequest
+	44, // 53: kehu.customer.v1.CustomerService.StreamEvents:input_type -> kehu.customer.v1.StreamEventsRequest
+	2,  // 54: kehu.customer.v1.CustomerService.CreateCustomer:output_type -> kehu.customer.v1.CreateCustomerResponse
+	4,  // 55: kehu.customer.v1.CustomerService.GetCustomer:output_type -> kehu.customer.v1.GetCustomerResponse
+	6,  // 56: kehu.customer.v1.CustomerService.BatchGetCustomers:output_type -> kehu.customer.v1.BatchGetCustomersResponse
+	8,  // 57: kehu.customer.v1.CustomerService.ListCustomers:output_type -> kehu.customer.v1.ListCustomersResponse
+	10, // 58: kehu.customer.v1.CustomerService.SearchCustomers:output_type -> kehu.customer.v1.SearchCustomersResponse
+	12, // 59: kehu.customer.v1.CustomerService.UpdateCustomer:output_type -> kehu.customer.v1.UpdateCustomerResponse
+	14, // 60: kehu.customer.v1.CustomerService.DeleteCustomer:output_type -> kehu.customer.v1.DeleteCustomerResponse
+	16, // 61: kehu.customer.v1.CustomerService.UndeleteCustomer:output_type -> kehu.customer.v1.UndeleteCustomerResponse
+	18, // 62: kehu.customer.v1.CustomerService.PurgeCustomer:output_type -> kehu.customer.v1.PurgeCustomerResponse
+	20, // 63: kehu.customer.v1.CustomerService.FindDuplicates:output_type -> kehu.customer.v1.FindDuplicatesResponse
+	23, // 64: kehu.customer.v1.CustomerService.MergeCustomers:output_type -> kehu.customer.v1.MergeCustomersResponse
+	25, // 65: kehu.customer.v1.CustomerService.UnmergeCustomer:output_type -> kehu.customer.v1.UnmergeCustomerResponse
+	28, // 66: kehu.customer.v1.CustomerService.TransitionLifecycleStage:output_type -> kehu.customer.v1.TransitionLifecycleStageResponse
+	30, // 67: kehu.customer.v1.CustomerService.ListLifecycleTransitions:output_type -> kehu.customer.v1.ListLifecycleTransitionsResponse
+	32, // 68: kehu.customer.v1.CustomerService.AssignAccountManager:output_type -> kehu.customer.v1.AssignAccountManagerResponse
+	34, // 69: kehu.customer.v1.CustomerService.BatchAssignAccountManager:output_type -> kehu.customer.v1.BatchAssignAccountManagerResponse
+	36, // 70: kehu.customer.v1.CustomerService.AdjustPoints:output_type -> kehu.customer.v1.AdjustPointsResponse
+	38, // 71: kehu.customer.v1.CustomerService.ListPointsLedger:output_type -> kehu.customer.v1.ListPointsLedgerResponse
+	40, // 72: kehu.customer.v1.CustomerService.ImportCustomers:output_type -> kehu.customer.v1.ImportCustomersResponse
+	43, // 73: kehu.customer.v1.CustomerService.ExportCustomers:output_type -> kehu.customer.v1.ExportCustomersResponse
+	45, // 74: kehu.customer.v1.CustomerService.StreamEvents:output_type -> kehu.customer.v1.StreamEventsResponse
+	54, // [54:75] is the sub-list for method output_type
+	33, // [33:54] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_kehu_customer_v1_customer_service_proto_init() }
@@ -3228,7 +3411,7 @@ func file_kehu_customer_v1_customer_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_customer_v1_customer_service_proto_rawDesc), len(file_kehu_customer_v1_customer_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   48,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

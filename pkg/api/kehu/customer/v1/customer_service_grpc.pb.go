@@ -30,6 +30,7 @@ const (
 	CustomerService_PurgeCustomer_FullMethodName             = "/kehu.customer.v1.CustomerService/PurgeCustomer"
 	CustomerService_FindDuplicates_FullMethodName            = "/kehu.customer.v1.CustomerService/FindDuplicates"
 	CustomerService_MergeCustomers_FullMethodName            = "/kehu.customer.v1.CustomerService/MergeCustomers"
+	CustomerService_UnmergeCustomer_FullMethodName           = "/kehu.customer.v1.CustomerService/UnmergeCustomer"
 	CustomerService_TransitionLifecycleStage_FullMethodName  = "/kehu.customer.v1.CustomerService/TransitionLifecycleStage"
 	CustomerService_ListLifecycleTransitions_FullMethodName  = "/kehu.customer.v1.CustomerService/ListLifecycleTransitions"
 	CustomerService_AssignAccountManager_FullMethodName      = "/kehu.customer.v1.CustomerService/AssignAccountManager"
@@ -73,6 +74,13 @@ type CustomerServiceClient interface {
 	FindDuplicates(ctx context.Context, in *FindDuplicatesRequest, opts ...grpc.CallOption) (*FindDuplicatesResponse, error)
 	// Merges customers into a survivor.
 	MergeCustomers(ctx context.Context, in *MergeCustomersRequest, opts ...grpc.CallOption) (*MergeCustomersResponse, error)
+	// Reverses a merge: restores a merged customer as it was when it was
+	// merged (its fields, points and contacts), takes back from the survivor
+	// what the merge gave it, and emits customer.unmerged so that other
+	// services return the records they moved. Possible within the unmerge
+	// window (KEHU_UNMERGE_WINDOW, 30 days by default) and while the survivor
+	// is itself not merged away.
+	UnmergeCustomer(ctx context.Context, in *UnmergeCustomerRequest, opts ...grpc.CallOption) (*UnmergeCustomerResponse, error)
 	// Moves a customer to another lifecycle stage, recording why.
 	TransitionLifecycleStage(ctx context.Context, in *TransitionLifecycleStageRequest, opts ...grpc.CallOption) (*TransitionLifecycleStageResponse, error)
 	// Lists a customer's lifecycle transitions, newest first.
@@ -207,6 +215,16 @@ func (c *customerServiceClient) MergeCustomers(ctx context.Context, in *MergeCus
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(MergeCustomersResponse)
 	err := c.cc.Invoke(ctx, CustomerService_MergeCustomers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) UnmergeCustomer(ctx context.Context, in *UnmergeCustomerRequest, opts ...grpc.CallOption) (*UnmergeCustomerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UnmergeCustomerResponse)
+	err := c.cc.Invoke(ctx, CustomerService_UnmergeCustomer_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -356,6 +374,13 @@ type CustomerServiceServer interface {
 	FindDuplicates(context.Context, *FindDuplicatesRequest) (*FindDuplicatesResponse, error)
 	// Merges customers into a survivor.
 	MergeCustomers(context.Context, *MergeCustomersRequest) (*MergeCustomersResponse, error)
+	// Reverses a merge: restores a merged customer as it was when it was
+	// merged (its fields, points and contacts), takes back from the survivor
+	// what the merge gave it, and emits customer.unmerged so that other
+	// services return the records they moved. Possible within the unmerge
+	// window (KEHU_UNMERGE_WINDOW, 30 days by default) and while the survivor
+	// is itself not merged away.
+	UnmergeCustomer(context.Context, *UnmergeCustomerRequest) (*UnmergeCustomerResponse, error)
 	// Moves a customer to another lifecycle stage, recording why.
 	TransitionLifecycleStage(context.Context, *TransitionLifecycleStageRequest) (*TransitionLifecycleStageResponse, error)
 	// Lists a customer's lifecycle transitions, newest first.
@@ -418,6 +443,9 @@ func (UnimplementedCustomerServiceServer) FindDuplicates(context.Context, *FindD
 }
 func (UnimplementedCustomerServiceServer) MergeCustomers(context.Context, *MergeCustomersRequest) (*MergeCustomersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method MergeCustomers not implemented")
+}
+func (UnimplementedCustomerServiceServer) UnmergeCustomer(context.Context, *UnmergeCustomerRequest) (*UnmergeCustomerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UnmergeCustomer not implemented")
 }
 func (UnimplementedCustomerServiceServer) TransitionLifecycleStage(context.Context, *TransitionLifecycleStageRequest) (*TransitionLifecycleStageResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method TransitionLifecycleStage not implemented")
@@ -665,6 +693,24 @@ func _CustomerService_MergeCustomers_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CustomerService_UnmergeCustomer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnmergeCustomerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).UnmergeCustomer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_UnmergeCustomer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).UnmergeCustomer(ctx, req.(*UnmergeCustomerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CustomerService_TransitionLifecycleStage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(TransitionLifecycleStageRequest)
 	if err := dec(in); err != nil {
@@ -852,6 +898,10 @@ var CustomerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "MergeCustomers",
 			Handler:    _CustomerService_MergeCustomers_Handler,
+		},
+		{
+			MethodName: "UnmergeCustomer",
+			Handler:    _CustomerService_UnmergeCustomer_Handler,
 		},
 		{
 			MethodName: "TransitionLifecycleStage",
