@@ -123,7 +123,7 @@ func (s *Service) lockVisible(ctx context.Context, tx Tx, a auth.Access, id stri
 	}
 	if c.ID != id {
 		return nil, errs.FailedPrecondition("CUSTOMER_MERGED",
-			"%s was merged into %s; change %s instead", Name(id), c.Name(), c.Name()).
+			"%s was merged into %s; change %s instead, or UnmergeCustomer %s first", Name(id), c.Name(), c.Name(), Name(id)).
 			WithMetadata("survivor", c.Name())
 	}
 	return c, nil

@@ -173,6 +173,9 @@ func Decode(e *eventv1.Event) (interaction.CustomerEvent, error) {
 		out.Snapshot = snapshot(p.GetCustomer())
 	case *customerv1.LifecycleStageChangedPayload:
 		out.Stage = strings.TrimPrefix(p.GetTransition().GetToStage().String(), "LIFECYCLE_STAGE_")
+	case *customerv1.CustomerUnmergedPayload:
+		out.SurvivorID = strings.TrimPrefix(p.GetSurvivor(), "customers/")
+		out.RestoredID = strings.TrimPrefix(p.GetRestored(), "customers/")
 	case *customerv1.CustomersMergedPayload:
 		out.SurvivorID = strings.TrimPrefix(p.GetSurvivor(), "customers/")
 		for _, m := range p.GetMerged() {

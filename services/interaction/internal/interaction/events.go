@@ -17,7 +17,9 @@ const (
 	EventRecordsMoved         = "interaction.customer_records_moved"
 )
 
-// RecordsMoved is the data of an interaction.customer_records_moved event.
+// RecordsMoved is the data of an interaction.customer_records_moved event:
+// records moved to SurvivorID from MergedIDs (by a merge, or back to the
+// restored customer by an unmerge).
 type RecordsMoved struct {
 	SurvivorID   string
 	MergedIDs    []string

@@ -73,8 +73,12 @@ type Tx interface {
 	UpsertCustomer(ctx context.Context, c CustomerSnapshot, sequence int64) error
 	SetCustomerStage(ctx context.Context, customerID, stage string, sequence int64) error
 	// MoveCustomerRecords re-parents interactions and follow-ups of merged
-	// customers to the survivor.
-	MoveCustomerRecords(ctx context.Context, survivorID string, mergedIDs []string) (interactions, followUps int64, err error)
+	// customers to the survivor, remembering where each came from; sequence
+	// is the merge event's.
+	MoveCustomerRecords(ctx context.Context, survivorID string, mergedIDs []string, sequence int64) (interactions, followUps int64, err error)
+	// ReturnCustomerRecords reverses the moves of an unmerged customer's
+	// records to the survivor.
+	ReturnCustomerRecords(ctx context.Context, survivorID, restoredID string) (interactions, followUps int64, err error)
 	// EraseCustomer deletes everything about a customer, including the
 	// payloads of its events in the outbox.
 	EraseCustomer(ctx context.Context, customerID string) (int64, error)

@@ -18,14 +18,17 @@ type CustomerEvent struct {
 	Snapshot *CustomerSnapshot
 	// Stage is the new stage of a stage change.
 	Stage string
-	// SurvivorID and MergedIDs describe a merge.
+	// SurvivorID and MergedIDs describe a merge; SurvivorID and RestoredID
+	// an unmerge.
 	SurvivorID string
 	MergedIDs  []string
+	RestoredID string
 }
 
 // Customer event types the service reacts to.
 const (
 	CustomerMerged       = "customer.merged"
+	CustomerUnmerged     = "customer.unmerged"
 	CustomerPurged       = "customer.purged"
 	CustomerStageChanged = "customer.stage_changed"
 )
@@ -44,7 +47,7 @@ func (s *Service) CustomerCursor(ctx context.Context) (int64, error) {
 //
 //   - any event carrying the customer updates the local projection;
 //   - a merge moves the merged customers' interactions and follow-ups to
-//     the survivor;
+//     the survivor, and an unmerge moves them back;
 //   - a purge erases the customer's interactions, follow-ups and their
 //     event payloads.
 func (s *Service) ApplyCustomerEvent(ctx context.Context, e CustomerEvent) error {
@@ -70,21 +73,22 @@ func (s *Service) ApplyCustomerEvent(ctx context.Context, e CustomerEvent) error
 			}
 		case CustomerMerged:
 			if e.SurvivorID != "" && len(e.MergedIDs) > 0 {
-				ni, nf, err := tx.MoveCustomerRecords(ctx, e.SurvivorID, e.MergedIDs)
+				ni, nf, err := tx.MoveCustomerRecords(ctx, e.SurvivorID, e.MergedIDs, e.Sequence)
 				if err != nil {
 					return err
 				}
-				if ni+nf > 0 {
-					names := make([]string, len(e.MergedIDs))
-					for i, id := range e.MergedIDs {
-						names[i] = CustomerName(id)
-					}
-					if err := tx.Emit(ctx, event.Event{
-						Type: EventRecordsMoved, Subject: CustomerName(e.SurvivorID), Actor: workerActor,
-						Data: RecordsMoved{SurvivorID: e.SurvivorID, MergedIDs: e.MergedIDs, Interactions: ni, FollowUps: nf, Time: time.Now().UTC()},
-					}); err != nil {
-						return err
-					}
+				if err := emitMoved(ctx, tx, e.SurvivorID, e.MergedIDs, ni, nf); err != nil {
+					return err
+				}
+			}
+		case CustomerUnmerged:
+			if e.SurvivorID != "" && e.RestoredID != "" {
+				ni, nf, err := tx.ReturnCustomerRecords(ctx, e.SurvivorID, e.RestoredID)
+				if err != nil {
+					return err
+				}
+				if err := emitMoved(ctx, tx, e.RestoredID, []string{e.SurvivorID}, ni, nf); err != nil {
+					return err
 				}
 			}
 		case CustomerPurged:
@@ -93,6 +97,18 @@ func (s *Service) ApplyCustomerEvent(ctx context.Context, e CustomerEvent) error
 			}
 		}
 		return tx.SetCursor(ctx, CustomerStream, e.Sequence)
+	})
+}
+
+// emitMoved tells followers that records moved to customer to from the
+// customers in from (a merge, or an unmerge moving them back).
+func emitMoved(ctx context.Context, tx Tx, to string, from []string, interactions, followUps int64) error {
+	if interactions+followUps == 0 {
+		return nil
+	}
+	return tx.Emit(ctx, event.Event{
+		Type: EventRecordsMoved, Subject: CustomerName(to), Actor: workerActor,
+		Data: RecordsMoved{SurvivorID: to, MergedIDs: from, Interactions: interactions, FollowUps: followUps, Time: time.Now().UTC()},
 	})
 }
 

@@ -284,12 +284,25 @@ func (t *tx) SetCustomerStage(ctx context.Context, id, stage string, seq int64) 
 // MoveCustomerRecords re-parents the merged customers' records. Care
 // occurrences the survivor already has are dropped from the merged side,
 // so the survivor is not greeted twice for one occasion.
-func (t *tx) MoveCustomerRecords(ctx context.Context, survivor string, merged []string) (int64, int64, error) {
-	ti, err := t.tx.Exec(ctx, `UPDATE interactions SET customer_id = $1 WHERE customer_id = ANY($2::uuid[])`, survivor, merged)
+func (t *tx) MoveCustomerRecords(ctx context.Context, survivor string, merged []string, seq int64) (int64, int64, error) {
+	// Each moved record remembers where it came from, for an unmerge.
+	ti, err := t.tx.Exec(ctx, `
+		WITH moved AS (
+			UPDATE interactions i SET customer_id = $1 FROM interactions o
+			WHERE i.id = o.id AND o.customer_id = ANY($2::uuid[])
+			RETURNING i.id, o.customer_id AS from_customer)
+		INSERT INTO record_moves (record_kind, record_id, from_customer, to_customer, move_sequence)
+		SELECT 'interaction', id, from_customer, $1, $3 FROM moved`, survivor, merged, seq)
 	if err != nil {
 		return 0, 0, pg.Classify(err)
 	}
-	tf, err := t.tx.Exec(ctx, `UPDATE follow_ups SET customer_id = $1 WHERE customer_id = ANY($2::uuid[])`, survivor, merged)
+	tf, err := t.tx.Exec(ctx, `
+		WITH moved AS (
+			UPDATE follow_ups f SET customer_id = $1 FROM follow_ups o
+			WHERE f.id = o.id AND o.customer_id = ANY($2::uuid[])
+			RETURNING f.id, o.customer_id AS from_customer)
+		INSERT INTO record_moves (record_kind, record_id, from_customer, to_customer, move_sequence)
+		SELECT 'follow_up', id, from_customer, $1, $3 FROM moved`, survivor, merged, seq)
 	if err != nil {
 		return 0, 0, pg.Classify(err)
 	}
