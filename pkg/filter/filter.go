@@ -23,6 +23,7 @@ package filter
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -76,6 +77,18 @@ type Field struct {
 
 // Schema is the allow-list of fields a filter may name, keyed by public name.
 type Schema map[string]Field
+
+// Without returns the schema less the named fields: a caller who may not
+// filter on them gets the same "unknown field" answer as for any other.
+func (s Schema) Without(names ...string) Schema {
+	out := make(Schema, len(s))
+	for name, f := range s {
+		if !slices.Contains(names, name) {
+			out[name] = f
+		}
+	}
+	return out
+}
 
 // Clause is a WHERE fragment and the arguments for its placeholders.
 type Clause struct {

@@ -12,6 +12,19 @@ import (
 // analysts work with aggregates; viewers only need to know who a customer
 // is.
 
+// hiddenFilters are the filter fields over data view hides from masked
+// callers: filtering on them would recover it one guess at a time. (Street
+// and postal code are not filterable at all; no sort field is masked.)
+var hiddenFilters = []string{"email", "phone", "birthday"}
+
+// hiddenFrom returns the filter fields the caller may not name.
+func hiddenFrom(a auth.Access) []string {
+	if a.Masked() {
+		return hiddenFilters
+	}
+	return nil
+}
+
 // view returns what the caller may see of c.
 func view(a auth.Access, c *Customer) *Customer {
 	if !a.Masked() {

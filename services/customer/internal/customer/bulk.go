@@ -176,7 +176,7 @@ func (s *Service) Export(ctx context.Context, filter string, showDeleted bool, s
 	after := Cursor{}
 	for {
 		rows, err := s.store.List(ctx, ListQuery{
-			Filter: filter, Scope: a.Scope(), Order: Order{Field: "id"}, After: after, Limit: exportChunk, ShowDeleted: showDeleted,
+			Filter: filter, Scope: a.Scope(), Hidden: hiddenFrom(a), Order: Order{Field: "id"}, After: after, Limit: exportChunk, ShowDeleted: showDeleted,
 		})
 		if err != nil {
 			return err

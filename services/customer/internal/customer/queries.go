@@ -14,8 +14,9 @@ type Cursor struct {
 
 // ListQuery selects customers.
 type ListQuery struct {
-	Filter      string // AIP-160, compiled by the store against its allow-list
-	Scope       string // when set, only customers managed by Scope or unassigned
+	Filter      string   // AIP-160, compiled by the store against its allow-list
+	Scope       string   // when set, only customers managed by Scope or unassigned
+	Hidden      []string // filter fields the caller may not name (masked data)
 	Order       Order
 	After       Cursor
 	Limit       int
@@ -24,10 +25,13 @@ type ListQuery struct {
 
 // SearchQuery is a free-text search.
 type SearchQuery struct {
-	Text   string
-	Scope  string
-	Offset int
-	Limit  int
+	Text  string
+	Scope string
+	// VisibleOnly matches name and company only, not the contacts a masked
+	// caller does not see.
+	VisibleOnly bool
+	Offset      int
+	Limit       int
 }
 
 // ImportRow is one validated import row.

@@ -93,7 +93,7 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 		}
 	}
 	rows, err := s.store.List(ctx, ListQuery{
-		Filter: in.Filter, Scope: a.Scope(), Order: order, After: after, Limit: size + 1, ShowDeleted: in.ShowDeleted,
+		Filter: in.Filter, Scope: a.Scope(), Hidden: hiddenFrom(a), Order: order, After: after, Limit: size + 1, ShowDeleted: in.ShowDeleted,
 	})
 	if err != nil {
 		return Page{}, err
@@ -146,7 +146,9 @@ func (s *Service) Search(ctx context.Context, in SearchInput) (Page, error) {
 	if phone, ok := NormalizePhone(text, s.norm.DefaultRegion); ok {
 		text = phone
 	}
-	rows, err := s.store.Search(ctx, SearchQuery{Text: strings.ToLower(text), Scope: a.Scope(), Offset: cur.Offset, Limit: size + 1})
+	rows, err := s.store.Search(ctx, SearchQuery{
+		Text: strings.ToLower(text), Scope: a.Scope(), VisibleOnly: a.Masked(), Offset: cur.Offset, Limit: size + 1,
+	})
 	if err != nil {
 		return Page{}, err
 	}

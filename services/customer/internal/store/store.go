@@ -127,7 +127,11 @@ func (s *Store) List(ctx context.Context, q customer.ListQuery) ([]*customer.Cus
 	if q.Scope != "" {
 		w.Add("(c.account_manager = %s OR c.account_manager = '')", q.Scope)
 	}
-	if err := w.Filter(q.Filter, filterFields); err != nil {
+	schema := filterFields
+	if len(q.Hidden) > 0 {
+		schema = filterFields.Without(q.Hidden...)
+	}
+	if err := w.Filter(q.Filter, schema); err != nil {
 		return nil, err
 	}
 	var order string
@@ -165,13 +169,18 @@ func (s *Store) Search(ctx context.Context, q customer.SearchQuery) ([]*customer
 	}
 	text := w.Arg(q.Text)
 	like := w.Arg("%" + escapeLike(q.Text) + "%")
+	// Each document has its own trigram index (migrations 0001 and 0004).
+	doc := "c.search_text"
+	if q.VisibleOnly {
+		doc = "lower(c.display_name || ' ' || c.company)"
+	}
 	// A substring hit ranks above a fuzzy one; both use the trigram index.
-	w.Add(fmt.Sprintf("(c.search_text LIKE %s OR %s OPERATOR(public.<%%) c.search_text)", like, text))
-	sql := fmt.Sprintf(`SELECT %s FROM customers c WHERE %s
-		ORDER BY (c.search_text LIKE %s) DESC,
-		         greatest(public.similarity(c.search_text, %s), public.word_similarity(%s, c.search_text)) DESC,
+	w.Add(fmt.Sprintf("(%[1]s LIKE %[2]s OR %[3]s OPERATOR(public.<%%) %[1]s)", doc, like, text))
+	sql := fmt.Sprintf(`SELECT %[1]s FROM customers c WHERE %[2]s
+		ORDER BY (%[3]s LIKE %[4]s) DESC,
+		         greatest(public.similarity(%[3]s, %[5]s), public.word_similarity(%[5]s, %[3]s)) DESC,
 		         c.id
-		LIMIT %d OFFSET %d`, columns, w.SQL(), like, text, text, q.Limit, q.Offset)
+		LIMIT %[6]d OFFSET %[7]d`, columns, w.SQL(), doc, like, text, q.Limit, q.Offset)
 	rows, err := s.pool.Query(ctx, sql, w.Args()...)
 	return pg.Collect(rows, err, scanCustomer)
 }
