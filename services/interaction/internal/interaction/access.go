@@ -19,6 +19,19 @@ func (s *Service) canSee(ctx context.Context, a auth.Access, customerID, handler
 	return a.CanSee(manager), nil
 }
 
+// hiddenFilters are the filter fields over data viewInteraction hides from
+// masked callers; filtering on them would recover it. (Summaries and
+// messages are not filterable at all.)
+var hiddenFilters = []string{"order_reference"}
+
+// hiddenFrom returns the filter fields the caller may not name.
+func hiddenFrom(a auth.Access) []string {
+	if a.Masked() {
+		return hiddenFilters
+	}
+	return nil
+}
+
 func viewInteraction(a auth.Access, i *Interaction) *Interaction {
 	if !a.Masked() {
 		return i

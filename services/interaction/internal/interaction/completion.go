@@ -194,11 +194,9 @@ func (s *Service) readCompletion(ctx context.Context, a auth.Access, followUpID 
 		interID = res.FollowUp.InteractionID
 	}
 	if interID != "" {
-		i, err := s.store.GetInteraction(ctx, interID)
-		if err != nil {
+		if res.Interaction, err = s.readInteraction(ctx, a, interID); err != nil {
 			return CompleteResult{}, err
 		}
-		res.Interaction = viewInteraction(a, i)
 	}
 	if done.nextID != "" {
 		if res.Next, err = s.readFollowUp(ctx, a, done.nextID); err != nil {

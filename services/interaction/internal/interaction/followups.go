@@ -39,6 +39,9 @@ func (s *Service) CreateFollowUp(ctx context.Context, in CreateFollowUpInput) (*
 	if f.Assignee == "" {
 		f.Assignee = a.Actor()
 	}
+	if err := a.CheckAssignee(f.Assignee, "follow_up.assignee"); err != nil {
+		return nil, err
+	}
 	ref, err := s.lookupCustomer(ctx, "parent", customerID)
 	if err != nil {
 		return nil, err
@@ -59,10 +62,19 @@ func (s *Service) CreateFollowUp(ctx context.Context, in CreateFollowUpInput) (*
 	return s.readFollowUp(ctx, a, id)
 }
 
+// readFollowUp reads a follow-up back after a change, as the caller may
+// see it now (a replayed request id included).
 func (s *Service) readFollowUp(ctx context.Context, a auth.Access, id string) (*FollowUp, error) {
 	f, err := s.store.GetFollowUp(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	ok, err := s.canSee(ctx, a, f.CustomerID, f.Assignee)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errs.NotFound(FollowUpName(f.CustomerID, f.ID))
 	}
 	return viewFollowUp(a, f), nil
 }
@@ -187,6 +199,11 @@ func (s *Service) UpdateFollowUp(ctx context.Context, in UpdateFollowUpInput) (*
 		}
 		if f.Assignee == "" {
 			return "", errs.InvalidField("follow_up.assignee", "is required")
+		}
+		if f.Assignee != cur.Assignee {
+			if err := a.CheckAssignee(f.Assignee, "follow_up.assignee"); err != nil {
+				return "", err
+			}
 		}
 		f.Revision++
 		f.UpdateTime = s.now()

@@ -38,6 +38,9 @@ func (s *Service) prepare(ctx context.Context, a auth.Access, customerID string,
 	if i.Agent == "" {
 		i.Agent = a.Actor()
 	}
+	if err := a.CheckAssignee(i.Agent, prefix+".agent"); err != nil {
+		return nil, err
+	}
 	tp, err := s.checkTouchpoint(ctx, prefix+".touchpoint", i.Touchpoint)
 	if err != nil {
 		return nil, err
@@ -128,13 +131,31 @@ func (s *Service) BatchCreateInteractions(ctx context.Context, in BatchCreateInp
 	}
 	out := make([]*Interaction, 0, len(prepared))
 	for _, id := range strings.Split(result, ",") {
-		i, err := s.store.GetInteraction(ctx, id)
+		i, err := s.readInteraction(ctx, a, id)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, viewInteraction(a, i))
+		out = append(out, i)
 	}
 	return out, nil
+}
+
+// readInteraction reads an interaction back after a change, as the caller
+// may see it now: a replayed request id must not answer what the caller
+// can no longer see.
+func (s *Service) readInteraction(ctx context.Context, a auth.Access, id string) (*Interaction, error) {
+	i, err := s.store.GetInteraction(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := s.canSee(ctx, a, i.CustomerID, i.Agent)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errs.NotFound(InteractionName(i.CustomerID, i.ID))
+	}
+	return viewInteraction(a, i), nil
 }
 
 // loadInteraction reads an interaction by name for the caller.
@@ -204,7 +225,7 @@ func listQuery(a auth.Access, kind string, in ListInput) (ListQuery, string, err
 		customerID = ""
 	}
 	query := fmt.Sprintf("%s\x00%s\x00%s\x00%t\x00%s", kind, in.Parent, in.Filter, in.ShowDeleted, a.Scope())
-	q := ListQuery{CustomerID: customerID, Filter: in.Filter, ShowDeleted: in.ShowDeleted, Scope: a.Scope(), Limit: size + 1}
+	q := ListQuery{CustomerID: customerID, Filter: in.Filter, ShowDeleted: in.ShowDeleted, Scope: a.Scope(), Hidden: hiddenFrom(a), Limit: size + 1}
 	if in.PageToken != "" {
 		if err := pagetoken.Decode(in.PageToken, query, &q.After); err != nil {
 			return ListQuery{}, "", err
@@ -292,6 +313,11 @@ func (s *Service) UpdateInteraction(ctx context.Context, in UpdateInteractionInp
 		if err := normalizeInteraction(&next, "interaction", s.now()); err != nil {
 			return "", err
 		}
+		if next.Agent != locked.Agent {
+			if err := a.CheckAssignee(next.Agent, "interaction.agent"); err != nil {
+				return "", err
+			}
+		}
 		next.Revision++
 		next.UpdateTime = s.now()
 		if err := tx.UpdateInteraction(ctx, &next); err != nil {
@@ -302,11 +328,7 @@ func (s *Service) UpdateInteraction(ctx context.Context, in UpdateInteractionInp
 	if err != nil {
 		return nil, err
 	}
-	i, err := s.store.GetInteraction(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return viewInteraction(a, i), nil
+	return s.readInteraction(ctx, a, id)
 }
 
 func applyInteractionMask(dst, src *Interaction, paths []string) {
@@ -400,9 +422,5 @@ func (s *Service) setInteractionDeleted(ctx context.Context, in resource.Mutatio
 	if err != nil {
 		return nil, err
 	}
-	i, err := s.store.GetInteraction(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return viewInteraction(a, i), nil
+	return s.readInteraction(ctx, a, id)
 }

@@ -17,6 +17,8 @@ type ListQuery struct {
 	// Scope limits an agent to records of customers they manage or that
 	// are unassigned, and records they handle themselves.
 	Scope string
-	After Cursor
-	Limit int
+	// Hidden are filter fields the caller may not name (masked data).
+	Hidden []string
+	After  Cursor
+	Limit  int
 }

@@ -154,7 +154,7 @@ func (s *Store) ListInteractions(ctx context.Context, q interaction.ListQuery) (
 		w.Add("i.delete_time IS NULL")
 	}
 	scopeSQL(w, "i", "agent", q.Scope)
-	if err := w.Filter(q.Filter, interactionFields); err != nil {
+	if err := w.Filter(q.Filter, interactionFields.Without(q.Hidden...)); err != nil {
 		return nil, err
 	}
 	if q.After.ID != "" {
