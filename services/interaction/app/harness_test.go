@@ -4,8 +4,11 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
@@ -89,4 +92,22 @@ func (e *env) customer(t testing.TB, c *customerv1.Customer) *customerv1.Custome
 		t.Fatalf("CreateCustomer: %v", err)
 	}
 	return resp.GetCustomer()
+}
+
+// project writes the interaction service's projection of a customer
+// directly, as a follower that applied an event the customer service has
+// since superseded would have left it.
+func (e *env) project(t testing.TB, customerName, manager string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, e.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `INSERT INTO `+migrations.Schema+`.customers (id, account_manager) VALUES ($1, $2)
+		ON CONFLICT (id) DO UPDATE SET account_manager = excluded.account_manager`,
+		strings.TrimPrefix(customerName, "customers/"), manager); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -42,12 +42,10 @@ func (c *Client) Lookup(ctx context.Context, id string) (interaction.CustomerRef
 	if err != nil {
 		return interaction.CustomerRef{}, fromStatus(err, interaction.CustomerName(id))
 	}
-	if resp.GetCustomer().GetDeleteTime() != nil {
-		return interaction.CustomerRef{}, errs.FailedPrecondition("CUSTOMER_DELETED", "%s is deleted", interaction.CustomerName(id))
-	}
 	return interaction.CustomerRef{
-		ID:    strings.TrimPrefix(resp.GetCustomer().GetName(), "customers/"),
-		Stage: strings.TrimPrefix(resp.GetCustomer().GetLifecycleStage().String(), "LIFECYCLE_STAGE_"),
+		ID:      strings.TrimPrefix(resp.GetCustomer().GetName(), "customers/"),
+		Stage:   strings.TrimPrefix(resp.GetCustomer().GetLifecycleStage().String(), "LIFECYCLE_STAGE_"),
+		Deleted: resp.GetCustomer().GetDeleteTime() != nil,
 	}, nil
 }
 

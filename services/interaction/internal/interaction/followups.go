@@ -125,6 +125,9 @@ func (s *Service) ListFollowUps(ctx context.Context, in ListInput) ([]*FollowUp,
 	if err != nil {
 		return nil, "", err
 	}
+	if q.Scope, err = s.listScope(ctx, a, q.CustomerID); err != nil {
+		return nil, "", err
+	}
 	rows, err := s.store.ListFollowUps(ctx, q)
 	if err != nil {
 		return nil, "", err

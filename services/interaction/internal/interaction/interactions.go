@@ -244,6 +244,9 @@ func (s *Service) ListInteractions(ctx context.Context, in ListInput) ([]*Intera
 	if err != nil {
 		return nil, "", err
 	}
+	if q.Scope, err = s.listScope(ctx, a, q.CustomerID); err != nil {
+		return nil, "", err
+	}
 	rows, err := s.store.ListInteractions(ctx, q)
 	if err != nil {
 		return nil, "", err

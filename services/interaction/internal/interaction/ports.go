@@ -29,8 +29,9 @@ type Store interface {
 	// running it.
 	CheckCustomerFilter(filter string) error
 	// CustomerManager returns the account manager of a customer as last
-	// seen in the customer service's events ("" for unassigned or unknown).
-	CustomerManager(ctx context.Context, customerID string) (string, error)
+	// seen in the customer service's events ("" for unassigned); known is
+	// false when the projection has not seen the customer.
+	CustomerManager(ctx context.Context, customerID string) (manager string, known bool, err error)
 	// Cursor returns the last handled sequence of an event stream.
 	Cursor(ctx context.Context, stream string) (int64, error)
 }
@@ -91,14 +92,16 @@ type Tx interface {
 
 // CustomerRef is a customer as the customer service resolved it.
 type CustomerRef struct {
-	ID    string
-	Stage string
+	ID      string
+	Stage   string
+	Deleted bool
 }
 
 // Customers looks customers up in the customer service, as the caller.
 type Customers interface {
-	// Lookup returns the customer's id and current lifecycle stage; NOT_FOUND
-	// if it does not exist or the caller may not see it. The id differs from
+	// Lookup returns the customer's id, current lifecycle stage and whether
+	// it is deleted; NOT_FOUND if it does not exist or the caller may not
+	// see it. The id differs from
 	// the one asked for when that customer was merged into another: records
 	// belong to the survivor.
 	Lookup(ctx context.Context, customerID string) (CustomerRef, error)

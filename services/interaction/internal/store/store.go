@@ -133,14 +133,15 @@ func (s *Store) GetInteraction(ctx context.Context, id string) (*interaction.Int
 }
 
 // scopeSQL limits rows to an agent's: handled by them, or of a customer
-// they manage or no one manages (per the projection; unknown customers
-// count as unassigned).
+// the projection knows to be managed by them or by no one. A customer the
+// projection does not know (yet) is nobody's pool: its records stay hidden
+// until the projection catches up.
 func scopeSQL(w *filter.Where, alias, handlerColumn, scope string) {
 	if scope == "" {
 		return
 	}
 	ph := w.Arg(scope)
-	w.Add(fmt.Sprintf(`(%[1]s.%[2]s = %[3]s OR coalesce((SELECT c.account_manager FROM customers c WHERE c.id = %[1]s.customer_id), '') IN ('', %[3]s))`,
+	w.Add(fmt.Sprintf(`(%[1]s.%[2]s = %[3]s OR EXISTS (SELECT 1 FROM customers c WHERE c.id = %[1]s.customer_id AND c.account_manager IN ('', %[3]s)))`,
 		alias, handlerColumn, ph))
 }
 
@@ -231,13 +232,13 @@ func (s *Store) CheckCustomerFilter(f string) error {
 }
 
 // CustomerManager implements interaction.Store.
-func (s *Store) CustomerManager(ctx context.Context, customerID string) (string, error) {
+func (s *Store) CustomerManager(ctx context.Context, customerID string) (string, bool, error) {
 	var m string
 	err := s.pool.QueryRow(ctx, `SELECT account_manager FROM customers WHERE id = $1`, customerID).Scan(&m)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil
+		return "", false, nil
 	}
-	return m, pg.Classify(err)
+	return m, err == nil, pg.Classify(err)
 }
 
 // Cursor implements interaction.Store.
