@@ -44,8 +44,17 @@ generate-check: generate
 	@untracked=$$(git ls-files --others --exclude-standard pkg/api); \
 	  if [ -n "$$untracked" ]; then echo "untracked generated files: $$untracked"; exit 1; fi
 
-## lint: gofmt, go vet, buf lint and buf breaking against main
-lint: tools
+# The OpenAPI linter (Redocly CLI) from npm, at the version package-lock.json pins.
+REDOCLY := $(STATE)/openapi-lint/node_modules/.bin/redocly
+$(REDOCLY): cmd/tools/openapi/package.json cmd/tools/openapi/package-lock.json
+	@command -v npm >/dev/null || { echo "make lint needs Node.js and npm for the OpenAPI linter (apt-get install nodejs npm)"; exit 1; }
+	@mkdir -p $(STATE)/openapi-lint
+	cp cmd/tools/openapi/package.json cmd/tools/openapi/package-lock.json $(STATE)/openapi-lint/
+	cd $(STATE)/openapi-lint && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## lint: gofmt, go vet, buf lint, buf breaking against main, OpenAPI lint (zero problems)
+lint: tools $(REDOCLY)
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^pkg/api/')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet work
@@ -53,6 +62,7 @@ lint: tools
 	buf lint
 	@if git rev-parse --verify -q main >/dev/null && git cat-file -e main:buf.yaml 2>/dev/null; then \
 	  buf breaking --against '.git#branch=main'; fi
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(REDOCLY) lint --config redocly.yaml pkg/api/openapi/kehu.swagger.json
 
 ## test: unit, integration and end-to-end tests against real PostgreSQL and Redis
 test: build

@@ -112,7 +112,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		}
 	}
 	handler, err := gateway.New(ctx, gateway.Backends{Customer: customer, Interaction: interaction}, gateway.Options{
-		MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: origins, Logger: logger,
+		MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: origins, ExposeInternalRPCs: cfg.ExposeInternalRPCs, Logger: logger,
 	})
 	if err != nil {
 		return nil, err

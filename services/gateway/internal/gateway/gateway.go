@@ -38,7 +38,10 @@ type Options struct {
 	// CORSOrigins lists origins allowed to call the API from a browser;
 	// empty disables CORS. "*" allows any origin (never with credentials).
 	CORSOrigins []string
-	Logger      *slog.Logger
+	// ExposeInternalRPCs documents the internal RPCs in /openapi.json too;
+	// the backends' connections must then not hide them (HideInternal…).
+	ExposeInternalRPCs bool
+	Logger             *slog.Logger
 }
 
 // forwardedHeaders is the allow-list of HTTP headers passed to the services
@@ -80,12 +83,20 @@ func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
 		return nil, fmt.Errorf("registering interaction routes: %w", err)
 	}
 
+	var hidden map[string]bool
+	if !opts.ExposeInternalRPCs {
+		hidden = internalRPCs
+	}
+	spec, err := servedSpec(openapi.Spec, hidden)
+	if err != nil {
+		return nil, err
+	}
 	root := http.NewServeMux()
 	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(openapi.Spec)
+		_, _ = w.Write(spec)
 	})
-	docs, err := renderDocs(openapi.Spec)
+	docs, err := renderDocs(spec)
 	if err != nil {
 		return nil, fmt.Errorf("rendering API page: %w", err)
 	}

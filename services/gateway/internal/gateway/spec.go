@@ -1,0 +1,87 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// servedSpec is the OpenAPI document as this gateway serves it: operations
+// of RPCs it does not expose are left out (a client reading the document
+// must not be sent to routes that answer NOT_EXPOSED), together with the
+// definitions only they used, so the served document stays lint-clean.
+func servedSpec(spec []byte, hidden map[string]bool) ([]byte, error) {
+	if len(hidden) == 0 {
+		return spec, nil
+	}
+	hiddenOps := map[string]bool{}
+	for method := range hidden {
+		hiddenOps[operationID(method)] = true
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(spec, &doc); err != nil {
+		return nil, fmt.Errorf("reading the OpenAPI document: %w", err)
+	}
+	paths, _ := doc["paths"].(map[string]any)
+	for path, item := range paths {
+		ops, _ := item.(map[string]any)
+		for verb, op := range ops {
+			if id, _ := op.(map[string]any)["operationId"].(string); hiddenOps[id] {
+				delete(ops, verb)
+			}
+		}
+		if len(ops) == 0 {
+			delete(paths, path)
+		}
+	}
+	pruneDefinitions(doc)
+	return json.Marshal(doc)
+}
+
+// operationID is protoc-gen-openapiv2's operation id of a gRPC method:
+// "/kehu.customer.v1.CustomerService/ImportCustomers" becomes
+// "CustomerService_ImportCustomers".
+func operationID(fullMethod string) string {
+	service, method, _ := strings.Cut(strings.TrimPrefix(fullMethod, "/"), "/")
+	return service[strings.LastIndex(service, ".")+1:] + "_" + method
+}
+
+// pruneDefinitions drops the definitions no longer reachable from the
+// paths or the document-wide responses.
+func pruneDefinitions(doc map[string]any) {
+	defs, _ := doc["definitions"].(map[string]any)
+	const prefix = "#/definitions/"
+	reachable := map[string]bool{}
+	var queue []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if ref, ok := v["$ref"].(string); ok && strings.HasPrefix(ref, prefix) {
+				if name := strings.TrimPrefix(ref, prefix); !reachable[name] {
+					reachable[name] = true
+					queue = append(queue, name)
+				}
+			}
+			for _, child := range v {
+				walk(child)
+			}
+		case []any:
+			for _, child := range v {
+				walk(child)
+			}
+		}
+	}
+	walk(doc["paths"])
+	walk(doc["responses"])
+	for len(queue) > 0 {
+		name := queue[0]
+		queue = queue[1:]
+		walk(defs[name])
+	}
+	for name := range defs {
+		if !reachable[name] {
+			delete(defs, name)
+		}
+	}
+}
