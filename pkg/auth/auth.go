@@ -2,7 +2,8 @@
 // them against a per-service permission table.
 //
 // Tokens are verified with golang-jwt with the algorithm pinned (HS256 for
-// development, RS256 public keys in production), and exp, iss and aud are
+// development, RS256 in production: public keys from a file or the identity
+// provider's JWKS URL, see keys.go), and exp, iss and aud are
 // always required: a token minted for another audience or without an expiry
 // is as good as none. The authenticated Principal travels in the context so
 // the domain layer can apply finer, per-record rules (ownership, masking).
@@ -10,10 +11,8 @@ package auth
 
 import (
 	"context"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -82,12 +81,12 @@ func FromContext(ctx context.Context) (Principal, bool) {
 // tokens with it: a verifier refuses it unless Development is set.
 const DevelopmentSecret = "kehu-development-secret-not-for-production"
 
-// Config selects how tokens are verified. Exactly one of HS256Secret and
-// RS256KeyFile must be set.
+// Config selects how tokens are verified. Exactly one of HS256Secret,
+// RS256KeyFile and JWKSURL must be set.
 type Config struct {
 	Issuer   string
 	Audience string
-	// Development allows DevelopmentSecret.
+	// Development allows DevelopmentSecret and a JWKS URL over plain HTTP.
 	Development bool
 	// MaxLifetime, when set, refuses tokens valid for longer (exp - iat,
 	// or exp - now without iat): a leaked long-lived token is a standing
@@ -98,6 +97,10 @@ type Config struct {
 	// RS256KeyFile holds one or more PEM public keys; a token verifies if
 	// any of them signed it, which lets operators rotate keys.
 	RS256KeyFile string
+	// JWKSURL is the identity provider's JSON Web Key Set (https): RS256
+	// tokens are verified with the key their kid names, and keys the
+	// provider rotates in are fetched when first seen.
+	JWKSURL string
 }
 
 // MinSecretLength is the shortest HS256 secret accepted: shorter secrets can
@@ -112,36 +115,46 @@ type claims struct {
 // Verifier checks bearer tokens.
 type Verifier struct {
 	parser      *jwt.Parser
-	keys        []any
+	keys        jwt.Keyfunc
 	maxLifetime time.Duration
 }
 
-// NewVerifier builds a Verifier from cfg.
-func NewVerifier(cfg Config) (*Verifier, error) {
+// NewVerifier builds a Verifier from cfg. With a JWKS URL, the key set is
+// refreshed in the background until ctx ends.
+func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	if cfg.Issuer == "" || cfg.Audience == "" {
 		return nil, errors.New("auth: issuer and audience are required")
 	}
-	var method string
-	var keys []any
+	set := 0
+	for _, v := range []string{cfg.HS256Secret, cfg.RS256KeyFile, cfg.JWKSURL} {
+		if v != "" {
+			set++
+		}
+	}
+	if set > 1 {
+		return nil, errors.New("auth: set one of an HS256 secret, an RS256 key file or a JWKS URL, not several")
+	}
+	method := jwt.SigningMethodRS256.Alg()
+	var keys jwt.Keyfunc
+	var err error
 	switch {
-	case cfg.HS256Secret != "" && cfg.RS256KeyFile != "":
-		return nil, errors.New("auth: set either an HS256 secret or an RS256 key file, not both")
 	case cfg.HS256Secret == DevelopmentSecret && !cfg.Development:
 		return nil, errors.New("auth: the published development JWT secret is refused outside development " +
-			"(KEHU_ENVIRONMENT=development); in production verify RS256 tokens (KEHU_JWT_PUBLIC_KEY_FILE) or set a secret of your own")
+			"(KEHU_ENVIRONMENT=development); in production verify RS256 tokens (KEHU_JWT_JWKS_URL or KEHU_JWT_PUBLIC_KEY_FILE) or set a secret of your own")
 	case cfg.HS256Secret != "":
 		if len(cfg.HS256Secret) < MinSecretLength {
 			return nil, fmt.Errorf("auth: HS256 secret must be at least %d bytes", MinSecretLength)
 		}
-		method, keys = jwt.SigningMethodHS256.Alg(), []any{[]byte(cfg.HS256Secret)}
+		method, keys = jwt.SigningMethodHS256.Alg(), fixedKeys([]byte(cfg.HS256Secret))
 	case cfg.RS256KeyFile != "":
-		pub, err := loadRSAKeys(cfg.RS256KeyFile)
-		if err != nil {
-			return nil, err
-		}
-		method, keys = jwt.SigningMethodRS256.Alg(), pub
+		keys, err = keyFile(cfg.RS256KeyFile)
+	case cfg.JWKSURL != "":
+		keys, err = remoteKeySet(ctx, cfg.JWKSURL, cfg.Development)
 	default:
-		return nil, errors.New("auth: no token key configured (set KEHU_JWT_SECRET or KEHU_JWT_PUBLIC_KEY_FILE)")
+		return nil, errors.New("auth: no token key configured (set KEHU_JWT_JWKS_URL, KEHU_JWT_PUBLIC_KEY_FILE or, for development, KEHU_JWT_SECRET)")
+	}
+	if err != nil {
+		return nil, err
 	}
 	return &Verifier{
 		parser: jwt.NewParser(
@@ -157,49 +170,17 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	}, nil
 }
 
-func loadRSAKeys(path string) ([]any, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("auth: reading public keys: %w", err)
-	}
-	var keys []any
-	for {
-		var block *pem.Block
-		block, data = pem.Decode(data)
-		if block == nil {
-			break
-		}
-		k, err := jwt.ParseRSAPublicKeyFromPEM(pem.EncodeToMemory(block))
-		if err != nil {
-			return nil, fmt.Errorf("auth: %s: %w", path, err)
-		}
-		keys = append(keys, k)
-	}
-	if len(keys) == 0 {
-		return nil, fmt.Errorf("auth: %s holds no PEM public key", path)
-	}
-	return keys, nil
-}
-
 // Verify checks token and returns its principal. Every failure is
 // UNAUTHENTICATED; the reason is in the message, never which key was close.
 func (v *Verifier) Verify(token string) (Principal, error) {
-	var lastErr error
-	for _, k := range v.keys {
-		var c claims
-		_, err := v.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return k, nil })
-		if err == nil {
-			if err := v.checkLifetime(c); err != nil {
-				return Principal{}, err
-			}
-			return principalOf(c)
-		}
-		lastErr = err
-		if !errors.Is(err, jwt.ErrTokenSignatureInvalid) {
-			break
-		}
+	var c claims
+	if _, err := v.parser.ParseWithClaims(token, &c, v.keys); err != nil {
+		return Principal{}, errs.Unauthenticated("invalid token: %s", describe(err))
 	}
-	return Principal{}, errs.Unauthenticated("invalid token: %s", describe(lastErr))
+	if err := v.checkLifetime(c); err != nil {
+		return Principal{}, err
+	}
+	return principalOf(c)
 }
 
 // lifetimeLeeway absorbs clock skew between the issuer and this service.

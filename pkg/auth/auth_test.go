@@ -23,7 +23,7 @@ const secret = "0123456789abcdef0123456789abcdef"
 
 func verifier(t *testing.T) *Verifier {
 	t.Helper()
-	v, err := NewVerifier(Config{Issuer: "kehu", Audience: "kehu", HS256Secret: secret})
+	v, err := NewVerifier(t.Context(), Config{Issuer: "kehu", Audience: "kehu", HS256Secret: secret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestVerifyRS256RotatedKeys(t *testing.T) {
 	if err := os.WriteFile(file, pemData, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	v, err := NewVerifier(Config{Issuer: "kehu", Audience: "kehu", RS256KeyFile: file})
+	v, err := NewVerifier(t.Context(), Config{Issuer: "kehu", Audience: "kehu", RS256KeyFile: file})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,8 +118,11 @@ func TestConfigErrors(t *testing.T) {
 		"both":         {Issuer: "a", Audience: "b", HS256Secret: secret, RS256KeyFile: "x"},
 		"no issuer":    {Audience: "b", HS256Secret: secret},
 		"missing file": {Issuer: "a", Audience: "b", RS256KeyFile: "/nonexistent"},
+		"key and JWKS": {Issuer: "a", Audience: "b", RS256KeyFile: "x", JWKSURL: "https://idp.example.com/jwks"},
+		"JWKS no host": {Issuer: "a", Audience: "b", JWKSURL: "https:///jwks"},
+		"JWKS http":    {Issuer: "a", Audience: "b", JWKSURL: "http://idp.example.com/jwks"},
 	} {
-		if _, err := NewVerifier(cfg); err == nil {
+		if _, err := NewVerifier(t.Context(), cfg); err == nil {
 			t.Errorf("%s: NewVerifier accepted %+v", name, cfg)
 		}
 	}
@@ -188,10 +191,10 @@ func TestServiceTokensRenew(t *testing.T) {
 // refused.
 func TestProductionGuards(t *testing.T) {
 	t.Parallel()
-	if _, err := NewVerifier(Config{Issuer: "kehu", Audience: "kehu", HS256Secret: DevelopmentSecret}); err == nil {
+	if _, err := NewVerifier(t.Context(), Config{Issuer: "kehu", Audience: "kehu", HS256Secret: DevelopmentSecret}); err == nil {
 		t.Fatal("the published development secret was accepted in production")
 	}
-	v, err := NewVerifier(Config{Issuer: "kehu", Audience: "kehu", HS256Secret: DevelopmentSecret, Development: true, MaxLifetime: 24 * time.Hour})
+	v, err := NewVerifier(t.Context(), Config{Issuer: "kehu", Audience: "kehu", HS256Secret: DevelopmentSecret, Development: true, MaxLifetime: 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,9 @@ type Service struct {
 	JWTSecret string `env:"KEHU_JWT_SECRET"`
 	// JWTPublicKeyFile holds PEM RS256 public keys (production).
 	JWTPublicKeyFile string `env:"KEHU_JWT_PUBLIC_KEY_FILE"`
+	// JWTJWKSURL is the identity provider's JWKS endpoint (production):
+	// RS256 keys by kid, rotation followed automatically.
+	JWTJWKSURL string `env:"KEHU_JWT_JWKS_URL"`
 	// ServiceTokenFile holds the bearer token this service presents to
 	// others when KEHU_JWT_SECRET is not set (RS256 deployments).
 	ServiceTokenFile string `env:"KEHU_SERVICE_TOKEN_FILE"`

@@ -72,9 +72,13 @@ func New(ctx context.Context, cfg config.Service, spec Spec, logger *slog.Logger
 	if cfg.PageTokenKey != "" {
 		pagetoken.SetKey([]byte(cfg.PageTokenKey))
 	}
-	verifier, err := auth.NewVerifier(auth.Config{
+	// A JWKS key set is refreshed for the life of the service, not of the
+	// set-up context.
+	keysCtx, stopKeys := context.WithCancel(context.WithoutCancel(ctx))
+	s.OnClose(stopKeys)
+	verifier, err := auth.NewVerifier(keysCtx, auth.Config{
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
-		HS256Secret: cfg.JWTSecret, RS256KeyFile: cfg.JWTPublicKeyFile,
+		HS256Secret: cfg.JWTSecret, RS256KeyFile: cfg.JWTPublicKeyFile, JWKSURL: cfg.JWTJWKSURL,
 		Development: cfg.Development(), MaxLifetime: cfg.JWTMaxLifetime,
 	})
 	if err != nil {
