@@ -1,8 +1,13 @@
 package e2e_test
 
 import (
+	"bufio"
+	"errors"
+	"net"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/kehu-crm/kehu/e2e"
 	"github.com/kehu-crm/kehu/pkg/auth"
@@ -49,5 +54,30 @@ func TestRESTHidesInternalRPCs(t *testing.T) {
 		if r.code != http.StatusNotFound || r.errorReason() != "NOT_EXPOSED" {
 			t.Errorf("internal RPC over REST: HTTP %d %s", r.code, r.raw)
 		}
+	}
+}
+
+// TestRESTSlowClientCut: a client that never finishes its headers
+// (slowloris) loses the connection after the read-header timeout instead
+// of holding it and a goroutine forever.
+func TestRESTSlowClientCut(t *testing.T) {
+	s := e2e.Start(t, e2e.Options{ReadHeaderTimeout: 300 * time.Millisecond})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.BaseURL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("GET /v1/customers HTTP/1.1\r\nHost: kehu\r\nX-Slow: ")); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err = bufio.NewReader(conn).ReadString('\n')
+	var timeout net.Error
+	if errors.As(err, &timeout) && timeout.Timeout() {
+		t.Fatalf("connection still open after %s", time.Since(start))
+	}
+	if waited := time.Since(start); waited > 3*time.Second {
+		t.Fatalf("connection cut only after %s", waited)
 	}
 }

@@ -47,6 +47,9 @@ type Options struct {
 	MaxBodyBytes int64
 	// CORSOrigins enables CORS for these origins.
 	CORSOrigins string
+	// ReadHeaderTimeout bounds how long the gateway waits for a request's
+	// headers (default 10 s, as in production).
+	ReadHeaderTimeout time.Duration
 }
 
 // Start boots the suite and stops it when the test ends.
@@ -54,6 +57,9 @@ func Start(t testing.TB, opts Options) *Suite {
 	t.Helper()
 	if opts.MaxBodyBytes == 0 {
 		opts.MaxBodyBytes = 4 << 20
+	}
+	if opts.ReadHeaderTimeout == 0 {
+		opts.ReadHeaderTimeout = 10 * time.Second
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -95,6 +101,7 @@ func Start(t testing.TB, opts Options) *Suite {
 		HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
 		CustomerAddr: customer.GRPCAddr(), InteractionAddr: interaction.GRPCAddr(), BackendTimeout: 10 * time.Second,
 		MaxBodyBytes: opts.MaxBodyBytes, CORSOrigins: opts.CORSOrigins,
+		ReadHeaderTimeout: opts.ReadHeaderTimeout, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
 		ShutdownTimeout: 5 * time.Second,
 	}, logger)
 	if err != nil {
