@@ -15,6 +15,7 @@ require (
 	github.com/kehu-crm/kehu/services/customer v0.0.0
 	github.com/kehu-crm/kehu/services/gateway v0.0.0
 	github.com/kehu-crm/kehu/services/interaction v0.0.0
+	github.com/kehu-crm/kehu/services/servicedesk v0.0.0-00010101000000-000000000000
 	google.golang.org/grpc v1.84.0
 )
 
@@ -52,3 +53,5 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261019180522-ce908d29299b // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+replace github.com/kehu-crm/kehu/services/servicedesk => ../services/servicedesk

@@ -23,6 +23,8 @@ import (
 	gatewayapp "github.com/kehu-crm/kehu/services/gateway/app"
 	interactionapp "github.com/kehu-crm/kehu/services/interaction/app"
 	interactionmigrations "github.com/kehu-crm/kehu/services/interaction/migrations"
+	servicedeskapp "github.com/kehu-crm/kehu/services/servicedesk/app"
+	servicedeskmigrations "github.com/kehu-crm/kehu/services/servicedesk/migrations"
 )
 
 // Suite is a running Kehu suite.
@@ -78,7 +80,7 @@ func Start(t testing.TB, opts Options) *Suite {
 		go func() { d <- f(ctx) }()
 	}
 
-	service := testkit.ServiceConfig(testdb.New(t, customermigrations.All, interactionmigrations.All))
+	service := testkit.ServiceConfig(testdb.New(t, customermigrations.All, interactionmigrations.All, servicedeskmigrations.All))
 	customer, err := customerapp.New(ctx, customerapp.Config{
 		Service: service, DefaultPhoneRegion: "CN",
 		MembershipTiers: "SILVER=1000,GOLD=5000,PLATINUM=20000", CacheTTL: time.Minute,
@@ -97,10 +99,19 @@ func Start(t testing.TB, opts Options) *Suite {
 	}
 	serve(interaction.Serve)
 
+	desk, err := servicedeskapp.New(ctx, servicedeskapp.Config{
+		Service: service, CustomerAddr: customer.GRPCAddr(), CustomerTimeout: 5 * time.Second, ReopenWindow: 7 * 24 * time.Hour,
+	}, logger)
+	if err != nil {
+		t.Fatalf("suite: service desk: %v", err)
+	}
+	serve(desk.Serve)
+
 	gateway, err := gatewayapp.New(ctx, gatewayapp.Config{
 		HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
-		CustomerAddr: customer.GRPCAddr(), InteractionAddr: interaction.GRPCAddr(), BackendTimeout: 10 * time.Second,
-		MaxBodyBytes: opts.MaxBodyBytes, CORSOrigins: opts.CORSOrigins,
+		CustomerAddr: customer.GRPCAddr(), InteractionAddr: interaction.GRPCAddr(), ServiceDeskAddr: desk.GRPCAddr(),
+		BackendTimeout: 10 * time.Second,
+		MaxBodyBytes:   opts.MaxBodyBytes, CORSOrigins: opts.CORSOrigins,
 		ReadHeaderTimeout: opts.ReadHeaderTimeout, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
 		ShutdownTimeout: 5 * time.Second,
 	}, logger)

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/resource"
 )
 
 // sortFields are the fields List orders by, each with how to read its key
@@ -33,23 +33,7 @@ func SortFields() []string {
 
 // ParseOrderBy reads an AIP-132 order_by with one field.
 func ParseOrderBy(s string) (Order, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return Order{Field: "create_time", Desc: true}, nil
-	}
-	parts := strings.Fields(s)
-	o := Order{Field: parts[0]}
-	switch {
-	case len(parts) == 2 && parts[1] == "desc":
-		o.Desc = true
-	case len(parts) == 2 && parts[1] == "asc":
-	case len(parts) != 1:
-		return Order{}, errs.InvalidField("order_by", "must be one field optionally followed by \"desc\", got %q", s)
-	}
-	if _, ok := sortFields[o.Field]; !ok {
-		return Order{}, errs.InvalidField("order_by", "cannot sort by %q; one of %s", o.Field, strings.Join(SortFields(), ", "))
-	}
-	return o, nil
+	return resource.ParseOrder(s, SortFields(), Order{Field: "create_time", Desc: true})
 }
 
 // SortKey returns c's value of the order field, as stored in page cursors.

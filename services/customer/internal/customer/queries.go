@@ -1,10 +1,9 @@
 package customer
 
-// Order is a sort order for List.
-type Order struct {
-	Field string // display_name, company, create_time, update_time, loyalty_points
-	Desc  bool
-}
+import "github.com/kehu-crm/kehu/pkg/resource"
+
+// Order is a sort order for List: one of SortFields.
+type Order = resource.Order
 
 // Cursor is a keyset position: the sort key and id of the last row seen.
 type Cursor struct {

@@ -22,6 +22,7 @@ import (
 
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
+	servicedeskv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
 	"github.com/kehu-crm/kehu/pkg/api/openapi"
 )
 
@@ -29,6 +30,7 @@ import (
 type Backends struct {
 	Customer    *grpc.ClientConn
 	Interaction *grpc.ClientConn
+	ServiceDesk *grpc.ClientConn
 }
 
 // Options shape the HTTP behaviour.
@@ -81,6 +83,9 @@ func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
 	}
 	if err := interactionv1.RegisterInteractionServiceHandler(ctx, mux, b.Interaction); err != nil {
 		return nil, fmt.Errorf("registering interaction routes: %w", err)
+	}
+	if err := servicedeskv1.RegisterServiceDeskServiceHandler(ctx, mux, b.ServiceDesk); err != nil {
+		return nil, fmt.Errorf("registering service desk routes: %w", err)
 	}
 
 	var hidden map[string]bool

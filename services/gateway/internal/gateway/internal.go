@@ -7,6 +7,7 @@ import (
 
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
+	servicedeskv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
 	"github.com/kehu-crm/kehu/pkg/errs"
 	"github.com/kehu-crm/kehu/pkg/server"
 )
@@ -19,6 +20,7 @@ var internalRPCs = map[string]bool{
 	customerv1.CustomerService_ImportCustomers_FullMethodName:    true,
 	customerv1.CustomerService_StreamEvents_FullMethodName:       true,
 	interactionv1.InteractionService_StreamEvents_FullMethodName: true,
+	servicedeskv1.ServiceDeskService_StreamEvents_FullMethodName: true,
 }
 
 func notExposed() error {

@@ -1,0 +1,73 @@
+// Package app wires the service desk: configuration, the customer service
+// client, the domain on its store and the gRPC handlers, on the platform's
+// service bootstrap (pkg/service). kehuctl and the end-to-end tests start
+// it through this package.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	sdv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
+	"github.com/kehu-crm/kehu/pkg/config"
+	"github.com/kehu-crm/kehu/pkg/dial"
+	"github.com/kehu-crm/kehu/pkg/service"
+	"github.com/kehu-crm/kehu/services/servicedesk/internal/customers"
+	"github.com/kehu-crm/kehu/services/servicedesk/internal/desk"
+	grpcserver "github.com/kehu-crm/kehu/services/servicedesk/internal/server"
+	"github.com/kehu-crm/kehu/services/servicedesk/internal/store"
+	"github.com/kehu-crm/kehu/services/servicedesk/migrations"
+)
+
+// Default listen addresses of the service desk.
+var defaultAddrs = config.Addrs{GRPC: ":9103", Admin: ":9203"}
+
+// Config is the service desk's configuration.
+type Config struct {
+	config.Service
+	// CustomerAddr is the customer service (host:port, a comma-separated
+	// list, or dns:///name:port).
+	CustomerAddr string `env:"KEHU_CUSTOMER_ADDR, default=127.0.0.1:9101"`
+	// CustomerTimeout bounds each call to the customer service.
+	CustomerTimeout time.Duration `env:"KEHU_CUSTOMER_TIMEOUT, default=5s"`
+	// ReopenWindow is how long after closing a ticket may be reopened.
+	ReopenWindow time.Duration `env:"KEHU_TICKET_REOPEN_WINDOW, default=168h"`
+}
+
+// LoadConfig reads the configuration from the environment.
+func LoadConfig(ctx context.Context) (Config, error) {
+	var cfg Config
+	err := config.Load(ctx, &cfg, defaultAddrs)
+	return cfg, err
+}
+
+// App is a running service desk.
+type App struct {
+	*service.Service
+}
+
+// New starts the service desk; listeners are open when it returns.
+func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
+	s, err := service.New(ctx, cfg.Service, service.Spec{
+		Name:       sdv1.ServiceDeskService_ServiceDesc.ServiceName,
+		Migrations: migrations.All,
+		Policy:     grpcserver.Policy,
+	}, logger)
+	if err != nil {
+		return nil, err
+	}
+	customerConn, err := s.Dial(cfg.CustomerAddr, dial.WithDefaultTimeout(cfg.CustomerTimeout))
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	svc := desk.New(store.New(s.Pool, grpcserver.EncodeEvent), customers.NewClient(customerConn), desk.Config{ReopenWindow: cfg.ReopenWindow}, nil)
+	sdv1.RegisterServiceDeskServiceServer(s.GRPC(), grpcserver.New(svc, s.Streamer))
+	return &App{Service: s}, nil
+}
+
+// Migrate applies the servicedesk schema's migrations.
+func Migrate(ctx context.Context, databaseURL string) error {
+	return service.Migrate(ctx, databaseURL, migrations.All)
+}

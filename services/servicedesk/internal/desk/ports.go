@@ -1,0 +1,110 @@
+package desk
+
+import (
+	"context"
+
+	"github.com/kehu-crm/kehu/pkg/event"
+	"github.com/kehu-crm/kehu/pkg/idempotency"
+	"github.com/kehu-crm/kehu/pkg/resource"
+)
+
+// Store is the persistence the domain needs. Reads outside a transaction
+// go through Store; every change goes through InTx, so that a change, its
+// history, its idempotency record and its events commit together. Missing
+// rows are errs NotFound errors.
+type Store interface {
+	InTx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
+
+	GetTicket(ctx context.Context, id string) (*Ticket, error)
+	ListTickets(ctx context.Context, q TicketQuery) ([]*Ticket, error)
+	ListChanges(ctx context.Context, ticketID string, after int64, limit int) ([]Change, []int64, error)
+	GetComment(ctx context.Context, ticketID, id string) (*Comment, error)
+	ListComments(ctx context.Context, ticketID string, after Cursor, limit int) ([]*Comment, error)
+	GetQueue(ctx context.Context, id string) (*Queue, error)
+	ListQueues(ctx context.Context, after Cursor, limit int) ([]*Queue, error)
+	// QueuesOf returns the ids of the queues user is a member of.
+	QueuesOf(ctx context.Context, user string) ([]string, error)
+	GetPolicy(ctx context.Context, id string) (*Policy, error)
+	ListPolicies(ctx context.Context, after Cursor, limit int) ([]*Policy, error)
+}
+
+// Tx is what a use case may do inside a transaction.
+type Tx interface {
+	// Request ids (AIP-155) are claimed and completed in the transaction
+	// of the change they guard.
+	idempotency.Keys
+
+	LockTicket(ctx context.Context, id string) (*Ticket, error)
+	InsertTicket(ctx context.Context, t *Ticket) error
+	UpdateTicket(ctx context.Context, t *Ticket) error
+	// AddChanges appends to a ticket's history.
+	AddChanges(ctx context.Context, ticketID string, changes ...Change) error
+	InsertComment(ctx context.Context, c *Comment) error
+
+	// Queues: LockQueue serialises assignment to its members across
+	// replicas; OpenTickets counts each member's active tickets.
+	LockQueue(ctx context.Context, id string) (*Queue, error)
+	RoutingQueues(ctx context.Context) ([]*Queue, error)
+	OpenTickets(ctx context.Context, users []string) (map[string]int, error)
+	// LastAssigned and SetLastAssigned keep the round-robin position of a
+	// queue among members with equally few tickets.
+	LastAssigned(ctx context.Context, queueID string) (string, error)
+	SetLastAssigned(ctx context.Context, queueID, user string) error
+	InsertQueue(ctx context.Context, q *Queue) error
+	UpdateQueue(ctx context.Context, q *Queue) error
+	// DeleteQueue fails with FAILED_PRECONDITION while active tickets wait
+	// in it.
+	DeleteQueue(ctx context.Context, id string) error
+
+	// Policies: MatchingPolicies returns the policies in precedence order.
+	Policies(ctx context.Context) ([]*Policy, error)
+	LockPolicy(ctx context.Context, id string) (*Policy, error)
+	InsertPolicy(ctx context.Context, p *Policy) error
+	UpdatePolicy(ctx context.Context, p *Policy) error
+	DeletePolicy(ctx context.Context, id string) error
+
+	// Emit writes events to the outbox.
+	Emit(ctx context.Context, events ...event.Event) error
+}
+
+// TicketQuery selects tickets.
+type TicketQuery struct {
+	Filter      string
+	ShowDeleted bool
+	// Scope limits an agent to tickets assigned to them, created by them,
+	// or waiting in one of their queues; nil for callers who see all.
+	Scope  *Scope
+	Order  Order
+	After  Cursor
+	Limit  int
+	Hidden []string
+}
+
+// Scope is an agent's reach.
+type Scope struct {
+	User   string
+	Queues []string
+}
+
+// Order is a ticket sort order: one of SortFields.
+type Order = resource.Order
+
+// Cursor is a keyset position: the sort key and id of the last row seen.
+type Cursor struct {
+	Key string `json:"k,omitempty"`
+	ID  string `json:"i,omitempty"`
+}
+
+// CustomerRef is a customer as the customer service told the caller.
+type CustomerRef struct {
+	ID        string
+	ValueTier string
+	Deleted   bool
+}
+
+// Customers looks customers up in the customer service, as the caller.
+type Customers interface {
+	// Lookup returns the customer; NOT_FOUND if it does not exist or the
+	// caller may not see it. A merged customer resolves to the survivor.
+	Lookup(ctx context.Context, customerID string) (CustomerRef, error)
+}

@@ -1,0 +1,37 @@
+package server
+
+import (
+	sdv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
+	"github.com/kehu-crm/kehu/pkg/auth"
+)
+
+// Policy is the service desk's permission table; admin may call
+// everything. Inside the methods, agents reach only the tickets assigned
+// to them, opened by them or waiting in their queues; analysts and viewers
+// never see descriptions, resolutions or comment bodies.
+var Policy = auth.NewPolicy(sdv1.ServiceDeskService_ServiceDesc.ServiceName, map[string][]auth.Role{
+	"CreateTicket":      auth.Writers,
+	"GetTicket":         auth.Readers,
+	"ListTickets":       auth.Readers,
+	"UpdateTicket":      auth.Writers,
+	"AssignTicket":      auth.Writers,
+	"TransitionTicket":  auth.Writers,
+	"EscalateTicket":    auth.Writers,
+	"DeleteTicket":      auth.Staff,
+	"UndeleteTicket":    auth.Staff,
+	"ListTicketChanges": auth.Readers,
+	"GetSlaStatus":      auth.Readers,
+	"CreateComment":     auth.Writers,
+	"ListComments":      auth.Readers,
+	"CreateQueue":       auth.Managers,
+	"GetQueue":          auth.Readers,
+	"ListQueues":        auth.Readers,
+	"UpdateQueue":       auth.Managers,
+	"DeleteQueue":       auth.Managers,
+	"CreateSlaPolicy":   auth.Managers,
+	"GetSlaPolicy":      auth.Readers,
+	"ListSlaPolicies":   auth.Readers,
+	"UpdateSlaPolicy":   auth.Managers,
+	"DeleteSlaPolicy":   auth.Managers,
+	"StreamEvents":      auth.Services,
+})

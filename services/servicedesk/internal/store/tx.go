@@ -1,0 +1,236 @@
+package store
+
+import (
+	"context"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/idempotency/keystore"
+	"github.com/kehu-crm/kehu/pkg/outbox"
+	"github.com/kehu-crm/kehu/pkg/pg"
+	"github.com/kehu-crm/kehu/services/servicedesk/internal/desk"
+)
+
+// tx implements desk.Tx on one pgx transaction; request ids and events
+// are the platform's.
+type tx struct {
+	keystore.Keys
+	outbox.Emitter
+	tx pgx.Tx
+}
+
+var _ desk.Tx = (*tx)(nil)
+
+func (t *tx) LockTicket(ctx context.Context, id string) (*desk.Ticket, error) {
+	return getTicket(ctx, t.tx, id, true)
+}
+
+// ticketArgs are the stored columns of a ticket after id, in the order of
+// the INSERT and UPDATE statements.
+func ticketArgs(k *desk.Ticket) []any {
+	return []any{k.CustomerID, k.Type, k.Channel, k.Subject, k.Description, k.Priority,
+		slices.Index(desk.Priorities, k.Priority), pg.NonNil(k.Tags), pg.NullIfEmpty(k.QueueID), k.Assignee,
+		k.Escalation, k.Interaction, k.Status, k.ValueTier, pg.NullIfEmpty(k.PolicyID),
+		k.FirstResponse.Target.Milliseconds(), k.FirstResponse.Elapsed.Milliseconds(), k.FirstResponse.Since, k.FirstResponse.Due, k.FirstResponse.Stop,
+		k.Resolution.Target.Milliseconds(), k.Resolution.Elapsed.Milliseconds(), k.Resolution.Since, k.Resolution.Due, k.Resolution.Stop,
+		k.RootCause, k.ResolutionNote, k.Creator, k.FirstResponded, k.ResolveTime, k.CloseTime,
+		k.Revision, k.CreateTime, k.UpdateTime, k.DeleteTime}
+}
+
+func (t *tx) InsertTicket(ctx context.Context, k *desk.Ticket) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO tickets (id, customer_id, type, channel, subject, description, priority,
+		priority_rank, tags, queue_id, assignee, escalation_level, interaction, status, value_tier, sla_policy_id,
+		fr_target_ms, fr_elapsed_ms, fr_since, fr_due, fr_stop, res_target_ms, res_elapsed_ms, res_since, res_due, res_stop,
+		root_cause, resolution_summary, creator, first_response_time, resolve_time, close_time,
+		revision, create_time, update_time, delete_time)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+		        $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36)`,
+		append([]any{k.ID}, ticketArgs(k)...)...)
+	return pg.Classify(err)
+}
+
+func (t *tx) UpdateTicket(ctx context.Context, k *desk.Ticket) error {
+	_, err := t.tx.Exec(ctx, `UPDATE tickets SET customer_id = $2, type = $3, channel = $4, subject = $5,
+		description = $6, priority = $7, priority_rank = $8, tags = $9, queue_id = $10, assignee = $11,
+		escalation_level = $12, interaction = $13, status = $14, value_tier = $15, sla_policy_id = $16,
+		fr_target_ms = $17, fr_elapsed_ms = $18, fr_since = $19, fr_due = $20, fr_stop = $21,
+		res_target_ms = $22, res_elapsed_ms = $23, res_since = $24, res_due = $25, res_stop = $26,
+		root_cause = $27, resolution_summary = $28, creator = $29, first_response_time = $30,
+		resolve_time = $31, close_time = $32, revision = $33, create_time = $34, update_time = $35, delete_time = $36
+		WHERE id = $1`,
+		append([]any{k.ID}, ticketArgs(k)...)...)
+	return pg.Classify(err)
+}
+
+// AddChanges appends history rows in one statement.
+func (t *tx) AddChanges(ctx context.Context, ticketID string, changes ...desk.Change) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	fields, froms, tos, actors := make([]string, len(changes)), make([]string, len(changes)), make([]string, len(changes)), make([]string, len(changes))
+	for n, c := range changes {
+		fields[n], froms[n], tos[n], actors[n] = c.Field, c.From, c.To, c.Actor
+	}
+	_, err := t.tx.Exec(ctx, `INSERT INTO ticket_changes (ticket_id, field, from_value, to_value, actor, change_time)
+		SELECT $1, f, fr, t, a, $6 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS c(f, fr, t, a, n)
+		ORDER BY n`, ticketID, fields, froms, tos, actors, changes[0].Time)
+	return pg.Classify(err)
+}
+
+func (t *tx) InsertComment(ctx context.Context, c *desk.Comment) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO comments (id, ticket_id, author, visibility, body, create_time)
+		VALUES ($1, $2, $3, $4, $5, $6)`, c.ID, c.TicketID, c.Author, c.Visibility, c.Body, c.CreateTime)
+	return pg.Classify(err)
+}
+
+func (t *tx) LockQueue(ctx context.Context, id string) (*desk.Queue, error) {
+	return pg.One(t.tx.QueryRow(ctx, `SELECT `+queueColumns+` FROM queues q WHERE q.id = $1 FOR UPDATE`, id), scanQueue, desk.QueueName(id))
+}
+
+func (t *tx) RoutingQueues(ctx context.Context) ([]*desk.Queue, error) {
+	rows, err := t.tx.Query(ctx, `SELECT `+queueColumns+` FROM queues q ORDER BY q.routing_order, q.id`)
+	return pg.Collect(rows, err, scanQueue)
+}
+
+func (t *tx) OpenTickets(ctx context.Context, users []string) (map[string]int, error) {
+	rows, err := t.tx.Query(ctx, `SELECT assignee, count(*) FROM tickets
+		WHERE assignee = ANY($1) AND status IN ('NEW', 'OPEN', 'PENDING_CUSTOMER') AND delete_time IS NULL
+		GROUP BY assignee`, users)
+	if err != nil {
+		return nil, pg.Classify(err)
+	}
+	defer rows.Close()
+	counts := map[string]int{}
+	for rows.Next() {
+		var (
+			user string
+			n    int
+		)
+		if err := rows.Scan(&user, &n); err != nil {
+			return nil, pg.Classify(err)
+		}
+		counts[user] = n
+	}
+	return counts, pg.Classify(rows.Err())
+}
+
+func (t *tx) LastAssigned(ctx context.Context, queueID string) (string, error) {
+	var user string
+	err := t.tx.QueryRow(ctx, `SELECT last_assigned FROM queues WHERE id = $1`, queueID).Scan(&user)
+	return user, pg.Classify(err)
+}
+
+func (t *tx) SetLastAssigned(ctx context.Context, queueID, user string) error {
+	_, err := t.tx.Exec(ctx, `UPDATE queues SET last_assigned = $2 WHERE id = $1`, queueID, user)
+	return pg.Classify(err)
+}
+
+func (t *tx) InsertQueue(ctx context.Context, q *desk.Queue) error {
+	members, err := membersJSON(q.Members)
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.Exec(ctx, `INSERT INTO queues (id, display_name, description, members, route_types, route_channels,
+		route_value_tiers, routing_order, complaint_queue, revision, create_time, update_time)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		q.ID, q.DisplayName, q.Description, members, pg.NonNil(q.RouteTypes), pg.NonNil(q.RouteChannels),
+		pg.NonNil(q.RouteValueTiers), q.RoutingOrder, q.ComplaintQueue, q.Revision, q.CreateTime, q.UpdateTime)
+	return queueConflict(err, q.ID)
+}
+
+func (t *tx) UpdateQueue(ctx context.Context, q *desk.Queue) error {
+	members, err := membersJSON(q.Members)
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.Exec(ctx, `UPDATE queues SET display_name = $2, description = $3, members = $4, route_types = $5,
+		route_channels = $6, route_value_tiers = $7, routing_order = $8, complaint_queue = $9, revision = $10,
+		update_time = $11 WHERE id = $1`,
+		q.ID, q.DisplayName, q.Description, members, pg.NonNil(q.RouteTypes), pg.NonNil(q.RouteChannels),
+		pg.NonNil(q.RouteValueTiers), q.RoutingOrder, q.ComplaintQueue, q.Revision, q.UpdateTime)
+	return queueConflict(err, q.ID)
+}
+
+func queueConflict(err error, id string) error {
+	switch pg.ConstraintName(err) {
+	case "queues_pkey":
+		return errs.AlreadyExists("QUEUE_EXISTS", "%s already exists", desk.QueueName(id))
+	case "queues_one_complaint_queue":
+		return errs.FailedPrecondition("COMPLAINT_QUEUE_EXISTS", "another queue is already the complaint queue; unset it there first")
+	}
+	return pg.Classify(err)
+}
+
+func (t *tx) DeleteQueue(ctx context.Context, id string) error {
+	var active bool
+	if err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tickets WHERE queue_id = $1
+		AND status IN ('NEW', 'OPEN', 'PENDING_CUSTOMER') AND delete_time IS NULL)`, id).Scan(&active); err != nil {
+		return pg.Classify(err)
+	}
+	if active {
+		return errs.FailedPrecondition("QUEUE_IN_USE", "active tickets wait in %s; move or resolve them first", desk.QueueName(id))
+	}
+	// Closed tickets keep their history but leave the queue.
+	if _, err := t.tx.Exec(ctx, `UPDATE tickets SET queue_id = NULL WHERE queue_id = $1`, id); err != nil {
+		return pg.Classify(err)
+	}
+	_, err := t.tx.Exec(ctx, `DELETE FROM queues WHERE id = $1`, id)
+	return pg.Classify(err)
+}
+
+func (t *tx) Policies(ctx context.Context) ([]*desk.Policy, error) {
+	rows, err := t.tx.Query(ctx, `SELECT `+policyColumns+` FROM sla_policies p ORDER BY p.precedence, p.id`)
+	policies, err := pg.Collect(rows, err, scanPolicy)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range policies {
+		if err := p.Calendar.Check("calendar"); err != nil {
+			return nil, errs.Internal(err)
+		}
+	}
+	return policies, nil
+}
+
+func (t *tx) LockPolicy(ctx context.Context, id string) (*desk.Policy, error) {
+	return pg.One(t.tx.QueryRow(ctx, `SELECT `+policyColumns+` FROM sla_policies p WHERE p.id = $1 FOR UPDATE`, id), scanPolicy, desk.PolicyName(id))
+}
+
+func (t *tx) InsertPolicy(ctx context.Context, p *desk.Policy) error {
+	cal, err := calendarJSON(p.Calendar)
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.Exec(ctx, `INSERT INTO sla_policies (id, display_name, priorities, types, value_tiers, precedence,
+		first_response_target_ms, resolution_target_ms, calendar, revision, create_time, update_time)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		p.ID, p.DisplayName, pg.NonNil(p.Priorities), pg.NonNil(p.Types), pg.NonNil(p.ValueTiers), p.Precedence,
+		p.FirstResponseTarget.Milliseconds(), p.ResolutionTarget.Milliseconds(), cal, p.Revision, p.CreateTime, p.UpdateTime)
+	if pg.ConstraintName(err) == "sla_policies_pkey" {
+		return errs.AlreadyExists("SLA_POLICY_EXISTS", "%s already exists", desk.PolicyName(p.ID))
+	}
+	return pg.Classify(err)
+}
+
+func (t *tx) UpdatePolicy(ctx context.Context, p *desk.Policy) error {
+	cal, err := calendarJSON(p.Calendar)
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.Exec(ctx, `UPDATE sla_policies SET display_name = $2, priorities = $3, types = $4, value_tiers = $5,
+		precedence = $6, first_response_target_ms = $7, resolution_target_ms = $8, calendar = $9, revision = $10,
+		update_time = $11 WHERE id = $1`,
+		p.ID, p.DisplayName, pg.NonNil(p.Priorities), pg.NonNil(p.Types), pg.NonNil(p.ValueTiers), p.Precedence,
+		p.FirstResponseTarget.Milliseconds(), p.ResolutionTarget.Milliseconds(), cal, p.Revision, p.UpdateTime)
+	return pg.Classify(err)
+}
+
+func (t *tx) DeletePolicy(ctx context.Context, id string) error {
+	_, err := t.tx.Exec(ctx, `DELETE FROM sla_policies WHERE id = $1`, id)
+	if pg.ConstraintName(err) == "tickets_sla_policy_id_fkey" {
+		return errs.FailedPrecondition("SLA_POLICY_IN_USE", "tickets run on %s; it can be changed but not deleted", desk.PolicyName(id))
+	}
+	return pg.Classify(err)
+}

@@ -1,0 +1,24 @@
+// Package migrations embeds the service desk's versioned SQL migrations.
+// They run in the "servicedesk" schema (search_path is set by the
+// migrator), in file-number order, each once, under an advisory lock.
+package migrations
+
+import (
+	"embed"
+
+	"github.com/kehu-crm/kehu/pkg/idempotency/keystore"
+	"github.com/kehu-crm/kehu/pkg/outbox"
+	"github.com/kehu-crm/kehu/pkg/pg"
+)
+
+// Schema is the PostgreSQL schema the service desk owns.
+const Schema = "servicedesk"
+
+// files holds the NNNN_description.sql files.
+//
+//go:embed *.sql
+var files embed.FS
+
+// All are the service desk's migrations: its own, then the platform tables
+// it writes (outbox, idempotency keys).
+var All = pg.Migrations{Schema: Schema, Sources: []pg.Source{{FS: files}, outbox.Migrations, keystore.Migrations}}
