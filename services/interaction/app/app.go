@@ -13,6 +13,7 @@ import (
 
 	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
 	"github.com/kehu-crm/kehu/pkg/config"
+	customerrpc "github.com/kehu-crm/kehu/pkg/customerref/rpc"
 	"github.com/kehu-crm/kehu/pkg/dial"
 	"github.com/kehu-crm/kehu/pkg/service"
 	"github.com/kehu-crm/kehu/services/interaction/internal/customers"
@@ -77,7 +78,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		s.Close()
 		return nil, err
 	}
-	svc := interaction.New(store.New(s.Pool, grpcserver.EncodeEvent), customers.NewClient(customerConn), nil)
+	svc := interaction.New(store.New(s.Pool, grpcserver.EncodeEvent), customerrpc.New(customerConn), nil)
 	a := &App{Service: s, svc: svc, worker: interaction.NewWorker(svc, interaction.WorkerConfig{
 		Interval: cfg.WorkerInterval, Grace: cfg.FollowUpGrace, Location: location,
 	}, logger, s.Registry)}

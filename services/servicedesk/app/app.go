@@ -11,9 +11,9 @@ import (
 
 	sdv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
 	"github.com/kehu-crm/kehu/pkg/config"
+	customerrpc "github.com/kehu-crm/kehu/pkg/customerref/rpc"
 	"github.com/kehu-crm/kehu/pkg/dial"
 	"github.com/kehu-crm/kehu/pkg/service"
-	"github.com/kehu-crm/kehu/services/servicedesk/internal/customers"
 	"github.com/kehu-crm/kehu/services/servicedesk/internal/desk"
 	grpcserver "github.com/kehu-crm/kehu/services/servicedesk/internal/server"
 	"github.com/kehu-crm/kehu/services/servicedesk/internal/store"
@@ -62,7 +62,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		s.Close()
 		return nil, err
 	}
-	svc := desk.New(store.New(s.Pool, grpcserver.EncodeEvent), customers.NewClient(customerConn), desk.Config{ReopenWindow: cfg.ReopenWindow}, nil)
+	svc := desk.New(store.New(s.Pool, grpcserver.EncodeEvent), customerrpc.New(customerConn), desk.Config{ReopenWindow: cfg.ReopenWindow}, nil)
 	sdv1.RegisterServiceDeskServiceServer(s.GRPC(), grpcserver.New(svc, s.Streamer))
 	return &App{Service: s}, nil
 }

@@ -1,7 +1,6 @@
-// Package customers connects the interaction service to the customer
-// service: looking customers up as the caller, and following the customer
-// event stream to keep the local projection current and to react to merges
-// and purges.
+// Package customers follows the customer service's event stream to keep
+// the interaction service's projection current and to react to merges,
+// unmerges and purges. (Lookups as the caller are pkg/customerref.)
 package customers
 
 import (
@@ -19,52 +18,8 @@ import (
 
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	eventv1 "github.com/kehu-crm/kehu/pkg/api/kehu/event/v1"
-	"github.com/kehu-crm/kehu/pkg/errs"
 	"github.com/kehu-crm/kehu/services/interaction/internal/interaction"
 )
-
-// Client implements interaction.Customers over gRPC.
-type Client struct {
-	rpc customerv1.CustomerServiceClient
-}
-
-var _ interaction.Customers = (*Client)(nil)
-
-// NewClient wraps a connection to the customer service. The connection's
-// credentials decide whose permissions apply (see auth.ForwardOr).
-func NewClient(conn grpc.ClientConnInterface) *Client {
-	return &Client{rpc: customerv1.NewCustomerServiceClient(conn)}
-}
-
-// Lookup implements interaction.Customers.
-func (c *Client) Lookup(ctx context.Context, id string) (interaction.CustomerRef, error) {
-	resp, err := c.rpc.GetCustomer(ctx, &customerv1.GetCustomerRequest{Name: interaction.CustomerName(id)})
-	if err != nil {
-		return interaction.CustomerRef{}, fromStatus(err, interaction.CustomerName(id))
-	}
-	return interaction.CustomerRef{
-		ID:      strings.TrimPrefix(resp.GetCustomer().GetName(), "customers/"),
-		Stage:   strings.TrimPrefix(resp.GetCustomer().GetLifecycleStage().String(), "LIFECYCLE_STAGE_"),
-		Deleted: resp.GetCustomer().GetDeleteTime() != nil,
-	}, nil
-}
-
-// fromStatus turns the customer service's answer into the domain's terms.
-func fromStatus(err error, name string) error {
-	switch status.Code(err) {
-	case codes.NotFound:
-		return errs.NotFound(name)
-	case codes.PermissionDenied:
-		return errs.PermissionDenied("the caller may not read %s", name)
-	case codes.Unauthenticated:
-		return errs.Unauthenticated("the customer service rejected the caller's token")
-	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted:
-		return errs.Unavailable("CUSTOMER_SERVICE_UNAVAILABLE", "the customer service is unavailable; retry").WithCause(err)
-	case codes.Canceled:
-		return errs.Canceled("request canceled").WithCause(err)
-	}
-	return errs.Internal(err)
-}
 
 // Follower applies the customer event stream to the interaction service.
 type Follower struct {

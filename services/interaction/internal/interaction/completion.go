@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kehu-crm/kehu/pkg/auth"
+	"github.com/kehu-crm/kehu/pkg/customerref"
 	"github.com/kehu-crm/kehu/pkg/errs"
 	"github.com/kehu-crm/kehu/pkg/event"
 	"github.com/kehu-crm/kehu/pkg/idempotency"
@@ -111,7 +112,7 @@ func (s *Service) resolveFulfillment(ctx context.Context, a auth.Access, cur *Fo
 		if err != nil {
 			return fulfillment{}, err
 		}
-		ref, err := s.lookupCustomer(ctx, "name", cur.CustomerID)
+		ref, err := customerref.Require(ctx, s.customers, "name", cur.CustomerID)
 		if err != nil {
 			return fulfillment{}, err
 		}

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/kehu-crm/kehu/pkg/auth"
+	"github.com/kehu-crm/kehu/pkg/customerref"
 	"github.com/kehu-crm/kehu/pkg/errs"
 	"github.com/kehu-crm/kehu/pkg/event"
 	"github.com/kehu-crm/kehu/pkg/idempotency"
@@ -42,7 +43,7 @@ func (s *Service) CreateFollowUp(ctx context.Context, in CreateFollowUpInput) (*
 	if err := a.CheckAssignee(f.Assignee, "follow_up.assignee"); err != nil {
 		return nil, err
 	}
-	ref, err := s.lookupCustomer(ctx, "parent", customerID)
+	ref, err := customerref.Require(ctx, s.customers, "parent", customerID)
 	if err != nil {
 		return nil, err
 	}

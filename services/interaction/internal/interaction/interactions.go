@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kehu-crm/kehu/pkg/auth"
+	"github.com/kehu-crm/kehu/pkg/customerref"
 	"github.com/kehu-crm/kehu/pkg/errs"
 	"github.com/kehu-crm/kehu/pkg/event"
 	"github.com/kehu-crm/kehu/pkg/idempotency"
@@ -96,7 +97,7 @@ func (s *Service) BatchCreateInteractions(ctx context.Context, in BatchCreateInp
 			return nil, err
 		}
 	}
-	ref, err := s.lookupCustomer(ctx, "parent", customerID)
+	ref, err := customerref.Require(ctx, s.customers, "parent", customerID)
 	if err != nil {
 		return nil, err
 	}

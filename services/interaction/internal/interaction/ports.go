@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/kehu-crm/kehu/pkg/customerref"
 	"github.com/kehu-crm/kehu/pkg/event"
 	"github.com/kehu-crm/kehu/pkg/idempotency"
 )
@@ -90,19 +91,5 @@ type Tx interface {
 	Emit(ctx context.Context, events ...event.Event) error
 }
 
-// CustomerRef is a customer as the customer service resolved it.
-type CustomerRef struct {
-	ID      string
-	Stage   string
-	Deleted bool
-}
-
 // Customers looks customers up in the customer service, as the caller.
-type Customers interface {
-	// Lookup returns the customer's id, current lifecycle stage and whether
-	// it is deleted; NOT_FOUND if it does not exist or the caller may not
-	// see it. The id differs from
-	// the one asked for when that customer was merged into another: records
-	// belong to the survivor.
-	Lookup(ctx context.Context, customerID string) (CustomerRef, error)
-}
+type Customers = customerref.Lookup

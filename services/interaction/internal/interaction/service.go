@@ -56,19 +56,3 @@ func (s *Service) checkTouchpoint(ctx context.Context, field, name string) (stri
 	}
 	return id, nil
 }
-
-// lookupCustomer asks the customer service, as the caller, for the
-// customer that new records will belong to: a customer the caller may not
-// see is reported as not found, on the field that named it, and a deleted
-// one takes no new records.
-func (s *Service) lookupCustomer(ctx context.Context, field, customerID string) (CustomerRef, error) {
-	ref, err := s.customers.Lookup(ctx, customerID)
-	if errs.Is(err, errs.KindNotFound) {
-		return CustomerRef{}, errs.New(errs.KindNotFound, "CUSTOMER_NOT_FOUND", "customer %s does not exist", CustomerName(customerID)).
-			WithField(field, "no such customer").WithMetadata("customer", CustomerName(customerID))
-	}
-	if err == nil && ref.Deleted {
-		return CustomerRef{}, errs.FailedPrecondition("CUSTOMER_DELETED", "%s is deleted; undelete it first", CustomerName(customerID))
-	}
-	return ref, err
-}

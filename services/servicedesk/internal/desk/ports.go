@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 
+	"github.com/kehu-crm/kehu/pkg/customerref"
 	"github.com/kehu-crm/kehu/pkg/event"
 	"github.com/kehu-crm/kehu/pkg/idempotency"
 	"github.com/kehu-crm/kehu/pkg/resource"
@@ -95,16 +96,5 @@ type Cursor struct {
 	ID  string `json:"i,omitempty"`
 }
 
-// CustomerRef is a customer as the customer service told the caller.
-type CustomerRef struct {
-	ID        string
-	ValueTier string
-	Deleted   bool
-}
-
 // Customers looks customers up in the customer service, as the caller.
-type Customers interface {
-	// Lookup returns the customer; NOT_FOUND if it does not exist or the
-	// caller may not see it. A merged customer resolves to the survivor.
-	Lookup(ctx context.Context, customerID string) (CustomerRef, error)
-}
+type Customers = customerref.Lookup

@@ -1,7 +1,6 @@
 package desk
 
 import (
-	"context"
 	"regexp"
 	"strings"
 	"time"
@@ -70,19 +69,4 @@ func ParseQueueName(field, name string) (string, error) {
 // ParsePolicyName reads "slaPolicies/{policy}".
 func ParsePolicyName(field, name string) (string, error) {
 	return parseName(field, name, "slaPolicies", slugPattern)
-}
-
-// lookupCustomer asks the customer service, as the caller, for the
-// customer a ticket is for: one the caller may not see is reported as not
-// found on the field that named it; a deleted one takes no new tickets.
-func (s *Service) lookupCustomer(ctx context.Context, field, customerID string) (CustomerRef, error) {
-	ref, err := s.customers.Lookup(ctx, customerID)
-	if errs.Is(err, errs.KindNotFound) {
-		return CustomerRef{}, errs.New(errs.KindNotFound, "CUSTOMER_NOT_FOUND", "customer %s does not exist", CustomerName(customerID)).
-			WithField(field, "no such customer").WithMetadata("customer", CustomerName(customerID))
-	}
-	if err == nil && ref.Deleted {
-		return CustomerRef{}, errs.FailedPrecondition("CUSTOMER_DELETED", "%s is deleted; undelete it first", CustomerName(customerID))
-	}
-	return ref, err
 }

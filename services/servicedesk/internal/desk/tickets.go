@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kehu-crm/kehu/pkg/auth"
+	"github.com/kehu-crm/kehu/pkg/customerref"
 	"github.com/kehu-crm/kehu/pkg/errs"
 	"github.com/kehu-crm/kehu/pkg/event"
 	"github.com/kehu-crm/kehu/pkg/idempotency"
@@ -58,7 +59,7 @@ func (s *Service) CreateTicket(ctx context.Context, in CreateTicketInput) (*Tick
 	if err := a.CheckAssignee(t.Assignee, "ticket.assignee"); err != nil {
 		return nil, err
 	}
-	ref, err := s.lookupCustomer(ctx, "ticket.customer", customerID)
+	ref, err := customerref.Require(ctx, s.customers, "ticket.customer", customerID)
 	if err != nil {
 		return nil, err
 	}
