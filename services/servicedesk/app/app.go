@@ -6,6 +6,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -33,6 +34,13 @@ type Config struct {
 	CustomerTimeout time.Duration `env:"KEHU_CUSTOMER_TIMEOUT, default=5s"`
 	// ReopenWindow is how long after closing a ticket may be reopened.
 	ReopenWindow time.Duration `env:"KEHU_TICKET_REOPEN_WINDOW, default=168h"`
+	// SLAInterval is the period of the SLA worker; 0 disables it.
+	SLAInterval time.Duration `env:"KEHU_SLA_INTERVAL, default=30s"`
+	// SLAAtRisk is the share of a target after which a clock is at risk.
+	SLAAtRisk float64 `env:"KEHU_SLA_AT_RISK, default=0.75"`
+	// EscalationQueue receives tickets whose SLA is breached ("" keeps
+	// them in their queue).
+	EscalationQueue string `env:"KEHU_SLA_ESCALATION_QUEUE"`
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -45,6 +53,7 @@ func LoadConfig(ctx context.Context) (Config, error) {
 // App is a running service desk.
 type App struct {
 	*service.Service
+	svc *desk.Service
 }
 
 // New starts the service desk; listeners are open when it returns.
@@ -62,9 +71,31 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		s.Close()
 		return nil, err
 	}
-	svc := desk.New(store.New(s.Pool, grpcserver.EncodeEvent), customerrpc.New(customerConn), desk.Config{ReopenWindow: cfg.ReopenWindow}, nil)
+	if cfg.SLAAtRisk <= 0 || cfg.SLAAtRisk >= 1 {
+		s.Close()
+		return nil, fmt.Errorf("KEHU_SLA_AT_RISK must be between 0 and 1, got %v", cfg.SLAAtRisk)
+	}
+	svc := desk.New(store.New(s.Pool, grpcserver.EncodeEvent), customerrpc.New(customerConn), desk.Config{
+		ReopenWindow: cfg.ReopenWindow, AtRisk: cfg.SLAAtRisk, EscalationQueue: cfg.EscalationQueue,
+	}, nil)
+	a := &App{Service: s, svc: svc}
+	if cfg.SLAInterval > 0 {
+		s.Periodic("kehu-servicedesk-sla", "servicedesk_sla", cfg.SLAInterval, func(ctx context.Context, now time.Time) error {
+			rep, err := svc.RunSLA(ctx, now)
+			if rep.AtRisk+rep.Breached > 0 {
+				logger.Info("SLA alerts raised", "at_risk", rep.AtRisk, "breached", rep.Breached)
+			}
+			return err
+		})
+	}
 	sdv1.RegisterServiceDeskServiceServer(s.GRPC(), grpcserver.New(svc, s.Streamer))
-	return &App{Service: s}, nil
+	return a, nil
+}
+
+// RunSLAOnce does one pass of the SLA worker as of now; tests and
+// operators use it.
+func (a *App) RunSLAOnce(ctx context.Context, now time.Time) (desk.SLAReport, error) {
+	return a.svc.RunSLA(ctx, now)
 }
 
 // Migrate applies the servicedesk schema's migrations.

@@ -25,6 +25,8 @@ type env struct {
 	customers customerv1.CustomerServiceClient
 	desk      sdv1.ServiceDeskServiceClient
 	cfg       Config
+	// apps are the running replicas, the first one behind desk.
+	apps []*App
 }
 
 func start(t testing.TB, tweak ...func(*Config)) *env {
@@ -40,7 +42,9 @@ func start(t testing.TB, tweak ...func(*Config)) *env {
 		t.Fatalf("customer service: %v", err)
 	}
 	testkit.Serve(t, cust.Serve)
-	cfg := Config{Service: testkit.ServiceConfig(dbURL), CustomerAddr: cust.GRPCAddr(), CustomerTimeout: 5 * time.Second, ReopenWindow: 7 * 24 * time.Hour}
+	// The SLA worker is off: tests run it by hand with RunSLAOnce.
+	cfg := Config{Service: testkit.ServiceConfig(dbURL), CustomerAddr: cust.GRPCAddr(), CustomerTimeout: 5 * time.Second,
+		ReopenWindow: 7 * 24 * time.Hour, SLAAtRisk: 0.75}
 	for _, f := range tweak {
 		f(&cfg)
 	}
@@ -58,6 +62,7 @@ func (e *env) replica(t testing.TB) sdv1.ServiceDeskServiceClient {
 		t.Fatalf("service desk: %v", err)
 	}
 	testkit.Serve(t, a.Serve)
+	e.apps = append(e.apps, a)
 	return sdv1.NewServiceDeskServiceClient(testkit.Dial(t, a.GRPCAddr()))
 }
 

@@ -29,6 +29,9 @@ type Calendar struct {
 	loc      *time.Location
 	holidays map[string]bool
 	makeUps  map[string]bool
+	// riskShare is the share of a target after which a running clock is
+	// at risk (Config.AtRisk); set by the service, not stored.
+	riskShare float64
 }
 
 const (

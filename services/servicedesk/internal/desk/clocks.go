@@ -4,13 +4,15 @@ import "time"
 
 // Clock is one SLA target of a ticket in business time. Elapsed is the
 // business time counted up to Since (running) or in total (paused or
-// stopped); Due is when the target is reached if it keeps running, kept
-// so that the store can find breaches with an index.
+// stopped); Due is when the target is reached and Risk when the at-risk
+// share of it is, if it keeps running: kept so that the SLA worker finds
+// them with an index.
 type Clock struct {
 	Target  time.Duration
 	Elapsed time.Duration
 	Since   *time.Time
 	Due     *time.Time
+	Risk    *time.Time
 	Stop    *time.Time
 }
 
@@ -37,15 +39,20 @@ func (c *Clock) start(cal *Calendar, now time.Time) error {
 	return c.schedule(cal, now)
 }
 
-// schedule computes Due from what remains.
+// schedule computes Due and Risk from what remains.
 func (c *Clock) schedule(cal *Calendar, now time.Time) error {
-	remaining := c.Target - c.Elapsed
-	if remaining <= 0 {
-		c.Due = &now
-		return nil
+	at := func(spent time.Duration) (*time.Time, error) {
+		if left := spent - c.Elapsed; left > 0 {
+			t, err := cal.Add(now, left)
+			return &t, err
+		}
+		return &now, nil
 	}
-	due, err := cal.Add(now, remaining)
-	c.Due = &due
+	var err error
+	if c.Due, err = at(c.Target); err != nil {
+		return err
+	}
+	c.Risk, err = at(time.Duration(float64(c.Target) * cal.riskShare))
 	return err
 }
 
@@ -60,7 +67,7 @@ func (c *Clock) settle(cal *Calendar, now time.Time) {
 // pause stops counting while the ticket waits for the customer.
 func (c *Clock) pause(cal *Calendar, now time.Time) {
 	c.settle(cal, now)
-	c.Since, c.Due = nil, nil
+	c.Since, c.Due, c.Risk = nil, nil, nil
 }
 
 // stop ends the clock for good (first response given, ticket resolved).
@@ -84,7 +91,7 @@ func (c *Clock) retarget(cal *Calendar, target time.Duration, now time.Time) err
 	c.settle(cal, now)
 	c.Target = target
 	if !c.set() {
-		c.Since, c.Due = nil, nil
+		c.Since, c.Due, c.Risk = nil, nil, nil
 		return nil
 	}
 	if wasRunning && c.Stop == nil {

@@ -2,6 +2,7 @@ package desk
 
 import (
 	"context"
+	"time"
 
 	"github.com/kehu-crm/kehu/pkg/customerref"
 	"github.com/kehu-crm/kehu/pkg/event"
@@ -63,6 +64,11 @@ type Tx interface {
 	InsertPolicy(ctx context.Context, p *Policy) error
 	UpdatePolicy(ctx context.Context, p *Policy) error
 	DeletePolicy(ctx context.Context, id string) error
+
+	// RaiseAlerts records, at most limit, the SLA alerts due as of now and
+	// not raised before (running clocks past their risk or due time, of
+	// live tickets), and returns them.
+	RaiseAlerts(ctx context.Context, now time.Time, limit int) ([]Alert, error)
 
 	// Emit writes events to the outbox.
 	Emit(ctx context.Context, events ...event.Event) error

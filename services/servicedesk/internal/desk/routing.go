@@ -111,7 +111,7 @@ func applyPolicy(t *Ticket, p *Policy, old *Calendar, now time.Time) error {
 		// A clock that had no target runs from now, like a new one.
 		wasRunning := c.running() || !c.set()
 		c.Target = target
-		c.Since, c.Due = nil, nil
+		c.Since, c.Due, c.Risk = nil, nil, nil
 		if c.Stop == nil && wasRunning && !paused {
 			if err := c.start(&p.Calendar, now); err != nil {
 				return err

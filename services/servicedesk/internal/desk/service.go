@@ -14,6 +14,11 @@ import (
 type Config struct {
 	// ReopenWindow is how long after closing a ticket may be reopened.
 	ReopenWindow time.Duration
+	// AtRisk is the share of an SLA target (0-1) after which a running
+	// clock is reported at risk.
+	AtRisk float64
+	// EscalationQueue, when set, receives tickets whose SLA is breached.
+	EscalationQueue string
 }
 
 // Service implements the service desk's use cases.

@@ -85,7 +85,7 @@ func (s *Service) CreateTicket(ctx context.Context, in CreateTicketInput) (*Tick
 				return "", err
 			}
 		}
-		policies, err := tx.Policies(ctx)
+		policies, err := s.policies(ctx, tx)
 		if err != nil {
 			return "", err
 		}
@@ -320,11 +320,21 @@ func (s *Service) retarget(ctx context.Context, tx Tx, t *Ticket, now time.Time)
 	if err != nil {
 		return err
 	}
-	policies, err := tx.Policies(ctx)
+	policies, err := s.policies(ctx, tx)
 	if err != nil {
 		return err
 	}
 	return applyPolicy(t, policyFor(policies, t), old, now)
+}
+
+// policies returns the SLA policies in precedence order, their calendars
+// ready for the clocks.
+func (s *Service) policies(ctx context.Context, tx Tx) ([]*Policy, error) {
+	policies, err := tx.Policies(ctx)
+	for _, p := range policies {
+		p.Calendar.riskShare = s.cfg.AtRisk
+	}
+	return policies, err
 }
 
 // calendarOf returns the business calendar of a policy, nil for none.
@@ -339,6 +349,7 @@ func (s *Service) calendarOf(ctx context.Context, policyID string) (*Calendar, e
 	if err := p.Calendar.Check("calendar"); err != nil {
 		return nil, errs.Internal(err)
 	}
+	p.Calendar.riskShare = s.cfg.AtRisk
 	return &p.Calendar, nil
 }
 

@@ -220,13 +220,16 @@ func (s *Service) EscalateTicket(ctx context.Context, in EscalateInput) (*Ticket
 // escalate raises t one level, moving it to queueID (assigned afresh
 // there) when given; it returns the history entries.
 func escalate(ctx context.Context, tx Tx, t *Ticket, queueID, reason string) ([]Change, error) {
+	move := queueID != "" && queueID != t.QueueID
+	if move {
+		if _, err := tx.LockQueue(ctx, queueID); err != nil {
+			return nil, invalidRef(err, "queue", QueueName(queueID))
+		}
+	}
 	changes := []Change{{Field: "escalation_level", From: strconv.Itoa(t.Escalation), To: strconv.Itoa(t.Escalation+1) + ": " + reason}}
 	t.Escalation++
-	if queueID == "" || queueID == t.QueueID {
+	if !move {
 		return changes, nil
-	}
-	if _, err := tx.LockQueue(ctx, queueID); err != nil {
-		return nil, invalidRef(err, "queue", QueueName(queueID))
 	}
 	changes = append(changes, Change{Field: "queue", From: queueName(t.QueueID), To: QueueName(queueID)})
 	t.QueueID = queueID

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	sdv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
 	"github.com/kehu-crm/kehu/pkg/event"
@@ -22,6 +23,8 @@ func EncodeEvent(e event.Event) (proto.Message, error) {
 			p.Changes = append(p.Changes, changeToProto(c))
 		}
 		return p, nil
+	case desk.SLAAlert:
+		return &sdv1.SlaAlertPayload{Ticket: ticketToProto(d.Ticket), Target: d.Target, Kind: d.Kind, DueTime: timestamppb.New(d.Due)}, nil
 	case desk.CommentCreated:
 		c := commentToProto(d.Comment)
 		if d.Comment.Visibility == desk.Internal {

@@ -41,8 +41,8 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx desk.T
 const ticketColumns = `t.id::text, t.customer_id::text, t.type, t.channel, t.subject, t.description, t.priority,
 	t.tags, coalesce(t.queue_id, ''), t.assignee, t.escalation_level, t.interaction, t.status, t.value_tier,
 	coalesce(t.sla_policy_id, ''),
-	t.fr_target_ms, t.fr_elapsed_ms, t.fr_since, t.fr_due, t.fr_stop,
-	t.res_target_ms, t.res_elapsed_ms, t.res_since, t.res_due, t.res_stop,
+	t.fr_target_ms, t.fr_elapsed_ms, t.fr_since, t.fr_due, t.fr_risk, t.fr_stop,
+	t.res_target_ms, t.res_elapsed_ms, t.res_since, t.res_due, t.res_risk, t.res_stop,
 	t.root_cause, t.resolution_summary, t.creator, t.first_response_time, t.resolve_time, t.close_time,
 	t.revision, t.create_time, t.update_time, t.delete_time`
 
@@ -54,8 +54,8 @@ func scanTicket(row pgx.Row) (*desk.Ticket, error) {
 	)
 	err := row.Scan(&t.ID, &t.CustomerID, &t.Type, &t.Channel, &t.Subject, &t.Description, &t.Priority,
 		&t.Tags, &t.QueueID, &t.Assignee, &t.Escalation, &t.Interaction, &t.Status, &t.ValueTier, &t.PolicyID,
-		&frTarget, &frSpent, &t.FirstResponse.Since, &t.FirstResponse.Due, &t.FirstResponse.Stop,
-		&resTarget, &resSpnt, &t.Resolution.Since, &t.Resolution.Due, &t.Resolution.Stop,
+		&frTarget, &frSpent, &t.FirstResponse.Since, &t.FirstResponse.Due, &t.FirstResponse.Risk, &t.FirstResponse.Stop,
+		&resTarget, &resSpnt, &t.Resolution.Since, &t.Resolution.Due, &t.Resolution.Risk, &t.Resolution.Stop,
 		&t.RootCause, &t.ResolutionNote, &t.Creator, &t.FirstResponded, &t.ResolveTime, &t.CloseTime,
 		&t.Revision, &t.CreateTime, &t.UpdateTime, &t.DeleteTime)
 	if err != nil {
@@ -64,8 +64,8 @@ func scanTicket(row pgx.Row) (*desk.Ticket, error) {
 	t.FirstResponse.Target, t.FirstResponse.Elapsed = ms(frTarget), ms(frSpent)
 	t.Resolution.Target, t.Resolution.Elapsed = ms(resTarget), ms(resSpnt)
 	t.CreateTime, t.UpdateTime = t.CreateTime.UTC(), t.UpdateTime.UTC()
-	for _, p := range []**time.Time{&t.FirstResponse.Since, &t.FirstResponse.Due, &t.FirstResponse.Stop,
-		&t.Resolution.Since, &t.Resolution.Due, &t.Resolution.Stop,
+	for _, p := range []**time.Time{&t.FirstResponse.Since, &t.FirstResponse.Due, &t.FirstResponse.Risk, &t.FirstResponse.Stop,
+		&t.Resolution.Since, &t.Resolution.Due, &t.Resolution.Risk, &t.Resolution.Stop,
 		&t.FirstResponded, &t.ResolveTime, &t.CloseTime, &t.DeleteTime} {
 		utc(p)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -33,8 +34,8 @@ func ticketArgs(k *desk.Ticket) []any {
 	return []any{k.CustomerID, k.Type, k.Channel, k.Subject, k.Description, k.Priority,
 		slices.Index(desk.Priorities, k.Priority), pg.NonNil(k.Tags), pg.NullIfEmpty(k.QueueID), k.Assignee,
 		k.Escalation, k.Interaction, k.Status, k.ValueTier, pg.NullIfEmpty(k.PolicyID),
-		k.FirstResponse.Target.Milliseconds(), k.FirstResponse.Elapsed.Milliseconds(), k.FirstResponse.Since, k.FirstResponse.Due, k.FirstResponse.Stop,
-		k.Resolution.Target.Milliseconds(), k.Resolution.Elapsed.Milliseconds(), k.Resolution.Since, k.Resolution.Due, k.Resolution.Stop,
+		k.FirstResponse.Target.Milliseconds(), k.FirstResponse.Elapsed.Milliseconds(), k.FirstResponse.Since, k.FirstResponse.Due, k.FirstResponse.Risk, k.FirstResponse.Stop,
+		k.Resolution.Target.Milliseconds(), k.Resolution.Elapsed.Milliseconds(), k.Resolution.Since, k.Resolution.Due, k.Resolution.Risk, k.Resolution.Stop,
 		k.RootCause, k.ResolutionNote, k.Creator, k.FirstResponded, k.ResolveTime, k.CloseTime,
 		k.Revision, k.CreateTime, k.UpdateTime, k.DeleteTime}
 }
@@ -42,11 +43,12 @@ func ticketArgs(k *desk.Ticket) []any {
 func (t *tx) InsertTicket(ctx context.Context, k *desk.Ticket) error {
 	_, err := t.tx.Exec(ctx, `INSERT INTO tickets (id, customer_id, type, channel, subject, description, priority,
 		priority_rank, tags, queue_id, assignee, escalation_level, interaction, status, value_tier, sla_policy_id,
-		fr_target_ms, fr_elapsed_ms, fr_since, fr_due, fr_stop, res_target_ms, res_elapsed_ms, res_since, res_due, res_stop,
+		fr_target_ms, fr_elapsed_ms, fr_since, fr_due, fr_risk, fr_stop,
+		res_target_ms, res_elapsed_ms, res_since, res_due, res_risk, res_stop,
 		root_cause, resolution_summary, creator, first_response_time, resolve_time, close_time,
 		revision, create_time, update_time, delete_time)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-		        $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36)`,
+		        $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38)`,
 		append([]any{k.ID}, ticketArgs(k)...)...)
 	return pg.Classify(err)
 }
@@ -55,10 +57,10 @@ func (t *tx) UpdateTicket(ctx context.Context, k *desk.Ticket) error {
 	_, err := t.tx.Exec(ctx, `UPDATE tickets SET customer_id = $2, type = $3, channel = $4, subject = $5,
 		description = $6, priority = $7, priority_rank = $8, tags = $9, queue_id = $10, assignee = $11,
 		escalation_level = $12, interaction = $13, status = $14, value_tier = $15, sla_policy_id = $16,
-		fr_target_ms = $17, fr_elapsed_ms = $18, fr_since = $19, fr_due = $20, fr_stop = $21,
-		res_target_ms = $22, res_elapsed_ms = $23, res_since = $24, res_due = $25, res_stop = $26,
-		root_cause = $27, resolution_summary = $28, creator = $29, first_response_time = $30,
-		resolve_time = $31, close_time = $32, revision = $33, create_time = $34, update_time = $35, delete_time = $36
+		fr_target_ms = $17, fr_elapsed_ms = $18, fr_since = $19, fr_due = $20, fr_risk = $21, fr_stop = $22,
+		res_target_ms = $23, res_elapsed_ms = $24, res_since = $25, res_due = $26, res_risk = $27, res_stop = $28,
+		root_cause = $29, resolution_summary = $30, creator = $31, first_response_time = $32,
+		resolve_time = $33, close_time = $34, revision = $35, create_time = $36, update_time = $37, delete_time = $38
 		WHERE id = $1`,
 		append([]any{k.ID}, ticketArgs(k)...)...)
 	return pg.Classify(err)
@@ -233,4 +235,30 @@ func (t *tx) DeletePolicy(ctx context.Context, id string) error {
 		return errs.FailedPrecondition("SLA_POLICY_IN_USE", "tickets run on %s; it can be changed but not deleted", desk.PolicyName(id))
 	}
 	return pg.Classify(err)
+}
+
+// RaiseAlerts implements desk.Tx: one statement finds the clocks past
+// their risk or due time and records the alerts not raised yet; the
+// primary key makes each alert once, whichever transaction gets there
+// first.
+func (t *tx) RaiseAlerts(ctx context.Context, now time.Time, limit int) ([]desk.Alert, error) {
+	rows, err := t.tx.Query(ctx, `
+		WITH due AS (
+			SELECT id, 'first_response' AS target, 'BREACHED' AS kind FROM tickets WHERE fr_due <= $1 AND delete_time IS NULL
+			UNION ALL SELECT id, 'resolution', 'BREACHED' FROM tickets WHERE res_due <= $1 AND delete_time IS NULL
+			UNION ALL SELECT id, 'first_response', 'AT_RISK' FROM tickets WHERE fr_risk <= $1 AND delete_time IS NULL
+			UNION ALL SELECT id, 'resolution', 'AT_RISK' FROM tickets WHERE res_risk <= $1 AND delete_time IS NULL
+		), fresh AS (
+			SELECT d.* FROM due d
+			WHERE NOT EXISTS (SELECT 1 FROM sla_alerts a WHERE a.ticket_id = d.id AND a.target = d.target AND a.kind = d.kind)
+			ORDER BY d.kind DESC, d.id LIMIT $2
+		)
+		INSERT INTO sla_alerts (ticket_id, target, kind, create_time)
+		SELECT id, target, kind, $1 FROM fresh
+		ON CONFLICT DO NOTHING
+		RETURNING ticket_id::text, target, kind`, now, limit)
+	return pg.Collect(rows, err, func(r pgx.Row) (desk.Alert, error) {
+		var a desk.Alert
+		return a, r.Scan(&a.TicketID, &a.Target, &a.Kind)
+	})
 }

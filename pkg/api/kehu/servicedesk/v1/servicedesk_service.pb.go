@@ -11,6 +11,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -2639,11 +2640,84 @@ func (x *CommentCreatedPayload) GetComment() *Comment {
 	return nil
 }
 
+// Payload of sla.at_risk and sla.breached events, raised once per ticket
+// and target. A breach has escalated the ticket already (the ticket is as
+// the escalation left it); notify its assignee and their manager.
+type SlaAlertPayload struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Ticket *Ticket                `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	// "first_response" or "resolution".
+	Target string `protobuf:"bytes,2,opt,name=target,proto3" json:"target,omitempty"`
+	// "AT_RISK" or "BREACHED".
+	Kind          string                 `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	DueTime       *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SlaAlertPayload) Reset() {
+	*x = SlaAlertPayload{}
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SlaAlertPayload) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SlaAlertPayload) ProtoMessage() {}
+
+func (x *SlaAlertPayload) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SlaAlertPayload.ProtoReflect.Descriptor instead.
+func (*SlaAlertPayload) Descriptor() ([]byte, []int) {
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *SlaAlertPayload) GetTicket() *Ticket {
+	if x != nil {
+		return x.Ticket
+	}
+	return nil
+}
+
+func (x *SlaAlertPayload) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *SlaAlertPayload) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *SlaAlertPayload) GetDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueTime
+	}
+	return nil
+}
+
 var File_kehu_servicedesk_v1_servicedesk_service_proto protoreflect.FileDescriptor
 
 const file_kehu_servicedesk_v1_servicedesk_service_proto_rawDesc = "" +
 	"\n" +
-	"-kehu/servicedesk/v1/servicedesk_service.proto\x12\x13kehu.servicedesk.v1\x1a google/protobuf/field_mask.proto\x1a\x19kehu/event/v1/event.proto\x1a%kehu/servicedesk/v1/servicedesk.proto\"i\n" +
+	"-kehu/servicedesk/v1/servicedesk_service.proto\x12\x13kehu.servicedesk.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19kehu/event/v1/event.proto\x1a%kehu/servicedesk/v1/servicedesk.proto\"i\n" +
 	"\x13CreateTicketRequest\x123\n" +
 	"\x06ticket\x18\x01 \x01(\v2\x1b.kehu.servicedesk.v1.TicketR\x06ticket\x12\x1d\n" +
 	"\n" +
@@ -2811,7 +2885,12 @@ const file_kehu_servicedesk_v1_servicedesk_service_proto_rawDesc = "" +
 	"\achanges\x18\x02 \x03(\v2!.kehu.servicedesk.v1.TicketChangeR\achanges\"g\n" +
 	"\x15CommentCreatedPayload\x12\x16\n" +
 	"\x06ticket\x18\x01 \x01(\tR\x06ticket\x126\n" +
-	"\acomment\x18\x02 \x01(\v2\x1c.kehu.servicedesk.v1.CommentR\acomment2\xb5\x13\n" +
+	"\acomment\x18\x02 \x01(\v2\x1c.kehu.servicedesk.v1.CommentR\acomment\"\xa9\x01\n" +
+	"\x0fSlaAlertPayload\x123\n" +
+	"\x06ticket\x18\x01 \x01(\v2\x1b.kehu.servicedesk.v1.TicketR\x06ticket\x12\x16\n" +
+	"\x06target\x18\x02 \x01(\tR\x06target\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x125\n" +
+	"\bdue_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime2\xb5\x13\n" +
 	"\x12ServiceDeskService\x12c\n" +
 	"\fCreateTicket\x12(.kehu.servicedesk.v1.CreateTicketRequest\x1a).kehu.servicedesk.v1.CreateTicketResponse\x12Z\n" +
 	"\tGetTicket\x12%.kehu.servicedesk.v1.GetTicketRequest\x1a&.kehu.servicedesk.v1.GetTicketResponse\x12`\n" +
@@ -2851,7 +2930,7 @@ func file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP() []byte {
 	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescData
 }
 
-var file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
+var file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_kehu_servicedesk_v1_servicedesk_service_proto_goTypes = []any{
 	(*CreateTicketRequest)(nil),       // 0: kehu.servicedesk.v1.CreateTicketRequest
 	(*CreateTicketResponse)(nil),      // 1: kehu.servicedesk.v1.CreateTicketResponse
@@ -2903,107 +2982,111 @@ var file_kehu_servicedesk_v1_servicedesk_service_proto_goTypes = []any{
 	(*StreamEventsResponse)(nil),      // 47: kehu.servicedesk.v1.StreamEventsResponse
 	(*TicketChangedPayload)(nil),      // 48: kehu.servicedesk.v1.TicketChangedPayload
 	(*CommentCreatedPayload)(nil),     // 49: kehu.servicedesk.v1.CommentCreatedPayload
-	(*Ticket)(nil),                    // 50: kehu.servicedesk.v1.Ticket
-	(*fieldmaskpb.FieldMask)(nil),     // 51: google.protobuf.FieldMask
-	(Status)(0),                       // 52: kehu.servicedesk.v1.Status
-	(*TicketChange)(nil),              // 53: kehu.servicedesk.v1.TicketChange
-	(*TargetStatus)(nil),              // 54: kehu.servicedesk.v1.TargetStatus
-	(*Comment)(nil),                   // 55: kehu.servicedesk.v1.Comment
-	(*Queue)(nil),                     // 56: kehu.servicedesk.v1.Queue
-	(*SlaPolicy)(nil),                 // 57: kehu.servicedesk.v1.SlaPolicy
-	(*v1.Event)(nil),                  // 58: kehu.event.v1.Event
+	(*SlaAlertPayload)(nil),           // 50: kehu.servicedesk.v1.SlaAlertPayload
+	(*Ticket)(nil),                    // 51: kehu.servicedesk.v1.Ticket
+	(*fieldmaskpb.FieldMask)(nil),     // 52: google.protobuf.FieldMask
+	(Status)(0),                       // 53: kehu.servicedesk.v1.Status
+	(*TicketChange)(nil),              // 54: kehu.servicedesk.v1.TicketChange
+	(*TargetStatus)(nil),              // 55: kehu.servicedesk.v1.TargetStatus
+	(*Comment)(nil),                   // 56: kehu.servicedesk.v1.Comment
+	(*Queue)(nil),                     // 57: kehu.servicedesk.v1.Queue
+	(*SlaPolicy)(nil),                 // 58: kehu.servicedesk.v1.SlaPolicy
+	(*v1.Event)(nil),                  // 59: kehu.event.v1.Event
+	(*timestamppb.Timestamp)(nil),     // 60: google.protobuf.Timestamp
 }
 var file_kehu_servicedesk_v1_servicedesk_service_proto_depIdxs = []int32{
-	50, // 0: kehu.servicedesk.v1.CreateTicketRequest.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	50, // 1: kehu.servicedesk.v1.CreateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	50, // 2: kehu.servicedesk.v1.GetTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	50, // 3: kehu.servicedesk.v1.ListTicketsResponse.tickets:type_name -> kehu.servicedesk.v1.Ticket
-	50, // 4: kehu.servicedesk.v1.UpdateTicketRequest.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	51, // 5: kehu.servicedesk.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
-	50, // 6: kehu.servicedesk.v1.UpdateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	50, // 7: kehu.servicedesk.v1.AssignTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	52, // 8: kehu.servicedesk.v1.TransitionTicketRequest.status:type_name -> kehu.servicedesk.v1.Status
-	50, // 9: kehu.servicedesk.v1.TransitionTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	50, // 10: kehu.servicedesk.v1.EscalateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	50, // 11: kehu.servicedesk.v1.DeleteTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	50, // 12: kehu.servicedesk.v1.UndeleteTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	53, // 13: kehu.servicedesk.v1.ListTicketChangesResponse.changes:type_name -> kehu.servicedesk.v1.TicketChange
-	54, // 14: kehu.servicedesk.v1.GetSlaStatusResponse.first_response:type_name -> kehu.servicedesk.v1.TargetStatus
-	54, // 15: kehu.servicedesk.v1.GetSlaStatusResponse.resolution:type_name -> kehu.servicedesk.v1.TargetStatus
-	55, // 16: kehu.servicedesk.v1.CreateCommentRequest.comment:type_name -> kehu.servicedesk.v1.Comment
-	55, // 17: kehu.servicedesk.v1.CreateCommentResponse.comment:type_name -> kehu.servicedesk.v1.Comment
-	55, // 18: kehu.servicedesk.v1.ListCommentsResponse.comments:type_name -> kehu.servicedesk.v1.Comment
-	56, // 19: kehu.servicedesk.v1.CreateQueueRequest.queue:type_name -> kehu.servicedesk.v1.Queue
-	56, // 20: kehu.servicedesk.v1.CreateQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
-	56, // 21: kehu.servicedesk.v1.GetQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
-	56, // 22: kehu.servicedesk.v1.ListQueuesResponse.queues:type_name -> kehu.servicedesk.v1.Queue
-	56, // 23: kehu.servicedesk.v1.UpdateQueueRequest.queue:type_name -> kehu.servicedesk.v1.Queue
-	51, // 24: kehu.servicedesk.v1.UpdateQueueRequest.update_mask:type_name -> google.protobuf.FieldMask
-	56, // 25: kehu.servicedesk.v1.UpdateQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
-	57, // 26: kehu.servicedesk.v1.CreateSlaPolicyRequest.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
-	57, // 27: kehu.servicedesk.v1.CreateSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
-	57, // 28: kehu.servicedesk.v1.GetSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
-	57, // 29: kehu.servicedesk.v1.ListSlaPoliciesResponse.sla_policies:type_name -> kehu.servicedesk.v1.SlaPolicy
-	57, // 30: kehu.servicedesk.v1.UpdateSlaPolicyRequest.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
-	51, // 31: kehu.servicedesk.v1.UpdateSlaPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	57, // 32: kehu.servicedesk.v1.UpdateSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
-	58, // 33: kehu.servicedesk.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
-	50, // 34: kehu.servicedesk.v1.TicketChangedPayload.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	53, // 35: kehu.servicedesk.v1.TicketChangedPayload.changes:type_name -> kehu.servicedesk.v1.TicketChange
-	55, // 36: kehu.servicedesk.v1.CommentCreatedPayload.comment:type_name -> kehu.servicedesk.v1.Comment
-	0,  // 37: kehu.servicedesk.v1.ServiceDeskService.CreateTicket:input_type -> kehu.servicedesk.v1.CreateTicketRequest
-	2,  // 38: kehu.servicedesk.v1.ServiceDeskService.GetTicket:input_type -> kehu.servicedesk.v1.GetTicketRequest
-	4,  // 39: kehu.servicedesk.v1.ServiceDeskService.ListTickets:input_type -> kehu.servicedesk.v1.ListTicketsRequest
-	6,  // 40: kehu.servicedesk.v1.ServiceDeskService.UpdateTicket:input_type -> kehu.servicedesk.v1.UpdateTicketRequest
-	8,  // 41: kehu.servicedesk.v1.ServiceDeskService.AssignTicket:input_type -> kehu.servicedesk.v1.AssignTicketRequest
-	10, // 42: kehu.servicedesk.v1.ServiceDeskService.TransitionTicket:input_type -> kehu.servicedesk.v1.TransitionTicketRequest
-	12, // 43: kehu.servicedesk.v1.ServiceDeskService.EscalateTicket:input_type -> kehu.servicedesk.v1.EscalateTicketRequest
-	14, // 44: kehu.servicedesk.v1.ServiceDeskService.DeleteTicket:input_type -> kehu.servicedesk.v1.DeleteTicketRequest
-	16, // 45: kehu.servicedesk.v1.ServiceDeskService.UndeleteTicket:input_type -> kehu.servicedesk.v1.UndeleteTicketRequest
-	18, // 46: kehu.servicedesk.v1.ServiceDeskService.ListTicketChanges:input_type -> kehu.servicedesk.v1.ListTicketChangesRequest
-	20, // 47: kehu.servicedesk.v1.ServiceDeskService.GetSlaStatus:input_type -> kehu.servicedesk.v1.GetSlaStatusRequest
-	22, // 48: kehu.servicedesk.v1.ServiceDeskService.CreateComment:input_type -> kehu.servicedesk.v1.CreateCommentRequest
-	24, // 49: kehu.servicedesk.v1.ServiceDeskService.ListComments:input_type -> kehu.servicedesk.v1.ListCommentsRequest
-	26, // 50: kehu.servicedesk.v1.ServiceDeskService.CreateQueue:input_type -> kehu.servicedesk.v1.CreateQueueRequest
-	28, // 51: kehu.servicedesk.v1.ServiceDeskService.GetQueue:input_type -> kehu.servicedesk.v1.GetQueueRequest
-	30, // 52: kehu.servicedesk.v1.ServiceDeskService.ListQueues:input_type -> kehu.servicedesk.v1.ListQueuesRequest
-	32, // 53: kehu.servicedesk.v1.ServiceDeskService.UpdateQueue:input_type -> kehu.servicedesk.v1.UpdateQueueRequest
-	34, // 54: kehu.servicedesk.v1.ServiceDeskService.DeleteQueue:input_type -> kehu.servicedesk.v1.DeleteQueueRequest
-	36, // 55: kehu.servicedesk.v1.ServiceDeskService.CreateSlaPolicy:input_type -> kehu.servicedesk.v1.CreateSlaPolicyRequest
-	38, // 56: kehu.servicedesk.v1.ServiceDeskService.GetSlaPolicy:input_type -> kehu.servicedesk.v1.GetSlaPolicyRequest
-	40, // 57: kehu.servicedesk.v1.ServiceDeskService.ListSlaPolicies:input_type -> kehu.servicedesk.v1.ListSlaPoliciesRequest
-	42, // 58: kehu.servicedesk.v1.ServiceDeskService.UpdateSlaPolicy:input_type -> kehu.servicedesk.v1.UpdateSlaPolicyRequest
-	44, // 59: kehu.servicedesk.v1.ServiceDeskService.DeleteSlaPolicy:input_type -> kehu.servicedesk.v1.DeleteSlaPolicyRequest
-	46, // 60: kehu.servicedesk.v1.ServiceDeskService.StreamEvents:input_type -> kehu.servicedesk.v1.StreamEventsRequest
-	1,  // 61: kehu.servicedesk.v1.ServiceDeskService.CreateTicket:output_type -> kehu.servicedesk.v1.CreateTicketResponse
-	3,  // 62: kehu.servicedesk.v1.ServiceDeskService.GetTicket:output_type -> kehu.servicedesk.v1.GetTicketResponse
-	5,  // 63: kehu.servicedesk.v1.ServiceDeskService.ListTickets:output_type -> kehu.servicedesk.v1.ListTicketsResponse
-	7,  // 64: kehu.servicedesk.v1.ServiceDeskService.UpdateTicket:output_type -> kehu.servicedesk.v1.UpdateTicketResponse
-	9,  // 65: kehu.servicedesk.v1.ServiceDeskService.AssignTicket:output_type -> kehu.servicedesk.v1.AssignTicketResponse
-	11, // 66: kehu.servicedesk.v1.ServiceDeskService.TransitionTicket:output_type -> kehu.servicedesk.v1.TransitionTicketResponse
-	13, // 67: kehu.servicedesk.v1.ServiceDeskService.EscalateTicket:output_type -> kehu.servicedesk.v1.EscalateTicketResponse
-	15, // 68: kehu.servicedesk.v1.ServiceDeskService.DeleteTicket:output_type -> kehu.servicedesk.v1.DeleteTicketResponse
-	17, // 69: kehu.servicedesk.v1.ServiceDeskService.UndeleteTicket:output_type -> kehu.servicedesk.v1.UndeleteTicketResponse
-	19, // 70: kehu.servicedesk.v1.ServiceDeskService.ListTicketChanges:output_type -> kehu.servicedesk.v1.ListTicketChangesResponse
-	21, // 71: kehu.servicedesk.v1.ServiceDeskService.GetSlaStatus:output_type -> kehu.servicedesk.v1.GetSlaStatusResponse
-	23, // 72: kehu.servicedesk.v1.ServiceDeskService.CreateComment:output_type -> kehu.servicedesk.v1.CreateCommentResponse
-	25, // 73: kehu.servicedesk.v1.ServiceDeskService.ListComments:output_type -> kehu.servicedesk.v1.ListCommentsResponse
-	27, // 74: kehu.servicedesk.v1.ServiceDeskService.CreateQueue:output_type -> kehu.servicedesk.v1.CreateQueueResponse
-	29, // 75: kehu.servicedesk.v1.ServiceDeskService.GetQueue:output_type -> kehu.servicedesk.v1.GetQueueResponse
-	31, // 76: kehu.servicedesk.v1.ServiceDeskService.ListQueues:output_type -> kehu.servicedesk.v1.ListQueuesResponse
-	33, // 77: kehu.servicedesk.v1.ServiceDeskService.UpdateQueue:output_type -> kehu.servicedesk.v1.UpdateQueueResponse
-	35, // 78: kehu.servicedesk.v1.ServiceDeskService.DeleteQueue:output_type -> kehu.servicedesk.v1.DeleteQueueResponse
-	37, // 79: kehu.servicedesk.v1.ServiceDeskService.CreateSlaPolicy:output_type -> kehu.servicedesk.v1.CreateSlaPolicyResponse
-	39, // 80: kehu.servicedesk.v1.ServiceDeskService.GetSlaPolicy:output_type -> kehu.servicedesk.v1.GetSlaPolicyResponse
-	41, // 81: kehu.servicedesk.v1.ServiceDeskService.ListSlaPolicies:output_type -> kehu.servicedesk.v1.ListSlaPoliciesResponse
-	43, // 82: kehu.servicedesk.v1.ServiceDeskService.UpdateSlaPolicy:output_type -> kehu.servicedesk.v1.UpdateSlaPolicyResponse
-	45, // 83: kehu.servicedesk.v1.ServiceDeskService.DeleteSlaPolicy:output_type -> kehu.servicedesk.v1.DeleteSlaPolicyResponse
-	47, // 84: kehu.servicedesk.v1.ServiceDeskService.StreamEvents:output_type -> kehu.servicedesk.v1.StreamEventsResponse
-	61, // [61:85] is the sub-list for method output_type
-	37, // [37:61] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	51, // 0: kehu.servicedesk.v1.CreateTicketRequest.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	51, // 1: kehu.servicedesk.v1.CreateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	51, // 2: kehu.servicedesk.v1.GetTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	51, // 3: kehu.servicedesk.v1.ListTicketsResponse.tickets:type_name -> kehu.servicedesk.v1.Ticket
+	51, // 4: kehu.servicedesk.v1.UpdateTicketRequest.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	52, // 5: kehu.servicedesk.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
+	51, // 6: kehu.servicedesk.v1.UpdateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	51, // 7: kehu.servicedesk.v1.AssignTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	53, // 8: kehu.servicedesk.v1.TransitionTicketRequest.status:type_name -> kehu.servicedesk.v1.Status
+	51, // 9: kehu.servicedesk.v1.TransitionTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	51, // 10: kehu.servicedesk.v1.EscalateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	51, // 11: kehu.servicedesk.v1.DeleteTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	51, // 12: kehu.servicedesk.v1.UndeleteTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	54, // 13: kehu.servicedesk.v1.ListTicketChangesResponse.changes:type_name -> kehu.servicedesk.v1.TicketChange
+	55, // 14: kehu.servicedesk.v1.GetSlaStatusResponse.first_response:type_name -> kehu.servicedesk.v1.TargetStatus
+	55, // 15: kehu.servicedesk.v1.GetSlaStatusResponse.resolution:type_name -> kehu.servicedesk.v1.TargetStatus
+	56, // 16: kehu.servicedesk.v1.CreateCommentRequest.comment:type_name -> kehu.servicedesk.v1.Comment
+	56, // 17: kehu.servicedesk.v1.CreateCommentResponse.comment:type_name -> kehu.servicedesk.v1.Comment
+	56, // 18: kehu.servicedesk.v1.ListCommentsResponse.comments:type_name -> kehu.servicedesk.v1.Comment
+	57, // 19: kehu.servicedesk.v1.CreateQueueRequest.queue:type_name -> kehu.servicedesk.v1.Queue
+	57, // 20: kehu.servicedesk.v1.CreateQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
+	57, // 21: kehu.servicedesk.v1.GetQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
+	57, // 22: kehu.servicedesk.v1.ListQueuesResponse.queues:type_name -> kehu.servicedesk.v1.Queue
+	57, // 23: kehu.servicedesk.v1.UpdateQueueRequest.queue:type_name -> kehu.servicedesk.v1.Queue
+	52, // 24: kehu.servicedesk.v1.UpdateQueueRequest.update_mask:type_name -> google.protobuf.FieldMask
+	57, // 25: kehu.servicedesk.v1.UpdateQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
+	58, // 26: kehu.servicedesk.v1.CreateSlaPolicyRequest.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
+	58, // 27: kehu.servicedesk.v1.CreateSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
+	58, // 28: kehu.servicedesk.v1.GetSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
+	58, // 29: kehu.servicedesk.v1.ListSlaPoliciesResponse.sla_policies:type_name -> kehu.servicedesk.v1.SlaPolicy
+	58, // 30: kehu.servicedesk.v1.UpdateSlaPolicyRequest.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
+	52, // 31: kehu.servicedesk.v1.UpdateSlaPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	58, // 32: kehu.servicedesk.v1.UpdateSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
+	59, // 33: kehu.servicedesk.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
+	51, // 34: kehu.servicedesk.v1.TicketChangedPayload.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	54, // 35: kehu.servicedesk.v1.TicketChangedPayload.changes:type_name -> kehu.servicedesk.v1.TicketChange
+	56, // 36: kehu.servicedesk.v1.CommentCreatedPayload.comment:type_name -> kehu.servicedesk.v1.Comment
+	51, // 37: kehu.servicedesk.v1.SlaAlertPayload.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	60, // 38: kehu.servicedesk.v1.SlaAlertPayload.due_time:type_name -> google.protobuf.Timestamp
+	0,  // 39: kehu.servicedesk.v1.ServiceDeskService.CreateTicket:input_type -> kehu.servicedesk.v1.CreateTicketRequest
+	2,  // 40: kehu.servicedesk.v1.ServiceDeskService.GetTicket:input_type -> kehu.servicedesk.v1.GetTicketRequest
+	4,  // 41: kehu.servicedesk.v1.ServiceDeskService.ListTickets:input_type -> kehu.servicedesk.v1.ListTicketsRequest
+	6,  // 42: kehu.servicedesk.v1.ServiceDeskService.UpdateTicket:input_type -> kehu.servicedesk.v1.UpdateTicketRequest
+	8,  // 43: kehu.servicedesk.v1.ServiceDeskService.AssignTicket:input_type -> kehu.servicedesk.v1.AssignTicketRequest
+	10, // 44: kehu.servicedesk.v1.ServiceDeskService.TransitionTicket:input_type -> kehu.servicedesk.v1.TransitionTicketRequest
+	12, // 45: kehu.servicedesk.v1.ServiceDeskService.EscalateTicket:input_type -> kehu.servicedesk.v1.EscalateTicketRequest
+	14, // 46: kehu.servicedesk.v1.ServiceDeskService.DeleteTicket:input_type -> kehu.servicedesk.v1.DeleteTicketRequest
+	16, // 47: kehu.servicedesk.v1.ServiceDeskService.UndeleteTicket:input_type -> kehu.servicedesk.v1.UndeleteTicketRequest
+	18, // 48: kehu.servicedesk.v1.ServiceDeskService.ListTicketChanges:input_type -> kehu.servicedesk.v1.ListTicketChangesRequest
+	20, // 49: kehu.servicedesk.v1.ServiceDeskService.GetSlaStatus:input_type -> kehu.servicedesk.v1.GetSlaStatusRequest
+	22, // 50: kehu.servicedesk.v1.ServiceDeskService.CreateComment:input_type -> kehu.servicedesk.v1.CreateCommentRequest
+	24, // 51: kehu.servicedesk.v1.ServiceDeskService.ListComments:input_type -> kehu.servicedesk.v1.ListCommentsRequest
+	26, // 52: kehu.servicedesk.v1.ServiceDeskService.CreateQueue:input_type -> kehu.servicedesk.v1.CreateQueueRequest
+	28, // 53: kehu.servicedesk.v1.ServiceDeskService.GetQueue:input_type -> kehu.servicedesk.v1.GetQueueRequest
+	30, // 54: kehu.servicedesk.v1.ServiceDeskService.ListQueues:input_type -> kehu.servicedesk.v1.ListQueuesRequest
+	32, // 55: kehu.servicedesk.v1.ServiceDeskService.UpdateQueue:input_type -> kehu.servicedesk.v1.UpdateQueueRequest
+	34, // 56: kehu.servicedesk.v1.ServiceDeskService.DeleteQueue:input_type -> kehu.servicedesk.v1.DeleteQueueRequest
+	36, // 57: kehu.servicedesk.v1.ServiceDeskService.CreateSlaPolicy:input_type -> kehu.servicedesk.v1.CreateSlaPolicyRequest
+	38, // 58: kehu.servicedesk.v1.ServiceDeskService.GetSlaPolicy:input_type -> kehu.servicedesk.v1.GetSlaPolicyRequest
+	40, // 59: kehu.servicedesk.v1.ServiceDeskService.ListSlaPolicies:input_type -> kehu.servicedesk.v1.ListSlaPoliciesRequest
+	42, // 60: kehu.servicedesk.v1.ServiceDeskService.UpdateSlaPolicy:input_type -> kehu.servicedesk.v1.UpdateSlaPolicyRequest
+	44, // 61: kehu.servicedesk.v1.ServiceDeskService.DeleteSlaPolicy:input_type -> kehu.servicedesk.v1.DeleteSlaPolicyRequest
+	46, // 62: kehu.servicedesk.v1.ServiceDeskService.StreamEvents:input_type -> kehu.servicedesk.v1.StreamEventsRequest
+	1,  // 63: kehu.servicedesk.v1.ServiceDeskService.CreateTicket:output_type -> kehu.servicedesk.v1.CreateTicketResponse
+	3,  // 64: kehu.servicedesk.v1.ServiceDeskService.GetTicket:output_type -> kehu.servicedesk.v1.GetTicketResponse
+	5,  // 65: kehu.servicedesk.v1.ServiceDeskService.ListTickets:output_type -> kehu.servicedesk.v1.ListTicketsResponse
+	7,  // 66: kehu.servicedesk.v1.ServiceDeskService.UpdateTicket:output_type -> kehu.servicedesk.v1.UpdateTicketResponse
+	9,  // 67: kehu.servicedesk.v1.ServiceDeskService.AssignTicket:output_type -> kehu.servicedesk.v1.AssignTicketResponse
+	11, // 68: kehu.servicedesk.v1.ServiceDeskService.TransitionTicket:output_type -> kehu.servicedesk.v1.TransitionTicketResponse
+	13, // 69: kehu.servicedesk.v1.ServiceDeskService.EscalateTicket:output_type -> kehu.servicedesk.v1.EscalateTicketResponse
+	15, // 70: kehu.servicedesk.v1.ServiceDeskService.DeleteTicket:output_type -> kehu.servicedesk.v1.DeleteTicketResponse
+	17, // 71: kehu.servicedesk.v1.ServiceDeskService.UndeleteTicket:output_type -> kehu.servicedesk.v1.UndeleteTicketResponse
+	19, // 72: kehu.servicedesk.v1.ServiceDeskService.ListTicketChanges:output_type -> kehu.servicedesk.v1.ListTicketChangesResponse
+	21, // 73: kehu.servicedesk.v1.ServiceDeskService.GetSlaStatus:output_type -> kehu.servicedesk.v1.GetSlaStatusResponse
+	23, // 74: kehu.servicedesk.v1.ServiceDeskService.CreateComment:output_type -> kehu.servicedesk.v1.CreateCommentResponse
+	25, // 75: kehu.servicedesk.v1.ServiceDeskService.ListComments:output_type -> kehu.servicedesk.v1.ListCommentsResponse
+	27, // 76: kehu.servicedesk.v1.ServiceDeskService.CreateQueue:output_type -> kehu.servicedesk.v1.CreateQueueResponse
+	29, // 77: kehu.servicedesk.v1.ServiceDeskService.GetQueue:output_type -> kehu.servicedesk.v1.GetQueueResponse
+	31, // 78: kehu.servicedesk.v1.ServiceDeskService.ListQueues:output_type -> kehu.servicedesk.v1.ListQueuesResponse
+	33, // 79: kehu.servicedesk.v1.ServiceDeskService.UpdateQueue:output_type -> kehu.servicedesk.v1.UpdateQueueResponse
+	35, // 80: kehu.servicedesk.v1.ServiceDeskService.DeleteQueue:output_type -> kehu.servicedesk.v1.DeleteQueueResponse
+	37, // 81: kehu.servicedesk.v1.ServiceDeskService.CreateSlaPolicy:output_type -> kehu.servicedesk.v1.CreateSlaPolicyResponse
+	39, // 82: kehu.servicedesk.v1.ServiceDeskService.GetSlaPolicy:output_type -> kehu.servicedesk.v1.GetSlaPolicyResponse
+	41, // 83: kehu.servicedesk.v1.ServiceDeskService.ListSlaPolicies:output_type -> kehu.servicedesk.v1.ListSlaPoliciesResponse
+	43, // 84: kehu.servicedesk.v1.ServiceDeskService.UpdateSlaPolicy:output_type -> kehu.servicedesk.v1.UpdateSlaPolicyResponse
+	45, // 85: kehu.servicedesk.v1.ServiceDeskService.DeleteSlaPolicy:output_type -> kehu.servicedesk.v1.DeleteSlaPolicyResponse
+	47, // 86: kehu.servicedesk.v1.ServiceDeskService.StreamEvents:output_type -> kehu.servicedesk.v1.StreamEventsResponse
+	63, // [63:87] is the sub-list for method output_type
+	39, // [39:63] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_kehu_servicedesk_v1_servicedesk_service_proto_init() }
@@ -3018,7 +3101,7 @@ func file_kehu_servicedesk_v1_servicedesk_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_servicedesk_v1_servicedesk_service_proto_rawDesc), len(file_kehu_servicedesk_v1_servicedesk_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   50,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
