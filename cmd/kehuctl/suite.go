@@ -27,7 +27,8 @@ func suite(httpAddr string) []service {
 	return []service{
 		{name: "customer", migrates: true, env: []string{"KEHU_GRPC_ADDR=127.0.0.1:9101", "KEHU_ADMIN_ADDR=127.0.0.1:9201"}},
 		{name: "interaction", migrates: true, env: []string{"KEHU_GRPC_ADDR=127.0.0.1:9102", "KEHU_ADMIN_ADDR=127.0.0.1:9202", "KEHU_CUSTOMER_ADDR=127.0.0.1:9101"}},
-		{name: "servicedesk", migrates: true, env: []string{"KEHU_GRPC_ADDR=127.0.0.1:9103", "KEHU_ADMIN_ADDR=127.0.0.1:9203", "KEHU_CUSTOMER_ADDR=127.0.0.1:9101"}},
+		{name: "servicedesk", migrates: true, env: []string{"KEHU_GRPC_ADDR=127.0.0.1:9103", "KEHU_ADMIN_ADDR=127.0.0.1:9203", "KEHU_CUSTOMER_ADDR=127.0.0.1:9101",
+			"KEHU_INTERACTION_ADDR=127.0.0.1:9102"}},
 		{name: "gateway", env: []string{"KEHU_HTTP_ADDR=" + httpAddr, "KEHU_ADMIN_ADDR=127.0.0.1:9280", "KEHU_CUSTOMER_ADDR=127.0.0.1:9101",
 			"KEHU_INTERACTION_ADDR=127.0.0.1:9102", "KEHU_SERVICEDESK_ADDR=127.0.0.1:9103"}},
 	}

@@ -18,9 +18,10 @@ type Customer struct {
 	ID string
 	// Stage is the lifecycle stage ("PROSPECT", …), ValueTier the ABC
 	// tier ("A", "B", "C" or "").
-	Stage     string
-	ValueTier string
-	Deleted   bool
+	Stage          string
+	ValueTier      string
+	AccountManager string
+	Deleted        bool
 }
 
 // Lookup asks the customer service about a customer.

@@ -6,7 +6,8 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/kehu-crm/kehu/pkg v0.0.0
-	github.com/kehu-crm/kehu/services/customer v0.0.0-00010101000000-000000000000
+	github.com/kehu-crm/kehu/services/customer v0.0.0
+	github.com/kehu-crm/kehu/services/interaction v0.0.0-00010101000000-000000000000
 	google.golang.org/grpc v1.84.0
 	google.golang.org/protobuf v1.36.12
 )
@@ -45,3 +46,5 @@ require (
 replace github.com/kehu-crm/kehu/pkg => ../../pkg
 
 replace github.com/kehu-crm/kehu/services/customer => ../customer
+
+replace github.com/kehu-crm/kehu/services/interaction => ../interaction

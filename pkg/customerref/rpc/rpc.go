@@ -36,10 +36,11 @@ func (c *Client) Lookup(ctx context.Context, id string) (customerref.Customer, e
 	}
 	cu := resp.GetCustomer()
 	return customerref.Customer{
-		ID:        strings.TrimPrefix(cu.GetName(), "customers/"),
-		Stage:     enumName(cu.GetLifecycleStage().String(), "LIFECYCLE_STAGE_"),
-		ValueTier: enumName(cu.GetValueTier().String(), "VALUE_TIER_"),
-		Deleted:   cu.GetDeleteTime() != nil,
+		ID:             strings.TrimPrefix(cu.GetName(), "customers/"),
+		Stage:          enumName(cu.GetLifecycleStage().String(), "LIFECYCLE_STAGE_"),
+		ValueTier:      enumName(cu.GetValueTier().String(), "VALUE_TIER_"),
+		AccountManager: cu.GetAccountManager(),
+		Deleted:        cu.GetDeleteTime() != nil,
 	}, nil
 }
 

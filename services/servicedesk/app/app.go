@@ -18,6 +18,7 @@ import (
 	"github.com/kehu-crm/kehu/services/servicedesk/internal/desk"
 	grpcserver "github.com/kehu-crm/kehu/services/servicedesk/internal/server"
 	"github.com/kehu-crm/kehu/services/servicedesk/internal/store"
+	"github.com/kehu-crm/kehu/services/servicedesk/internal/visits"
 	"github.com/kehu-crm/kehu/services/servicedesk/migrations"
 )
 
@@ -41,6 +42,14 @@ type Config struct {
 	// EscalationQueue receives tickets whose SLA is breached ("" keeps
 	// them in their queue).
 	EscalationQueue string `env:"KEHU_SLA_ESCALATION_QUEUE"`
+	// InteractionAddr is the interaction service, where complaint
+	// follow-up visits are planned.
+	InteractionAddr string `env:"KEHU_INTERACTION_ADDR, default=127.0.0.1:9102"`
+	// InteractionTimeout bounds each call to the interaction service.
+	InteractionTimeout time.Duration `env:"KEHU_INTERACTION_TIMEOUT, default=5s"`
+	// VisitDelay is how long after a complaint is resolved its follow-up
+	// visit is due.
+	VisitDelay time.Duration `env:"KEHU_COMPLAINT_VISIT_DELAY, default=72h"`
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -71,12 +80,17 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		s.Close()
 		return nil, err
 	}
+	interactionConn, err := s.Dial(cfg.InteractionAddr, dial.WithDefaultTimeout(cfg.InteractionTimeout))
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
 	if cfg.SLAAtRisk <= 0 || cfg.SLAAtRisk >= 1 {
 		s.Close()
 		return nil, fmt.Errorf("KEHU_SLA_AT_RISK must be between 0 and 1, got %v", cfg.SLAAtRisk)
 	}
-	svc := desk.New(store.New(s.Pool, grpcserver.EncodeEvent), customerrpc.New(customerConn), desk.Config{
-		ReopenWindow: cfg.ReopenWindow, AtRisk: cfg.SLAAtRisk, EscalationQueue: cfg.EscalationQueue,
+	svc := desk.New(store.New(s.Pool, grpcserver.EncodeEvent), customerrpc.New(customerConn), visits.New(interactionConn), desk.Config{
+		ReopenWindow: cfg.ReopenWindow, AtRisk: cfg.SLAAtRisk, EscalationQueue: cfg.EscalationQueue, VisitDelay: cfg.VisitDelay,
 	}, nil)
 	a := &App{Service: s, svc: svc}
 	if cfg.SLAInterval > 0 {
@@ -87,9 +101,19 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 			}
 			return err
 		})
+		s.Periodic("kehu-servicedesk-visits", "servicedesk_visits", cfg.SLAInterval, func(ctx context.Context, _ time.Time) error {
+			_, err := svc.DeliverVisits(ctx)
+			return err
+		})
 	}
 	sdv1.RegisterServiceDeskServiceServer(s.GRPC(), grpcserver.New(svc, s.Streamer))
 	return a, nil
+}
+
+// DeliverVisitsOnce plans the owed complaint follow-up visits now; tests
+// and operators use it.
+func (a *App) DeliverVisitsOnce(ctx context.Context) (int, error) {
+	return a.svc.DeliverVisits(ctx)
 }
 
 // RunSLAOnce does one pass of the SLA worker as of now; tests and

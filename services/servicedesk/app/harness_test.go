@@ -10,20 +10,24 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
+	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
 	sdv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
 	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/testdb"
 	"github.com/kehu-crm/kehu/pkg/testkit"
 	customerapp "github.com/kehu-crm/kehu/services/customer/app"
 	customermigrations "github.com/kehu-crm/kehu/services/customer/migrations"
+	interactionapp "github.com/kehu-crm/kehu/services/interaction/app"
+	interactionmigrations "github.com/kehu-crm/kehu/services/interaction/migrations"
 	"github.com/kehu-crm/kehu/services/servicedesk/migrations"
 )
 
-// env is a customer service and a service desk on one fresh database
-// (each in its own schema), with clients.
+// env is a customer service, an interaction service and a service desk on
+// one fresh database (each in its own schema), with clients.
 type env struct {
-	customers customerv1.CustomerServiceClient
-	desk      sdv1.ServiceDeskServiceClient
+	customers    customerv1.CustomerServiceClient
+	interactions interactionv1.InteractionServiceClient
+	desk         sdv1.ServiceDeskServiceClient
 	cfg       Config
 	// apps are the running replicas, the first one behind desk.
 	apps []*App
@@ -31,7 +35,7 @@ type env struct {
 
 func start(t testing.TB, tweak ...func(*Config)) *env {
 	t.Helper()
-	dbURL := testdb.New(t, customermigrations.All, migrations.All)
+	dbURL := testdb.New(t, customermigrations.All, interactionmigrations.All, migrations.All)
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	ctx := context.Background()
 	cust, err := customerapp.New(ctx, customerapp.Config{
@@ -42,13 +46,26 @@ func start(t testing.TB, tweak ...func(*Config)) *env {
 		t.Fatalf("customer service: %v", err)
 	}
 	testkit.Serve(t, cust.Serve)
-	// The SLA worker is off: tests run it by hand with RunSLAOnce.
+	inter, err := interactionapp.New(ctx, interactionapp.Config{
+		Service: testkit.ServiceConfig(dbURL), CustomerAddr: cust.GRPCAddr(), CustomerTimeout: 5 * time.Second,
+		FollowUpGrace: 24 * time.Hour, CareTimeZone: "Asia/Shanghai", FollowCustomers: true,
+	}, logger)
+	if err != nil {
+		t.Fatalf("interaction service: %v", err)
+	}
+	testkit.Serve(t, inter.Serve)
+	// The workers are off: tests run it by hand with RunSLAOnce.
 	cfg := Config{Service: testkit.ServiceConfig(dbURL), CustomerAddr: cust.GRPCAddr(), CustomerTimeout: 5 * time.Second,
+		InteractionAddr: inter.GRPCAddr(), InteractionTimeout: 5 * time.Second, VisitDelay: 72 * time.Hour,
 		ReopenWindow: 7 * 24 * time.Hour, SLAAtRisk: 0.75}
 	for _, f := range tweak {
 		f(&cfg)
 	}
-	e := &env{customers: customerv1.NewCustomerServiceClient(testkit.Dial(t, cust.GRPCAddr())), cfg: cfg}
+	e := &env{
+		customers:    customerv1.NewCustomerServiceClient(testkit.Dial(t, cust.GRPCAddr())),
+		interactions: interactionv1.NewInteractionServiceClient(testkit.Dial(t, inter.GRPCAddr())),
+		cfg:          cfg,
+	}
 	e.desk = e.replica(t)
 	return e
 }

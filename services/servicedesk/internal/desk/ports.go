@@ -27,6 +27,9 @@ type Store interface {
 	// QueuesOf returns the ids of the queues user is a member of.
 	QueuesOf(ctx context.Context, user string) ([]string, error)
 	GetPolicy(ctx context.Context, id string) (*Policy, error)
+	// OwedVisits returns up to limit follow-up visits not delivered yet,
+	// oldest first.
+	OwedVisits(ctx context.Context, limit int) ([]Visit, error)
 	ListPolicies(ctx context.Context, after Cursor, limit int) ([]*Policy, error)
 }
 
@@ -64,6 +67,12 @@ type Tx interface {
 	InsertPolicy(ctx context.Context, p *Policy) error
 	UpdatePolicy(ctx context.Context, p *Policy) error
 	DeletePolicy(ctx context.Context, id string) error
+
+	// OweVisit records the follow-up visit of a resolved complaint; a
+	// ticket owes at most one.
+	OweVisit(ctx context.Context, v Visit) error
+	// ForgetVisit drops a delivered visit.
+	ForgetVisit(ctx context.Context, ticketID string) error
 
 	// RaiseAlerts records, at most limit, the SLA alerts due as of now and
 	// not raised before (running clocks past their risk or due time, of

@@ -19,22 +19,26 @@ type Config struct {
 	AtRisk float64
 	// EscalationQueue, when set, receives tickets whose SLA is breached.
 	EscalationQueue string
+	// VisitDelay is how long after a complaint is resolved its follow-up
+	// visit is due.
+	VisitDelay time.Duration
 }
 
 // Service implements the service desk's use cases.
 type Service struct {
 	store     Store
 	customers Customers
+	visits    Visits
 	cfg       Config
 	now       func() time.Time
 }
 
 // New returns a Service. now may be nil (wall clock).
-func New(store Store, customers Customers, cfg Config, now func() time.Time) *Service {
+func New(store Store, customers Customers, visits Visits, cfg Config, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, customers: customers, cfg: cfg, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
+	return &Service{store: store, customers: customers, visits: visits, cfg: cfg, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
 }
 
 // Page sizes (AIP-158).

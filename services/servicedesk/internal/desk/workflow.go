@@ -81,6 +81,13 @@ func (s *Service) TransitionTicket(ctx context.Context, in TransitionInput) (*Ti
 				}
 			}
 			t.RootCause, t.ResolutionNote, t.ResolveTime = in.RootCause, in.ResolutionSummary, &now
+			if t.Type == TypeComplaint {
+				// 投诉 must be followed up: the visit is owed in this
+				// transaction and delivered by the worker.
+				if err := tx.OweVisit(ctx, s.owedVisit(t, now)); err != nil {
+					return "", err
+				}
+			}
 			if cal != nil {
 				t.FirstResponse.stop(cal, now)
 				t.Resolution.stop(cal, now)

@@ -288,3 +288,15 @@ func (s *Store) ListPolicies(ctx context.Context, after desk.Cursor, limit int) 
 	rows, err := s.pool.Query(ctx, `SELECT `+policyColumns+` FROM sla_policies p WHERE p.id > $1 ORDER BY p.id LIMIT $2`, after.ID, limit)
 	return pg.Collect(rows, err, scanPolicy)
 }
+
+// OwedVisits implements desk.Store.
+func (s *Store) OwedVisits(ctx context.Context, limit int) ([]desk.Visit, error) {
+	rows, err := s.pool.Query(ctx, `SELECT ticket_id::text, customer_id::text, fallback, purpose, due_time
+		FROM complaint_visits ORDER BY create_time, ticket_id LIMIT $1`, limit)
+	return pg.Collect(rows, err, func(r pgx.Row) (desk.Visit, error) {
+		var v desk.Visit
+		err := r.Scan(&v.TicketID, &v.CustomerID, &v.Fallback, &v.Purpose, &v.Due)
+		v.Due = v.Due.UTC()
+		return v, err
+	})
+}

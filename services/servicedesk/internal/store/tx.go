@@ -262,3 +262,16 @@ func (t *tx) RaiseAlerts(ctx context.Context, now time.Time, limit int) ([]desk.
 		return a, r.Scan(&a.TicketID, &a.Target, &a.Kind)
 	})
 }
+
+// OweVisit implements desk.Tx.
+func (t *tx) OweVisit(ctx context.Context, v desk.Visit) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO complaint_visits (ticket_id, customer_id, fallback, purpose, due_time, create_time)
+		VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (ticket_id) DO NOTHING`, v.TicketID, v.CustomerID, v.Fallback, v.Purpose, v.Due)
+	return pg.Classify(err)
+}
+
+// ForgetVisit implements desk.Tx.
+func (t *tx) ForgetVisit(ctx context.Context, ticketID string) error {
+	_, err := t.tx.Exec(ctx, `DELETE FROM complaint_visits WHERE ticket_id = $1`, ticketID)
+	return pg.Classify(err)
+}
