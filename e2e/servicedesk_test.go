@@ -66,6 +66,17 @@ func TestRESTTicketAnsweredAndResolved(t *testing.T) {
 	if tickets, _ := list.body["tickets"].([]any); len(tickets) != 1 {
 		t.Errorf("closed tickets: %s", list.raw)
 	}
+	// Survey links need no bearer token: a forged one is simply not found.
+	anon := client{t, s.BaseURL, ""}
+	forged := anon.do("GET", "/v1/publicSurveys/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", nil)
+	if forged.code != http.StatusNotFound || forged.errorReason() != "SURVEY_NOT_FOUND" {
+		t.Errorf("forged survey link: HTTP %d %s", forged.code, forged.raw)
+	}
+	surveys := mgr.do("GET", "/v1/surveys?filter=ticket%20%3D%20%22"+name+"%22", nil)
+	expect(t, surveys, http.StatusOK)
+	if list, _ := surveys.body["surveys"].([]any); len(list) != 1 {
+		t.Errorf("the resolution issued no survey: %s", surveys.raw)
+	}
 	// The event stream is internal, as for the other services.
 	if r := mgr.do("GET", "/v1/serviceDeskEvents:stream", nil); r.code != http.StatusNotFound {
 		t.Errorf("service desk events over REST: HTTP %d", r.code)

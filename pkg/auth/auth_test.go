@@ -131,7 +131,7 @@ func TestConfigErrors(t *testing.T) {
 func TestInterceptor(t *testing.T) {
 	v := verifier(t)
 	s, _ := NewHS256Signer(secret, "kehu", "kehu")
-	policy := Policy{"/svc/Read": {RoleViewer, RoleAgent}, "/svc/Write": {RoleAgent}}
+	policy := Policy{"/svc/Read": {RoleViewer, RoleAgent}, "/svc/Write": {RoleAgent}, "/svc/Answer": Anyone}
 	interceptor := UnaryServerInterceptor(v, policy)
 	call := func(method, authz string) (Principal, error) {
 		ctx := context.Background()
@@ -166,6 +166,17 @@ func TestInterceptor(t *testing.T) {
 	}
 	if _, err := call("/svc/Read", "Basic abc"); !errs.Is(err, errs.KindUnauthenticated) {
 		t.Fatalf("basic auth: %v", err)
+	}
+	// Anyone methods take no token and make no principal, even when a
+	// token is sent; an Anyone role cannot be smuggled into a token.
+	for _, authz := range []string{"", tok(RoleViewer)} {
+		if p, err := call("/svc/Answer", authz); err != nil || p.Subject != "" {
+			t.Fatalf("anyone method with %q: %+v %v", authz, p, err)
+		}
+	}
+	forged, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "x", "iss": "kehu", "aud": "kehu", "exp": time.Now().Add(time.Hour).Unix(), "roles": []string{string(roleAnyone)}}).SignedString([]byte(secret))
+	if _, err := call("/svc/Read", "Bearer "+forged); !errs.Is(err, errs.KindUnauthenticated) {
+		t.Fatalf("token claiming the anyone role: %v", err)
 	}
 	if _, err := call("/grpc.health.v1.Health/Check", ""); err != nil {
 		t.Fatalf("health must be public: %v", err)

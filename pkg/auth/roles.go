@@ -16,7 +16,15 @@ var (
 	Services = []Role{RoleService}
 	// AdminOnly marks irreversible operations such as erasure.
 	AdminOnly []Role
+	// Anyone marks the few methods callers reach without a bearer token
+	// because a secret in the request authorises them (a survey link):
+	// the method checks that secret itself, and any token is ignored.
+	Anyone = []Role{roleAnyone}
 )
+
+// roleAnyone is no token's role (tokens with unknown roles are refused):
+// it only marks Anyone methods in permission tables.
+const roleAnyone Role = "(anyone)"
 
 // NewPolicy builds a service's permission table from method names
 // ("GetCustomer") of the gRPC service named service.

@@ -22,8 +22,10 @@ import (
 
 // Config is a per-caller allowance; Rate 0 turns limiting off.
 type Config struct {
-	// Rate is the sustained number of calls per second.
+	// Rate is the sustained number of calls per Period.
 	Rate int
+	// Period is the period of Rate (default a second).
+	Period time.Duration
 	// Burst is how many calls may come at once after a quiet spell.
 	Burst int
 	// Namespace separates the buckets of different services.
@@ -48,6 +50,9 @@ func New(client *redis.Client, cfg Config, reg prometheus.Registerer) *Limiter {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 100 * time.Millisecond
 	}
+	if cfg.Period <= 0 {
+		cfg.Period = time.Second
+	}
 	l := &Limiter{cfg: cfg, decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "kehu_rate_limit_decisions_total",
 		Help: "Rate limit decisions by result (allowed, limited, error: Redis did not answer and the call was let through).",
@@ -68,7 +73,7 @@ func (l *Limiter) Allow(ctx context.Context, subject string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.cfg.Timeout)
 	defer cancel()
 	res, err := l.limiter.Allow(ctx, "kehu:ratelimit:"+l.cfg.Namespace+":"+subject, redis_rate.Limit{
-		Rate: l.cfg.Rate, Burst: l.cfg.Burst, Period: time.Second,
+		Rate: l.cfg.Rate, Burst: l.cfg.Burst, Period: l.cfg.Period,
 	})
 	switch {
 	case err != nil:
@@ -77,7 +82,7 @@ func (l *Limiter) Allow(ctx context.Context, subject string) error {
 	case res.Allowed == 0:
 		l.decisions.WithLabelValues("limited").Inc()
 		return errs.ResourceExhausted("RATE_LIMITED",
-			"too many requests: at most %d per second (bursts of %d); retry after %s", l.cfg.Rate, l.cfg.Burst, res.RetryAfter.Round(time.Millisecond)).
+			"too many requests: at most %d per %s (bursts of %d); retry after %s", l.cfg.Rate, l.cfg.Period, l.cfg.Burst, res.RetryAfter.Round(time.Millisecond)).
 			WithRetryAfter(res.RetryAfter)
 	}
 	l.decisions.WithLabelValues("allowed").Inc()

@@ -8,18 +8,21 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	sdv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
 	"github.com/kehu-crm/kehu/pkg/config"
 	customerrpc "github.com/kehu-crm/kehu/pkg/customerref/rpc"
 	"github.com/kehu-crm/kehu/pkg/dial"
+	"github.com/kehu-crm/kehu/pkg/ratelimit"
 	"github.com/kehu-crm/kehu/pkg/service"
 	"github.com/kehu-crm/kehu/services/servicedesk/internal/desk"
 	grpcserver "github.com/kehu-crm/kehu/services/servicedesk/internal/server"
 	"github.com/kehu-crm/kehu/services/servicedesk/internal/store"
 	"github.com/kehu-crm/kehu/services/servicedesk/internal/visits"
 	"github.com/kehu-crm/kehu/services/servicedesk/migrations"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Default listen addresses of the service desk.
@@ -50,6 +53,15 @@ type Config struct {
 	// VisitDelay is how long after a complaint is resolved its follow-up
 	// visit is due.
 	VisitDelay time.Duration `env:"KEHU_COMPLAINT_VISIT_DELAY, default=72h"`
+	// SurveyKind is the survey issued when a ticket is resolved: CSAT,
+	// NPS, or none.
+	SurveyKind string `env:"KEHU_SURVEY_KIND, default=CSAT"`
+	// SurveyTTL is how long a survey takes answers.
+	SurveyTTL time.Duration `env:"KEHU_SURVEY_TTL, default=336h"`
+	// LowScore is what a low score does: reopen, follow-up or none.
+	LowScore string `env:"KEHU_SURVEY_LOW_SCORE, default=reopen"`
+	// SurveyRate limits uses of one survey link per minute.
+	SurveyRate int `env:"KEHU_SURVEY_RATE_LIMIT, default=10"`
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -85,12 +97,22 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		s.Close()
 		return nil, err
 	}
+	surveyKind, err := checkSurveys(cfg)
 	if cfg.SLAAtRisk <= 0 || cfg.SLAAtRisk >= 1 {
-		s.Close()
-		return nil, fmt.Errorf("KEHU_SLA_AT_RISK must be between 0 and 1, got %v", cfg.SLAAtRisk)
+		err = fmt.Errorf("KEHU_SLA_AT_RISK must be between 0 and 1, got %v", cfg.SLAAtRisk)
 	}
-	svc := desk.New(store.New(s.Pool, grpcserver.EncodeEvent), customerrpc.New(customerConn), visits.New(interactionConn), desk.Config{
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	// Survey links are guessed or hammered by nobody: a few uses per link
+	// per minute, shared by the replicas through Redis.
+	surveyLimiter := ratelimit.New(s.Redis().Client(), ratelimit.Config{
+		Rate: cfg.SurveyRate, Burst: cfg.SurveyRate, Period: time.Minute, Namespace: "servicedesk-survey",
+	}, prometheus.WrapRegistererWithPrefix("servicedesk_survey_", s.Registry))
+	svc := desk.New(store.New(s.Pool, grpcserver.EncodeEvent), customerrpc.New(customerConn), visits.New(interactionConn), surveyLimiter, desk.Config{
 		ReopenWindow: cfg.ReopenWindow, AtRisk: cfg.SLAAtRisk, EscalationQueue: cfg.EscalationQueue, VisitDelay: cfg.VisitDelay,
+		SurveyKind: surveyKind, SurveyTTL: cfg.SurveyTTL, LowScore: cfg.LowScore,
 	}, nil)
 	a := &App{Service: s, svc: svc}
 	if cfg.SLAInterval > 0 {
@@ -108,6 +130,26 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	}
 	sdv1.RegisterServiceDeskServiceServer(s.GRPC(), grpcserver.New(svc, s.Streamer))
 	return a, nil
+}
+
+// checkSurveys validates the survey settings; it returns the survey kind
+// ("" for none).
+func checkSurveys(cfg Config) (string, error) {
+	switch cfg.LowScore {
+	case desk.LowScoreReopen, desk.LowScoreFollowUp, desk.LowScoreNothing:
+	default:
+		return "", fmt.Errorf("KEHU_SURVEY_LOW_SCORE must be reopen, follow-up or none, got %q", cfg.LowScore)
+	}
+	if cfg.SurveyTTL <= 0 || cfg.SurveyRate <= 0 {
+		return "", fmt.Errorf("KEHU_SURVEY_TTL and KEHU_SURVEY_RATE_LIMIT must be positive")
+	}
+	switch kind := strings.ToUpper(cfg.SurveyKind); kind {
+	case desk.SurveyCSAT, desk.SurveyNPS:
+		return kind, nil
+	case "NONE":
+		return "", nil
+	}
+	return "", fmt.Errorf("KEHU_SURVEY_KIND must be CSAT, NPS or none, got %q", cfg.SurveyKind)
 }
 
 // DeliverVisitsOnce plans the owed complaint follow-up visits now; tests

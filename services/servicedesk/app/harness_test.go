@@ -28,7 +28,7 @@ type env struct {
 	customers    customerv1.CustomerServiceClient
 	interactions interactionv1.InteractionServiceClient
 	desk         sdv1.ServiceDeskServiceClient
-	cfg       Config
+	cfg          Config
 	// apps are the running replicas, the first one behind desk.
 	apps []*App
 }
@@ -57,7 +57,8 @@ func start(t testing.TB, tweak ...func(*Config)) *env {
 	// The workers are off: tests run it by hand with RunSLAOnce.
 	cfg := Config{Service: testkit.ServiceConfig(dbURL), CustomerAddr: cust.GRPCAddr(), CustomerTimeout: 5 * time.Second,
 		InteractionAddr: inter.GRPCAddr(), InteractionTimeout: 5 * time.Second, VisitDelay: 72 * time.Hour,
-		ReopenWindow: 7 * 24 * time.Hour, SLAAtRisk: 0.75}
+		ReopenWindow: 7 * 24 * time.Hour, SLAAtRisk: 0.75,
+		SurveyKind: "CSAT", SurveyTTL: 14 * 24 * time.Hour, LowScore: "reopen", SurveyRate: 10}
 	for _, f := range tweak {
 		f(&cfg)
 	}

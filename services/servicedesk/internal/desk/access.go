@@ -83,6 +83,11 @@ func viewTicket(a auth.Access, t *Ticket) *Ticket {
 	}
 	c := *t
 	c.Description, c.ResolutionNote = "", ""
+	if t.Survey != nil {
+		r := *t.Survey
+		r.Comment = ""
+		c.Survey = &r
+	}
 	return &c
 }
 

@@ -59,6 +59,8 @@ type Ticket struct {
 	RootCause      string
 	ResolutionNote string
 	Creator        string
+	// Survey is the answer to the latest survey, once given.
+	Survey         *Result
 	FirstResponded *time.Time
 	ResolveTime    *time.Time
 	CloseTime      *time.Time

@@ -27,6 +27,10 @@ type Store interface {
 	// QueuesOf returns the ids of the queues user is a member of.
 	QueuesOf(ctx context.Context, user string) ([]string, error)
 	GetPolicy(ctx context.Context, id string) (*Policy, error)
+	GetSurvey(ctx context.Context, id string) (*Survey, error)
+	// SurveyByToken finds a survey by the hash of its link's token.
+	SurveyByToken(ctx context.Context, tokenHash []byte) (*Survey, error)
+	ListSurveys(ctx context.Context, q SurveyQuery) ([]*Survey, error)
 	// OwedVisits returns up to limit follow-up visits not delivered yet,
 	// oldest first.
 	OwedVisits(ctx context.Context, limit int) ([]Visit, error)
@@ -68,11 +72,15 @@ type Tx interface {
 	UpdatePolicy(ctx context.Context, p *Policy) error
 	DeletePolicy(ctx context.Context, id string) error
 
-	// OweVisit records the follow-up visit of a resolved complaint; a
-	// ticket owes at most one.
+	InsertSurvey(ctx context.Context, v *Survey, tokenHash []byte) error
+	LockSurveyByToken(ctx context.Context, tokenHash []byte) (*Survey, error)
+	UpdateSurvey(ctx context.Context, v *Survey) error
+
+	// OweVisit records a follow-up visit owed to a customer; a ticket owes
+	// at most one per reason.
 	OweVisit(ctx context.Context, v Visit) error
 	// ForgetVisit drops a delivered visit.
-	ForgetVisit(ctx context.Context, ticketID string) error
+	ForgetVisit(ctx context.Context, v Visit) error
 
 	// RaiseAlerts records, at most limit, the SLA alerts due as of now and
 	// not raised before (running clocks past their risk or due time, of

@@ -22,6 +22,14 @@ type Config struct {
 	// VisitDelay is how long after a complaint is resolved its follow-up
 	// visit is due.
 	VisitDelay time.Duration
+	// SurveyKind is asked when a ticket is resolved (CSAT or NPS); ""
+	// issues no surveys.
+	SurveyKind string
+	// SurveyTTL is how long a survey takes answers.
+	SurveyTTL time.Duration
+	// LowScore is what a low score does: LowScoreReopen,
+	// LowScoreFollowUp or LowScoreNothing.
+	LowScore string
 }
 
 // Service implements the service desk's use cases.
@@ -29,16 +37,18 @@ type Service struct {
 	store     Store
 	customers Customers
 	visits    Visits
+	limiter   Limiter
 	cfg       Config
 	now       func() time.Time
 }
 
 // New returns a Service. now may be nil (wall clock).
-func New(store Store, customers Customers, visits Visits, cfg Config, now func() time.Time) *Service {
+func New(store Store, customers Customers, visits Visits, limiter Limiter, cfg Config, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, customers: customers, visits: visits, cfg: cfg, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
+	return &Service{store: store, customers: customers, visits: visits, limiter: limiter, cfg: cfg,
+		now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
 }
 
 // Page sizes (AIP-158).

@@ -8,10 +8,17 @@ import (
 	"github.com/kehu-crm/kehu/pkg/errs"
 )
 
-// Visit is a follow-up visit (回访) owed to a customer whose complaint was
-// resolved.
+// Reasons a visit is owed.
+const (
+	VisitComplaint = "complaint"
+	VisitLowScore  = "low-score"
+)
+
+// Visit is a follow-up visit (回访) owed to a customer: their complaint was
+// resolved, or they rated the service low.
 type Visit struct {
 	TicketID   string
+	Reason     string
 	CustomerID string
 	// Fallback is the assignee when the customer has no account manager:
 	// the agent who resolved the complaint.
@@ -28,12 +35,15 @@ type Visits interface {
 	Plan(ctx context.Context, v Visit, assignee string) error
 }
 
-// owedVisit is the visit owed for a resolved complaint.
-func (s *Service) owedVisit(t *Ticket, now time.Time) Visit {
+// owedVisit is the visit owed for t, for reason.
+func (s *Service) owedVisit(t *Ticket, reason string, now time.Time) Visit {
+	purpose := fmt.Sprintf("Complaint follow-up (回访): %s", t.Subject)
+	if reason == VisitLowScore {
+		purpose = fmt.Sprintf("Low satisfaction follow-up (回访): %s", t.Subject)
+	}
 	return Visit{
-		TicketID: t.ID, CustomerID: t.CustomerID, Fallback: t.Assignee,
-		Purpose: fmt.Sprintf("Complaint follow-up (回访): %s", t.Subject),
-		Due:     now.Add(s.cfg.VisitDelay),
+		TicketID: t.ID, Reason: reason, CustomerID: t.CustomerID, Fallback: t.Assignee,
+		Purpose: purpose, Due: now.Add(s.cfg.VisitDelay),
 	}
 }
 
@@ -69,7 +79,7 @@ func (s *Service) DeliverVisits(ctx context.Context) (int, error) {
 			}
 			planned++
 		}
-		if err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error { return tx.ForgetVisit(ctx, v.TicketID) }); err != nil {
+		if err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error { return tx.ForgetVisit(ctx, v) }); err != nil {
 			return planned, err
 		}
 	}

@@ -84,7 +84,12 @@ func (s *Service) TransitionTicket(ctx context.Context, in TransitionInput) (*Ti
 			if t.Type == TypeComplaint {
 				// 投诉 must be followed up: the visit is owed in this
 				// transaction and delivered by the worker.
-				if err := tx.OweVisit(ctx, s.owedVisit(t, now)); err != nil {
+				if err := tx.OweVisit(ctx, s.owedVisit(t, VisitComplaint, now)); err != nil {
+					return "", err
+				}
+			}
+			if s.cfg.SurveyKind != "" {
+				if err := s.issueSurvey(ctx, tx, t, now); err != nil {
 					return "", err
 				}
 			}

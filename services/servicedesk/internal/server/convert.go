@@ -106,7 +106,42 @@ func ticketToProto(t *desk.Ticket) *sdv1.Ticket {
 	if t.PolicyID != "" {
 		out.SlaPolicy = desk.PolicyName(t.PolicyID)
 	}
+	out.SurveyResult = resultToProto(t.Survey)
 	return out
+}
+
+func resultToProto(r *desk.Result) *sdv1.SurveyResult {
+	if r == nil {
+		return nil
+	}
+	return &sdv1.SurveyResult{
+		Kind:  protoenum.FromDomain[sdv1.SurveyKind](sdv1.SurveyKind_value, "SURVEY_KIND_", r.Kind),
+		Score: int32(r.Score), Comment: r.Comment, AnswerTime: timestamppb.New(r.AnswerTime),
+	}
+}
+
+func surveyToProto(v *desk.Survey) *sdv1.Survey {
+	return &sdv1.Survey{
+		Name:       desk.SurveyName(v.ID),
+		Ticket:     desk.TicketName(v.TicketID),
+		Customer:   desk.CustomerName(v.CustomerID),
+		Kind:       protoenum.FromDomain[sdv1.SurveyKind](sdv1.SurveyKind_value, "SURVEY_KIND_", v.Kind),
+		State:      protoenum.FromDomain[sdv1.SurveyState](sdv1.SurveyState_value, "SURVEY_STATE_", v.State),
+		Result:     resultToProto(v.Result),
+		IssueTime:  timestamppb.New(v.IssueTime),
+		ExpireTime: timestamppb.New(v.ExpireTime),
+	}
+}
+
+// publicSurveyToProto is all a survey link shows: the question and the
+// subject of the customer's own ticket.
+func publicSurveyToProto(v *desk.Survey) *sdv1.PublicSurvey {
+	return &sdv1.PublicSurvey{
+		Kind:          protoenum.FromDomain[sdv1.SurveyKind](sdv1.SurveyKind_value, "SURVEY_KIND_", v.Kind),
+		State:         protoenum.FromDomain[sdv1.SurveyState](sdv1.SurveyState_value, "SURVEY_STATE_", v.State),
+		TicketSubject: v.Subject,
+		ExpireTime:    timestamppb.New(v.ExpireTime),
+	}
 }
 
 func changeToProto(c desk.Change) *sdv1.TicketChange {

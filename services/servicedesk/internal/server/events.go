@@ -25,6 +25,10 @@ func EncodeEvent(e event.Event) (proto.Message, error) {
 		return p, nil
 	case desk.SLAAlert:
 		return &sdv1.SlaAlertPayload{Ticket: ticketToProto(d.Ticket), Target: d.Target, Kind: d.Kind, DueTime: timestamppb.New(d.Due)}, nil
+	case desk.SurveyIssue:
+		return &sdv1.SurveyIssuedPayload{Survey: surveyToProto(d.Survey), Token: d.Token}, nil
+	case desk.SurveyAnswer:
+		return &sdv1.SurveyAnsweredPayload{Survey: surveyToProto(d.Survey)}, nil
 	case desk.CommentCreated:
 		c := commentToProto(d.Comment)
 		if d.Comment.Visibility == desk.Internal {

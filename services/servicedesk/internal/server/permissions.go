@@ -33,5 +33,10 @@ var Policy = auth.NewPolicy(sdv1.ServiceDeskService_ServiceDesc.ServiceName, map
 	"ListSlaPolicies":   auth.Readers,
 	"UpdateSlaPolicy":   auth.Managers,
 	"DeleteSlaPolicy":   auth.Managers,
-	"StreamEvents":      auth.Services,
+	"GetSurvey":         auth.Readers,
+	"ListSurveys":       auth.Readers,
+	// The survey link's token authorises these (see desk.AnswerSurvey).
+	"GetPublicSurvey": auth.Anyone,
+	"AnswerSurvey":    auth.Anyone,
+	"StreamEvents":    auth.Services,
 })

@@ -309,6 +309,46 @@ func (s *Server) DeleteSlaPolicy(ctx context.Context, req *sdv1.DeleteSlaPolicyR
 	return &sdv1.DeleteSlaPolicyResponse{}, nil
 }
 
+// GetSurvey implements sdv1.ServiceDeskServiceServer.
+func (s *Server) GetSurvey(ctx context.Context, req *sdv1.GetSurveyRequest) (*sdv1.GetSurveyResponse, error) {
+	out, err := s.svc.GetSurvey(ctx, req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	return &sdv1.GetSurveyResponse{Survey: surveyToProto(out)}, nil
+}
+
+// ListSurveys implements sdv1.ServiceDeskServiceServer.
+func (s *Server) ListSurveys(ctx context.Context, req *sdv1.ListSurveysRequest) (*sdv1.ListSurveysResponse, error) {
+	rows, next, err := s.svc.ListSurveys(ctx, req.GetFilter(), req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	resp := &sdv1.ListSurveysResponse{NextPageToken: next}
+	for _, v := range rows {
+		resp.Surveys = append(resp.Surveys, surveyToProto(v))
+	}
+	return resp, nil
+}
+
+// GetPublicSurvey implements sdv1.ServiceDeskServiceServer.
+func (s *Server) GetPublicSurvey(ctx context.Context, req *sdv1.GetPublicSurveyRequest) (*sdv1.GetPublicSurveyResponse, error) {
+	out, err := s.svc.PublicSurvey(ctx, req.GetToken())
+	if err != nil {
+		return nil, err
+	}
+	return &sdv1.GetPublicSurveyResponse{Survey: publicSurveyToProto(out)}, nil
+}
+
+// AnswerSurvey implements sdv1.ServiceDeskServiceServer.
+func (s *Server) AnswerSurvey(ctx context.Context, req *sdv1.AnswerSurveyRequest) (*sdv1.AnswerSurveyResponse, error) {
+	out, err := s.svc.AnswerSurvey(ctx, req.GetToken(), int(req.GetScore()), req.GetComment())
+	if err != nil {
+		return nil, err
+	}
+	return &sdv1.AnswerSurveyResponse{Survey: publicSurveyToProto(out)}, nil
+}
+
 // StreamEvents implements sdv1.ServiceDeskServiceServer.
 func (s *Server) StreamEvents(req *sdv1.StreamEventsRequest, stream sdv1.ServiceDeskService_StreamEventsServer) error {
 	if req.GetAfterSequence() < 0 {

@@ -44,22 +44,31 @@ const ticketColumns = `t.id::text, t.customer_id::text, t.type, t.channel, t.sub
 	t.fr_target_ms, t.fr_elapsed_ms, t.fr_since, t.fr_due, t.fr_risk, t.fr_stop,
 	t.res_target_ms, t.res_elapsed_ms, t.res_since, t.res_due, t.res_risk, t.res_stop,
 	t.root_cause, t.resolution_summary, t.creator, t.first_response_time, t.resolve_time, t.close_time,
-	t.revision, t.create_time, t.update_time, t.delete_time`
+	t.revision, t.create_time, t.update_time, t.delete_time,
+	t.survey_kind, t.survey_score, t.survey_comment, t.survey_answer_time`
 
 func scanTicket(row pgx.Row) (*desk.Ticket, error) {
 	var (
 		t                  desk.Ticket
 		frTarget, frSpent  int64
 		resTarget, resSpnt int64
+		surveyKind         string
+		surveyScore        *int
+		surveyComment      string
+		surveyAnswered     *time.Time
 	)
 	err := row.Scan(&t.ID, &t.CustomerID, &t.Type, &t.Channel, &t.Subject, &t.Description, &t.Priority,
 		&t.Tags, &t.QueueID, &t.Assignee, &t.Escalation, &t.Interaction, &t.Status, &t.ValueTier, &t.PolicyID,
 		&frTarget, &frSpent, &t.FirstResponse.Since, &t.FirstResponse.Due, &t.FirstResponse.Risk, &t.FirstResponse.Stop,
 		&resTarget, &resSpnt, &t.Resolution.Since, &t.Resolution.Due, &t.Resolution.Risk, &t.Resolution.Stop,
 		&t.RootCause, &t.ResolutionNote, &t.Creator, &t.FirstResponded, &t.ResolveTime, &t.CloseTime,
-		&t.Revision, &t.CreateTime, &t.UpdateTime, &t.DeleteTime)
+		&t.Revision, &t.CreateTime, &t.UpdateTime, &t.DeleteTime,
+		&surveyKind, &surveyScore, &surveyComment, &surveyAnswered)
 	if err != nil {
 		return nil, err
+	}
+	if surveyScore != nil && surveyAnswered != nil {
+		t.Survey = &desk.Result{Kind: surveyKind, Score: *surveyScore, Comment: surveyComment, AnswerTime: surveyAnswered.UTC()}
 	}
 	t.FirstResponse.Target, t.FirstResponse.Elapsed = ms(frTarget), ms(frSpent)
 	t.Resolution.Target, t.Resolution.Elapsed = ms(resTarget), ms(resSpnt)
@@ -291,12 +300,62 @@ func (s *Store) ListPolicies(ctx context.Context, after desk.Cursor, limit int) 
 
 // OwedVisits implements desk.Store.
 func (s *Store) OwedVisits(ctx context.Context, limit int) ([]desk.Visit, error) {
-	rows, err := s.pool.Query(ctx, `SELECT ticket_id::text, customer_id::text, fallback, purpose, due_time
-		FROM complaint_visits ORDER BY create_time, ticket_id LIMIT $1`, limit)
+	rows, err := s.pool.Query(ctx, `SELECT ticket_id::text, reason, customer_id::text, fallback, purpose, due_time
+		FROM owed_visits ORDER BY create_time, ticket_id, reason LIMIT $1`, limit)
 	return pg.Collect(rows, err, func(r pgx.Row) (desk.Visit, error) {
 		var v desk.Visit
-		err := r.Scan(&v.TicketID, &v.CustomerID, &v.Fallback, &v.Purpose, &v.Due)
+		err := r.Scan(&v.TicketID, &v.Reason, &v.CustomerID, &v.Fallback, &v.Purpose, &v.Due)
 		v.Due = v.Due.UTC()
 		return v, err
 	})
+}
+
+const surveyColumns = `v.id::text, v.ticket_id::text, v.customer_id::text, v.kind, v.state, v.score, v.comment,
+	v.issue_time, v.expire_time, v.answer_time, (SELECT subject FROM tickets t WHERE t.id = v.ticket_id)`
+
+func scanSurvey(row pgx.Row) (*desk.Survey, error) {
+	var (
+		v        desk.Survey
+		score    *int
+		comment  string
+		answered *time.Time
+	)
+	if err := row.Scan(&v.ID, &v.TicketID, &v.CustomerID, &v.Kind, &v.State, &score, &comment,
+		&v.IssueTime, &v.ExpireTime, &answered, &v.Subject); err != nil {
+		return nil, err
+	}
+	v.IssueTime, v.ExpireTime = v.IssueTime.UTC(), v.ExpireTime.UTC()
+	if score != nil && answered != nil {
+		v.Result = &desk.Result{Kind: v.Kind, Score: *score, Comment: comment, AnswerTime: answered.UTC()}
+	}
+	return &v, nil
+}
+
+// GetSurvey implements desk.Store.
+func (s *Store) GetSurvey(ctx context.Context, id string) (*desk.Survey, error) {
+	return pg.One(s.pool.QueryRow(ctx, `SELECT `+surveyColumns+` FROM surveys v WHERE v.id = $1`, id), scanSurvey, desk.SurveyName(id))
+}
+
+// SurveyByToken implements desk.Store.
+func (s *Store) SurveyByToken(ctx context.Context, hash []byte) (*desk.Survey, error) {
+	return pg.One(s.pool.QueryRow(ctx, `SELECT `+surveyColumns+` FROM surveys v WHERE v.token_hash = $1`, hash), scanSurvey, "survey")
+}
+
+// ListSurveys implements desk.Store: newest first.
+func (s *Store) ListSurveys(ctx context.Context, q desk.SurveyQuery) ([]*desk.Survey, error) {
+	w := &filter.Where{}
+	if q.Scope != nil {
+		user := w.Arg(q.Scope.User)
+		w.Add(fmt.Sprintf(`EXISTS (SELECT 1 FROM tickets t WHERE t.id = v.ticket_id
+			AND (t.assignee = %[1]s OR t.creator = %[1]s OR t.queue_id = ANY(%[2]s)))`, user, w.Arg(q.Scope.Queues)))
+	}
+	if err := w.Filter(q.Filter, surveyFields); err != nil {
+		return nil, err
+	}
+	if q.After.ID != "" {
+		w.Add("(v.issue_time, v.id) < (%s::timestamptz, %s::uuid)", q.After.Key, q.After.ID)
+	}
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT %s FROM surveys v WHERE %s ORDER BY v.issue_time DESC, v.id DESC LIMIT %d`,
+		surveyColumns, w.SQL(), q.Limit), w.Args()...)
+	return pg.Collect(rows, err, scanSurvey)
 }

@@ -31,13 +31,23 @@ func (t *tx) LockTicket(ctx context.Context, id string) (*desk.Ticket, error) {
 // ticketArgs are the stored columns of a ticket after id, in the order of
 // the INSERT and UPDATE statements.
 func ticketArgs(k *desk.Ticket) []any {
-	return []any{k.CustomerID, k.Type, k.Channel, k.Subject, k.Description, k.Priority,
+	args := []any{k.CustomerID, k.Type, k.Channel, k.Subject, k.Description, k.Priority,
 		slices.Index(desk.Priorities, k.Priority), pg.NonNil(k.Tags), pg.NullIfEmpty(k.QueueID), k.Assignee,
 		k.Escalation, k.Interaction, k.Status, k.ValueTier, pg.NullIfEmpty(k.PolicyID),
 		k.FirstResponse.Target.Milliseconds(), k.FirstResponse.Elapsed.Milliseconds(), k.FirstResponse.Since, k.FirstResponse.Due, k.FirstResponse.Risk, k.FirstResponse.Stop,
 		k.Resolution.Target.Milliseconds(), k.Resolution.Elapsed.Milliseconds(), k.Resolution.Since, k.Resolution.Due, k.Resolution.Risk, k.Resolution.Stop,
 		k.RootCause, k.ResolutionNote, k.Creator, k.FirstResponded, k.ResolveTime, k.CloseTime,
 		k.Revision, k.CreateTime, k.UpdateTime, k.DeleteTime}
+	survey := surveyArgs(k.Survey)
+	return append(args, survey[:]...)
+}
+
+// surveyArgs are the survey_* columns of a ticket's latest answer.
+func surveyArgs(r *desk.Result) [4]any {
+	if r == nil {
+		return [4]any{"", nil, "", nil}
+	}
+	return [4]any{r.Kind, r.Score, r.Comment, r.AnswerTime}
 }
 
 func (t *tx) InsertTicket(ctx context.Context, k *desk.Ticket) error {
@@ -46,9 +56,9 @@ func (t *tx) InsertTicket(ctx context.Context, k *desk.Ticket) error {
 		fr_target_ms, fr_elapsed_ms, fr_since, fr_due, fr_risk, fr_stop,
 		res_target_ms, res_elapsed_ms, res_since, res_due, res_risk, res_stop,
 		root_cause, resolution_summary, creator, first_response_time, resolve_time, close_time,
-		revision, create_time, update_time, delete_time)
+		revision, create_time, update_time, delete_time, survey_kind, survey_score, survey_comment, survey_answer_time)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-		        $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38)`,
+		        $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42)`,
 		append([]any{k.ID}, ticketArgs(k)...)...)
 	return pg.Classify(err)
 }
@@ -60,7 +70,8 @@ func (t *tx) UpdateTicket(ctx context.Context, k *desk.Ticket) error {
 		fr_target_ms = $17, fr_elapsed_ms = $18, fr_since = $19, fr_due = $20, fr_risk = $21, fr_stop = $22,
 		res_target_ms = $23, res_elapsed_ms = $24, res_since = $25, res_due = $26, res_risk = $27, res_stop = $28,
 		root_cause = $29, resolution_summary = $30, creator = $31, first_response_time = $32,
-		resolve_time = $33, close_time = $34, revision = $35, create_time = $36, update_time = $37, delete_time = $38
+		resolve_time = $33, close_time = $34, revision = $35, create_time = $36, update_time = $37, delete_time = $38,
+		survey_kind = $39, survey_score = $40, survey_comment = $41, survey_answer_time = $42
 		WHERE id = $1`,
 		append([]any{k.ID}, ticketArgs(k)...)...)
 	return pg.Classify(err)
@@ -265,13 +276,40 @@ func (t *tx) RaiseAlerts(ctx context.Context, now time.Time, limit int) ([]desk.
 
 // OweVisit implements desk.Tx.
 func (t *tx) OweVisit(ctx context.Context, v desk.Visit) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO complaint_visits (ticket_id, customer_id, fallback, purpose, due_time, create_time)
-		VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (ticket_id) DO NOTHING`, v.TicketID, v.CustomerID, v.Fallback, v.Purpose, v.Due)
+	_, err := t.tx.Exec(ctx, `INSERT INTO owed_visits (ticket_id, reason, customer_id, fallback, purpose, due_time, create_time)
+		VALUES ($1, $2, $3, $4, $5, $6, now()) ON CONFLICT (ticket_id, reason) DO NOTHING`, v.TicketID, v.Reason, v.CustomerID, v.Fallback, v.Purpose, v.Due)
 	return pg.Classify(err)
 }
 
 // ForgetVisit implements desk.Tx.
-func (t *tx) ForgetVisit(ctx context.Context, ticketID string) error {
-	_, err := t.tx.Exec(ctx, `DELETE FROM complaint_visits WHERE ticket_id = $1`, ticketID)
+func (t *tx) ForgetVisit(ctx context.Context, v desk.Visit) error {
+	_, err := t.tx.Exec(ctx, `DELETE FROM owed_visits WHERE ticket_id = $1 AND reason = $2`, v.TicketID, v.Reason)
+	return pg.Classify(err)
+}
+
+// InsertSurvey implements desk.Tx.
+func (t *tx) InsertSurvey(ctx context.Context, v *desk.Survey, tokenHash []byte) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO surveys (id, ticket_id, customer_id, kind, token_hash, state, issue_time, expire_time)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, v.ID, v.TicketID, v.CustomerID, v.Kind, tokenHash, v.State, v.IssueTime, v.ExpireTime)
+	return pg.Classify(err)
+}
+
+// LockSurveyByToken implements desk.Tx.
+func (t *tx) LockSurveyByToken(ctx context.Context, hash []byte) (*desk.Survey, error) {
+	return pg.One(t.tx.QueryRow(ctx, `SELECT `+surveyColumns+` FROM surveys v WHERE v.token_hash = $1 FOR UPDATE`, hash), scanSurvey, "survey")
+}
+
+// UpdateSurvey implements desk.Tx.
+func (t *tx) UpdateSurvey(ctx context.Context, v *desk.Survey) error {
+	var (
+		score    any
+		comment  string
+		answered any
+	)
+	if v.Result != nil {
+		score, comment, answered = v.Result.Score, v.Result.Comment, v.Result.AnswerTime
+	}
+	_, err := t.tx.Exec(ctx, `UPDATE surveys SET state = $2, score = $3, comment = $4, answer_time = $5 WHERE id = $1`,
+		v.ID, v.State, score, comment, answered)
 	return pg.Classify(err)
 }

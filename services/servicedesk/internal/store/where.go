@@ -33,3 +33,13 @@ var ticketFields = filter.Schema{
 	"first_response.due_time": {Column: "t.fr_due", Type: filter.Timestamp},
 	"resolution.due_time":     {Column: "t.res_due", Type: filter.Timestamp},
 }
+
+// surveyFields is the allow-list of ListSurveys filters.
+var surveyFields = filter.Schema{
+	"ticket":     {Column: "'tickets/' || v.ticket_id::text", Type: filter.String},
+	"customer":   {Column: "'customers/' || v.customer_id::text", Type: filter.String},
+	"kind":       {Column: "v.kind", Type: filter.Enum, Enum: filter.EnumValues("SURVEY_KIND_", "CSAT", "NPS")},
+	"state":      {Column: "CASE WHEN v.state = 'ISSUED' AND v.expire_time <= now() THEN 'EXPIRED' ELSE v.state END", Type: filter.Enum, Enum: filter.EnumValues("SURVEY_STATE_", "ISSUED", "ANSWERED", "EXPIRED")},
+	"score":      {Column: "v.score", Type: filter.Int},
+	"issue_time": {Column: "v.issue_time", Type: filter.Timestamp},
+}

@@ -39,7 +39,7 @@ func (c *Client) Plan(ctx context.Context, v desk.Visit, assignee string) error 
 			Purpose: v.Purpose, Channel: interactionv1.Channel_CHANNEL_PHONE, Assignee: assignee,
 			DueTime: timestamppb.New(v.Due), Message: "See " + desk.TicketName(v.TicketID),
 		},
-		RequestId: "complaint-visit-" + v.TicketID,
+		RequestId: v.Reason + "-visit-" + v.TicketID,
 	})
 	switch status.Code(err) {
 	case codes.OK:

@@ -493,6 +493,113 @@ func (DayOfWeek) EnumDescriptor() ([]byte, []int) {
 	return file_kehu_servicedesk_v1_servicedesk_proto_rawDescGZIP(), []int{7}
 }
 
+// SurveyKind is the question a survey asks.
+type SurveyKind int32
+
+const (
+	SurveyKind_SURVEY_KIND_UNSPECIFIED SurveyKind = 0
+	// Customer satisfaction: 1 (very unsatisfied) to 5 (very satisfied).
+	SurveyKind_SURVEY_KIND_CSAT SurveyKind = 1
+	// Net promoter score: 0 to 10, how likely to recommend us.
+	SurveyKind_SURVEY_KIND_NPS SurveyKind = 2
+)
+
+// Enum value maps for SurveyKind.
+var (
+	SurveyKind_name = map[int32]string{
+		0: "SURVEY_KIND_UNSPECIFIED",
+		1: "SURVEY_KIND_CSAT",
+		2: "SURVEY_KIND_NPS",
+	}
+	SurveyKind_value = map[string]int32{
+		"SURVEY_KIND_UNSPECIFIED": 0,
+		"SURVEY_KIND_CSAT":        1,
+		"SURVEY_KIND_NPS":         2,
+	}
+)
+
+func (x SurveyKind) Enum() *SurveyKind {
+	p := new(SurveyKind)
+	*p = x
+	return p
+}
+
+func (x SurveyKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SurveyKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_kehu_servicedesk_v1_servicedesk_proto_enumTypes[8].Descriptor()
+}
+
+func (SurveyKind) Type() protoreflect.EnumType {
+	return &file_kehu_servicedesk_v1_servicedesk_proto_enumTypes[8]
+}
+
+func (x SurveyKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SurveyKind.Descriptor instead.
+func (SurveyKind) EnumDescriptor() ([]byte, []int) {
+	return file_kehu_servicedesk_v1_servicedesk_proto_rawDescGZIP(), []int{8}
+}
+
+// SurveyState is where a survey stands.
+type SurveyState int32
+
+const (
+	SurveyState_SURVEY_STATE_UNSPECIFIED SurveyState = 0
+	// Sent, waiting for the customer's answer.
+	SurveyState_SURVEY_STATE_ISSUED   SurveyState = 1
+	SurveyState_SURVEY_STATE_ANSWERED SurveyState = 2
+	// Not answered in time; it no longer takes answers.
+	SurveyState_SURVEY_STATE_EXPIRED SurveyState = 3
+)
+
+// Enum value maps for SurveyState.
+var (
+	SurveyState_name = map[int32]string{
+		0: "SURVEY_STATE_UNSPECIFIED",
+		1: "SURVEY_STATE_ISSUED",
+		2: "SURVEY_STATE_ANSWERED",
+		3: "SURVEY_STATE_EXPIRED",
+	}
+	SurveyState_value = map[string]int32{
+		"SURVEY_STATE_UNSPECIFIED": 0,
+		"SURVEY_STATE_ISSUED":      1,
+		"SURVEY_STATE_ANSWERED":    2,
+		"SURVEY_STATE_EXPIRED":     3,
+	}
+)
+
+func (x SurveyState) Enum() *SurveyState {
+	p := new(SurveyState)
+	*p = x
+	return p
+}
+
+func (x SurveyState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SurveyState) Descriptor() protoreflect.EnumDescriptor {
+	return file_kehu_servicedesk_v1_servicedesk_proto_enumTypes[9].Descriptor()
+}
+
+func (SurveyState) Type() protoreflect.EnumType {
+	return &file_kehu_servicedesk_v1_servicedesk_proto_enumTypes[9]
+}
+
+func (x SurveyState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SurveyState.Descriptor instead.
+func (SurveyState) EnumDescriptor() ([]byte, []int) {
+	return file_kehu_servicedesk_v1_servicedesk_proto_rawDescGZIP(), []int{9}
+}
+
 // SlaClock is one SLA target of a ticket, measured in business time.
 type SlaClock struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -624,7 +731,9 @@ type Ticket struct {
 	// Output only.
 	DeleteTime *timestamppb.Timestamp `protobuf:"bytes,25,opt,name=delete_time,json=deleteTime,proto3" json:"delete_time,omitempty"`
 	// Output only.
-	Etag          string `protobuf:"bytes,26,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,26,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Output only: the customer's answer to the latest survey, once given.
+	SurveyResult  *SurveyResult `protobuf:"bytes,27,opt,name=survey_result,json=surveyResult,proto3" json:"survey_result,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -839,6 +948,13 @@ func (x *Ticket) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *Ticket) GetSurveyResult() *SurveyResult {
+	if x != nil {
+		return x.SurveyResult
+	}
+	return nil
 }
 
 // TicketChange is one entry of a ticket's history.
@@ -1535,6 +1651,253 @@ func (x *TargetStatus) GetPredictedBreachTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// SurveyResult is a customer's answer.
+type SurveyResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  SurveyKind             `protobuf:"varint,1,opt,name=kind,proto3,enum=kehu.servicedesk.v1.SurveyKind" json:"kind,omitempty"`
+	Score int32                  `protobuf:"varint,2,opt,name=score,proto3" json:"score,omitempty"`
+	// Hidden from viewers and analysts.
+	Comment       string                 `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
+	AnswerTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=answer_time,json=answerTime,proto3" json:"answer_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SurveyResult) Reset() {
+	*x = SurveyResult{}
+	mi := &file_kehu_servicedesk_v1_servicedesk_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SurveyResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SurveyResult) ProtoMessage() {}
+
+func (x *SurveyResult) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_servicedesk_v1_servicedesk_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SurveyResult.ProtoReflect.Descriptor instead.
+func (*SurveyResult) Descriptor() ([]byte, []int) {
+	return file_kehu_servicedesk_v1_servicedesk_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SurveyResult) GetKind() SurveyKind {
+	if x != nil {
+		return x.Kind
+	}
+	return SurveyKind_SURVEY_KIND_UNSPECIFIED
+}
+
+func (x *SurveyResult) GetScore() int32 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *SurveyResult) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *SurveyResult) GetAnswerTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AnswerTime
+	}
+	return nil
+}
+
+// Survey asks a customer, after their ticket was resolved, whether it was
+// solved. The link the customer answers through carries an unguessable
+// token, published once in the survey.issued event (for whoever sends the
+// message) and stored only as a hash. Name: surveys/{survey}.
+type Survey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// "tickets/{ticket}".
+	Ticket string `protobuf:"bytes,2,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	// "customers/{customer}".
+	Customer string      `protobuf:"bytes,3,opt,name=customer,proto3" json:"customer,omitempty"`
+	Kind     SurveyKind  `protobuf:"varint,4,opt,name=kind,proto3,enum=kehu.servicedesk.v1.SurveyKind" json:"kind,omitempty"`
+	State    SurveyState `protobuf:"varint,5,opt,name=state,proto3,enum=kehu.servicedesk.v1.SurveyState" json:"state,omitempty"`
+	// Set once answered.
+	Result        *SurveyResult          `protobuf:"bytes,6,opt,name=result,proto3" json:"result,omitempty"`
+	IssueTime     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=issue_time,json=issueTime,proto3" json:"issue_time,omitempty"`
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Survey) Reset() {
+	*x = Survey{}
+	mi := &file_kehu_servicedesk_v1_servicedesk_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Survey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Survey) ProtoMessage() {}
+
+func (x *Survey) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_servicedesk_v1_servicedesk_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Survey.ProtoReflect.Descriptor instead.
+func (*Survey) Descriptor() ([]byte, []int) {
+	return file_kehu_servicedesk_v1_servicedesk_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Survey) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Survey) GetTicket() string {
+	if x != nil {
+		return x.Ticket
+	}
+	return ""
+}
+
+func (x *Survey) GetCustomer() string {
+	if x != nil {
+		return x.Customer
+	}
+	return ""
+}
+
+func (x *Survey) GetKind() SurveyKind {
+	if x != nil {
+		return x.Kind
+	}
+	return SurveyKind_SURVEY_KIND_UNSPECIFIED
+}
+
+func (x *Survey) GetState() SurveyState {
+	if x != nil {
+		return x.State
+	}
+	return SurveyState_SURVEY_STATE_UNSPECIFIED
+}
+
+func (x *Survey) GetResult() *SurveyResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *Survey) GetIssueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.IssueTime
+	}
+	return nil
+}
+
+func (x *Survey) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+// PublicSurvey is what the holder of a survey link sees: the question and
+// the subject of their own ticket, nothing else.
+type PublicSurvey struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          SurveyKind             `protobuf:"varint,1,opt,name=kind,proto3,enum=kehu.servicedesk.v1.SurveyKind" json:"kind,omitempty"`
+	State         SurveyState            `protobuf:"varint,2,opt,name=state,proto3,enum=kehu.servicedesk.v1.SurveyState" json:"state,omitempty"`
+	TicketSubject string                 `protobuf:"bytes,3,opt,name=ticket_subject,json=ticketSubject,proto3" json:"ticket_subject,omitempty"`
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublicSurvey) Reset() {
+	*x = PublicSurvey{}
+	mi := &file_kehu_servicedesk_v1_servicedesk_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublicSurvey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublicSurvey) ProtoMessage() {}
+
+func (x *PublicSurvey) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_servicedesk_v1_servicedesk_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublicSurvey.ProtoReflect.Descriptor instead.
+func (*PublicSurvey) Descriptor() ([]byte, []int) {
+	return file_kehu_servicedesk_v1_servicedesk_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *PublicSurvey) GetKind() SurveyKind {
+	if x != nil {
+		return x.Kind
+	}
+	return SurveyKind_SURVEY_KIND_UNSPECIFIED
+}
+
+func (x *PublicSurvey) GetState() SurveyState {
+	if x != nil {
+		return x.State
+	}
+	return SurveyState_SURVEY_STATE_UNSPECIFIED
+}
+
+func (x *PublicSurvey) GetTicketSubject() string {
+	if x != nil {
+		return x.TicketSubject
+	}
+	return ""
+}
+
+func (x *PublicSurvey) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
 var File_kehu_servicedesk_v1_servicedesk_proto protoreflect.FileDescriptor
 
 const file_kehu_servicedesk_v1_servicedesk_proto_rawDesc = "" +
@@ -1545,7 +1908,7 @@ const file_kehu_servicedesk_v1_servicedesk_proto_rawDesc = "" +
 	"\aelapsed\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\aelapsed\x125\n" +
 	"\bdue_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime\x125\n" +
 	"\x05state\x18\x04 \x01(\x0e2\x1f.kehu.servicedesk.v1.ClockStateR\x05state\x127\n" +
-	"\tstop_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bstopTime\"\xa6\t\n" +
+	"\tstop_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bstopTime\"\xee\t\n" +
 	"\x06Ticket\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bcustomer\x18\x02 \x01(\tR\bcustomer\x123\n" +
@@ -1582,7 +1945,8 @@ const file_kehu_servicedesk_v1_servicedesk_proto_rawDesc = "" +
 	"updateTime\x12;\n" +
 	"\vdelete_time\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"deleteTime\x12\x12\n" +
-	"\x04etag\x18\x1a \x01(\tR\x04etag\"\x8e\x01\n" +
+	"\x04etag\x18\x1a \x01(\tR\x04etag\x12F\n" +
+	"\rsurvey_result\x18\x1b \x01(\v2!.kehu.servicedesk.v1.SurveyResultR\fsurveyResult\"\x8e\x01\n" +
 	"\fTicketChange\x12\x14\n" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
@@ -1652,7 +2016,30 @@ const file_kehu_servicedesk_v1_servicedesk_proto_rawDesc = "" +
 	"\fTargetStatus\x123\n" +
 	"\x05clock\x18\x01 \x01(\v2\x1d.kehu.servicedesk.v1.SlaClockR\x05clock\x127\n" +
 	"\tremaining\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\tremaining\x12N\n" +
-	"\x15predicted_breach_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x13predictedBreachTime*\xb7\x01\n" +
+	"\x15predicted_breach_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x13predictedBreachTime\"\xb0\x01\n" +
+	"\fSurveyResult\x123\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1f.kehu.servicedesk.v1.SurveyKindR\x04kind\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x05R\x05score\x12\x18\n" +
+	"\acomment\x18\x03 \x01(\tR\acomment\x12;\n" +
+	"\vanswer_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"answerTime\"\xf0\x02\n" +
+	"\x06Survey\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06ticket\x18\x02 \x01(\tR\x06ticket\x12\x1a\n" +
+	"\bcustomer\x18\x03 \x01(\tR\bcustomer\x123\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x1f.kehu.servicedesk.v1.SurveyKindR\x04kind\x126\n" +
+	"\x05state\x18\x05 \x01(\x0e2 .kehu.servicedesk.v1.SurveyStateR\x05state\x129\n" +
+	"\x06result\x18\x06 \x01(\v2!.kehu.servicedesk.v1.SurveyResultR\x06result\x129\n" +
+	"\n" +
+	"issue_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tissueTime\x12;\n" +
+	"\vexpire_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\"\xdf\x01\n" +
+	"\fPublicSurvey\x123\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1f.kehu.servicedesk.v1.SurveyKindR\x04kind\x126\n" +
+	"\x05state\x18\x02 \x01(\x0e2 .kehu.servicedesk.v1.SurveyStateR\x05state\x12%\n" +
+	"\x0eticket_subject\x18\x03 \x01(\tR\rticketSubject\x12;\n" +
+	"\vexpire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime*\xb7\x01\n" +
 	"\n" +
 	"TicketType\x12\x1b\n" +
 	"\x17TICKET_TYPE_UNSPECIFIED\x10\x00\x12\x17\n" +
@@ -1708,7 +2095,17 @@ const file_kehu_servicedesk_v1_servicedesk_proto_rawDesc = "" +
 	"\x14DAY_OF_WEEK_THURSDAY\x10\x04\x12\x16\n" +
 	"\x12DAY_OF_WEEK_FRIDAY\x10\x05\x12\x18\n" +
 	"\x14DAY_OF_WEEK_SATURDAY\x10\x06\x12\x16\n" +
-	"\x12DAY_OF_WEEK_SUNDAY\x10\aBDZBgithub.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1;servicedeskv1b\x06proto3"
+	"\x12DAY_OF_WEEK_SUNDAY\x10\a*T\n" +
+	"\n" +
+	"SurveyKind\x12\x1b\n" +
+	"\x17SURVEY_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10SURVEY_KIND_CSAT\x10\x01\x12\x13\n" +
+	"\x0fSURVEY_KIND_NPS\x10\x02*y\n" +
+	"\vSurveyState\x12\x1c\n" +
+	"\x18SURVEY_STATE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13SURVEY_STATE_ISSUED\x10\x01\x12\x19\n" +
+	"\x15SURVEY_STATE_ANSWERED\x10\x02\x12\x18\n" +
+	"\x14SURVEY_STATE_EXPIRED\x10\x03BDZBgithub.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1;servicedeskv1b\x06proto3"
 
 var (
 	file_kehu_servicedesk_v1_servicedesk_proto_rawDescOnce sync.Once
@@ -1722,8 +2119,8 @@ func file_kehu_servicedesk_v1_servicedesk_proto_rawDescGZIP() []byte {
 	return file_kehu_servicedesk_v1_servicedesk_proto_rawDescData
 }
 
-var file_kehu_servicedesk_v1_servicedesk_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_kehu_servicedesk_v1_servicedesk_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_kehu_servicedesk_v1_servicedesk_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
+var file_kehu_servicedesk_v1_servicedesk_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_kehu_servicedesk_v1_servicedesk_proto_goTypes = []any{
 	(TicketType)(0),               // 0: kehu.servicedesk.v1.TicketType
 	(Channel)(0),                  // 1: kehu.servicedesk.v1.Channel
@@ -1733,65 +2130,81 @@ var file_kehu_servicedesk_v1_servicedesk_proto_goTypes = []any{
 	(ClockState)(0),               // 5: kehu.servicedesk.v1.ClockState
 	(Visibility)(0),               // 6: kehu.servicedesk.v1.Visibility
 	(DayOfWeek)(0),                // 7: kehu.servicedesk.v1.DayOfWeek
-	(*SlaClock)(nil),              // 8: kehu.servicedesk.v1.SlaClock
-	(*Ticket)(nil),                // 9: kehu.servicedesk.v1.Ticket
-	(*TicketChange)(nil),          // 10: kehu.servicedesk.v1.TicketChange
-	(*Comment)(nil),               // 11: kehu.servicedesk.v1.Comment
-	(*QueueMember)(nil),           // 12: kehu.servicedesk.v1.QueueMember
-	(*Queue)(nil),                 // 13: kehu.servicedesk.v1.Queue
-	(*WorkingHours)(nil),          // 14: kehu.servicedesk.v1.WorkingHours
-	(*BusinessCalendar)(nil),      // 15: kehu.servicedesk.v1.BusinessCalendar
-	(*SlaPolicy)(nil),             // 16: kehu.servicedesk.v1.SlaPolicy
-	(*TargetStatus)(nil),          // 17: kehu.servicedesk.v1.TargetStatus
-	(*durationpb.Duration)(nil),   // 18: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
+	(SurveyKind)(0),               // 8: kehu.servicedesk.v1.SurveyKind
+	(SurveyState)(0),              // 9: kehu.servicedesk.v1.SurveyState
+	(*SlaClock)(nil),              // 10: kehu.servicedesk.v1.SlaClock
+	(*Ticket)(nil),                // 11: kehu.servicedesk.v1.Ticket
+	(*TicketChange)(nil),          // 12: kehu.servicedesk.v1.TicketChange
+	(*Comment)(nil),               // 13: kehu.servicedesk.v1.Comment
+	(*QueueMember)(nil),           // 14: kehu.servicedesk.v1.QueueMember
+	(*Queue)(nil),                 // 15: kehu.servicedesk.v1.Queue
+	(*WorkingHours)(nil),          // 16: kehu.servicedesk.v1.WorkingHours
+	(*BusinessCalendar)(nil),      // 17: kehu.servicedesk.v1.BusinessCalendar
+	(*SlaPolicy)(nil),             // 18: kehu.servicedesk.v1.SlaPolicy
+	(*TargetStatus)(nil),          // 19: kehu.servicedesk.v1.TargetStatus
+	(*SurveyResult)(nil),          // 20: kehu.servicedesk.v1.SurveyResult
+	(*Survey)(nil),                // 21: kehu.servicedesk.v1.Survey
+	(*PublicSurvey)(nil),          // 22: kehu.servicedesk.v1.PublicSurvey
+	(*durationpb.Duration)(nil),   // 23: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 24: google.protobuf.Timestamp
 }
 var file_kehu_servicedesk_v1_servicedesk_proto_depIdxs = []int32{
-	18, // 0: kehu.servicedesk.v1.SlaClock.target:type_name -> google.protobuf.Duration
-	18, // 1: kehu.servicedesk.v1.SlaClock.elapsed:type_name -> google.protobuf.Duration
-	19, // 2: kehu.servicedesk.v1.SlaClock.due_time:type_name -> google.protobuf.Timestamp
+	23, // 0: kehu.servicedesk.v1.SlaClock.target:type_name -> google.protobuf.Duration
+	23, // 1: kehu.servicedesk.v1.SlaClock.elapsed:type_name -> google.protobuf.Duration
+	24, // 2: kehu.servicedesk.v1.SlaClock.due_time:type_name -> google.protobuf.Timestamp
 	5,  // 3: kehu.servicedesk.v1.SlaClock.state:type_name -> kehu.servicedesk.v1.ClockState
-	19, // 4: kehu.servicedesk.v1.SlaClock.stop_time:type_name -> google.protobuf.Timestamp
+	24, // 4: kehu.servicedesk.v1.SlaClock.stop_time:type_name -> google.protobuf.Timestamp
 	0,  // 5: kehu.servicedesk.v1.Ticket.type:type_name -> kehu.servicedesk.v1.TicketType
 	1,  // 6: kehu.servicedesk.v1.Ticket.channel:type_name -> kehu.servicedesk.v1.Channel
 	2,  // 7: kehu.servicedesk.v1.Ticket.priority:type_name -> kehu.servicedesk.v1.Priority
 	3,  // 8: kehu.servicedesk.v1.Ticket.status:type_name -> kehu.servicedesk.v1.Status
 	4,  // 9: kehu.servicedesk.v1.Ticket.value_tier:type_name -> kehu.servicedesk.v1.ValueTier
-	8,  // 10: kehu.servicedesk.v1.Ticket.first_response:type_name -> kehu.servicedesk.v1.SlaClock
-	8,  // 11: kehu.servicedesk.v1.Ticket.resolution:type_name -> kehu.servicedesk.v1.SlaClock
-	19, // 12: kehu.servicedesk.v1.Ticket.first_response_time:type_name -> google.protobuf.Timestamp
-	19, // 13: kehu.servicedesk.v1.Ticket.resolve_time:type_name -> google.protobuf.Timestamp
-	19, // 14: kehu.servicedesk.v1.Ticket.close_time:type_name -> google.protobuf.Timestamp
-	19, // 15: kehu.servicedesk.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
-	19, // 16: kehu.servicedesk.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
-	19, // 17: kehu.servicedesk.v1.Ticket.delete_time:type_name -> google.protobuf.Timestamp
-	19, // 18: kehu.servicedesk.v1.TicketChange.time:type_name -> google.protobuf.Timestamp
-	6,  // 19: kehu.servicedesk.v1.Comment.visibility:type_name -> kehu.servicedesk.v1.Visibility
-	19, // 20: kehu.servicedesk.v1.Comment.create_time:type_name -> google.protobuf.Timestamp
-	12, // 21: kehu.servicedesk.v1.Queue.members:type_name -> kehu.servicedesk.v1.QueueMember
-	0,  // 22: kehu.servicedesk.v1.Queue.route_types:type_name -> kehu.servicedesk.v1.TicketType
-	1,  // 23: kehu.servicedesk.v1.Queue.route_channels:type_name -> kehu.servicedesk.v1.Channel
-	4,  // 24: kehu.servicedesk.v1.Queue.route_value_tiers:type_name -> kehu.servicedesk.v1.ValueTier
-	19, // 25: kehu.servicedesk.v1.Queue.create_time:type_name -> google.protobuf.Timestamp
-	19, // 26: kehu.servicedesk.v1.Queue.update_time:type_name -> google.protobuf.Timestamp
-	7,  // 27: kehu.servicedesk.v1.WorkingHours.day:type_name -> kehu.servicedesk.v1.DayOfWeek
-	14, // 28: kehu.servicedesk.v1.BusinessCalendar.working_hours:type_name -> kehu.servicedesk.v1.WorkingHours
-	2,  // 29: kehu.servicedesk.v1.SlaPolicy.priorities:type_name -> kehu.servicedesk.v1.Priority
-	0,  // 30: kehu.servicedesk.v1.SlaPolicy.types:type_name -> kehu.servicedesk.v1.TicketType
-	4,  // 31: kehu.servicedesk.v1.SlaPolicy.value_tiers:type_name -> kehu.servicedesk.v1.ValueTier
-	18, // 32: kehu.servicedesk.v1.SlaPolicy.first_response_target:type_name -> google.protobuf.Duration
-	18, // 33: kehu.servicedesk.v1.SlaPolicy.resolution_target:type_name -> google.protobuf.Duration
-	15, // 34: kehu.servicedesk.v1.SlaPolicy.calendar:type_name -> kehu.servicedesk.v1.BusinessCalendar
-	19, // 35: kehu.servicedesk.v1.SlaPolicy.create_time:type_name -> google.protobuf.Timestamp
-	19, // 36: kehu.servicedesk.v1.SlaPolicy.update_time:type_name -> google.protobuf.Timestamp
-	8,  // 37: kehu.servicedesk.v1.TargetStatus.clock:type_name -> kehu.servicedesk.v1.SlaClock
-	18, // 38: kehu.servicedesk.v1.TargetStatus.remaining:type_name -> google.protobuf.Duration
-	19, // 39: kehu.servicedesk.v1.TargetStatus.predicted_breach_time:type_name -> google.protobuf.Timestamp
-	40, // [40:40] is the sub-list for method output_type
-	40, // [40:40] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	10, // 10: kehu.servicedesk.v1.Ticket.first_response:type_name -> kehu.servicedesk.v1.SlaClock
+	10, // 11: kehu.servicedesk.v1.Ticket.resolution:type_name -> kehu.servicedesk.v1.SlaClock
+	24, // 12: kehu.servicedesk.v1.Ticket.first_response_time:type_name -> google.protobuf.Timestamp
+	24, // 13: kehu.servicedesk.v1.Ticket.resolve_time:type_name -> google.protobuf.Timestamp
+	24, // 14: kehu.servicedesk.v1.Ticket.close_time:type_name -> google.protobuf.Timestamp
+	24, // 15: kehu.servicedesk.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
+	24, // 16: kehu.servicedesk.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
+	24, // 17: kehu.servicedesk.v1.Ticket.delete_time:type_name -> google.protobuf.Timestamp
+	20, // 18: kehu.servicedesk.v1.Ticket.survey_result:type_name -> kehu.servicedesk.v1.SurveyResult
+	24, // 19: kehu.servicedesk.v1.TicketChange.time:type_name -> google.protobuf.Timestamp
+	6,  // 20: kehu.servicedesk.v1.Comment.visibility:type_name -> kehu.servicedesk.v1.Visibility
+	24, // 21: kehu.servicedesk.v1.Comment.create_time:type_name -> google.protobuf.Timestamp
+	14, // 22: kehu.servicedesk.v1.Queue.members:type_name -> kehu.servicedesk.v1.QueueMember
+	0,  // 23: kehu.servicedesk.v1.Queue.route_types:type_name -> kehu.servicedesk.v1.TicketType
+	1,  // 24: kehu.servicedesk.v1.Queue.route_channels:type_name -> kehu.servicedesk.v1.Channel
+	4,  // 25: kehu.servicedesk.v1.Queue.route_value_tiers:type_name -> kehu.servicedesk.v1.ValueTier
+	24, // 26: kehu.servicedesk.v1.Queue.create_time:type_name -> google.protobuf.Timestamp
+	24, // 27: kehu.servicedesk.v1.Queue.update_time:type_name -> google.protobuf.Timestamp
+	7,  // 28: kehu.servicedesk.v1.WorkingHours.day:type_name -> kehu.servicedesk.v1.DayOfWeek
+	16, // 29: kehu.servicedesk.v1.BusinessCalendar.working_hours:type_name -> kehu.servicedesk.v1.WorkingHours
+	2,  // 30: kehu.servicedesk.v1.SlaPolicy.priorities:type_name -> kehu.servicedesk.v1.Priority
+	0,  // 31: kehu.servicedesk.v1.SlaPolicy.types:type_name -> kehu.servicedesk.v1.TicketType
+	4,  // 32: kehu.servicedesk.v1.SlaPolicy.value_tiers:type_name -> kehu.servicedesk.v1.ValueTier
+	23, // 33: kehu.servicedesk.v1.SlaPolicy.first_response_target:type_name -> google.protobuf.Duration
+	23, // 34: kehu.servicedesk.v1.SlaPolicy.resolution_target:type_name -> google.protobuf.Duration
+	17, // 35: kehu.servicedesk.v1.SlaPolicy.calendar:type_name -> kehu.servicedesk.v1.BusinessCalendar
+	24, // 36: kehu.servicedesk.v1.SlaPolicy.create_time:type_name -> google.protobuf.Timestamp
+	24, // 37: kehu.servicedesk.v1.SlaPolicy.update_time:type_name -> google.protobuf.Timestamp
+	10, // 38: kehu.servicedesk.v1.TargetStatus.clock:type_name -> kehu.servicedesk.v1.SlaClock
+	23, // 39: kehu.servicedesk.v1.TargetStatus.remaining:type_name -> google.protobuf.Duration
+	24, // 40: kehu.servicedesk.v1.TargetStatus.predicted_breach_time:type_name -> google.protobuf.Timestamp
+	8,  // 41: kehu.servicedesk.v1.SurveyResult.kind:type_name -> kehu.servicedesk.v1.SurveyKind
+	24, // 42: kehu.servicedesk.v1.SurveyResult.answer_time:type_name -> google.protobuf.Timestamp
+	8,  // 43: kehu.servicedesk.v1.Survey.kind:type_name -> kehu.servicedesk.v1.SurveyKind
+	9,  // 44: kehu.servicedesk.v1.Survey.state:type_name -> kehu.servicedesk.v1.SurveyState
+	20, // 45: kehu.servicedesk.v1.Survey.result:type_name -> kehu.servicedesk.v1.SurveyResult
+	24, // 46: kehu.servicedesk.v1.Survey.issue_time:type_name -> google.protobuf.Timestamp
+	24, // 47: kehu.servicedesk.v1.Survey.expire_time:type_name -> google.protobuf.Timestamp
+	8,  // 48: kehu.servicedesk.v1.PublicSurvey.kind:type_name -> kehu.servicedesk.v1.SurveyKind
+	9,  // 49: kehu.servicedesk.v1.PublicSurvey.state:type_name -> kehu.servicedesk.v1.SurveyState
+	24, // 50: kehu.servicedesk.v1.PublicSurvey.expire_time:type_name -> google.protobuf.Timestamp
+	51, // [51:51] is the sub-list for method output_type
+	51, // [51:51] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_kehu_servicedesk_v1_servicedesk_proto_init() }
@@ -1804,8 +2217,8 @@ func file_kehu_servicedesk_v1_servicedesk_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_servicedesk_v1_servicedesk_proto_rawDesc), len(file_kehu_servicedesk_v1_servicedesk_proto_rawDesc)),
-			NumEnums:      8,
-			NumMessages:   10,
+			NumEnums:      10,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

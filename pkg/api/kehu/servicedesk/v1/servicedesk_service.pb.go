@@ -2442,6 +2442,411 @@ func (*DeleteSlaPolicyResponse) Descriptor() ([]byte, []int) {
 	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{45}
 }
 
+// Request of GetSurvey.
+type GetSurveyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSurveyRequest) Reset() {
+	*x = GetSurveyRequest{}
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSurveyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSurveyRequest) ProtoMessage() {}
+
+func (x *GetSurveyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSurveyRequest.ProtoReflect.Descriptor instead.
+func (*GetSurveyRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *GetSurveyRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Response of GetSurvey.
+type GetSurveyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Survey        *Survey                `protobuf:"bytes,1,opt,name=survey,proto3" json:"survey,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSurveyResponse) Reset() {
+	*x = GetSurveyResponse{}
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSurveyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSurveyResponse) ProtoMessage() {}
+
+func (x *GetSurveyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSurveyResponse.ProtoReflect.Descriptor instead.
+func (*GetSurveyResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *GetSurveyResponse) GetSurvey() *Survey {
+	if x != nil {
+		return x.Survey
+	}
+	return nil
+}
+
+// Request of ListSurveys.
+type ListSurveysRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	PageSize  int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// AIP-160 over ticket, customer, kind, state, score, issue_time.
+	Filter        string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSurveysRequest) Reset() {
+	*x = ListSurveysRequest{}
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSurveysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSurveysRequest) ProtoMessage() {}
+
+func (x *ListSurveysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSurveysRequest.ProtoReflect.Descriptor instead.
+func (*ListSurveysRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *ListSurveysRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSurveysRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListSurveysRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+// Response of ListSurveys.
+type ListSurveysResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Surveys       []*Survey              `protobuf:"bytes,1,rep,name=surveys,proto3" json:"surveys,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSurveysResponse) Reset() {
+	*x = ListSurveysResponse{}
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSurveysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSurveysResponse) ProtoMessage() {}
+
+func (x *ListSurveysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSurveysResponse.ProtoReflect.Descriptor instead.
+func (*ListSurveysResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *ListSurveysResponse) GetSurveys() []*Survey {
+	if x != nil {
+		return x.Surveys
+	}
+	return nil
+}
+
+func (x *ListSurveysResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request of GetPublicSurvey.
+type GetPublicSurveyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token of the survey link.
+	Token         string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPublicSurveyRequest) Reset() {
+	*x = GetPublicSurveyRequest{}
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPublicSurveyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPublicSurveyRequest) ProtoMessage() {}
+
+func (x *GetPublicSurveyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPublicSurveyRequest.ProtoReflect.Descriptor instead.
+func (*GetPublicSurveyRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *GetPublicSurveyRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+// Response of GetPublicSurvey.
+type GetPublicSurveyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Survey        *PublicSurvey          `protobuf:"bytes,1,opt,name=survey,proto3" json:"survey,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPublicSurveyResponse) Reset() {
+	*x = GetPublicSurveyResponse{}
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPublicSurveyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPublicSurveyResponse) ProtoMessage() {}
+
+func (x *GetPublicSurveyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPublicSurveyResponse.ProtoReflect.Descriptor instead.
+func (*GetPublicSurveyResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *GetPublicSurveyResponse) GetSurvey() *PublicSurvey {
+	if x != nil {
+		return x.Survey
+	}
+	return nil
+}
+
+// Request of AnswerSurvey.
+type AnswerSurveyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token of the survey link.
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// CSAT 1-5 or NPS 0-10, as the survey asks.
+	Score int32 `protobuf:"varint,2,opt,name=score,proto3" json:"score,omitempty"`
+	// Optional, at most 2,000 characters.
+	Comment       string `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnswerSurveyRequest) Reset() {
+	*x = AnswerSurveyRequest{}
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerSurveyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerSurveyRequest) ProtoMessage() {}
+
+func (x *AnswerSurveyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerSurveyRequest.ProtoReflect.Descriptor instead.
+func (*AnswerSurveyRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *AnswerSurveyRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *AnswerSurveyRequest) GetScore() int32 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *AnswerSurveyRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+// Response of AnswerSurvey.
+type AnswerSurveyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Survey        *PublicSurvey          `protobuf:"bytes,1,opt,name=survey,proto3" json:"survey,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnswerSurveyResponse) Reset() {
+	*x = AnswerSurveyResponse{}
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerSurveyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerSurveyResponse) ProtoMessage() {}
+
+func (x *AnswerSurveyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerSurveyResponse.ProtoReflect.Descriptor instead.
+func (*AnswerSurveyResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *AnswerSurveyResponse) GetSurvey() *PublicSurvey {
+	if x != nil {
+		return x.Survey
+	}
+	return nil
+}
+
 // Request of StreamEvents.
 type StreamEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2453,7 +2858,7 @@ type StreamEventsRequest struct {
 
 func (x *StreamEventsRequest) Reset() {
 	*x = StreamEventsRequest{}
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[46]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2465,7 +2870,7 @@ func (x *StreamEventsRequest) String() string {
 func (*StreamEventsRequest) ProtoMessage() {}
 
 func (x *StreamEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[46]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2478,7 +2883,7 @@ func (x *StreamEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamEventsRequest.ProtoReflect.Descriptor instead.
 func (*StreamEventsRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{46}
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *StreamEventsRequest) GetAfterSequence() int64 {
@@ -2498,7 +2903,7 @@ type StreamEventsResponse struct {
 
 func (x *StreamEventsResponse) Reset() {
 	*x = StreamEventsResponse{}
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[47]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2510,7 +2915,7 @@ func (x *StreamEventsResponse) String() string {
 func (*StreamEventsResponse) ProtoMessage() {}
 
 func (x *StreamEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[47]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2523,7 +2928,7 @@ func (x *StreamEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamEventsResponse.ProtoReflect.Descriptor instead.
 func (*StreamEventsResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{47}
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *StreamEventsResponse) GetEvent() *v1.Event {
@@ -2545,7 +2950,7 @@ type TicketChangedPayload struct {
 
 func (x *TicketChangedPayload) Reset() {
 	*x = TicketChangedPayload{}
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[48]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2557,7 +2962,7 @@ func (x *TicketChangedPayload) String() string {
 func (*TicketChangedPayload) ProtoMessage() {}
 
 func (x *TicketChangedPayload) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[48]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2570,7 +2975,7 @@ func (x *TicketChangedPayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketChangedPayload.ProtoReflect.Descriptor instead.
 func (*TicketChangedPayload) Descriptor() ([]byte, []int) {
-	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{48}
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *TicketChangedPayload) GetTicket() *Ticket {
@@ -2598,7 +3003,7 @@ type CommentCreatedPayload struct {
 
 func (x *CommentCreatedPayload) Reset() {
 	*x = CommentCreatedPayload{}
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[49]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2610,7 +3015,7 @@ func (x *CommentCreatedPayload) String() string {
 func (*CommentCreatedPayload) ProtoMessage() {}
 
 func (x *CommentCreatedPayload) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[49]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2623,7 +3028,7 @@ func (x *CommentCreatedPayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommentCreatedPayload.ProtoReflect.Descriptor instead.
 func (*CommentCreatedPayload) Descriptor() ([]byte, []int) {
-	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{49}
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *CommentCreatedPayload) GetTicket() string {
@@ -2657,7 +3062,7 @@ type SlaAlertPayload struct {
 
 func (x *SlaAlertPayload) Reset() {
 	*x = SlaAlertPayload{}
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[50]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2669,7 +3074,7 @@ func (x *SlaAlertPayload) String() string {
 func (*SlaAlertPayload) ProtoMessage() {}
 
 func (x *SlaAlertPayload) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[50]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2682,7 +3087,7 @@ func (x *SlaAlertPayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SlaAlertPayload.ProtoReflect.Descriptor instead.
 func (*SlaAlertPayload) Descriptor() ([]byte, []int) {
-	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{50}
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *SlaAlertPayload) GetTicket() *Ticket {
@@ -2709,6 +3114,105 @@ func (x *SlaAlertPayload) GetKind() string {
 func (x *SlaAlertPayload) GetDueTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.DueTime
+	}
+	return nil
+}
+
+// Payload of survey.issued events: the link's token, for whoever sends
+// the survey to the customer. It is published nowhere else.
+type SurveyIssuedPayload struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Survey        *Survey                `protobuf:"bytes,1,opt,name=survey,proto3" json:"survey,omitempty"`
+	Token         string                 `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SurveyIssuedPayload) Reset() {
+	*x = SurveyIssuedPayload{}
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SurveyIssuedPayload) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SurveyIssuedPayload) ProtoMessage() {}
+
+func (x *SurveyIssuedPayload) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SurveyIssuedPayload.ProtoReflect.Descriptor instead.
+func (*SurveyIssuedPayload) Descriptor() ([]byte, []int) {
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *SurveyIssuedPayload) GetSurvey() *Survey {
+	if x != nil {
+		return x.Survey
+	}
+	return nil
+}
+
+func (x *SurveyIssuedPayload) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+// Payload of survey.answered events.
+type SurveyAnsweredPayload struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Survey        *Survey                `protobuf:"bytes,1,opt,name=survey,proto3" json:"survey,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SurveyAnsweredPayload) Reset() {
+	*x = SurveyAnsweredPayload{}
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SurveyAnsweredPayload) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SurveyAnsweredPayload) ProtoMessage() {}
+
+func (x *SurveyAnsweredPayload) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SurveyAnsweredPayload.ProtoReflect.Descriptor instead.
+func (*SurveyAnsweredPayload) Descriptor() ([]byte, []int) {
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *SurveyAnsweredPayload) GetSurvey() *Survey {
+	if x != nil {
+		return x.Survey
 	}
 	return nil
 }
@@ -2875,7 +3379,29 @@ const file_kehu_servicedesk_v1_servicedesk_service_proto_rawDesc = "" +
 	"\x16DeleteSlaPolicyRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x19\n" +
-	"\x17DeleteSlaPolicyResponse\"<\n" +
+	"\x17DeleteSlaPolicyResponse\"&\n" +
+	"\x10GetSurveyRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"H\n" +
+	"\x11GetSurveyResponse\x123\n" +
+	"\x06survey\x18\x01 \x01(\v2\x1b.kehu.servicedesk.v1.SurveyR\x06survey\"h\n" +
+	"\x12ListSurveysRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
+	"\x06filter\x18\x03 \x01(\tR\x06filter\"t\n" +
+	"\x13ListSurveysResponse\x125\n" +
+	"\asurveys\x18\x01 \x03(\v2\x1b.kehu.servicedesk.v1.SurveyR\asurveys\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\".\n" +
+	"\x16GetPublicSurveyRequest\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\"T\n" +
+	"\x17GetPublicSurveyResponse\x129\n" +
+	"\x06survey\x18\x01 \x01(\v2!.kehu.servicedesk.v1.PublicSurveyR\x06survey\"[\n" +
+	"\x13AnswerSurveyRequest\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x05R\x05score\x12\x18\n" +
+	"\acomment\x18\x03 \x01(\tR\acomment\"Q\n" +
+	"\x14AnswerSurveyResponse\x129\n" +
+	"\x06survey\x18\x01 \x01(\v2!.kehu.servicedesk.v1.PublicSurveyR\x06survey\"<\n" +
 	"\x13StreamEventsRequest\x12%\n" +
 	"\x0eafter_sequence\x18\x01 \x01(\x03R\rafterSequence\"B\n" +
 	"\x14StreamEventsResponse\x12*\n" +
@@ -2890,7 +3416,12 @@ const file_kehu_servicedesk_v1_servicedesk_service_proto_rawDesc = "" +
 	"\x06ticket\x18\x01 \x01(\v2\x1b.kehu.servicedesk.v1.TicketR\x06ticket\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\x12\x12\n" +
 	"\x04kind\x18\x03 \x01(\tR\x04kind\x125\n" +
-	"\bdue_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime2\xb5\x13\n" +
+	"\bdue_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime\"`\n" +
+	"\x13SurveyIssuedPayload\x123\n" +
+	"\x06survey\x18\x01 \x01(\v2\x1b.kehu.servicedesk.v1.SurveyR\x06survey\x12\x14\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\"L\n" +
+	"\x15SurveyAnsweredPayload\x123\n" +
+	"\x06survey\x18\x01 \x01(\v2\x1b.kehu.servicedesk.v1.SurveyR\x06survey2\xc6\x16\n" +
 	"\x12ServiceDeskService\x12c\n" +
 	"\fCreateTicket\x12(.kehu.servicedesk.v1.CreateTicketRequest\x1a).kehu.servicedesk.v1.CreateTicketResponse\x12Z\n" +
 	"\tGetTicket\x12%.kehu.servicedesk.v1.GetTicketRequest\x1a&.kehu.servicedesk.v1.GetTicketResponse\x12`\n" +
@@ -2915,7 +3446,11 @@ const file_kehu_servicedesk_v1_servicedesk_service_proto_rawDesc = "" +
 	"\fGetSlaPolicy\x12(.kehu.servicedesk.v1.GetSlaPolicyRequest\x1a).kehu.servicedesk.v1.GetSlaPolicyResponse\x12l\n" +
 	"\x0fListSlaPolicies\x12+.kehu.servicedesk.v1.ListSlaPoliciesRequest\x1a,.kehu.servicedesk.v1.ListSlaPoliciesResponse\x12l\n" +
 	"\x0fUpdateSlaPolicy\x12+.kehu.servicedesk.v1.UpdateSlaPolicyRequest\x1a,.kehu.servicedesk.v1.UpdateSlaPolicyResponse\x12l\n" +
-	"\x0fDeleteSlaPolicy\x12+.kehu.servicedesk.v1.DeleteSlaPolicyRequest\x1a,.kehu.servicedesk.v1.DeleteSlaPolicyResponse\x12e\n" +
+	"\x0fDeleteSlaPolicy\x12+.kehu.servicedesk.v1.DeleteSlaPolicyRequest\x1a,.kehu.servicedesk.v1.DeleteSlaPolicyResponse\x12Z\n" +
+	"\tGetSurvey\x12%.kehu.servicedesk.v1.GetSurveyRequest\x1a&.kehu.servicedesk.v1.GetSurveyResponse\x12`\n" +
+	"\vListSurveys\x12'.kehu.servicedesk.v1.ListSurveysRequest\x1a(.kehu.servicedesk.v1.ListSurveysResponse\x12l\n" +
+	"\x0fGetPublicSurvey\x12+.kehu.servicedesk.v1.GetPublicSurveyRequest\x1a,.kehu.servicedesk.v1.GetPublicSurveyResponse\x12c\n" +
+	"\fAnswerSurvey\x12(.kehu.servicedesk.v1.AnswerSurveyRequest\x1a).kehu.servicedesk.v1.AnswerSurveyResponse\x12e\n" +
 	"\fStreamEvents\x12(.kehu.servicedesk.v1.StreamEventsRequest\x1a).kehu.servicedesk.v1.StreamEventsResponse0\x01BDZBgithub.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1;servicedeskv1b\x06proto3"
 
 var (
@@ -2930,7 +3465,7 @@ func file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP() []byte {
 	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescData
 }
 
-var file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
+var file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
 var file_kehu_servicedesk_v1_servicedesk_service_proto_goTypes = []any{
 	(*CreateTicketRequest)(nil),       // 0: kehu.servicedesk.v1.CreateTicketRequest
 	(*CreateTicketResponse)(nil),      // 1: kehu.servicedesk.v1.CreateTicketResponse
@@ -2978,115 +3513,141 @@ var file_kehu_servicedesk_v1_servicedesk_service_proto_goTypes = []any{
 	(*UpdateSlaPolicyResponse)(nil),   // 43: kehu.servicedesk.v1.UpdateSlaPolicyResponse
 	(*DeleteSlaPolicyRequest)(nil),    // 44: kehu.servicedesk.v1.DeleteSlaPolicyRequest
 	(*DeleteSlaPolicyResponse)(nil),   // 45: kehu.servicedesk.v1.DeleteSlaPolicyResponse
-	(*StreamEventsRequest)(nil),       // 46: kehu.servicedesk.v1.StreamEventsRequest
-	(*StreamEventsResponse)(nil),      // 47: kehu.servicedesk.v1.StreamEventsResponse
-	(*TicketChangedPayload)(nil),      // 48: kehu.servicedesk.v1.TicketChangedPayload
-	(*CommentCreatedPayload)(nil),     // 49: kehu.servicedesk.v1.CommentCreatedPayload
-	(*SlaAlertPayload)(nil),           // 50: kehu.servicedesk.v1.SlaAlertPayload
-	(*Ticket)(nil),                    // 51: kehu.servicedesk.v1.Ticket
-	(*fieldmaskpb.FieldMask)(nil),     // 52: google.protobuf.FieldMask
-	(Status)(0),                       // 53: kehu.servicedesk.v1.Status
-	(*TicketChange)(nil),              // 54: kehu.servicedesk.v1.TicketChange
-	(*TargetStatus)(nil),              // 55: kehu.servicedesk.v1.TargetStatus
-	(*Comment)(nil),                   // 56: kehu.servicedesk.v1.Comment
-	(*Queue)(nil),                     // 57: kehu.servicedesk.v1.Queue
-	(*SlaPolicy)(nil),                 // 58: kehu.servicedesk.v1.SlaPolicy
-	(*v1.Event)(nil),                  // 59: kehu.event.v1.Event
-	(*timestamppb.Timestamp)(nil),     // 60: google.protobuf.Timestamp
+	(*GetSurveyRequest)(nil),          // 46: kehu.servicedesk.v1.GetSurveyRequest
+	(*GetSurveyResponse)(nil),         // 47: kehu.servicedesk.v1.GetSurveyResponse
+	(*ListSurveysRequest)(nil),        // 48: kehu.servicedesk.v1.ListSurveysRequest
+	(*ListSurveysResponse)(nil),       // 49: kehu.servicedesk.v1.ListSurveysResponse
+	(*GetPublicSurveyRequest)(nil),    // 50: kehu.servicedesk.v1.GetPublicSurveyRequest
+	(*GetPublicSurveyResponse)(nil),   // 51: kehu.servicedesk.v1.GetPublicSurveyResponse
+	(*AnswerSurveyRequest)(nil),       // 52: kehu.servicedesk.v1.AnswerSurveyRequest
+	(*AnswerSurveyResponse)(nil),      // 53: kehu.servicedesk.v1.AnswerSurveyResponse
+	(*StreamEventsRequest)(nil),       // 54: kehu.servicedesk.v1.StreamEventsRequest
+	(*StreamEventsResponse)(nil),      // 55: kehu.servicedesk.v1.StreamEventsResponse
+	(*TicketChangedPayload)(nil),      // 56: kehu.servicedesk.v1.TicketChangedPayload
+	(*CommentCreatedPayload)(nil),     // 57: kehu.servicedesk.v1.CommentCreatedPayload
+	(*SlaAlertPayload)(nil),           // 58: kehu.servicedesk.v1.SlaAlertPayload
+	(*SurveyIssuedPayload)(nil),       // 59: kehu.servicedesk.v1.SurveyIssuedPayload
+	(*SurveyAnsweredPayload)(nil),     // 60: kehu.servicedesk.v1.SurveyAnsweredPayload
+	(*Ticket)(nil),                    // 61: kehu.servicedesk.v1.Ticket
+	(*fieldmaskpb.FieldMask)(nil),     // 62: google.protobuf.FieldMask
+	(Status)(0),                       // 63: kehu.servicedesk.v1.Status
+	(*TicketChange)(nil),              // 64: kehu.servicedesk.v1.TicketChange
+	(*TargetStatus)(nil),              // 65: kehu.servicedesk.v1.TargetStatus
+	(*Comment)(nil),                   // 66: kehu.servicedesk.v1.Comment
+	(*Queue)(nil),                     // 67: kehu.servicedesk.v1.Queue
+	(*SlaPolicy)(nil),                 // 68: kehu.servicedesk.v1.SlaPolicy
+	(*Survey)(nil),                    // 69: kehu.servicedesk.v1.Survey
+	(*PublicSurvey)(nil),              // 70: kehu.servicedesk.v1.PublicSurvey
+	(*v1.Event)(nil),                  // 71: kehu.event.v1.Event
+	(*timestamppb.Timestamp)(nil),     // 72: google.protobuf.Timestamp
 }
 var file_kehu_servicedesk_v1_servicedesk_service_proto_depIdxs = []int32{
-	51, // 0: kehu.servicedesk.v1.CreateTicketRequest.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	51, // 1: kehu.servicedesk.v1.CreateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	51, // 2: kehu.servicedesk.v1.GetTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	51, // 3: kehu.servicedesk.v1.ListTicketsResponse.tickets:type_name -> kehu.servicedesk.v1.Ticket
-	51, // 4: kehu.servicedesk.v1.UpdateTicketRequest.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	52, // 5: kehu.servicedesk.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
-	51, // 6: kehu.servicedesk.v1.UpdateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	51, // 7: kehu.servicedesk.v1.AssignTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	53, // 8: kehu.servicedesk.v1.TransitionTicketRequest.status:type_name -> kehu.servicedesk.v1.Status
-	51, // 9: kehu.servicedesk.v1.TransitionTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	51, // 10: kehu.servicedesk.v1.EscalateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	51, // 11: kehu.servicedesk.v1.DeleteTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	51, // 12: kehu.servicedesk.v1.UndeleteTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	54, // 13: kehu.servicedesk.v1.ListTicketChangesResponse.changes:type_name -> kehu.servicedesk.v1.TicketChange
-	55, // 14: kehu.servicedesk.v1.GetSlaStatusResponse.first_response:type_name -> kehu.servicedesk.v1.TargetStatus
-	55, // 15: kehu.servicedesk.v1.GetSlaStatusResponse.resolution:type_name -> kehu.servicedesk.v1.TargetStatus
-	56, // 16: kehu.servicedesk.v1.CreateCommentRequest.comment:type_name -> kehu.servicedesk.v1.Comment
-	56, // 17: kehu.servicedesk.v1.CreateCommentResponse.comment:type_name -> kehu.servicedesk.v1.Comment
-	56, // 18: kehu.servicedesk.v1.ListCommentsResponse.comments:type_name -> kehu.servicedesk.v1.Comment
-	57, // 19: kehu.servicedesk.v1.CreateQueueRequest.queue:type_name -> kehu.servicedesk.v1.Queue
-	57, // 20: kehu.servicedesk.v1.CreateQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
-	57, // 21: kehu.servicedesk.v1.GetQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
-	57, // 22: kehu.servicedesk.v1.ListQueuesResponse.queues:type_name -> kehu.servicedesk.v1.Queue
-	57, // 23: kehu.servicedesk.v1.UpdateQueueRequest.queue:type_name -> kehu.servicedesk.v1.Queue
-	52, // 24: kehu.servicedesk.v1.UpdateQueueRequest.update_mask:type_name -> google.protobuf.FieldMask
-	57, // 25: kehu.servicedesk.v1.UpdateQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
-	58, // 26: kehu.servicedesk.v1.CreateSlaPolicyRequest.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
-	58, // 27: kehu.servicedesk.v1.CreateSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
-	58, // 28: kehu.servicedesk.v1.GetSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
-	58, // 29: kehu.servicedesk.v1.ListSlaPoliciesResponse.sla_policies:type_name -> kehu.servicedesk.v1.SlaPolicy
-	58, // 30: kehu.servicedesk.v1.UpdateSlaPolicyRequest.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
-	52, // 31: kehu.servicedesk.v1.UpdateSlaPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	58, // 32: kehu.servicedesk.v1.UpdateSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
-	59, // 33: kehu.servicedesk.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
-	51, // 34: kehu.servicedesk.v1.TicketChangedPayload.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	54, // 35: kehu.servicedesk.v1.TicketChangedPayload.changes:type_name -> kehu.servicedesk.v1.TicketChange
-	56, // 36: kehu.servicedesk.v1.CommentCreatedPayload.comment:type_name -> kehu.servicedesk.v1.Comment
-	51, // 37: kehu.servicedesk.v1.SlaAlertPayload.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	60, // 38: kehu.servicedesk.v1.SlaAlertPayload.due_time:type_name -> google.protobuf.Timestamp
-	0,  // 39: kehu.servicedesk.v1.ServiceDeskService.CreateTicket:input_type -> kehu.servicedesk.v1.CreateTicketRequest
-	2,  // 40: kehu.servicedesk.v1.ServiceDeskService.GetTicket:input_type -> kehu.servicedesk.v1.GetTicketRequest
-	4,  // 41: kehu.servicedesk.v1.ServiceDeskService.ListTickets:input_type -> kehu.servicedesk.v1.ListTicketsRequest
-	6,  // 42: kehu.servicedesk.v1.ServiceDeskService.UpdateTicket:input_type -> kehu.servicedesk.v1.UpdateTicketRequest
-	8,  // 43: kehu.servicedesk.v1.ServiceDeskService.AssignTicket:input_type -> kehu.servicedesk.v1.AssignTicketRequest
-	10, // 44: kehu.servicedesk.v1.ServiceDeskService.TransitionTicket:input_type -> kehu.servicedesk.v1.TransitionTicketRequest
-	12, // 45: kehu.servicedesk.v1.ServiceDeskService.EscalateTicket:input_type -> kehu.servicedesk.v1.EscalateTicketRequest
-	14, // 46: kehu.servicedesk.v1.ServiceDeskService.DeleteTicket:input_type -> kehu.servicedesk.v1.DeleteTicketRequest
-	16, // 47: kehu.servicedesk.v1.ServiceDeskService.UndeleteTicket:input_type -> kehu.servicedesk.v1.UndeleteTicketRequest
-	18, // 48: kehu.servicedesk.v1.ServiceDeskService.ListTicketChanges:input_type -> kehu.servicedesk.v1.ListTicketChangesRequest
-	20, // 49: kehu.servicedesk.v1.ServiceDeskService.GetSlaStatus:input_type -> kehu.servicedesk.v1.GetSlaStatusRequest
-	22, // 50: kehu.servicedesk.v1.ServiceDeskService.CreateComment:input_type -> kehu.servicedesk.v1.CreateCommentRequest
-	24, // 51: kehu.servicedesk.v1.ServiceDeskService.ListComments:input_type -> kehu.servicedesk.v1.ListCommentsRequest
-	26, // 52: kehu.servicedesk.v1.ServiceDeskService.CreateQueue:input_type -> kehu.servicedesk.v1.CreateQueueRequest
-	28, // 53: kehu.servicedesk.v1.ServiceDeskService.GetQueue:input_type -> kehu.servicedesk.v1.GetQueueRequest
-	30, // 54: kehu.servicedesk.v1.ServiceDeskService.ListQueues:input_type -> kehu.servicedesk.v1.ListQueuesRequest
-	32, // 55: kehu.servicedesk.v1.ServiceDeskService.UpdateQueue:input_type -> kehu.servicedesk.v1.UpdateQueueRequest
-	34, // 56: kehu.servicedesk.v1.ServiceDeskService.DeleteQueue:input_type -> kehu.servicedesk.v1.DeleteQueueRequest
-	36, // 57: kehu.servicedesk.v1.ServiceDeskService.CreateSlaPolicy:input_type -> kehu.servicedesk.v1.CreateSlaPolicyRequest
-	38, // 58: kehu.servicedesk.v1.ServiceDeskService.GetSlaPolicy:input_type -> kehu.servicedesk.v1.GetSlaPolicyRequest
-	40, // 59: kehu.servicedesk.v1.ServiceDeskService.ListSlaPolicies:input_type -> kehu.servicedesk.v1.ListSlaPoliciesRequest
-	42, // 60: kehu.servicedesk.v1.ServiceDeskService.UpdateSlaPolicy:input_type -> kehu.servicedesk.v1.UpdateSlaPolicyRequest
-	44, // 61: kehu.servicedesk.v1.ServiceDeskService.DeleteSlaPolicy:input_type -> kehu.servicedesk.v1.DeleteSlaPolicyRequest
-	46, // 62: kehu.servicedesk.v1.ServiceDeskService.StreamEvents:input_type -> kehu.servicedesk.v1.StreamEventsRequest
-	1,  // 63: kehu.servicedesk.v1.ServiceDeskService.CreateTicket:output_type -> kehu.servicedesk.v1.CreateTicketResponse
-	3,  // 64: kehu.servicedesk.v1.ServiceDeskService.GetTicket:output_type -> kehu.servicedesk.v1.GetTicketResponse
-	5,  // 65: kehu.servicedesk.v1.ServiceDeskService.ListTickets:output_type -> kehu.servicedesk.v1.ListTicketsResponse
-	7,  // 66: kehu.servicedesk.v1.ServiceDeskService.UpdateTicket:output_type -> kehu.servicedesk.v1.UpdateTicketResponse
-	9,  // 67: kehu.servicedesk.v1.ServiceDeskService.AssignTicket:output_type -> kehu.servicedesk.v1.AssignTicketResponse
-	11, // 68: kehu.servicedesk.v1.ServiceDeskService.TransitionTicket:output_type -> kehu.servicedesk.v1.TransitionTicketResponse
-	13, // 69: kehu.servicedesk.v1.ServiceDeskService.EscalateTicket:output_type -> kehu.servicedesk.v1.EscalateTicketResponse
-	15, // 70: kehu.servicedesk.v1.ServiceDeskService.DeleteTicket:output_type -> kehu.servicedesk.v1.DeleteTicketResponse
-	17, // 71: kehu.servicedesk.v1.ServiceDeskService.UndeleteTicket:output_type -> kehu.servicedesk.v1.UndeleteTicketResponse
-	19, // 72: kehu.servicedesk.v1.ServiceDeskService.ListTicketChanges:output_type -> kehu.servicedesk.v1.ListTicketChangesResponse
-	21, // 73: kehu.servicedesk.v1.ServiceDeskService.GetSlaStatus:output_type -> kehu.servicedesk.v1.GetSlaStatusResponse
-	23, // 74: kehu.servicedesk.v1.ServiceDeskService.CreateComment:output_type -> kehu.servicedesk.v1.CreateCommentResponse
-	25, // 75: kehu.servicedesk.v1.ServiceDeskService.ListComments:output_type -> kehu.servicedesk.v1.ListCommentsResponse
-	27, // 76: kehu.servicedesk.v1.ServiceDeskService.CreateQueue:output_type -> kehu.servicedesk.v1.CreateQueueResponse
-	29, // 77: kehu.servicedesk.v1.ServiceDeskService.GetQueue:output_type -> kehu.servicedesk.v1.GetQueueResponse
-	31, // 78: kehu.servicedesk.v1.ServiceDeskService.ListQueues:output_type -> kehu.servicedesk.v1.ListQueuesResponse
-	33, // 79: kehu.servicedesk.v1.ServiceDeskService.UpdateQueue:output_type -> kehu.servicedesk.v1.UpdateQueueResponse
-	35, // 80: kehu.servicedesk.v1.ServiceDeskService.DeleteQueue:output_type -> kehu.servicedesk.v1.DeleteQueueResponse
-	37, // 81: kehu.servicedesk.v1.ServiceDeskService.CreateSlaPolicy:output_type -> kehu.servicedesk.v1.CreateSlaPolicyResponse
-	39, // 82: kehu.servicedesk.v1.ServiceDeskService.GetSlaPolicy:output_type -> kehu.servicedesk.v1.GetSlaPolicyResponse
-	41, // 83: kehu.servicedesk.v1.ServiceDeskService.ListSlaPolicies:output_type -> kehu.servicedesk.v1.ListSlaPoliciesResponse
-	43, // 84: kehu.servicedesk.v1.ServiceDeskService.UpdateSlaPolicy:output_type -> kehu.servicedesk.v1.UpdateSlaPolicyResponse
-	45, // 85: kehu.servicedesk.v1.ServiceDeskService.DeleteSlaPolicy:output_type -> kehu.servicedesk.v1.DeleteSlaPolicyResponse
-	47, // 86: kehu.servicedesk.v1.ServiceDeskService.StreamEvents:output_type -> kehu.servicedesk.v1.StreamEventsResponse
-	63, // [63:87] is the sub-list for method output_type
-	39, // [39:63] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	61, // 0: kehu.servicedesk.v1.CreateTicketRequest.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	61, // 1: kehu.servicedesk.v1.CreateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	61, // 2: kehu.servicedesk.v1.GetTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	61, // 3: kehu.servicedesk.v1.ListTicketsResponse.tickets:type_name -> kehu.servicedesk.v1.Ticket
+	61, // 4: kehu.servicedesk.v1.UpdateTicketRequest.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	62, // 5: kehu.servicedesk.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
+	61, // 6: kehu.servicedesk.v1.UpdateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	61, // 7: kehu.servicedesk.v1.AssignTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	63, // 8: kehu.servicedesk.v1.TransitionTicketRequest.status:type_name -> kehu.servicedesk.v1.Status
+	61, // 9: kehu.servicedesk.v1.TransitionTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	61, // 10: kehu.servicedesk.v1.EscalateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	61, // 11: kehu.servicedesk.v1.DeleteTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	61, // 12: kehu.servicedesk.v1.UndeleteTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	64, // 13: kehu.servicedesk.v1.ListTicketChangesResponse.changes:type_name -> kehu.servicedesk.v1.TicketChange
+	65, // 14: kehu.servicedesk.v1.GetSlaStatusResponse.first_response:type_name -> kehu.servicedesk.v1.TargetStatus
+	65, // 15: kehu.servicedesk.v1.GetSlaStatusResponse.resolution:type_name -> kehu.servicedesk.v1.TargetStatus
+	66, // 16: kehu.servicedesk.v1.CreateCommentRequest.comment:type_name -> kehu.servicedesk.v1.Comment
+	66, // 17: kehu.servicedesk.v1.CreateCommentResponse.comment:type_name -> kehu.servicedesk.v1.Comment
+	66, // 18: kehu.servicedesk.v1.ListCommentsResponse.comments:type_name -> kehu.servicedesk.v1.Comment
+	67, // 19: kehu.servicedesk.v1.CreateQueueRequest.queue:type_name -> kehu.servicedesk.v1.Queue
+	67, // 20: kehu.servicedesk.v1.CreateQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
+	67, // 21: kehu.servicedesk.v1.GetQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
+	67, // 22: kehu.servicedesk.v1.ListQueuesResponse.queues:type_name -> kehu.servicedesk.v1.Queue
+	67, // 23: kehu.servicedesk.v1.UpdateQueueRequest.queue:type_name -> kehu.servicedesk.v1.Queue
+	62, // 24: kehu.servicedesk.v1.UpdateQueueRequest.update_mask:type_name -> google.protobuf.FieldMask
+	67, // 25: kehu.servicedesk.v1.UpdateQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
+	68, // 26: kehu.servicedesk.v1.CreateSlaPolicyRequest.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
+	68, // 27: kehu.servicedesk.v1.CreateSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
+	68, // 28: kehu.servicedesk.v1.GetSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
+	68, // 29: kehu.servicedesk.v1.ListSlaPoliciesResponse.sla_policies:type_name -> kehu.servicedesk.v1.SlaPolicy
+	68, // 30: kehu.servicedesk.v1.UpdateSlaPolicyRequest.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
+	62, // 31: kehu.servicedesk.v1.UpdateSlaPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	68, // 32: kehu.servicedesk.v1.UpdateSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
+	69, // 33: kehu.servicedesk.v1.GetSurveyResponse.survey:type_name -> kehu.servicedesk.v1.Survey
+	69, // 34: kehu.servicedesk.v1.ListSurveysResponse.surveys:type_name -> kehu.servicedesk.v1.Survey
+	70, // 35: kehu.servicedesk.v1.GetPublicSurveyResponse.survey:type_name -> kehu.servicedesk.v1.PublicSurvey
+	70, // 36: kehu.servicedesk.v1.AnswerSurveyResponse.survey:type_name -> kehu.servicedesk.v1.PublicSurvey
+	71, // 37: kehu.servicedesk.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
+	61, // 38: kehu.servicedesk.v1.TicketChangedPayload.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	64, // 39: kehu.servicedesk.v1.TicketChangedPayload.changes:type_name -> kehu.servicedesk.v1.TicketChange
+	66, // 40: kehu.servicedesk.v1.CommentCreatedPayload.comment:type_name -> kehu.servicedesk.v1.Comment
+	61, // 41: kehu.servicedesk.v1.SlaAlertPayload.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	72, // 42: kehu.servicedesk.v1.SlaAlertPayload.due_time:type_name -> google.protobuf.Timestamp
+	69, // 43: kehu.servicedesk.v1.SurveyIssuedPayload.survey:type_name -> kehu.servicedesk.v1.Survey
+	69, // 44: kehu.servicedesk.v1.SurveyAnsweredPayload.survey:type_name -> kehu.servicedesk.v1.Survey
+	0,  // 45: kehu.servicedesk.v1.ServiceDeskService.CreateTicket:input_type -> kehu.servicedesk.v1.CreateTicketRequest
+	2,  // 46: kehu.servicedesk.v1.ServiceDeskService.GetTicket:input_type -> kehu.servicedesk.v1.GetTicketRequest
+	4,  // 47: kehu.servicedesk.v1.ServiceDeskService.ListTickets:input_type -> kehu.servicedesk.v1.ListTicketsRequest
+	6,  // 48: kehu.servicedesk.v1.ServiceDeskService.UpdateTicket:input_type -> kehu.servicedesk.v1.UpdateTicketRequest
+	8,  // 49: kehu.servicedesk.v1.ServiceDeskService.AssignTicket:input_type -> kehu.servicedesk.v1.AssignTicketRequest
+	10, // 50: kehu.servicedesk.v1.ServiceDeskService.TransitionTicket:input_type -> kehu.servicedesk.v1.TransitionTicketRequest
+	12, // 51: kehu.servicedesk.v1.ServiceDeskService.EscalateTicket:input_type -> kehu.servicedesk.v1.EscalateTicketRequest
+	14, // 52: kehu.servicedesk.v1.ServiceDeskService.DeleteTicket:input_type -> kehu.servicedesk.v1.DeleteTicketRequest
+	16, // 53: kehu.servicedesk.v1.ServiceDeskService.UndeleteTicket:input_type -> kehu.servicedesk.v1.UndeleteTicketRequest
+	18, // 54: kehu.servicedesk.v1.ServiceDeskService.ListTicketChanges:input_type -> kehu.servicedesk.v1.ListTicketChangesRequest
+	20, // 55: kehu.servicedesk.v1.ServiceDeskService.GetSlaStatus:input_type -> kehu.servicedesk.v1.GetSlaStatusRequest
+	22, // 56: kehu.servicedesk.v1.ServiceDeskService.CreateComment:input_type -> kehu.servicedesk.v1.CreateCommentRequest
+	24, // 57: kehu.servicedesk.v1.ServiceDeskService.ListComments:input_type -> kehu.servicedesk.v1.ListCommentsRequest
+	26, // 58: kehu.servicedesk.v1.ServiceDeskService.CreateQueue:input_type -> kehu.servicedesk.v1.CreateQueueRequest
+	28, // 59: kehu.servicedesk.v1.ServiceDeskService.GetQueue:input_type -> kehu.servicedesk.v1.GetQueueRequest
+	30, // 60: kehu.servicedesk.v1.ServiceDeskService.ListQueues:input_type -> kehu.servicedesk.v1.ListQueuesRequest
+	32, // 61: kehu.servicedesk.v1.ServiceDeskService.UpdateQueue:input_type -> kehu.servicedesk.v1.UpdateQueueRequest
+	34, // 62: kehu.servicedesk.v1.ServiceDeskService.DeleteQueue:input_type -> kehu.servicedesk.v1.DeleteQueueRequest
+	36, // 63: kehu.servicedesk.v1.ServiceDeskService.CreateSlaPolicy:input_type -> kehu.servicedesk.v1.CreateSlaPolicyRequest
+	38, // 64: kehu.servicedesk.v1.ServiceDeskService.GetSlaPolicy:input_type -> kehu.servicedesk.v1.GetSlaPolicyRequest
+	40, // 65: kehu.servicedesk.v1.ServiceDeskService.ListSlaPolicies:input_type -> kehu.servicedesk.v1.ListSlaPoliciesRequest
+	42, // 66: kehu.servicedesk.v1.ServiceDeskService.UpdateSlaPolicy:input_type -> kehu.servicedesk.v1.UpdateSlaPolicyRequest
+	44, // 67: kehu.servicedesk.v1.ServiceDeskService.DeleteSlaPolicy:input_type -> kehu.servicedesk.v1.DeleteSlaPolicyRequest
+	46, // 68: kehu.servicedesk.v1.ServiceDeskService.GetSurvey:input_type -> kehu.servicedesk.v1.GetSurveyRequest
+	48, // 69: kehu.servicedesk.v1.ServiceDeskService.ListSurveys:input_type -> kehu.servicedesk.v1.ListSurveysRequest
+	50, // 70: kehu.servicedesk.v1.ServiceDeskService.GetPublicSurvey:input_type -> kehu.servicedesk.v1.GetPublicSurveyRequest
+	52, // 71: kehu.servicedesk.v1.ServiceDeskService.AnswerSurvey:input_type -> kehu.servicedesk.v1.AnswerSurveyRequest
+	54, // 72: kehu.servicedesk.v1.ServiceDeskService.StreamEvents:input_type -> kehu.servicedesk.v1.StreamEventsRequest
+	1,  // 73: kehu.servicedesk.v1.ServiceDeskService.CreateTicket:output_type -> kehu.servicedesk.v1.CreateTicketResponse
+	3,  // 74: kehu.servicedesk.v1.ServiceDeskService.GetTicket:output_type -> kehu.servicedesk.v1.GetTicketResponse
+	5,  // 75: kehu.servicedesk.v1.ServiceDeskService.ListTickets:output_type -> kehu.servicedesk.v1.ListTicketsResponse
+	7,  // 76: kehu.servicedesk.v1.ServiceDeskService.UpdateTicket:output_type -> kehu.servicedesk.v1.UpdateTicketResponse
+	9,  // 77: kehu.servicedesk.v1.ServiceDeskService.AssignTicket:output_type -> kehu.servicedesk.v1.AssignTicketResponse
+	11, // 78: kehu.servicedesk.v1.ServiceDeskService.TransitionTicket:output_type -> kehu.servicedesk.v1.TransitionTicketResponse
+	13, // 79: kehu.servicedesk.v1.ServiceDeskService.EscalateTicket:output_type -> kehu.servicedesk.v1.EscalateTicketResponse
+	15, // 80: kehu.servicedesk.v1.ServiceDeskService.DeleteTicket:output_type -> kehu.servicedesk.v1.DeleteTicketResponse
+	17, // 81: kehu.servicedesk.v1.ServiceDeskService.UndeleteTicket:output_type -> kehu.servicedesk.v1.UndeleteTicketResponse
+	19, // 82: kehu.servicedesk.v1.ServiceDeskService.ListTicketChanges:output_type -> kehu.servicedesk.v1.ListTicketChangesResponse
+	21, // 83: kehu.servicedesk.v1.ServiceDeskService.GetSlaStatus:output_type -> kehu.servicedesk.v1.GetSlaStatusResponse
+	23, // 84: kehu.servicedesk.v1.ServiceDeskService.CreateComment:output_type -> kehu.servicedesk.v1.CreateCommentResponse
+	25, // 85: kehu.servicedesk.v1.ServiceDeskService.ListComments:output_type -> kehu.servicedesk.v1.ListCommentsResponse
+	27, // 86: kehu.servicedesk.v1.ServiceDeskService.CreateQueue:output_type -> kehu.servicedesk.v1.CreateQueueResponse
+	29, // 87: kehu.servicedesk.v1.ServiceDeskService.GetQueue:output_type -> kehu.servicedesk.v1.GetQueueResponse
+	31, // 88: kehu.servicedesk.v1.ServiceDeskService.ListQueues:output_type -> kehu.servicedesk.v1.ListQueuesResponse
+	33, // 89: kehu.servicedesk.v1.ServiceDeskService.UpdateQueue:output_type -> kehu.servicedesk.v1.UpdateQueueResponse
+	35, // 90: kehu.servicedesk.v1.ServiceDeskService.DeleteQueue:output_type -> kehu.servicedesk.v1.DeleteQueueResponse
+	37, // 91: kehu.servicedesk.v1.ServiceDeskService.CreateSlaPolicy:output_type -> kehu.servicedesk.v1.CreateSlaPolicyResponse
+	39, // 92: kehu.servicedesk.v1.ServiceDeskService.GetSlaPolicy:output_type -> kehu.servicedesk.v1.GetSlaPolicyResponse
+	41, // 93: kehu.servicedesk.v1.ServiceDeskService.ListSlaPolicies:output_type -> kehu.servicedesk.v1.ListSlaPoliciesResponse
+	43, // 94: kehu.servicedesk.v1.ServiceDeskService.UpdateSlaPolicy:output_type -> kehu.servicedesk.v1.UpdateSlaPolicyResponse
+	45, // 95: kehu.servicedesk.v1.ServiceDeskService.DeleteSlaPolicy:output_type -> kehu.servicedesk.v1.DeleteSlaPolicyResponse
+	47, // 96: kehu.servicedesk.v1.ServiceDeskService.GetSurvey:output_type -> kehu.servicedesk.v1.GetSurveyResponse
+	49, // 97: kehu.servicedesk.v1.ServiceDeskService.ListSurveys:output_type -> kehu.servicedesk.v1.ListSurveysResponse
+	51, // 98: kehu.servicedesk.v1.ServiceDeskService.GetPublicSurvey:output_type -> kehu.servicedesk.v1.GetPublicSurveyResponse
+	53, // 99: kehu.servicedesk.v1.ServiceDeskService.AnswerSurvey:output_type -> kehu.servicedesk.v1.AnswerSurveyResponse
+	55, // 100: kehu.servicedesk.v1.ServiceDeskService.StreamEvents:output_type -> kehu.servicedesk.v1.StreamEventsResponse
+	73, // [73:101] is the sub-list for method output_type
+	45, // [45:73] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_kehu_servicedesk_v1_servicedesk_service_proto_init() }
@@ -3101,7 +3662,7 @@ func file_kehu_servicedesk_v1_servicedesk_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_servicedesk_v1_servicedesk_service_proto_rawDesc), len(file_kehu_servicedesk_v1_servicedesk_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   51,
+			NumMessages:   61,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

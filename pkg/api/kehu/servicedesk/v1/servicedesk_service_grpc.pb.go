@@ -42,6 +42,10 @@ const (
 	ServiceDeskService_ListSlaPolicies_FullMethodName   = "/kehu.servicedesk.v1.ServiceDeskService/ListSlaPolicies"
 	ServiceDeskService_UpdateSlaPolicy_FullMethodName   = "/kehu.servicedesk.v1.ServiceDeskService/UpdateSlaPolicy"
 	ServiceDeskService_DeleteSlaPolicy_FullMethodName   = "/kehu.servicedesk.v1.ServiceDeskService/DeleteSlaPolicy"
+	ServiceDeskService_GetSurvey_FullMethodName         = "/kehu.servicedesk.v1.ServiceDeskService/GetSurvey"
+	ServiceDeskService_ListSurveys_FullMethodName       = "/kehu.servicedesk.v1.ServiceDeskService/ListSurveys"
+	ServiceDeskService_GetPublicSurvey_FullMethodName   = "/kehu.servicedesk.v1.ServiceDeskService/GetPublicSurvey"
+	ServiceDeskService_AnswerSurvey_FullMethodName      = "/kehu.servicedesk.v1.ServiceDeskService/AnswerSurvey"
 	ServiceDeskService_StreamEvents_FullMethodName      = "/kehu.servicedesk.v1.ServiceDeskService/StreamEvents"
 )
 
@@ -104,6 +108,16 @@ type ServiceDeskServiceClient interface {
 	UpdateSlaPolicy(ctx context.Context, in *UpdateSlaPolicyRequest, opts ...grpc.CallOption) (*UpdateSlaPolicyResponse, error)
 	// Deletes an SLA policy; tickets keep the targets they were given.
 	DeleteSlaPolicy(ctx context.Context, in *DeleteSlaPolicyRequest, opts ...grpc.CallOption) (*DeleteSlaPolicyResponse, error)
+	// Gets a survey.
+	GetSurvey(ctx context.Context, in *GetSurveyRequest, opts ...grpc.CallOption) (*GetSurveyResponse, error)
+	// Lists surveys, newest first; filter by ticket, customer, kind, state.
+	ListSurveys(ctx context.Context, in *ListSurveysRequest, opts ...grpc.CallOption) (*ListSurveysResponse, error)
+	// Shows the holder of a survey link its question. Needs no bearer token:
+	// the link's token authorises it. Rate-limited per token.
+	GetPublicSurvey(ctx context.Context, in *GetPublicSurveyRequest, opts ...grpc.CallOption) (*GetPublicSurveyResponse, error)
+	// Answers a survey, once. Needs no bearer token: the link's token
+	// authorises it. Rate-limited per token.
+	AnswerSurvey(ctx context.Context, in *AnswerSurveyRequest, opts ...grpc.CallOption) (*AnswerSurveyResponse, error)
 	// Streams the service's events after after_sequence, then new ones as
 	// they commit.
 	StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error)
@@ -347,6 +361,46 @@ func (c *serviceDeskServiceClient) DeleteSlaPolicy(ctx context.Context, in *Dele
 	return out, nil
 }
 
+func (c *serviceDeskServiceClient) GetSurvey(ctx context.Context, in *GetSurveyRequest, opts ...grpc.CallOption) (*GetSurveyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSurveyResponse)
+	err := c.cc.Invoke(ctx, ServiceDeskService_GetSurvey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serviceDeskServiceClient) ListSurveys(ctx context.Context, in *ListSurveysRequest, opts ...grpc.CallOption) (*ListSurveysResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSurveysResponse)
+	err := c.cc.Invoke(ctx, ServiceDeskService_ListSurveys_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serviceDeskServiceClient) GetPublicSurvey(ctx context.Context, in *GetPublicSurveyRequest, opts ...grpc.CallOption) (*GetPublicSurveyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetPublicSurveyResponse)
+	err := c.cc.Invoke(ctx, ServiceDeskService_GetPublicSurvey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *serviceDeskServiceClient) AnswerSurvey(ctx context.Context, in *AnswerSurveyRequest, opts ...grpc.CallOption) (*AnswerSurveyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AnswerSurveyResponse)
+	err := c.cc.Invoke(ctx, ServiceDeskService_AnswerSurvey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *serviceDeskServiceClient) StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &ServiceDeskService_ServiceDesc.Streams[0], ServiceDeskService_StreamEvents_FullMethodName, cOpts...)
@@ -425,6 +479,16 @@ type ServiceDeskServiceServer interface {
 	UpdateSlaPolicy(context.Context, *UpdateSlaPolicyRequest) (*UpdateSlaPolicyResponse, error)
 	// Deletes an SLA policy; tickets keep the targets they were given.
 	DeleteSlaPolicy(context.Context, *DeleteSlaPolicyRequest) (*DeleteSlaPolicyResponse, error)
+	// Gets a survey.
+	GetSurvey(context.Context, *GetSurveyRequest) (*GetSurveyResponse, error)
+	// Lists surveys, newest first; filter by ticket, customer, kind, state.
+	ListSurveys(context.Context, *ListSurveysRequest) (*ListSurveysResponse, error)
+	// Shows the holder of a survey link its question. Needs no bearer token:
+	// the link's token authorises it. Rate-limited per token.
+	GetPublicSurvey(context.Context, *GetPublicSurveyRequest) (*GetPublicSurveyResponse, error)
+	// Answers a survey, once. Needs no bearer token: the link's token
+	// authorises it. Rate-limited per token.
+	AnswerSurvey(context.Context, *AnswerSurveyRequest) (*AnswerSurveyResponse, error)
 	// Streams the service's events after after_sequence, then new ones as
 	// they commit.
 	StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error
@@ -506,6 +570,18 @@ func (UnimplementedServiceDeskServiceServer) UpdateSlaPolicy(context.Context, *U
 }
 func (UnimplementedServiceDeskServiceServer) DeleteSlaPolicy(context.Context, *DeleteSlaPolicyRequest) (*DeleteSlaPolicyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteSlaPolicy not implemented")
+}
+func (UnimplementedServiceDeskServiceServer) GetSurvey(context.Context, *GetSurveyRequest) (*GetSurveyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSurvey not implemented")
+}
+func (UnimplementedServiceDeskServiceServer) ListSurveys(context.Context, *ListSurveysRequest) (*ListSurveysResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSurveys not implemented")
+}
+func (UnimplementedServiceDeskServiceServer) GetPublicSurvey(context.Context, *GetPublicSurveyRequest) (*GetPublicSurveyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPublicSurvey not implemented")
+}
+func (UnimplementedServiceDeskServiceServer) AnswerSurvey(context.Context, *AnswerSurveyRequest) (*AnswerSurveyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AnswerSurvey not implemented")
 }
 func (UnimplementedServiceDeskServiceServer) StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamEvents not implemented")
@@ -945,6 +1021,78 @@ func _ServiceDeskService_DeleteSlaPolicy_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ServiceDeskService_GetSurvey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSurveyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServiceDeskServiceServer).GetSurvey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServiceDeskService_GetSurvey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServiceDeskServiceServer).GetSurvey(ctx, req.(*GetSurveyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServiceDeskService_ListSurveys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSurveysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServiceDeskServiceServer).ListSurveys(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServiceDeskService_ListSurveys_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServiceDeskServiceServer).ListSurveys(ctx, req.(*ListSurveysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServiceDeskService_GetPublicSurvey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPublicSurveyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServiceDeskServiceServer).GetPublicSurvey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServiceDeskService_GetPublicSurvey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServiceDeskServiceServer).GetPublicSurvey(ctx, req.(*GetPublicSurveyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ServiceDeskService_AnswerSurvey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AnswerSurveyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServiceDeskServiceServer).AnswerSurvey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServiceDeskService_AnswerSurvey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServiceDeskServiceServer).AnswerSurvey(ctx, req.(*AnswerSurveyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ServiceDeskService_StreamEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(StreamEventsRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -1054,6 +1202,22 @@ var ServiceDeskService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteSlaPolicy",
 			Handler:    _ServiceDeskService_DeleteSlaPolicy_Handler,
+		},
+		{
+			MethodName: "GetSurvey",
+			Handler:    _ServiceDeskService_GetSurvey_Handler,
+		},
+		{
+			MethodName: "ListSurveys",
+			Handler:    _ServiceDeskService_ListSurveys_Handler,
+		},
+		{
+			MethodName: "GetPublicSurvey",
+			Handler:    _ServiceDeskService_GetPublicSurvey_Handler,
+		},
+		{
+			MethodName: "AnswerSurvey",
+			Handler:    _ServiceDeskService_AnswerSurvey_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
