@@ -1,5 +1,5 @@
 // Package app wires the interaction service: configuration, the customer
-// service client and event follower, the background worker, the domain on
+// service client and event follower (pkg/follow), the background worker, the domain on
 // its store, and the gRPC handlers, on the platform's service bootstrap
 // (pkg/service). kehuctl and the end-to-end tests start it through this
 // package.
@@ -15,8 +15,8 @@ import (
 	"github.com/kehu-crm/kehu/pkg/config"
 	customerrpc "github.com/kehu-crm/kehu/pkg/customerref/rpc"
 	"github.com/kehu-crm/kehu/pkg/dial"
+	"github.com/kehu-crm/kehu/pkg/follow"
 	"github.com/kehu-crm/kehu/pkg/service"
-	"github.com/kehu-crm/kehu/services/interaction/internal/customers"
 	"github.com/kehu-crm/kehu/services/interaction/internal/interaction"
 	grpcserver "github.com/kehu-crm/kehu/services/interaction/internal/server"
 	"github.com/kehu-crm/kehu/services/interaction/internal/store"
@@ -83,7 +83,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		Interval: cfg.WorkerInterval, Grace: cfg.FollowUpGrace, Location: location,
 	}, logger, s.Registry)}
 	if cfg.FollowCustomers {
-		s.GoAsLeader("kehu-interaction-customer-follower", customers.NewFollower(customerConn, svc, logger, s.Registry).Run)
+		follower := follow.New("interaction_customer_events", customerrpc.Events(customerConn),
+			customerrpc.Consumer(svc.CustomerCursor, svc.ApplyCustomerEvent), logger, s.Registry)
+		s.GoAsLeader("kehu-interaction-customer-follower", follower.Run)
 	}
 	if cfg.WorkerInterval > 0 {
 		s.GoAsLeader("kehu-interaction-worker", a.worker.Run)

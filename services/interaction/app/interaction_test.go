@@ -15,8 +15,8 @@ import (
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	ipb "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
 	"github.com/kehu-crm/kehu/pkg/auth"
+	customerrpc "github.com/kehu-crm/kehu/pkg/customerref/rpc"
 	"github.com/kehu-crm/kehu/pkg/testkit"
-	"github.com/kehu-crm/kehu/services/interaction/internal/customers"
 )
 
 func call(kind ipb.InteractionKind, summary string) *ipb.Interaction {
@@ -572,7 +572,7 @@ func TestMergeAndPurgeReactions(t *testing.T) {
 		if err != nil {
 			break // the deadline ends the replay once the stream is idle
 		}
-		ev, err := customers.Decode(resp.GetEvent())
+		ev, err := customerrpc.Decode(resp.GetEvent())
 		if err != nil {
 			t.Fatal(err)
 		}

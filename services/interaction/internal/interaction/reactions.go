@@ -4,33 +4,20 @@ import (
 	"context"
 	"time"
 
+	"github.com/kehu-crm/kehu/pkg/customerref"
 	"github.com/kehu-crm/kehu/pkg/event"
 )
 
-// CustomerEvent is an event of the customer service, as the interaction
-// service needs it.
-type CustomerEvent struct {
-	Sequence int64
-	Type     string
-	// CustomerID is the subject of the event.
-	CustomerID string
-	// Snapshot is the customer after the change, for events that carry it.
-	Snapshot *CustomerSnapshot
-	// Stage is the new stage of a stage change.
-	Stage string
-	// SurvivorID and MergedIDs describe a merge; SurvivorID and RestoredID
-	// an unmerge.
-	SurvivorID string
-	MergedIDs  []string
-	RestoredID string
-}
+// CustomerEvent is an event of the customer service, as other services
+// need it.
+type CustomerEvent = customerref.Event
 
 // Customer event types the service reacts to.
 const (
-	CustomerMerged       = "customer.merged"
-	CustomerUnmerged     = "customer.unmerged"
-	CustomerPurged       = "customer.purged"
-	CustomerStageChanged = "customer.stage_changed"
+	CustomerMerged       = customerref.EventMerged
+	CustomerUnmerged     = customerref.EventUnmerged
+	CustomerPurged       = customerref.EventPurged
+	CustomerStageChanged = customerref.EventStageChanged
 )
 
 // CustomerStream is the consumer-cursor name of the customer event stream.
@@ -112,18 +99,6 @@ func emitMoved(ctx context.Context, tx Tx, to string, from []string, interaction
 	})
 }
 
-// CustomerSnapshot is what the interaction service keeps of a customer.
-type CustomerSnapshot struct {
-	ID             string
-	DisplayName    string
-	Kind           string
-	Source         string
-	Stage          string
-	ValueTier      string
-	AccountManager string
-	Tags           []string
-	Birthday       string
-	Since          time.Time
-	Deleted        bool
-	MergedInto     string
-}
+// CustomerSnapshot is a customer as the customer service's events carry
+// it, for the projection.
+type CustomerSnapshot = customerref.Snapshot
