@@ -103,6 +103,7 @@ func Start(t testing.TB, opts Options) *Suite {
 		Service: service, CustomerAddr: customer.GRPCAddr(), CustomerTimeout: 5 * time.Second, ReopenWindow: 7 * 24 * time.Hour,
 		InteractionAddr: interaction.GRPCAddr(), InteractionTimeout: 5 * time.Second, VisitDelay: 72 * time.Hour,
 		SLAAtRisk: 0.75, SurveyKind: "CSAT", SurveyTTL: 14 * 24 * time.Hour, LowScore: "reopen", SurveyRate: 10,
+		FollowCustomers: true,
 	}, logger)
 	if err != nil {
 		t.Fatalf("suite: service desk: %v", err)

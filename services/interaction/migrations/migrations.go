@@ -6,6 +6,7 @@ package migrations
 import (
 	"embed"
 
+	"github.com/kehu-crm/kehu/pkg/follow/cursor"
 	"github.com/kehu-crm/kehu/pkg/idempotency/keystore"
 	"github.com/kehu-crm/kehu/pkg/outbox"
 	"github.com/kehu-crm/kehu/pkg/pg"
@@ -20,6 +21,7 @@ const Schema = "interaction"
 var files embed.FS
 
 // All are the interaction schema's migrations: the service's own, then the
-// platform tables it writes (outbox, idempotency keys). The platform's come
-// last because 0001 created those tables before the platform owned them.
-var All = pg.Migrations{Schema: Schema, Sources: []pg.Source{{FS: files}, outbox.Migrations, keystore.Migrations}}
+// platform tables it writes (outbox, idempotency keys, event cursors). The
+// platform's come last because 0001 created those tables before the
+// platform owned them.
+var All = pg.Migrations{Schema: Schema, Sources: []pg.Source{{FS: files}, outbox.Migrations, keystore.Migrations, cursor.Migrations}}

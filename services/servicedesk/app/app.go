@@ -15,6 +15,7 @@ import (
 	"github.com/kehu-crm/kehu/pkg/config"
 	customerrpc "github.com/kehu-crm/kehu/pkg/customerref/rpc"
 	"github.com/kehu-crm/kehu/pkg/dial"
+	"github.com/kehu-crm/kehu/pkg/follow"
 	"github.com/kehu-crm/kehu/pkg/ratelimit"
 	"github.com/kehu-crm/kehu/pkg/service"
 	"github.com/kehu-crm/kehu/services/servicedesk/internal/desk"
@@ -60,6 +61,9 @@ type Config struct {
 	SurveyTTL time.Duration `env:"KEHU_SURVEY_TTL, default=336h"`
 	// LowScore is what a low score does: reopen, follow-up or none.
 	LowScore string `env:"KEHU_SURVEY_LOW_SCORE, default=reopen"`
+	// FollowCustomers turns the customer event follower on (merges move
+	// tickets, purges erase them).
+	FollowCustomers bool `env:"KEHU_FOLLOW_CUSTOMER_EVENTS, default=true"`
 	// SurveyRate limits uses of one survey link per minute.
 	SurveyRate int `env:"KEHU_SURVEY_RATE_LIMIT, default=10"`
 }
@@ -115,6 +119,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		SurveyKind: surveyKind, SurveyTTL: cfg.SurveyTTL, LowScore: cfg.LowScore,
 	}, nil)
 	a := &App{Service: s, svc: svc}
+	if cfg.FollowCustomers {
+		follower := follow.New("servicedesk_customer_events", customerrpc.Events(customerConn),
+			customerrpc.Consumer(svc.CustomerCursor, svc.ApplyCustomerEvent), logger, s.Registry)
+		s.GoAsLeader("kehu-servicedesk-customer-follower", follower.Run)
+	}
 	if cfg.SLAInterval > 0 {
 		s.Periodic("kehu-servicedesk-sla", "servicedesk_sla", cfg.SLAInterval, func(ctx context.Context, now time.Time) error {
 			rep, err := svc.RunSLA(ctx, now)

@@ -58,7 +58,7 @@ func start(t testing.TB, tweak ...func(*Config)) *env {
 	cfg := Config{Service: testkit.ServiceConfig(dbURL), CustomerAddr: cust.GRPCAddr(), CustomerTimeout: 5 * time.Second,
 		InteractionAddr: inter.GRPCAddr(), InteractionTimeout: 5 * time.Second, VisitDelay: 72 * time.Hour,
 		ReopenWindow: 7 * 24 * time.Hour, SLAAtRisk: 0.75,
-		SurveyKind: "CSAT", SurveyTTL: 14 * 24 * time.Hour, LowScore: "reopen", SurveyRate: 10}
+		SurveyKind: "CSAT", SurveyTTL: 14 * 24 * time.Hour, LowScore: "reopen", SurveyRate: 10, FollowCustomers: true}
 	for _, f := range tweak {
 		f(&cfg)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kehu-crm/kehu/pkg/filter"
+	"github.com/kehu-crm/kehu/pkg/follow/cursor"
 	"github.com/kehu-crm/kehu/pkg/idempotency/keystore"
 	"github.com/kehu-crm/kehu/pkg/outbox"
 	"github.com/kehu-crm/kehu/pkg/pg"
@@ -243,16 +244,7 @@ func (s *Store) CustomerManager(ctx context.Context, customerID string) (string,
 
 // Cursor implements interaction.Store.
 func (s *Store) Cursor(ctx context.Context, stream string) (int64, error) {
-	return cursor(ctx, s.pool, stream)
-}
-
-func cursor(ctx context.Context, q pg.Querier, stream string) (int64, error) {
-	var seq int64
-	err := q.QueryRow(ctx, `SELECT sequence FROM consumer_cursors WHERE stream = $1`, stream).Scan(&seq)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
-	}
-	return seq, pg.Classify(err)
+	return cursor.Get(ctx, s.pool, stream, false)
 }
 
 // InTx implements interaction.Store.

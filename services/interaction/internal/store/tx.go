@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 
 	"github.com/kehu-crm/kehu/pkg/errs"
 	"github.com/kehu-crm/kehu/pkg/filter"
+	"github.com/kehu-crm/kehu/pkg/follow/cursor"
 	"github.com/kehu-crm/kehu/pkg/idempotency/keystore"
 	"github.com/kehu-crm/kehu/pkg/outbox"
 	"github.com/kehu-crm/kehu/pkg/pg"
@@ -345,16 +345,9 @@ func (t *tx) EraseCustomer(ctx context.Context, id string) (int64, error) {
 }
 
 func (t *tx) Cursor(ctx context.Context, stream string) (int64, error) {
-	var seq int64
-	err := t.tx.QueryRow(ctx, `SELECT sequence FROM consumer_cursors WHERE stream = $1 FOR UPDATE`, stream).Scan(&seq)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
-	}
-	return seq, pg.Classify(err)
+	return cursor.Get(ctx, t.tx, stream, true)
 }
 
 func (t *tx) SetCursor(ctx context.Context, stream string, seq int64) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO consumer_cursors (stream, sequence, update_time) VALUES ($1, $2, now())
-		ON CONFLICT (stream) DO UPDATE SET sequence = excluded.sequence, update_time = now()`, stream, seq)
-	return pg.Classify(err)
+	return cursor.Set(ctx, t.tx, stream, seq)
 }

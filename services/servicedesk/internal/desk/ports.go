@@ -31,6 +31,8 @@ type Store interface {
 	// SurveyByToken finds a survey by the hash of its link's token.
 	SurveyByToken(ctx context.Context, tokenHash []byte) (*Survey, error)
 	ListSurveys(ctx context.Context, q SurveyQuery) ([]*Survey, error)
+	// Cursor returns the last handled sequence of an event stream.
+	Cursor(ctx context.Context, stream string) (int64, error)
 	// OwedVisits returns up to limit follow-up visits not delivered yet,
 	// oldest first.
 	OwedVisits(ctx context.Context, limit int) ([]Visit, error)
@@ -86,6 +88,18 @@ type Tx interface {
 	// not raised before (running clocks past their risk or due time, of
 	// live tickets), and returns them.
 	RaiseAlerts(ctx context.Context, now time.Time, limit int) ([]Alert, error)
+
+	// Following the customer service: MoveTickets re-points the merged
+	// customers' tickets to the survivor, remembering where each came from
+	// (sequence is the merge event's); ReturnTickets moves back those whose
+	// latest move came from restored; EraseCustomer deletes everything
+	// about a purged customer, including the payloads of its tickets'
+	// events.
+	MoveTickets(ctx context.Context, survivorID string, mergedIDs []string, sequence int64) (int64, error)
+	ReturnTickets(ctx context.Context, survivorID, restoredID string) (int64, error)
+	EraseCustomer(ctx context.Context, customerID string) error
+	Cursor(ctx context.Context, stream string) (int64, error)
+	SetCursor(ctx context.Context, stream string, sequence int64) error
 
 	// Emit writes events to the outbox.
 	Emit(ctx context.Context, events ...event.Event) error

@@ -29,6 +29,12 @@ func EncodeEvent(e event.Event) (proto.Message, error) {
 		return &sdv1.SurveyIssuedPayload{Survey: surveyToProto(d.Survey), Token: d.Token}, nil
 	case desk.SurveyAnswer:
 		return &sdv1.SurveyAnsweredPayload{Survey: surveyToProto(d.Survey)}, nil
+	case desk.TicketsMoved:
+		p := &sdv1.TicketsMovedPayload{To: desk.CustomerName(d.To), TicketsMoved: d.Tickets}
+		for _, id := range d.From {
+			p.From = append(p.From, desk.CustomerName(id))
+		}
+		return p, nil
 	case desk.CommentCreated:
 		c := commentToProto(d.Comment)
 		if d.Comment.Visibility == desk.Internal {

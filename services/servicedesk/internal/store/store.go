@@ -14,6 +14,7 @@ import (
 
 	"github.com/kehu-crm/kehu/pkg/errs"
 	"github.com/kehu-crm/kehu/pkg/filter"
+	"github.com/kehu-crm/kehu/pkg/follow/cursor"
 	"github.com/kehu-crm/kehu/pkg/idempotency/keystore"
 	"github.com/kehu-crm/kehu/pkg/outbox"
 	"github.com/kehu-crm/kehu/pkg/pg"
@@ -358,4 +359,9 @@ func (s *Store) ListSurveys(ctx context.Context, q desk.SurveyQuery) ([]*desk.Su
 	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT %s FROM surveys v WHERE %s ORDER BY v.issue_time DESC, v.id DESC LIMIT %d`,
 		surveyColumns, w.SQL(), q.Limit), w.Args()...)
 	return pg.Collect(rows, err, scanSurvey)
+}
+
+// Cursor implements desk.Store.
+func (s *Store) Cursor(ctx context.Context, stream string) (int64, error) {
+	return cursor.Get(ctx, s.pool, stream, false)
 }

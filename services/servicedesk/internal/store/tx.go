@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/follow/cursor"
 	"github.com/kehu-crm/kehu/pkg/idempotency/keystore"
 	"github.com/kehu-crm/kehu/pkg/outbox"
 	"github.com/kehu-crm/kehu/pkg/pg"
@@ -312,4 +313,70 @@ func (t *tx) UpdateSurvey(ctx context.Context, v *desk.Survey) error {
 	_, err := t.tx.Exec(ctx, `UPDATE surveys SET state = $2, score = $3, comment = $4, answer_time = $5 WHERE id = $1`,
 		v.ID, v.State, score, comment, answered)
 	return pg.Classify(err)
+}
+
+// MoveTickets implements desk.Tx.
+func (t *tx) MoveTickets(ctx context.Context, survivor string, merged []string, seq int64) (int64, error) {
+	tag, err := t.tx.Exec(ctx, `
+		WITH moved AS (
+			UPDATE tickets k SET customer_id = $1 FROM tickets o
+			WHERE k.id = o.id AND o.customer_id = ANY($2::uuid[])
+			RETURNING k.id, o.customer_id AS from_customer)
+		INSERT INTO ticket_moves (ticket_id, from_customer, to_customer, move_sequence)
+		SELECT id, from_customer, $1, $3 FROM moved`, survivor, merged, seq)
+	if err != nil {
+		return 0, pg.Classify(err)
+	}
+	_, err = t.tx.Exec(ctx, `UPDATE surveys SET customer_id = $1 WHERE customer_id = ANY($2::uuid[])`, survivor, merged)
+	return tag.RowsAffected(), pg.Classify(err)
+}
+
+// ReturnTickets implements desk.Tx: the tickets whose latest move went from
+// restored to survivor go back, and those moves are forgotten, so an
+// earlier merge in a chain can be reversed in turn.
+func (t *tx) ReturnTickets(ctx context.Context, survivor, restored string) (int64, error) {
+	tag, err := t.tx.Exec(ctx, `
+		WITH back AS (
+			DELETE FROM ticket_moves m
+			WHERE m.to_customer = $1 AND m.from_customer = $2
+			  AND m.move_sequence = (SELECT max(l.move_sequence) FROM ticket_moves l WHERE l.ticket_id = m.ticket_id)
+			RETURNING m.ticket_id)
+		UPDATE tickets SET customer_id = $2 WHERE id IN (SELECT ticket_id FROM back) AND customer_id = $1`, survivor, restored)
+	if err != nil {
+		return 0, pg.Classify(err)
+	}
+	_, err = t.tx.Exec(ctx, `UPDATE surveys v SET customer_id = $2 FROM tickets k
+		WHERE v.ticket_id = k.id AND k.customer_id = $2 AND v.customer_id = $1`, survivor, restored)
+	return tag.RowsAffected(), pg.Classify(err)
+}
+
+// EraseCustomer implements desk.Tx: the customer's tickets go with their
+// history, comments, surveys and owed visits (ON DELETE CASCADE), and the
+// payloads of their events are blanked.
+func (t *tx) EraseCustomer(ctx context.Context, customerID string) error {
+	rows, err := t.tx.Query(ctx, `
+		WITH gone AS (DELETE FROM tickets WHERE customer_id = $1 RETURNING id)
+		SELECT 'tickets/' || id::text FROM gone
+		UNION ALL SELECT 'surveys/' || v.id::text FROM surveys v WHERE v.customer_id = $1`, customerID)
+	subjects, err := pg.Collect(rows, err, func(r pgx.Row) (string, error) {
+		var s string
+		return s, r.Scan(&s)
+	})
+	if err != nil {
+		return err
+	}
+	for _, s := range subjects {
+		if _, err := outbox.Erase(ctx, t.tx, s); err != nil {
+			return pg.Classify(err)
+		}
+	}
+	return nil
+}
+
+func (t *tx) Cursor(ctx context.Context, stream string) (int64, error) {
+	return cursor.Get(ctx, t.tx, stream, true)
+}
+
+func (t *tx) SetCursor(ctx context.Context, stream string, seq int64) error {
+	return cursor.Set(ctx, t.tx, stream, seq)
 }

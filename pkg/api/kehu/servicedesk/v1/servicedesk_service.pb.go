@@ -3217,6 +3217,70 @@ func (x *SurveyAnsweredPayload) GetSurvey() *Survey {
 	return nil
 }
 
+// Payload of ticket.customer_moved events: a customer merge moved tickets
+// to the survivor (or an unmerge moved them back to the restored customer).
+type TicketsMovedPayload struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Where the tickets went, "customers/{customer}".
+	To string `protobuf:"bytes,1,opt,name=to,proto3" json:"to,omitempty"`
+	// Where they came from.
+	From          []string `protobuf:"bytes,2,rep,name=from,proto3" json:"from,omitempty"`
+	TicketsMoved  int64    `protobuf:"varint,3,opt,name=tickets_moved,json=ticketsMoved,proto3" json:"tickets_moved,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TicketsMovedPayload) Reset() {
+	*x = TicketsMovedPayload{}
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TicketsMovedPayload) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TicketsMovedPayload) ProtoMessage() {}
+
+func (x *TicketsMovedPayload) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TicketsMovedPayload.ProtoReflect.Descriptor instead.
+func (*TicketsMovedPayload) Descriptor() ([]byte, []int) {
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *TicketsMovedPayload) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *TicketsMovedPayload) GetFrom() []string {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *TicketsMovedPayload) GetTicketsMoved() int64 {
+	if x != nil {
+		return x.TicketsMoved
+	}
+	return 0
+}
+
 var File_kehu_servicedesk_v1_servicedesk_service_proto protoreflect.FileDescriptor
 
 const file_kehu_servicedesk_v1_servicedesk_service_proto_rawDesc = "" +
@@ -3421,7 +3485,11 @@ const file_kehu_servicedesk_v1_servicedesk_service_proto_rawDesc = "" +
 	"\x06survey\x18\x01 \x01(\v2\x1b.kehu.servicedesk.v1.SurveyR\x06survey\x12\x14\n" +
 	"\x05token\x18\x02 \x01(\tR\x05token\"L\n" +
 	"\x15SurveyAnsweredPayload\x123\n" +
-	"\x06survey\x18\x01 \x01(\v2\x1b.kehu.servicedesk.v1.SurveyR\x06survey2\xc6\x16\n" +
+	"\x06survey\x18\x01 \x01(\v2\x1b.kehu.servicedesk.v1.SurveyR\x06survey\"^\n" +
+	"\x13TicketsMovedPayload\x12\x0e\n" +
+	"\x02to\x18\x01 \x01(\tR\x02to\x12\x12\n" +
+	"\x04from\x18\x02 \x03(\tR\x04from\x12#\n" +
+	"\rtickets_moved\x18\x03 \x01(\x03R\fticketsMoved2\xc6\x16\n" +
 	"\x12ServiceDeskService\x12c\n" +
 	"\fCreateTicket\x12(.kehu.servicedesk.v1.CreateTicketRequest\x1a).kehu.servicedesk.v1.CreateTicketResponse\x12Z\n" +
 	"\tGetTicket\x12%.kehu.servicedesk.v1.GetTicketRequest\x1a&.kehu.servicedesk.v1.GetTicketResponse\x12`\n" +
@@ -3465,7 +3533,7 @@ func file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP() []byte {
 	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescData
 }
 
-var file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
+var file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_kehu_servicedesk_v1_servicedesk_service_proto_goTypes = []any{
 	(*CreateTicketRequest)(nil),       // 0: kehu.servicedesk.v1.CreateTicketRequest
 	(*CreateTicketResponse)(nil),      // 1: kehu.servicedesk.v1.CreateTicketResponse
@@ -3528,65 +3596,66 @@ var file_kehu_servicedesk_v1_servicedesk_service_proto_goTypes = []any{
 	(*SlaAlertPayload)(nil),           // 58: kehu.servicedesk.v1.SlaAlertPayload
 	(*SurveyIssuedPayload)(nil),       // 59: kehu.servicedesk.v1.SurveyIssuedPayload
 	(*SurveyAnsweredPayload)(nil),     // 60: kehu.servicedesk.v1.SurveyAnsweredPayload
-	(*Ticket)(nil),                    // 61: kehu.servicedesk.v1.Ticket
-	(*fieldmaskpb.FieldMask)(nil),     // 62: google.protobuf.FieldMask
-	(Status)(0),                       // 63: kehu.servicedesk.v1.Status
-	(*TicketChange)(nil),              // 64: kehu.servicedesk.v1.TicketChange
-	(*TargetStatus)(nil),              // 65: kehu.servicedesk.v1.TargetStatus
-	(*Comment)(nil),                   // 66: kehu.servicedesk.v1.Comment
-	(*Queue)(nil),                     // 67: kehu.servicedesk.v1.Queue
-	(*SlaPolicy)(nil),                 // 68: kehu.servicedesk.v1.SlaPolicy
-	(*Survey)(nil),                    // 69: kehu.servicedesk.v1.Survey
-	(*PublicSurvey)(nil),              // 70: kehu.servicedesk.v1.PublicSurvey
-	(*v1.Event)(nil),                  // 71: kehu.event.v1.Event
-	(*timestamppb.Timestamp)(nil),     // 72: google.protobuf.Timestamp
+	(*TicketsMovedPayload)(nil),       // 61: kehu.servicedesk.v1.TicketsMovedPayload
+	(*Ticket)(nil),                    // 62: kehu.servicedesk.v1.Ticket
+	(*fieldmaskpb.FieldMask)(nil),     // 63: google.protobuf.FieldMask
+	(Status)(0),                       // 64: kehu.servicedesk.v1.Status
+	(*TicketChange)(nil),              // 65: kehu.servicedesk.v1.TicketChange
+	(*TargetStatus)(nil),              // 66: kehu.servicedesk.v1.TargetStatus
+	(*Comment)(nil),                   // 67: kehu.servicedesk.v1.Comment
+	(*Queue)(nil),                     // 68: kehu.servicedesk.v1.Queue
+	(*SlaPolicy)(nil),                 // 69: kehu.servicedesk.v1.SlaPolicy
+	(*Survey)(nil),                    // 70: kehu.servicedesk.v1.Survey
+	(*PublicSurvey)(nil),              // 71: kehu.servicedesk.v1.PublicSurvey
+	(*v1.Event)(nil),                  // 72: kehu.event.v1.Event
+	(*timestamppb.Timestamp)(nil),     // 73: google.protobuf.Timestamp
 }
 var file_kehu_servicedesk_v1_servicedesk_service_proto_depIdxs = []int32{
-	61, // 0: kehu.servicedesk.v1.CreateTicketRequest.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	61, // 1: kehu.servicedesk.v1.CreateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	61, // 2: kehu.servicedesk.v1.GetTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	61, // 3: kehu.servicedesk.v1.ListTicketsResponse.tickets:type_name -> kehu.servicedesk.v1.Ticket
-	61, // 4: kehu.servicedesk.v1.UpdateTicketRequest.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	62, // 5: kehu.servicedesk.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
-	61, // 6: kehu.servicedesk.v1.UpdateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	61, // 7: kehu.servicedesk.v1.AssignTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	63, // 8: kehu.servicedesk.v1.TransitionTicketRequest.status:type_name -> kehu.servicedesk.v1.Status
-	61, // 9: kehu.servicedesk.v1.TransitionTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	61, // 10: kehu.servicedesk.v1.EscalateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	61, // 11: kehu.servicedesk.v1.DeleteTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	61, // 12: kehu.servicedesk.v1.UndeleteTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	64, // 13: kehu.servicedesk.v1.ListTicketChangesResponse.changes:type_name -> kehu.servicedesk.v1.TicketChange
-	65, // 14: kehu.servicedesk.v1.GetSlaStatusResponse.first_response:type_name -> kehu.servicedesk.v1.TargetStatus
-	65, // 15: kehu.servicedesk.v1.GetSlaStatusResponse.resolution:type_name -> kehu.servicedesk.v1.TargetStatus
-	66, // 16: kehu.servicedesk.v1.CreateCommentRequest.comment:type_name -> kehu.servicedesk.v1.Comment
-	66, // 17: kehu.servicedesk.v1.CreateCommentResponse.comment:type_name -> kehu.servicedesk.v1.Comment
-	66, // 18: kehu.servicedesk.v1.ListCommentsResponse.comments:type_name -> kehu.servicedesk.v1.Comment
-	67, // 19: kehu.servicedesk.v1.CreateQueueRequest.queue:type_name -> kehu.servicedesk.v1.Queue
-	67, // 20: kehu.servicedesk.v1.CreateQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
-	67, // 21: kehu.servicedesk.v1.GetQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
-	67, // 22: kehu.servicedesk.v1.ListQueuesResponse.queues:type_name -> kehu.servicedesk.v1.Queue
-	67, // 23: kehu.servicedesk.v1.UpdateQueueRequest.queue:type_name -> kehu.servicedesk.v1.Queue
-	62, // 24: kehu.servicedesk.v1.UpdateQueueRequest.update_mask:type_name -> google.protobuf.FieldMask
-	67, // 25: kehu.servicedesk.v1.UpdateQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
-	68, // 26: kehu.servicedesk.v1.CreateSlaPolicyRequest.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
-	68, // 27: kehu.servicedesk.v1.CreateSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
-	68, // 28: kehu.servicedesk.v1.GetSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
-	68, // 29: kehu.servicedesk.v1.ListSlaPoliciesResponse.sla_policies:type_name -> kehu.servicedesk.v1.SlaPolicy
-	68, // 30: kehu.servicedesk.v1.UpdateSlaPolicyRequest.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
-	62, // 31: kehu.servicedesk.v1.UpdateSlaPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	68, // 32: kehu.servicedesk.v1.UpdateSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
-	69, // 33: kehu.servicedesk.v1.GetSurveyResponse.survey:type_name -> kehu.servicedesk.v1.Survey
-	69, // 34: kehu.servicedesk.v1.ListSurveysResponse.surveys:type_name -> kehu.servicedesk.v1.Survey
-	70, // 35: kehu.servicedesk.v1.GetPublicSurveyResponse.survey:type_name -> kehu.servicedesk.v1.PublicSurvey
-	70, // 36: kehu.servicedesk.v1.AnswerSurveyResponse.survey:type_name -> kehu.servicedesk.v1.PublicSurvey
-	71, // 37: kehu.servicedesk.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
-	61, // 38: kehu.servicedesk.v1.TicketChangedPayload.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	64, // 39: kehu.servicedesk.v1.TicketChangedPayload.changes:type_name -> kehu.servicedesk.v1.TicketChange
-	66, // 40: kehu.servicedesk.v1.CommentCreatedPayload.comment:type_name -> kehu.servicedesk.v1.Comment
-	61, // 41: kehu.servicedesk.v1.SlaAlertPayload.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	72, // 42: kehu.servicedesk.v1.SlaAlertPayload.due_time:type_name -> google.protobuf.Timestamp
-	69, // 43: kehu.servicedesk.v1.SurveyIssuedPayload.survey:type_name -> kehu.servicedesk.v1.Survey
-	69, // 44: kehu.servicedesk.v1.SurveyAnsweredPayload.survey:type_name -> kehu.servicedesk.v1.Survey
+	62, // 0: kehu.servicedesk.v1.CreateTicketRequest.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	62, // 1: kehu.servicedesk.v1.CreateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	62, // 2: kehu.servicedesk.v1.GetTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	62, // 3: kehu.servicedesk.v1.ListTicketsResponse.tickets:type_name -> kehu.servicedesk.v1.Ticket
+	62, // 4: kehu.servicedesk.v1.UpdateTicketRequest.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	63, // 5: kehu.servicedesk.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
+	62, // 6: kehu.servicedesk.v1.UpdateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	62, // 7: kehu.servicedesk.v1.AssignTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	64, // 8: kehu.servicedesk.v1.TransitionTicketRequest.status:type_name -> kehu.servicedesk.v1.Status
+	62, // 9: kehu.servicedesk.v1.TransitionTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	62, // 10: kehu.servicedesk.v1.EscalateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	62, // 11: kehu.servicedesk.v1.DeleteTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	62, // 12: kehu.servicedesk.v1.UndeleteTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	65, // 13: kehu.servicedesk.v1.ListTicketChangesResponse.changes:type_name -> kehu.servicedesk.v1.TicketChange
+	66, // 14: kehu.servicedesk.v1.GetSlaStatusResponse.first_response:type_name -> kehu.servicedesk.v1.TargetStatus
+	66, // 15: kehu.servicedesk.v1.GetSlaStatusResponse.resolution:type_name -> kehu.servicedesk.v1.TargetStatus
+	67, // 16: kehu.servicedesk.v1.CreateCommentRequest.comment:type_name -> kehu.servicedesk.v1.Comment
+	67, // 17: kehu.servicedesk.v1.CreateCommentResponse.comment:type_name -> kehu.servicedesk.v1.Comment
+	67, // 18: kehu.servicedesk.v1.ListCommentsResponse.comments:type_name -> kehu.servicedesk.v1.Comment
+	68, // 19: kehu.servicedesk.v1.CreateQueueRequest.queue:type_name -> kehu.servicedesk.v1.Queue
+	68, // 20: kehu.servicedesk.v1.CreateQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
+	68, // 21: kehu.servicedesk.v1.GetQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
+	68, // 22: kehu.servicedesk.v1.ListQueuesResponse.queues:type_name -> kehu.servicedesk.v1.Queue
+	68, // 23: kehu.servicedesk.v1.UpdateQueueRequest.queue:type_name -> kehu.servicedesk.v1.Queue
+	63, // 24: kehu.servicedesk.v1.UpdateQueueRequest.update_mask:type_name -> google.protobuf.FieldMask
+	68, // 25: kehu.servicedesk.v1.UpdateQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
+	69, // 26: kehu.servicedesk.v1.CreateSlaPolicyRequest.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
+	69, // 27: kehu.servicedesk.v1.CreateSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
+	69, // 28: kehu.servicedesk.v1.GetSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
+	69, // 29: kehu.servicedesk.v1.ListSlaPoliciesResponse.sla_policies:type_name -> kehu.servicedesk.v1.SlaPolicy
+	69, // 30: kehu.servicedesk.v1.UpdateSlaPolicyRequest.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
+	63, // 31: kehu.servicedesk.v1.UpdateSlaPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	69, // 32: kehu.servicedesk.v1.UpdateSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
+	70, // 33: kehu.servicedesk.v1.GetSurveyResponse.survey:type_name -> kehu.servicedesk.v1.Survey
+	70, // 34: kehu.servicedesk.v1.ListSurveysResponse.surveys:type_name -> kehu.servicedesk.v1.Survey
+	71, // 35: kehu.servicedesk.v1.GetPublicSurveyResponse.survey:type_name -> kehu.servicedesk.v1.PublicSurvey
+	71, // 36: kehu.servicedesk.v1.AnswerSurveyResponse.survey:type_name -> kehu.servicedesk.v1.PublicSurvey
+	72, // 37: kehu.servicedesk.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
+	62, // 38: kehu.servicedesk.v1.TicketChangedPayload.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	65, // 39: kehu.servicedesk.v1.TicketChangedPayload.changes:type_name -> kehu.servicedesk.v1.TicketChange
+	67, // 40: kehu.servicedesk.v1.CommentCreatedPayload.comment:type_name -> kehu.servicedesk.v1.Comment
+	62, // 41: kehu.servicedesk.v1.SlaAlertPayload.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	73, // 42: kehu.servicedesk.v1.SlaAlertPayload.due_time:type_name -> google.protobuf.Timestamp
+	70, // 43: kehu.servicedesk.v1.SurveyIssuedPayload.survey:type_name -> kehu.servicedesk.v1.Survey
+	70, // 44: kehu.servicedesk.v1.SurveyAnsweredPayload.survey:type_name -> kehu.servicedesk.v1.Survey
 	0,  // 45: kehu.servicedesk.v1.ServiceDeskService.CreateTicket:input_type -> kehu.servicedesk.v1.CreateTicketRequest
 	2,  // 46: kehu.servicedesk.v1.ServiceDeskService.GetTicket:input_type -> kehu.servicedesk.v1.GetTicketRequest
 	4,  // 47: kehu.servicedesk.v1.ServiceDeskService.ListTickets:input_type -> kehu.servicedesk.v1.ListTicketsRequest
@@ -3662,7 +3731,7 @@ func file_kehu_servicedesk_v1_servicedesk_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_servicedesk_v1_servicedesk_service_proto_rawDesc), len(file_kehu_servicedesk_v1_servicedesk_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   61,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
