@@ -33,6 +33,8 @@ type Store interface {
 	ListSurveys(ctx context.Context, q SurveyQuery) ([]*Survey, error)
 	// Cursor returns the last handled sequence of an event stream.
 	Cursor(ctx context.Context, stream string) (int64, error)
+	// QueueStats computes the KPIs of the selected tickets.
+	QueueStats(ctx context.Context, q StatsQuery) (*QueueStats, error)
 	// OwedVisits returns up to limit follow-up visits not delivered yet,
 	// oldest first.
 	OwedVisits(ctx context.Context, limit int) ([]Visit, error)

@@ -303,3 +303,13 @@ func targetToProto(s desk.TargetStatus, now time.Time) *sdv1.TargetStatus {
 	c.Elapsed = s.Elapsed
 	return &sdv1.TargetStatus{Clock: clockToProto(c, now), Remaining: durationpb.New(s.Remaining), PredictedBreachTime: ts(s.PredictedBreach)}
 }
+
+func statsToProto(st *desk.Stats) *sdv1.QueueStats {
+	return &sdv1.QueueStats{
+		OpenByStatus: st.OpenByStatus, OpenByPriority: st.OpenByPriority,
+		Opened: st.Opened, Resolved: st.Resolved, SlaMet: st.SLAMet, SlaBreached: st.SLABreached,
+		SlaCompliance:       st.Compliance(),
+		MedianFirstResponse: durationpb.New(st.MedianFirstResponse),
+		MedianResolution:    durationpb.New(st.MedianResolution),
+	}
+}

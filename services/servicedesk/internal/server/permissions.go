@@ -33,6 +33,7 @@ var Policy = auth.NewPolicy(sdv1.ServiceDeskService_ServiceDesc.ServiceName, map
 	"ListSlaPolicies":   auth.Readers,
 	"UpdateSlaPolicy":   auth.Managers,
 	"DeleteSlaPolicy":   auth.Managers,
+	"GetQueueStats":     auth.Readers,
 	"GetSurvey":         auth.Readers,
 	"ListSurveys":       auth.Readers,
 	// The survey link's token authorises these (see desk.AnswerSurvey).

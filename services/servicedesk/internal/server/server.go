@@ -309,6 +309,26 @@ func (s *Server) DeleteSlaPolicy(ctx context.Context, req *sdv1.DeleteSlaPolicyR
 	return &sdv1.DeleteSlaPolicyResponse{}, nil
 }
 
+// GetQueueStats implements sdv1.ServiceDeskServiceServer.
+func (s *Server) GetQueueStats(ctx context.Context, req *sdv1.GetQueueStatsRequest) (*sdv1.GetQueueStatsResponse, error) {
+	var start, end time.Time
+	if req.GetStartTime() != nil {
+		start = req.GetStartTime().AsTime()
+	}
+	if req.GetEndTime() != nil {
+		end = req.GetEndTime().AsTime()
+	}
+	st, err := s.svc.GetQueueStats(ctx, req.GetQueue(), start, end)
+	if err != nil {
+		return nil, err
+	}
+	resp := &sdv1.GetQueueStatsResponse{Total: statsToProto(&st.Total)}
+	for _, a := range st.Assignee {
+		resp.Agents = append(resp.Agents, &sdv1.AgentStats{Agent: a, Stats: statsToProto(st.ByAgent[a])})
+	}
+	return resp, nil
+}
+
 // GetSurvey implements sdv1.ServiceDeskServiceServer.
 func (s *Server) GetSurvey(ctx context.Context, req *sdv1.GetSurveyRequest) (*sdv1.GetSurveyResponse, error) {
 	out, err := s.svc.GetSurvey(ctx, req.GetName())

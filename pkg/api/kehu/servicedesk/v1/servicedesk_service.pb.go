@@ -10,6 +10,7 @@ import (
 	v1 "github.com/kehu-crm/kehu/pkg/api/kehu/event/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
@@ -2442,6 +2443,291 @@ func (*DeleteSlaPolicyResponse) Descriptor() ([]byte, []int) {
 	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{45}
 }
 
+// Request of GetQueueStats.
+type GetQueueStatsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "queues/{queue}" or "queues/-" for every queue.
+	Queue string `protobuf:"bytes,1,opt,name=queue,proto3" json:"queue,omitempty"`
+	// The period: [start_time, end_time); the last 30 days by default.
+	StartTime     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime       *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetQueueStatsRequest) Reset() {
+	*x = GetQueueStatsRequest{}
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetQueueStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetQueueStatsRequest) ProtoMessage() {}
+
+func (x *GetQueueStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetQueueStatsRequest.ProtoReflect.Descriptor instead.
+func (*GetQueueStatsRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *GetQueueStatsRequest) GetQueue() string {
+	if x != nil {
+		return x.Queue
+	}
+	return ""
+}
+
+func (x *GetQueueStatsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *GetQueueStatsRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+// Response of GetQueueStats.
+type GetQueueStatsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Total *QueueStats            `protobuf:"bytes,1,opt,name=total,proto3" json:"total,omitempty"`
+	// One entry per assignee ("" for unassigned tickets), by assignee.
+	Agents        []*AgentStats `protobuf:"bytes,2,rep,name=agents,proto3" json:"agents,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetQueueStatsResponse) Reset() {
+	*x = GetQueueStatsResponse{}
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetQueueStatsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetQueueStatsResponse) ProtoMessage() {}
+
+func (x *GetQueueStatsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetQueueStatsResponse.ProtoReflect.Descriptor instead.
+func (*GetQueueStatsResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *GetQueueStatsResponse) GetTotal() *QueueStats {
+	if x != nil {
+		return x.Total
+	}
+	return nil
+}
+
+func (x *GetQueueStatsResponse) GetAgents() []*AgentStats {
+	if x != nil {
+		return x.Agents
+	}
+	return nil
+}
+
+// QueueStats are the service KPIs of a set of tickets.
+type QueueStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Active tickets now, by status name ("OPEN") and priority ("HIGH").
+	OpenByStatus   map[string]int64 `protobuf:"bytes,1,rep,name=open_by_status,json=openByStatus,proto3" json:"open_by_status,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	OpenByPriority map[string]int64 `protobuf:"bytes,2,rep,name=open_by_priority,json=openByPriority,proto3" json:"open_by_priority,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Tickets created in the period.
+	Opened int64 `protobuf:"varint,3,opt,name=opened,proto3" json:"opened,omitempty"`
+	// Tickets resolved in the period (and not reopened since).
+	Resolved int64 `protobuf:"varint,4,opt,name=resolved,proto3" json:"resolved,omitempty"`
+	// Of those with an SLA policy: both targets met, or not.
+	SlaMet      int64 `protobuf:"varint,5,opt,name=sla_met,json=slaMet,proto3" json:"sla_met,omitempty"`
+	SlaBreached int64 `protobuf:"varint,6,opt,name=sla_breached,json=slaBreached,proto3" json:"sla_breached,omitempty"`
+	// sla_met / (sla_met + sla_breached); 0 when none.
+	SlaCompliance float64 `protobuf:"fixed64,7,opt,name=sla_compliance,json=slaCompliance,proto3" json:"sla_compliance,omitempty"`
+	// Wall-clock medians over the period's first responses and resolutions.
+	MedianFirstResponse *durationpb.Duration `protobuf:"bytes,8,opt,name=median_first_response,json=medianFirstResponse,proto3" json:"median_first_response,omitempty"`
+	MedianResolution    *durationpb.Duration `protobuf:"bytes,9,opt,name=median_resolution,json=medianResolution,proto3" json:"median_resolution,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *QueueStats) Reset() {
+	*x = QueueStats{}
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueueStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueueStats) ProtoMessage() {}
+
+func (x *QueueStats) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueueStats.ProtoReflect.Descriptor instead.
+func (*QueueStats) Descriptor() ([]byte, []int) {
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *QueueStats) GetOpenByStatus() map[string]int64 {
+	if x != nil {
+		return x.OpenByStatus
+	}
+	return nil
+}
+
+func (x *QueueStats) GetOpenByPriority() map[string]int64 {
+	if x != nil {
+		return x.OpenByPriority
+	}
+	return nil
+}
+
+func (x *QueueStats) GetOpened() int64 {
+	if x != nil {
+		return x.Opened
+	}
+	return 0
+}
+
+func (x *QueueStats) GetResolved() int64 {
+	if x != nil {
+		return x.Resolved
+	}
+	return 0
+}
+
+func (x *QueueStats) GetSlaMet() int64 {
+	if x != nil {
+		return x.SlaMet
+	}
+	return 0
+}
+
+func (x *QueueStats) GetSlaBreached() int64 {
+	if x != nil {
+		return x.SlaBreached
+	}
+	return 0
+}
+
+func (x *QueueStats) GetSlaCompliance() float64 {
+	if x != nil {
+		return x.SlaCompliance
+	}
+	return 0
+}
+
+func (x *QueueStats) GetMedianFirstResponse() *durationpb.Duration {
+	if x != nil {
+		return x.MedianFirstResponse
+	}
+	return nil
+}
+
+func (x *QueueStats) GetMedianResolution() *durationpb.Duration {
+	if x != nil {
+		return x.MedianResolution
+	}
+	return nil
+}
+
+// AgentStats are one assignee's KPIs.
+type AgentStats struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Agent         string                 `protobuf:"bytes,1,opt,name=agent,proto3" json:"agent,omitempty"`
+	Stats         *QueueStats            `protobuf:"bytes,2,opt,name=stats,proto3" json:"stats,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AgentStats) Reset() {
+	*x = AgentStats{}
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AgentStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AgentStats) ProtoMessage() {}
+
+func (x *AgentStats) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AgentStats.ProtoReflect.Descriptor instead.
+func (*AgentStats) Descriptor() ([]byte, []int) {
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *AgentStats) GetAgent() string {
+	if x != nil {
+		return x.Agent
+	}
+	return ""
+}
+
+func (x *AgentStats) GetStats() *QueueStats {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
 // Request of GetSurvey.
 type GetSurveyRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2452,7 +2738,7 @@ type GetSurveyRequest struct {
 
 func (x *GetSurveyRequest) Reset() {
 	*x = GetSurveyRequest{}
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[46]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2464,7 +2750,7 @@ func (x *GetSurveyRequest) String() string {
 func (*GetSurveyRequest) ProtoMessage() {}
 
 func (x *GetSurveyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[46]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2477,7 +2763,7 @@ func (x *GetSurveyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSurveyRequest.ProtoReflect.Descriptor instead.
 func (*GetSurveyRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{46}
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *GetSurveyRequest) GetName() string {
@@ -2497,7 +2783,7 @@ type GetSurveyResponse struct {
 
 func (x *GetSurveyResponse) Reset() {
 	*x = GetSurveyResponse{}
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[47]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2509,7 +2795,7 @@ func (x *GetSurveyResponse) String() string {
 func (*GetSurveyResponse) ProtoMessage() {}
 
 func (x *GetSurveyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[47]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2522,7 +2808,7 @@ func (x *GetSurveyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSurveyResponse.ProtoReflect.Descriptor instead.
 func (*GetSurveyResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{47}
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GetSurveyResponse) GetSurvey() *Survey {
@@ -2545,7 +2831,7 @@ type ListSurveysRequest struct {
 
 func (x *ListSurveysRequest) Reset() {
 	*x = ListSurveysRequest{}
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[48]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2557,7 +2843,7 @@ func (x *ListSurveysRequest) String() string {
 func (*ListSurveysRequest) ProtoMessage() {}
 
 func (x *ListSurveysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[48]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2570,7 +2856,7 @@ func (x *ListSurveysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSurveysRequest.ProtoReflect.Descriptor instead.
 func (*ListSurveysRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{48}
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ListSurveysRequest) GetPageSize() int32 {
@@ -2605,7 +2891,7 @@ type ListSurveysResponse struct {
 
 func (x *ListSurveysResponse) Reset() {
 	*x = ListSurveysResponse{}
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[49]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2617,7 +2903,7 @@ func (x *ListSurveysResponse) String() string {
 func (*ListSurveysResponse) ProtoMessage() {}
 
 func (x *ListSurveysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[49]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2630,7 +2916,7 @@ func (x *ListSurveysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSurveysResponse.ProtoReflect.Descriptor instead.
 func (*ListSurveysResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{49}
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ListSurveysResponse) GetSurveys() []*Survey {
@@ -2658,7 +2944,7 @@ type GetPublicSurveyRequest struct {
 
 func (x *GetPublicSurveyRequest) Reset() {
 	*x = GetPublicSurveyRequest{}
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[50]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2670,7 +2956,7 @@ func (x *GetPublicSurveyRequest) String() string {
 func (*GetPublicSurveyRequest) ProtoMessage() {}
 
 func (x *GetPublicSurveyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[50]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2683,7 +2969,7 @@ func (x *GetPublicSurveyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPublicSurveyRequest.ProtoReflect.Descriptor instead.
 func (*GetPublicSurveyRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{50}
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GetPublicSurveyRequest) GetToken() string {
@@ -2703,7 +2989,7 @@ type GetPublicSurveyResponse struct {
 
 func (x *GetPublicSurveyResponse) Reset() {
 	*x = GetPublicSurveyResponse{}
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[51]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2715,7 +3001,7 @@ func (x *GetPublicSurveyResponse) String() string {
 func (*GetPublicSurveyResponse) ProtoMessage() {}
 
 func (x *GetPublicSurveyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[51]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2728,7 +3014,7 @@ func (x *GetPublicSurveyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPublicSurveyResponse.ProtoReflect.Descriptor instead.
 func (*GetPublicSurveyResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{51}
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *GetPublicSurveyResponse) GetSurvey() *PublicSurvey {
@@ -2753,7 +3039,7 @@ type AnswerSurveyRequest struct {
 
 func (x *AnswerSurveyRequest) Reset() {
 	*x = AnswerSurveyRequest{}
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[52]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2765,7 +3051,7 @@ func (x *AnswerSurveyRequest) String() string {
 func (*AnswerSurveyRequest) ProtoMessage() {}
 
 func (x *AnswerSurveyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[52]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2778,7 +3064,7 @@ func (x *AnswerSurveyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerSurveyRequest.ProtoReflect.Descriptor instead.
 func (*AnswerSurveyRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{52}
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *AnswerSurveyRequest) GetToken() string {
@@ -2812,7 +3098,7 @@ type AnswerSurveyResponse struct {
 
 func (x *AnswerSurveyResponse) Reset() {
 	*x = AnswerSurveyResponse{}
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[53]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2824,7 +3110,7 @@ func (x *AnswerSurveyResponse) String() string {
 func (*AnswerSurveyResponse) ProtoMessage() {}
 
 func (x *AnswerSurveyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[53]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2837,7 +3123,7 @@ func (x *AnswerSurveyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerSurveyResponse.ProtoReflect.Descriptor instead.
 func (*AnswerSurveyResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{53}
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *AnswerSurveyResponse) GetSurvey() *PublicSurvey {
@@ -2858,7 +3144,7 @@ type StreamEventsRequest struct {
 
 func (x *StreamEventsRequest) Reset() {
 	*x = StreamEventsRequest{}
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[54]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2870,7 +3156,7 @@ func (x *StreamEventsRequest) String() string {
 func (*StreamEventsRequest) ProtoMessage() {}
 
 func (x *StreamEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[54]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2883,7 +3169,7 @@ func (x *StreamEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamEventsRequest.ProtoReflect.Descriptor instead.
 func (*StreamEventsRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{54}
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *StreamEventsRequest) GetAfterSequence() int64 {
@@ -2903,7 +3189,7 @@ type StreamEventsResponse struct {
 
 func (x *StreamEventsResponse) Reset() {
 	*x = StreamEventsResponse{}
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[55]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2915,7 +3201,7 @@ func (x *StreamEventsResponse) String() string {
 func (*StreamEventsResponse) ProtoMessage() {}
 
 func (x *StreamEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[55]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2928,7 +3214,7 @@ func (x *StreamEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamEventsResponse.ProtoReflect.Descriptor instead.
 func (*StreamEventsResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{55}
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *StreamEventsResponse) GetEvent() *v1.Event {
@@ -2950,7 +3236,7 @@ type TicketChangedPayload struct {
 
 func (x *TicketChangedPayload) Reset() {
 	*x = TicketChangedPayload{}
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[56]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2962,7 +3248,7 @@ func (x *TicketChangedPayload) String() string {
 func (*TicketChangedPayload) ProtoMessage() {}
 
 func (x *TicketChangedPayload) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[56]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2975,7 +3261,7 @@ func (x *TicketChangedPayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketChangedPayload.ProtoReflect.Descriptor instead.
 func (*TicketChangedPayload) Descriptor() ([]byte, []int) {
-	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{56}
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *TicketChangedPayload) GetTicket() *Ticket {
@@ -3003,7 +3289,7 @@ type CommentCreatedPayload struct {
 
 func (x *CommentCreatedPayload) Reset() {
 	*x = CommentCreatedPayload{}
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[57]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3015,7 +3301,7 @@ func (x *CommentCreatedPayload) String() string {
 func (*CommentCreatedPayload) ProtoMessage() {}
 
 func (x *CommentCreatedPayload) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[57]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3028,7 +3314,7 @@ func (x *CommentCreatedPayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommentCreatedPayload.ProtoReflect.Descriptor instead.
 func (*CommentCreatedPayload) Descriptor() ([]byte, []int) {
-	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{57}
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *CommentCreatedPayload) GetTicket() string {
@@ -3062,7 +3348,7 @@ type SlaAlertPayload struct {
 
 func (x *SlaAlertPayload) Reset() {
 	*x = SlaAlertPayload{}
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[58]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3074,7 +3360,7 @@ func (x *SlaAlertPayload) String() string {
 func (*SlaAlertPayload) ProtoMessage() {}
 
 func (x *SlaAlertPayload) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[58]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3087,7 +3373,7 @@ func (x *SlaAlertPayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SlaAlertPayload.ProtoReflect.Descriptor instead.
 func (*SlaAlertPayload) Descriptor() ([]byte, []int) {
-	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{58}
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *SlaAlertPayload) GetTicket() *Ticket {
@@ -3130,7 +3416,7 @@ type SurveyIssuedPayload struct {
 
 func (x *SurveyIssuedPayload) Reset() {
 	*x = SurveyIssuedPayload{}
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[59]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3142,7 +3428,7 @@ func (x *SurveyIssuedPayload) String() string {
 func (*SurveyIssuedPayload) ProtoMessage() {}
 
 func (x *SurveyIssuedPayload) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[59]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3155,7 +3441,7 @@ func (x *SurveyIssuedPayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SurveyIssuedPayload.ProtoReflect.Descriptor instead.
 func (*SurveyIssuedPayload) Descriptor() ([]byte, []int) {
-	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{59}
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *SurveyIssuedPayload) GetSurvey() *Survey {
@@ -3182,7 +3468,7 @@ type SurveyAnsweredPayload struct {
 
 func (x *SurveyAnsweredPayload) Reset() {
 	*x = SurveyAnsweredPayload{}
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[60]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3194,7 +3480,7 @@ func (x *SurveyAnsweredPayload) String() string {
 func (*SurveyAnsweredPayload) ProtoMessage() {}
 
 func (x *SurveyAnsweredPayload) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[60]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3207,7 +3493,7 @@ func (x *SurveyAnsweredPayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SurveyAnsweredPayload.ProtoReflect.Descriptor instead.
 func (*SurveyAnsweredPayload) Descriptor() ([]byte, []int) {
-	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{60}
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *SurveyAnsweredPayload) GetSurvey() *Survey {
@@ -3232,7 +3518,7 @@ type TicketsMovedPayload struct {
 
 func (x *TicketsMovedPayload) Reset() {
 	*x = TicketsMovedPayload{}
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[61]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3244,7 +3530,7 @@ func (x *TicketsMovedPayload) String() string {
 func (*TicketsMovedPayload) ProtoMessage() {}
 
 func (x *TicketsMovedPayload) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[61]
+	mi := &file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3257,7 +3543,7 @@ func (x *TicketsMovedPayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketsMovedPayload.ProtoReflect.Descriptor instead.
 func (*TicketsMovedPayload) Descriptor() ([]byte, []int) {
-	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{61}
+	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *TicketsMovedPayload) GetTo() string {
@@ -3285,7 +3571,7 @@ var File_kehu_servicedesk_v1_servicedesk_service_proto protoreflect.FileDescript
 
 const file_kehu_servicedesk_v1_servicedesk_service_proto_rawDesc = "" +
 	"\n" +
-	"-kehu/servicedesk/v1/servicedesk_service.proto\x12\x13kehu.servicedesk.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19kehu/event/v1/event.proto\x1a%kehu/servicedesk/v1/servicedesk.proto\"i\n" +
+	"-kehu/servicedesk/v1/servicedesk_service.proto\x12\x13kehu.servicedesk.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19kehu/event/v1/event.proto\x1a%kehu/servicedesk/v1/servicedesk.proto\"i\n" +
 	"\x13CreateTicketRequest\x123\n" +
 	"\x06ticket\x18\x01 \x01(\v2\x1b.kehu.servicedesk.v1.TicketR\x06ticket\x12\x1d\n" +
 	"\n" +
@@ -3443,7 +3729,36 @@ const file_kehu_servicedesk_v1_servicedesk_service_proto_rawDesc = "" +
 	"\x16DeleteSlaPolicyRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x19\n" +
-	"\x17DeleteSlaPolicyResponse\"&\n" +
+	"\x17DeleteSlaPolicyResponse\"\x9e\x01\n" +
+	"\x14GetQueueStatsRequest\x12\x14\n" +
+	"\x05queue\x18\x01 \x01(\tR\x05queue\x129\n" +
+	"\n" +
+	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"\x87\x01\n" +
+	"\x15GetQueueStatsResponse\x125\n" +
+	"\x05total\x18\x01 \x01(\v2\x1f.kehu.servicedesk.v1.QueueStatsR\x05total\x127\n" +
+	"\x06agents\x18\x02 \x03(\v2\x1f.kehu.servicedesk.v1.AgentStatsR\x06agents\"\xf6\x04\n" +
+	"\n" +
+	"QueueStats\x12W\n" +
+	"\x0eopen_by_status\x18\x01 \x03(\v21.kehu.servicedesk.v1.QueueStats.OpenByStatusEntryR\fopenByStatus\x12]\n" +
+	"\x10open_by_priority\x18\x02 \x03(\v23.kehu.servicedesk.v1.QueueStats.OpenByPriorityEntryR\x0eopenByPriority\x12\x16\n" +
+	"\x06opened\x18\x03 \x01(\x03R\x06opened\x12\x1a\n" +
+	"\bresolved\x18\x04 \x01(\x03R\bresolved\x12\x17\n" +
+	"\asla_met\x18\x05 \x01(\x03R\x06slaMet\x12!\n" +
+	"\fsla_breached\x18\x06 \x01(\x03R\vslaBreached\x12%\n" +
+	"\x0esla_compliance\x18\a \x01(\x01R\rslaCompliance\x12M\n" +
+	"\x15median_first_response\x18\b \x01(\v2\x19.google.protobuf.DurationR\x13medianFirstResponse\x12F\n" +
+	"\x11median_resolution\x18\t \x01(\v2\x19.google.protobuf.DurationR\x10medianResolution\x1a?\n" +
+	"\x11OpenByStatusEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1aA\n" +
+	"\x13OpenByPriorityEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"Y\n" +
+	"\n" +
+	"AgentStats\x12\x14\n" +
+	"\x05agent\x18\x01 \x01(\tR\x05agent\x125\n" +
+	"\x05stats\x18\x02 \x01(\v2\x1f.kehu.servicedesk.v1.QueueStatsR\x05stats\"&\n" +
 	"\x10GetSurveyRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"H\n" +
 	"\x11GetSurveyResponse\x123\n" +
@@ -3489,7 +3804,7 @@ const file_kehu_servicedesk_v1_servicedesk_service_proto_rawDesc = "" +
 	"\x13TicketsMovedPayload\x12\x0e\n" +
 	"\x02to\x18\x01 \x01(\tR\x02to\x12\x12\n" +
 	"\x04from\x18\x02 \x03(\tR\x04from\x12#\n" +
-	"\rtickets_moved\x18\x03 \x01(\x03R\fticketsMoved2\xc6\x16\n" +
+	"\rtickets_moved\x18\x03 \x01(\x03R\fticketsMoved2\xae\x17\n" +
 	"\x12ServiceDeskService\x12c\n" +
 	"\fCreateTicket\x12(.kehu.servicedesk.v1.CreateTicketRequest\x1a).kehu.servicedesk.v1.CreateTicketResponse\x12Z\n" +
 	"\tGetTicket\x12%.kehu.servicedesk.v1.GetTicketRequest\x1a&.kehu.servicedesk.v1.GetTicketResponse\x12`\n" +
@@ -3514,7 +3829,8 @@ const file_kehu_servicedesk_v1_servicedesk_service_proto_rawDesc = "" +
 	"\fGetSlaPolicy\x12(.kehu.servicedesk.v1.GetSlaPolicyRequest\x1a).kehu.servicedesk.v1.GetSlaPolicyResponse\x12l\n" +
 	"\x0fListSlaPolicies\x12+.kehu.servicedesk.v1.ListSlaPoliciesRequest\x1a,.kehu.servicedesk.v1.ListSlaPoliciesResponse\x12l\n" +
 	"\x0fUpdateSlaPolicy\x12+.kehu.servicedesk.v1.UpdateSlaPolicyRequest\x1a,.kehu.servicedesk.v1.UpdateSlaPolicyResponse\x12l\n" +
-	"\x0fDeleteSlaPolicy\x12+.kehu.servicedesk.v1.DeleteSlaPolicyRequest\x1a,.kehu.servicedesk.v1.DeleteSlaPolicyResponse\x12Z\n" +
+	"\x0fDeleteSlaPolicy\x12+.kehu.servicedesk.v1.DeleteSlaPolicyRequest\x1a,.kehu.servicedesk.v1.DeleteSlaPolicyResponse\x12f\n" +
+	"\rGetQueueStats\x12).kehu.servicedesk.v1.GetQueueStatsRequest\x1a*.kehu.servicedesk.v1.GetQueueStatsResponse\x12Z\n" +
 	"\tGetSurvey\x12%.kehu.servicedesk.v1.GetSurveyRequest\x1a&.kehu.servicedesk.v1.GetSurveyResponse\x12`\n" +
 	"\vListSurveys\x12'.kehu.servicedesk.v1.ListSurveysRequest\x1a(.kehu.servicedesk.v1.ListSurveysResponse\x12l\n" +
 	"\x0fGetPublicSurvey\x12+.kehu.servicedesk.v1.GetPublicSurveyRequest\x1a,.kehu.servicedesk.v1.GetPublicSurveyResponse\x12c\n" +
@@ -3533,7 +3849,7 @@ func file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescGZIP() []byte {
 	return file_kehu_servicedesk_v1_servicedesk_service_proto_rawDescData
 }
 
-var file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
+var file_kehu_servicedesk_v1_servicedesk_service_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
 var file_kehu_servicedesk_v1_servicedesk_service_proto_goTypes = []any{
 	(*CreateTicketRequest)(nil),       // 0: kehu.servicedesk.v1.CreateTicketRequest
 	(*CreateTicketResponse)(nil),      // 1: kehu.servicedesk.v1.CreateTicketResponse
@@ -3581,142 +3897,160 @@ var file_kehu_servicedesk_v1_servicedesk_service_proto_goTypes = []any{
 	(*UpdateSlaPolicyResponse)(nil),   // 43: kehu.servicedesk.v1.UpdateSlaPolicyResponse
 	(*DeleteSlaPolicyRequest)(nil),    // 44: kehu.servicedesk.v1.DeleteSlaPolicyRequest
 	(*DeleteSlaPolicyResponse)(nil),   // 45: kehu.servicedesk.v1.DeleteSlaPolicyResponse
-	(*GetSurveyRequest)(nil),          // 46: kehu.servicedesk.v1.GetSurveyRequest
-	(*GetSurveyResponse)(nil),         // 47: kehu.servicedesk.v1.GetSurveyResponse
-	(*ListSurveysRequest)(nil),        // 48: kehu.servicedesk.v1.ListSurveysRequest
-	(*ListSurveysResponse)(nil),       // 49: kehu.servicedesk.v1.ListSurveysResponse
-	(*GetPublicSurveyRequest)(nil),    // 50: kehu.servicedesk.v1.GetPublicSurveyRequest
-	(*GetPublicSurveyResponse)(nil),   // 51: kehu.servicedesk.v1.GetPublicSurveyResponse
-	(*AnswerSurveyRequest)(nil),       // 52: kehu.servicedesk.v1.AnswerSurveyRequest
-	(*AnswerSurveyResponse)(nil),      // 53: kehu.servicedesk.v1.AnswerSurveyResponse
-	(*StreamEventsRequest)(nil),       // 54: kehu.servicedesk.v1.StreamEventsRequest
-	(*StreamEventsResponse)(nil),      // 55: kehu.servicedesk.v1.StreamEventsResponse
-	(*TicketChangedPayload)(nil),      // 56: kehu.servicedesk.v1.TicketChangedPayload
-	(*CommentCreatedPayload)(nil),     // 57: kehu.servicedesk.v1.CommentCreatedPayload
-	(*SlaAlertPayload)(nil),           // 58: kehu.servicedesk.v1.SlaAlertPayload
-	(*SurveyIssuedPayload)(nil),       // 59: kehu.servicedesk.v1.SurveyIssuedPayload
-	(*SurveyAnsweredPayload)(nil),     // 60: kehu.servicedesk.v1.SurveyAnsweredPayload
-	(*TicketsMovedPayload)(nil),       // 61: kehu.servicedesk.v1.TicketsMovedPayload
-	(*Ticket)(nil),                    // 62: kehu.servicedesk.v1.Ticket
-	(*fieldmaskpb.FieldMask)(nil),     // 63: google.protobuf.FieldMask
-	(Status)(0),                       // 64: kehu.servicedesk.v1.Status
-	(*TicketChange)(nil),              // 65: kehu.servicedesk.v1.TicketChange
-	(*TargetStatus)(nil),              // 66: kehu.servicedesk.v1.TargetStatus
-	(*Comment)(nil),                   // 67: kehu.servicedesk.v1.Comment
-	(*Queue)(nil),                     // 68: kehu.servicedesk.v1.Queue
-	(*SlaPolicy)(nil),                 // 69: kehu.servicedesk.v1.SlaPolicy
-	(*Survey)(nil),                    // 70: kehu.servicedesk.v1.Survey
-	(*PublicSurvey)(nil),              // 71: kehu.servicedesk.v1.PublicSurvey
-	(*v1.Event)(nil),                  // 72: kehu.event.v1.Event
-	(*timestamppb.Timestamp)(nil),     // 73: google.protobuf.Timestamp
+	(*GetQueueStatsRequest)(nil),      // 46: kehu.servicedesk.v1.GetQueueStatsRequest
+	(*GetQueueStatsResponse)(nil),     // 47: kehu.servicedesk.v1.GetQueueStatsResponse
+	(*QueueStats)(nil),                // 48: kehu.servicedesk.v1.QueueStats
+	(*AgentStats)(nil),                // 49: kehu.servicedesk.v1.AgentStats
+	(*GetSurveyRequest)(nil),          // 50: kehu.servicedesk.v1.GetSurveyRequest
+	(*GetSurveyResponse)(nil),         // 51: kehu.servicedesk.v1.GetSurveyResponse
+	(*ListSurveysRequest)(nil),        // 52: kehu.servicedesk.v1.ListSurveysRequest
+	(*ListSurveysResponse)(nil),       // 53: kehu.servicedesk.v1.ListSurveysResponse
+	(*GetPublicSurveyRequest)(nil),    // 54: kehu.servicedesk.v1.GetPublicSurveyRequest
+	(*GetPublicSurveyResponse)(nil),   // 55: kehu.servicedesk.v1.GetPublicSurveyResponse
+	(*AnswerSurveyRequest)(nil),       // 56: kehu.servicedesk.v1.AnswerSurveyRequest
+	(*AnswerSurveyResponse)(nil),      // 57: kehu.servicedesk.v1.AnswerSurveyResponse
+	(*StreamEventsRequest)(nil),       // 58: kehu.servicedesk.v1.StreamEventsRequest
+	(*StreamEventsResponse)(nil),      // 59: kehu.servicedesk.v1.StreamEventsResponse
+	(*TicketChangedPayload)(nil),      // 60: kehu.servicedesk.v1.TicketChangedPayload
+	(*CommentCreatedPayload)(nil),     // 61: kehu.servicedesk.v1.CommentCreatedPayload
+	(*SlaAlertPayload)(nil),           // 62: kehu.servicedesk.v1.SlaAlertPayload
+	(*SurveyIssuedPayload)(nil),       // 63: kehu.servicedesk.v1.SurveyIssuedPayload
+	(*SurveyAnsweredPayload)(nil),     // 64: kehu.servicedesk.v1.SurveyAnsweredPayload
+	(*TicketsMovedPayload)(nil),       // 65: kehu.servicedesk.v1.TicketsMovedPayload
+	nil,                               // 66: kehu.servicedesk.v1.QueueStats.OpenByStatusEntry
+	nil,                               // 67: kehu.servicedesk.v1.QueueStats.OpenByPriorityEntry
+	(*Ticket)(nil),                    // 68: kehu.servicedesk.v1.Ticket
+	(*fieldmaskpb.FieldMask)(nil),     // 69: google.protobuf.FieldMask
+	(Status)(0),                       // 70: kehu.servicedesk.v1.Status
+	(*TicketChange)(nil),              // 71: kehu.servicedesk.v1.TicketChange
+	(*TargetStatus)(nil),              // 72: kehu.servicedesk.v1.TargetStatus
+	(*Comment)(nil),                   // 73: kehu.servicedesk.v1.Comment
+	(*Queue)(nil),                     // 74: kehu.servicedesk.v1.Queue
+	(*SlaPolicy)(nil),                 // 75: kehu.servicedesk.v1.SlaPolicy
+	(*timestamppb.Timestamp)(nil),     // 76: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),       // 77: google.protobuf.Duration
+	(*Survey)(nil),                    // 78: kehu.servicedesk.v1.Survey
+	(*PublicSurvey)(nil),              // 79: kehu.servicedesk.v1.PublicSurvey
+	(*v1.Event)(nil),                  // 80: kehu.event.v1.Event
 }
 var file_kehu_servicedesk_v1_servicedesk_service_proto_depIdxs = []int32{
-	62, // 0: kehu.servicedesk.v1.CreateTicketRequest.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	62, // 1: kehu.servicedesk.v1.CreateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	62, // 2: kehu.servicedesk.v1.GetTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	62, // 3: kehu.servicedesk.v1.ListTicketsResponse.tickets:type_name -> kehu.servicedesk.v1.Ticket
-	62, // 4: kehu.servicedesk.v1.UpdateTicketRequest.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	63, // 5: kehu.servicedesk.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
-	62, // 6: kehu.servicedesk.v1.UpdateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	62, // 7: kehu.servicedesk.v1.AssignTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	64, // 8: kehu.servicedesk.v1.TransitionTicketRequest.status:type_name -> kehu.servicedesk.v1.Status
-	62, // 9: kehu.servicedesk.v1.TransitionTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	62, // 10: kehu.servicedesk.v1.EscalateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	62, // 11: kehu.servicedesk.v1.DeleteTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	62, // 12: kehu.servicedesk.v1.UndeleteTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	65, // 13: kehu.servicedesk.v1.ListTicketChangesResponse.changes:type_name -> kehu.servicedesk.v1.TicketChange
-	66, // 14: kehu.servicedesk.v1.GetSlaStatusResponse.first_response:type_name -> kehu.servicedesk.v1.TargetStatus
-	66, // 15: kehu.servicedesk.v1.GetSlaStatusResponse.resolution:type_name -> kehu.servicedesk.v1.TargetStatus
-	67, // 16: kehu.servicedesk.v1.CreateCommentRequest.comment:type_name -> kehu.servicedesk.v1.Comment
-	67, // 17: kehu.servicedesk.v1.CreateCommentResponse.comment:type_name -> kehu.servicedesk.v1.Comment
-	67, // 18: kehu.servicedesk.v1.ListCommentsResponse.comments:type_name -> kehu.servicedesk.v1.Comment
-	68, // 19: kehu.servicedesk.v1.CreateQueueRequest.queue:type_name -> kehu.servicedesk.v1.Queue
-	68, // 20: kehu.servicedesk.v1.CreateQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
-	68, // 21: kehu.servicedesk.v1.GetQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
-	68, // 22: kehu.servicedesk.v1.ListQueuesResponse.queues:type_name -> kehu.servicedesk.v1.Queue
-	68, // 23: kehu.servicedesk.v1.UpdateQueueRequest.queue:type_name -> kehu.servicedesk.v1.Queue
-	63, // 24: kehu.servicedesk.v1.UpdateQueueRequest.update_mask:type_name -> google.protobuf.FieldMask
-	68, // 25: kehu.servicedesk.v1.UpdateQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
-	69, // 26: kehu.servicedesk.v1.CreateSlaPolicyRequest.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
-	69, // 27: kehu.servicedesk.v1.CreateSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
-	69, // 28: kehu.servicedesk.v1.GetSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
-	69, // 29: kehu.servicedesk.v1.ListSlaPoliciesResponse.sla_policies:type_name -> kehu.servicedesk.v1.SlaPolicy
-	69, // 30: kehu.servicedesk.v1.UpdateSlaPolicyRequest.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
-	63, // 31: kehu.servicedesk.v1.UpdateSlaPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	69, // 32: kehu.servicedesk.v1.UpdateSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
-	70, // 33: kehu.servicedesk.v1.GetSurveyResponse.survey:type_name -> kehu.servicedesk.v1.Survey
-	70, // 34: kehu.servicedesk.v1.ListSurveysResponse.surveys:type_name -> kehu.servicedesk.v1.Survey
-	71, // 35: kehu.servicedesk.v1.GetPublicSurveyResponse.survey:type_name -> kehu.servicedesk.v1.PublicSurvey
-	71, // 36: kehu.servicedesk.v1.AnswerSurveyResponse.survey:type_name -> kehu.servicedesk.v1.PublicSurvey
-	72, // 37: kehu.servicedesk.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
-	62, // 38: kehu.servicedesk.v1.TicketChangedPayload.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	65, // 39: kehu.servicedesk.v1.TicketChangedPayload.changes:type_name -> kehu.servicedesk.v1.TicketChange
-	67, // 40: kehu.servicedesk.v1.CommentCreatedPayload.comment:type_name -> kehu.servicedesk.v1.Comment
-	62, // 41: kehu.servicedesk.v1.SlaAlertPayload.ticket:type_name -> kehu.servicedesk.v1.Ticket
-	73, // 42: kehu.servicedesk.v1.SlaAlertPayload.due_time:type_name -> google.protobuf.Timestamp
-	70, // 43: kehu.servicedesk.v1.SurveyIssuedPayload.survey:type_name -> kehu.servicedesk.v1.Survey
-	70, // 44: kehu.servicedesk.v1.SurveyAnsweredPayload.survey:type_name -> kehu.servicedesk.v1.Survey
-	0,  // 45: kehu.servicedesk.v1.ServiceDeskService.CreateTicket:input_type -> kehu.servicedesk.v1.CreateTicketRequest
-	2,  // 46: kehu.servicedesk.v1.ServiceDeskService.GetTicket:input_type -> kehu.servicedesk.v1.GetTicketRequest
-	4,  // 47: kehu.servicedesk.v1.ServiceDeskService.ListTickets:input_type -> kehu.servicedesk.v1.ListTicketsRequest
-	6,  // 48: kehu.servicedesk.v1.ServiceDeskService.UpdateTicket:input_type -> kehu.servicedesk.v1.UpdateTicketRequest
-	8,  // 49: kehu.servicedesk.v1.ServiceDeskService.AssignTicket:input_type -> kehu.servicedesk.v1.AssignTicketRequest
-	10, // 50: kehu.servicedesk.v1.ServiceDeskService.TransitionTicket:input_type -> kehu.servicedesk.v1.TransitionTicketRequest
-	12, // 51: kehu.servicedesk.v1.ServiceDeskService.EscalateTicket:input_type -> kehu.servicedesk.v1.EscalateTicketRequest
-	14, // 52: kehu.servicedesk.v1.ServiceDeskService.DeleteTicket:input_type -> kehu.servicedesk.v1.DeleteTicketRequest
-	16, // 53: kehu.servicedesk.v1.ServiceDeskService.UndeleteTicket:input_type -> kehu.servicedesk.v1.UndeleteTicketRequest
-	18, // 54: kehu.servicedesk.v1.ServiceDeskService.ListTicketChanges:input_type -> kehu.servicedesk.v1.ListTicketChangesRequest
-	20, // 55: kehu.servicedesk.v1.ServiceDeskService.GetSlaStatus:input_type -> kehu.servicedesk.v1.GetSlaStatusRequest
-	22, // 56: kehu.servicedesk.v1.ServiceDeskService.CreateComment:input_type -> kehu.servicedesk.v1.CreateCommentRequest
-	24, // 57: kehu.servicedesk.v1.ServiceDeskService.ListComments:input_type -> kehu.servicedesk.v1.ListCommentsRequest
-	26, // 58: kehu.servicedesk.v1.ServiceDeskService.CreateQueue:input_type -> kehu.servicedesk.v1.CreateQueueRequest
-	28, // 59: kehu.servicedesk.v1.ServiceDeskService.GetQueue:input_type -> kehu.servicedesk.v1.GetQueueRequest
-	30, // 60: kehu.servicedesk.v1.ServiceDeskService.ListQueues:input_type -> kehu.servicedesk.v1.ListQueuesRequest
-	32, // 61: kehu.servicedesk.v1.ServiceDeskService.UpdateQueue:input_type -> kehu.servicedesk.v1.UpdateQueueRequest
-	34, // 62: kehu.servicedesk.v1.ServiceDeskService.DeleteQueue:input_type -> kehu.servicedesk.v1.DeleteQueueRequest
-	36, // 63: kehu.servicedesk.v1.ServiceDeskService.CreateSlaPolicy:input_type -> kehu.servicedesk.v1.CreateSlaPolicyRequest
-	38, // 64: kehu.servicedesk.v1.ServiceDeskService.GetSlaPolicy:input_type -> kehu.servicedesk.v1.GetSlaPolicyRequest
-	40, // 65: kehu.servicedesk.v1.ServiceDeskService.ListSlaPolicies:input_type -> kehu.servicedesk.v1.ListSlaPoliciesRequest
-	42, // 66: kehu.servicedesk.v1.ServiceDeskService.UpdateSlaPolicy:input_type -> kehu.servicedesk.v1.UpdateSlaPolicyRequest
-	44, // 67: kehu.servicedesk.v1.ServiceDeskService.DeleteSlaPolicy:input_type -> kehu.servicedesk.v1.DeleteSlaPolicyRequest
-	46, // 68: kehu.servicedesk.v1.ServiceDeskService.GetSurvey:input_type -> kehu.servicedesk.v1.GetSurveyRequest
-	48, // 69: kehu.servicedesk.v1.ServiceDeskService.ListSurveys:input_type -> kehu.servicedesk.v1.ListSurveysRequest
-	50, // 70: kehu.servicedesk.v1.ServiceDeskService.GetPublicSurvey:input_type -> kehu.servicedesk.v1.GetPublicSurveyRequest
-	52, // 71: kehu.servicedesk.v1.ServiceDeskService.AnswerSurvey:input_type -> kehu.servicedesk.v1.AnswerSurveyRequest
-	54, // 72: kehu.servicedesk.v1.ServiceDeskService.StreamEvents:input_type -> kehu.servicedesk.v1.StreamEventsRequest
-	1,  // 73: kehu.servicedesk.v1.ServiceDeskService.CreateTicket:output_type -> kehu.servicedesk.v1.CreateTicketResponse
-	3,  // 74: kehu.servicedesk.v1.ServiceDeskService.GetTicket:output_type -> kehu.servicedesk.v1.GetTicketResponse
-	5,  // 75: kehu.servicedesk.v1.ServiceDeskService.ListTickets:output_type -> kehu.servicedesk.v1.ListTicketsResponse
-	7,  // 76: kehu.servicedesk.v1.ServiceDeskService.UpdateTicket:output_type -> kehu.servicedesk.v1.UpdateTicketResponse
-	9,  // 77: kehu.servicedesk.v1.ServiceDeskService.AssignTicket:output_type -> kehu.servicedesk.v1.AssignTicketResponse
-	11, // 78: kehu.servicedesk.v1.ServiceDeskService.TransitionTicket:output_type -> kehu.servicedesk.v1.TransitionTicketResponse
-	13, // 79: kehu.servicedesk.v1.ServiceDeskService.EscalateTicket:output_type -> kehu.servicedesk.v1.EscalateTicketResponse
-	15, // 80: kehu.servicedesk.v1.ServiceDeskService.DeleteTicket:output_type -> kehu.servicedesk.v1.DeleteTicketResponse
-	17, // 81: kehu.servicedesk.v1.ServiceDeskService.UndeleteTicket:output_type -> kehu.servicedesk.v1.UndeleteTicketResponse
-	19, // 82: kehu.servicedesk.v1.ServiceDeskService.ListTicketChanges:output_type -> kehu.servicedesk.v1.ListTicketChangesResponse
-	21, // 83: kehu.servicedesk.v1.ServiceDeskService.GetSlaStatus:output_type -> kehu.servicedesk.v1.GetSlaStatusResponse
-	23, // 84: kehu.servicedesk.v1.ServiceDeskService.CreateComment:output_type -> kehu.servicedesk.v1.CreateCommentResponse
-	25, // 85: kehu.servicedesk.v1.ServiceDeskService.ListComments:output_type -> kehu.servicedesk.v1.ListCommentsResponse
-	27, // 86: kehu.servicedesk.v1.ServiceDeskService.CreateQueue:output_type -> kehu.servicedesk.v1.CreateQueueResponse
-	29, // 87: kehu.servicedesk.v1.ServiceDeskService.GetQueue:output_type -> kehu.servicedesk.v1.GetQueueResponse
-	31, // 88: kehu.servicedesk.v1.ServiceDeskService.ListQueues:output_type -> kehu.servicedesk.v1.ListQueuesResponse
-	33, // 89: kehu.servicedesk.v1.ServiceDeskService.UpdateQueue:output_type -> kehu.servicedesk.v1.UpdateQueueResponse
-	35, // 90: kehu.servicedesk.v1.ServiceDeskService.DeleteQueue:output_type -> kehu.servicedesk.v1.DeleteQueueResponse
-	37, // 91: kehu.servicedesk.v1.ServiceDeskService.CreateSlaPolicy:output_type -> kehu.servicedesk.v1.CreateSlaPolicyResponse
-	39, // 92: kehu.servicedesk.v1.ServiceDeskService.GetSlaPolicy:output_type -> kehu.servicedesk.v1.GetSlaPolicyResponse
-	41, // 93: kehu.servicedesk.v1.ServiceDeskService.ListSlaPolicies:output_type -> kehu.servicedesk.v1.ListSlaPoliciesResponse
-	43, // 94: kehu.servicedesk.v1.ServiceDeskService.UpdateSlaPolicy:output_type -> kehu.servicedesk.v1.UpdateSlaPolicyResponse
-	45, // 95: kehu.servicedesk.v1.ServiceDeskService.DeleteSlaPolicy:output_type -> kehu.servicedesk.v1.DeleteSlaPolicyResponse
-	47, // 96: kehu.servicedesk.v1.ServiceDeskService.GetSurvey:output_type -> kehu.servicedesk.v1.GetSurveyResponse
-	49, // 97: kehu.servicedesk.v1.ServiceDeskService.ListSurveys:output_type -> kehu.servicedesk.v1.ListSurveysResponse
-	51, // 98: kehu.servicedesk.v1.ServiceDeskService.GetPublicSurvey:output_type -> kehu.servicedesk.v1.GetPublicSurveyResponse
-	53, // 99: kehu.servicedesk.v1.ServiceDeskService.AnswerSurvey:output_type -> kehu.servicedesk.v1.AnswerSurveyResponse
-	55, // 100: kehu.servicedesk.v1.ServiceDeskService.StreamEvents:output_type -> kehu.servicedesk.v1.StreamEventsResponse
-	73, // [73:101] is the sub-list for method output_type
-	45, // [45:73] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	68, // 0: kehu.servicedesk.v1.CreateTicketRequest.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	68, // 1: kehu.servicedesk.v1.CreateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	68, // 2: kehu.servicedesk.v1.GetTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	68, // 3: kehu.servicedesk.v1.ListTicketsResponse.tickets:type_name -> kehu.servicedesk.v1.Ticket
+	68, // 4: kehu.servicedesk.v1.UpdateTicketRequest.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	69, // 5: kehu.servicedesk.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
+	68, // 6: kehu.servicedesk.v1.UpdateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	68, // 7: kehu.servicedesk.v1.AssignTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	70, // 8: kehu.servicedesk.v1.TransitionTicketRequest.status:type_name -> kehu.servicedesk.v1.Status
+	68, // 9: kehu.servicedesk.v1.TransitionTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	68, // 10: kehu.servicedesk.v1.EscalateTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	68, // 11: kehu.servicedesk.v1.DeleteTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	68, // 12: kehu.servicedesk.v1.UndeleteTicketResponse.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	71, // 13: kehu.servicedesk.v1.ListTicketChangesResponse.changes:type_name -> kehu.servicedesk.v1.TicketChange
+	72, // 14: kehu.servicedesk.v1.GetSlaStatusResponse.first_response:type_name -> kehu.servicedesk.v1.TargetStatus
+	72, // 15: kehu.servicedesk.v1.GetSlaStatusResponse.resolution:type_name -> kehu.servicedesk.v1.TargetStatus
+	73, // 16: kehu.servicedesk.v1.CreateCommentRequest.comment:type_name -> kehu.servicedesk.v1.Comment
+	73, // 17: kehu.servicedesk.v1.CreateCommentResponse.comment:type_name -> kehu.servicedesk.v1.Comment
+	73, // 18: kehu.servicedesk.v1.ListCommentsResponse.comments:type_name -> kehu.servicedesk.v1.Comment
+	74, // 19: kehu.servicedesk.v1.CreateQueueRequest.queue:type_name -> kehu.servicedesk.v1.Queue
+	74, // 20: kehu.servicedesk.v1.CreateQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
+	74, // 21: kehu.servicedesk.v1.GetQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
+	74, // 22: kehu.servicedesk.v1.ListQueuesResponse.queues:type_name -> kehu.servicedesk.v1.Queue
+	74, // 23: kehu.servicedesk.v1.UpdateQueueRequest.queue:type_name -> kehu.servicedesk.v1.Queue
+	69, // 24: kehu.servicedesk.v1.UpdateQueueRequest.update_mask:type_name -> google.protobuf.FieldMask
+	74, // 25: kehu.servicedesk.v1.UpdateQueueResponse.queue:type_name -> kehu.servicedesk.v1.Queue
+	75, // 26: kehu.servicedesk.v1.CreateSlaPolicyRequest.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
+	75, // 27: kehu.servicedesk.v1.CreateSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
+	75, // 28: kehu.servicedesk.v1.GetSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
+	75, // 29: kehu.servicedesk.v1.ListSlaPoliciesResponse.sla_policies:type_name -> kehu.servicedesk.v1.SlaPolicy
+	75, // 30: kehu.servicedesk.v1.UpdateSlaPolicyRequest.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
+	69, // 31: kehu.servicedesk.v1.UpdateSlaPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	75, // 32: kehu.servicedesk.v1.UpdateSlaPolicyResponse.sla_policy:type_name -> kehu.servicedesk.v1.SlaPolicy
+	76, // 33: kehu.servicedesk.v1.GetQueueStatsRequest.start_time:type_name -> google.protobuf.Timestamp
+	76, // 34: kehu.servicedesk.v1.GetQueueStatsRequest.end_time:type_name -> google.protobuf.Timestamp
+	48, // 35: kehu.servicedesk.v1.GetQueueStatsResponse.total:type_name -> kehu.servicedesk.v1.QueueStats
+	49, // 36: kehu.servicedesk.v1.GetQueueStatsResponse.agents:type_name -> kehu.servicedesk.v1.AgentStats
+	66, // 37: kehu.servicedesk.v1.QueueStats.open_by_status:type_name -> kehu.servicedesk.v1.QueueStats.OpenByStatusEntry
+	67, // 38: kehu.servicedesk.v1.QueueStats.open_by_priority:type_name -> kehu.servicedesk.v1.QueueStats.OpenByPriorityEntry
+	77, // 39: kehu.servicedesk.v1.QueueStats.median_first_response:type_name -> google.protobuf.Duration
+	77, // 40: kehu.servicedesk.v1.QueueStats.median_resolution:type_name -> google.protobuf.Duration
+	48, // 41: kehu.servicedesk.v1.AgentStats.stats:type_name -> kehu.servicedesk.v1.QueueStats
+	78, // 42: kehu.servicedesk.v1.GetSurveyResponse.survey:type_name -> kehu.servicedesk.v1.Survey
+	78, // 43: kehu.servicedesk.v1.ListSurveysResponse.surveys:type_name -> kehu.servicedesk.v1.Survey
+	79, // 44: kehu.servicedesk.v1.GetPublicSurveyResponse.survey:type_name -> kehu.servicedesk.v1.PublicSurvey
+	79, // 45: kehu.servicedesk.v1.AnswerSurveyResponse.survey:type_name -> kehu.servicedesk.v1.PublicSurvey
+	80, // 46: kehu.servicedesk.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
+	68, // 47: kehu.servicedesk.v1.TicketChangedPayload.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	71, // 48: kehu.servicedesk.v1.TicketChangedPayload.changes:type_name -> kehu.servicedesk.v1.TicketChange
+	73, // 49: kehu.servicedesk.v1.CommentCreatedPayload.comment:type_name -> kehu.servicedesk.v1.Comment
+	68, // 50: kehu.servicedesk.v1.SlaAlertPayload.ticket:type_name -> kehu.servicedesk.v1.Ticket
+	76, // 51: kehu.servicedesk.v1.SlaAlertPayload.due_time:type_name -> google.protobuf.Timestamp
+	78, // 52: kehu.servicedesk.v1.SurveyIssuedPayload.survey:type_name -> kehu.servicedesk.v1.Survey
+	78, // 53: kehu.servicedesk.v1.SurveyAnsweredPayload.survey:type_name -> kehu.servicedesk.v1.Survey
+	0,  // 54: kehu.servicedesk.v1.ServiceDeskService.CreateTicket:input_type -> kehu.servicedesk.v1.CreateTicketRequest
+	2,  // 55: kehu.servicedesk.v1.ServiceDeskService.GetTicket:input_type -> kehu.servicedesk.v1.GetTicketRequest
+	4,  // 56: kehu.servicedesk.v1.ServiceDeskService.ListTickets:input_type -> kehu.servicedesk.v1.ListTicketsRequest
+	6,  // 57: kehu.servicedesk.v1.ServiceDeskService.UpdateTicket:input_type -> kehu.servicedesk.v1.UpdateTicketRequest
+	8,  // 58: kehu.servicedesk.v1.ServiceDeskService.AssignTicket:input_type -> kehu.servicedesk.v1.AssignTicketRequest
+	10, // 59: kehu.servicedesk.v1.ServiceDeskService.TransitionTicket:input_type -> kehu.servicedesk.v1.TransitionTicketRequest
+	12, // 60: kehu.servicedesk.v1.ServiceDeskService.EscalateTicket:input_type -> kehu.servicedesk.v1.EscalateTicketRequest
+	14, // 61: kehu.servicedesk.v1.ServiceDeskService.DeleteTicket:input_type -> kehu.servicedesk.v1.DeleteTicketRequest
+	16, // 62: kehu.servicedesk.v1.ServiceDeskService.UndeleteTicket:input_type -> kehu.servicedesk.v1.UndeleteTicketRequest
+	18, // 63: kehu.servicedesk.v1.ServiceDeskService.ListTicketChanges:input_type -> kehu.servicedesk.v1.ListTicketChangesRequest
+	20, // 64: kehu.servicedesk.v1.ServiceDeskService.GetSlaStatus:input_type -> kehu.servicedesk.v1.GetSlaStatusRequest
+	22, // 65: kehu.servicedesk.v1.ServiceDeskService.CreateComment:input_type -> kehu.servicedesk.v1.CreateCommentRequest
+	24, // 66: kehu.servicedesk.v1.ServiceDeskService.ListComments:input_type -> kehu.servicedesk.v1.ListCommentsRequest
+	26, // 67: kehu.servicedesk.v1.ServiceDeskService.CreateQueue:input_type -> kehu.servicedesk.v1.CreateQueueRequest
+	28, // 68: kehu.servicedesk.v1.ServiceDeskService.GetQueue:input_type -> kehu.servicedesk.v1.GetQueueRequest
+	30, // 69: kehu.servicedesk.v1.ServiceDeskService.ListQueues:input_type -> kehu.servicedesk.v1.ListQueuesRequest
+	32, // 70: kehu.servicedesk.v1.ServiceDeskService.UpdateQueue:input_type -> kehu.servicedesk.v1.UpdateQueueRequest
+	34, // 71: kehu.servicedesk.v1.ServiceDeskService.DeleteQueue:input_type -> kehu.servicedesk.v1.DeleteQueueRequest
+	36, // 72: kehu.servicedesk.v1.ServiceDeskService.CreateSlaPolicy:input_type -> kehu.servicedesk.v1.CreateSlaPolicyRequest
+	38, // 73: kehu.servicedesk.v1.ServiceDeskService.GetSlaPolicy:input_type -> kehu.servicedesk.v1.GetSlaPolicyRequest
+	40, // 74: kehu.servicedesk.v1.ServiceDeskService.ListSlaPolicies:input_type -> kehu.servicedesk.v1.ListSlaPoliciesRequest
+	42, // 75: kehu.servicedesk.v1.ServiceDeskService.UpdateSlaPolicy:input_type -> kehu.servicedesk.v1.UpdateSlaPolicyRequest
+	44, // 76: kehu.servicedesk.v1.ServiceDeskService.DeleteSlaPolicy:input_type -> kehu.servicedesk.v1.DeleteSlaPolicyRequest
+	46, // 77: kehu.servicedesk.v1.ServiceDeskService.GetQueueStats:input_type -> kehu.servicedesk.v1.GetQueueStatsRequest
+	50, // 78: kehu.servicedesk.v1.ServiceDeskService.GetSurvey:input_type -> kehu.servicedesk.v1.GetSurveyRequest
+	52, // 79: kehu.servicedesk.v1.ServiceDeskService.ListSurveys:input_type -> kehu.servicedesk.v1.ListSurveysRequest
+	54, // 80: kehu.servicedesk.v1.ServiceDeskService.GetPublicSurvey:input_type -> kehu.servicedesk.v1.GetPublicSurveyRequest
+	56, // 81: kehu.servicedesk.v1.ServiceDeskService.AnswerSurvey:input_type -> kehu.servicedesk.v1.AnswerSurveyRequest
+	58, // 82: kehu.servicedesk.v1.ServiceDeskService.StreamEvents:input_type -> kehu.servicedesk.v1.StreamEventsRequest
+	1,  // 83: kehu.servicedesk.v1.ServiceDeskService.CreateTicket:output_type -> kehu.servicedesk.v1.CreateTicketResponse
+	3,  // 84: kehu.servicedesk.v1.ServiceDeskService.GetTicket:output_type -> kehu.servicedesk.v1.GetTicketResponse
+	5,  // 85: kehu.servicedesk.v1.ServiceDeskService.ListTickets:output_type -> kehu.servicedesk.v1.ListTicketsResponse
+	7,  // 86: kehu.servicedesk.v1.ServiceDeskService.UpdateTicket:output_type -> kehu.servicedesk.v1.UpdateTicketResponse
+	9,  // 87: kehu.servicedesk.v1.ServiceDeskService.AssignTicket:output_type -> kehu.servicedesk.v1.AssignTicketResponse
+	11, // 88: kehu.servicedesk.v1.ServiceDeskService.TransitionTicket:output_type -> kehu.servicedesk.v1.TransitionTicketResponse
+	13, // 89: kehu.servicedesk.v1.ServiceDeskService.EscalateTicket:output_type -> kehu.servicedesk.v1.EscalateTicketResponse
+	15, // 90: kehu.servicedesk.v1.ServiceDeskService.DeleteTicket:output_type -> kehu.servicedesk.v1.DeleteTicketResponse
+	17, // 91: kehu.servicedesk.v1.ServiceDeskService.UndeleteTicket:output_type -> kehu.servicedesk.v1.UndeleteTicketResponse
+	19, // 92: kehu.servicedesk.v1.ServiceDeskService.ListTicketChanges:output_type -> kehu.servicedesk.v1.ListTicketChangesResponse
+	21, // 93: kehu.servicedesk.v1.ServiceDeskService.GetSlaStatus:output_type -> kehu.servicedesk.v1.GetSlaStatusResponse
+	23, // 94: kehu.servicedesk.v1.ServiceDeskService.CreateComment:output_type -> kehu.servicedesk.v1.CreateCommentResponse
+	25, // 95: kehu.servicedesk.v1.ServiceDeskService.ListComments:output_type -> kehu.servicedesk.v1.ListCommentsResponse
+	27, // 96: kehu.servicedesk.v1.ServiceDeskService.CreateQueue:output_type -> kehu.servicedesk.v1.CreateQueueResponse
+	29, // 97: kehu.servicedesk.v1.ServiceDeskService.GetQueue:output_type -> kehu.servicedesk.v1.GetQueueResponse
+	31, // 98: kehu.servicedesk.v1.ServiceDeskService.ListQueues:output_type -> kehu.servicedesk.v1.ListQueuesResponse
+	33, // 99: kehu.servicedesk.v1.ServiceDeskService.UpdateQueue:output_type -> kehu.servicedesk.v1.UpdateQueueResponse
+	35, // 100: kehu.servicedesk.v1.ServiceDeskService.DeleteQueue:output_type -> kehu.servicedesk.v1.DeleteQueueResponse
+	37, // 101: kehu.servicedesk.v1.ServiceDeskService.CreateSlaPolicy:output_type -> kehu.servicedesk.v1.CreateSlaPolicyResponse
+	39, // 102: kehu.servicedesk.v1.ServiceDeskService.GetSlaPolicy:output_type -> kehu.servicedesk.v1.GetSlaPolicyResponse
+	41, // 103: kehu.servicedesk.v1.ServiceDeskService.ListSlaPolicies:output_type -> kehu.servicedesk.v1.ListSlaPoliciesResponse
+	43, // 104: kehu.servicedesk.v1.ServiceDeskService.UpdateSlaPolicy:output_type -> kehu.servicedesk.v1.UpdateSlaPolicyResponse
+	45, // 105: kehu.servicedesk.v1.ServiceDeskService.DeleteSlaPolicy:output_type -> kehu.servicedesk.v1.DeleteSlaPolicyResponse
+	47, // 106: kehu.servicedesk.v1.ServiceDeskService.GetQueueStats:output_type -> kehu.servicedesk.v1.GetQueueStatsResponse
+	51, // 107: kehu.servicedesk.v1.ServiceDeskService.GetSurvey:output_type -> kehu.servicedesk.v1.GetSurveyResponse
+	53, // 108: kehu.servicedesk.v1.ServiceDeskService.ListSurveys:output_type -> kehu.servicedesk.v1.ListSurveysResponse
+	55, // 109: kehu.servicedesk.v1.ServiceDeskService.GetPublicSurvey:output_type -> kehu.servicedesk.v1.GetPublicSurveyResponse
+	57, // 110: kehu.servicedesk.v1.ServiceDeskService.AnswerSurvey:output_type -> kehu.servicedesk.v1.AnswerSurveyResponse
+	59, // 111: kehu.servicedesk.v1.ServiceDeskService.StreamEvents:output_type -> kehu.servicedesk.v1.StreamEventsResponse
+	83, // [83:112] is the sub-list for method output_type
+	54, // [54:83] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_kehu_servicedesk_v1_servicedesk_service_proto_init() }
@@ -3731,7 +4065,7 @@ func file_kehu_servicedesk_v1_servicedesk_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_servicedesk_v1_servicedesk_service_proto_rawDesc), len(file_kehu_servicedesk_v1_servicedesk_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   62,
+			NumMessages:   68,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1166,6 +1166,59 @@ func local_request_ServiceDeskService_DeleteSlaPolicy_0(ctx context.Context, mar
 	return msg, metadata, err
 }
 
+var filter_ServiceDeskService_GetQueueStats_0 = &utilities.DoubleArray{Encoding: map[string]int{"queue": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
+func request_ServiceDeskService_GetQueueStats_0(ctx context.Context, marshaler runtime.Marshaler, client ServiceDeskServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetQueueStatsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["queue"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "queue")
+	}
+	protoReq.Queue, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "queue", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ServiceDeskService_GetQueueStats_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetQueueStats(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_ServiceDeskService_GetQueueStats_0(ctx context.Context, marshaler runtime.Marshaler, server ServiceDeskServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetQueueStatsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["queue"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "queue")
+	}
+	protoReq.Queue, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "queue", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ServiceDeskService_GetQueueStats_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.GetQueueStats(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 func request_ServiceDeskService_GetSurvey_0(ctx context.Context, marshaler runtime.Marshaler, client ServiceDeskServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq GetSurveyRequest
@@ -1818,6 +1871,26 @@ func RegisterServiceDeskServiceHandlerServer(ctx context.Context, mux *runtime.S
 		}
 		forward_ServiceDeskService_DeleteSlaPolicy_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_ServiceDeskService_GetQueueStats_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/kehu.servicedesk.v1.ServiceDeskService/GetQueueStats", runtime.WithHTTPPathPattern("/v1/{queue=queues/*}:stats"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_ServiceDeskService_GetQueueStats_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_ServiceDeskService_GetQueueStats_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_ServiceDeskService_GetSurvey_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -2336,6 +2409,23 @@ func RegisterServiceDeskServiceHandlerClient(ctx context.Context, mux *runtime.S
 		}
 		forward_ServiceDeskService_DeleteSlaPolicy_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_ServiceDeskService_GetQueueStats_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/kehu.servicedesk.v1.ServiceDeskService/GetQueueStats", runtime.WithHTTPPathPattern("/v1/{queue=queues/*}:stats"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_ServiceDeskService_GetQueueStats_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_ServiceDeskService_GetQueueStats_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_ServiceDeskService_GetSurvey_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -2610,6 +2700,7 @@ var (
 	pattern_ServiceDeskService_ListSlaPolicies_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "slaPolicies"}, ""))
 	pattern_ServiceDeskService_UpdateSlaPolicy_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "slaPolicies", "sla_policy.name"}, ""))
 	pattern_ServiceDeskService_DeleteSlaPolicy_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "slaPolicies", "name"}, ""))
+	pattern_ServiceDeskService_GetQueueStats_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "queues", "queue"}, "stats"))
 	pattern_ServiceDeskService_GetSurvey_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "surveys", "name"}, ""))
 	pattern_ServiceDeskService_ListSurveys_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "surveys"}, ""))
 	pattern_ServiceDeskService_GetPublicSurvey_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "publicSurveys", "token"}, ""))
@@ -2641,6 +2732,7 @@ var (
 	forward_ServiceDeskService_ListSlaPolicies_0   = runtime.ForwardResponseMessage
 	forward_ServiceDeskService_UpdateSlaPolicy_0   = runtime.ForwardResponseMessage
 	forward_ServiceDeskService_DeleteSlaPolicy_0   = runtime.ForwardResponseMessage
+	forward_ServiceDeskService_GetQueueStats_0     = runtime.ForwardResponseMessage
 	forward_ServiceDeskService_GetSurvey_0         = runtime.ForwardResponseMessage
 	forward_ServiceDeskService_ListSurveys_0       = runtime.ForwardResponseMessage
 	forward_ServiceDeskService_GetPublicSurvey_0   = runtime.ForwardResponseMessage

@@ -42,6 +42,7 @@ const (
 	ServiceDeskService_ListSlaPolicies_FullMethodName   = "/kehu.servicedesk.v1.ServiceDeskService/ListSlaPolicies"
 	ServiceDeskService_UpdateSlaPolicy_FullMethodName   = "/kehu.servicedesk.v1.ServiceDeskService/UpdateSlaPolicy"
 	ServiceDeskService_DeleteSlaPolicy_FullMethodName   = "/kehu.servicedesk.v1.ServiceDeskService/DeleteSlaPolicy"
+	ServiceDeskService_GetQueueStats_FullMethodName     = "/kehu.servicedesk.v1.ServiceDeskService/GetQueueStats"
 	ServiceDeskService_GetSurvey_FullMethodName         = "/kehu.servicedesk.v1.ServiceDeskService/GetSurvey"
 	ServiceDeskService_ListSurveys_FullMethodName       = "/kehu.servicedesk.v1.ServiceDeskService/ListSurveys"
 	ServiceDeskService_GetPublicSurvey_FullMethodName   = "/kehu.servicedesk.v1.ServiceDeskService/GetPublicSurvey"
@@ -108,6 +109,11 @@ type ServiceDeskServiceClient interface {
 	UpdateSlaPolicy(ctx context.Context, in *UpdateSlaPolicyRequest, opts ...grpc.CallOption) (*UpdateSlaPolicyResponse, error)
 	// Deletes an SLA policy; tickets keep the targets they were given.
 	DeleteSlaPolicy(ctx context.Context, in *DeleteSlaPolicyRequest, opts ...grpc.CallOption) (*DeleteSlaPolicyResponse, error)
+	// Service KPIs of a queue (or every queue the caller may see, with
+	// "queues/-"), in total and per agent: open tickets now by status and
+	// priority; over the period, tickets opened and resolved, SLA
+	// compliance, and median first-response and resolution times.
+	GetQueueStats(ctx context.Context, in *GetQueueStatsRequest, opts ...grpc.CallOption) (*GetQueueStatsResponse, error)
 	// Gets a survey.
 	GetSurvey(ctx context.Context, in *GetSurveyRequest, opts ...grpc.CallOption) (*GetSurveyResponse, error)
 	// Lists surveys, newest first; filter by ticket, customer, kind, state.
@@ -361,6 +367,16 @@ func (c *serviceDeskServiceClient) DeleteSlaPolicy(ctx context.Context, in *Dele
 	return out, nil
 }
 
+func (c *serviceDeskServiceClient) GetQueueStats(ctx context.Context, in *GetQueueStatsRequest, opts ...grpc.CallOption) (*GetQueueStatsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetQueueStatsResponse)
+	err := c.cc.Invoke(ctx, ServiceDeskService_GetQueueStats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *serviceDeskServiceClient) GetSurvey(ctx context.Context, in *GetSurveyRequest, opts ...grpc.CallOption) (*GetSurveyResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetSurveyResponse)
@@ -479,6 +495,11 @@ type ServiceDeskServiceServer interface {
 	UpdateSlaPolicy(context.Context, *UpdateSlaPolicyRequest) (*UpdateSlaPolicyResponse, error)
 	// Deletes an SLA policy; tickets keep the targets they were given.
 	DeleteSlaPolicy(context.Context, *DeleteSlaPolicyRequest) (*DeleteSlaPolicyResponse, error)
+	// Service KPIs of a queue (or every queue the caller may see, with
+	// "queues/-"), in total and per agent: open tickets now by status and
+	// priority; over the period, tickets opened and resolved, SLA
+	// compliance, and median first-response and resolution times.
+	GetQueueStats(context.Context, *GetQueueStatsRequest) (*GetQueueStatsResponse, error)
 	// Gets a survey.
 	GetSurvey(context.Context, *GetSurveyRequest) (*GetSurveyResponse, error)
 	// Lists surveys, newest first; filter by ticket, customer, kind, state.
@@ -570,6 +591,9 @@ func (UnimplementedServiceDeskServiceServer) UpdateSlaPolicy(context.Context, *U
 }
 func (UnimplementedServiceDeskServiceServer) DeleteSlaPolicy(context.Context, *DeleteSlaPolicyRequest) (*DeleteSlaPolicyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteSlaPolicy not implemented")
+}
+func (UnimplementedServiceDeskServiceServer) GetQueueStats(context.Context, *GetQueueStatsRequest) (*GetQueueStatsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetQueueStats not implemented")
 }
 func (UnimplementedServiceDeskServiceServer) GetSurvey(context.Context, *GetSurveyRequest) (*GetSurveyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSurvey not implemented")
@@ -1021,6 +1045,24 @@ func _ServiceDeskService_DeleteSlaPolicy_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ServiceDeskService_GetQueueStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetQueueStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServiceDeskServiceServer).GetQueueStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServiceDeskService_GetQueueStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServiceDeskServiceServer).GetQueueStats(ctx, req.(*GetQueueStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ServiceDeskService_GetSurvey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetSurveyRequest)
 	if err := dec(in); err != nil {
@@ -1202,6 +1244,10 @@ var ServiceDeskService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteSlaPolicy",
 			Handler:    _ServiceDeskService_DeleteSlaPolicy_Handler,
+		},
+		{
+			MethodName: "GetQueueStats",
+			Handler:    _ServiceDeskService_GetQueueStats_Handler,
 		},
 		{
 			MethodName: "GetSurvey",
