@@ -12,6 +12,7 @@ import (
 
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
+	sdv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
 	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/dial"
 )
@@ -20,16 +21,18 @@ func runDemo(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	addr := fs.String("customer", envOr("KEHU_CUSTOMER_ADDR", "127.0.0.1:9101"), "customer service gRPC address")
 	iaddr := fs.String("interaction", envOr("KEHU_INTERACTION_ADDR", "127.0.0.1:9102"), "interaction service gRPC address")
+	daddr := fs.String("servicedesk", envOr("KEHU_SERVICEDESK_ADDR", "127.0.0.1:9103"), "service desk gRPC address")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	return loadDemo(ctx, *addr, *iaddr)
+	return loadDemo(ctx, *addr, *iaddr, *daddr)
 }
 
 // loadDemo imports a small, realistic customer base (upserted by external
-// id) and gives each customer without history a few interactions,
-// purchases and a follow-up, so loading it twice changes nothing.
-func loadDemo(ctx context.Context, customerAddr, interactionAddr string) error {
+// id), gives each customer without history a few interactions, purchases
+// and a follow-up, and sets up a service desk with tickets, so loading it
+// twice changes nothing.
+func loadDemo(ctx context.Context, customerAddr, interactionAddr, deskAddr string) error {
 	signer, err := auth.NewHS256Signer(jwtSecret(), envOr("KEHU_JWT_ISSUER", "kehu"), envOr("KEHU_JWT_AUDIENCE", "kehu"))
 	if err != nil {
 		return err
@@ -66,7 +69,15 @@ func loadDemo(ctx context.Context, customerAddr, interactionAddr string) error {
 		return err
 	}
 	defer iconn.Close()
-	return demoHistory(ctx, customerv1.NewCustomerServiceClient(conn), interactionv1.NewInteractionServiceClient(iconn))
+	if err := demoHistory(ctx, customerv1.NewCustomerServiceClient(conn), interactionv1.NewInteractionServiceClient(iconn)); err != nil {
+		return err
+	}
+	dconn, err := dial.Dial(deskAddr, dial.WithTokenSource(auth.StaticToken(token)))
+	if err != nil {
+		return err
+	}
+	defer dconn.Close()
+	return demoDesk(ctx, customerv1.NewCustomerServiceClient(conn), sdv1.NewServiceDeskServiceClient(dconn))
 }
 
 // demoHistory records interactions for demo customers that have none.

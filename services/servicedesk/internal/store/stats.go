@@ -98,4 +98,6 @@ func newStats() *desk.Stats {
 	return &desk.Stats{OpenByStatus: map[string]int64{}, OpenByPriority: map[string]int64{}}
 }
 
-func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)).Round(time.Millisecond) }
+func seconds(s float64) time.Duration {
+	return time.Duration(s * float64(time.Second)).Round(time.Millisecond)
+}
