@@ -1,8 +1,13 @@
 package e2e_test
 
 import (
+	"context"
 	"net/http"
 	"testing"
+	"time"
+
+	sdv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
+	"github.com/kehu-crm/kehu/pkg/testkit"
 
 	"github.com/kehu-crm/kehu/e2e"
 	"github.com/kehu-crm/kehu/pkg/auth"
@@ -66,8 +71,26 @@ func TestRESTTicketAnsweredAndResolved(t *testing.T) {
 	if tickets, _ := list.body["tickets"].([]any); len(tickets) != 1 {
 		t.Errorf("closed tickets: %s", list.raw)
 	}
-	// Survey links need no bearer token: a forged one is simply not found.
+	// The resolution issued a survey; a notifier reads its link from the
+	// event stream over gRPC, and the customer answers over REST with no
+	// bearer token.
 	anon := client{t, s.BaseURL, ""}
+	token := surveyToken(t, s, name)
+	survey := anon.do("GET", "/v1/publicSurveys/"+token, nil)
+	expect(t, survey, http.StatusOK)
+	if survey.body["ticketSubject"] != "Where is my tea?" || survey.body["kind"] != "SURVEY_KIND_CSAT" {
+		t.Errorf("public survey: %s", survey.raw)
+	}
+	expect(t, anon.do("POST", "/v1/publicSurveys/"+token+":answer", map[string]any{"score": 5, "comment": "Fast"}), http.StatusOK)
+	again := anon.do("POST", "/v1/publicSurveys/"+token+":answer", map[string]any{"score": 1})
+	if again.code != http.StatusBadRequest || again.errorReason() != "SURVEY_ALREADY_ANSWERED" {
+		t.Errorf("second answer: HTTP %d %s", again.code, again.raw)
+	}
+	rated := mgr.do("GET", "/v1/"+name, nil)
+	if result, _ := rated.body["surveyResult"].(map[string]any); result["score"] != float64(5) {
+		t.Errorf("rating not on the ticket: %s", rated.raw)
+	}
+	// Survey links need no bearer token: a forged one is simply not found.
 	forged := anon.do("GET", "/v1/publicSurveys/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", nil)
 	if forged.code != http.StatusNotFound || forged.errorReason() != "SURVEY_NOT_FOUND" {
 		t.Errorf("forged survey link: HTTP %d %s", forged.code, forged.raw)
@@ -80,5 +103,27 @@ func TestRESTTicketAnsweredAndResolved(t *testing.T) {
 	// The event stream is internal, as for the other services.
 	if r := mgr.do("GET", "/v1/serviceDeskEvents:stream", nil); r.code != http.StatusNotFound {
 		t.Errorf("service desk events over REST: HTTP %d", r.code)
+	}
+}
+
+// surveyToken reads the link token of the survey issued for ticket from
+// the service desk's event stream, as a notifier would.
+func surveyToken(t *testing.T, s *e2e.Suite, ticket string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(testkit.As(t, "notifier", auth.RoleService), 5*time.Second)
+	defer cancel()
+	stream, err := sdv1.NewServiceDeskServiceClient(s.ServiceDeskConn).StreamEvents(ctx, &sdv1.StreamEventsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev, err := stream.Recv()
+		if err != nil {
+			t.Fatalf("no survey for %s: %v", ticket, err)
+		}
+		var p sdv1.SurveyIssuedPayload
+		if ev.GetEvent().GetType() == "survey.issued" && ev.GetEvent().GetPayload().UnmarshalTo(&p) == nil && p.GetSurvey().GetTicket() == ticket {
+			return p.GetToken()
+		}
 	}
 }

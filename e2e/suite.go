@@ -39,6 +39,8 @@ type Suite struct {
 	CustomerConn *grpc.ClientConn
 	// InteractionConn is a gRPC connection to the interaction service.
 	InteractionConn *grpc.ClientConn
+	// ServiceDeskConn is a gRPC connection to the service desk.
+	ServiceDeskConn *grpc.ClientConn
 	// Interaction is the interaction service, for driving its worker.
 	Interaction *interactionapp.App
 }
@@ -131,6 +133,7 @@ func Start(t testing.TB, opts Options) *Suite {
 		CustomerAddr:    customer.GRPCAddr(),
 		CustomerConn:    conn,
 		InteractionConn: iconn,
+		ServiceDeskConn: testkit.Dial(t, desk.GRPCAddr()),
 		Interaction:     interaction,
 	}
 	s.waitReady(t)

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
+	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
 	sdv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
 	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/testkit"
@@ -92,4 +93,25 @@ func TestSurveyExpires(t *testing.T) {
 	_, token := e.resolved(t, "Quick question")
 	_, err := e.desk.AnswerSurvey(context.Background(), &sdv1.AnswerSurveyRequest{Token: token, Score: 5})
 	testkit.WantCode(t, err, codes.FailedPrecondition, "SURVEY_EXPIRED", "")
+}
+
+// Configured so, a low score owes the account manager a follow-up visit
+// instead of reopening the ticket.
+func TestLowScoreOwesAVisit(t *testing.T) {
+	t.Parallel()
+	e := start(t, func(c *Config) { c.LowScore = "follow-up" })
+	tk, token := e.resolved(t, "Slow refund")
+	if _, err := e.desk.AnswerSurvey(context.Background(), &sdv1.AnswerSurveyRequest{Token: token, Score: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, e, e.manager(t), tk.GetName()); got.GetStatus() != sdv1.Status_STATUS_RESOLVED {
+		t.Errorf("status %s, want RESOLVED", got.GetStatus())
+	}
+	if n, err := e.apps[0].DeliverVisitsOnce(context.Background()); err != nil || n != 1 {
+		t.Fatalf("visits planned: %d %v", n, err)
+	}
+	list, err := e.interactions.ListFollowUps(e.manager(t), &interactionv1.ListFollowUpsRequest{Parent: tk.GetCustomer()})
+	if err != nil || len(list.GetFollowUps()) != 1 || list.GetFollowUps()[0].GetAssignee() != "mia" {
+		t.Fatalf("follow-ups (want one, for mia who opened the unassigned ticket): %v %v", list, err)
+	}
 }

@@ -21,7 +21,7 @@ type Visit struct {
 	Reason     string
 	CustomerID string
 	// Fallback is the assignee when the customer has no account manager:
-	// the agent who resolved the complaint.
+	// the ticket's assignee, else whoever opened it.
 	Fallback string
 	Purpose  string
 	Due      time.Time
@@ -41,8 +41,12 @@ func (s *Service) owedVisit(t *Ticket, reason string, now time.Time) Visit {
 	if reason == VisitLowScore {
 		purpose = fmt.Sprintf("Low satisfaction follow-up (回访): %s", t.Subject)
 	}
+	fallback := t.Assignee
+	if fallback == "" {
+		fallback = t.Creator
+	}
 	return Visit{
-		TicketID: t.ID, Reason: reason, CustomerID: t.CustomerID, Fallback: t.Assignee,
+		TicketID: t.ID, Reason: reason, CustomerID: t.CustomerID, Fallback: fallback,
 		Purpose: purpose, Due: now.Add(s.cfg.VisitDelay),
 	}
 }
