@@ -156,10 +156,16 @@ func TestComplaintsNeedARootCause(t *testing.T) {
 	if err != nil || resolved.GetTicket().GetRootCause() != "shipping-damage" {
 		t.Fatalf("resolve: %v %v", resolved, err)
 	}
-	// Other tickets go to the catch-all queue.
+	// Other tickets go to the catch-all queue, tier-A customers' to theirs.
 	other := must[*sdv1.CreateTicketResponse](t)(e.desk.CreateTicket(e.manager(t), &sdv1.CreateTicketRequest{Ticket: inquiry(c, "Opening hours?")})).GetTicket()
 	if other.GetQueue() != "queues/general" {
 		t.Errorf("inquiry routed to %s", other.GetQueue())
+	}
+	e.queue(t, "vip", &sdv1.Queue{DisplayName: "VIP", Members: members("vera"), RouteValueTiers: []sdv1.ValueTier{sdv1.ValueTier_VALUE_TIER_A}, RoutingOrder: 1})
+	vip := e.customer(t, &customerv1.Customer{DisplayName: "Big spender", ValueTier: customerv1.ValueTier_VALUE_TIER_A})
+	routed := must[*sdv1.CreateTicketResponse](t)(e.desk.CreateTicket(e.manager(t), &sdv1.CreateTicketRequest{Ticket: inquiry(vip, "Opening hours?")})).GetTicket()
+	if routed.GetQueue() != "queues/vip" || routed.GetAssignee() != "vera" {
+		t.Errorf("tier-A inquiry routed to %s / %s", routed.GetQueue(), routed.GetAssignee())
 	}
 }
 
