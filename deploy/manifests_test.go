@@ -143,8 +143,8 @@ func TestOverlays(t *testing.T) {
 	for _, overlay := range []string{"overlays/dev", "overlays/prod"} {
 		t.Run(overlay, func(t *testing.T) {
 			r := render(t, overlay)
-			if len(r.deployments) != 4 {
-				t.Fatalf("%d deployments, want customer, interaction, servicedesk and gateway", len(r.deployments))
+			if len(r.deployments) != 5 {
+				t.Fatalf("%d deployments, want customer, interaction, servicedesk, analytics and gateway", len(r.deployments))
 			}
 			checkContainers(t, r)
 			checkServices(t, r)

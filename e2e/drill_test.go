@@ -186,7 +186,7 @@ func TestReplicaFailureAndRollingRestart(t *testing.T) {
 	defer cancel()
 	gw, err := gatewayapp.New(ctx, gatewayapp.Config{
 		HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
-		CustomerAddr: strings.Join(addrs, ","), InteractionAddr: freeAddr(t), ServiceDeskAddr: freeAddr(t),
+		CustomerAddr: strings.Join(addrs, ","), InteractionAddr: freeAddr(t), ServiceDeskAddr: freeAddr(t), AnalyticsAddr: freeAddr(t),
 		BackendTimeout: 10 * time.Second, MaxBodyBytes: 1 << 20, ShutdownTimeout: 5 * time.Second,
 	}, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	if err != nil {

@@ -12,6 +12,7 @@ replace github.com/kehu-crm/kehu/services/gateway => ../services/gateway
 
 require (
 	github.com/kehu-crm/kehu/pkg v0.0.0
+	github.com/kehu-crm/kehu/services/analytics v0.0.0-00010101000000-000000000000
 	github.com/kehu-crm/kehu/services/customer v0.0.0
 	github.com/kehu-crm/kehu/services/gateway v0.0.0
 	github.com/kehu-crm/kehu/services/interaction v0.0.0
@@ -55,3 +56,5 @@ require (
 )
 
 replace github.com/kehu-crm/kehu/services/servicedesk => ../services/servicedesk
+
+replace github.com/kehu-crm/kehu/services/analytics => ../services/analytics

@@ -90,6 +90,20 @@ func TestRESTTicketAnsweredAndResolved(t *testing.T) {
 	if result, _ := rated.body["surveyResult"].(map[string]any); result["score"] != float64(5) {
 		t.Errorf("rating not on the ticket: %s", rated.raw)
 	}
+	// Analytics follows the services: the rating reaches the customer's
+	// insights over REST.
+	insights := "/v1/" + c.body["name"].(string) + "/insights"
+	var last response
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if last = mgr.do("GET", insights, nil); last.code == http.StatusOK {
+			if facts, _ := last.body["facts"].(map[string]any); facts["averageCsat"] == float64(5) {
+				break
+			}
+		}
+	}
+	if facts, _ := last.body["facts"].(map[string]any); facts["averageCsat"] != float64(5) {
+		t.Errorf("insights never showed the rating: HTTP %d %s", last.code, last.raw)
+	}
 	// Survey links need no bearer token: a forged one is simply not found.
 	forged := anon.do("GET", "/v1/publicSurveys/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", nil)
 	if forged.code != http.StatusNotFound || forged.errorReason() != "SURVEY_NOT_FOUND" {

@@ -18,6 +18,8 @@ import (
 	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/testdb"
 	"github.com/kehu-crm/kehu/pkg/testkit"
+	analyticsapp "github.com/kehu-crm/kehu/services/analytics/app"
+	analyticsmigrations "github.com/kehu-crm/kehu/services/analytics/migrations"
 	customerapp "github.com/kehu-crm/kehu/services/customer/app"
 	customermigrations "github.com/kehu-crm/kehu/services/customer/migrations"
 	gatewayapp "github.com/kehu-crm/kehu/services/gateway/app"
@@ -82,7 +84,7 @@ func Start(t testing.TB, opts Options) *Suite {
 		go func() { d <- f(ctx) }()
 	}
 
-	service := testkit.ServiceConfig(testdb.New(t, customermigrations.All, interactionmigrations.All, servicedeskmigrations.All))
+	service := testkit.ServiceConfig(testdb.New(t, customermigrations.All, interactionmigrations.All, servicedeskmigrations.All, analyticsmigrations.All))
 	customer, err := customerapp.New(ctx, customerapp.Config{
 		Service: service, DefaultPhoneRegion: "CN",
 		MembershipTiers: "SILVER=1000,GOLD=5000,PLATINUM=20000", CacheTTL: time.Minute,
@@ -112,11 +114,20 @@ func Start(t testing.TB, opts Options) *Suite {
 	}
 	serve(desk.Serve)
 
+	analytics, err := analyticsapp.New(ctx, analyticsapp.Config{
+		Service: service, CustomerAddr: customer.GRPCAddr(), InteractionAddr: interaction.GRPCAddr(), ServiceDeskAddr: desk.GRPCAddr(),
+		Follow: true, Currency: "CNY", ShareA: 0.8, ShareB: 0.95,
+	}, logger)
+	if err != nil {
+		t.Fatalf("suite: analytics: %v", err)
+	}
+	serve(analytics.Serve)
+
 	gateway, err := gatewayapp.New(ctx, gatewayapp.Config{
 		HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
 		CustomerAddr: customer.GRPCAddr(), InteractionAddr: interaction.GRPCAddr(), ServiceDeskAddr: desk.GRPCAddr(),
-		BackendTimeout: 10 * time.Second,
-		MaxBodyBytes:   opts.MaxBodyBytes, CORSOrigins: opts.CORSOrigins,
+		AnalyticsAddr: analytics.GRPCAddr(), BackendTimeout: 10 * time.Second,
+		MaxBodyBytes: opts.MaxBodyBytes, CORSOrigins: opts.CORSOrigins,
 		ReadHeaderTimeout: opts.ReadHeaderTimeout, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
 		ShutdownTimeout: 5 * time.Second,
 	}, logger)

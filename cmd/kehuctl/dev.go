@@ -84,8 +84,8 @@ Kehu is running.
   REST API        %[1]s/v1/customers
   OpenAPI spec    %[1]s/openapi.json
   API docs        %[1]s/docs
-  gRPC            customer 127.0.0.1:9101, interaction :9102, service desk :9103 (reflection on)
-  metrics         http://127.0.0.1:9201/metrics (customer), :9202 (interaction), :9203 (service desk), :9280 (gateway)
+  gRPC            customer 127.0.0.1:9101, interaction :9102, service desk :9103, analytics :9104 (reflection on)
+  metrics         http://127.0.0.1:9201/metrics (customer), :9202 (interaction), :9203 (service desk), :9204 (analytics), :9280 (gateway)
   database        %[2]s
   admin token     export KEHU_TOKEN=%[3]s
 Press Ctrl-C to stop.

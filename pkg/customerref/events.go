@@ -38,6 +38,7 @@ type Snapshot struct {
 	AccountManager string
 	Tags           []string
 	Birthday       string
+	LoyaltyPoints  int64
 	Since          time.Time
 	Deleted        bool
 	MergedInto     string

@@ -89,6 +89,7 @@ func snapshot(c *customerv1.Customer) *customerref.Snapshot {
 		AccountManager: c.GetAccountManager(),
 		Tags:           c.GetTags(),
 		Birthday:       c.GetBirthday(),
+		LoyaltyPoints:  c.GetLoyaltyPoints(),
 		Since:          c.GetCreateTime().AsTime(),
 		Deleted:        c.GetDeleteTime() != nil,
 	}

@@ -37,6 +37,8 @@ type Config struct {
 	InteractionAddr string `env:"KEHU_INTERACTION_ADDR, default=127.0.0.1:9102"`
 	// ServiceDeskAddr is the service desk, in the same forms.
 	ServiceDeskAddr string `env:"KEHU_SERVICEDESK_ADDR, default=127.0.0.1:9103"`
+	// AnalyticsAddr is the analytics service, in the same forms.
+	AnalyticsAddr string `env:"KEHU_ANALYTICS_ADDR, default=127.0.0.1:9104"`
 	// BackendTimeout is the deadline of each backend call without one.
 	BackendTimeout time.Duration `env:"KEHU_BACKEND_TIMEOUT, default=10s"`
 	// MaxBodyBytes caps request bodies.
@@ -118,7 +120,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		return nil, err
 	}
 
-	handler, err := gateway.New(ctx, gateway.Backends{Customer: customer, Interaction: interaction, ServiceDesk: serviceDesk}, gateway.Options{
+	analytics, err := backend("analytics", cfg.AnalyticsAddr)
+	if err != nil {
+		return nil, err
+	}
+
+	handler, err := gateway.New(ctx, gateway.Backends{Customer: customer, Interaction: interaction, ServiceDesk: serviceDesk, Analytics: analytics}, gateway.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: origins, ExposeInternalRPCs: cfg.ExposeInternalRPCs, Logger: logger,
 	})
 	if err != nil {
@@ -137,7 +144,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	}
 	// Ready when every backend answers its health check, so a load
 	// balancer sends no traffic to a gateway that cannot serve it.
-	for name, conn := range map[string]*grpc.ClientConn{"customer": customer, "interaction": interaction, "servicedesk": serviceDesk} {
+	for name, conn := range map[string]*grpc.ClientConn{"customer": customer, "interaction": interaction, "servicedesk": serviceDesk, "analytics": analytics} {
 		health := healthpb.NewHealthClient(conn)
 		a.admin.AddReadinessCheck(name, func(ctx context.Context) error {
 			resp, err := health.Check(ctx, &healthpb.HealthCheckRequest{})

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
 	servicedeskv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
@@ -31,6 +32,7 @@ type Backends struct {
 	Customer    *grpc.ClientConn
 	Interaction *grpc.ClientConn
 	ServiceDesk *grpc.ClientConn
+	Analytics   *grpc.ClientConn
 }
 
 // Options shape the HTTP behaviour.
@@ -86,6 +88,9 @@ func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
 	}
 	if err := servicedeskv1.RegisterServiceDeskServiceHandler(ctx, mux, b.ServiceDesk); err != nil {
 		return nil, fmt.Errorf("registering service desk routes: %w", err)
+	}
+	if err := analyticsv1.RegisterAnalyticsServiceHandler(ctx, mux, b.Analytics); err != nil {
+		return nil, fmt.Errorf("registering analytics routes: %w", err)
 	}
 
 	var hidden map[string]bool

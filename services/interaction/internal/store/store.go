@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -53,7 +52,7 @@ func scanInteraction(row pgx.Row) (*interaction.Interaction, error) {
 	}
 	i.Duration = time.Duration(ms) * time.Millisecond
 	if amount != nil {
-		i.Amount = &interaction.Money{Currency: currency, Amount: trimDecimal(*amount)}
+		i.Amount = &interaction.Money{Currency: currency, Amount: pg.Decimal(*amount)}
 	}
 	i.OccurTime, i.CreateTime, i.UpdateTime = i.OccurTime.UTC(), i.CreateTime.UTC(), i.UpdateTime.UTC()
 	if i.DeleteTime != nil {
@@ -61,15 +60,6 @@ func scanInteraction(row pgx.Row) (*interaction.Interaction, error) {
 		i.DeleteTime = &t
 	}
 	return &i, nil
-}
-
-// trimDecimal drops the zero padding numeric(20,4) adds ("12.5000" → "12.5").
-func trimDecimal(s string) string {
-	if !strings.Contains(s, ".") {
-		return s
-	}
-	s = strings.TrimRight(s, "0")
-	return strings.TrimSuffix(s, ".")
 }
 
 const followUpColumns = `f.id::text, f.customer_id::text, f.purpose, f.channel, f.assignee, f.due_time,

@@ -1,0 +1,123 @@
+// Package app wires the analytics service: configuration, the followers of
+// the customer, interaction and service-desk event streams (one replica
+// per stream at a time), the scoring pass, the domain on its store and the
+// gRPC handlers, on the platform's service bootstrap (pkg/service).
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+
+	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
+	"github.com/kehu-crm/kehu/pkg/config"
+	"github.com/kehu-crm/kehu/pkg/follow"
+	"github.com/kehu-crm/kehu/pkg/service"
+	"github.com/kehu-crm/kehu/services/analytics/internal/insight"
+	grpcserver "github.com/kehu-crm/kehu/services/analytics/internal/server"
+	"github.com/kehu-crm/kehu/services/analytics/internal/sources"
+	"github.com/kehu-crm/kehu/services/analytics/internal/store"
+	"github.com/kehu-crm/kehu/services/analytics/migrations"
+)
+
+// Default listen addresses of the analytics service.
+var defaultAddrs = config.Addrs{GRPC: ":9104", Admin: ":9204"}
+
+// Config is the analytics service's configuration.
+type Config struct {
+	config.Service
+	// The followed services (host:port, a comma-separated list, or
+	// dns:///name:port); an empty ServiceDeskAddr follows no service desk.
+	CustomerAddr    string `env:"KEHU_CUSTOMER_ADDR, default=127.0.0.1:9101"`
+	InteractionAddr string `env:"KEHU_INTERACTION_ADDR, default=127.0.0.1:9102"`
+	ServiceDeskAddr string `env:"KEHU_SERVICEDESK_ADDR, default=127.0.0.1:9103"`
+	// Follow turns the event followers on.
+	Follow bool `env:"KEHU_ANALYTICS_FOLLOW, default=true"`
+	// Currency is the scoring currency of RFM monetary and ABC.
+	Currency string `env:"KEHU_ANALYTICS_CURRENCY, default=CNY"`
+	// ShareA and ShareB are the ABC thresholds of cumulative revenue.
+	ShareA float64 `env:"KEHU_ANALYTICS_ABC_A, default=0.80"`
+	ShareB float64 `env:"KEHU_ANALYTICS_ABC_B, default=0.95"`
+	// ScoringInterval is the period of the scoring pass; 0 disables it.
+	ScoringInterval time.Duration `env:"KEHU_ANALYTICS_SCORING_INTERVAL, default=1h"`
+}
+
+// LoadConfig reads the configuration from the environment.
+func LoadConfig(ctx context.Context) (Config, error) {
+	var cfg Config
+	err := config.Load(ctx, &cfg, defaultAddrs)
+	return cfg, err
+}
+
+// App is a running analytics service.
+type App struct {
+	*service.Service
+}
+
+// New starts the analytics service; listeners are open when it returns.
+func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
+	if !(0 < cfg.ShareA && cfg.ShareA < cfg.ShareB && cfg.ShareB < 1) {
+		return nil, fmt.Errorf("KEHU_ANALYTICS_ABC_A and _B must satisfy 0 < A < B < 1, got %v and %v", cfg.ShareA, cfg.ShareB)
+	}
+	if len(cfg.Currency) != 3 {
+		return nil, fmt.Errorf("KEHU_ANALYTICS_CURRENCY must be an ISO 4217 code, got %q", cfg.Currency)
+	}
+	s, err := service.New(ctx, cfg.Service, service.Spec{
+		Name:       analyticsv1.AnalyticsService_ServiceDesc.ServiceName,
+		Migrations: migrations.All,
+		Policy:     grpcserver.Policy,
+	}, logger)
+	if err != nil {
+		return nil, err
+	}
+	svc := insight.New(store.New(s.Pool), insight.Config{Currency: cfg.Currency, ShareA: cfg.ShareA, ShareB: cfg.ShareB}, nil)
+	if cfg.Follow {
+		if err := followSources(s, svc, cfg, logger); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	if cfg.ScoringInterval > 0 {
+		s.Periodic("kehu-analytics-scoring", "analytics_scoring", cfg.ScoringInterval, func(ctx context.Context, _ time.Time) error {
+			_, _, err := svc.RecomputeAll(ctx)
+			return err
+		})
+	}
+	analyticsv1.RegisterAnalyticsServiceServer(s.GRPC(), grpcserver.New(svc))
+	return &App{Service: s}, nil
+}
+
+// followSources follows each source's event stream on one replica at a
+// time (a leader lock per source, so the three can run on different
+// replicas), with the service's own credentials.
+func followSources(s *service.Service, svc *insight.Service, cfg Config, logger *slog.Logger) error {
+	type source struct {
+		addr string
+		make func(grpc.ClientConnInterface) sources.Source
+	}
+	for _, src := range []source{
+		{cfg.CustomerAddr, sources.Customers},
+		{cfg.InteractionAddr, sources.Interactions},
+		{cfg.ServiceDeskAddr, sources.ServiceDesk},
+	} {
+		if src.addr == "" {
+			continue
+		}
+		conn, err := s.Dial(src.addr)
+		if err != nil {
+			return err
+		}
+		in := src.make(conn)
+		f := follow.New("analytics_"+in.Name+"_events", in.Stream, sources.Consumer(in, svc), logger, s.Registry)
+		s.GoAsLeader("kehu-analytics-follow-"+in.Name, f.Run)
+	}
+	return nil
+}
+
+// Migrate applies the analytics schema's migrations.
+func Migrate(ctx context.Context, databaseURL string) error {
+	return service.Migrate(ctx, databaseURL, migrations.All)
+}

@@ -1,0 +1,73 @@
+package app
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
+	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
+	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
+	sdv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
+	"github.com/kehu-crm/kehu/pkg/testdb"
+	"github.com/kehu-crm/kehu/pkg/testkit"
+	"github.com/kehu-crm/kehu/services/analytics/migrations"
+	customerapp "github.com/kehu-crm/kehu/services/customer/app"
+	customermigrations "github.com/kehu-crm/kehu/services/customer/migrations"
+	interactionapp "github.com/kehu-crm/kehu/services/interaction/app"
+	interactionmigrations "github.com/kehu-crm/kehu/services/interaction/migrations"
+	servicedeskapp "github.com/kehu-crm/kehu/services/servicedesk/app"
+	servicedeskmigrations "github.com/kehu-crm/kehu/services/servicedesk/migrations"
+)
+
+// env is the suite the analytics service follows (customer, interaction,
+// service desk) and the analytics service, on one fresh database.
+type env struct {
+	customers    customerv1.CustomerServiceClient
+	interactions interactionv1.InteractionServiceClient
+	desk         sdv1.ServiceDeskServiceClient
+	analytics    analyticsv1.AnalyticsServiceClient
+	dbURL        string
+}
+
+func start(t testing.TB) *env {
+	t.Helper()
+	dbURL := testdb.New(t, customermigrations.All, interactionmigrations.All, servicedeskmigrations.All, migrations.All)
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	ctx := context.Background()
+	service := testkit.ServiceConfig(dbURL)
+	cust, err := customerapp.New(ctx, customerapp.Config{Service: service, DefaultPhoneRegion: "CN",
+		MembershipTiers: "SILVER=1000,GOLD=5000,PLATINUM=20000", CacheTTL: time.Minute}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Serve(t, cust.Serve)
+	inter, err := interactionapp.New(ctx, interactionapp.Config{Service: service, CustomerAddr: cust.GRPCAddr(), CustomerTimeout: 5 * time.Second,
+		FollowUpGrace: 24 * time.Hour, CareTimeZone: "Asia/Shanghai", FollowCustomers: true}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Serve(t, inter.Serve)
+	desk, err := servicedeskapp.New(ctx, servicedeskapp.Config{Service: service, CustomerAddr: cust.GRPCAddr(), CustomerTimeout: 5 * time.Second,
+		InteractionAddr: inter.GRPCAddr(), InteractionTimeout: 5 * time.Second, VisitDelay: 72 * time.Hour, ReopenWindow: time.Hour,
+		SLAAtRisk: 0.75, SurveyKind: "CSAT", SurveyTTL: time.Hour, LowScore: "none", SurveyRate: 10, FollowCustomers: true}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Serve(t, desk.Serve)
+	a, err := New(ctx, Config{Service: service, CustomerAddr: cust.GRPCAddr(), InteractionAddr: inter.GRPCAddr(), ServiceDeskAddr: desk.GRPCAddr(),
+		Follow: true, Currency: "CNY", ShareA: 0.8, ShareB: 0.95}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Serve(t, a.Serve)
+	return &env{
+		customers:    customerv1.NewCustomerServiceClient(testkit.Dial(t, cust.GRPCAddr())),
+		interactions: interactionv1.NewInteractionServiceClient(testkit.Dial(t, inter.GRPCAddr())),
+		desk:         sdv1.NewServiceDeskServiceClient(testkit.Dial(t, desk.GRPCAddr())),
+		analytics:    analyticsv1.NewAnalyticsServiceClient(testkit.Dial(t, a.GRPCAddr())),
+		dbURL:        dbURL,
+	}
+}

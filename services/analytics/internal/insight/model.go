@@ -1,0 +1,87 @@
+// Package insight is the analytics domain: a read model of what happened
+// with each customer, fed by the events of the customer, interaction and
+// service-desk services, and the facts, scores and classes derived from it
+// (客户分类, 客户分层). It speaks neither SQL nor protobuf.
+package insight
+
+import "time"
+
+// Record is one interaction as the read model keeps it.
+type Record struct {
+	ID         string
+	CustomerID string
+	Channel    string
+	Kind       string
+	OccurTime  time.Time
+	// Amount is an exact decimal ("1299.90"), with Currency; empty when
+	// the interaction carries no money.
+	Amount       string
+	Currency     string
+	Satisfaction int
+	Deleted      bool
+}
+
+// Ticket is one service-desk ticket as the read model keeps it.
+type Ticket struct {
+	ID          string
+	CustomerID  string
+	Type        string
+	Status      string
+	CreateTime  time.Time
+	ResolveTime *time.Time
+	Deleted     bool
+}
+
+// Answer is a customer's survey answer.
+type Answer struct {
+	SurveyID   string
+	TicketID   string
+	CustomerID string
+	Kind       string // CSAT or NPS
+	Score      int
+	AnswerTime time.Time
+}
+
+// Customer is the profile part of the read model.
+type Customer struct {
+	ID             string
+	DisplayName    string
+	Stage          string
+	ValueTier      string
+	AccountManager string
+	Points         int64
+	Deleted        bool
+}
+
+// Event is one event of a followed service, decoded for the domain: at
+// most one of its parts is set.
+type Event struct {
+	Sequence   int64
+	Type       string
+	Customer   *Customer
+	Record     *Record
+	Ticket     *Ticket
+	Answer     *Answer
+	CustomerID string
+	// Stage is the new lifecycle stage of a stage change.
+	Stage string
+	// SurvivorID and MergedIDs describe a customer merge.
+	SurvivorID string
+	MergedIDs  []string
+}
+
+// Sources of events; each has its own cursor and leader.
+const (
+	SourceCustomer    = "customer"
+	SourceInteraction = "interaction"
+	SourceServiceDesk = "servicedesk"
+)
+
+// Event types the read model reacts to beyond record upserts.
+const (
+	EventCustomerMerged = "customer.merged"
+	EventCustomerPurged = "customer.purged"
+)
+
+// CustomerName is a customer's resource name.
+func CustomerName(id string) string { return "customers/" + id }

@@ -1,0 +1,50 @@
+package insight
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence the domain needs.
+type Store interface {
+	InTx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
+	Cursor(ctx context.Context, source string) (int64, error)
+	// Facts computes a customer's facts as of now; NOT_FOUND for a
+	// customer the read model does not know.
+	Facts(ctx context.Context, customerID string, now time.Time) (*Facts, error)
+	// Scores returns the customer's latest scores (zero Scores if none).
+	Scores(ctx context.Context, customerID string) (Scores, error)
+	// Trend returns the spend in the scoring currency over the 90 days to
+	// now and the 90 days before.
+	Trend(ctx context.Context, customerID, currency string, now time.Time) (last, previous string, err error)
+	// Recompute scores every customer with set-based SQL (RFM quintiles
+	// among customers active in the 12 months to now, ABC on 12-month
+	// contribution) and returns how many it scored.
+	Recompute(ctx context.Context, p ScoringParams) (int64, error)
+}
+
+// Tx is what applying an event may do, in one transaction with the
+// source's cursor.
+type Tx interface {
+	Cursor(ctx context.Context, source string) (int64, error)
+	SetCursor(ctx context.Context, source string, sequence int64) error
+	UpsertCustomer(ctx context.Context, c *Customer) error
+	SetStage(ctx context.Context, customerID, stage string) error
+	UpsertRecord(ctx context.Context, r *Record) error
+	UpsertTicket(ctx context.Context, t *Ticket) error
+	UpsertAnswer(ctx context.Context, a *Answer) error
+	// MergeCustomers re-points everything of the merged customers to the
+	// survivor.
+	MergeCustomers(ctx context.Context, survivorID string, mergedIDs []string) error
+	// EraseCustomer deletes everything about a purged customer.
+	EraseCustomer(ctx context.Context, customerID string) error
+}
+
+// ScoringParams are the inputs of a scoring pass.
+type ScoringParams struct {
+	Now      time.Time
+	Currency string
+	// ABC thresholds: A holds the customers making the first ShareA of
+	// 12-month revenue, B the next up to ShareB, C the rest.
+	ShareA, ShareB float64
+}

@@ -1,0 +1,14 @@
+package server
+
+import (
+	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
+	"github.com/kehu-crm/kehu/pkg/auth"
+)
+
+// Policy is the analytics service's permission table; admin may call
+// everything. Inside, agents reach the insights of the customers they
+// manage and the unassigned pool only.
+var Policy = auth.NewPolicy(analyticsv1.AnalyticsService_ServiceDesc.ServiceName, map[string][]auth.Role{
+	"GetCustomerInsights": auth.Readers,
+	"RecomputeAll":        auth.AdminOnly,
+})

@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kehu-crm/kehu/pkg/follow/cursor"
+	"github.com/kehu-crm/kehu/pkg/pg"
+	"github.com/kehu-crm/kehu/services/analytics/internal/insight"
+)
+
+// tx implements insight.Tx on one pgx transaction.
+type tx struct {
+	tx pgx.Tx
+}
+
+var _ insight.Tx = (*tx)(nil)
+
+func (t *tx) Cursor(ctx context.Context, source string) (int64, error) {
+	return cursor.Get(ctx, t.tx, source, true)
+}
+
+func (t *tx) SetCursor(ctx context.Context, source string, seq int64) error {
+	return cursor.Set(ctx, t.tx, source, seq)
+}
+
+func (t *tx) UpsertCustomer(ctx context.Context, c *insight.Customer) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO customers (id, display_name, lifecycle_stage, value_tier, account_manager, loyalty_points, deleted)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, lifecycle_stage = excluded.lifecycle_stage,
+			value_tier = excluded.value_tier, account_manager = excluded.account_manager,
+			loyalty_points = excluded.loyalty_points, deleted = excluded.deleted`,
+		c.ID, c.DisplayName, c.Stage, c.ValueTier, c.AccountManager, c.Points, c.Deleted)
+	return pg.Classify(err)
+}
+
+func (t *tx) SetStage(ctx context.Context, id, stage string) error {
+	_, err := t.tx.Exec(ctx, `UPDATE customers SET lifecycle_stage = $2 WHERE id = $1`, id, stage)
+	return pg.Classify(err)
+}
+
+func (t *tx) UpsertRecord(ctx context.Context, r *insight.Record) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO records (id, customer_id, channel, kind, occur_time, amount, currency_code, satisfaction, deleted)
+		VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8, $9)
+		ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, channel = excluded.channel, kind = excluded.kind,
+			occur_time = excluded.occur_time, amount = excluded.amount, currency_code = excluded.currency_code,
+			satisfaction = excluded.satisfaction, deleted = excluded.deleted`,
+		r.ID, r.CustomerID, r.Channel, r.Kind, r.OccurTime, pg.NullIfEmpty(r.Amount), r.Currency, r.Satisfaction, r.Deleted)
+	return pg.Classify(err)
+}
+
+func (t *tx) UpsertTicket(ctx context.Context, k *insight.Ticket) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO tickets (id, customer_id, type, status, create_time, resolve_time, deleted)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, type = excluded.type, status = excluded.status,
+			resolve_time = excluded.resolve_time, deleted = excluded.deleted`,
+		k.ID, k.CustomerID, k.Type, k.Status, k.CreateTime, k.ResolveTime, k.Deleted)
+	return pg.Classify(err)
+}
+
+func (t *tx) UpsertAnswer(ctx context.Context, a *insight.Answer) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO answers (survey_id, ticket_id, customer_id, kind, score, answer_time)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (survey_id) DO NOTHING`,
+		a.SurveyID, a.TicketID, a.CustomerID, a.Kind, a.Score, a.AnswerTime)
+	return pg.Classify(err)
+}
+
+func (t *tx) MergeCustomers(ctx context.Context, survivor string, merged []string) error {
+	for _, sql := range []string{
+		`UPDATE records SET customer_id = $1 WHERE customer_id = ANY($2::uuid[])`,
+		`UPDATE tickets SET customer_id = $1 WHERE customer_id = ANY($2::uuid[])`,
+		`UPDATE answers SET customer_id = $1 WHERE customer_id = ANY($2::uuid[])`,
+	} {
+		if _, err := t.tx.Exec(ctx, sql, survivor, merged); err != nil {
+			return pg.Classify(err)
+		}
+	}
+	_, err := t.tx.Exec(ctx, `DELETE FROM scores WHERE customer_id = ANY($1::uuid[])`, merged)
+	return pg.Classify(err)
+}
+
+func (t *tx) EraseCustomer(ctx context.Context, id string) error {
+	for _, sql := range []string{
+		`DELETE FROM records WHERE customer_id = $1`,
+		`DELETE FROM tickets WHERE customer_id = $1`,
+		`DELETE FROM answers WHERE customer_id = $1`,
+		`DELETE FROM scores WHERE customer_id = $1`,
+		`DELETE FROM customers WHERE id = $1`,
+	} {
+		if _, err := t.tx.Exec(ctx, sql, id); err != nil {
+			return pg.Classify(err)
+		}
+	}
+	return nil
+}

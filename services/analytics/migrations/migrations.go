@@ -1,0 +1,26 @@
+// Package migrations embeds the analytics service's versioned SQL
+// migrations. They run in the "analytics" schema (search_path is set by the
+// migrator), in file-number order, each once, under an advisory lock.
+package migrations
+
+import (
+	"embed"
+
+	"github.com/kehu-crm/kehu/pkg/follow/cursor"
+	"github.com/kehu-crm/kehu/pkg/idempotency/keystore"
+	"github.com/kehu-crm/kehu/pkg/outbox"
+	"github.com/kehu-crm/kehu/pkg/pg"
+)
+
+// Schema is the PostgreSQL schema the analytics service owns.
+const Schema = "analytics"
+
+// files holds the NNNN_description.sql files.
+//
+//go:embed *.sql
+var files embed.FS
+
+// All are the analytics schema's migrations: its own, then the platform
+// tables every service has (outbox, idempotency keys) and the event
+// cursors of the streams it follows.
+var All = pg.Migrations{Schema: Schema, Sources: []pg.Source{{FS: files}, outbox.Migrations, keystore.Migrations, cursor.Migrations}}
