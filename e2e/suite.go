@@ -116,7 +116,7 @@ func Start(t testing.TB, opts Options) *Suite {
 
 	analytics, err := analyticsapp.New(ctx, analyticsapp.Config{
 		Service: service, CustomerAddr: customer.GRPCAddr(), InteractionAddr: interaction.GRPCAddr(), ServiceDeskAddr: desk.GRPCAddr(),
-		Follow: true, Currency: "CNY", ShareA: 0.8, ShareB: 0.95,
+		Follow: true, Currency: "CNY", ShareA: 0.8, ShareB: 0.95, CacheTTL: time.Minute,
 	}, logger)
 	if err != nil {
 		t.Fatalf("suite: analytics: %v", err)

@@ -161,11 +161,12 @@ func RecvAll[T any](t testing.TB, recv func() (T, error)) []T {
 	}
 }
 
-// Eventually retries check until it passes or 15 s pass: for effects of
-// asynchronous event followers.
+// Eventually retries check until it passes or 30 s pass: for effects of
+// asynchronous event followers, which on a loaded CI machine may back off
+// and retry a few times before they catch up.
 func Eventually(t testing.TB, what string, check func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !check() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

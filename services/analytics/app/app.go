@@ -17,6 +17,7 @@ import (
 	"github.com/kehu-crm/kehu/pkg/follow"
 	"github.com/kehu-crm/kehu/pkg/service"
 	"github.com/kehu-crm/kehu/services/analytics/internal/insight"
+	"github.com/kehu-crm/kehu/services/analytics/internal/membership"
 	grpcserver "github.com/kehu-crm/kehu/services/analytics/internal/server"
 	"github.com/kehu-crm/kehu/services/analytics/internal/sources"
 	"github.com/kehu-crm/kehu/services/analytics/internal/store"
@@ -41,6 +42,8 @@ type Config struct {
 	// ShareA and ShareB are the ABC thresholds of cumulative revenue.
 	ShareA float64 `env:"KEHU_ANALYTICS_ABC_A, default=0.80"`
 	ShareB float64 `env:"KEHU_ANALYTICS_ABC_B, default=0.95"`
+	// CacheTTL is how long segment memberships stay in Redis.
+	CacheTTL time.Duration `env:"KEHU_ANALYTICS_CACHE_TTL, default=10m"`
 	// ScoringInterval is the period of the scoring pass; 0 disables it.
 	ScoringInterval time.Duration `env:"KEHU_ANALYTICS_SCORING_INTERVAL, default=1h"`
 }
@@ -62,6 +65,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	if !(0 < cfg.ShareA && cfg.ShareA < cfg.ShareB && cfg.ShareB < 1) {
 		return nil, fmt.Errorf("KEHU_ANALYTICS_ABC_A and _B must satisfy 0 < A < B < 1, got %v and %v", cfg.ShareA, cfg.ShareB)
 	}
+	if cfg.CacheTTL <= 0 {
+		return nil, fmt.Errorf("KEHU_ANALYTICS_CACHE_TTL must be positive, got %s", cfg.CacheTTL)
+	}
 	if len(cfg.Currency) != 3 {
 		return nil, fmt.Errorf("KEHU_ANALYTICS_CURRENCY must be an ISO 4217 code, got %q", cfg.Currency)
 	}
@@ -73,7 +79,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc := insight.New(store.New(s.Pool), insight.Config{Currency: cfg.Currency, ShareA: cfg.ShareA, ShareB: cfg.ShareB}, nil)
+	svc := insight.New(store.New(s.Pool, grpcserver.EncodeEvent), membership.New(s.Redis(), cfg.CacheTTL),
+		insight.Config{Currency: cfg.Currency, ShareA: cfg.ShareA, ShareB: cfg.ShareB}, nil)
 	if cfg.Follow {
 		if err := followSources(s, svc, cfg, logger); err != nil {
 			s.Close()
@@ -86,7 +93,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 			return err
 		})
 	}
-	analyticsv1.RegisterAnalyticsServiceServer(s.GRPC(), grpcserver.New(svc))
+	analyticsv1.RegisterAnalyticsServiceServer(s.GRPC(), grpcserver.New(svc, s.Streamer))
 	return &App{Service: s}, nil
 }
 

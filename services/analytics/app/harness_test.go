@@ -32,7 +32,7 @@ type env struct {
 	dbURL        string
 }
 
-func start(t testing.TB) *env {
+func start(t testing.TB, tweak ...func(*Config)) *env {
 	t.Helper()
 	dbURL := testdb.New(t, customermigrations.All, interactionmigrations.All, servicedeskmigrations.All, migrations.All)
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -57,8 +57,12 @@ func start(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	testkit.Serve(t, desk.Serve)
-	a, err := New(ctx, Config{Service: service, CustomerAddr: cust.GRPCAddr(), InteractionAddr: inter.GRPCAddr(), ServiceDeskAddr: desk.GRPCAddr(),
-		Follow: true, Currency: "CNY", ShareA: 0.8, ShareB: 0.95}, logger)
+	cfg := Config{Service: service, CustomerAddr: cust.GRPCAddr(), InteractionAddr: inter.GRPCAddr(), ServiceDeskAddr: desk.GRPCAddr(),
+		Follow: true, Currency: "CNY", ShareA: 0.8, ShareB: 0.95, CacheTTL: time.Minute}
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	a, err := New(ctx, cfg, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,8 @@ package insight
 import (
 	"context"
 	"time"
+
+	"github.com/kehu-crm/kehu/pkg/event"
 )
 
 // Store is the persistence the domain needs.
@@ -21,6 +23,17 @@ type Store interface {
 	// among customers active in the 12 months to now, ABC on 12-month
 	// contribution) and returns how many it scored.
 	Recompute(ctx context.Context, p ScoringParams) (int64, error)
+
+	// CheckFilter compiles a segment filter without running it.
+	CheckFilter(filter string) error
+	GetSegment(ctx context.Context, id string) (*Segment, error)
+	ListSegments(ctx context.Context, afterID string, limit int) ([]*Segment, error)
+	// Membership reads a customer's segments (Known false for a customer
+	// the read model does not have).
+	Membership(ctx context.Context, customerID string) (Membership, error)
+	// ListMembers pages a segment's members by id; scope, when set, keeps
+	// the customers it manages and the unassigned.
+	ListMembers(ctx context.Context, segmentID, scope, afterID string, limit int) ([]string, error)
 }
 
 // Tx is what applying an event may do, in one transaction with the
@@ -38,6 +51,24 @@ type Tx interface {
 	MergeCustomers(ctx context.Context, survivorID string, mergedIDs []string) error
 	// EraseCustomer deletes everything about a purged customer.
 	EraseCustomer(ctx context.Context, customerID string) error
+
+	InsertSegment(ctx context.Context, s *Segment) error
+	// UpdateSegment stores s if the stored revision is still revision
+	// (ABORTED otherwise).
+	UpdateSegment(ctx context.Context, s *Segment, revision int64) error
+	// DeleteSegment deletes a segment and returns its members.
+	DeleteSegment(ctx context.Context, id string) ([]string, error)
+	// EvaluateSegment brings a segment's members in line with its filter
+	// in one set-based statement and returns who entered and left.
+	EvaluateSegment(ctx context.Context, id, filter string) ([]Change, error)
+	// EvaluateCustomer brings one customer's memberships in line with
+	// every segment's filter and returns the changes.
+	EvaluateCustomer(ctx context.Context, customerID string) ([]Change, error)
+	// Segments returns every segment.
+	Segments(ctx context.Context) ([]*Segment, error)
+
+	// Emit writes events to the outbox.
+	Emit(ctx context.Context, events ...event.Event) error
 }
 
 // ScoringParams are the inputs of a scoring pass.

@@ -3,6 +3,7 @@ package insight
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,16 +22,17 @@ type Config struct {
 // Service implements the analytics use cases.
 type Service struct {
 	store Store
+	cache Cache
 	cfg   Config
 	now   func() time.Time
 }
 
 // New returns a Service. now may be nil (wall clock).
-func New(store Store, cfg Config, now func() time.Time) *Service {
+func New(store Store, cache Cache, cfg Config, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, cfg: cfg, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
+	return &Service{store: store, cache: cache, cfg: cfg, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
 }
 
 var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
@@ -83,10 +85,34 @@ func (s *Service) GetCustomerInsights(ctx context.Context, name string) (*Insigh
 	}, nil
 }
 
-// RecomputeAll rescores every customer and reports how long it took.
+// RecomputeAll rescores every customer, then re-evaluates every segment
+// (scores and the passing of time move customers between them), and
+// reports how long it took.
 func (s *Service) RecomputeAll(ctx context.Context) (int64, time.Duration, error) {
 	start := time.Now()
 	n, err := s.store.Recompute(ctx, ScoringParams{Now: s.now(), Currency: s.cfg.Currency, ShareA: s.cfg.ShareA, ShareB: s.cfg.ShareB})
+	if err != nil {
+		return n, time.Since(start), err
+	}
+	var changes []Change
+	err = s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		changes = nil
+		segments, err := tx.Segments(ctx)
+		if err != nil {
+			return err
+		}
+		for _, seg := range segments {
+			c, err := tx.EvaluateSegment(ctx, seg.ID, seg.Filter)
+			if err != nil {
+				return err
+			}
+			changes = append(changes, c...)
+		}
+		return emitChanges(ctx, tx, changes)
+	})
+	if err == nil {
+		s.cache.Invalidate(ctx, customersOf(changes)...)
+	}
 	return n, time.Since(start), err
 }
 
@@ -98,8 +124,14 @@ func (s *Service) Cursor(ctx context.Context, source string) (int64, error) {
 // Apply applies one event of source to the read model, exactly once: the
 // cursor moves in the same transaction, and an event at or below it
 // (redelivered after a reconnect) changes nothing.
+//
+// The affected customer's segment memberships are re-evaluated in the same
+// transaction, and their cache entry dropped once it committed: no lookup
+// answers from before a committed change (beyond the in-flight ones).
 func (s *Service) Apply(ctx context.Context, source string, e Event) error {
-	return s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+	var touched []string
+	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		touched = nil
 		cur, err := tx.Cursor(ctx, source)
 		if err != nil {
 			return err
@@ -110,8 +142,50 @@ func (s *Service) Apply(ctx context.Context, source string, e Event) error {
 		if err := apply(ctx, tx, e); err != nil {
 			return err
 		}
+		touched = e.customers()
+		for _, id := range touched {
+			changes, err := tx.EvaluateCustomer(ctx, id)
+			if err != nil {
+				return err
+			}
+			if err := emitChanges(ctx, tx, changes); err != nil {
+				return err
+			}
+		}
 		return tx.SetCursor(ctx, source, e.Sequence)
 	})
+	if err == nil {
+		s.cache.Invalidate(ctx, touched...)
+	}
+	return err
+}
+
+// customers are the customers an event changes.
+func (e Event) customers() []string {
+	var ids []string
+	add := func(id string) {
+		if id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	add(e.CustomerID)
+	add(e.SurvivorID)
+	for _, id := range e.MergedIDs {
+		add(id)
+	}
+	if e.Customer != nil {
+		add(e.Customer.ID)
+	}
+	if e.Record != nil {
+		add(e.Record.CustomerID)
+	}
+	if e.Ticket != nil {
+		add(e.Ticket.CustomerID)
+	}
+	if e.Answer != nil {
+		add(e.Answer.CustomerID)
+	}
+	return ids
 }
 
 func apply(ctx context.Context, tx Tx, e Event) error {

@@ -11,4 +11,13 @@ import (
 var Policy = auth.NewPolicy(analyticsv1.AnalyticsService_ServiceDesc.ServiceName, map[string][]auth.Role{
 	"GetCustomerInsights": auth.Readers,
 	"RecomputeAll":        auth.AdminOnly,
+	"CreateSegment":       auth.Managers,
+	"GetSegment":          auth.Readers,
+	"ListSegments":        auth.Readers,
+	"UpdateSegment":       auth.Managers,
+	"DeleteSegment":       auth.Managers,
+	"GetCustomerSegments": auth.Readers,
+	"CheckMembership":     auth.Readers,
+	"ListSegmentMembers":  auth.Readers,
+	"StreamEvents":        auth.Services,
 })

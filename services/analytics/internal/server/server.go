@@ -11,19 +11,23 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
+	"github.com/kehu-crm/kehu/pkg/outbox"
 	"github.com/kehu-crm/kehu/services/analytics/internal/insight"
 )
 
 // Server implements analyticsv1.AnalyticsServiceServer.
 type Server struct {
 	analyticsv1.UnimplementedAnalyticsServiceServer
-	svc *insight.Service
+	svc    *insight.Service
+	events *outbox.Streamer
 }
 
 var _ analyticsv1.AnalyticsServiceServer = (*Server)(nil)
 
 // New returns the handlers.
-func New(svc *insight.Service) *Server { return &Server{svc: svc} }
+func New(svc *insight.Service, events *outbox.Streamer) *Server {
+	return &Server{svc: svc, events: events}
+}
 
 // GetCustomerInsights implements analyticsv1.AnalyticsServiceServer.
 func (s *Server) GetCustomerInsights(ctx context.Context, req *analyticsv1.GetCustomerInsightsRequest) (*analyticsv1.GetCustomerInsightsResponse, error) {

@@ -14,23 +14,27 @@ import (
 
 	"github.com/kehu-crm/kehu/pkg/errs"
 	"github.com/kehu-crm/kehu/pkg/follow/cursor"
+	"github.com/kehu-crm/kehu/pkg/outbox"
 	"github.com/kehu-crm/kehu/pkg/pg"
 	"github.com/kehu-crm/kehu/services/analytics/internal/insight"
 )
 
 // Store is the PostgreSQL implementation of insight.Store.
 type Store struct {
-	pool *pgxpool.Pool
+	pool  *pgxpool.Pool
+	codec outbox.Codec
 }
 
 var _ insight.Store = (*Store)(nil)
 
 // New returns a Store on a pool whose search_path is the analytics schema.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func New(pool *pgxpool.Pool, codec outbox.Codec) *Store { return &Store{pool: pool, codec: codec} }
 
 // InTx implements insight.Store.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx insight.Tx) error) error {
-	return pg.InTx(ctx, s.pool, pgx.ReadCommitted, func(t pgx.Tx) error { return fn(ctx, &tx{tx: t}) })
+	return pg.InTx(ctx, s.pool, pgx.ReadCommitted, func(t pgx.Tx) error {
+		return fn(ctx, &tx{Emitter: outbox.Emitter{Tx: t, Codec: s.codec}, tx: t})
+	})
 }
 
 // Cursor implements insight.Store.

@@ -6,12 +6,14 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kehu-crm/kehu/pkg/follow/cursor"
+	"github.com/kehu-crm/kehu/pkg/outbox"
 	"github.com/kehu-crm/kehu/pkg/pg"
 	"github.com/kehu-crm/kehu/services/analytics/internal/insight"
 )
 
 // tx implements insight.Tx on one pgx transaction.
 type tx struct {
+	outbox.Emitter
 	tx pgx.Tx
 }
 
@@ -86,6 +88,8 @@ func (t *tx) EraseCustomer(ctx context.Context, id string) error {
 		`DELETE FROM tickets WHERE customer_id = $1`,
 		`DELETE FROM answers WHERE customer_id = $1`,
 		`DELETE FROM scores WHERE customer_id = $1`,
+		// Memberships stay: re-evaluating the customer removes them with
+		// segment.exited events.
 		`DELETE FROM customers WHERE id = $1`,
 	} {
 		if _, err := t.tx.Exec(ctx, sql, id); err != nil {

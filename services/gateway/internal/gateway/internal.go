@@ -5,6 +5,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
 	servicedeskv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
@@ -21,6 +22,7 @@ var internalRPCs = map[string]bool{
 	customerv1.CustomerService_StreamEvents_FullMethodName:       true,
 	interactionv1.InteractionService_StreamEvents_FullMethodName: true,
 	servicedeskv1.ServiceDeskService_StreamEvents_FullMethodName: true,
+	analyticsv1.AnalyticsService_StreamEvents_FullMethodName:     true,
 }
 
 func notExposed() error {

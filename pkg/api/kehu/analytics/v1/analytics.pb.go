@@ -631,6 +631,124 @@ func (x *Insights) GetValueTrend() *Class {
 	return nil
 }
 
+// Segment is a group of customers defined by an AIP-160 filter over their
+// profile, facts and scores, kept current as events arrive.
+// Name: segments/{segment}.
+type Segment struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Name        string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	DisplayName string                 `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	Description string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	// E.g. `abc = "A" AND days_since_last_purchase > 90`; see the README for
+	// the fields.
+	Filter string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Output only: one of Kehu's own segments (read-only).
+	Builtin bool `protobuf:"varint,5,opt,name=builtin,proto3" json:"builtin,omitempty"`
+	// Output only: members now.
+	MemberCount int64 `protobuf:"varint,6,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
+	// Output only.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Output only.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Output only.
+	Etag          string `protobuf:"bytes,9,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Segment) Reset() {
+	*x = Segment{}
+	mi := &file_kehu_analytics_v1_analytics_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Segment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Segment) ProtoMessage() {}
+
+func (x *Segment) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Segment.ProtoReflect.Descriptor instead.
+func (*Segment) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Segment) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Segment) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *Segment) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Segment) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *Segment) GetBuiltin() bool {
+	if x != nil {
+		return x.Builtin
+	}
+	return false
+}
+
+func (x *Segment) GetMemberCount() int64 {
+	if x != nil {
+		return x.MemberCount
+	}
+	return 0
+}
+
+func (x *Segment) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Segment) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Segment) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 var File_kehu_analytics_v1_analytics_proto protoreflect.FileDescriptor
 
 const file_kehu_analytics_v1_analytics_proto_rawDesc = "" +
@@ -691,7 +809,19 @@ const file_kehu_analytics_v1_analytics_proto_rawDesc = "" +
 	"\fsatisfaction\x18\x06 \x01(\v2\x18.kehu.analytics.v1.ClassR\fsatisfaction\x126\n" +
 	"\tbehaviour\x18\a \x01(\v2\x18.kehu.analytics.v1.ClassR\tbehaviour\x129\n" +
 	"\vvalue_trend\x18\b \x01(\v2\x18.kehu.analytics.v1.ClassR\n" +
-	"valueTrendB@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
+	"valueTrend\"\xc5\x02\n" +
+	"\aSegment\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x12\x16\n" +
+	"\x06filter\x18\x04 \x01(\tR\x06filter\x12\x18\n" +
+	"\abuiltin\x18\x05 \x01(\bR\abuiltin\x12!\n" +
+	"\fmember_count\x18\x06 \x01(\x03R\vmemberCount\x12;\n" +
+	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12\x12\n" +
+	"\x04etag\x18\t \x01(\tR\x04etagB@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
 
 var (
 	file_kehu_analytics_v1_analytics_proto_rawDescOnce sync.Once
@@ -705,7 +835,7 @@ func file_kehu_analytics_v1_analytics_proto_rawDescGZIP() []byte {
 	return file_kehu_analytics_v1_analytics_proto_rawDescData
 }
 
-var file_kehu_analytics_v1_analytics_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_kehu_analytics_v1_analytics_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_kehu_analytics_v1_analytics_proto_goTypes = []any{
 	(*Money)(nil),                 // 0: kehu.analytics.v1.Money
 	(*PurchaseFacts)(nil),         // 1: kehu.analytics.v1.PurchaseFacts
@@ -714,32 +844,35 @@ var file_kehu_analytics_v1_analytics_proto_goTypes = []any{
 	(*Class)(nil),                 // 4: kehu.analytics.v1.Class
 	(*Rfm)(nil),                   // 5: kehu.analytics.v1.Rfm
 	(*Insights)(nil),              // 6: kehu.analytics.v1.Insights
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 8: google.protobuf.Duration
+	(*Segment)(nil),               // 7: kehu.analytics.v1.Segment
+	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 9: google.protobuf.Duration
 }
 var file_kehu_analytics_v1_analytics_proto_depIdxs = []int32{
 	0,  // 0: kehu.analytics.v1.PurchaseFacts.amount_90d:type_name -> kehu.analytics.v1.Money
 	0,  // 1: kehu.analytics.v1.PurchaseFacts.amount_12m:type_name -> kehu.analytics.v1.Money
 	0,  // 2: kehu.analytics.v1.PurchaseFacts.amount_lifetime:type_name -> kehu.analytics.v1.Money
 	0,  // 3: kehu.analytics.v1.PurchaseFacts.refunded_12m:type_name -> kehu.analytics.v1.Money
-	7,  // 4: kehu.analytics.v1.Facts.first_purchase_time:type_name -> google.protobuf.Timestamp
-	7,  // 5: kehu.analytics.v1.Facts.last_purchase_time:type_name -> google.protobuf.Timestamp
-	8,  // 6: kehu.analytics.v1.Facts.average_purchase_interval:type_name -> google.protobuf.Duration
+	8,  // 4: kehu.analytics.v1.Facts.first_purchase_time:type_name -> google.protobuf.Timestamp
+	8,  // 5: kehu.analytics.v1.Facts.last_purchase_time:type_name -> google.protobuf.Timestamp
+	9,  // 6: kehu.analytics.v1.Facts.average_purchase_interval:type_name -> google.protobuf.Duration
 	1,  // 7: kehu.analytics.v1.Facts.purchases:type_name -> kehu.analytics.v1.PurchaseFacts
 	2,  // 8: kehu.analytics.v1.Facts.interactions_by_channel:type_name -> kehu.analytics.v1.ChannelCount
-	7,  // 9: kehu.analytics.v1.Facts.last_contact_time:type_name -> google.protobuf.Timestamp
-	7,  // 10: kehu.analytics.v1.Rfm.score_time:type_name -> google.protobuf.Timestamp
+	8,  // 9: kehu.analytics.v1.Facts.last_contact_time:type_name -> google.protobuf.Timestamp
+	8,  // 10: kehu.analytics.v1.Rfm.score_time:type_name -> google.protobuf.Timestamp
 	3,  // 11: kehu.analytics.v1.Insights.facts:type_name -> kehu.analytics.v1.Facts
 	5,  // 12: kehu.analytics.v1.Insights.rfm:type_name -> kehu.analytics.v1.Rfm
 	4,  // 13: kehu.analytics.v1.Insights.value_tier:type_name -> kehu.analytics.v1.Class
 	4,  // 14: kehu.analytics.v1.Insights.satisfaction:type_name -> kehu.analytics.v1.Class
 	4,  // 15: kehu.analytics.v1.Insights.behaviour:type_name -> kehu.analytics.v1.Class
 	4,  // 16: kehu.analytics.v1.Insights.value_trend:type_name -> kehu.analytics.v1.Class
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	8,  // 17: kehu.analytics.v1.Segment.create_time:type_name -> google.protobuf.Timestamp
+	8,  // 18: kehu.analytics.v1.Segment.update_time:type_name -> google.protobuf.Timestamp
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_kehu_analytics_v1_analytics_proto_init() }
@@ -753,7 +886,7 @@ func file_kehu_analytics_v1_analytics_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_analytics_v1_analytics_proto_rawDesc), len(file_kehu_analytics_v1_analytics_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

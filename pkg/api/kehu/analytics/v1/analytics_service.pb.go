@@ -7,9 +7,11 @@
 package analyticsv1
 
 import (
+	v1 "github.com/kehu-crm/kehu/pkg/api/kehu/event/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -203,11 +205,949 @@ func (x *RecomputeAllResponse) GetDuration() *durationpb.Duration {
 	return nil
 }
 
+// Request of CreateSegment.
+type CreateSegmentRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Segment *Segment               `protobuf:"bytes,1,opt,name=segment,proto3" json:"segment,omitempty"`
+	// The {segment} part of the name: lower-case letters, digits and hyphens.
+	SegmentId     string `protobuf:"bytes,2,opt,name=segment_id,json=segmentId,proto3" json:"segment_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateSegmentRequest) Reset() {
+	*x = CreateSegmentRequest{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSegmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSegmentRequest) ProtoMessage() {}
+
+func (x *CreateSegmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSegmentRequest.ProtoReflect.Descriptor instead.
+func (*CreateSegmentRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CreateSegmentRequest) GetSegment() *Segment {
+	if x != nil {
+		return x.Segment
+	}
+	return nil
+}
+
+func (x *CreateSegmentRequest) GetSegmentId() string {
+	if x != nil {
+		return x.SegmentId
+	}
+	return ""
+}
+
+// Response of CreateSegment.
+type CreateSegmentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Segment       *Segment               `protobuf:"bytes,1,opt,name=segment,proto3" json:"segment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateSegmentResponse) Reset() {
+	*x = CreateSegmentResponse{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSegmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSegmentResponse) ProtoMessage() {}
+
+func (x *CreateSegmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSegmentResponse.ProtoReflect.Descriptor instead.
+func (*CreateSegmentResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CreateSegmentResponse) GetSegment() *Segment {
+	if x != nil {
+		return x.Segment
+	}
+	return nil
+}
+
+// Request of GetSegment.
+type GetSegmentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSegmentRequest) Reset() {
+	*x = GetSegmentRequest{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSegmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSegmentRequest) ProtoMessage() {}
+
+func (x *GetSegmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSegmentRequest.ProtoReflect.Descriptor instead.
+func (*GetSegmentRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetSegmentRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Response of GetSegment.
+type GetSegmentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Segment       *Segment               `protobuf:"bytes,1,opt,name=segment,proto3" json:"segment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSegmentResponse) Reset() {
+	*x = GetSegmentResponse{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSegmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSegmentResponse) ProtoMessage() {}
+
+func (x *GetSegmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSegmentResponse.ProtoReflect.Descriptor instead.
+func (*GetSegmentResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetSegmentResponse) GetSegment() *Segment {
+	if x != nil {
+		return x.Segment
+	}
+	return nil
+}
+
+// Request of ListSegments.
+type ListSegmentsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSegmentsRequest) Reset() {
+	*x = ListSegmentsRequest{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSegmentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSegmentsRequest) ProtoMessage() {}
+
+func (x *ListSegmentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSegmentsRequest.ProtoReflect.Descriptor instead.
+func (*ListSegmentsRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ListSegmentsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSegmentsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response of ListSegments.
+type ListSegmentsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Segments      []*Segment             `protobuf:"bytes,1,rep,name=segments,proto3" json:"segments,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSegmentsResponse) Reset() {
+	*x = ListSegmentsResponse{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSegmentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSegmentsResponse) ProtoMessage() {}
+
+func (x *ListSegmentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSegmentsResponse.ProtoReflect.Descriptor instead.
+func (*ListSegmentsResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListSegmentsResponse) GetSegments() []*Segment {
+	if x != nil {
+		return x.Segments
+	}
+	return nil
+}
+
+func (x *ListSegmentsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request of UpdateSegment.
+type UpdateSegmentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Segment       *Segment               `protobuf:"bytes,1,opt,name=segment,proto3" json:"segment,omitempty"`
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateSegmentRequest) Reset() {
+	*x = UpdateSegmentRequest{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSegmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSegmentRequest) ProtoMessage() {}
+
+func (x *UpdateSegmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSegmentRequest.ProtoReflect.Descriptor instead.
+func (*UpdateSegmentRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *UpdateSegmentRequest) GetSegment() *Segment {
+	if x != nil {
+		return x.Segment
+	}
+	return nil
+}
+
+func (x *UpdateSegmentRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// Response of UpdateSegment.
+type UpdateSegmentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Segment       *Segment               `protobuf:"bytes,1,opt,name=segment,proto3" json:"segment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateSegmentResponse) Reset() {
+	*x = UpdateSegmentResponse{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSegmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSegmentResponse) ProtoMessage() {}
+
+func (x *UpdateSegmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSegmentResponse.ProtoReflect.Descriptor instead.
+func (*UpdateSegmentResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *UpdateSegmentResponse) GetSegment() *Segment {
+	if x != nil {
+		return x.Segment
+	}
+	return nil
+}
+
+// Request of DeleteSegment.
+type DeleteSegmentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Etag          string                 `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteSegmentRequest) Reset() {
+	*x = DeleteSegmentRequest{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteSegmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteSegmentRequest) ProtoMessage() {}
+
+func (x *DeleteSegmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteSegmentRequest.ProtoReflect.Descriptor instead.
+func (*DeleteSegmentRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *DeleteSegmentRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteSegmentRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// Response of DeleteSegment.
+type DeleteSegmentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteSegmentResponse) Reset() {
+	*x = DeleteSegmentResponse{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteSegmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteSegmentResponse) ProtoMessage() {}
+
+func (x *DeleteSegmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteSegmentResponse.ProtoReflect.Descriptor instead.
+func (*DeleteSegmentResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{13}
+}
+
+// Request of GetCustomerSegments.
+type GetCustomerSegmentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "customers/{customer}".
+	Customer      string `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCustomerSegmentsRequest) Reset() {
+	*x = GetCustomerSegmentsRequest{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCustomerSegmentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCustomerSegmentsRequest) ProtoMessage() {}
+
+func (x *GetCustomerSegmentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCustomerSegmentsRequest.ProtoReflect.Descriptor instead.
+func (*GetCustomerSegmentsRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GetCustomerSegmentsRequest) GetCustomer() string {
+	if x != nil {
+		return x.Customer
+	}
+	return ""
+}
+
+// Response of GetCustomerSegments.
+type GetCustomerSegmentsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "segments/{segment}", sorted.
+	Segments      []string `protobuf:"bytes,1,rep,name=segments,proto3" json:"segments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCustomerSegmentsResponse) Reset() {
+	*x = GetCustomerSegmentsResponse{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCustomerSegmentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCustomerSegmentsResponse) ProtoMessage() {}
+
+func (x *GetCustomerSegmentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCustomerSegmentsResponse.ProtoReflect.Descriptor instead.
+func (*GetCustomerSegmentsResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *GetCustomerSegmentsResponse) GetSegments() []string {
+	if x != nil {
+		return x.Segments
+	}
+	return nil
+}
+
+// Request of CheckMembership.
+type CheckMembershipRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "customers/{customer}".
+	Customer string `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	// "segments/{segment}".
+	Segment       string `protobuf:"bytes,2,opt,name=segment,proto3" json:"segment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckMembershipRequest) Reset() {
+	*x = CheckMembershipRequest{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckMembershipRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckMembershipRequest) ProtoMessage() {}
+
+func (x *CheckMembershipRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckMembershipRequest.ProtoReflect.Descriptor instead.
+func (*CheckMembershipRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *CheckMembershipRequest) GetCustomer() string {
+	if x != nil {
+		return x.Customer
+	}
+	return ""
+}
+
+func (x *CheckMembershipRequest) GetSegment() string {
+	if x != nil {
+		return x.Segment
+	}
+	return ""
+}
+
+// Response of CheckMembership.
+type CheckMembershipResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Member        bool                   `protobuf:"varint,1,opt,name=member,proto3" json:"member,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckMembershipResponse) Reset() {
+	*x = CheckMembershipResponse{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckMembershipResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckMembershipResponse) ProtoMessage() {}
+
+func (x *CheckMembershipResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckMembershipResponse.ProtoReflect.Descriptor instead.
+func (*CheckMembershipResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *CheckMembershipResponse) GetMember() bool {
+	if x != nil {
+		return x.Member
+	}
+	return false
+}
+
+// Request of ListSegmentMembers.
+type ListSegmentMembersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "segments/{segment}".
+	Parent        string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSegmentMembersRequest) Reset() {
+	*x = ListSegmentMembersRequest{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSegmentMembersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSegmentMembersRequest) ProtoMessage() {}
+
+func (x *ListSegmentMembersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSegmentMembersRequest.ProtoReflect.Descriptor instead.
+func (*ListSegmentMembersRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListSegmentMembersRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListSegmentMembersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSegmentMembersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response of ListSegmentMembers.
+type ListSegmentMembersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "customers/{customer}".
+	Customers     []string `protobuf:"bytes,1,rep,name=customers,proto3" json:"customers,omitempty"`
+	NextPageToken string   `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSegmentMembersResponse) Reset() {
+	*x = ListSegmentMembersResponse{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSegmentMembersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSegmentMembersResponse) ProtoMessage() {}
+
+func (x *ListSegmentMembersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSegmentMembersResponse.ProtoReflect.Descriptor instead.
+func (*ListSegmentMembersResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListSegmentMembersResponse) GetCustomers() []string {
+	if x != nil {
+		return x.Customers
+	}
+	return nil
+}
+
+func (x *ListSegmentMembersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request of StreamEvents.
+type StreamEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resume after this sequence; 0 for the beginning.
+	AfterSequence int64 `protobuf:"varint,1,opt,name=after_sequence,json=afterSequence,proto3" json:"after_sequence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamEventsRequest) Reset() {
+	*x = StreamEventsRequest{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamEventsRequest) ProtoMessage() {}
+
+func (x *StreamEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamEventsRequest.ProtoReflect.Descriptor instead.
+func (*StreamEventsRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *StreamEventsRequest) GetAfterSequence() int64 {
+	if x != nil {
+		return x.AfterSequence
+	}
+	return 0
+}
+
+// Response of StreamEvents.
+type StreamEventsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Event         *v1.Event              `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamEventsResponse) Reset() {
+	*x = StreamEventsResponse{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamEventsResponse) ProtoMessage() {}
+
+func (x *StreamEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamEventsResponse.ProtoReflect.Descriptor instead.
+func (*StreamEventsResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *StreamEventsResponse) GetEvent() *v1.Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+// Payload of segment.entered and segment.exited events (subject: the
+// customer).
+type SegmentMembershipPayload struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "segments/{segment}".
+	Segment string `protobuf:"bytes,1,opt,name=segment,proto3" json:"segment,omitempty"`
+	// "customers/{customer}".
+	Customer      string `protobuf:"bytes,2,opt,name=customer,proto3" json:"customer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SegmentMembershipPayload) Reset() {
+	*x = SegmentMembershipPayload{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SegmentMembershipPayload) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SegmentMembershipPayload) ProtoMessage() {}
+
+func (x *SegmentMembershipPayload) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SegmentMembershipPayload.ProtoReflect.Descriptor instead.
+func (*SegmentMembershipPayload) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *SegmentMembershipPayload) GetSegment() string {
+	if x != nil {
+		return x.Segment
+	}
+	return ""
+}
+
+func (x *SegmentMembershipPayload) GetCustomer() string {
+	if x != nil {
+		return x.Customer
+	}
+	return ""
+}
+
 var File_kehu_analytics_v1_analytics_service_proto protoreflect.FileDescriptor
 
 const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"\n" +
-	")kehu/analytics/v1/analytics_service.proto\x12\x11kehu.analytics.v1\x1a\x1egoogle/protobuf/duration.proto\x1a!kehu/analytics/v1/analytics.proto\"8\n" +
+	")kehu/analytics/v1/analytics_service.proto\x12\x11kehu.analytics.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x19kehu/event/v1/event.proto\x1a!kehu/analytics/v1/analytics.proto\"8\n" +
 	"\x1aGetCustomerInsightsRequest\x12\x1a\n" +
 	"\bcustomer\x18\x01 \x01(\tR\bcustomer\"V\n" +
 	"\x1bGetCustomerInsightsResponse\x127\n" +
@@ -215,10 +1155,71 @@ const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"\x13RecomputeAllRequest\"x\n" +
 	"\x14RecomputeAllResponse\x12)\n" +
 	"\x10customers_scored\x18\x01 \x01(\x03R\x0fcustomersScored\x125\n" +
-	"\bduration\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\bduration2\xe9\x01\n" +
+	"\bduration\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\bduration\"k\n" +
+	"\x14CreateSegmentRequest\x124\n" +
+	"\asegment\x18\x01 \x01(\v2\x1a.kehu.analytics.v1.SegmentR\asegment\x12\x1d\n" +
+	"\n" +
+	"segment_id\x18\x02 \x01(\tR\tsegmentId\"M\n" +
+	"\x15CreateSegmentResponse\x124\n" +
+	"\asegment\x18\x01 \x01(\v2\x1a.kehu.analytics.v1.SegmentR\asegment\"'\n" +
+	"\x11GetSegmentRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"J\n" +
+	"\x12GetSegmentResponse\x124\n" +
+	"\asegment\x18\x01 \x01(\v2\x1a.kehu.analytics.v1.SegmentR\asegment\"Q\n" +
+	"\x13ListSegmentsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"v\n" +
+	"\x14ListSegmentsResponse\x126\n" +
+	"\bsegments\x18\x01 \x03(\v2\x1a.kehu.analytics.v1.SegmentR\bsegments\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x89\x01\n" +
+	"\x14UpdateSegmentRequest\x124\n" +
+	"\asegment\x18\x01 \x01(\v2\x1a.kehu.analytics.v1.SegmentR\asegment\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"M\n" +
+	"\x15UpdateSegmentResponse\x124\n" +
+	"\asegment\x18\x01 \x01(\v2\x1a.kehu.analytics.v1.SegmentR\asegment\">\n" +
+	"\x14DeleteSegmentRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x17\n" +
+	"\x15DeleteSegmentResponse\"8\n" +
+	"\x1aGetCustomerSegmentsRequest\x12\x1a\n" +
+	"\bcustomer\x18\x01 \x01(\tR\bcustomer\"9\n" +
+	"\x1bGetCustomerSegmentsResponse\x12\x1a\n" +
+	"\bsegments\x18\x01 \x03(\tR\bsegments\"N\n" +
+	"\x16CheckMembershipRequest\x12\x1a\n" +
+	"\bcustomer\x18\x01 \x01(\tR\bcustomer\x12\x18\n" +
+	"\asegment\x18\x02 \x01(\tR\asegment\"1\n" +
+	"\x17CheckMembershipResponse\x12\x16\n" +
+	"\x06member\x18\x01 \x01(\bR\x06member\"o\n" +
+	"\x19ListSegmentMembersRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"b\n" +
+	"\x1aListSegmentMembersResponse\x12\x1c\n" +
+	"\tcustomers\x18\x01 \x03(\tR\tcustomers\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"<\n" +
+	"\x13StreamEventsRequest\x12%\n" +
+	"\x0eafter_sequence\x18\x01 \x01(\x03R\rafterSequence\"B\n" +
+	"\x14StreamEventsResponse\x12*\n" +
+	"\x05event\x18\x01 \x01(\v2\x14.kehu.event.v1.EventR\x05event\"P\n" +
+	"\x18SegmentMembershipPayload\x12\x18\n" +
+	"\asegment\x18\x01 \x01(\tR\asegment\x12\x1a\n" +
+	"\bcustomer\x18\x02 \x01(\tR\bcustomer2\x87\t\n" +
 	"\x10AnalyticsService\x12t\n" +
 	"\x13GetCustomerInsights\x12-.kehu.analytics.v1.GetCustomerInsightsRequest\x1a..kehu.analytics.v1.GetCustomerInsightsResponse\x12_\n" +
-	"\fRecomputeAll\x12&.kehu.analytics.v1.RecomputeAllRequest\x1a'.kehu.analytics.v1.RecomputeAllResponseB@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
+	"\fRecomputeAll\x12&.kehu.analytics.v1.RecomputeAllRequest\x1a'.kehu.analytics.v1.RecomputeAllResponse\x12b\n" +
+	"\rCreateSegment\x12'.kehu.analytics.v1.CreateSegmentRequest\x1a(.kehu.analytics.v1.CreateSegmentResponse\x12Y\n" +
+	"\n" +
+	"GetSegment\x12$.kehu.analytics.v1.GetSegmentRequest\x1a%.kehu.analytics.v1.GetSegmentResponse\x12_\n" +
+	"\fListSegments\x12&.kehu.analytics.v1.ListSegmentsRequest\x1a'.kehu.analytics.v1.ListSegmentsResponse\x12b\n" +
+	"\rUpdateSegment\x12'.kehu.analytics.v1.UpdateSegmentRequest\x1a(.kehu.analytics.v1.UpdateSegmentResponse\x12b\n" +
+	"\rDeleteSegment\x12'.kehu.analytics.v1.DeleteSegmentRequest\x1a(.kehu.analytics.v1.DeleteSegmentResponse\x12t\n" +
+	"\x13GetCustomerSegments\x12-.kehu.analytics.v1.GetCustomerSegmentsRequest\x1a..kehu.analytics.v1.GetCustomerSegmentsResponse\x12h\n" +
+	"\x0fCheckMembership\x12).kehu.analytics.v1.CheckMembershipRequest\x1a*.kehu.analytics.v1.CheckMembershipResponse\x12q\n" +
+	"\x12ListSegmentMembers\x12,.kehu.analytics.v1.ListSegmentMembersRequest\x1a-.kehu.analytics.v1.ListSegmentMembersResponse\x12a\n" +
+	"\fStreamEvents\x12&.kehu.analytics.v1.StreamEventsRequest\x1a'.kehu.analytics.v1.StreamEventsResponse0\x01B@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
 
 var (
 	file_kehu_analytics_v1_analytics_service_proto_rawDescOnce sync.Once
@@ -232,27 +1233,75 @@ func file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP() []byte {
 	return file_kehu_analytics_v1_analytics_service_proto_rawDescData
 }
 
-var file_kehu_analytics_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_kehu_analytics_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_kehu_analytics_v1_analytics_service_proto_goTypes = []any{
 	(*GetCustomerInsightsRequest)(nil),  // 0: kehu.analytics.v1.GetCustomerInsightsRequest
 	(*GetCustomerInsightsResponse)(nil), // 1: kehu.analytics.v1.GetCustomerInsightsResponse
 	(*RecomputeAllRequest)(nil),         // 2: kehu.analytics.v1.RecomputeAllRequest
 	(*RecomputeAllResponse)(nil),        // 3: kehu.analytics.v1.RecomputeAllResponse
-	(*Insights)(nil),                    // 4: kehu.analytics.v1.Insights
-	(*durationpb.Duration)(nil),         // 5: google.protobuf.Duration
+	(*CreateSegmentRequest)(nil),        // 4: kehu.analytics.v1.CreateSegmentRequest
+	(*CreateSegmentResponse)(nil),       // 5: kehu.analytics.v1.CreateSegmentResponse
+	(*GetSegmentRequest)(nil),           // 6: kehu.analytics.v1.GetSegmentRequest
+	(*GetSegmentResponse)(nil),          // 7: kehu.analytics.v1.GetSegmentResponse
+	(*ListSegmentsRequest)(nil),         // 8: kehu.analytics.v1.ListSegmentsRequest
+	(*ListSegmentsResponse)(nil),        // 9: kehu.analytics.v1.ListSegmentsResponse
+	(*UpdateSegmentRequest)(nil),        // 10: kehu.analytics.v1.UpdateSegmentRequest
+	(*UpdateSegmentResponse)(nil),       // 11: kehu.analytics.v1.UpdateSegmentResponse
+	(*DeleteSegmentRequest)(nil),        // 12: kehu.analytics.v1.DeleteSegmentRequest
+	(*DeleteSegmentResponse)(nil),       // 13: kehu.analytics.v1.DeleteSegmentResponse
+	(*GetCustomerSegmentsRequest)(nil),  // 14: kehu.analytics.v1.GetCustomerSegmentsRequest
+	(*GetCustomerSegmentsResponse)(nil), // 15: kehu.analytics.v1.GetCustomerSegmentsResponse
+	(*CheckMembershipRequest)(nil),      // 16: kehu.analytics.v1.CheckMembershipRequest
+	(*CheckMembershipResponse)(nil),     // 17: kehu.analytics.v1.CheckMembershipResponse
+	(*ListSegmentMembersRequest)(nil),   // 18: kehu.analytics.v1.ListSegmentMembersRequest
+	(*ListSegmentMembersResponse)(nil),  // 19: kehu.analytics.v1.ListSegmentMembersResponse
+	(*StreamEventsRequest)(nil),         // 20: kehu.analytics.v1.StreamEventsRequest
+	(*StreamEventsResponse)(nil),        // 21: kehu.analytics.v1.StreamEventsResponse
+	(*SegmentMembershipPayload)(nil),    // 22: kehu.analytics.v1.SegmentMembershipPayload
+	(*Insights)(nil),                    // 23: kehu.analytics.v1.Insights
+	(*durationpb.Duration)(nil),         // 24: google.protobuf.Duration
+	(*Segment)(nil),                     // 25: kehu.analytics.v1.Segment
+	(*fieldmaskpb.FieldMask)(nil),       // 26: google.protobuf.FieldMask
+	(*v1.Event)(nil),                    // 27: kehu.event.v1.Event
 }
 var file_kehu_analytics_v1_analytics_service_proto_depIdxs = []int32{
-	4, // 0: kehu.analytics.v1.GetCustomerInsightsResponse.insights:type_name -> kehu.analytics.v1.Insights
-	5, // 1: kehu.analytics.v1.RecomputeAllResponse.duration:type_name -> google.protobuf.Duration
-	0, // 2: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:input_type -> kehu.analytics.v1.GetCustomerInsightsRequest
-	2, // 3: kehu.analytics.v1.AnalyticsService.RecomputeAll:input_type -> kehu.analytics.v1.RecomputeAllRequest
-	1, // 4: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:output_type -> kehu.analytics.v1.GetCustomerInsightsResponse
-	3, // 5: kehu.analytics.v1.AnalyticsService.RecomputeAll:output_type -> kehu.analytics.v1.RecomputeAllResponse
-	4, // [4:6] is the sub-list for method output_type
-	2, // [2:4] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	23, // 0: kehu.analytics.v1.GetCustomerInsightsResponse.insights:type_name -> kehu.analytics.v1.Insights
+	24, // 1: kehu.analytics.v1.RecomputeAllResponse.duration:type_name -> google.protobuf.Duration
+	25, // 2: kehu.analytics.v1.CreateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
+	25, // 3: kehu.analytics.v1.CreateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	25, // 4: kehu.analytics.v1.GetSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	25, // 5: kehu.analytics.v1.ListSegmentsResponse.segments:type_name -> kehu.analytics.v1.Segment
+	25, // 6: kehu.analytics.v1.UpdateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
+	26, // 7: kehu.analytics.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	25, // 8: kehu.analytics.v1.UpdateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	27, // 9: kehu.analytics.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
+	0,  // 10: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:input_type -> kehu.analytics.v1.GetCustomerInsightsRequest
+	2,  // 11: kehu.analytics.v1.AnalyticsService.RecomputeAll:input_type -> kehu.analytics.v1.RecomputeAllRequest
+	4,  // 12: kehu.analytics.v1.AnalyticsService.CreateSegment:input_type -> kehu.analytics.v1.CreateSegmentRequest
+	6,  // 13: kehu.analytics.v1.AnalyticsService.GetSegment:input_type -> kehu.analytics.v1.GetSegmentRequest
+	8,  // 14: kehu.analytics.v1.AnalyticsService.ListSegments:input_type -> kehu.analytics.v1.ListSegmentsRequest
+	10, // 15: kehu.analytics.v1.AnalyticsService.UpdateSegment:input_type -> kehu.analytics.v1.UpdateSegmentRequest
+	12, // 16: kehu.analytics.v1.AnalyticsService.DeleteSegment:input_type -> kehu.analytics.v1.DeleteSegmentRequest
+	14, // 17: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:input_type -> kehu.analytics.v1.GetCustomerSegmentsRequest
+	16, // 18: kehu.analytics.v1.AnalyticsService.CheckMembership:input_type -> kehu.analytics.v1.CheckMembershipRequest
+	18, // 19: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:input_type -> kehu.analytics.v1.ListSegmentMembersRequest
+	20, // 20: kehu.analytics.v1.AnalyticsService.StreamEvents:input_type -> kehu.analytics.v1.StreamEventsRequest
+	1,  // 21: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:output_type -> kehu.analytics.v1.GetCustomerInsightsResponse
+	3,  // 22: kehu.analytics.v1.AnalyticsService.RecomputeAll:output_type -> kehu.analytics.v1.RecomputeAllResponse
+	5,  // 23: kehu.analytics.v1.AnalyticsService.CreateSegment:output_type -> kehu.analytics.v1.CreateSegmentResponse
+	7,  // 24: kehu.analytics.v1.AnalyticsService.GetSegment:output_type -> kehu.analytics.v1.GetSegmentResponse
+	9,  // 25: kehu.analytics.v1.AnalyticsService.ListSegments:output_type -> kehu.analytics.v1.ListSegmentsResponse
+	11, // 26: kehu.analytics.v1.AnalyticsService.UpdateSegment:output_type -> kehu.analytics.v1.UpdateSegmentResponse
+	13, // 27: kehu.analytics.v1.AnalyticsService.DeleteSegment:output_type -> kehu.analytics.v1.DeleteSegmentResponse
+	15, // 28: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:output_type -> kehu.analytics.v1.GetCustomerSegmentsResponse
+	17, // 29: kehu.analytics.v1.AnalyticsService.CheckMembership:output_type -> kehu.analytics.v1.CheckMembershipResponse
+	19, // 30: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:output_type -> kehu.analytics.v1.ListSegmentMembersResponse
+	21, // 31: kehu.analytics.v1.AnalyticsService.StreamEvents:output_type -> kehu.analytics.v1.StreamEventsResponse
+	21, // [21:32] is the sub-list for method output_type
+	10, // [10:21] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_kehu_analytics_v1_analytics_service_proto_init() }
@@ -267,7 +1316,7 @@ func file_kehu_analytics_v1_analytics_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_analytics_v1_analytics_service_proto_rawDesc), len(file_kehu_analytics_v1_analytics_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,6 +21,15 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	AnalyticsService_GetCustomerInsights_FullMethodName = "/kehu.analytics.v1.AnalyticsService/GetCustomerInsights"
 	AnalyticsService_RecomputeAll_FullMethodName        = "/kehu.analytics.v1.AnalyticsService/RecomputeAll"
+	AnalyticsService_CreateSegment_FullMethodName       = "/kehu.analytics.v1.AnalyticsService/CreateSegment"
+	AnalyticsService_GetSegment_FullMethodName          = "/kehu.analytics.v1.AnalyticsService/GetSegment"
+	AnalyticsService_ListSegments_FullMethodName        = "/kehu.analytics.v1.AnalyticsService/ListSegments"
+	AnalyticsService_UpdateSegment_FullMethodName       = "/kehu.analytics.v1.AnalyticsService/UpdateSegment"
+	AnalyticsService_DeleteSegment_FullMethodName       = "/kehu.analytics.v1.AnalyticsService/DeleteSegment"
+	AnalyticsService_GetCustomerSegments_FullMethodName = "/kehu.analytics.v1.AnalyticsService/GetCustomerSegments"
+	AnalyticsService_CheckMembership_FullMethodName     = "/kehu.analytics.v1.AnalyticsService/CheckMembership"
+	AnalyticsService_ListSegmentMembers_FullMethodName  = "/kehu.analytics.v1.AnalyticsService/ListSegmentMembers"
+	AnalyticsService_StreamEvents_FullMethodName        = "/kehu.analytics.v1.AnalyticsService/StreamEvents"
 )
 
 // AnalyticsServiceClient is the client API for AnalyticsService service.
@@ -35,6 +44,26 @@ type AnalyticsServiceClient interface {
 	// Recomputes every score (RFM quintiles, ABC) from the read model with
 	// set-based SQL and reports how long it took.
 	RecomputeAll(ctx context.Context, in *RecomputeAllRequest, opts ...grpc.CallOption) (*RecomputeAllResponse, error)
+	// Creates a segment and evaluates it in one set-based pass.
+	CreateSegment(ctx context.Context, in *CreateSegmentRequest, opts ...grpc.CallOption) (*CreateSegmentResponse, error)
+	// Gets a segment.
+	GetSegment(ctx context.Context, in *GetSegmentRequest, opts ...grpc.CallOption) (*GetSegmentResponse, error)
+	// Lists segments by id.
+	ListSegments(ctx context.Context, in *ListSegmentsRequest, opts ...grpc.CallOption) (*ListSegmentsResponse, error)
+	// Updates a segment (display_name, description, filter); a new filter is
+	// evaluated at once.
+	UpdateSegment(ctx context.Context, in *UpdateSegmentRequest, opts ...grpc.CallOption) (*UpdateSegmentResponse, error)
+	// Deletes a segment (not a built-in one).
+	DeleteSegment(ctx context.Context, in *DeleteSegmentRequest, opts ...grpc.CallOption) (*DeleteSegmentResponse, error)
+	// The segments a customer is in: the hot lookup, served from the cache.
+	GetCustomerSegments(ctx context.Context, in *GetCustomerSegmentsRequest, opts ...grpc.CallOption) (*GetCustomerSegmentsResponse, error)
+	// Whether a customer is in a segment, from the same cache.
+	CheckMembership(ctx context.Context, in *CheckMembershipRequest, opts ...grpc.CallOption) (*CheckMembershipResponse, error)
+	// The members of a segment, paged by customer id.
+	ListSegmentMembers(ctx context.Context, in *ListSegmentMembersRequest, opts ...grpc.CallOption) (*ListSegmentMembersResponse, error)
+	// Streams the service's events (segment.entered, segment.exited) after
+	// after_sequence, then new ones as they commit.
+	StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error)
 }
 
 type analyticsServiceClient struct {
@@ -65,6 +94,105 @@ func (c *analyticsServiceClient) RecomputeAll(ctx context.Context, in *Recompute
 	return out, nil
 }
 
+func (c *analyticsServiceClient) CreateSegment(ctx context.Context, in *CreateSegmentRequest, opts ...grpc.CallOption) (*CreateSegmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateSegmentResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_CreateSegment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyticsServiceClient) GetSegment(ctx context.Context, in *GetSegmentRequest, opts ...grpc.CallOption) (*GetSegmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSegmentResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_GetSegment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyticsServiceClient) ListSegments(ctx context.Context, in *ListSegmentsRequest, opts ...grpc.CallOption) (*ListSegmentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSegmentsResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_ListSegments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyticsServiceClient) UpdateSegment(ctx context.Context, in *UpdateSegmentRequest, opts ...grpc.CallOption) (*UpdateSegmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateSegmentResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_UpdateSegment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyticsServiceClient) DeleteSegment(ctx context.Context, in *DeleteSegmentRequest, opts ...grpc.CallOption) (*DeleteSegmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteSegmentResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_DeleteSegment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyticsServiceClient) GetCustomerSegments(ctx context.Context, in *GetCustomerSegmentsRequest, opts ...grpc.CallOption) (*GetCustomerSegmentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCustomerSegmentsResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_GetCustomerSegments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyticsServiceClient) CheckMembership(ctx context.Context, in *CheckMembershipRequest, opts ...grpc.CallOption) (*CheckMembershipResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckMembershipResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_CheckMembership_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyticsServiceClient) ListSegmentMembers(ctx context.Context, in *ListSegmentMembersRequest, opts ...grpc.CallOption) (*ListSegmentMembersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSegmentMembersResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_ListSegmentMembers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyticsServiceClient) StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AnalyticsService_ServiceDesc.Streams[0], AnalyticsService_StreamEvents_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[StreamEventsRequest, StreamEventsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AnalyticsService_StreamEventsClient = grpc.ServerStreamingClient[StreamEventsResponse]
+
 // AnalyticsServiceServer is the server API for AnalyticsService service.
 // All implementations must embed UnimplementedAnalyticsServiceServer
 // for forward compatibility.
@@ -77,6 +205,26 @@ type AnalyticsServiceServer interface {
 	// Recomputes every score (RFM quintiles, ABC) from the read model with
 	// set-based SQL and reports how long it took.
 	RecomputeAll(context.Context, *RecomputeAllRequest) (*RecomputeAllResponse, error)
+	// Creates a segment and evaluates it in one set-based pass.
+	CreateSegment(context.Context, *CreateSegmentRequest) (*CreateSegmentResponse, error)
+	// Gets a segment.
+	GetSegment(context.Context, *GetSegmentRequest) (*GetSegmentResponse, error)
+	// Lists segments by id.
+	ListSegments(context.Context, *ListSegmentsRequest) (*ListSegmentsResponse, error)
+	// Updates a segment (display_name, description, filter); a new filter is
+	// evaluated at once.
+	UpdateSegment(context.Context, *UpdateSegmentRequest) (*UpdateSegmentResponse, error)
+	// Deletes a segment (not a built-in one).
+	DeleteSegment(context.Context, *DeleteSegmentRequest) (*DeleteSegmentResponse, error)
+	// The segments a customer is in: the hot lookup, served from the cache.
+	GetCustomerSegments(context.Context, *GetCustomerSegmentsRequest) (*GetCustomerSegmentsResponse, error)
+	// Whether a customer is in a segment, from the same cache.
+	CheckMembership(context.Context, *CheckMembershipRequest) (*CheckMembershipResponse, error)
+	// The members of a segment, paged by customer id.
+	ListSegmentMembers(context.Context, *ListSegmentMembersRequest) (*ListSegmentMembersResponse, error)
+	// Streams the service's events (segment.entered, segment.exited) after
+	// after_sequence, then new ones as they commit.
+	StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error
 	mustEmbedUnimplementedAnalyticsServiceServer()
 }
 
@@ -92,6 +240,33 @@ func (UnimplementedAnalyticsServiceServer) GetCustomerInsights(context.Context, 
 }
 func (UnimplementedAnalyticsServiceServer) RecomputeAll(context.Context, *RecomputeAllRequest) (*RecomputeAllResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecomputeAll not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) CreateSegment(context.Context, *CreateSegmentRequest) (*CreateSegmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateSegment not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) GetSegment(context.Context, *GetSegmentRequest) (*GetSegmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSegment not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) ListSegments(context.Context, *ListSegmentsRequest) (*ListSegmentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSegments not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) UpdateSegment(context.Context, *UpdateSegmentRequest) (*UpdateSegmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateSegment not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) DeleteSegment(context.Context, *DeleteSegmentRequest) (*DeleteSegmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteSegment not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) GetCustomerSegments(context.Context, *GetCustomerSegmentsRequest) (*GetCustomerSegmentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCustomerSegments not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) CheckMembership(context.Context, *CheckMembershipRequest) (*CheckMembershipResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckMembership not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) ListSegmentMembers(context.Context, *ListSegmentMembersRequest) (*ListSegmentMembersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSegmentMembers not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error {
+	return status.Error(codes.Unimplemented, "method StreamEvents not implemented")
 }
 func (UnimplementedAnalyticsServiceServer) mustEmbedUnimplementedAnalyticsServiceServer() {}
 func (UnimplementedAnalyticsServiceServer) testEmbeddedByValue()                          {}
@@ -150,6 +325,161 @@ func _AnalyticsService_RecomputeAll_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AnalyticsService_CreateSegment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateSegmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).CreateSegment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_CreateSegment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).CreateSegment(ctx, req.(*CreateSegmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyticsService_GetSegment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSegmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).GetSegment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_GetSegment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).GetSegment(ctx, req.(*GetSegmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyticsService_ListSegments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSegmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).ListSegments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_ListSegments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).ListSegments(ctx, req.(*ListSegmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyticsService_UpdateSegment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateSegmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).UpdateSegment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_UpdateSegment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).UpdateSegment(ctx, req.(*UpdateSegmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyticsService_DeleteSegment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteSegmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).DeleteSegment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_DeleteSegment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).DeleteSegment(ctx, req.(*DeleteSegmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyticsService_GetCustomerSegments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCustomerSegmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).GetCustomerSegments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_GetCustomerSegments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).GetCustomerSegments(ctx, req.(*GetCustomerSegmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyticsService_CheckMembership_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckMembershipRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).CheckMembership(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_CheckMembership_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).CheckMembership(ctx, req.(*CheckMembershipRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyticsService_ListSegmentMembers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSegmentMembersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).ListSegmentMembers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_ListSegmentMembers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).ListSegmentMembers(ctx, req.(*ListSegmentMembersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyticsService_StreamEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(StreamEventsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AnalyticsServiceServer).StreamEvents(m, &grpc.GenericServerStream[StreamEventsRequest, StreamEventsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AnalyticsService_StreamEventsServer = grpc.ServerStreamingServer[StreamEventsResponse]
+
 // AnalyticsService_ServiceDesc is the grpc.ServiceDesc for AnalyticsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -165,7 +495,45 @@ var AnalyticsService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "RecomputeAll",
 			Handler:    _AnalyticsService_RecomputeAll_Handler,
 		},
+		{
+			MethodName: "CreateSegment",
+			Handler:    _AnalyticsService_CreateSegment_Handler,
+		},
+		{
+			MethodName: "GetSegment",
+			Handler:    _AnalyticsService_GetSegment_Handler,
+		},
+		{
+			MethodName: "ListSegments",
+			Handler:    _AnalyticsService_ListSegments_Handler,
+		},
+		{
+			MethodName: "UpdateSegment",
+			Handler:    _AnalyticsService_UpdateSegment_Handler,
+		},
+		{
+			MethodName: "DeleteSegment",
+			Handler:    _AnalyticsService_DeleteSegment_Handler,
+		},
+		{
+			MethodName: "GetCustomerSegments",
+			Handler:    _AnalyticsService_GetCustomerSegments_Handler,
+		},
+		{
+			MethodName: "CheckMembership",
+			Handler:    _AnalyticsService_CheckMembership_Handler,
+		},
+		{
+			MethodName: "ListSegmentMembers",
+			Handler:    _AnalyticsService_ListSegmentMembers_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "StreamEvents",
+			Handler:       _AnalyticsService_StreamEvents_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "kehu/analytics/v1/analytics_service.proto",
 }

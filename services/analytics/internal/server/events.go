@@ -1,0 +1,20 @@
+package server
+
+import (
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
+	"github.com/kehu-crm/kehu/pkg/event"
+	"github.com/kehu-crm/kehu/services/analytics/internal/insight"
+)
+
+// EncodeEvent turns a domain event into its published payload.
+func EncodeEvent(e event.Event) (proto.Message, error) {
+	switch d := e.Data.(type) {
+	case insight.Change:
+		return &analyticsv1.SegmentMembershipPayload{Segment: insight.SegmentName(d.SegmentID), Customer: insight.CustomerName(d.CustomerID)}, nil
+	}
+	return nil, fmt.Errorf("no payload for %s event data %T", e.Type, e.Data)
+}
