@@ -1,12 +1,10 @@
 package e2e_test
 
 import (
-	"context"
 	"net/http"
 	"testing"
 	"time"
 
-	sdv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
 	"github.com/kehu-crm/kehu/pkg/testkit"
 
 	"github.com/kehu-crm/kehu/e2e"
@@ -75,7 +73,7 @@ func TestRESTTicketAnsweredAndResolved(t *testing.T) {
 	// event stream over gRPC, and the customer answers over REST with no
 	// bearer token.
 	anon := client{t, s.BaseURL, ""}
-	token := surveyToken(t, s, name)
+	token := testkit.SurveyToken(t, s.ServiceDeskConn, name)
 	survey := anon.do("GET", "/v1/publicSurveys/"+token, nil)
 	expect(t, survey, http.StatusOK)
 	if survey.body["ticketSubject"] != "Where is my tea?" || survey.body["kind"] != "SURVEY_KIND_CSAT" {
@@ -117,27 +115,5 @@ func TestRESTTicketAnsweredAndResolved(t *testing.T) {
 	// The event stream is internal, as for the other services.
 	if r := mgr.do("GET", "/v1/serviceDeskEvents:stream", nil); r.code != http.StatusNotFound {
 		t.Errorf("service desk events over REST: HTTP %d", r.code)
-	}
-}
-
-// surveyToken reads the link token of the survey issued for ticket from
-// the service desk's event stream, as a notifier would.
-func surveyToken(t *testing.T, s *e2e.Suite, ticket string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(testkit.As(t, "notifier", auth.RoleService), 5*time.Second)
-	defer cancel()
-	stream, err := sdv1.NewServiceDeskServiceClient(s.ServiceDeskConn).StreamEvents(ctx, &sdv1.StreamEventsRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		ev, err := stream.Recv()
-		if err != nil {
-			t.Fatalf("no survey for %s: %v", ticket, err)
-		}
-		var p sdv1.SurveyIssuedPayload
-		if ev.GetEvent().GetType() == "survey.issued" && ev.GetEvent().GetPayload().UnmarshalTo(&p) == nil && p.GetSurvey().GetTicket() == ticket {
-			return p.GetToken()
-		}
 	}
 }

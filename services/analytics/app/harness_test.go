@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+
 	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
@@ -28,6 +30,7 @@ type env struct {
 	customers    customerv1.CustomerServiceClient
 	interactions interactionv1.InteractionServiceClient
 	desk         sdv1.ServiceDeskServiceClient
+	deskConn     *grpc.ClientConn
 	analytics    analyticsv1.AnalyticsServiceClient
 	dbURL        string
 }
@@ -67,10 +70,12 @@ func start(t testing.TB, tweak ...func(*Config)) *env {
 		t.Fatal(err)
 	}
 	testkit.Serve(t, a.Serve)
+	deskConn := testkit.Dial(t, desk.GRPCAddr())
 	return &env{
 		customers:    customerv1.NewCustomerServiceClient(testkit.Dial(t, cust.GRPCAddr())),
 		interactions: interactionv1.NewInteractionServiceClient(testkit.Dial(t, inter.GRPCAddr())),
-		desk:         sdv1.NewServiceDeskServiceClient(testkit.Dial(t, desk.GRPCAddr())),
+		desk:         sdv1.NewServiceDeskServiceClient(deskConn),
+		deskConn:     deskConn,
 		analytics:    analyticsv1.NewAnalyticsServiceClient(testkit.Dial(t, a.GRPCAddr())),
 		dbURL:        dbURL,
 	}

@@ -54,7 +54,7 @@ func TestInsightsFollowTheServices(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := e.desk.AnswerSurvey(context.Background(), &sdv1.AnswerSurveyRequest{Token: surveyToken(t, e, tk.GetTicket().GetName()), Score: 2}); err != nil {
+	if _, err := e.desk.AnswerSurvey(context.Background(), &sdv1.AnswerSurveyRequest{Token: testkit.SurveyToken(t, e.deskConn, tk.GetTicket().GetName()), Score: 2}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -110,26 +110,4 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
-}
-
-// surveyToken reads the link token of the survey issued for ticket from
-// the service desk's event stream.
-func surveyToken(t *testing.T, e *env, ticket string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(testkit.As(t, "notifier", auth.RoleService), 5*time.Second)
-	defer cancel()
-	stream, err := e.desk.StreamEvents(ctx, &sdv1.StreamEventsRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		ev, err := stream.Recv()
-		if err != nil {
-			t.Fatalf("no survey for %s: %v", ticket, err)
-		}
-		var p sdv1.SurveyIssuedPayload
-		if ev.GetEvent().GetType() == "survey.issued" && ev.GetEvent().GetPayload().UnmarshalTo(&p) == nil && p.GetSurvey().GetTicket() == ticket {
-			return p.GetToken()
-		}
-	}
 }

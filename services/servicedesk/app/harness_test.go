@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
@@ -29,8 +31,9 @@ type env struct {
 	interactions interactionv1.InteractionServiceClient
 	desk         sdv1.ServiceDeskServiceClient
 	cfg          Config
-	// apps are the running replicas, the first one behind desk.
-	apps []*App
+	// apps are the running replicas, the first one behind desk (deskConn).
+	apps     []*App
+	deskConn *grpc.ClientConn
 }
 
 func start(t testing.TB, tweak ...func(*Config)) *env {
@@ -68,6 +71,7 @@ func start(t testing.TB, tweak ...func(*Config)) *env {
 		cfg:          cfg,
 	}
 	e.desk = e.replica(t)
+	e.deskConn = testkit.Dial(t, e.apps[0].GRPCAddr())
 	return e
 }
 

@@ -27,22 +27,7 @@ func (e *env) resolved(t *testing.T, subject string) (*sdv1.Ticket, string) {
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(e.as(t, "notifier", auth.RoleService), 5*time.Second)
-	defer cancel()
-	stream, err := e.desk.StreamEvents(ctx, &sdv1.StreamEventsRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		ev, err := stream.Recv()
-		if err != nil {
-			t.Fatalf("no survey.issued event for %s: %v", tk.GetName(), err)
-		}
-		var p sdv1.SurveyIssuedPayload
-		if ev.GetEvent().GetType() == "survey.issued" && ev.GetEvent().GetPayload().UnmarshalTo(&p) == nil && p.GetSurvey().GetTicket() == tk.GetName() {
-			return tk, p.GetToken()
-		}
-	}
+	return tk, testkit.SurveyToken(t, e.deskConn, tk.GetName())
 }
 
 // The customer answers through the link alone, once; a low score reopens
