@@ -58,6 +58,8 @@ func LoadConfig(ctx context.Context) (Config, error) {
 // App is a running analytics service.
 type App struct {
 	*service.Service
+	svc *insight.Service
+	cfg Config
 }
 
 // New starts the analytics service; listeners are open when it returns.
@@ -94,7 +96,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		})
 	}
 	analyticsv1.RegisterAnalyticsServiceServer(s.GRPC(), grpcserver.New(svc, s.Streamer))
-	return &App{Service: s}, nil
+	return &App{Service: s, svc: svc, cfg: cfg}, nil
 }
 
 // followSources follows each source's event stream on one replica at a

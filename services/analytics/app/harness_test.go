@@ -32,7 +32,11 @@ type env struct {
 	desk         sdv1.ServiceDeskServiceClient
 	deskConn     *grpc.ClientConn
 	analytics    analyticsv1.AnalyticsServiceClient
+	app          *App
 	dbURL        string
+	// stopFirst stops the first analytics replica (app) as a crash would
+	// end its leadership.
+	stopFirst func()
 }
 
 func start(t testing.TB, tweak ...func(*Config)) *env {
@@ -69,7 +73,18 @@ func start(t testing.TB, tweak ...func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testkit.Serve(t, a.Serve)
+	aCtx, stopA := context.WithCancel(ctx)
+	aDone := make(chan error, 1)
+	go func() { aDone <- a.Serve(aCtx) }()
+	stopFirst := func() {
+		stopA()
+		<-aDone
+	}
+	t.Cleanup(func() {
+		if aCtx.Err() == nil {
+			stopFirst()
+		}
+	})
 	deskConn := testkit.Dial(t, desk.GRPCAddr())
 	return &env{
 		customers:    customerv1.NewCustomerServiceClient(testkit.Dial(t, cust.GRPCAddr())),
@@ -77,6 +92,8 @@ func start(t testing.TB, tweak ...func(*Config)) *env {
 		desk:         sdv1.NewServiceDeskServiceClient(deskConn),
 		deskConn:     deskConn,
 		analytics:    analyticsv1.NewAnalyticsServiceClient(testkit.Dial(t, a.GRPCAddr())),
+		app:          a,
 		dbURL:        dbURL,
+		stopFirst:    stopFirst,
 	}
 }

@@ -91,11 +91,17 @@ func (s *Service) GetCustomerInsights(ctx context.Context, name string) (*Insigh
 func (s *Service) RecomputeAll(ctx context.Context) (int64, time.Duration, error) {
 	start := time.Now()
 	n, err := s.store.Recompute(ctx, ScoringParams{Now: s.now(), Currency: s.cfg.Currency, ShareA: s.cfg.ShareA, ShareB: s.cfg.ShareB})
-	if err != nil {
-		return n, time.Since(start), err
+	if err == nil {
+		_, err = s.EvaluateAll(ctx)
 	}
+	return n, time.Since(start), err
+}
+
+// EvaluateAll re-evaluates every segment with set-based SQL and returns
+// the membership changes it made (and published).
+func (s *Service) EvaluateAll(ctx context.Context) ([]Change, error) {
 	var changes []Change
-	err = s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		changes = nil
 		segments, err := tx.Segments(ctx)
 		if err != nil {
@@ -113,7 +119,7 @@ func (s *Service) RecomputeAll(ctx context.Context) (int64, time.Duration, error
 	if err == nil {
 		s.cache.Invalidate(ctx, customersOf(changes)...)
 	}
-	return n, time.Since(start), err
+	return changes, err
 }
 
 // Cursor returns the last event of source applied.
