@@ -14,6 +14,8 @@ const (
 type Event struct {
 	Sequence int64
 	Type     string
+	// Actor is who made the change (a user id, or a service's).
+	Actor string
 	// CustomerID is the subject of the event.
 	CustomerID string
 	// Snapshot is the customer after the change, for events that carry it.

@@ -39,6 +39,7 @@ func (s stream) Recv() (*eventv1.Event, error) {
 func Decode(e *eventv1.Event) (customerref.Event, error) {
 	out := customerref.Event{
 		Sequence:   e.GetSequence(),
+		Actor:      e.GetActor(),
 		Type:       e.GetType(),
 		CustomerID: strings.TrimPrefix(e.GetSubject(), "customers/"),
 	}

@@ -46,6 +46,29 @@ type Config struct {
 	CacheTTL time.Duration `env:"KEHU_ANALYTICS_CACHE_TTL, default=10m"`
 	// ScoringInterval is the period of the scoring pass; 0 disables it.
 	ScoringInterval time.Duration `env:"KEHU_ANALYTICS_SCORING_INTERVAL, default=1h"`
+	// LifecycleInterval is the period of the lifecycle pass (time-based
+	// stage changes, delivery to the customer service); 0 disables it.
+	LifecycleInterval time.Duration `env:"KEHU_ANALYTICS_LIFECYCLE_INTERVAL, default=1m"`
+	Lifecycle
+}
+
+// Lifecycle configures the automatic lifecycle (see insight.Lifecycle).
+type Lifecycle struct {
+	LoyalPurchases int           `env:"KEHU_LIFECYCLE_LOYAL_PURCHASES, default=5"`
+	LoyalTenure    time.Duration `env:"KEHU_LIFECYCLE_LOYAL_TENURE, default=4320h"`
+	AtRiskFactor   float64       `env:"KEHU_LIFECYCLE_AT_RISK_FACTOR, default=2"`
+	ChurnFactor    float64       `env:"KEHU_LIFECYCLE_CHURN_FACTOR, default=4"`
+	AtRiskAfter    time.Duration `env:"KEHU_LIFECYCLE_AT_RISK_AFTER, default=2880h"`
+	ChurnAfter     time.Duration `env:"KEHU_LIFECYCLE_CHURN_AFTER, default=8760h"`
+	ManualHold     time.Duration `env:"KEHU_LIFECYCLE_MANUAL_HOLD, default=720h"`
+}
+
+// check refuses settings that would misclassify everyone.
+func (l Lifecycle) check() error {
+	if l.LoyalPurchases < 2 || l.AtRiskFactor <= 1 || l.ChurnFactor <= l.AtRiskFactor || l.AtRiskAfter <= 0 || l.ChurnAfter <= l.AtRiskAfter || l.ManualHold < 0 {
+		return fmt.Errorf("KEHU_LIFECYCLE_*: need LOYAL_PURCHASES ≥ 2, 1 < AT_RISK_FACTOR < CHURN_FACTOR and 0 < AT_RISK_AFTER < CHURN_AFTER, got %+v", l)
+	}
+	return nil
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -67,6 +90,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	if !(0 < cfg.ShareA && cfg.ShareA < cfg.ShareB && cfg.ShareB < 1) {
 		return nil, fmt.Errorf("KEHU_ANALYTICS_ABC_A and _B must satisfy 0 < A < B < 1, got %v and %v", cfg.ShareA, cfg.ShareB)
 	}
+	if err := cfg.Lifecycle.check(); err != nil {
+		return nil, err
+	}
 	if cfg.CacheTTL <= 0 {
 		return nil, fmt.Errorf("KEHU_ANALYTICS_CACHE_TTL must be positive, got %s", cfg.CacheTTL)
 	}
@@ -81,8 +107,17 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc := insight.New(store.New(s.Pool, grpcserver.EncodeEvent), membership.New(s.Redis(), cfg.CacheTTL),
-		insight.Config{Currency: cfg.Currency, ShareA: cfg.ShareA, ShareB: cfg.ShareB}, nil)
+	customerConn, err := s.Dial(cfg.CustomerAddr)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	svc := insight.New(store.New(s.Pool, grpcserver.EncodeEvent), membership.New(s.Redis(), cfg.CacheTTL), sources.NewStages(customerConn),
+		insight.Config{Currency: cfg.Currency, ShareA: cfg.ShareA, ShareB: cfg.ShareB},
+		insight.Lifecycle{
+			LoyalPurchases: cfg.LoyalPurchases, LoyalTenure: cfg.LoyalTenure, AtRiskFactor: cfg.AtRiskFactor, ChurnFactor: cfg.ChurnFactor,
+			AtRiskAfter: cfg.AtRiskAfter, ChurnAfter: cfg.ChurnAfter, ManualHold: cfg.ManualHold, Subject: migrations.Schema,
+		}, nil)
 	if cfg.Follow {
 		if err := followSources(s, svc, cfg, logger); err != nil {
 			s.Close()
@@ -92,6 +127,15 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	if cfg.ScoringInterval > 0 {
 		s.Periodic("kehu-analytics-scoring", "analytics_scoring", cfg.ScoringInterval, func(ctx context.Context, _ time.Time) error {
 			_, _, err := svc.RecomputeAll(ctx)
+			return err
+		})
+	}
+	if cfg.LifecycleInterval > 0 {
+		s.Periodic("kehu-analytics-lifecycle", "analytics_lifecycle", cfg.LifecycleInterval, func(ctx context.Context, _ time.Time) error {
+			n, err := svc.RunLifecycle(ctx)
+			if n > 0 {
+				logger.Info("lifecycle stages changed", "customers", n)
+			}
 			return err
 		})
 	}
@@ -124,6 +168,11 @@ func followSources(s *service.Service, svc *insight.Service, cfg Config, logger 
 		s.GoAsLeader("kehu-analytics-follow-"+in.Name, f.Run)
 	}
 	return nil
+}
+
+// RunLifecycleOnce does one lifecycle pass now; tests and operators use it.
+func (a *App) RunLifecycleOnce(ctx context.Context) (int, error) {
+	return a.svc.RunLifecycle(ctx)
 }
 
 // Migrate applies the analytics schema's migrations.

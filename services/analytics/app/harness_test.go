@@ -65,7 +65,7 @@ func start(t testing.TB, tweak ...func(*Config)) *env {
 	}
 	testkit.Serve(t, desk.Serve)
 	cfg := Config{Service: service, CustomerAddr: cust.GRPCAddr(), InteractionAddr: inter.GRPCAddr(), ServiceDeskAddr: desk.GRPCAddr(),
-		Follow: true, Currency: "CNY", ShareA: 0.8, ShareB: 0.95, CacheTTL: time.Minute}
+		Follow: true, Currency: "CNY", ShareA: 0.8, ShareB: 0.95, CacheTTL: time.Minute, Lifecycle: lifecycleDefaults}
 	for _, f := range tweak {
 		f(&cfg)
 	}
@@ -97,3 +97,7 @@ func start(t testing.TB, tweak ...func(*Config)) *env {
 		stopFirst:    stopFirst,
 	}
 }
+
+// lifecycleDefaults are the documented defaults of the automatic lifecycle.
+var lifecycleDefaults = Lifecycle{LoyalPurchases: 5, LoyalTenure: 180 * 24 * time.Hour, AtRiskFactor: 2, ChurnFactor: 4,
+	AtRiskAfter: 120 * 24 * time.Hour, ChurnAfter: 365 * 24 * time.Hour, ManualHold: 30 * 24 * time.Hour}

@@ -51,6 +51,8 @@ type Customer struct {
 	AccountManager string
 	Points         int64
 	Deleted        bool
+	// ManualStageTime is when a person last set the stage.
+	ManualStageTime *time.Time
 }
 
 // Event is one event of a followed service, decoded for the domain: at
@@ -63,8 +65,9 @@ type Event struct {
 	Ticket     *Ticket
 	Answer     *Answer
 	CustomerID string
-	// Stage is the new lifecycle stage of a stage change.
+	// Stage is the new lifecycle stage of a stage change; Actor made it.
 	Stage string
+	Actor string
 	// SurvivorID and MergedIDs describe a customer merge.
 	SurvivorID string
 	MergedIDs  []string

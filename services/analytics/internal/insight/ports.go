@@ -24,6 +24,16 @@ type Store interface {
 	// contribution) and returns how many it scored.
 	Recompute(ctx context.Context, p ScoringParams) (int64, error)
 
+	// Propose records the stage change a customer's facts call for
+	// (replacing an earlier proposal), or drops it when Stage is "".
+	Propose(ctx context.Context, p Proposal) error
+	// Proposals returns up to limit proposals, oldest first; Withdraw
+	// drops one once delivered, unless a newer one replaced it.
+	Proposals(ctx context.Context, limit int) ([]Proposal, error)
+	Withdraw(ctx context.Context, p Proposal) error
+	// Buyers pages, by id, the live customers with a purchase.
+	Buyers(ctx context.Context, afterID string, limit int) ([]string, error)
+
 	// CheckFilter compiles a segment filter without running it.
 	CheckFilter(filter string) error
 	GetSegment(ctx context.Context, id string) (*Segment, error)
@@ -42,7 +52,8 @@ type Tx interface {
 	Cursor(ctx context.Context, source string) (int64, error)
 	SetCursor(ctx context.Context, source string, sequence int64) error
 	UpsertCustomer(ctx context.Context, c *Customer) error
-	SetStage(ctx context.Context, customerID, stage string) error
+	// SetStage records a stage change; manual marks one a person made.
+	SetStage(ctx context.Context, customerID, stage string, manual bool, at time.Time) error
 	UpsertRecord(ctx context.Context, r *Record) error
 	UpsertTicket(ctx context.Context, t *Ticket) error
 	UpsertAnswer(ctx context.Context, a *Answer) error

@@ -21,18 +21,21 @@ type Config struct {
 
 // Service implements the analytics use cases.
 type Service struct {
-	store Store
-	cache Cache
-	cfg   Config
-	now   func() time.Time
+	store     Store
+	cache     Cache
+	stages    Stages
+	cfg       Config
+	lifecycle Lifecycle
+	now       func() time.Time
 }
 
 // New returns a Service. now may be nil (wall clock).
-func New(store Store, cache Cache, cfg Config, now func() time.Time) *Service {
+func New(store Store, cache Cache, stages Stages, cfg Config, lifecycle Lifecycle, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, cache: cache, cfg: cfg, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
+	return &Service{store: store, cache: cache, stages: stages, cfg: cfg, lifecycle: lifecycle,
+		now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
 }
 
 var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
@@ -145,7 +148,7 @@ func (s *Service) Apply(ctx context.Context, source string, e Event) error {
 		if e.Sequence <= cur {
 			return nil
 		}
-		if err := apply(ctx, tx, e); err != nil {
+		if err := s.apply(ctx, tx, e); err != nil {
 			return err
 		}
 		touched = e.customers()
@@ -160,10 +163,11 @@ func (s *Service) Apply(ctx context.Context, source string, e Event) error {
 		}
 		return tx.SetCursor(ctx, source, e.Sequence)
 	})
-	if err == nil {
-		s.cache.Invalidate(ctx, touched...)
+	if err != nil {
+		return err
 	}
-	return err
+	s.cache.Invalidate(ctx, touched...)
+	return s.proposeStages(ctx, touched)
 }
 
 // customers are the customers an event changes.
@@ -194,7 +198,7 @@ func (e Event) customers() []string {
 	return ids
 }
 
-func apply(ctx context.Context, tx Tx, e Event) error {
+func (s *Service) apply(ctx context.Context, tx Tx, e Event) error {
 	switch {
 	case e.Type == EventCustomerPurged:
 		return tx.EraseCustomer(ctx, e.CustomerID)
@@ -204,7 +208,8 @@ func apply(ctx context.Context, tx Tx, e Event) error {
 		}
 	}
 	if e.Stage != "" && e.CustomerID != "" {
-		if err := tx.SetStage(ctx, e.CustomerID, e.Stage); err != nil {
+		manual := e.Actor != "" && e.Actor != s.lifecycle.Subject
+		if err := tx.SetStage(ctx, e.CustomerID, e.Stage, manual, s.now()); err != nil {
 			return err
 		}
 	}

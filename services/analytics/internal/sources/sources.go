@@ -35,7 +35,7 @@ func decodeCustomer(e *eventv1.Event) (insight.Event, error) {
 	if err != nil {
 		return insight.Event{}, err
 	}
-	out := insight.Event{Sequence: ev.Sequence, Type: ev.Type, CustomerID: ev.CustomerID, Stage: ev.Stage,
+	out := insight.Event{Sequence: ev.Sequence, Type: ev.Type, CustomerID: ev.CustomerID, Stage: ev.Stage, Actor: ev.Actor,
 		SurvivorID: ev.SurvivorID, MergedIDs: ev.MergedIDs}
 	if ev.Type == customerref.EventUnmerged {
 		// The read model does not yet split an unmerged customer's

@@ -47,8 +47,8 @@ func (s *Store) Cursor(ctx context.Context, source string) (int64, error) {
 func (s *Store) Facts(ctx context.Context, id string, now time.Time) (*insight.Facts, error) {
 	f := &insight.Facts{Now: now, ByChannel: map[string]int64{}, LastNPS: -1, DaysSincePurchase: -1}
 	c := &f.Customer
-	err := s.pool.QueryRow(ctx, `SELECT id::text, display_name, lifecycle_stage, value_tier, account_manager, loyalty_points, deleted
-		FROM customers WHERE id = $1`, id).Scan(&c.ID, &c.DisplayName, &c.Stage, &c.ValueTier, &c.AccountManager, &c.Points, &c.Deleted)
+	err := s.pool.QueryRow(ctx, `SELECT id::text, display_name, lifecycle_stage, value_tier, account_manager, loyalty_points, deleted, manual_stage_time
+		FROM customers WHERE id = $1`, id).Scan(&c.ID, &c.DisplayName, &c.Stage, &c.ValueTier, &c.AccountManager, &c.Points, &c.Deleted, &c.ManualStageTime)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errs.NotFound(insight.CustomerName(id))
 	}
@@ -163,4 +163,48 @@ func (s *Store) Trend(ctx context.Context, id, currency string, now time.Time) (
 		       coalesce(sum(amount) FILTER (WHERE occur_time < $3::timestamptz - interval '90 days' AND occur_time >= $3::timestamptz - interval '180 days'), 0)::text
 		FROM records WHERE customer_id = $1 AND currency_code = $2 AND kind = 'PURCHASE' AND NOT deleted`, id, currency, now).Scan(&last, &previous)
 	return pg.Decimal(last), pg.Decimal(previous), pg.Classify(err)
+}
+
+// Propose implements insight.Store.
+func (s *Store) Propose(ctx context.Context, p insight.Proposal) error {
+	if p.Stage == "" {
+		_, err := s.pool.Exec(ctx, `DELETE FROM stage_proposals WHERE customer_id = $1`, p.CustomerID)
+		return pg.Classify(err)
+	}
+	// An unchanged proposal keeps its time, and with it its request id.
+	_, err := s.pool.Exec(ctx, `INSERT INTO stage_proposals (customer_id, stage, reason, create_time) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (customer_id) DO UPDATE SET stage = excluded.stage, reason = excluded.reason, create_time = excluded.create_time
+		WHERE stage_proposals.stage <> excluded.stage`, p.CustomerID, p.Stage, p.Reason, p.Time)
+	return pg.Classify(err)
+}
+
+// Proposals implements insight.Store.
+func (s *Store) Proposals(ctx context.Context, limit int) ([]insight.Proposal, error) {
+	rows, err := s.pool.Query(ctx, `SELECT customer_id::text, stage, reason, create_time FROM stage_proposals ORDER BY create_time LIMIT $1`, limit)
+	return pg.Collect(rows, err, func(r pgx.Row) (insight.Proposal, error) {
+		var p insight.Proposal
+		err := r.Scan(&p.CustomerID, &p.Stage, &p.Reason, &p.Time)
+		p.Time = p.Time.UTC()
+		return p, err
+	})
+}
+
+// Withdraw implements insight.Store.
+func (s *Store) Withdraw(ctx context.Context, p insight.Proposal) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM stage_proposals WHERE customer_id = $1 AND stage = $2 AND create_time = $3`, p.CustomerID, p.Stage, p.Time)
+	return pg.Classify(err)
+}
+
+// Buyers implements insight.Store.
+func (s *Store) Buyers(ctx context.Context, after string, limit int) ([]string, error) {
+	if after == "" {
+		after = "00000000-0000-0000-0000-000000000000"
+	}
+	rows, err := s.pool.Query(ctx, `SELECT c.id::text FROM customers c WHERE NOT c.deleted AND c.id > $1::uuid
+		AND EXISTS (SELECT 1 FROM records r WHERE r.customer_id = c.id AND r.kind = 'PURCHASE' AND NOT r.deleted)
+		ORDER BY c.id LIMIT $2`, after, limit)
+	return pg.Collect(rows, err, func(r pgx.Row) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -37,8 +38,9 @@ func (t *tx) UpsertCustomer(ctx context.Context, c *insight.Customer) error {
 	return pg.Classify(err)
 }
 
-func (t *tx) SetStage(ctx context.Context, id, stage string) error {
-	_, err := t.tx.Exec(ctx, `UPDATE customers SET lifecycle_stage = $2 WHERE id = $1`, id, stage)
+func (t *tx) SetStage(ctx context.Context, id, stage string, manual bool, at time.Time) error {
+	_, err := t.tx.Exec(ctx, `UPDATE customers SET lifecycle_stage = $2,
+		manual_stage_time = CASE WHEN $3 THEN $4 ELSE manual_stage_time END WHERE id = $1`, id, stage, manual, at)
 	return pg.Classify(err)
 }
 
