@@ -118,7 +118,7 @@ func Start(t testing.TB, opts Options) *Suite {
 		Service: service, CustomerAddr: customer.GRPCAddr(), InteractionAddr: interaction.GRPCAddr(), ServiceDeskAddr: desk.GRPCAddr(),
 		Follow: true, Currency: "CNY", ShareA: 0.8, ShareB: 0.95, CacheTTL: time.Minute,
 		Lifecycle: analyticsapp.Lifecycle{LoyalPurchases: 5, LoyalTenure: 180 * 24 * time.Hour, AtRiskFactor: 2, ChurnFactor: 4,
-			AtRiskAfter: 120 * 24 * time.Hour, ChurnAfter: 365 * 24 * time.Hour, ManualHold: 30 * 24 * time.Hour},
+			AtRiskAfter: 120 * 24 * time.Hour, ChurnAfter: 365 * 24 * time.Hour, ManualHold: 30 * 24 * time.Hour, ChurnThreshold: 70},
 	}, logger)
 	if err != nil {
 		t.Fatalf("suite: analytics: %v", err)

@@ -61,11 +61,12 @@ type Lifecycle struct {
 	AtRiskAfter    time.Duration `env:"KEHU_LIFECYCLE_AT_RISK_AFTER, default=2880h"`
 	ChurnAfter     time.Duration `env:"KEHU_LIFECYCLE_CHURN_AFTER, default=8760h"`
 	ManualHold     time.Duration `env:"KEHU_LIFECYCLE_MANUAL_HOLD, default=720h"`
+	ChurnThreshold int           `env:"KEHU_CHURN_WARNING_THRESHOLD, default=70"`
 }
 
 // check refuses settings that would misclassify everyone.
 func (l Lifecycle) check() error {
-	if l.LoyalPurchases < 2 || l.AtRiskFactor <= 1 || l.ChurnFactor <= l.AtRiskFactor || l.AtRiskAfter <= 0 || l.ChurnAfter <= l.AtRiskAfter || l.ManualHold < 0 {
+	if l.LoyalPurchases < 2 || l.AtRiskFactor <= 1 || l.ChurnFactor <= l.AtRiskFactor || l.AtRiskAfter <= 0 || l.ChurnAfter <= l.AtRiskAfter || l.ManualHold < 0 || l.ChurnThreshold < 1 || l.ChurnThreshold > 100 {
 		return fmt.Errorf("KEHU_LIFECYCLE_*: need LOYAL_PURCHASES ≥ 2, 1 < AT_RISK_FACTOR < CHURN_FACTOR and 0 < AT_RISK_AFTER < CHURN_AFTER, got %+v", l)
 	}
 	return nil
@@ -117,6 +118,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		insight.Lifecycle{
 			LoyalPurchases: cfg.LoyalPurchases, LoyalTenure: cfg.LoyalTenure, AtRiskFactor: cfg.AtRiskFactor, ChurnFactor: cfg.ChurnFactor,
 			AtRiskAfter: cfg.AtRiskAfter, ChurnAfter: cfg.ChurnAfter, ManualHold: cfg.ManualHold, Subject: migrations.Schema,
+			ChurnThreshold: cfg.ChurnThreshold,
 		}, nil)
 	if cfg.Follow {
 		if err := followSources(s, svc, cfg, logger); err != nil {

@@ -100,4 +100,4 @@ func start(t testing.TB, tweak ...func(*Config)) *env {
 
 // lifecycleDefaults are the documented defaults of the automatic lifecycle.
 var lifecycleDefaults = Lifecycle{LoyalPurchases: 5, LoyalTenure: 180 * 24 * time.Hour, AtRiskFactor: 2, ChurnFactor: 4,
-	AtRiskAfter: 120 * 24 * time.Hour, ChurnAfter: 365 * 24 * time.Hour, ManualHold: 30 * 24 * time.Hour}
+	AtRiskAfter: 120 * 24 * time.Hour, ChurnAfter: 365 * 24 * time.Hour, ManualHold: 30 * 24 * time.Hour, ChurnThreshold: 70}

@@ -27,6 +27,8 @@ type Lifecycle struct {
 	// Subject is the analytics service's own identity: its stage changes
 	// are not a person's.
 	Subject string
+	// ChurnThreshold is the churn risk (0-100) that raises a warning.
+	ChurnThreshold int
 }
 
 // Stages changes stages in the customer service.
@@ -96,6 +98,8 @@ func (s *Service) proposeStages(ctx context.Context, customerIDs []string) error
 		stage, reason := s.lifecycle.nextStage(f)
 		if f.Customer.Deleted {
 			stage = ""
+		} else if err := s.assessChurn(ctx, f); err != nil {
+			return err
 		}
 		if err := s.store.Propose(ctx, Proposal{CustomerID: id, Stage: stage, Reason: reason, Time: s.now()}); err != nil {
 			return err

@@ -31,6 +31,9 @@ type Store interface {
 	// drops one once delivered, unless a newer one replaced it.
 	Proposals(ctx context.Context, limit int) ([]Proposal, error)
 	Withdraw(ctx context.Context, p Proposal) error
+	// AtRisk pages the warned customers (of manager, or all with "") by
+	// value at risk, highest first.
+	AtRisk(ctx context.Context, manager string, after Cursor, limit int) ([]Churn, error)
 	// Buyers pages, by id, the live customers with a purchase.
 	Buyers(ctx context.Context, afterID string, limit int) ([]string, error)
 
@@ -62,6 +65,11 @@ type Tx interface {
 	MergeCustomers(ctx context.Context, survivorID string, mergedIDs []string) error
 	// EraseCustomer deletes everything about a purged customer.
 	EraseCustomer(ctx context.Context, customerID string) error
+
+	// SetChurn records a customer's churn risk; over says whether it is
+	// over the threshold. It reports whether this is a new crossing (the
+	// customer was not warned since they were last under it).
+	SetChurn(ctx context.Context, c Churn, over bool, at time.Time) (crossed bool, err error)
 
 	InsertSegment(ctx context.Context, s *Segment) error
 	// UpdateSegment stores s if the stored revision is still revision

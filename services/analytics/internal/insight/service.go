@@ -50,6 +50,8 @@ type Insights struct {
 	Satisfaction Class
 	Behaviour    Class
 	Trend        Class
+	ChurnScore   int
+	ChurnReasons []string
 }
 
 // GetCustomerInsights returns everything known about one customer, each
@@ -81,10 +83,13 @@ func (s *Service) GetCustomerInsights(ctx context.Context, name string) (*Insigh
 		return nil, err
 	}
 	tier := valueTier(sc, s.cfg.Currency, s.cfg.ShareA, s.cfg.ShareB)
+	tr := trend(last, previous, s.cfg.Currency)
+	risk, reasons := s.lifecycle.churnRisk(f, tr)
 	return &Insights{
 		Facts: f, Scores: sc, RFMLabel: RFMLabel(sc.Recency, sc.Frequency),
 		ValueTier: tier, ValueLevel: valueLevel(tier.Value),
-		Satisfaction: satisfaction(f), Behaviour: behaviour(f), Trend: trend(last, previous, s.cfg.Currency),
+		Satisfaction: satisfaction(f), Behaviour: behaviour(f), Trend: tr,
+		ChurnScore: risk, ChurnReasons: reasons,
 	}, nil
 }
 
@@ -225,3 +230,6 @@ func (s *Service) apply(ctx context.Context, tx Tx, e Event) error {
 	}
 	return nil
 }
+
+// Currency is the scoring currency.
+func (s *Service) Currency() string { return s.cfg.Currency }

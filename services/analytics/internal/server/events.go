@@ -13,6 +13,11 @@ import (
 // EncodeEvent turns a domain event into its published payload.
 func EncodeEvent(e event.Event) (proto.Message, error) {
 	switch d := e.Data.(type) {
+	case insight.Churn:
+		return &analyticsv1.ChurnWarningPayload{Customer: &analyticsv1.AtRiskCustomer{
+			Customer: insight.CustomerName(d.CustomerID), ChurnRisk: &analyticsv1.ChurnRisk{Score: int32(d.Score), Reasons: d.Reasons},
+			ValueAtRisk: &analyticsv1.Money{Amount: d.ValueAtRisk}, AccountManager: d.AccountManager,
+		}}, nil
 	case insight.Change:
 		return &analyticsv1.SegmentMembershipPayload{Segment: insight.SegmentName(d.SegmentID), Customer: insight.CustomerName(d.CustomerID)}, nil
 	}

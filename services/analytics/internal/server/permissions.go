@@ -11,6 +11,7 @@ import (
 var Policy = auth.NewPolicy(analyticsv1.AnalyticsService_ServiceDesc.ServiceName, map[string][]auth.Role{
 	"GetCustomerInsights": auth.Readers,
 	"RecomputeAll":        auth.AdminOnly,
+	"ListAtRiskCustomers": auth.Readers,
 	"CreateSegment":       auth.Managers,
 	"GetSegment":          auth.Readers,
 	"ListSegments":        auth.Readers,

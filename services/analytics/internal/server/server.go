@@ -47,6 +47,26 @@ func (s *Server) RecomputeAll(ctx context.Context, _ *analyticsv1.RecomputeAllRe
 	return &analyticsv1.RecomputeAllResponse{CustomersScored: n, Duration: durationpb.New(took)}, nil
 }
 
+// ListAtRiskCustomers implements analyticsv1.AnalyticsServiceServer.
+func (s *Server) ListAtRiskCustomers(ctx context.Context, req *analyticsv1.ListAtRiskCustomersRequest) (*analyticsv1.ListAtRiskCustomersResponse, error) {
+	rows, next, err := s.svc.ListAtRiskCustomers(ctx, req.GetAccountManager(), req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	resp := &analyticsv1.ListAtRiskCustomersResponse{NextPageToken: next}
+	for _, c := range rows {
+		resp.Customers = append(resp.Customers, s.atRisk(c))
+	}
+	return resp, nil
+}
+
+func (s *Server) atRisk(c insight.Churn) *analyticsv1.AtRiskCustomer {
+	return &analyticsv1.AtRiskCustomer{
+		Customer: insight.CustomerName(c.CustomerID), ChurnRisk: &analyticsv1.ChurnRisk{Score: int32(c.Score), Reasons: c.Reasons},
+		ValueAtRisk: &analyticsv1.Money{CurrencyCode: s.svc.Currency(), Amount: c.ValueAtRisk}, AccountManager: c.AccountManager,
+	}
+}
+
 func ts(t *time.Time) *timestamppb.Timestamp {
 	if t == nil {
 		return nil
@@ -93,6 +113,7 @@ func insightsToProto(name string, in *insight.Insights) *analyticsv1.Insights {
 		Rfm:       &analyticsv1.Rfm{Recency: int32(in.Scores.Recency), Frequency: int32(in.Scores.Frequency), Monetary: int32(in.Scores.Monetary), Label: in.RFMLabel},
 		ValueTier: class(in.ValueTier), ValueLevel: in.ValueLevel,
 		Satisfaction: class(in.Satisfaction), Behaviour: class(in.Behaviour), ValueTrend: class(in.Trend),
+		ChurnRisk: &analyticsv1.ChurnRisk{Score: int32(in.ChurnScore), Reasons: in.ChurnReasons},
 	}
 	if !in.Scores.Time.IsZero() {
 		out.Rfm.ScoreTime = timestamppb.New(in.Scores.Time)

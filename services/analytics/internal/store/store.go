@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/filter"
 	"github.com/kehu-crm/kehu/pkg/follow/cursor"
 	"github.com/kehu-crm/kehu/pkg/outbox"
 	"github.com/kehu-crm/kehu/pkg/pg"
@@ -206,5 +207,26 @@ func (s *Store) Buyers(ctx context.Context, after string, limit int) ([]string, 
 	return pg.Collect(rows, err, func(r pgx.Row) (string, error) {
 		var id string
 		return id, r.Scan(&id)
+	})
+}
+
+// AtRisk implements insight.Store.
+func (s *Store) AtRisk(ctx context.Context, manager string, after insight.Cursor, limit int) ([]insight.Churn, error) {
+	w := &filter.Where{}
+	w.Add("k.warned")
+	w.Add("EXISTS (SELECT 1 FROM customers c WHERE c.id = k.customer_id AND NOT c.deleted)")
+	if manager != "" {
+		w.Add("k.account_manager = %s", manager)
+	}
+	if after.ID != "" {
+		w.Add("(k.value_at_risk, k.customer_id) < (%s::numeric, %s::uuid)", after.Key, after.ID)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT k.customer_id::text, k.score, k.reasons, k.value_at_risk::text, k.account_manager
+		FROM churn k WHERE `+w.SQL()+` ORDER BY k.value_at_risk DESC, k.customer_id DESC LIMIT `+w.Arg(limit), w.Args()...)
+	return pg.Collect(rows, err, func(r pgx.Row) (insight.Churn, error) {
+		var c insight.Churn
+		err := r.Scan(&c.CustomerID, &c.Score, &c.Reasons, &c.ValueAtRisk, &c.AccountManager)
+		c.ValueAtRisk = pg.Decimal(c.ValueAtRisk)
+		return c, err
 	})
 }

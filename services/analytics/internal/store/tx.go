@@ -100,3 +100,24 @@ func (t *tx) EraseCustomer(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+func (t *tx) SetChurn(ctx context.Context, c insight.Churn, over bool, at time.Time) (bool, error) {
+	// The row exists before it is locked, so that concurrent first
+	// assessments of a customer take turns too (the second insert waits
+	// for the first to commit) and only one of them sees the crossing.
+	if _, err := t.tx.Exec(ctx, `INSERT INTO churn (customer_id, score, update_time) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING`, c.CustomerID, at); err != nil {
+		return false, pg.Classify(err)
+	}
+	var warned bool
+	if err := t.tx.QueryRow(ctx, `SELECT warned FROM churn WHERE customer_id = $1 FOR UPDATE`, c.CustomerID).Scan(&warned); err != nil {
+		return false, pg.Classify(err)
+	}
+	_, err := t.tx.Exec(ctx, `
+		INSERT INTO churn (customer_id, score, reasons, value_at_risk, account_manager, warned, update_time)
+		VALUES ($1, $2, $3, $4::numeric, $5, $6, $7)
+		ON CONFLICT (customer_id) DO UPDATE SET score = excluded.score, reasons = excluded.reasons,
+			value_at_risk = excluded.value_at_risk, account_manager = excluded.account_manager,
+			warned = excluded.warned, update_time = excluded.update_time`,
+		c.CustomerID, c.Score, pg.NonNil(c.Reasons), c.ValueAtRisk, c.AccountManager, over, at)
+	return over && !warned, pg.Classify(err)
+}

@@ -539,8 +539,10 @@ type Insights struct {
 	Satisfaction *Class `protobuf:"bytes,6,opt,name=satisfaction,proto3" json:"satisfaction,omitempty"`
 	// FREQUENT, OCCASIONAL or DORMANT from purchase and contact rhythm.
 	Behaviour *Class `protobuf:"bytes,7,opt,name=behaviour,proto3" json:"behaviour,omitempty"`
-	// Spend trend: the last 90 days against the 90 before, e.g. "+35%".
-	ValueTrend    *Class `protobuf:"bytes,8,opt,name=value_trend,json=valueTrend,proto3" json:"value_trend,omitempty"`
+	// Spend trend: the last 90 days against the 90 before.
+	ValueTrend *Class `protobuf:"bytes,8,opt,name=value_trend,json=valueTrend,proto3" json:"value_trend,omitempty"`
+	// Churn risk now.
+	ChurnRisk     *ChurnRisk `protobuf:"bytes,9,opt,name=churn_risk,json=churnRisk,proto3" json:"churn_risk,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -631,6 +633,138 @@ func (x *Insights) GetValueTrend() *Class {
 	return nil
 }
 
+func (x *Insights) GetChurnRisk() *ChurnRisk {
+	if x != nil {
+		return x.ChurnRisk
+	}
+	return nil
+}
+
+// ChurnRisk is how likely a customer is to leave: 0-100 and why.
+type ChurnRisk struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Score int32                  `protobuf:"varint,1,opt,name=score,proto3" json:"score,omitempty"`
+	// E.g. "no purchase for 2.4× the usual interval", "CSAT fell to 2.0".
+	Reasons       []string `protobuf:"bytes,2,rep,name=reasons,proto3" json:"reasons,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChurnRisk) Reset() {
+	*x = ChurnRisk{}
+	mi := &file_kehu_analytics_v1_analytics_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChurnRisk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChurnRisk) ProtoMessage() {}
+
+func (x *ChurnRisk) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChurnRisk.ProtoReflect.Descriptor instead.
+func (*ChurnRisk) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ChurnRisk) GetScore() int32 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *ChurnRisk) GetReasons() []string {
+	if x != nil {
+		return x.Reasons
+	}
+	return nil
+}
+
+// AtRiskCustomer is a customer over the churn threshold.
+type AtRiskCustomer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "customers/{customer}".
+	Customer  string     `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	ChurnRisk *ChurnRisk `protobuf:"bytes,2,opt,name=churn_risk,json=churnRisk,proto3" json:"churn_risk,omitempty"`
+	// 12-month spend in the scoring currency.
+	ValueAtRisk    *Money `protobuf:"bytes,3,opt,name=value_at_risk,json=valueAtRisk,proto3" json:"value_at_risk,omitempty"`
+	AccountManager string `protobuf:"bytes,4,opt,name=account_manager,json=accountManager,proto3" json:"account_manager,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *AtRiskCustomer) Reset() {
+	*x = AtRiskCustomer{}
+	mi := &file_kehu_analytics_v1_analytics_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AtRiskCustomer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AtRiskCustomer) ProtoMessage() {}
+
+func (x *AtRiskCustomer) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AtRiskCustomer.ProtoReflect.Descriptor instead.
+func (*AtRiskCustomer) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *AtRiskCustomer) GetCustomer() string {
+	if x != nil {
+		return x.Customer
+	}
+	return ""
+}
+
+func (x *AtRiskCustomer) GetChurnRisk() *ChurnRisk {
+	if x != nil {
+		return x.ChurnRisk
+	}
+	return nil
+}
+
+func (x *AtRiskCustomer) GetValueAtRisk() *Money {
+	if x != nil {
+		return x.ValueAtRisk
+	}
+	return nil
+}
+
+func (x *AtRiskCustomer) GetAccountManager() string {
+	if x != nil {
+		return x.AccountManager
+	}
+	return ""
+}
+
 // Segment is a group of customers defined by an AIP-160 filter over their
 // profile, facts and scores, kept current as events arrive.
 // Name: segments/{segment}.
@@ -658,7 +792,7 @@ type Segment struct {
 
 func (x *Segment) Reset() {
 	*x = Segment{}
-	mi := &file_kehu_analytics_v1_analytics_proto_msgTypes[7]
+	mi := &file_kehu_analytics_v1_analytics_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -670,7 +804,7 @@ func (x *Segment) String() string {
 func (*Segment) ProtoMessage() {}
 
 func (x *Segment) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_proto_msgTypes[7]
+	mi := &file_kehu_analytics_v1_analytics_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -683,7 +817,7 @@ func (x *Segment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Segment.ProtoReflect.Descriptor instead.
 func (*Segment) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_proto_rawDescGZIP(), []int{7}
+	return file_kehu_analytics_v1_analytics_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Segment) GetName() string {
@@ -797,7 +931,7 @@ const file_kehu_analytics_v1_analytics_proto_rawDesc = "" +
 	"\bmonetary\x18\x03 \x01(\x05R\bmonetary\x12\x14\n" +
 	"\x05label\x18\x04 \x01(\tR\x05label\x129\n" +
 	"\n" +
-	"score_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tscoreTime\"\x8b\x03\n" +
+	"score_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tscoreTime\"\xc8\x03\n" +
 	"\bInsights\x12\x1a\n" +
 	"\bcustomer\x18\x01 \x01(\tR\bcustomer\x12.\n" +
 	"\x05facts\x18\x02 \x01(\v2\x18.kehu.analytics.v1.FactsR\x05facts\x12(\n" +
@@ -809,7 +943,18 @@ const file_kehu_analytics_v1_analytics_proto_rawDesc = "" +
 	"\fsatisfaction\x18\x06 \x01(\v2\x18.kehu.analytics.v1.ClassR\fsatisfaction\x126\n" +
 	"\tbehaviour\x18\a \x01(\v2\x18.kehu.analytics.v1.ClassR\tbehaviour\x129\n" +
 	"\vvalue_trend\x18\b \x01(\v2\x18.kehu.analytics.v1.ClassR\n" +
-	"valueTrend\"\xc5\x02\n" +
+	"valueTrend\x12;\n" +
+	"\n" +
+	"churn_risk\x18\t \x01(\v2\x1c.kehu.analytics.v1.ChurnRiskR\tchurnRisk\";\n" +
+	"\tChurnRisk\x12\x14\n" +
+	"\x05score\x18\x01 \x01(\x05R\x05score\x12\x18\n" +
+	"\areasons\x18\x02 \x03(\tR\areasons\"\xd0\x01\n" +
+	"\x0eAtRiskCustomer\x12\x1a\n" +
+	"\bcustomer\x18\x01 \x01(\tR\bcustomer\x12;\n" +
+	"\n" +
+	"churn_risk\x18\x02 \x01(\v2\x1c.kehu.analytics.v1.ChurnRiskR\tchurnRisk\x12<\n" +
+	"\rvalue_at_risk\x18\x03 \x01(\v2\x18.kehu.analytics.v1.MoneyR\vvalueAtRisk\x12'\n" +
+	"\x0faccount_manager\x18\x04 \x01(\tR\x0eaccountManager\"\xc5\x02\n" +
 	"\aSegment\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12 \n" +
@@ -835,7 +980,7 @@ func file_kehu_analytics_v1_analytics_proto_rawDescGZIP() []byte {
 	return file_kehu_analytics_v1_analytics_proto_rawDescData
 }
 
-var file_kehu_analytics_v1_analytics_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_kehu_analytics_v1_analytics_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_kehu_analytics_v1_analytics_proto_goTypes = []any{
 	(*Money)(nil),                 // 0: kehu.analytics.v1.Money
 	(*PurchaseFacts)(nil),         // 1: kehu.analytics.v1.PurchaseFacts
@@ -844,35 +989,40 @@ var file_kehu_analytics_v1_analytics_proto_goTypes = []any{
 	(*Class)(nil),                 // 4: kehu.analytics.v1.Class
 	(*Rfm)(nil),                   // 5: kehu.analytics.v1.Rfm
 	(*Insights)(nil),              // 6: kehu.analytics.v1.Insights
-	(*Segment)(nil),               // 7: kehu.analytics.v1.Segment
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 9: google.protobuf.Duration
+	(*ChurnRisk)(nil),             // 7: kehu.analytics.v1.ChurnRisk
+	(*AtRiskCustomer)(nil),        // 8: kehu.analytics.v1.AtRiskCustomer
+	(*Segment)(nil),               // 9: kehu.analytics.v1.Segment
+	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 11: google.protobuf.Duration
 }
 var file_kehu_analytics_v1_analytics_proto_depIdxs = []int32{
 	0,  // 0: kehu.analytics.v1.PurchaseFacts.amount_90d:type_name -> kehu.analytics.v1.Money
 	0,  // 1: kehu.analytics.v1.PurchaseFacts.amount_12m:type_name -> kehu.analytics.v1.Money
 	0,  // 2: kehu.analytics.v1.PurchaseFacts.amount_lifetime:type_name -> kehu.analytics.v1.Money
 	0,  // 3: kehu.analytics.v1.PurchaseFacts.refunded_12m:type_name -> kehu.analytics.v1.Money
-	8,  // 4: kehu.analytics.v1.Facts.first_purchase_time:type_name -> google.protobuf.Timestamp
-	8,  // 5: kehu.analytics.v1.Facts.last_purchase_time:type_name -> google.protobuf.Timestamp
-	9,  // 6: kehu.analytics.v1.Facts.average_purchase_interval:type_name -> google.protobuf.Duration
+	10, // 4: kehu.analytics.v1.Facts.first_purchase_time:type_name -> google.protobuf.Timestamp
+	10, // 5: kehu.analytics.v1.Facts.last_purchase_time:type_name -> google.protobuf.Timestamp
+	11, // 6: kehu.analytics.v1.Facts.average_purchase_interval:type_name -> google.protobuf.Duration
 	1,  // 7: kehu.analytics.v1.Facts.purchases:type_name -> kehu.analytics.v1.PurchaseFacts
 	2,  // 8: kehu.analytics.v1.Facts.interactions_by_channel:type_name -> kehu.analytics.v1.ChannelCount
-	8,  // 9: kehu.analytics.v1.Facts.last_contact_time:type_name -> google.protobuf.Timestamp
-	8,  // 10: kehu.analytics.v1.Rfm.score_time:type_name -> google.protobuf.Timestamp
+	10, // 9: kehu.analytics.v1.Facts.last_contact_time:type_name -> google.protobuf.Timestamp
+	10, // 10: kehu.analytics.v1.Rfm.score_time:type_name -> google.protobuf.Timestamp
 	3,  // 11: kehu.analytics.v1.Insights.facts:type_name -> kehu.analytics.v1.Facts
 	5,  // 12: kehu.analytics.v1.Insights.rfm:type_name -> kehu.analytics.v1.Rfm
 	4,  // 13: kehu.analytics.v1.Insights.value_tier:type_name -> kehu.analytics.v1.Class
 	4,  // 14: kehu.analytics.v1.Insights.satisfaction:type_name -> kehu.analytics.v1.Class
 	4,  // 15: kehu.analytics.v1.Insights.behaviour:type_name -> kehu.analytics.v1.Class
 	4,  // 16: kehu.analytics.v1.Insights.value_trend:type_name -> kehu.analytics.v1.Class
-	8,  // 17: kehu.analytics.v1.Segment.create_time:type_name -> google.protobuf.Timestamp
-	8,  // 18: kehu.analytics.v1.Segment.update_time:type_name -> google.protobuf.Timestamp
-	19, // [19:19] is the sub-list for method output_type
-	19, // [19:19] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	7,  // 17: kehu.analytics.v1.Insights.churn_risk:type_name -> kehu.analytics.v1.ChurnRisk
+	7,  // 18: kehu.analytics.v1.AtRiskCustomer.churn_risk:type_name -> kehu.analytics.v1.ChurnRisk
+	0,  // 19: kehu.analytics.v1.AtRiskCustomer.value_at_risk:type_name -> kehu.analytics.v1.Money
+	10, // 20: kehu.analytics.v1.Segment.create_time:type_name -> google.protobuf.Timestamp
+	10, // 21: kehu.analytics.v1.Segment.update_time:type_name -> google.protobuf.Timestamp
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_kehu_analytics_v1_analytics_proto_init() }
@@ -886,7 +1036,7 @@ func file_kehu_analytics_v1_analytics_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_analytics_v1_analytics_proto_rawDesc), len(file_kehu_analytics_v1_analytics_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -205,6 +205,121 @@ func (x *RecomputeAllResponse) GetDuration() *durationpb.Duration {
 	return nil
 }
 
+// Request of ListAtRiskCustomers.
+type ListAtRiskCustomersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account manager whose customers to list; empty or "-" for all.
+	AccountManager string `protobuf:"bytes,1,opt,name=account_manager,json=accountManager,proto3" json:"account_manager,omitempty"`
+	PageSize       int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken      string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListAtRiskCustomersRequest) Reset() {
+	*x = ListAtRiskCustomersRequest{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAtRiskCustomersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAtRiskCustomersRequest) ProtoMessage() {}
+
+func (x *ListAtRiskCustomersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAtRiskCustomersRequest.ProtoReflect.Descriptor instead.
+func (*ListAtRiskCustomersRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListAtRiskCustomersRequest) GetAccountManager() string {
+	if x != nil {
+		return x.AccountManager
+	}
+	return ""
+}
+
+func (x *ListAtRiskCustomersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAtRiskCustomersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response of ListAtRiskCustomers.
+type ListAtRiskCustomersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Customers     []*AtRiskCustomer      `protobuf:"bytes,1,rep,name=customers,proto3" json:"customers,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAtRiskCustomersResponse) Reset() {
+	*x = ListAtRiskCustomersResponse{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAtRiskCustomersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAtRiskCustomersResponse) ProtoMessage() {}
+
+func (x *ListAtRiskCustomersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAtRiskCustomersResponse.ProtoReflect.Descriptor instead.
+func (*ListAtRiskCustomersResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListAtRiskCustomersResponse) GetCustomers() []*AtRiskCustomer {
+	if x != nil {
+		return x.Customers
+	}
+	return nil
+}
+
+func (x *ListAtRiskCustomersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // Request of CreateSegment.
 type CreateSegmentRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -217,7 +332,7 @@ type CreateSegmentRequest struct {
 
 func (x *CreateSegmentRequest) Reset() {
 	*x = CreateSegmentRequest{}
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[4]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -229,7 +344,7 @@ func (x *CreateSegmentRequest) String() string {
 func (*CreateSegmentRequest) ProtoMessage() {}
 
 func (x *CreateSegmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[4]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -242,7 +357,7 @@ func (x *CreateSegmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSegmentRequest.ProtoReflect.Descriptor instead.
 func (*CreateSegmentRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{4}
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateSegmentRequest) GetSegment() *Segment {
@@ -269,7 +384,7 @@ type CreateSegmentResponse struct {
 
 func (x *CreateSegmentResponse) Reset() {
 	*x = CreateSegmentResponse{}
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[5]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -281,7 +396,7 @@ func (x *CreateSegmentResponse) String() string {
 func (*CreateSegmentResponse) ProtoMessage() {}
 
 func (x *CreateSegmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[5]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -294,7 +409,7 @@ func (x *CreateSegmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSegmentResponse.ProtoReflect.Descriptor instead.
 func (*CreateSegmentResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{5}
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateSegmentResponse) GetSegment() *Segment {
@@ -314,7 +429,7 @@ type GetSegmentRequest struct {
 
 func (x *GetSegmentRequest) Reset() {
 	*x = GetSegmentRequest{}
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[6]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -326,7 +441,7 @@ func (x *GetSegmentRequest) String() string {
 func (*GetSegmentRequest) ProtoMessage() {}
 
 func (x *GetSegmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[6]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -339,7 +454,7 @@ func (x *GetSegmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSegmentRequest.ProtoReflect.Descriptor instead.
 func (*GetSegmentRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{6}
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetSegmentRequest) GetName() string {
@@ -359,7 +474,7 @@ type GetSegmentResponse struct {
 
 func (x *GetSegmentResponse) Reset() {
 	*x = GetSegmentResponse{}
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[7]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -371,7 +486,7 @@ func (x *GetSegmentResponse) String() string {
 func (*GetSegmentResponse) ProtoMessage() {}
 
 func (x *GetSegmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[7]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -384,7 +499,7 @@ func (x *GetSegmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSegmentResponse.ProtoReflect.Descriptor instead.
 func (*GetSegmentResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{7}
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetSegmentResponse) GetSegment() *Segment {
@@ -405,7 +520,7 @@ type ListSegmentsRequest struct {
 
 func (x *ListSegmentsRequest) Reset() {
 	*x = ListSegmentsRequest{}
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[8]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -417,7 +532,7 @@ func (x *ListSegmentsRequest) String() string {
 func (*ListSegmentsRequest) ProtoMessage() {}
 
 func (x *ListSegmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[8]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -430,7 +545,7 @@ func (x *ListSegmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSegmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListSegmentsRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{8}
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListSegmentsRequest) GetPageSize() int32 {
@@ -458,7 +573,7 @@ type ListSegmentsResponse struct {
 
 func (x *ListSegmentsResponse) Reset() {
 	*x = ListSegmentsResponse{}
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[9]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -470,7 +585,7 @@ func (x *ListSegmentsResponse) String() string {
 func (*ListSegmentsResponse) ProtoMessage() {}
 
 func (x *ListSegmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[9]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -483,7 +598,7 @@ func (x *ListSegmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSegmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListSegmentsResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{9}
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListSegmentsResponse) GetSegments() []*Segment {
@@ -511,7 +626,7 @@ type UpdateSegmentRequest struct {
 
 func (x *UpdateSegmentRequest) Reset() {
 	*x = UpdateSegmentRequest{}
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[10]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -523,7 +638,7 @@ func (x *UpdateSegmentRequest) String() string {
 func (*UpdateSegmentRequest) ProtoMessage() {}
 
 func (x *UpdateSegmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[10]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -536,7 +651,7 @@ func (x *UpdateSegmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSegmentRequest.ProtoReflect.Descriptor instead.
 func (*UpdateSegmentRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{10}
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UpdateSegmentRequest) GetSegment() *Segment {
@@ -563,7 +678,7 @@ type UpdateSegmentResponse struct {
 
 func (x *UpdateSegmentResponse) Reset() {
 	*x = UpdateSegmentResponse{}
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[11]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -575,7 +690,7 @@ func (x *UpdateSegmentResponse) String() string {
 func (*UpdateSegmentResponse) ProtoMessage() {}
 
 func (x *UpdateSegmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[11]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -588,7 +703,7 @@ func (x *UpdateSegmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSegmentResponse.ProtoReflect.Descriptor instead.
 func (*UpdateSegmentResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{11}
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdateSegmentResponse) GetSegment() *Segment {
@@ -609,7 +724,7 @@ type DeleteSegmentRequest struct {
 
 func (x *DeleteSegmentRequest) Reset() {
 	*x = DeleteSegmentRequest{}
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[12]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -621,7 +736,7 @@ func (x *DeleteSegmentRequest) String() string {
 func (*DeleteSegmentRequest) ProtoMessage() {}
 
 func (x *DeleteSegmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[12]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -634,7 +749,7 @@ func (x *DeleteSegmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSegmentRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSegmentRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{12}
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeleteSegmentRequest) GetName() string {
@@ -660,7 +775,7 @@ type DeleteSegmentResponse struct {
 
 func (x *DeleteSegmentResponse) Reset() {
 	*x = DeleteSegmentResponse{}
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[13]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -672,7 +787,7 @@ func (x *DeleteSegmentResponse) String() string {
 func (*DeleteSegmentResponse) ProtoMessage() {}
 
 func (x *DeleteSegmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[13]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -685,7 +800,7 @@ func (x *DeleteSegmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSegmentResponse.ProtoReflect.Descriptor instead.
 func (*DeleteSegmentResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{13}
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{15}
 }
 
 // Request of GetCustomerSegments.
@@ -699,7 +814,7 @@ type GetCustomerSegmentsRequest struct {
 
 func (x *GetCustomerSegmentsRequest) Reset() {
 	*x = GetCustomerSegmentsRequest{}
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[14]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -711,7 +826,7 @@ func (x *GetCustomerSegmentsRequest) String() string {
 func (*GetCustomerSegmentsRequest) ProtoMessage() {}
 
 func (x *GetCustomerSegmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[14]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -724,7 +839,7 @@ func (x *GetCustomerSegmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerSegmentsRequest.ProtoReflect.Descriptor instead.
 func (*GetCustomerSegmentsRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{14}
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetCustomerSegmentsRequest) GetCustomer() string {
@@ -745,7 +860,7 @@ type GetCustomerSegmentsResponse struct {
 
 func (x *GetCustomerSegmentsResponse) Reset() {
 	*x = GetCustomerSegmentsResponse{}
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[15]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -757,7 +872,7 @@ func (x *GetCustomerSegmentsResponse) String() string {
 func (*GetCustomerSegmentsResponse) ProtoMessage() {}
 
 func (x *GetCustomerSegmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[15]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -770,7 +885,7 @@ func (x *GetCustomerSegmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerSegmentsResponse.ProtoReflect.Descriptor instead.
 func (*GetCustomerSegmentsResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{15}
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetCustomerSegmentsResponse) GetSegments() []string {
@@ -793,7 +908,7 @@ type CheckMembershipRequest struct {
 
 func (x *CheckMembershipRequest) Reset() {
 	*x = CheckMembershipRequest{}
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[16]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -805,7 +920,7 @@ func (x *CheckMembershipRequest) String() string {
 func (*CheckMembershipRequest) ProtoMessage() {}
 
 func (x *CheckMembershipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[16]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -818,7 +933,7 @@ func (x *CheckMembershipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckMembershipRequest.ProtoReflect.Descriptor instead.
 func (*CheckMembershipRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{16}
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CheckMembershipRequest) GetCustomer() string {
@@ -845,7 +960,7 @@ type CheckMembershipResponse struct {
 
 func (x *CheckMembershipResponse) Reset() {
 	*x = CheckMembershipResponse{}
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[17]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -857,7 +972,7 @@ func (x *CheckMembershipResponse) String() string {
 func (*CheckMembershipResponse) ProtoMessage() {}
 
 func (x *CheckMembershipResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[17]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -870,7 +985,7 @@ func (x *CheckMembershipResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckMembershipResponse.ProtoReflect.Descriptor instead.
 func (*CheckMembershipResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{17}
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CheckMembershipResponse) GetMember() bool {
@@ -893,7 +1008,7 @@ type ListSegmentMembersRequest struct {
 
 func (x *ListSegmentMembersRequest) Reset() {
 	*x = ListSegmentMembersRequest{}
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[18]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -905,7 +1020,7 @@ func (x *ListSegmentMembersRequest) String() string {
 func (*ListSegmentMembersRequest) ProtoMessage() {}
 
 func (x *ListSegmentMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[18]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -918,7 +1033,7 @@ func (x *ListSegmentMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSegmentMembersRequest.ProtoReflect.Descriptor instead.
 func (*ListSegmentMembersRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{18}
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListSegmentMembersRequest) GetParent() string {
@@ -954,7 +1069,7 @@ type ListSegmentMembersResponse struct {
 
 func (x *ListSegmentMembersResponse) Reset() {
 	*x = ListSegmentMembersResponse{}
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[19]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -966,7 +1081,7 @@ func (x *ListSegmentMembersResponse) String() string {
 func (*ListSegmentMembersResponse) ProtoMessage() {}
 
 func (x *ListSegmentMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[19]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -979,7 +1094,7 @@ func (x *ListSegmentMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSegmentMembersResponse.ProtoReflect.Descriptor instead.
 func (*ListSegmentMembersResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{19}
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListSegmentMembersResponse) GetCustomers() []string {
@@ -1007,7 +1122,7 @@ type StreamEventsRequest struct {
 
 func (x *StreamEventsRequest) Reset() {
 	*x = StreamEventsRequest{}
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[20]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1019,7 +1134,7 @@ func (x *StreamEventsRequest) String() string {
 func (*StreamEventsRequest) ProtoMessage() {}
 
 func (x *StreamEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[20]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1032,7 +1147,7 @@ func (x *StreamEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamEventsRequest.ProtoReflect.Descriptor instead.
 func (*StreamEventsRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{20}
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *StreamEventsRequest) GetAfterSequence() int64 {
@@ -1052,7 +1167,7 @@ type StreamEventsResponse struct {
 
 func (x *StreamEventsResponse) Reset() {
 	*x = StreamEventsResponse{}
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[21]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1064,7 +1179,7 @@ func (x *StreamEventsResponse) String() string {
 func (*StreamEventsResponse) ProtoMessage() {}
 
 func (x *StreamEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[21]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1077,7 +1192,7 @@ func (x *StreamEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamEventsResponse.ProtoReflect.Descriptor instead.
 func (*StreamEventsResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{21}
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *StreamEventsResponse) GetEvent() *v1.Event {
@@ -1101,7 +1216,7 @@ type SegmentMembershipPayload struct {
 
 func (x *SegmentMembershipPayload) Reset() {
 	*x = SegmentMembershipPayload{}
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[22]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1113,7 +1228,7 @@ func (x *SegmentMembershipPayload) String() string {
 func (*SegmentMembershipPayload) ProtoMessage() {}
 
 func (x *SegmentMembershipPayload) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[22]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1126,7 +1241,7 @@ func (x *SegmentMembershipPayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentMembershipPayload.ProtoReflect.Descriptor instead.
 func (*SegmentMembershipPayload) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{22}
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SegmentMembershipPayload) GetSegment() string {
@@ -1143,6 +1258,52 @@ func (x *SegmentMembershipPayload) GetCustomer() string {
 	return ""
 }
 
+// Payload of churn.warning events (subject: the customer): raised once
+// each time the churn risk crosses the threshold.
+type ChurnWarningPayload struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Customer      *AtRiskCustomer        `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChurnWarningPayload) Reset() {
+	*x = ChurnWarningPayload{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChurnWarningPayload) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChurnWarningPayload) ProtoMessage() {}
+
+func (x *ChurnWarningPayload) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChurnWarningPayload.ProtoReflect.Descriptor instead.
+func (*ChurnWarningPayload) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ChurnWarningPayload) GetCustomer() *AtRiskCustomer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
 var File_kehu_analytics_v1_analytics_service_proto protoreflect.FileDescriptor
 
 const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
@@ -1155,7 +1316,15 @@ const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"\x13RecomputeAllRequest\"x\n" +
 	"\x14RecomputeAllResponse\x12)\n" +
 	"\x10customers_scored\x18\x01 \x01(\x03R\x0fcustomersScored\x125\n" +
-	"\bduration\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\bduration\"k\n" +
+	"\bduration\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\bduration\"\x81\x01\n" +
+	"\x1aListAtRiskCustomersRequest\x12'\n" +
+	"\x0faccount_manager\x18\x01 \x01(\tR\x0eaccountManager\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x86\x01\n" +
+	"\x1bListAtRiskCustomersResponse\x12?\n" +
+	"\tcustomers\x18\x01 \x03(\v2!.kehu.analytics.v1.AtRiskCustomerR\tcustomers\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"k\n" +
 	"\x14CreateSegmentRequest\x124\n" +
 	"\asegment\x18\x01 \x01(\v2\x1a.kehu.analytics.v1.SegmentR\asegment\x12\x1d\n" +
 	"\n" +
@@ -1206,10 +1375,13 @@ const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"\x05event\x18\x01 \x01(\v2\x14.kehu.event.v1.EventR\x05event\"P\n" +
 	"\x18SegmentMembershipPayload\x12\x18\n" +
 	"\asegment\x18\x01 \x01(\tR\asegment\x12\x1a\n" +
-	"\bcustomer\x18\x02 \x01(\tR\bcustomer2\x87\t\n" +
+	"\bcustomer\x18\x02 \x01(\tR\bcustomer\"T\n" +
+	"\x13ChurnWarningPayload\x12=\n" +
+	"\bcustomer\x18\x01 \x01(\v2!.kehu.analytics.v1.AtRiskCustomerR\bcustomer2\xfd\t\n" +
 	"\x10AnalyticsService\x12t\n" +
 	"\x13GetCustomerInsights\x12-.kehu.analytics.v1.GetCustomerInsightsRequest\x1a..kehu.analytics.v1.GetCustomerInsightsResponse\x12_\n" +
-	"\fRecomputeAll\x12&.kehu.analytics.v1.RecomputeAllRequest\x1a'.kehu.analytics.v1.RecomputeAllResponse\x12b\n" +
+	"\fRecomputeAll\x12&.kehu.analytics.v1.RecomputeAllRequest\x1a'.kehu.analytics.v1.RecomputeAllResponse\x12t\n" +
+	"\x13ListAtRiskCustomers\x12-.kehu.analytics.v1.ListAtRiskCustomersRequest\x1a..kehu.analytics.v1.ListAtRiskCustomersResponse\x12b\n" +
 	"\rCreateSegment\x12'.kehu.analytics.v1.CreateSegmentRequest\x1a(.kehu.analytics.v1.CreateSegmentResponse\x12Y\n" +
 	"\n" +
 	"GetSegment\x12$.kehu.analytics.v1.GetSegmentRequest\x1a%.kehu.analytics.v1.GetSegmentResponse\x12_\n" +
@@ -1233,75 +1405,83 @@ func file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP() []byte {
 	return file_kehu_analytics_v1_analytics_service_proto_rawDescData
 }
 
-var file_kehu_analytics_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_kehu_analytics_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_kehu_analytics_v1_analytics_service_proto_goTypes = []any{
 	(*GetCustomerInsightsRequest)(nil),  // 0: kehu.analytics.v1.GetCustomerInsightsRequest
 	(*GetCustomerInsightsResponse)(nil), // 1: kehu.analytics.v1.GetCustomerInsightsResponse
 	(*RecomputeAllRequest)(nil),         // 2: kehu.analytics.v1.RecomputeAllRequest
 	(*RecomputeAllResponse)(nil),        // 3: kehu.analytics.v1.RecomputeAllResponse
-	(*CreateSegmentRequest)(nil),        // 4: kehu.analytics.v1.CreateSegmentRequest
-	(*CreateSegmentResponse)(nil),       // 5: kehu.analytics.v1.CreateSegmentResponse
-	(*GetSegmentRequest)(nil),           // 6: kehu.analytics.v1.GetSegmentRequest
-	(*GetSegmentResponse)(nil),          // 7: kehu.analytics.v1.GetSegmentResponse
-	(*ListSegmentsRequest)(nil),         // 8: kehu.analytics.v1.ListSegmentsRequest
-	(*ListSegmentsResponse)(nil),        // 9: kehu.analytics.v1.ListSegmentsResponse
-	(*UpdateSegmentRequest)(nil),        // 10: kehu.analytics.v1.UpdateSegmentRequest
-	(*UpdateSegmentResponse)(nil),       // 11: kehu.analytics.v1.UpdateSegmentResponse
-	(*DeleteSegmentRequest)(nil),        // 12: kehu.analytics.v1.DeleteSegmentRequest
-	(*DeleteSegmentResponse)(nil),       // 13: kehu.analytics.v1.DeleteSegmentResponse
-	(*GetCustomerSegmentsRequest)(nil),  // 14: kehu.analytics.v1.GetCustomerSegmentsRequest
-	(*GetCustomerSegmentsResponse)(nil), // 15: kehu.analytics.v1.GetCustomerSegmentsResponse
-	(*CheckMembershipRequest)(nil),      // 16: kehu.analytics.v1.CheckMembershipRequest
-	(*CheckMembershipResponse)(nil),     // 17: kehu.analytics.v1.CheckMembershipResponse
-	(*ListSegmentMembersRequest)(nil),   // 18: kehu.analytics.v1.ListSegmentMembersRequest
-	(*ListSegmentMembersResponse)(nil),  // 19: kehu.analytics.v1.ListSegmentMembersResponse
-	(*StreamEventsRequest)(nil),         // 20: kehu.analytics.v1.StreamEventsRequest
-	(*StreamEventsResponse)(nil),        // 21: kehu.analytics.v1.StreamEventsResponse
-	(*SegmentMembershipPayload)(nil),    // 22: kehu.analytics.v1.SegmentMembershipPayload
-	(*Insights)(nil),                    // 23: kehu.analytics.v1.Insights
-	(*durationpb.Duration)(nil),         // 24: google.protobuf.Duration
-	(*Segment)(nil),                     // 25: kehu.analytics.v1.Segment
-	(*fieldmaskpb.FieldMask)(nil),       // 26: google.protobuf.FieldMask
-	(*v1.Event)(nil),                    // 27: kehu.event.v1.Event
+	(*ListAtRiskCustomersRequest)(nil),  // 4: kehu.analytics.v1.ListAtRiskCustomersRequest
+	(*ListAtRiskCustomersResponse)(nil), // 5: kehu.analytics.v1.ListAtRiskCustomersResponse
+	(*CreateSegmentRequest)(nil),        // 6: kehu.analytics.v1.CreateSegmentRequest
+	(*CreateSegmentResponse)(nil),       // 7: kehu.analytics.v1.CreateSegmentResponse
+	(*GetSegmentRequest)(nil),           // 8: kehu.analytics.v1.GetSegmentRequest
+	(*GetSegmentResponse)(nil),          // 9: kehu.analytics.v1.GetSegmentResponse
+	(*ListSegmentsRequest)(nil),         // 10: kehu.analytics.v1.ListSegmentsRequest
+	(*ListSegmentsResponse)(nil),        // 11: kehu.analytics.v1.ListSegmentsResponse
+	(*UpdateSegmentRequest)(nil),        // 12: kehu.analytics.v1.UpdateSegmentRequest
+	(*UpdateSegmentResponse)(nil),       // 13: kehu.analytics.v1.UpdateSegmentResponse
+	(*DeleteSegmentRequest)(nil),        // 14: kehu.analytics.v1.DeleteSegmentRequest
+	(*DeleteSegmentResponse)(nil),       // 15: kehu.analytics.v1.DeleteSegmentResponse
+	(*GetCustomerSegmentsRequest)(nil),  // 16: kehu.analytics.v1.GetCustomerSegmentsRequest
+	(*GetCustomerSegmentsResponse)(nil), // 17: kehu.analytics.v1.GetCustomerSegmentsResponse
+	(*CheckMembershipRequest)(nil),      // 18: kehu.analytics.v1.CheckMembershipRequest
+	(*CheckMembershipResponse)(nil),     // 19: kehu.analytics.v1.CheckMembershipResponse
+	(*ListSegmentMembersRequest)(nil),   // 20: kehu.analytics.v1.ListSegmentMembersRequest
+	(*ListSegmentMembersResponse)(nil),  // 21: kehu.analytics.v1.ListSegmentMembersResponse
+	(*StreamEventsRequest)(nil),         // 22: kehu.analytics.v1.StreamEventsRequest
+	(*StreamEventsResponse)(nil),        // 23: kehu.analytics.v1.StreamEventsResponse
+	(*SegmentMembershipPayload)(nil),    // 24: kehu.analytics.v1.SegmentMembershipPayload
+	(*ChurnWarningPayload)(nil),         // 25: kehu.analytics.v1.ChurnWarningPayload
+	(*Insights)(nil),                    // 26: kehu.analytics.v1.Insights
+	(*durationpb.Duration)(nil),         // 27: google.protobuf.Duration
+	(*AtRiskCustomer)(nil),              // 28: kehu.analytics.v1.AtRiskCustomer
+	(*Segment)(nil),                     // 29: kehu.analytics.v1.Segment
+	(*fieldmaskpb.FieldMask)(nil),       // 30: google.protobuf.FieldMask
+	(*v1.Event)(nil),                    // 31: kehu.event.v1.Event
 }
 var file_kehu_analytics_v1_analytics_service_proto_depIdxs = []int32{
-	23, // 0: kehu.analytics.v1.GetCustomerInsightsResponse.insights:type_name -> kehu.analytics.v1.Insights
-	24, // 1: kehu.analytics.v1.RecomputeAllResponse.duration:type_name -> google.protobuf.Duration
-	25, // 2: kehu.analytics.v1.CreateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
-	25, // 3: kehu.analytics.v1.CreateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
-	25, // 4: kehu.analytics.v1.GetSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
-	25, // 5: kehu.analytics.v1.ListSegmentsResponse.segments:type_name -> kehu.analytics.v1.Segment
-	25, // 6: kehu.analytics.v1.UpdateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
-	26, // 7: kehu.analytics.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	25, // 8: kehu.analytics.v1.UpdateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
-	27, // 9: kehu.analytics.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
-	0,  // 10: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:input_type -> kehu.analytics.v1.GetCustomerInsightsRequest
-	2,  // 11: kehu.analytics.v1.AnalyticsService.RecomputeAll:input_type -> kehu.analytics.v1.RecomputeAllRequest
-	4,  // 12: kehu.analytics.v1.AnalyticsService.CreateSegment:input_type -> kehu.analytics.v1.CreateSegmentRequest
-	6,  // 13: kehu.analytics.v1.AnalyticsService.GetSegment:input_type -> kehu.analytics.v1.GetSegmentRequest
-	8,  // 14: kehu.analytics.v1.AnalyticsService.ListSegments:input_type -> kehu.analytics.v1.ListSegmentsRequest
-	10, // 15: kehu.analytics.v1.AnalyticsService.UpdateSegment:input_type -> kehu.analytics.v1.UpdateSegmentRequest
-	12, // 16: kehu.analytics.v1.AnalyticsService.DeleteSegment:input_type -> kehu.analytics.v1.DeleteSegmentRequest
-	14, // 17: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:input_type -> kehu.analytics.v1.GetCustomerSegmentsRequest
-	16, // 18: kehu.analytics.v1.AnalyticsService.CheckMembership:input_type -> kehu.analytics.v1.CheckMembershipRequest
-	18, // 19: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:input_type -> kehu.analytics.v1.ListSegmentMembersRequest
-	20, // 20: kehu.analytics.v1.AnalyticsService.StreamEvents:input_type -> kehu.analytics.v1.StreamEventsRequest
-	1,  // 21: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:output_type -> kehu.analytics.v1.GetCustomerInsightsResponse
-	3,  // 22: kehu.analytics.v1.AnalyticsService.RecomputeAll:output_type -> kehu.analytics.v1.RecomputeAllResponse
-	5,  // 23: kehu.analytics.v1.AnalyticsService.CreateSegment:output_type -> kehu.analytics.v1.CreateSegmentResponse
-	7,  // 24: kehu.analytics.v1.AnalyticsService.GetSegment:output_type -> kehu.analytics.v1.GetSegmentResponse
-	9,  // 25: kehu.analytics.v1.AnalyticsService.ListSegments:output_type -> kehu.analytics.v1.ListSegmentsResponse
-	11, // 26: kehu.analytics.v1.AnalyticsService.UpdateSegment:output_type -> kehu.analytics.v1.UpdateSegmentResponse
-	13, // 27: kehu.analytics.v1.AnalyticsService.DeleteSegment:output_type -> kehu.analytics.v1.DeleteSegmentResponse
-	15, // 28: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:output_type -> kehu.analytics.v1.GetCustomerSegmentsResponse
-	17, // 29: kehu.analytics.v1.AnalyticsService.CheckMembership:output_type -> kehu.analytics.v1.CheckMembershipResponse
-	19, // 30: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:output_type -> kehu.analytics.v1.ListSegmentMembersResponse
-	21, // 31: kehu.analytics.v1.AnalyticsService.StreamEvents:output_type -> kehu.analytics.v1.StreamEventsResponse
-	21, // [21:32] is the sub-list for method output_type
-	10, // [10:21] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	26, // 0: kehu.analytics.v1.GetCustomerInsightsResponse.insights:type_name -> kehu.analytics.v1.Insights
+	27, // 1: kehu.analytics.v1.RecomputeAllResponse.duration:type_name -> google.protobuf.Duration
+	28, // 2: kehu.analytics.v1.ListAtRiskCustomersResponse.customers:type_name -> kehu.analytics.v1.AtRiskCustomer
+	29, // 3: kehu.analytics.v1.CreateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
+	29, // 4: kehu.analytics.v1.CreateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	29, // 5: kehu.analytics.v1.GetSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	29, // 6: kehu.analytics.v1.ListSegmentsResponse.segments:type_name -> kehu.analytics.v1.Segment
+	29, // 7: kehu.analytics.v1.UpdateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
+	30, // 8: kehu.analytics.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	29, // 9: kehu.analytics.v1.UpdateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	31, // 10: kehu.analytics.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
+	28, // 11: kehu.analytics.v1.ChurnWarningPayload.customer:type_name -> kehu.analytics.v1.AtRiskCustomer
+	0,  // 12: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:input_type -> kehu.analytics.v1.GetCustomerInsightsRequest
+	2,  // 13: kehu.analytics.v1.AnalyticsService.RecomputeAll:input_type -> kehu.analytics.v1.RecomputeAllRequest
+	4,  // 14: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:input_type -> kehu.analytics.v1.ListAtRiskCustomersRequest
+	6,  // 15: kehu.analytics.v1.AnalyticsService.CreateSegment:input_type -> kehu.analytics.v1.CreateSegmentRequest
+	8,  // 16: kehu.analytics.v1.AnalyticsService.GetSegment:input_type -> kehu.analytics.v1.GetSegmentRequest
+	10, // 17: kehu.analytics.v1.AnalyticsService.ListSegments:input_type -> kehu.analytics.v1.ListSegmentsRequest
+	12, // 18: kehu.analytics.v1.AnalyticsService.UpdateSegment:input_type -> kehu.analytics.v1.UpdateSegmentRequest
+	14, // 19: kehu.analytics.v1.AnalyticsService.DeleteSegment:input_type -> kehu.analytics.v1.DeleteSegmentRequest
+	16, // 20: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:input_type -> kehu.analytics.v1.GetCustomerSegmentsRequest
+	18, // 21: kehu.analytics.v1.AnalyticsService.CheckMembership:input_type -> kehu.analytics.v1.CheckMembershipRequest
+	20, // 22: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:input_type -> kehu.analytics.v1.ListSegmentMembersRequest
+	22, // 23: kehu.analytics.v1.AnalyticsService.StreamEvents:input_type -> kehu.analytics.v1.StreamEventsRequest
+	1,  // 24: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:output_type -> kehu.analytics.v1.GetCustomerInsightsResponse
+	3,  // 25: kehu.analytics.v1.AnalyticsService.RecomputeAll:output_type -> kehu.analytics.v1.RecomputeAllResponse
+	5,  // 26: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:output_type -> kehu.analytics.v1.ListAtRiskCustomersResponse
+	7,  // 27: kehu.analytics.v1.AnalyticsService.CreateSegment:output_type -> kehu.analytics.v1.CreateSegmentResponse
+	9,  // 28: kehu.analytics.v1.AnalyticsService.GetSegment:output_type -> kehu.analytics.v1.GetSegmentResponse
+	11, // 29: kehu.analytics.v1.AnalyticsService.ListSegments:output_type -> kehu.analytics.v1.ListSegmentsResponse
+	13, // 30: kehu.analytics.v1.AnalyticsService.UpdateSegment:output_type -> kehu.analytics.v1.UpdateSegmentResponse
+	15, // 31: kehu.analytics.v1.AnalyticsService.DeleteSegment:output_type -> kehu.analytics.v1.DeleteSegmentResponse
+	17, // 32: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:output_type -> kehu.analytics.v1.GetCustomerSegmentsResponse
+	19, // 33: kehu.analytics.v1.AnalyticsService.CheckMembership:output_type -> kehu.analytics.v1.CheckMembershipResponse
+	21, // 34: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:output_type -> kehu.analytics.v1.ListSegmentMembersResponse
+	23, // 35: kehu.analytics.v1.AnalyticsService.StreamEvents:output_type -> kehu.analytics.v1.StreamEventsResponse
+	24, // [24:36] is the sub-list for method output_type
+	12, // [12:24] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_kehu_analytics_v1_analytics_service_proto_init() }
@@ -1316,7 +1496,7 @@ func file_kehu_analytics_v1_analytics_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_analytics_v1_analytics_service_proto_rawDesc), len(file_kehu_analytics_v1_analytics_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	AnalyticsService_GetCustomerInsights_FullMethodName = "/kehu.analytics.v1.AnalyticsService/GetCustomerInsights"
 	AnalyticsService_RecomputeAll_FullMethodName        = "/kehu.analytics.v1.AnalyticsService/RecomputeAll"
+	AnalyticsService_ListAtRiskCustomers_FullMethodName = "/kehu.analytics.v1.AnalyticsService/ListAtRiskCustomers"
 	AnalyticsService_CreateSegment_FullMethodName       = "/kehu.analytics.v1.AnalyticsService/CreateSegment"
 	AnalyticsService_GetSegment_FullMethodName          = "/kehu.analytics.v1.AnalyticsService/GetSegment"
 	AnalyticsService_ListSegments_FullMethodName        = "/kehu.analytics.v1.AnalyticsService/ListSegments"
@@ -44,6 +45,9 @@ type AnalyticsServiceClient interface {
 	// Recomputes every score (RFM quintiles, ABC) from the read model with
 	// set-based SQL and reports how long it took.
 	RecomputeAll(ctx context.Context, in *RecomputeAllRequest, opts ...grpc.CallOption) (*RecomputeAllResponse, error)
+	// Customers over the churn threshold, most value at risk first; agents
+	// list their own.
+	ListAtRiskCustomers(ctx context.Context, in *ListAtRiskCustomersRequest, opts ...grpc.CallOption) (*ListAtRiskCustomersResponse, error)
 	// Creates a segment and evaluates it in one set-based pass.
 	CreateSegment(ctx context.Context, in *CreateSegmentRequest, opts ...grpc.CallOption) (*CreateSegmentResponse, error)
 	// Gets a segment.
@@ -88,6 +92,16 @@ func (c *analyticsServiceClient) RecomputeAll(ctx context.Context, in *Recompute
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RecomputeAllResponse)
 	err := c.cc.Invoke(ctx, AnalyticsService_RecomputeAll_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyticsServiceClient) ListAtRiskCustomers(ctx context.Context, in *ListAtRiskCustomersRequest, opts ...grpc.CallOption) (*ListAtRiskCustomersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAtRiskCustomersResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_ListAtRiskCustomers_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -205,6 +219,9 @@ type AnalyticsServiceServer interface {
 	// Recomputes every score (RFM quintiles, ABC) from the read model with
 	// set-based SQL and reports how long it took.
 	RecomputeAll(context.Context, *RecomputeAllRequest) (*RecomputeAllResponse, error)
+	// Customers over the churn threshold, most value at risk first; agents
+	// list their own.
+	ListAtRiskCustomers(context.Context, *ListAtRiskCustomersRequest) (*ListAtRiskCustomersResponse, error)
 	// Creates a segment and evaluates it in one set-based pass.
 	CreateSegment(context.Context, *CreateSegmentRequest) (*CreateSegmentResponse, error)
 	// Gets a segment.
@@ -240,6 +257,9 @@ func (UnimplementedAnalyticsServiceServer) GetCustomerInsights(context.Context, 
 }
 func (UnimplementedAnalyticsServiceServer) RecomputeAll(context.Context, *RecomputeAllRequest) (*RecomputeAllResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecomputeAll not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) ListAtRiskCustomers(context.Context, *ListAtRiskCustomersRequest) (*ListAtRiskCustomersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAtRiskCustomers not implemented")
 }
 func (UnimplementedAnalyticsServiceServer) CreateSegment(context.Context, *CreateSegmentRequest) (*CreateSegmentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateSegment not implemented")
@@ -321,6 +341,24 @@ func _AnalyticsService_RecomputeAll_Handler(srv interface{}, ctx context.Context
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(AnalyticsServiceServer).RecomputeAll(ctx, req.(*RecomputeAllRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyticsService_ListAtRiskCustomers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAtRiskCustomersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).ListAtRiskCustomers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_ListAtRiskCustomers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).ListAtRiskCustomers(ctx, req.(*ListAtRiskCustomersRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -494,6 +532,10 @@ var AnalyticsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RecomputeAll",
 			Handler:    _AnalyticsService_RecomputeAll_Handler,
+		},
+		{
+			MethodName: "ListAtRiskCustomers",
+			Handler:    _AnalyticsService_ListAtRiskCustomers_Handler,
 		},
 		{
 			MethodName: "CreateSegment",
