@@ -15,6 +15,7 @@ import (
 	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
 	"github.com/kehu-crm/kehu/pkg/config"
 	"github.com/kehu-crm/kehu/pkg/follow"
+	followuprpc "github.com/kehu-crm/kehu/pkg/followup/rpc"
 	"github.com/kehu-crm/kehu/pkg/service"
 	"github.com/kehu-crm/kehu/services/analytics/internal/insight"
 	"github.com/kehu-crm/kehu/services/analytics/internal/membership"
@@ -113,7 +114,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		s.Close()
 		return nil, err
 	}
+	interactionConn, err := s.Dial(cfg.InteractionAddr)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
 	svc := insight.New(store.New(s.Pool, grpcserver.EncodeEvent), membership.New(s.Redis(), cfg.CacheTTL), sources.NewStages(customerConn),
+		followuprpc.New(interactionConn),
 		insight.Config{Currency: cfg.Currency, ShareA: cfg.ShareA, ShareB: cfg.ShareB},
 		insight.Lifecycle{
 			LoyalPurchases: cfg.LoyalPurchases, LoyalTenure: cfg.LoyalTenure, AtRiskFactor: cfg.AtRiskFactor, ChurnFactor: cfg.ChurnFactor,

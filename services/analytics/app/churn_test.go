@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
+	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
 	sdv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
 	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/testkit"
@@ -25,6 +26,14 @@ func TestChurnWarning(t *testing.T) {
 	c := e.newCustomer(t, "Drifting away", "bob")
 	for _, days := range []int{180, 150, 120} {
 		e.purchase(t, c, days, "100")
+	}
+	// Scored as tier A (the only buyer) before the risk builds up.
+	testkit.Eventually(t, "purchases followed", func() bool {
+		r, err := e.analytics.GetCustomerInsights(mgr, &analyticsv1.GetCustomerInsightsRequest{Customer: c})
+		return err == nil && r.GetInsights().GetFacts().GetPurchases() != nil && r.GetInsights().GetFacts().GetPurchases()[0].GetCountLifetime() == 3
+	})
+	if _, err := e.analytics.RecomputeAll(testkit.As(t, "root", auth.RoleAdmin), &analyticsv1.RecomputeAllRequest{}); err != nil {
+		t.Fatal(err)
 	}
 	tk, err := e.desk.CreateTicket(mgr, &sdv1.CreateTicketRequest{Ticket: &sdv1.Ticket{Customer: c, Type: sdv1.TicketType_TICKET_TYPE_COMPLAINT,
 		Channel: sdv1.Channel_CHANNEL_HOTLINE, Subject: "Wrong order again"}})
@@ -81,5 +90,20 @@ func TestChurnWarning(t *testing.T) {
 	}
 	if warnings != 1 {
 		t.Errorf("%d churn warnings, want 1", warnings)
+	}
+	// Tier A: one retention visit for the account manager, however many
+	// passes ran.
+	visits, err := e.interactions.ListFollowUps(mgr, &interactionv1.ListFollowUpsRequest{Parent: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	retention := 0
+	for _, f := range visits.GetFollowUps() {
+		if strings.Contains(f.GetPurpose(), "Retention visit") && f.GetAssignee() == "bob" {
+			retention++
+		}
+	}
+	if retention != 1 {
+		t.Errorf("%d retention visits for bob, want 1: %v", retention, visits.GetFollowUps())
 	}
 }

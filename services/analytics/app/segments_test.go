@@ -134,11 +134,11 @@ func TestSegmentsStayCurrent(t *testing.T) {
 func TestSegmentLookupsWithoutRedis(t *testing.T) {
 	t.Parallel()
 	e := start(t, func(c *Config) { c.RedisURL = "redis://127.0.0.1:1/0" })
-	mgr := testkit.As(t, "mia", auth.RoleManager)
 	c := e.newCustomer(t, "Someone", "")
 	e.purchase(t, c, 400, "10")
 	var last []string
-	for deadline := time.Now().Add(30 * time.Second); !slices.Contains(last, "segments/dormant"); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); !slices.Contains(last, "segments/dormant"); time.Sleep(50 * time.Millisecond) {
+		mgr := testkit.As(t, "mia", auth.RoleManager) // each call its own deadline
 		if time.Now().After(deadline) {
 			r, err := e.analytics.GetCustomerInsights(mgr, &analyticsv1.GetCustomerInsightsRequest{Customer: c})
 			t.Fatalf("the dormant segment without Redis: segments %v; insights %v %v", last, r, err)

@@ -16,12 +16,12 @@ import (
 	customerrpc "github.com/kehu-crm/kehu/pkg/customerref/rpc"
 	"github.com/kehu-crm/kehu/pkg/dial"
 	"github.com/kehu-crm/kehu/pkg/follow"
+	followuprpc "github.com/kehu-crm/kehu/pkg/followup/rpc"
 	"github.com/kehu-crm/kehu/pkg/ratelimit"
 	"github.com/kehu-crm/kehu/pkg/service"
 	"github.com/kehu-crm/kehu/services/servicedesk/internal/desk"
 	grpcserver "github.com/kehu-crm/kehu/services/servicedesk/internal/server"
 	"github.com/kehu-crm/kehu/services/servicedesk/internal/store"
-	"github.com/kehu-crm/kehu/services/servicedesk/internal/visits"
 	"github.com/kehu-crm/kehu/services/servicedesk/migrations"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -114,7 +114,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	surveyLimiter := ratelimit.New(s.Redis().Client(), ratelimit.Config{
 		Rate: cfg.SurveyRate, Burst: cfg.SurveyRate, Period: time.Minute, Namespace: "servicedesk-survey",
 	}, prometheus.WrapRegistererWithPrefix("servicedesk_survey_", s.Registry))
-	svc := desk.New(store.New(s.Pool, grpcserver.EncodeEvent), customerrpc.New(customerConn), visits.New(interactionConn), surveyLimiter, desk.Config{
+	svc := desk.New(store.New(s.Pool, grpcserver.EncodeEvent), customerrpc.New(customerConn), followuprpc.New(interactionConn), surveyLimiter, desk.Config{
 		ReopenWindow: cfg.ReopenWindow, AtRisk: cfg.SLAAtRisk, EscalationQueue: cfg.EscalationQueue, VisitDelay: cfg.VisitDelay,
 		SurveyKind: surveyKind, SurveyTTL: cfg.SurveyTTL, LowScore: cfg.LowScore,
 	}, nil)

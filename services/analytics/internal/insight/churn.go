@@ -3,10 +3,12 @@ package insight
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/errs"
 	"github.com/kehu-crm/kehu/pkg/event"
+	"github.com/kehu-crm/kehu/pkg/followup"
 	"github.com/kehu-crm/kehu/pkg/pagetoken"
 )
 
@@ -76,13 +78,66 @@ func (s *Service) assessChurn(ctx context.Context, f *Facts) error {
 			c.ValueAtRisk = p.Amount12m
 		}
 	}
+	scores, err := s.store.Scores(ctx, f.Customer.ID)
+	if err != nil {
+		return err
+	}
 	return s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		crossed, err := tx.SetChurn(ctx, c, score >= s.lifecycle.ChurnThreshold, f.Now)
 		if err != nil || !crossed {
 			return err
 		}
+		if scores.ABC == "A" {
+			// A high-value customer drifting away gets a visit from their
+			// account manager, planned by the lifecycle pass.
+			purpose := fmt.Sprintf("Retention visit (挽留): churn risk %d", score)
+			if err := tx.OweRetentionVisit(ctx, RetentionVisit{CustomerID: c.CustomerID, Crossing: f.Now, Assignee: c.AccountManager, Purpose: purpose}); err != nil {
+				return err
+			}
+		}
 		return tx.Emit(ctx, event.Event{Type: EventChurnWarning, Subject: CustomerName(c.CustomerID), Actor: "kehu-analytics", Data: c})
 	})
+}
+
+// RetentionVisit is a visit owed to a tier-A customer who crossed the
+// churn threshold at Crossing.
+type RetentionVisit struct {
+	CustomerID string
+	Crossing   time.Time
+	Assignee   string
+	Purpose    string
+}
+
+// retentionDelay is how soon after the warning the visit is due.
+const retentionDelay = 24 * time.Hour
+
+// deliverRetentionVisits plans the owed retention visits in the
+// interaction service, idempotently (the request id comes from the
+// crossing), and forgets each once planned.
+func (s *Service) deliverRetentionVisits(ctx context.Context) (int, error) {
+	owed, err := s.store.RetentionVisits(ctx, lifecycleBatch)
+	if err != nil {
+		return 0, err
+	}
+	planned := 0
+	for _, v := range owed {
+		err := s.visits.Plan(ctx, followup.Visit{
+			CustomerID: v.CustomerID, Assignee: v.Assignee, Purpose: v.Purpose,
+			Message: "Churn warning from analytics; see the customer's insights", Due: v.Crossing.Add(retentionDelay),
+			RequestID: fmt.Sprintf("retention-%s-%d", v.CustomerID, v.Crossing.UnixMilli()),
+		})
+		switch {
+		case err == nil:
+			planned++
+		case errs.Is(err, errs.KindNotFound):
+		default:
+			return planned, err
+		}
+		if err := s.store.ForgetRetentionVisit(ctx, v); err != nil {
+			return planned, err
+		}
+	}
+	return planned, nil
 }
 
 // ListAtRiskCustomers lists the customers over the churn threshold, most

@@ -111,10 +111,11 @@ func (s *Service) proposeStages(ctx context.Context, customerIDs []string) error
 // lifecycleBatch bounds one step of the lifecycle pass.
 const lifecycleBatch = 500
 
-// RunLifecycle is the lifecycle pass: it re-proposes the stages of the
-// customers with purchases (silence moves them to AT_RISK and CHURNED
-// with the passing of time), then delivers the proposals to the customer
-// service. It returns how many stage changes it delivered.
+// RunLifecycle is the lifecycle pass: it re-assesses the customers with
+// purchases (silence moves them to AT_RISK and CHURNED and raises their
+// churn risk with the passing of time), plans the owed retention visits,
+// and delivers the stage proposals to the customer service. It returns how
+// many stage changes it delivered.
 func (s *Service) RunLifecycle(ctx context.Context) (int, error) {
 	after := ""
 	for {
@@ -129,6 +130,9 @@ func (s *Service) RunLifecycle(ctx context.Context) (int, error) {
 			break
 		}
 		after = ids[len(ids)-1]
+	}
+	if _, err := s.deliverRetentionVisits(ctx); err != nil {
+		return 0, err
 	}
 	proposals, err := s.store.Proposals(ctx, lifecycleBatch)
 	if err != nil {

@@ -34,6 +34,10 @@ type Store interface {
 	// AtRisk pages the warned customers (of manager, or all with "") by
 	// value at risk, highest first.
 	AtRisk(ctx context.Context, manager string, after Cursor, limit int) ([]Churn, error)
+	// RetentionVisits returns up to limit owed retention visits;
+	// ForgetRetentionVisit drops one once planned.
+	RetentionVisits(ctx context.Context, limit int) ([]RetentionVisit, error)
+	ForgetRetentionVisit(ctx context.Context, v RetentionVisit) error
 	// Buyers pages, by id, the live customers with a purchase.
 	Buyers(ctx context.Context, afterID string, limit int) ([]string, error)
 
@@ -70,6 +74,8 @@ type Tx interface {
 	// over the threshold. It reports whether this is a new crossing (the
 	// customer was not warned since they were last under it).
 	SetChurn(ctx context.Context, c Churn, over bool, at time.Time) (crossed bool, err error)
+
+	OweRetentionVisit(ctx context.Context, v RetentionVisit) error
 
 	InsertSegment(ctx context.Context, s *Segment) error
 	// UpdateSegment stores s if the stored revision is still revision

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/followup"
 )
 
 // Config tunes the scoring.
@@ -24,17 +25,18 @@ type Service struct {
 	store     Store
 	cache     Cache
 	stages    Stages
+	visits    followup.Planner
 	cfg       Config
 	lifecycle Lifecycle
 	now       func() time.Time
 }
 
 // New returns a Service. now may be nil (wall clock).
-func New(store Store, cache Cache, stages Stages, cfg Config, lifecycle Lifecycle, now func() time.Time) *Service {
+func New(store Store, cache Cache, stages Stages, visits followup.Planner, cfg Config, lifecycle Lifecycle, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, cache: cache, stages: stages, cfg: cfg, lifecycle: lifecycle,
+	return &Service{store: store, cache: cache, stages: stages, visits: visits, cfg: cfg, lifecycle: lifecycle,
 		now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
 }
 

@@ -230,3 +230,21 @@ func (s *Store) AtRisk(ctx context.Context, manager string, after insight.Cursor
 		return c, err
 	})
 }
+
+// RetentionVisits implements insight.Store.
+func (s *Store) RetentionVisits(ctx context.Context, limit int) ([]insight.RetentionVisit, error) {
+	rows, err := s.pool.Query(ctx, `SELECT customer_id::text, crossing_time, assignee, purpose FROM retention_visits
+		ORDER BY crossing_time LIMIT $1`, limit)
+	return pg.Collect(rows, err, func(r pgx.Row) (insight.RetentionVisit, error) {
+		var v insight.RetentionVisit
+		err := r.Scan(&v.CustomerID, &v.Crossing, &v.Assignee, &v.Purpose)
+		v.Crossing = v.Crossing.UTC()
+		return v, err
+	})
+}
+
+// ForgetRetentionVisit implements insight.Store.
+func (s *Store) ForgetRetentionVisit(ctx context.Context, v insight.RetentionVisit) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM retention_visits WHERE customer_id = $1 AND crossing_time = $2`, v.CustomerID, v.Crossing)
+	return pg.Classify(err)
+}

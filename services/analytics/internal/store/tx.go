@@ -121,3 +121,9 @@ func (t *tx) SetChurn(ctx context.Context, c insight.Churn, over bool, at time.T
 		c.CustomerID, c.Score, pg.NonNil(c.Reasons), c.ValueAtRisk, c.AccountManager, over, at)
 	return over && !warned, pg.Classify(err)
 }
+
+func (t *tx) OweRetentionVisit(ctx context.Context, v insight.RetentionVisit) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO retention_visits (customer_id, crossing_time, assignee, purpose) VALUES ($1, $2, $3, $4)
+		ON CONFLICT DO NOTHING`, v.CustomerID, v.Crossing, v.Assignee, v.Purpose)
+	return pg.Classify(err)
+}

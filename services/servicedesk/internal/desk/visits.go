@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/followup"
 )
 
 // Reasons a visit is owed.
@@ -28,12 +29,7 @@ type Visit struct {
 }
 
 // Visits plans follow-up visits in the interaction service.
-type Visits interface {
-	// Plan creates the follow-up visit for v assigned to assignee,
-	// idempotently: the same ticket's visit is planned once however often
-	// it is asked.
-	Plan(ctx context.Context, v Visit, assignee string) error
-}
+type Visits = followup.Planner
 
 // owedVisit is the visit owed for t, for reason.
 func (s *Service) owedVisit(t *Ticket, reason string, now time.Time) Visit {
@@ -77,8 +73,14 @@ func (s *Service) DeliverVisits(ctx context.Context) (int, error) {
 			if assignee == "" {
 				assignee = v.Fallback
 			}
-			v.CustomerID = c.ID
-			if err := s.visits.Plan(ctx, v, assignee); err != nil {
+			// The request id comes from the ticket and reason: a retry (this
+			// pass failed after the call, or another replica delivers the
+			// same visit) plans nothing new.
+			err := s.visits.Plan(ctx, followup.Visit{
+				CustomerID: c.ID, Assignee: assignee, Purpose: v.Purpose, Message: "See " + TicketName(v.TicketID),
+				Due: v.Due, RequestID: v.Reason + "-visit-" + v.TicketID,
+			})
+			if err != nil {
 				return planned, fmt.Errorf("planning the visit for %s: %w", TicketName(v.TicketID), err)
 			}
 			planned++

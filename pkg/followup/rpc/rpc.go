@@ -1,6 +1,6 @@
-// Package visits plans complaint follow-up visits (回访) in the interaction
-// service over gRPC.
-package visits
+// Package rpc implements followup.Planner over the interaction service's
+// gRPC API.
+package rpc
 
 import (
 	"context"
@@ -13,37 +13,37 @@ import (
 	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
 	"github.com/kehu-crm/kehu/pkg/customerref"
 	"github.com/kehu-crm/kehu/pkg/errs"
-	"github.com/kehu-crm/kehu/services/servicedesk/internal/desk"
+	"github.com/kehu-crm/kehu/pkg/followup"
 )
 
-// Client implements desk.Visits.
+// Client plans visits in the interaction service.
 type Client struct {
 	rpc interactionv1.InteractionServiceClient
 }
 
-var _ desk.Visits = (*Client)(nil)
+var _ followup.Planner = (*Client)(nil)
 
-// New wraps a connection to the interaction service carrying the service
-// desk's own credentials.
+// New wraps a connection to the interaction service carrying the calling
+// service's own credentials.
 func New(conn grpc.ClientConnInterface) *Client {
 	return &Client{rpc: interactionv1.NewInteractionServiceClient(conn)}
 }
 
-// Plan implements desk.Visits. The request id is derived from the ticket,
-// so a retry (this pass failed after the call, or another replica
-// delivers the same visit) returns the visit planned the first time.
-func (c *Client) Plan(ctx context.Context, v desk.Visit, assignee string) error {
+// Plan implements followup.Planner.
+func (c *Client) Plan(ctx context.Context, v followup.Visit) error {
 	_, err := c.rpc.CreateFollowUp(ctx, &interactionv1.CreateFollowUpRequest{
 		Parent: customerref.Name(v.CustomerID),
 		FollowUp: &interactionv1.FollowUp{
-			Purpose: v.Purpose, Channel: interactionv1.Channel_CHANNEL_PHONE, Assignee: assignee,
-			DueTime: timestamppb.New(v.Due), Message: "See " + desk.TicketName(v.TicketID),
+			Purpose: v.Purpose, Channel: interactionv1.Channel_CHANNEL_PHONE, Assignee: v.Assignee,
+			DueTime: timestamppb.New(v.Due), Message: v.Message,
 		},
-		RequestId: v.Reason + "-visit-" + v.TicketID,
+		RequestId: v.RequestID,
 	})
 	switch status.Code(err) {
 	case codes.OK:
 		return nil
+	case codes.NotFound:
+		return errs.NotFound(customerref.Name(v.CustomerID))
 	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted:
 		return errs.Unavailable("INTERACTION_SERVICE_UNAVAILABLE", "the interaction service is unavailable; the visit is planned on the next pass").WithCause(err)
 	}
