@@ -116,7 +116,7 @@ func Start(t testing.TB, opts Options) *Suite {
 
 	analytics, err := analyticsapp.New(ctx, analyticsapp.Config{
 		Service: service, CustomerAddr: customer.GRPCAddr(), InteractionAddr: interaction.GRPCAddr(), ServiceDeskAddr: desk.GRPCAddr(),
-		Follow: true, Currency: "CNY", ShareA: 0.8, ShareB: 0.95, CacheTTL: time.Minute,
+		Follow: true, Currency: "CNY", ShareA: 0.8, ShareB: 0.95, CacheTTL: time.Minute, LocalCacheTTL: 5 * time.Second, LocalCacheEntries: 10_000,
 		Lifecycle: analyticsapp.Lifecycle{LoyalPurchases: 5, LoyalTenure: 180 * 24 * time.Hour, AtRiskFactor: 2, ChurnFactor: 4,
 			AtRiskAfter: 120 * 24 * time.Hour, ChurnAfter: 365 * 24 * time.Hour, ManualHold: 30 * 24 * time.Hour, ChurnThreshold: 70},
 	}, logger)

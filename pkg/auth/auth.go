@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 
 	"github.com/kehu-crm/kehu/pkg/errs"
 )
@@ -117,7 +118,24 @@ type Verifier struct {
 	parser      *jwt.Parser
 	keys        jwt.Keyfunc
 	maxLifetime time.Duration
+	// verified remembers tokens that passed, so a caller sending the same
+	// token on every call (services, the gateway forwarding a session) is
+	// not re-parsed each time: decoding the claims costs more than the
+	// rest of a cached lookup. Only exact token strings that verified are
+	// kept, each until it expires but at most verifiedFor, so a key the
+	// identity provider withdraws stops being honoured within that time.
+	verified *expirable.LRU[string, verifiedToken]
 }
+
+type verifiedToken struct {
+	principal Principal
+	expires   time.Time
+}
+
+const (
+	verifiedFor    = time.Minute
+	verifiedTokens = 10_000
+)
 
 // NewVerifier builds a Verifier from cfg. With a JWKS URL, the key set is
 // refreshed in the background until ctx ends.
@@ -167,12 +185,16 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		),
 		keys:        keys,
 		maxLifetime: cfg.MaxLifetime,
+		verified:    expirable.NewLRU[string, verifiedToken](verifiedTokens, nil, verifiedFor),
 	}, nil
 }
 
 // Verify checks token and returns its principal. Every failure is
 // UNAUTHENTICATED; the reason is in the message, never which key was close.
 func (v *Verifier) Verify(token string) (Principal, error) {
+	if t, ok := v.verified.Get(token); ok && time.Now().Before(t.expires) {
+		return t.principal, nil
+	}
 	var c claims
 	if _, err := v.parser.ParseWithClaims(token, &c, v.keys); err != nil {
 		return Principal{}, errs.Unauthenticated("invalid token: %s", describe(err))
@@ -180,7 +202,11 @@ func (v *Verifier) Verify(token string) (Principal, error) {
 	if err := v.checkLifetime(c); err != nil {
 		return Principal{}, err
 	}
-	return principalOf(c)
+	p, err := principalOf(c)
+	if err == nil {
+		v.verified.Add(token, verifiedToken{principal: p, expires: c.ExpiresAt.Time})
+	}
+	return p, err
 }
 
 // lifetimeLeeway absorbs clock skew between the issuer and this service.

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc"
 
 	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
+	"github.com/kehu-crm/kehu/pkg/cache"
 	"github.com/kehu-crm/kehu/pkg/config"
 	"github.com/kehu-crm/kehu/pkg/follow"
 	followuprpc "github.com/kehu-crm/kehu/pkg/followup/rpc"
@@ -45,6 +46,12 @@ type Config struct {
 	ShareB float64 `env:"KEHU_ANALYTICS_ABC_B, default=0.95"`
 	// CacheTTL is how long segment memberships stay in Redis.
 	CacheTTL time.Duration `env:"KEHU_ANALYTICS_CACHE_TTL, default=10m"`
+	// LocalCacheTTL bounds how long a replica answers a membership from
+	// memory should an invalidation be lost (they normally arrive within
+	// milliseconds over Redis pub/sub); 0 turns the in-process tier off.
+	LocalCacheTTL time.Duration `env:"KEHU_ANALYTICS_LOCAL_CACHE_TTL, default=5s"`
+	// LocalCacheEntries bounds the in-process tier per replica.
+	LocalCacheEntries int `env:"KEHU_ANALYTICS_LOCAL_CACHE_ENTRIES, default=100000"`
 	// ScoringInterval is the period of the scoring pass; 0 disables it.
 	ScoringInterval time.Duration `env:"KEHU_ANALYTICS_SCORING_INTERVAL, default=1h"`
 	// LifecycleInterval is the period of the lifecycle pass (time-based
@@ -95,8 +102,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	if err := cfg.Lifecycle.check(); err != nil {
 		return nil, err
 	}
-	if cfg.CacheTTL <= 0 {
-		return nil, fmt.Errorf("KEHU_ANALYTICS_CACHE_TTL must be positive, got %s", cfg.CacheTTL)
+	if cfg.CacheTTL <= 0 || cfg.LocalCacheTTL < 0 || cfg.LocalCacheTTL > cfg.CacheTTL || cfg.LocalCacheEntries <= 0 {
+		return nil, fmt.Errorf("KEHU_ANALYTICS_CACHE_TTL must be positive, KEHU_ANALYTICS_LOCAL_CACHE_TTL between 0 and it, and KEHU_ANALYTICS_LOCAL_CACHE_ENTRIES positive; got %s, %s, %d",
+			cfg.CacheTTL, cfg.LocalCacheTTL, cfg.LocalCacheEntries)
 	}
 	if len(cfg.Currency) != 3 {
 		return nil, fmt.Errorf("KEHU_ANALYTICS_CURRENCY must be an ISO 4217 code, got %q", cfg.Currency)
@@ -119,7 +127,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		s.Close()
 		return nil, err
 	}
-	svc := insight.New(store.New(s.Pool, grpcserver.EncodeEvent), membership.New(s.Redis(), cfg.CacheTTL), sources.NewStages(customerConn),
+	memberships, err := membership.New(s.Redis(), cache.NearConfig{TTL: cfg.CacheTTL, LocalTTL: cfg.LocalCacheTTL, LocalEntries: cfg.LocalCacheEntries}, s.Registry)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Go(memberships.Run)
+	svc := insight.New(store.New(s.Pool, grpcserver.EncodeEvent), memberships, sources.NewStages(customerConn),
 		followuprpc.New(interactionConn),
 		insight.Config{Currency: cfg.Currency, ShareA: cfg.ShareA, ShareB: cfg.ShareB},
 		insight.Lifecycle{

@@ -1,9 +1,6 @@
 package app
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -18,12 +15,7 @@ func TestFollowerFailover(t *testing.T) {
 	t.Parallel()
 	e := start(t)
 	// A second replica, started after the first holds every stream's lock.
-	second, err := New(context.Background(), e.app.cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	testkit.Serve(t, second.Serve)
-	secondClient := analyticsv1.NewAnalyticsServiceClient(testkit.Dial(t, second.GRPCAddr()))
+	secondClient := analyticsv1.NewAnalyticsServiceClient(testkit.Dial(t, e.replica(t)))
 	mgr := testkit.As(t, "mia", auth.RoleManager)
 
 	c := e.newCustomer(t, "Before the failover", "")

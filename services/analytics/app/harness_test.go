@@ -65,7 +65,10 @@ func start(t testing.TB, tweak ...func(*Config)) *env {
 	}
 	testkit.Serve(t, desk.Serve)
 	cfg := Config{Service: service, CustomerAddr: cust.GRPCAddr(), InteractionAddr: inter.GRPCAddr(), ServiceDeskAddr: desk.GRPCAddr(),
-		Follow: true, Currency: "CNY", ShareA: 0.8, ShareB: 0.95, CacheTTL: time.Minute, Lifecycle: lifecycleDefaults}
+		Follow: true, Currency: "CNY", ShareA: 0.8, ShareB: 0.95, Lifecycle: lifecycleDefaults,
+		// Memory holds entries as long as Redis: only invalidations keep
+		// replicas current, never a short expiry.
+		CacheTTL: time.Minute, LocalCacheTTL: time.Minute, LocalCacheEntries: 10_000}
 	for _, f := range tweak {
 		f(&cfg)
 	}
@@ -96,6 +99,23 @@ func start(t testing.TB, tweak ...func(*Config)) *env {
 		dbURL:        dbURL,
 		stopFirst:    stopFirst,
 	}
+}
+
+// replica starts another analytics replica on the same database and Redis
+// (with the first's configuration, tweaked) and returns its address. It
+// follows no stream while the first holds their locks.
+func (e *env) replica(t testing.TB, tweak ...func(*Config)) string {
+	t.Helper()
+	cfg := e.app.cfg
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	a, err := New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Serve(t, a.Serve)
+	return a.GRPCAddr()
 }
 
 // lifecycleDefaults are the documented defaults of the automatic lifecycle.

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ import (
 )
 
 // purchase records a CNY purchase days ago.
-func (e *env) purchase(t *testing.T, customer string, days int, amount string) {
+func (e *env) purchase(t testing.TB, customer string, days int, amount string) {
 	t.Helper()
 	_, err := e.interactions.CreateInteraction(testkit.As(t, "mia", auth.RoleManager), &interactionv1.CreateInteractionRequest{Parent: customer,
 		Interaction: &interactionv1.Interaction{Channel: interactionv1.Channel_CHANNEL_WEBSITE, Kind: interactionv1.InteractionKind_INTERACTION_KIND_PURCHASE,
@@ -28,7 +29,7 @@ func (e *env) purchase(t *testing.T, customer string, days int, amount string) {
 	}
 }
 
-func (e *env) newCustomer(t *testing.T, name, manager string) string {
+func (e *env) newCustomer(t testing.TB, name, manager string) string {
 	t.Helper()
 	c, err := e.customers.CreateCustomer(testkit.As(t, "mia", auth.RoleManager), &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{DisplayName: name, AccountManager: manager}})
 	if err != nil {
@@ -145,4 +146,56 @@ func TestSegmentLookupsWithoutRedis(t *testing.T) {
 		}
 		last = e.segmentsOf(t, mgr, c)
 	}
+}
+
+// The cache-coherence test across two replicas: each answers lookups from
+// its memory, and a membership change committed on either (the follower's
+// event on the first, a segment edit on the second) reaches the other's
+// next lookups without waiting for any expiry (entries live a minute in
+// memory here, longer than Eventually waits).
+func TestSegmentCacheCoherentAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	replicas := []analyticsv1.AnalyticsServiceClient{e.analytics, analyticsv1.NewAnalyticsServiceClient(testkit.Dial(t, e.replica(t)))}
+	mgr := testkit.As(t, "mia", auth.RoleManager)
+	c := e.newCustomer(t, "Coherent buyer", "")
+	e.purchase(t, c, 3, "10")
+	testkit.Eventually(t, "the purchase followed", func() bool {
+		r, err := e.analytics.GetCustomerInsights(mgr, &analyticsv1.GetCustomerInsightsRequest{Customer: c})
+		return err == nil && r.GetInsights().GetFacts().GetLastPurchaseTime() != nil
+	})
+	if _, err := replicas[1].CreateSegment(mgr, &analyticsv1.CreateSegmentRequest{SegmentId: "twice", Segment: &analyticsv1.Segment{
+		DisplayName: "Bought twice", Filter: "purchases_90d >= 2"}}); err != nil {
+		t.Fatal(err)
+	}
+	member := func(r analyticsv1.AnalyticsServiceClient) bool {
+		resp, err := r.CheckMembership(mgr, &analyticsv1.CheckMembershipRequest{Customer: c, Segment: "segments/twice"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.GetMember()
+	}
+	expect := func(what string, want bool) {
+		t.Helper()
+		start := time.Now()
+		for i, r := range replicas {
+			testkit.Eventually(t, fmt.Sprintf("replica %d: %s", i+1, what), func() bool { return member(r) == want })
+		}
+		t.Logf("%s: both replicas answered %t after %s", what, want, time.Since(start).Round(time.Millisecond))
+	}
+	expect("one purchase", false)
+	for range 20 { // both replicas answer from memory now
+		for _, r := range replicas {
+			if member(r) {
+				t.Fatal("member before the second purchase")
+			}
+		}
+	}
+	e.purchase(t, c, 1, "10") // followed on the first replica
+	expect("the second purchase", true)
+	if _, err := replicas[1].UpdateSegment(mgr, &analyticsv1.UpdateSegmentRequest{ // evaluated on the second
+		Segment: &analyticsv1.Segment{Name: "segments/twice", Filter: "purchases_90d >= 3"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"filter"}}}); err != nil {
+		t.Fatal(err)
+	}
+	expect("the stricter filter", false)
 }

@@ -1,38 +1,43 @@
-// Package membership keeps customers' segment memberships in Redis for
-// the hot lookup (GetCustomerSegments, CheckMembership): cache-aside, so a
-// cold or evicted key is rebuilt from PostgreSQL, which stays the truth,
-// and Redis down only costs speed. Entries are dropped right after the
-// commit that changed them; the platform cache's generations keep a slow
-// reader from putting back what a writer dropped; single-flight makes a
-// cold key reach PostgreSQL once per process; TTLs have jitter so keys
-// filled together do not expire together.
+// Package membership keeps customers' segment memberships close for the
+// hot lookup (GetCustomerSegments, CheckMembership), on the platform's
+// two-tier cache: decoded entries in each replica's memory, kept coherent
+// over Redis pub/sub, in front of Redis, in front of PostgreSQL, which
+// stays the truth. It is cache-aside rather than write-through because
+// memberships change in set-based passes touching thousands of customers
+// at once: dropping their entries after the commit is one pipeline, while
+// writing each new answer would load every one of them, most never asked
+// for. Redis down costs only speed.
 package membership
 
 import (
 	"context"
 	"encoding/json"
-	"math/rand/v2"
-	"time"
 
-	"golang.org/x/sync/singleflight"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kehu-crm/kehu/pkg/cache"
 	"github.com/kehu-crm/kehu/services/analytics/internal/insight"
 )
 
-// Cache implements insight.Cache on the platform cache.
+// Cache implements insight.Cache on the platform's near cache.
 type Cache struct {
-	c     *cache.Cache
-	ttl   time.Duration
-	group singleflight.Group
+	near *cache.Near[insight.Membership]
 }
 
 var _ insight.Cache = (*Cache)(nil)
 
-// New returns a Cache whose entries live about ttl (±10%).
-func New(c *cache.Cache, ttl time.Duration) *Cache { return &Cache{c: c, ttl: ttl} }
+// New returns a Cache named "analytics:segments" under cfg's TTLs.
+func New(c *cache.Cache, cfg cache.NearConfig, reg prometheus.Registerer) (*Cache, error) {
+	cfg.Name = "analytics:segments"
+	near, err := cache.NewNear(c, cfg, marshal, unmarshal, reg)
+	if err != nil {
+		return nil, err
+	}
+	return &Cache{near: near}, nil
+}
 
-func key(customerID string) string { return "analytics:segments:" + customerID }
+// Run keeps the in-process tier coherent until ctx ends.
+func (m *Cache) Run(ctx context.Context) { m.near.Run(ctx) }
 
 type entry struct {
 	Known    bool     `json:"k"`
@@ -40,42 +45,23 @@ type entry struct {
 	Segments []string `json:"s,omitempty"`
 }
 
-// Memberships implements insight.Cache.
-func (m *Cache) Memberships(ctx context.Context, customerID string, load func(context.Context) (insight.Membership, error)) (insight.Membership, error) {
-	raw, ticket, ok := m.c.Lookup(ctx, key(customerID))
-	if ok {
-		var e entry
-		if json.Unmarshal(raw, &e) == nil {
-			return insight.Membership{Known: e.Known, AccountManager: e.Manager, Segments: e.Segments}, nil
-		}
-	}
-	v, err, _ := m.group.Do(customerID, func() (any, error) {
-		mem, err := load(context.WithoutCancel(ctx))
-		if err != nil {
-			return mem, err
-		}
-		if raw, err := json.Marshal(entry{Known: mem.Known, Manager: mem.AccountManager, Segments: mem.Segments}); err == nil {
-			jitter := time.Duration(rand.Int64N(int64(m.ttl)/5+1)) - m.ttl/10
-			m.c.Fill(ctx, ticket, raw, m.ttl+jitter)
-		}
-		return mem, nil
-	})
-	if err != nil {
-		return insight.Membership{}, err
-	}
-	return v.(insight.Membership), nil
+func marshal(m insight.Membership) ([]byte, error) {
+	return json.Marshal(entry{Known: m.Known, Manager: m.AccountManager, Segments: m.Segments})
 }
 
-// Invalidate implements insight.Cache, on a context the caller's
-// departure cannot cancel: a dropped invalidation would serve a stale
-// answer for a whole TTL.
+func unmarshal(raw []byte) (insight.Membership, error) {
+	var e entry
+	err := json.Unmarshal(raw, &e)
+	return insight.Membership{Known: e.Known, AccountManager: e.Manager, Segments: e.Segments}, err
+}
+
+// Memberships implements insight.Cache. The answer may be shared with
+// other callers: it must not be modified.
+func (m *Cache) Memberships(ctx context.Context, customerID string, load func(context.Context) (insight.Membership, error)) (insight.Membership, error) {
+	return m.near.Get(ctx, customerID, load)
+}
+
+// Invalidate implements insight.Cache.
 func (m *Cache) Invalidate(ctx context.Context, customerIDs ...string) {
-	if len(customerIDs) == 0 {
-		return
-	}
-	keys := make([]string, len(customerIDs))
-	for n, id := range customerIDs {
-		keys[n] = key(id)
-	}
-	m.c.Invalidate(context.WithoutCancel(ctx), keys...)
+	m.near.Invalidate(ctx, customerIDs...)
 }
