@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -138,41 +139,96 @@ func (c *Cache) Lookup(ctx context.Context, key string) ([]byte, Ticket, bool) {
 	return nil, Ticket{key: key, gen: gen, ok: true}, false
 }
 
+// LookupMany is Lookup for many keys in one round trip: values[i] is nil
+// on a miss, and then tickets[i] fills it.
+func (c *Cache) LookupMany(ctx context.Context, keys []string) (values [][]byte, tickets []Ticket) {
+	values, tickets = make([][]byte, len(keys)), make([]Ticket, len(keys))
+	if len(keys) == 0 {
+		return values, tickets
+	}
+	if c.client == nil {
+		c.ops.WithLabelValues("get", "miss").Add(float64(len(keys)))
+		return values, tickets
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	args := make([]string, 0, 2*len(keys))
+	for _, k := range keys {
+		args = append(args, c.prefix+k, c.genKey(k))
+	}
+	vals, err := c.client.MGet(ctx, args...).Result()
+	if err != nil {
+		c.fail(ctx, "get", err)
+		return values, tickets
+	}
+	hits := 0
+	for i, k := range keys {
+		if v, ok := vals[2*i].(string); ok {
+			values[i] = []byte(v)
+			hits++
+			continue
+		}
+		gen, _ := vals[2*i+1].(string)
+		tickets[i] = Ticket{key: k, gen: gen, ok: true}
+	}
+	c.ops.WithLabelValues("get", "hit").Add(float64(hits))
+	c.ops.WithLabelValues("get", "miss").Add(float64(len(keys) - hits))
+	return values, tickets
+}
+
+// fillScript sets the value only if the key's generation is still the one
+// the reader saw: check and set in one round trip, atomically.
+var fillScript = redis.NewScript(`
+local gen = redis.call('GET', KEYS[2])
+if (gen or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1`)
+
 // Fill stores value under the ticket's key for ttl, unless the key was
 // invalidated since the ticket was issued (then the value may be older
 // than the database and is dropped). Failures are only counted.
 func (c *Cache) Fill(ctx context.Context, t Ticket, value []byte, ttl time.Duration) {
-	if c.client == nil || !t.ok {
+	c.FillMany(ctx, []Ticket{t}, [][]byte{value}, ttl)
+}
+
+// FillMany is Fill for many tickets in one round trip.
+func (c *Cache) FillMany(ctx context.Context, tickets []Ticket, values [][]byte, ttl time.Duration) {
+	if c.client == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	gk := c.genKey(t.key)
-	err := c.client.Watch(ctx, func(tx *redis.Tx) error {
-		gen, err := tx.Get(ctx, gk).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return err
+	var cmds []*redis.Cmd
+	_, err := c.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, t := range tickets {
+			if t.ok {
+				cmds = append(cmds, fillScript.Run(ctx, p, []string{c.prefix + t.key, c.genKey(t.key)}, t.gen, values[i], ttl.Milliseconds()))
+			}
 		}
-		if gen != t.gen {
-			return errStale
+		return nil
+	})
+	if errors.Is(err, redis.Nil) {
+		err = nil
+	}
+	if err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+		// First use on this Redis: load the script and try once more.
+		if err = fillScript.Load(ctx, c.client).Err(); err == nil {
+			c.FillMany(ctx, tickets, values, ttl)
+			return
 		}
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.Set(ctx, c.prefix+t.key, value, ttl)
-			return nil
-		})
-		return err
-	}, gk)
-	switch {
-	case errors.Is(err, errStale), errors.Is(err, redis.TxFailedErr):
-		c.ops.WithLabelValues("set", "stale").Inc()
-	case err != nil:
+	}
+	if err != nil {
 		c.fail(ctx, "set", err)
-	default:
-		c.ops.WithLabelValues("set", "ok").Inc()
+		return
+	}
+	for _, cmd := range cmds {
+		if n, _ := cmd.Int(); n == 1 {
+			c.ops.WithLabelValues("set", "ok").Inc()
+		} else {
+			c.ops.WithLabelValues("set", "stale").Inc()
+		}
 	}
 }
-
-var errStale = errors.New("invalidated since the read")
 
 // Invalidate removes keys and bumps their generations, so fills of reads
 // that began before are dropped. It runs to completion even when ctx is

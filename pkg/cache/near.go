@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/maphash"
 	"log/slog"
 	"math/rand/v2"
@@ -182,8 +183,7 @@ func (n *Near[V]) Get(ctx context.Context, key string, load func(context.Context
 			return v, err
 		}
 		if raw, err := n.marshal(v); err == nil {
-			jitter := time.Duration(rand.Int64N(int64(n.cfg.TTL)/5+1)) - n.cfg.TTL/10
-			n.redis.Fill(ctx, ticket, raw, n.cfg.TTL+jitter)
+			n.redis.Fill(ctx, ticket, raw, n.ttl())
 		}
 		return v, nil
 	})
@@ -193,6 +193,95 @@ func (n *Near[V]) Get(ctx context.Context, key string, load func(context.Context
 	}
 	keep(v.(V))
 	return v.(V), nil
+}
+
+// GetMany is Get for many keys (answers in the order of keys): memory,
+// then one Redis round trip for the rest, then one call of load for what
+// Redis lacked, which must answer every key it is given.
+func (n *Near[V]) GetMany(ctx context.Context, keys []string, load func(ctx context.Context, keys []string) (map[string]V, error)) ([]V, error) {
+	out := make([]V, len(keys))
+	useLocal := n.cfg.LocalTTL > 0 && n.coherent.Load()
+	seqs := make([]uint64, len(keys))
+	var todo []int
+	now := time.Now().UnixNano()
+	for i, k := range keys {
+		if !useLocal {
+			todo = append(todo, i)
+			continue
+		}
+		s := n.shard(k)
+		s.mu.Lock()
+		e, ok := s.entries[k]
+		seqs[i] = s.seq
+		s.mu.Unlock()
+		if ok && e.expires > now {
+			out[i] = e.value
+			continue
+		}
+		todo = append(todo, i)
+	}
+	if n.cfg.LocalTTL > 0 {
+		result := "bypass"
+		if useLocal {
+			n.local.WithLabelValues("hit").Add(float64(len(keys) - len(todo)))
+			result = "miss"
+		}
+		n.local.WithLabelValues(result).Add(float64(len(todo)))
+	}
+	if len(todo) == 0 {
+		return out, nil
+	}
+	keep := func(i int, v V) {
+		out[i] = v
+		if useLocal {
+			n.keep(n.shard(keys[i]), keys[i], v, seqs[i])
+		}
+	}
+	remote := make([]string, len(todo))
+	for j, i := range todo {
+		remote[j] = n.cfg.Name + ":" + keys[i]
+	}
+	raws, tickets := n.redis.LookupMany(ctx, remote)
+	var missing []int
+	for j, i := range todo {
+		if raws[j] != nil {
+			if v, err := n.unmarshal(raws[j]); err == nil {
+				keep(i, v)
+				continue
+			}
+		}
+		missing = append(missing, j)
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	ask := make([]string, len(missing))
+	for m, j := range missing {
+		ask[m] = keys[todo[j]]
+	}
+	loaded, err := load(context.WithoutCancel(ctx), ask)
+	if err != nil {
+		return nil, err
+	}
+	fills, values := make([]Ticket, 0, len(missing)), make([][]byte, 0, len(missing))
+	for _, j := range missing {
+		i := todo[j]
+		v, ok := loaded[keys[i]]
+		if !ok {
+			return nil, fmt.Errorf("cache %s: the loader did not answer key %q", n.cfg.Name, keys[i])
+		}
+		keep(i, v)
+		if raw, err := n.marshal(v); err == nil {
+			fills, values = append(fills, tickets[j]), append(values, raw)
+		}
+	}
+	n.redis.FillMany(ctx, fills, values, n.ttl())
+	return out, nil
+}
+
+// ttl is the Redis lifetime of a new entry: TTL ± 10 %.
+func (n *Near[V]) ttl() time.Duration {
+	return n.cfg.TTL + time.Duration(rand.Int64N(int64(n.cfg.TTL)/5+1)) - n.cfg.TTL/10
 }
 
 // keep stores v in memory unless the key's shard saw an invalidation since

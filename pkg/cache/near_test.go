@@ -216,3 +216,52 @@ func TestNearManyKeysFlushEverything(t *testing.T) {
 	rs[1].Invalidate(ctx, keys...)
 	waitFor(t, "the flush", func() bool { return rs[0].size() == 0 })
 }
+
+// TestNearGetMany: a batch answers each key from the nearest tier that
+// has it, loads only what no tier had (in one call), fills the tiers, and
+// sees other replicas' invalidations like Get does.
+func TestNearGetMany(t *testing.T) {
+	t.Parallel()
+	rs := replicas(t, 2, time.Hour)
+	ctx := context.Background()
+	truth := map[string]int{"a": 1, "b": 2, "c": 3}
+	var mu sync.Mutex
+	var asked [][]string
+	loadMany := func(_ context.Context, keys []string) (map[string]int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		asked = append(asked, keys)
+		out := map[string]int{}
+		for _, k := range keys {
+			out[k] = truth[k]
+		}
+		return out, nil
+	}
+	one := func(k string) func(context.Context) (int, error) {
+		return func(context.Context) (int, error) { return truth[k], nil }
+	}
+	_, _ = rs[0].Get(ctx, "a", one("a")) // a: in replica 1's memory (and Redis)
+	_, _ = rs[1].Get(ctx, "b", one("b")) // b: in Redis only, as far as replica 1 knows
+	got, err := rs[0].GetMany(ctx, []string{"a", "b", "c", "a"}, loadMany)
+	if err != nil || fmt.Sprint(got) != "[1 2 3 1]" {
+		t.Fatalf("GetMany = %v, %v", got, err)
+	}
+	if fmt.Sprint(asked) != "[[c]]" {
+		t.Fatalf("loaded %v, want only [c]", asked)
+	}
+	if hits := testutil.ToFloat64(rs[0].local.WithLabelValues("hit")); hits != 2 {
+		t.Fatalf("memory hits = %v, want 2 (both a's)", hits)
+	}
+	// Everything is near now; a write on the other replica is seen.
+	mu.Lock()
+	truth["b"] = 20
+	mu.Unlock()
+	rs[1].Invalidate(ctx, "b")
+	waitFor(t, "the new b", func() bool {
+		got, err := rs[0].GetMany(ctx, []string{"a", "b", "c"}, loadMany)
+		return err == nil && fmt.Sprint(got) == "[1 20 3]"
+	})
+	if fmt.Sprint(asked) != "[[c] [b]]" {
+		t.Fatalf("loaded %v, want c then b", asked)
+	}
+}

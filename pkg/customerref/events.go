@@ -40,8 +40,13 @@ type Snapshot struct {
 	AccountManager string
 	Tags           []string
 	Birthday       string
-	LoyaltyPoints  int64
-	Since          time.Time
-	Deleted        bool
-	MergedInto     string
+	// Needs are the need types that drive the customer ("FUNCTIONAL",
+	// "EMOTIONAL", "SOCIAL"); PriceSensitivity is "PRICE", "BALANCED",
+	// "QUALITY" or "".
+	Needs            []string
+	PriceSensitivity string
+	LoyaltyPoints    int64
+	Since            time.Time
+	Deleted          bool
+	MergedInto       string
 }

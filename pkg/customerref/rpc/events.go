@@ -80,19 +80,30 @@ func snapshot(c *customerv1.Customer) *customerref.Snapshot {
 		}
 		return s
 	}
+	var needs []string
+	for _, n := range []struct {
+		on   bool
+		name string
+	}{{c.GetNeedProfile().GetFunctional(), "FUNCTIONAL"}, {c.GetNeedProfile().GetEmotional(), "EMOTIONAL"}, {c.GetNeedProfile().GetSocial(), "SOCIAL"}} {
+		if n.on {
+			needs = append(needs, n.name)
+		}
+	}
 	return &customerref.Snapshot{
-		ID:             strings.TrimPrefix(c.GetName(), "customers/"),
-		DisplayName:    c.GetDisplayName(),
-		Kind:           trim(c.GetKind().String(), "KIND_"),
-		Source:         trim(c.GetSource().String(), "SOURCE_CHANNEL_"),
-		Stage:          trim(c.GetLifecycleStage().String(), "LIFECYCLE_STAGE_"),
-		ValueTier:      trim(c.GetValueTier().String(), "VALUE_TIER_"),
-		AccountManager: c.GetAccountManager(),
-		Tags:           c.GetTags(),
-		Birthday:       c.GetBirthday(),
-		LoyaltyPoints:  c.GetLoyaltyPoints(),
-		Since:          c.GetCreateTime().AsTime(),
-		Deleted:        c.GetDeleteTime() != nil,
+		ID:               strings.TrimPrefix(c.GetName(), "customers/"),
+		DisplayName:      c.GetDisplayName(),
+		Kind:             trim(c.GetKind().String(), "KIND_"),
+		Source:           trim(c.GetSource().String(), "SOURCE_CHANNEL_"),
+		Stage:            trim(c.GetLifecycleStage().String(), "LIFECYCLE_STAGE_"),
+		ValueTier:        trim(c.GetValueTier().String(), "VALUE_TIER_"),
+		AccountManager:   c.GetAccountManager(),
+		Tags:             c.GetTags(),
+		Birthday:         c.GetBirthday(),
+		Needs:            needs,
+		PriceSensitivity: trim(c.GetNeedProfile().GetPriceSensitivity().String(), "PRICE_SENSITIVITY_"),
+		LoyaltyPoints:    c.GetLoyaltyPoints(),
+		Since:            c.GetCreateTime().AsTime(),
+		Deleted:          c.GetDeleteTime() != nil,
 	}
 }
 

@@ -51,6 +51,11 @@ type Customer struct {
 	AccountManager string
 	Points         int64
 	Deleted        bool
+	// BirthMonth is the month of the birthday (0 unknown): all analytics
+	// keeps of it.
+	BirthMonth       int
+	Needs            []string
+	PriceSensitivity string
 	// ManualStageTime is when a person last set the stage.
 	ManualStageTime *time.Time
 }

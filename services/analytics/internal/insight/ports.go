@@ -44,10 +44,17 @@ type Store interface {
 	// CheckFilter compiles a segment filter without running it.
 	CheckFilter(filter string) error
 	GetSegment(ctx context.Context, id string) (*Segment, error)
-	ListSegments(ctx context.Context, afterID string, limit int) ([]*Segment, error)
+	// ListSegments pages segments by id, personal ones only withPersonal.
+	ListSegments(ctx context.Context, afterID string, limit int, withPersonal bool) ([]*Segment, error)
 	// Membership reads a customer's segments (Known false for a customer
-	// the read model does not have).
+	// the read model does not have); Memberships reads many at once.
 	Membership(ctx context.Context, customerID string) (Membership, error)
+	Memberships(ctx context.Context, customerIDs []string) (map[string]Membership, error)
+	// RecordSegmentSizes measures every segment's size for today;
+	// SegmentSizes pages one segment's daily sizes before a day, newest
+	// first.
+	RecordSegmentSizes(ctx context.Context) error
+	SegmentSizes(ctx context.Context, segmentID string, before time.Time, limit int) ([]SegmentSize, error)
 	// ListMembers pages a segment's members by id; scope, when set, keeps
 	// the customers it manages and the unassigned.
 	ListMembers(ctx context.Context, segmentID, scope, afterID string, limit int) ([]string, error)
@@ -80,7 +87,9 @@ type Tx interface {
 	InsertSegment(ctx context.Context, s *Segment) error
 	// UpdateSegment stores s if the stored revision is still revision
 	// (ABORTED otherwise).
-	UpdateSegment(ctx context.Context, s *Segment, revision int64) error
+	// UpdateSegment changes a segment and returns its members when
+	// whether it is personal changed (their cached answers must go).
+	UpdateSegment(ctx context.Context, s *Segment, revision int64) ([]string, error)
 	// DeleteSegment deletes a segment and returns its members.
 	DeleteSegment(ctx context.Context, id string) ([]string, error)
 	// EvaluateSegment brings a segment's members in line with its filter

@@ -22,10 +22,13 @@ type Segment struct {
 	Description string
 	Filter      string
 	Builtin     bool
-	Members     int64
-	Revision    int64
-	CreateTime  time.Time
-	UpdateTime  time.Time
+	// Personal segments' filters name personal data (the birthday): they
+	// are hidden from masked callers.
+	Personal   bool
+	Members    int64
+	Revision   int64
+	CreateTime time.Time
+	UpdateTime time.Time
 }
 
 // Etag is the segment's strong etag.
@@ -52,6 +55,20 @@ type Membership struct {
 	Known          bool
 	AccountManager string
 	Segments       []string
+	// Personal are the personal segments among Segments.
+	Personal []string
+}
+
+// visible is what a caller may see of m: masked callers not the personal
+// segments.
+func visible(a auth.Access, m Membership) Membership {
+	if !a.Masked() || len(m.Personal) == 0 {
+		return m
+	}
+	out := m
+	out.Segments = slices.DeleteFunc(slices.Clone(m.Segments), func(id string) bool { return slices.Contains(m.Personal, id) })
+	out.Personal = nil
+	return out
 }
 
 // Cache keeps memberships close: Memberships answers from the cache,
@@ -59,6 +76,7 @@ type Membership struct {
 // after a commit changed them.
 type Cache interface {
 	Memberships(ctx context.Context, customerID string, load func(context.Context) (Membership, error)) (Membership, error)
+	ManyMemberships(ctx context.Context, customerIDs []string, load func(context.Context, []string) (map[string]Membership, error)) ([]Membership, error)
 	Invalidate(ctx context.Context, customerIDs ...string)
 }
 
@@ -123,7 +141,7 @@ func (s *Service) CreateSegment(ctx context.Context, id string, in *Segment) (*S
 		return nil, err
 	}
 	seg := &Segment{ID: id, DisplayName: in.DisplayName, Description: in.Description, Filter: in.Filter, Revision: 1}
-	if err := s.evaluate(ctx, func(ctx context.Context, tx Tx) error { return tx.InsertSegment(ctx, seg) }, seg); err != nil {
+	if err := s.evaluate(ctx, func(ctx context.Context, tx Tx) ([]string, error) { return nil, tx.InsertSegment(ctx, seg) }, seg); err != nil {
 		return nil, err
 	}
 	return s.store.GetSegment(ctx, id)
@@ -139,20 +157,24 @@ func filterProblem(err error) string {
 
 // evaluate runs change and re-evaluates seg's members in one transaction,
 // then drops the cache entries of the customers whose membership moved.
-func (s *Service) evaluate(ctx context.Context, change func(context.Context, Tx) error, seg *Segment) error {
-	var changes []Change
+func (s *Service) evaluate(ctx context.Context, change func(context.Context, Tx) ([]string, error), seg *Segment) error {
+	var (
+		changes []Change
+		stale   []string
+	)
 	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		if err := change(ctx, tx); err != nil {
+		var err error
+		if stale, err = change(ctx, tx); err != nil {
 			return err
 		}
-		var err error
 		if changes, err = tx.EvaluateSegment(ctx, seg.ID, seg.Filter); err != nil {
 			return err
 		}
 		return emitChanges(ctx, tx, changes)
 	})
 	if err == nil {
-		s.cache.Invalidate(ctx, customersOf(changes)...)
+		s.cache.Invalidate(ctx, append(stale, customersOf(changes)...)...)
+		err = s.store.RecordSegmentSizes(ctx)
 	}
 	return err
 }
@@ -163,8 +185,24 @@ func (s *Service) GetSegment(ctx context.Context, name string) (*Segment, error)
 	if err != nil {
 		return nil, err
 	}
+	return s.segment(ctx, id, name)
+}
+
+// segment reads a segment the caller may see: NOT_FOUND for a personal
+// one and a masked caller, as for one that does not exist.
+func (s *Service) segment(ctx context.Context, id, name string) (*Segment, error) {
+	a, err := auth.AccessFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
 	seg, err := s.store.GetSegment(ctx, id)
-	return seg, notFoundAs(err, name)
+	if err != nil {
+		return nil, notFoundAs(err, name)
+	}
+	if seg.Personal && a.Masked() {
+		return nil, errs.NotFound(name)
+	}
+	return seg, nil
 }
 
 func notFoundAs(err error, name string) error {
@@ -176,6 +214,10 @@ func notFoundAs(err error, name string) error {
 
 // ListSegments lists segments by id.
 func (s *Service) ListSegments(ctx context.Context, pageSize int32, pageToken string) ([]*Segment, string, error) {
+	a, err := auth.AccessFrom(ctx)
+	if err != nil {
+		return nil, "", err
+	}
 	size, err := pagetoken.Size(pageSize, 50, 1000)
 	if err != nil {
 		return nil, "", err
@@ -186,7 +228,7 @@ func (s *Service) ListSegments(ctx context.Context, pageSize int32, pageToken st
 			return nil, "", err
 		}
 	}
-	rows, err := s.store.ListSegments(ctx, after, size+1)
+	rows, err := s.store.ListSegments(ctx, after, size+1, !a.Masked())
 	if err != nil {
 		return nil, "", err
 	}
@@ -200,7 +242,7 @@ func (s *Service) ListSegments(ctx context.Context, pageSize int32, pageToken st
 
 var segmentFields = resource.Fields{
 	Updatable:  []string{"display_name", "description", "filter"},
-	OutputOnly: []string{"name", "builtin", "member_count", "create_time", "update_time", "etag"},
+	OutputOnly: []string{"name", "builtin", "personal", "member_count", "create_time", "update_time", "etag"},
 }
 
 // UpdateSegment changes a segment; a new filter is evaluated at once.
@@ -243,7 +285,7 @@ func (s *Service) UpdateSegment(ctx context.Context, name, etag string, in *Segm
 		return nil, errs.InvalidField("segment.filter", "%s", filterProblem(err))
 	}
 	next.Revision++
-	if err := s.evaluate(ctx, func(ctx context.Context, tx Tx) error { return tx.UpdateSegment(ctx, &next, cur.Revision) }, &next); err != nil {
+	if err := s.evaluate(ctx, func(ctx context.Context, tx Tx) ([]string, error) { return tx.UpdateSegment(ctx, &next, cur.Revision) }, &next); err != nil {
 		return nil, err
 	}
 	return s.store.GetSegment(ctx, id)
@@ -290,7 +332,7 @@ func (s *Service) membership(ctx context.Context, a auth.Access, field, name str
 	if !m.Known || !a.CanSee(m.AccountManager) {
 		return Membership{}, errs.NotFound(name)
 	}
-	return m, nil
+	return visible(a, m), nil
 }
 
 // GetCustomerSegments returns the segments a customer is in.
@@ -328,8 +370,8 @@ func (s *Service) ListSegmentMembers(ctx context.Context, parent string, pageSiz
 	if err != nil {
 		return nil, "", err
 	}
-	if _, err := s.store.GetSegment(ctx, id); err != nil {
-		return nil, "", notFoundAs(err, parent)
+	if _, err := s.segment(ctx, id, parent); err != nil {
+		return nil, "", err
 	}
 	size, err := pagetoken.Size(pageSize, 50, 1000)
 	if err != nil {

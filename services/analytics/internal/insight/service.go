@@ -104,6 +104,9 @@ func (s *Service) RecomputeAll(ctx context.Context) (int64, time.Duration, error
 	if err == nil {
 		_, err = s.EvaluateAll(ctx)
 	}
+	if err == nil {
+		err = s.store.RecordSegmentSizes(ctx)
+	}
 	return n, time.Since(start), err
 }
 

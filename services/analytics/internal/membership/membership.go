@@ -26,9 +26,9 @@ type Cache struct {
 
 var _ insight.Cache = (*Cache)(nil)
 
-// New returns a Cache named "analytics:segments" under cfg's TTLs.
+// New returns a Cache named "analytics:memberships" under cfg's TTLs.
 func New(c *cache.Cache, cfg cache.NearConfig, reg prometheus.Registerer) (*Cache, error) {
-	cfg.Name = "analytics:segments"
+	cfg.Name = "analytics:memberships"
 	near, err := cache.NewNear(c, cfg, marshal, unmarshal, reg)
 	if err != nil {
 		return nil, err
@@ -43,22 +43,28 @@ type entry struct {
 	Known    bool     `json:"k"`
 	Manager  string   `json:"m,omitempty"`
 	Segments []string `json:"s,omitempty"`
+	Personal []string `json:"p,omitempty"`
 }
 
 func marshal(m insight.Membership) ([]byte, error) {
-	return json.Marshal(entry{Known: m.Known, Manager: m.AccountManager, Segments: m.Segments})
+	return json.Marshal(entry{Known: m.Known, Manager: m.AccountManager, Segments: m.Segments, Personal: m.Personal})
 }
 
 func unmarshal(raw []byte) (insight.Membership, error) {
 	var e entry
 	err := json.Unmarshal(raw, &e)
-	return insight.Membership{Known: e.Known, AccountManager: e.Manager, Segments: e.Segments}, err
+	return insight.Membership{Known: e.Known, AccountManager: e.Manager, Segments: e.Segments, Personal: e.Personal}, err
 }
 
 // Memberships implements insight.Cache. The answer may be shared with
 // other callers: it must not be modified.
 func (m *Cache) Memberships(ctx context.Context, customerID string, load func(context.Context) (insight.Membership, error)) (insight.Membership, error) {
 	return m.near.Get(ctx, customerID, load)
+}
+
+// ManyMemberships implements insight.Cache.
+func (m *Cache) ManyMemberships(ctx context.Context, customerIDs []string, load func(context.Context, []string) (map[string]insight.Membership, error)) ([]insight.Membership, error) {
+	return m.near.GetMany(ctx, customerIDs, load)
 }
 
 // Invalidate implements insight.Cache.

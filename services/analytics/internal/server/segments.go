@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -21,7 +22,7 @@ func segmentToDomain(p *analyticsv1.Segment) *insight.Segment {
 func segmentToProto(g *insight.Segment) *analyticsv1.Segment {
 	return &analyticsv1.Segment{
 		Name: insight.SegmentName(g.ID), DisplayName: g.DisplayName, Description: g.Description, Filter: g.Filter,
-		Builtin: g.Builtin, MemberCount: g.Members, CreateTime: timestamppb.New(g.CreateTime), UpdateTime: timestamppb.New(g.UpdateTime),
+		Builtin: g.Builtin, Personal: g.Personal, MemberCount: g.Members, CreateTime: timestamppb.New(g.CreateTime), UpdateTime: timestamppb.New(g.UpdateTime),
 		Etag: g.Etag(),
 	}
 }
@@ -117,4 +118,47 @@ func (s *Server) StreamEvents(req *analyticsv1.StreamEventsRequest, stream analy
 	return s.events.Stream(stream.Context(), req.GetAfterSequence(), func(e *eventv1.Event) error {
 		return stream.Send(&analyticsv1.StreamEventsResponse{Event: e})
 	})
+}
+
+// BatchGetCustomerSegments implements analyticsv1.AnalyticsServiceServer.
+func (s *Server) BatchGetCustomerSegments(ctx context.Context, req *analyticsv1.BatchGetCustomerSegmentsRequest) (*analyticsv1.BatchGetCustomerSegmentsResponse, error) {
+	all, err := s.svc.BatchGetCustomerSegments(ctx, req.GetCustomers())
+	if err != nil {
+		return nil, err
+	}
+	resp := &analyticsv1.BatchGetCustomerSegmentsResponse{Results: make([]*analyticsv1.CustomerSegments, len(all))}
+	for i, ids := range all {
+		r := &analyticsv1.CustomerSegments{Customer: req.GetCustomers()[i], Segments: make([]string, len(ids))}
+		for n, id := range ids {
+			r.Segments[n] = insight.SegmentName(id)
+		}
+		resp.Results[i] = r
+	}
+	return resp, nil
+}
+
+// BatchCheckMembership implements analyticsv1.AnalyticsServiceServer.
+func (s *Server) BatchCheckMembership(ctx context.Context, req *analyticsv1.BatchCheckMembershipRequest) (*analyticsv1.BatchCheckMembershipResponse, error) {
+	member, err := s.svc.BatchCheckMembership(ctx, req.GetSegment(), req.GetCustomers())
+	if err != nil {
+		return nil, err
+	}
+	resp := &analyticsv1.BatchCheckMembershipResponse{Results: make([]*analyticsv1.MembershipCheck, len(member))}
+	for i, m := range member {
+		resp.Results[i] = &analyticsv1.MembershipCheck{Customer: req.GetCustomers()[i], Member: m}
+	}
+	return resp, nil
+}
+
+// ListSegmentSizes implements analyticsv1.AnalyticsServiceServer.
+func (s *Server) ListSegmentSizes(ctx context.Context, req *analyticsv1.ListSegmentSizesRequest) (*analyticsv1.ListSegmentSizesResponse, error) {
+	sizes, next, err := s.svc.ListSegmentSizes(ctx, req.GetParent(), req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	resp := &analyticsv1.ListSegmentSizesResponse{NextPageToken: next, Sizes: make([]*analyticsv1.SegmentSize, len(sizes))}
+	for i, z := range sizes {
+		resp.Sizes[i] = &analyticsv1.SegmentSize{Date: z.Date.Format(time.DateOnly), MemberCount: z.Members}
+	}
+	return resp, nil
 }

@@ -6,6 +6,7 @@ package sources
 import (
 	"context"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -44,9 +45,19 @@ func decodeCustomer(e *eventv1.Event) (insight.Event, error) {
 	}
 	if c := ev.Snapshot; c != nil {
 		out.Customer = &insight.Customer{ID: c.ID, DisplayName: c.DisplayName, Stage: c.Stage, ValueTier: c.ValueTier,
-			AccountManager: c.AccountManager, Points: c.LoyaltyPoints, Deleted: c.Deleted || c.MergedInto != ""}
+			AccountManager: c.AccountManager, Points: c.LoyaltyPoints, Deleted: c.Deleted || c.MergedInto != "",
+			BirthMonth: birthMonth(c.Birthday), Needs: c.Needs, PriceSensitivity: c.PriceSensitivity}
 	}
 	return out, nil
+}
+
+// birthMonth is the month of a "YYYY-MM-DD" birthday, 0 if none.
+func birthMonth(birthday string) int {
+	t, err := time.Parse(time.DateOnly, birthday)
+	if err != nil {
+		return 0
+	}
+	return int(t.Month())
 }
 
 // Interactions is the interaction service's stream.

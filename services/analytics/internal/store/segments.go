@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -32,6 +34,21 @@ var factFields = filter.Schema{
 	"complaints_90d":           {Column: "f.complaints_90d", Type: filter.Int},
 	"average_csat":             {Column: "f.average_csat", Type: filter.Decimal},
 	"last_nps":                 {Column: "f.last_nps", Type: filter.Int},
+	"birthday_this_month":      {Column: "f.birthday_this_month", Type: filter.Bool},
+	"needs":                    {Column: "f.needs", Type: filter.StringArray},
+	"price_sensitivity":        {Column: "f.price_sensitivity", Type: filter.Enum, Enum: filter.EnumValues("PRICE_SENSITIVITY_", "PRICE", "BALANCED", "QUALITY")},
+}
+
+// personalFields are the fields over personal data: a segment whose filter
+// names one is personal, hidden from masked callers, who may not learn the
+// data one segment at a time.
+var personalFields = []string{"birthday_this_month"}
+
+// personal reports whether filter f (valid) names a personal field: it
+// would not compile without them.
+func personal(f string) bool {
+	_, err := filter.Compile(f, factFields.Without(personalFields...), 0)
+	return err != nil
 }
 
 // CheckFilter implements insight.Store.
@@ -43,12 +60,12 @@ func (s *Store) CheckFilter(f string) error {
 	return err
 }
 
-const segmentColumns = `s.id, s.display_name, s.description, s.filter, s.builtin, s.revision, s.create_time, s.update_time,
+const segmentColumns = `s.id, s.display_name, s.description, s.filter, s.builtin, s.personal, s.revision, s.create_time, s.update_time,
 	(SELECT count(*) FROM memberships m WHERE m.segment_id = s.id)`
 
 func scanSegment(row pgx.Row) (*insight.Segment, error) {
 	var g insight.Segment
-	err := row.Scan(&g.ID, &g.DisplayName, &g.Description, &g.Filter, &g.Builtin, &g.Revision, &g.CreateTime, &g.UpdateTime, &g.Members)
+	err := row.Scan(&g.ID, &g.DisplayName, &g.Description, &g.Filter, &g.Builtin, &g.Personal, &g.Revision, &g.CreateTime, &g.UpdateTime, &g.Members)
 	g.CreateTime, g.UpdateTime = g.CreateTime.UTC(), g.UpdateTime.UTC()
 	return &g, err
 }
@@ -59,27 +76,67 @@ func (s *Store) GetSegment(ctx context.Context, id string) (*insight.Segment, er
 }
 
 // ListSegments implements insight.Store.
-func (s *Store) ListSegments(ctx context.Context, after string, limit int) ([]*insight.Segment, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+segmentColumns+` FROM segments s WHERE s.id > $1 ORDER BY s.id LIMIT $2`, after, limit)
+func (s *Store) ListSegments(ctx context.Context, after string, limit int, withPersonal bool) ([]*insight.Segment, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+segmentColumns+` FROM segments s WHERE s.id > $1 AND ($3 OR NOT s.personal)
+		ORDER BY s.id LIMIT $2`, after, limit, withPersonal)
 	return pg.Collect(rows, err, scanSegment)
 }
 
 // Membership implements insight.Store: one round trip.
 func (s *Store) Membership(ctx context.Context, id string) (insight.Membership, error) {
+	ms, err := s.Memberships(ctx, []string{id})
+	return ms[id], err
+}
+
+// Memberships implements insight.Store: one round trip for all of ids.
+func (s *Store) Memberships(ctx context.Context, ids []string) (map[string]insight.Membership, error) {
+	rows, err := s.pool.Query(ctx, `SELECT u.id::text, c.account_manager,
+			coalesce(array_agg(m.segment_id ORDER BY m.segment_id) FILTER (WHERE m.segment_id IS NOT NULL), '{}'),
+			coalesce(array_agg(m.segment_id ORDER BY m.segment_id) FILTER (WHERE g.personal), '{}')
+		FROM (SELECT DISTINCT unnest($1::uuid[]) AS id) u
+		LEFT JOIN customers c ON c.id = u.id AND NOT c.deleted
+		LEFT JOIN memberships m ON m.customer_id = c.id
+		LEFT JOIN segments g ON g.id = m.segment_id
+		GROUP BY u.id, c.account_manager`, ids)
+	if err != nil {
+		return nil, pg.Classify(err)
+	}
+	out := make(map[string]insight.Membership, len(ids))
 	var (
-		m        insight.Membership
+		id       string
 		manager  *string
 		segments []string
+		personal []string
 	)
-	err := s.pool.QueryRow(ctx, `SELECT (SELECT account_manager FROM customers WHERE id = $1 AND NOT deleted),
-		coalesce((SELECT array_agg(segment_id ORDER BY segment_id) FROM memberships WHERE customer_id = $1), '{}')`, id).Scan(&manager, &segments)
-	if err != nil {
-		return m, pg.Classify(err)
-	}
-	if manager != nil {
-		m.Known, m.AccountManager, m.Segments = true, *manager, segments
-	}
-	return m, nil
+	_, err = pgx.ForEachRow(rows, []any{&id, &manager, &segments, &personal}, func() error {
+		m := insight.Membership{}
+		if manager != nil {
+			m = insight.Membership{Known: true, AccountManager: *manager, Segments: segments, Personal: personal}
+		}
+		out[id] = m
+		segments, personal = nil, nil // the next row scans into fresh slices
+		return nil
+	})
+	return out, pg.Classify(err)
+}
+
+// RecordSegmentSizes implements insight.Store: today's sizes of every
+// segment, replacing earlier measurements of the day.
+func (s *Store) RecordSegmentSizes(ctx context.Context) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO segment_sizes (segment_id, day, member_count)
+		SELECT g.id, (now() AT TIME ZONE 'UTC')::date, (SELECT count(*) FROM memberships m WHERE m.segment_id = g.id) FROM segments g
+		ON CONFLICT (segment_id, day) DO UPDATE SET member_count = excluded.member_count`)
+	return pg.Classify(err)
+}
+
+// SegmentSizes implements insight.Store.
+func (s *Store) SegmentSizes(ctx context.Context, id string, before time.Time, limit int) ([]insight.SegmentSize, error) {
+	rows, err := s.pool.Query(ctx, `SELECT day, member_count FROM segment_sizes WHERE segment_id = $1 AND day < $2
+		ORDER BY day DESC LIMIT $3`, id, before, limit)
+	return pg.Collect(rows, err, func(r pgx.Row) (insight.SegmentSize, error) {
+		var z insight.SegmentSize
+		return z, r.Scan(&z.Date, &z.Members)
+	})
 }
 
 // ListMembers implements insight.Store.
@@ -101,21 +158,32 @@ func (s *Store) ListMembers(ctx context.Context, segmentID, scope, after string,
 }
 
 func (t *tx) InsertSegment(ctx context.Context, g *insight.Segment) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO segments (id, display_name, description, filter) VALUES ($1, $2, $3, $4)`,
-		g.ID, g.DisplayName, g.Description, g.Filter)
+	_, err := t.tx.Exec(ctx, `INSERT INTO segments (id, display_name, description, filter, personal) VALUES ($1, $2, $3, $4, $5)`,
+		g.ID, g.DisplayName, g.Description, g.Filter, personal(g.Filter))
 	if pg.ConstraintName(err) == "segments_pkey" {
 		return errs.AlreadyExists("SEGMENT_EXISTS", "%s already exists", insight.SegmentName(g.ID))
 	}
 	return pg.Classify(err)
 }
 
-func (t *tx) UpdateSegment(ctx context.Context, g *insight.Segment, revision int64) error {
-	tag, err := t.tx.Exec(ctx, `UPDATE segments SET display_name = $2, description = $3, filter = $4, revision = $5, update_time = now()
-		WHERE id = $1 AND revision = $6`, g.ID, g.DisplayName, g.Description, g.Filter, g.Revision, revision)
-	if err == nil && tag.RowsAffected() == 0 {
-		return errs.EtagMismatch(insight.SegmentName(g.ID))
+func (t *tx) UpdateSegment(ctx context.Context, g *insight.Segment, revision int64) ([]string, error) {
+	var was, is bool
+	err := t.tx.QueryRow(ctx, `UPDATE segments SET display_name = $2, description = $3, filter = $4, revision = $5, update_time = now(),
+		personal = $7 WHERE id = $1 AND revision = $6 RETURNING (SELECT personal FROM segments WHERE id = $1), personal`,
+		g.ID, g.DisplayName, g.Description, g.Filter, g.Revision, revision, personal(g.Filter)).Scan(&was, &is)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errs.EtagMismatch(insight.SegmentName(g.ID))
 	}
-	return pg.Classify(err)
+	if err != nil || was == is {
+		return nil, pg.Classify(err)
+	}
+	// Whether the segment is personal is part of its members' cached
+	// answers: all of them must go.
+	rows, err := t.tx.Query(ctx, `SELECT customer_id::text FROM memberships WHERE segment_id = $1`, g.ID)
+	return pg.Collect(rows, err, func(r pgx.Row) (string, error) {
+		var c string
+		return c, r.Scan(&c)
+	})
 }
 
 func (t *tx) DeleteSegment(ctx context.Context, id string) ([]string, error) {

@@ -29,12 +29,18 @@ func (t *tx) SetCursor(ctx context.Context, source string, seq int64) error {
 }
 
 func (t *tx) UpsertCustomer(ctx context.Context, c *insight.Customer) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO customers (id, display_name, lifecycle_stage, value_tier, account_manager, loyalty_points, deleted)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+	needs := c.Needs
+	if needs == nil {
+		needs = []string{}
+	}
+	_, err := t.tx.Exec(ctx, `INSERT INTO customers (id, display_name, lifecycle_stage, value_tier, account_manager, loyalty_points, deleted,
+			birth_month, needs, price_sensitivity)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, lifecycle_stage = excluded.lifecycle_stage,
 			value_tier = excluded.value_tier, account_manager = excluded.account_manager,
-			loyalty_points = excluded.loyalty_points, deleted = excluded.deleted`,
-		c.ID, c.DisplayName, c.Stage, c.ValueTier, c.AccountManager, c.Points, c.Deleted)
+			loyalty_points = excluded.loyalty_points, deleted = excluded.deleted,
+			birth_month = excluded.birth_month, needs = excluded.needs, price_sensitivity = excluded.price_sensitivity`,
+		c.ID, c.DisplayName, c.Stage, c.ValueTier, c.AccountManager, c.Points, c.Deleted, c.BirthMonth, needs, c.PriceSensitivity)
 	return pg.Classify(err)
 }
 

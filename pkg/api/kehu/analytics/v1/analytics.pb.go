@@ -785,7 +785,10 @@ type Segment struct {
 	// Output only.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Output only.
-	Etag          string `protobuf:"bytes,9,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,9,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Output only: the filter names personal data (birthday_this_month), so
+	// analysts and viewers do not see the segment.
+	Personal      bool `protobuf:"varint,10,opt,name=personal,proto3" json:"personal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -883,6 +886,13 @@ func (x *Segment) GetEtag() string {
 	return ""
 }
 
+func (x *Segment) GetPersonal() bool {
+	if x != nil {
+		return x.Personal
+	}
+	return false
+}
+
 var File_kehu_analytics_v1_analytics_proto protoreflect.FileDescriptor
 
 const file_kehu_analytics_v1_analytics_proto_rawDesc = "" +
@@ -954,7 +964,7 @@ const file_kehu_analytics_v1_analytics_proto_rawDesc = "" +
 	"\n" +
 	"churn_risk\x18\x02 \x01(\v2\x1c.kehu.analytics.v1.ChurnRiskR\tchurnRisk\x12<\n" +
 	"\rvalue_at_risk\x18\x03 \x01(\v2\x18.kehu.analytics.v1.MoneyR\vvalueAtRisk\x12'\n" +
-	"\x0faccount_manager\x18\x04 \x01(\tR\x0eaccountManager\"\xc5\x02\n" +
+	"\x0faccount_manager\x18\x04 \x01(\tR\x0eaccountManager\"\xe1\x02\n" +
 	"\aSegment\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12 \n" +
@@ -966,7 +976,9 @@ const file_kehu_analytics_v1_analytics_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\t \x01(\tR\x04etagB@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
+	"\x04etag\x18\t \x01(\tR\x04etag\x12\x1a\n" +
+	"\bpersonal\x18\n" +
+	" \x01(\bR\bpersonalB@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
 
 var (
 	file_kehu_analytics_v1_analytics_proto_rawDescOnce sync.Once

@@ -1111,6 +1111,470 @@ func (x *ListSegmentMembersResponse) GetNextPageToken() string {
 	return ""
 }
 
+type BatchGetCustomerSegmentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "customers/{customer}", 1 to 1,000 of them.
+	Customers     []string `protobuf:"bytes,1,rep,name=customers,proto3" json:"customers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetCustomerSegmentsRequest) Reset() {
+	*x = BatchGetCustomerSegmentsRequest{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetCustomerSegmentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetCustomerSegmentsRequest) ProtoMessage() {}
+
+func (x *BatchGetCustomerSegmentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetCustomerSegmentsRequest.ProtoReflect.Descriptor instead.
+func (*BatchGetCustomerSegmentsRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *BatchGetCustomerSegmentsRequest) GetCustomers() []string {
+	if x != nil {
+		return x.Customers
+	}
+	return nil
+}
+
+type BatchGetCustomerSegmentsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per customer asked, in the same order.
+	Results       []*CustomerSegments `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetCustomerSegmentsResponse) Reset() {
+	*x = BatchGetCustomerSegmentsResponse{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetCustomerSegmentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetCustomerSegmentsResponse) ProtoMessage() {}
+
+func (x *BatchGetCustomerSegmentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetCustomerSegmentsResponse.ProtoReflect.Descriptor instead.
+func (*BatchGetCustomerSegmentsResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *BatchGetCustomerSegmentsResponse) GetResults() []*CustomerSegments {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// CustomerSegments is one customer's segments.
+type CustomerSegments struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Customer      string                 `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	Segments      []string               `protobuf:"bytes,2,rep,name=segments,proto3" json:"segments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CustomerSegments) Reset() {
+	*x = CustomerSegments{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustomerSegments) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustomerSegments) ProtoMessage() {}
+
+func (x *CustomerSegments) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustomerSegments.ProtoReflect.Descriptor instead.
+func (*CustomerSegments) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *CustomerSegments) GetCustomer() string {
+	if x != nil {
+		return x.Customer
+	}
+	return ""
+}
+
+func (x *CustomerSegments) GetSegments() []string {
+	if x != nil {
+		return x.Segments
+	}
+	return nil
+}
+
+type BatchCheckMembershipRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "segments/{segment}".
+	Segment string `protobuf:"bytes,1,opt,name=segment,proto3" json:"segment,omitempty"`
+	// "customers/{customer}", 1 to 1,000 of them.
+	Customers     []string `protobuf:"bytes,2,rep,name=customers,proto3" json:"customers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchCheckMembershipRequest) Reset() {
+	*x = BatchCheckMembershipRequest{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchCheckMembershipRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchCheckMembershipRequest) ProtoMessage() {}
+
+func (x *BatchCheckMembershipRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchCheckMembershipRequest.ProtoReflect.Descriptor instead.
+func (*BatchCheckMembershipRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *BatchCheckMembershipRequest) GetSegment() string {
+	if x != nil {
+		return x.Segment
+	}
+	return ""
+}
+
+func (x *BatchCheckMembershipRequest) GetCustomers() []string {
+	if x != nil {
+		return x.Customers
+	}
+	return nil
+}
+
+type BatchCheckMembershipResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per customer asked, in the same order.
+	Results       []*MembershipCheck `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchCheckMembershipResponse) Reset() {
+	*x = BatchCheckMembershipResponse{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchCheckMembershipResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchCheckMembershipResponse) ProtoMessage() {}
+
+func (x *BatchCheckMembershipResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchCheckMembershipResponse.ProtoReflect.Descriptor instead.
+func (*BatchCheckMembershipResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *BatchCheckMembershipResponse) GetResults() []*MembershipCheck {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// MembershipCheck is whether one customer is in the segment.
+type MembershipCheck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Customer      string                 `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	Member        bool                   `protobuf:"varint,2,opt,name=member,proto3" json:"member,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MembershipCheck) Reset() {
+	*x = MembershipCheck{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MembershipCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MembershipCheck) ProtoMessage() {}
+
+func (x *MembershipCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MembershipCheck.ProtoReflect.Descriptor instead.
+func (*MembershipCheck) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *MembershipCheck) GetCustomer() string {
+	if x != nil {
+		return x.Customer
+	}
+	return ""
+}
+
+func (x *MembershipCheck) GetMember() bool {
+	if x != nil {
+		return x.Member
+	}
+	return false
+}
+
+type ListSegmentSizesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "segments/{segment}".
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Days per page: default 30, at most 366.
+	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSegmentSizesRequest) Reset() {
+	*x = ListSegmentSizesRequest{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSegmentSizesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSegmentSizesRequest) ProtoMessage() {}
+
+func (x *ListSegmentSizesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSegmentSizesRequest.ProtoReflect.Descriptor instead.
+func (*ListSegmentSizesRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ListSegmentSizesRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListSegmentSizesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSegmentSizesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListSegmentSizesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sizes         []*SegmentSize         `protobuf:"bytes,1,rep,name=sizes,proto3" json:"sizes,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSegmentSizesResponse) Reset() {
+	*x = ListSegmentSizesResponse{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSegmentSizesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSegmentSizesResponse) ProtoMessage() {}
+
+func (x *ListSegmentSizesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSegmentSizesResponse.ProtoReflect.Descriptor instead.
+func (*ListSegmentSizesResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ListSegmentSizesResponse) GetSizes() []*SegmentSize {
+	if x != nil {
+		return x.Sizes
+	}
+	return nil
+}
+
+func (x *ListSegmentSizesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// SegmentSize is a segment's member count on one day.
+type SegmentSize struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The day, "YYYY-MM-DD" (UTC).
+	Date string `protobuf:"bytes,1,opt,name=date,proto3" json:"date,omitempty"`
+	// Members at the last measurement of the day.
+	MemberCount   int64 `protobuf:"varint,2,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SegmentSize) Reset() {
+	*x = SegmentSize{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SegmentSize) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SegmentSize) ProtoMessage() {}
+
+func (x *SegmentSize) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SegmentSize.ProtoReflect.Descriptor instead.
+func (*SegmentSize) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *SegmentSize) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+func (x *SegmentSize) GetMemberCount() int64 {
+	if x != nil {
+		return x.MemberCount
+	}
+	return 0
+}
+
 // Request of StreamEvents.
 type StreamEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1122,7 +1586,7 @@ type StreamEventsRequest struct {
 
 func (x *StreamEventsRequest) Reset() {
 	*x = StreamEventsRequest{}
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[22]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1134,7 +1598,7 @@ func (x *StreamEventsRequest) String() string {
 func (*StreamEventsRequest) ProtoMessage() {}
 
 func (x *StreamEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[22]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1147,7 +1611,7 @@ func (x *StreamEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamEventsRequest.ProtoReflect.Descriptor instead.
 func (*StreamEventsRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{22}
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *StreamEventsRequest) GetAfterSequence() int64 {
@@ -1167,7 +1631,7 @@ type StreamEventsResponse struct {
 
 func (x *StreamEventsResponse) Reset() {
 	*x = StreamEventsResponse{}
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[23]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1179,7 +1643,7 @@ func (x *StreamEventsResponse) String() string {
 func (*StreamEventsResponse) ProtoMessage() {}
 
 func (x *StreamEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[23]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1192,7 +1656,7 @@ func (x *StreamEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamEventsResponse.ProtoReflect.Descriptor instead.
 func (*StreamEventsResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{23}
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *StreamEventsResponse) GetEvent() *v1.Event {
@@ -1216,7 +1680,7 @@ type SegmentMembershipPayload struct {
 
 func (x *SegmentMembershipPayload) Reset() {
 	*x = SegmentMembershipPayload{}
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[24]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1228,7 +1692,7 @@ func (x *SegmentMembershipPayload) String() string {
 func (*SegmentMembershipPayload) ProtoMessage() {}
 
 func (x *SegmentMembershipPayload) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[24]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1241,7 +1705,7 @@ func (x *SegmentMembershipPayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentMembershipPayload.ProtoReflect.Descriptor instead.
 func (*SegmentMembershipPayload) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{24}
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SegmentMembershipPayload) GetSegment() string {
@@ -1269,7 +1733,7 @@ type ChurnWarningPayload struct {
 
 func (x *ChurnWarningPayload) Reset() {
 	*x = ChurnWarningPayload{}
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[25]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1281,7 +1745,7 @@ func (x *ChurnWarningPayload) String() string {
 func (*ChurnWarningPayload) ProtoMessage() {}
 
 func (x *ChurnWarningPayload) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[25]
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1294,7 +1758,7 @@ func (x *ChurnWarningPayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChurnWarningPayload.ProtoReflect.Descriptor instead.
 func (*ChurnWarningPayload) Descriptor() ([]byte, []int) {
-	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{25}
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ChurnWarningPayload) GetCustomer() *AtRiskCustomer {
@@ -1368,7 +1832,33 @@ const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"b\n" +
 	"\x1aListSegmentMembersResponse\x12\x1c\n" +
 	"\tcustomers\x18\x01 \x03(\tR\tcustomers\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"<\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"?\n" +
+	"\x1fBatchGetCustomerSegmentsRequest\x12\x1c\n" +
+	"\tcustomers\x18\x01 \x03(\tR\tcustomers\"a\n" +
+	" BatchGetCustomerSegmentsResponse\x12=\n" +
+	"\aresults\x18\x01 \x03(\v2#.kehu.analytics.v1.CustomerSegmentsR\aresults\"J\n" +
+	"\x10CustomerSegments\x12\x1a\n" +
+	"\bcustomer\x18\x01 \x01(\tR\bcustomer\x12\x1a\n" +
+	"\bsegments\x18\x02 \x03(\tR\bsegments\"U\n" +
+	"\x1bBatchCheckMembershipRequest\x12\x18\n" +
+	"\asegment\x18\x01 \x01(\tR\asegment\x12\x1c\n" +
+	"\tcustomers\x18\x02 \x03(\tR\tcustomers\"\\\n" +
+	"\x1cBatchCheckMembershipResponse\x12<\n" +
+	"\aresults\x18\x01 \x03(\v2\".kehu.analytics.v1.MembershipCheckR\aresults\"E\n" +
+	"\x0fMembershipCheck\x12\x1a\n" +
+	"\bcustomer\x18\x01 \x01(\tR\bcustomer\x12\x16\n" +
+	"\x06member\x18\x02 \x01(\bR\x06member\"m\n" +
+	"\x17ListSegmentSizesRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"x\n" +
+	"\x18ListSegmentSizesResponse\x124\n" +
+	"\x05sizes\x18\x01 \x03(\v2\x1e.kehu.analytics.v1.SegmentSizeR\x05sizes\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"D\n" +
+	"\vSegmentSize\x12\x12\n" +
+	"\x04date\x18\x01 \x01(\tR\x04date\x12!\n" +
+	"\fmember_count\x18\x02 \x01(\x03R\vmemberCount\"<\n" +
 	"\x13StreamEventsRequest\x12%\n" +
 	"\x0eafter_sequence\x18\x01 \x01(\x03R\rafterSequence\"B\n" +
 	"\x14StreamEventsResponse\x12*\n" +
@@ -1377,7 +1867,7 @@ const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"\asegment\x18\x01 \x01(\tR\asegment\x12\x1a\n" +
 	"\bcustomer\x18\x02 \x01(\tR\bcustomer\"T\n" +
 	"\x13ChurnWarningPayload\x12=\n" +
-	"\bcustomer\x18\x01 \x01(\v2!.kehu.analytics.v1.AtRiskCustomerR\bcustomer2\xfd\t\n" +
+	"\bcustomer\x18\x01 \x01(\v2!.kehu.analytics.v1.AtRiskCustomerR\bcustomer2\xe9\f\n" +
 	"\x10AnalyticsService\x12t\n" +
 	"\x13GetCustomerInsights\x12-.kehu.analytics.v1.GetCustomerInsightsRequest\x1a..kehu.analytics.v1.GetCustomerInsightsResponse\x12_\n" +
 	"\fRecomputeAll\x12&.kehu.analytics.v1.RecomputeAllRequest\x1a'.kehu.analytics.v1.RecomputeAllResponse\x12t\n" +
@@ -1390,7 +1880,10 @@ const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"\rDeleteSegment\x12'.kehu.analytics.v1.DeleteSegmentRequest\x1a(.kehu.analytics.v1.DeleteSegmentResponse\x12t\n" +
 	"\x13GetCustomerSegments\x12-.kehu.analytics.v1.GetCustomerSegmentsRequest\x1a..kehu.analytics.v1.GetCustomerSegmentsResponse\x12h\n" +
 	"\x0fCheckMembership\x12).kehu.analytics.v1.CheckMembershipRequest\x1a*.kehu.analytics.v1.CheckMembershipResponse\x12q\n" +
-	"\x12ListSegmentMembers\x12,.kehu.analytics.v1.ListSegmentMembersRequest\x1a-.kehu.analytics.v1.ListSegmentMembersResponse\x12a\n" +
+	"\x12ListSegmentMembers\x12,.kehu.analytics.v1.ListSegmentMembersRequest\x1a-.kehu.analytics.v1.ListSegmentMembersResponse\x12\x83\x01\n" +
+	"\x18BatchGetCustomerSegments\x122.kehu.analytics.v1.BatchGetCustomerSegmentsRequest\x1a3.kehu.analytics.v1.BatchGetCustomerSegmentsResponse\x12w\n" +
+	"\x14BatchCheckMembership\x12..kehu.analytics.v1.BatchCheckMembershipRequest\x1a/.kehu.analytics.v1.BatchCheckMembershipResponse\x12k\n" +
+	"\x10ListSegmentSizes\x12*.kehu.analytics.v1.ListSegmentSizesRequest\x1a+.kehu.analytics.v1.ListSegmentSizesResponse\x12a\n" +
 	"\fStreamEvents\x12&.kehu.analytics.v1.StreamEventsRequest\x1a'.kehu.analytics.v1.StreamEventsResponse0\x01B@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
 
 var (
@@ -1405,83 +1898,101 @@ func file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP() []byte {
 	return file_kehu_analytics_v1_analytics_service_proto_rawDescData
 }
 
-var file_kehu_analytics_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_kehu_analytics_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_kehu_analytics_v1_analytics_service_proto_goTypes = []any{
-	(*GetCustomerInsightsRequest)(nil),  // 0: kehu.analytics.v1.GetCustomerInsightsRequest
-	(*GetCustomerInsightsResponse)(nil), // 1: kehu.analytics.v1.GetCustomerInsightsResponse
-	(*RecomputeAllRequest)(nil),         // 2: kehu.analytics.v1.RecomputeAllRequest
-	(*RecomputeAllResponse)(nil),        // 3: kehu.analytics.v1.RecomputeAllResponse
-	(*ListAtRiskCustomersRequest)(nil),  // 4: kehu.analytics.v1.ListAtRiskCustomersRequest
-	(*ListAtRiskCustomersResponse)(nil), // 5: kehu.analytics.v1.ListAtRiskCustomersResponse
-	(*CreateSegmentRequest)(nil),        // 6: kehu.analytics.v1.CreateSegmentRequest
-	(*CreateSegmentResponse)(nil),       // 7: kehu.analytics.v1.CreateSegmentResponse
-	(*GetSegmentRequest)(nil),           // 8: kehu.analytics.v1.GetSegmentRequest
-	(*GetSegmentResponse)(nil),          // 9: kehu.analytics.v1.GetSegmentResponse
-	(*ListSegmentsRequest)(nil),         // 10: kehu.analytics.v1.ListSegmentsRequest
-	(*ListSegmentsResponse)(nil),        // 11: kehu.analytics.v1.ListSegmentsResponse
-	(*UpdateSegmentRequest)(nil),        // 12: kehu.analytics.v1.UpdateSegmentRequest
-	(*UpdateSegmentResponse)(nil),       // 13: kehu.analytics.v1.UpdateSegmentResponse
-	(*DeleteSegmentRequest)(nil),        // 14: kehu.analytics.v1.DeleteSegmentRequest
-	(*DeleteSegmentResponse)(nil),       // 15: kehu.analytics.v1.DeleteSegmentResponse
-	(*GetCustomerSegmentsRequest)(nil),  // 16: kehu.analytics.v1.GetCustomerSegmentsRequest
-	(*GetCustomerSegmentsResponse)(nil), // 17: kehu.analytics.v1.GetCustomerSegmentsResponse
-	(*CheckMembershipRequest)(nil),      // 18: kehu.analytics.v1.CheckMembershipRequest
-	(*CheckMembershipResponse)(nil),     // 19: kehu.analytics.v1.CheckMembershipResponse
-	(*ListSegmentMembersRequest)(nil),   // 20: kehu.analytics.v1.ListSegmentMembersRequest
-	(*ListSegmentMembersResponse)(nil),  // 21: kehu.analytics.v1.ListSegmentMembersResponse
-	(*StreamEventsRequest)(nil),         // 22: kehu.analytics.v1.StreamEventsRequest
-	(*StreamEventsResponse)(nil),        // 23: kehu.analytics.v1.StreamEventsResponse
-	(*SegmentMembershipPayload)(nil),    // 24: kehu.analytics.v1.SegmentMembershipPayload
-	(*ChurnWarningPayload)(nil),         // 25: kehu.analytics.v1.ChurnWarningPayload
-	(*Insights)(nil),                    // 26: kehu.analytics.v1.Insights
-	(*durationpb.Duration)(nil),         // 27: google.protobuf.Duration
-	(*AtRiskCustomer)(nil),              // 28: kehu.analytics.v1.AtRiskCustomer
-	(*Segment)(nil),                     // 29: kehu.analytics.v1.Segment
-	(*fieldmaskpb.FieldMask)(nil),       // 30: google.protobuf.FieldMask
-	(*v1.Event)(nil),                    // 31: kehu.event.v1.Event
+	(*GetCustomerInsightsRequest)(nil),       // 0: kehu.analytics.v1.GetCustomerInsightsRequest
+	(*GetCustomerInsightsResponse)(nil),      // 1: kehu.analytics.v1.GetCustomerInsightsResponse
+	(*RecomputeAllRequest)(nil),              // 2: kehu.analytics.v1.RecomputeAllRequest
+	(*RecomputeAllResponse)(nil),             // 3: kehu.analytics.v1.RecomputeAllResponse
+	(*ListAtRiskCustomersRequest)(nil),       // 4: kehu.analytics.v1.ListAtRiskCustomersRequest
+	(*ListAtRiskCustomersResponse)(nil),      // 5: kehu.analytics.v1.ListAtRiskCustomersResponse
+	(*CreateSegmentRequest)(nil),             // 6: kehu.analytics.v1.CreateSegmentRequest
+	(*CreateSegmentResponse)(nil),            // 7: kehu.analytics.v1.CreateSegmentResponse
+	(*GetSegmentRequest)(nil),                // 8: kehu.analytics.v1.GetSegmentRequest
+	(*GetSegmentResponse)(nil),               // 9: kehu.analytics.v1.GetSegmentResponse
+	(*ListSegmentsRequest)(nil),              // 10: kehu.analytics.v1.ListSegmentsRequest
+	(*ListSegmentsResponse)(nil),             // 11: kehu.analytics.v1.ListSegmentsResponse
+	(*UpdateSegmentRequest)(nil),             // 12: kehu.analytics.v1.UpdateSegmentRequest
+	(*UpdateSegmentResponse)(nil),            // 13: kehu.analytics.v1.UpdateSegmentResponse
+	(*DeleteSegmentRequest)(nil),             // 14: kehu.analytics.v1.DeleteSegmentRequest
+	(*DeleteSegmentResponse)(nil),            // 15: kehu.analytics.v1.DeleteSegmentResponse
+	(*GetCustomerSegmentsRequest)(nil),       // 16: kehu.analytics.v1.GetCustomerSegmentsRequest
+	(*GetCustomerSegmentsResponse)(nil),      // 17: kehu.analytics.v1.GetCustomerSegmentsResponse
+	(*CheckMembershipRequest)(nil),           // 18: kehu.analytics.v1.CheckMembershipRequest
+	(*CheckMembershipResponse)(nil),          // 19: kehu.analytics.v1.CheckMembershipResponse
+	(*ListSegmentMembersRequest)(nil),        // 20: kehu.analytics.v1.ListSegmentMembersRequest
+	(*ListSegmentMembersResponse)(nil),       // 21: kehu.analytics.v1.ListSegmentMembersResponse
+	(*BatchGetCustomerSegmentsRequest)(nil),  // 22: kehu.analytics.v1.BatchGetCustomerSegmentsRequest
+	(*BatchGetCustomerSegmentsResponse)(nil), // 23: kehu.analytics.v1.BatchGetCustomerSegmentsResponse
+	(*CustomerSegments)(nil),                 // 24: kehu.analytics.v1.CustomerSegments
+	(*BatchCheckMembershipRequest)(nil),      // 25: kehu.analytics.v1.BatchCheckMembershipRequest
+	(*BatchCheckMembershipResponse)(nil),     // 26: kehu.analytics.v1.BatchCheckMembershipResponse
+	(*MembershipCheck)(nil),                  // 27: kehu.analytics.v1.MembershipCheck
+	(*ListSegmentSizesRequest)(nil),          // 28: kehu.analytics.v1.ListSegmentSizesRequest
+	(*ListSegmentSizesResponse)(nil),         // 29: kehu.analytics.v1.ListSegmentSizesResponse
+	(*SegmentSize)(nil),                      // 30: kehu.analytics.v1.SegmentSize
+	(*StreamEventsRequest)(nil),              // 31: kehu.analytics.v1.StreamEventsRequest
+	(*StreamEventsResponse)(nil),             // 32: kehu.analytics.v1.StreamEventsResponse
+	(*SegmentMembershipPayload)(nil),         // 33: kehu.analytics.v1.SegmentMembershipPayload
+	(*ChurnWarningPayload)(nil),              // 34: kehu.analytics.v1.ChurnWarningPayload
+	(*Insights)(nil),                         // 35: kehu.analytics.v1.Insights
+	(*durationpb.Duration)(nil),              // 36: google.protobuf.Duration
+	(*AtRiskCustomer)(nil),                   // 37: kehu.analytics.v1.AtRiskCustomer
+	(*Segment)(nil),                          // 38: kehu.analytics.v1.Segment
+	(*fieldmaskpb.FieldMask)(nil),            // 39: google.protobuf.FieldMask
+	(*v1.Event)(nil),                         // 40: kehu.event.v1.Event
 }
 var file_kehu_analytics_v1_analytics_service_proto_depIdxs = []int32{
-	26, // 0: kehu.analytics.v1.GetCustomerInsightsResponse.insights:type_name -> kehu.analytics.v1.Insights
-	27, // 1: kehu.analytics.v1.RecomputeAllResponse.duration:type_name -> google.protobuf.Duration
-	28, // 2: kehu.analytics.v1.ListAtRiskCustomersResponse.customers:type_name -> kehu.analytics.v1.AtRiskCustomer
-	29, // 3: kehu.analytics.v1.CreateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
-	29, // 4: kehu.analytics.v1.CreateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
-	29, // 5: kehu.analytics.v1.GetSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
-	29, // 6: kehu.analytics.v1.ListSegmentsResponse.segments:type_name -> kehu.analytics.v1.Segment
-	29, // 7: kehu.analytics.v1.UpdateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
-	30, // 8: kehu.analytics.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	29, // 9: kehu.analytics.v1.UpdateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
-	31, // 10: kehu.analytics.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
-	28, // 11: kehu.analytics.v1.ChurnWarningPayload.customer:type_name -> kehu.analytics.v1.AtRiskCustomer
-	0,  // 12: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:input_type -> kehu.analytics.v1.GetCustomerInsightsRequest
-	2,  // 13: kehu.analytics.v1.AnalyticsService.RecomputeAll:input_type -> kehu.analytics.v1.RecomputeAllRequest
-	4,  // 14: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:input_type -> kehu.analytics.v1.ListAtRiskCustomersRequest
-	6,  // 15: kehu.analytics.v1.AnalyticsService.CreateSegment:input_type -> kehu.analytics.v1.CreateSegmentRequest
-	8,  // 16: kehu.analytics.v1.AnalyticsService.GetSegment:input_type -> kehu.analytics.v1.GetSegmentRequest
-	10, // 17: kehu.analytics.v1.AnalyticsService.ListSegments:input_type -> kehu.analytics.v1.ListSegmentsRequest
-	12, // 18: kehu.analytics.v1.AnalyticsService.UpdateSegment:input_type -> kehu.analytics.v1.UpdateSegmentRequest
-	14, // 19: kehu.analytics.v1.AnalyticsService.DeleteSegment:input_type -> kehu.analytics.v1.DeleteSegmentRequest
-	16, // 20: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:input_type -> kehu.analytics.v1.GetCustomerSegmentsRequest
-	18, // 21: kehu.analytics.v1.AnalyticsService.CheckMembership:input_type -> kehu.analytics.v1.CheckMembershipRequest
-	20, // 22: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:input_type -> kehu.analytics.v1.ListSegmentMembersRequest
-	22, // 23: kehu.analytics.v1.AnalyticsService.StreamEvents:input_type -> kehu.analytics.v1.StreamEventsRequest
-	1,  // 24: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:output_type -> kehu.analytics.v1.GetCustomerInsightsResponse
-	3,  // 25: kehu.analytics.v1.AnalyticsService.RecomputeAll:output_type -> kehu.analytics.v1.RecomputeAllResponse
-	5,  // 26: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:output_type -> kehu.analytics.v1.ListAtRiskCustomersResponse
-	7,  // 27: kehu.analytics.v1.AnalyticsService.CreateSegment:output_type -> kehu.analytics.v1.CreateSegmentResponse
-	9,  // 28: kehu.analytics.v1.AnalyticsService.GetSegment:output_type -> kehu.analytics.v1.GetSegmentResponse
-	11, // 29: kehu.analytics.v1.AnalyticsService.ListSegments:output_type -> kehu.analytics.v1.ListSegmentsResponse
-	13, // 30: kehu.analytics.v1.AnalyticsService.UpdateSegment:output_type -> kehu.analytics.v1.UpdateSegmentResponse
-	15, // 31: kehu.analytics.v1.AnalyticsService.DeleteSegment:output_type -> kehu.analytics.v1.DeleteSegmentResponse
-	17, // 32: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:output_type -> kehu.analytics.v1.GetCustomerSegmentsResponse
-	19, // 33: kehu.analytics.v1.AnalyticsService.CheckMembership:output_type -> kehu.analytics.v1.CheckMembershipResponse
-	21, // 34: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:output_type -> kehu.analytics.v1.ListSegmentMembersResponse
-	23, // 35: kehu.analytics.v1.AnalyticsService.StreamEvents:output_type -> kehu.analytics.v1.StreamEventsResponse
-	24, // [24:36] is the sub-list for method output_type
-	12, // [12:24] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	35, // 0: kehu.analytics.v1.GetCustomerInsightsResponse.insights:type_name -> kehu.analytics.v1.Insights
+	36, // 1: kehu.analytics.v1.RecomputeAllResponse.duration:type_name -> google.protobuf.Duration
+	37, // 2: kehu.analytics.v1.ListAtRiskCustomersResponse.customers:type_name -> kehu.analytics.v1.AtRiskCustomer
+	38, // 3: kehu.analytics.v1.CreateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
+	38, // 4: kehu.analytics.v1.CreateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	38, // 5: kehu.analytics.v1.GetSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	38, // 6: kehu.analytics.v1.ListSegmentsResponse.segments:type_name -> kehu.analytics.v1.Segment
+	38, // 7: kehu.analytics.v1.UpdateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
+	39, // 8: kehu.analytics.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	38, // 9: kehu.analytics.v1.UpdateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	24, // 10: kehu.analytics.v1.BatchGetCustomerSegmentsResponse.results:type_name -> kehu.analytics.v1.CustomerSegments
+	27, // 11: kehu.analytics.v1.BatchCheckMembershipResponse.results:type_name -> kehu.analytics.v1.MembershipCheck
+	30, // 12: kehu.analytics.v1.ListSegmentSizesResponse.sizes:type_name -> kehu.analytics.v1.SegmentSize
+	40, // 13: kehu.analytics.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
+	37, // 14: kehu.analytics.v1.ChurnWarningPayload.customer:type_name -> kehu.analytics.v1.AtRiskCustomer
+	0,  // 15: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:input_type -> kehu.analytics.v1.GetCustomerInsightsRequest
+	2,  // 16: kehu.analytics.v1.AnalyticsService.RecomputeAll:input_type -> kehu.analytics.v1.RecomputeAllRequest
+	4,  // 17: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:input_type -> kehu.analytics.v1.ListAtRiskCustomersRequest
+	6,  // 18: kehu.analytics.v1.AnalyticsService.CreateSegment:input_type -> kehu.analytics.v1.CreateSegmentRequest
+	8,  // 19: kehu.analytics.v1.AnalyticsService.GetSegment:input_type -> kehu.analytics.v1.GetSegmentRequest
+	10, // 20: kehu.analytics.v1.AnalyticsService.ListSegments:input_type -> kehu.analytics.v1.ListSegmentsRequest
+	12, // 21: kehu.analytics.v1.AnalyticsService.UpdateSegment:input_type -> kehu.analytics.v1.UpdateSegmentRequest
+	14, // 22: kehu.analytics.v1.AnalyticsService.DeleteSegment:input_type -> kehu.analytics.v1.DeleteSegmentRequest
+	16, // 23: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:input_type -> kehu.analytics.v1.GetCustomerSegmentsRequest
+	18, // 24: kehu.analytics.v1.AnalyticsService.CheckMembership:input_type -> kehu.analytics.v1.CheckMembershipRequest
+	20, // 25: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:input_type -> kehu.analytics.v1.ListSegmentMembersRequest
+	22, // 26: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:input_type -> kehu.analytics.v1.BatchGetCustomerSegmentsRequest
+	25, // 27: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:input_type -> kehu.analytics.v1.BatchCheckMembershipRequest
+	28, // 28: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:input_type -> kehu.analytics.v1.ListSegmentSizesRequest
+	31, // 29: kehu.analytics.v1.AnalyticsService.StreamEvents:input_type -> kehu.analytics.v1.StreamEventsRequest
+	1,  // 30: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:output_type -> kehu.analytics.v1.GetCustomerInsightsResponse
+	3,  // 31: kehu.analytics.v1.AnalyticsService.RecomputeAll:output_type -> kehu.analytics.v1.RecomputeAllResponse
+	5,  // 32: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:output_type -> kehu.analytics.v1.ListAtRiskCustomersResponse
+	7,  // 33: kehu.analytics.v1.AnalyticsService.CreateSegment:output_type -> kehu.analytics.v1.CreateSegmentResponse
+	9,  // 34: kehu.analytics.v1.AnalyticsService.GetSegment:output_type -> kehu.analytics.v1.GetSegmentResponse
+	11, // 35: kehu.analytics.v1.AnalyticsService.ListSegments:output_type -> kehu.analytics.v1.ListSegmentsResponse
+	13, // 36: kehu.analytics.v1.AnalyticsService.UpdateSegment:output_type -> kehu.analytics.v1.UpdateSegmentResponse
+	15, // 37: kehu.analytics.v1.AnalyticsService.DeleteSegment:output_type -> kehu.analytics.v1.DeleteSegmentResponse
+	17, // 38: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:output_type -> kehu.analytics.v1.GetCustomerSegmentsResponse
+	19, // 39: kehu.analytics.v1.AnalyticsService.CheckMembership:output_type -> kehu.analytics.v1.CheckMembershipResponse
+	21, // 40: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:output_type -> kehu.analytics.v1.ListSegmentMembersResponse
+	23, // 41: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:output_type -> kehu.analytics.v1.BatchGetCustomerSegmentsResponse
+	26, // 42: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:output_type -> kehu.analytics.v1.BatchCheckMembershipResponse
+	29, // 43: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:output_type -> kehu.analytics.v1.ListSegmentSizesResponse
+	32, // 44: kehu.analytics.v1.AnalyticsService.StreamEvents:output_type -> kehu.analytics.v1.StreamEventsResponse
+	30, // [30:45] is the sub-list for method output_type
+	15, // [15:30] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_kehu_analytics_v1_analytics_service_proto_init() }
@@ -1496,7 +2007,7 @@ func file_kehu_analytics_v1_analytics_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_analytics_v1_analytics_service_proto_rawDesc), len(file_kehu_analytics_v1_analytics_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,18 +19,21 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AnalyticsService_GetCustomerInsights_FullMethodName = "/kehu.analytics.v1.AnalyticsService/GetCustomerInsights"
-	AnalyticsService_RecomputeAll_FullMethodName        = "/kehu.analytics.v1.AnalyticsService/RecomputeAll"
-	AnalyticsService_ListAtRiskCustomers_FullMethodName = "/kehu.analytics.v1.AnalyticsService/ListAtRiskCustomers"
-	AnalyticsService_CreateSegment_FullMethodName       = "/kehu.analytics.v1.AnalyticsService/CreateSegment"
-	AnalyticsService_GetSegment_FullMethodName          = "/kehu.analytics.v1.AnalyticsService/GetSegment"
-	AnalyticsService_ListSegments_FullMethodName        = "/kehu.analytics.v1.AnalyticsService/ListSegments"
-	AnalyticsService_UpdateSegment_FullMethodName       = "/kehu.analytics.v1.AnalyticsService/UpdateSegment"
-	AnalyticsService_DeleteSegment_FullMethodName       = "/kehu.analytics.v1.AnalyticsService/DeleteSegment"
-	AnalyticsService_GetCustomerSegments_FullMethodName = "/kehu.analytics.v1.AnalyticsService/GetCustomerSegments"
-	AnalyticsService_CheckMembership_FullMethodName     = "/kehu.analytics.v1.AnalyticsService/CheckMembership"
-	AnalyticsService_ListSegmentMembers_FullMethodName  = "/kehu.analytics.v1.AnalyticsService/ListSegmentMembers"
-	AnalyticsService_StreamEvents_FullMethodName        = "/kehu.analytics.v1.AnalyticsService/StreamEvents"
+	AnalyticsService_GetCustomerInsights_FullMethodName      = "/kehu.analytics.v1.AnalyticsService/GetCustomerInsights"
+	AnalyticsService_RecomputeAll_FullMethodName             = "/kehu.analytics.v1.AnalyticsService/RecomputeAll"
+	AnalyticsService_ListAtRiskCustomers_FullMethodName      = "/kehu.analytics.v1.AnalyticsService/ListAtRiskCustomers"
+	AnalyticsService_CreateSegment_FullMethodName            = "/kehu.analytics.v1.AnalyticsService/CreateSegment"
+	AnalyticsService_GetSegment_FullMethodName               = "/kehu.analytics.v1.AnalyticsService/GetSegment"
+	AnalyticsService_ListSegments_FullMethodName             = "/kehu.analytics.v1.AnalyticsService/ListSegments"
+	AnalyticsService_UpdateSegment_FullMethodName            = "/kehu.analytics.v1.AnalyticsService/UpdateSegment"
+	AnalyticsService_DeleteSegment_FullMethodName            = "/kehu.analytics.v1.AnalyticsService/DeleteSegment"
+	AnalyticsService_GetCustomerSegments_FullMethodName      = "/kehu.analytics.v1.AnalyticsService/GetCustomerSegments"
+	AnalyticsService_CheckMembership_FullMethodName          = "/kehu.analytics.v1.AnalyticsService/CheckMembership"
+	AnalyticsService_ListSegmentMembers_FullMethodName       = "/kehu.analytics.v1.AnalyticsService/ListSegmentMembers"
+	AnalyticsService_BatchGetCustomerSegments_FullMethodName = "/kehu.analytics.v1.AnalyticsService/BatchGetCustomerSegments"
+	AnalyticsService_BatchCheckMembership_FullMethodName     = "/kehu.analytics.v1.AnalyticsService/BatchCheckMembership"
+	AnalyticsService_ListSegmentSizes_FullMethodName         = "/kehu.analytics.v1.AnalyticsService/ListSegmentSizes"
+	AnalyticsService_StreamEvents_FullMethodName             = "/kehu.analytics.v1.AnalyticsService/StreamEvents"
 )
 
 // AnalyticsServiceClient is the client API for AnalyticsService service.
@@ -65,6 +68,16 @@ type AnalyticsServiceClient interface {
 	CheckMembership(ctx context.Context, in *CheckMembershipRequest, opts ...grpc.CallOption) (*CheckMembershipResponse, error)
 	// The members of a segment, paged by customer id.
 	ListSegmentMembers(ctx context.Context, in *ListSegmentMembersRequest, opts ...grpc.CallOption) (*ListSegmentMembersResponse, error)
+	// GetCustomerSegments for up to 1,000 customers in one call, answered in
+	// the order asked. All or nothing: NOT_FOUND names the first customer
+	// the caller may not see.
+	BatchGetCustomerSegments(ctx context.Context, in *BatchGetCustomerSegmentsRequest, opts ...grpc.CallOption) (*BatchGetCustomerSegmentsResponse, error)
+	// CheckMembership of one segment for up to 1,000 customers, in the order
+	// asked, all or nothing like BatchGetCustomerSegments.
+	BatchCheckMembership(ctx context.Context, in *BatchCheckMembershipRequest, opts ...grpc.CallOption) (*BatchCheckMembershipResponse, error)
+	// A segment's size over time: its member count at the end of each day
+	// (UTC; today's is the latest), newest first.
+	ListSegmentSizes(ctx context.Context, in *ListSegmentSizesRequest, opts ...grpc.CallOption) (*ListSegmentSizesResponse, error)
 	// Streams the service's events (segment.entered, segment.exited) after
 	// after_sequence, then new ones as they commit.
 	StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error)
@@ -188,6 +201,36 @@ func (c *analyticsServiceClient) ListSegmentMembers(ctx context.Context, in *Lis
 	return out, nil
 }
 
+func (c *analyticsServiceClient) BatchGetCustomerSegments(ctx context.Context, in *BatchGetCustomerSegmentsRequest, opts ...grpc.CallOption) (*BatchGetCustomerSegmentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchGetCustomerSegmentsResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_BatchGetCustomerSegments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyticsServiceClient) BatchCheckMembership(ctx context.Context, in *BatchCheckMembershipRequest, opts ...grpc.CallOption) (*BatchCheckMembershipResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchCheckMembershipResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_BatchCheckMembership_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyticsServiceClient) ListSegmentSizes(ctx context.Context, in *ListSegmentSizesRequest, opts ...grpc.CallOption) (*ListSegmentSizesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSegmentSizesResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_ListSegmentSizes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *analyticsServiceClient) StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &AnalyticsService_ServiceDesc.Streams[0], AnalyticsService_StreamEvents_FullMethodName, cOpts...)
@@ -239,6 +282,16 @@ type AnalyticsServiceServer interface {
 	CheckMembership(context.Context, *CheckMembershipRequest) (*CheckMembershipResponse, error)
 	// The members of a segment, paged by customer id.
 	ListSegmentMembers(context.Context, *ListSegmentMembersRequest) (*ListSegmentMembersResponse, error)
+	// GetCustomerSegments for up to 1,000 customers in one call, answered in
+	// the order asked. All or nothing: NOT_FOUND names the first customer
+	// the caller may not see.
+	BatchGetCustomerSegments(context.Context, *BatchGetCustomerSegmentsRequest) (*BatchGetCustomerSegmentsResponse, error)
+	// CheckMembership of one segment for up to 1,000 customers, in the order
+	// asked, all or nothing like BatchGetCustomerSegments.
+	BatchCheckMembership(context.Context, *BatchCheckMembershipRequest) (*BatchCheckMembershipResponse, error)
+	// A segment's size over time: its member count at the end of each day
+	// (UTC; today's is the latest), newest first.
+	ListSegmentSizes(context.Context, *ListSegmentSizesRequest) (*ListSegmentSizesResponse, error)
 	// Streams the service's events (segment.entered, segment.exited) after
 	// after_sequence, then new ones as they commit.
 	StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error
@@ -284,6 +337,15 @@ func (UnimplementedAnalyticsServiceServer) CheckMembership(context.Context, *Che
 }
 func (UnimplementedAnalyticsServiceServer) ListSegmentMembers(context.Context, *ListSegmentMembersRequest) (*ListSegmentMembersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSegmentMembers not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) BatchGetCustomerSegments(context.Context, *BatchGetCustomerSegmentsRequest) (*BatchGetCustomerSegmentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchGetCustomerSegments not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) BatchCheckMembership(context.Context, *BatchCheckMembershipRequest) (*BatchCheckMembershipResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchCheckMembership not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) ListSegmentSizes(context.Context, *ListSegmentSizesRequest) (*ListSegmentSizesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSegmentSizes not implemented")
 }
 func (UnimplementedAnalyticsServiceServer) StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamEvents not implemented")
@@ -507,6 +569,60 @@ func _AnalyticsService_ListSegmentMembers_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AnalyticsService_BatchGetCustomerSegments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchGetCustomerSegmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).BatchGetCustomerSegments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_BatchGetCustomerSegments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).BatchGetCustomerSegments(ctx, req.(*BatchGetCustomerSegmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyticsService_BatchCheckMembership_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchCheckMembershipRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).BatchCheckMembership(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_BatchCheckMembership_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).BatchCheckMembership(ctx, req.(*BatchCheckMembershipRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyticsService_ListSegmentSizes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSegmentSizesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).ListSegmentSizes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_ListSegmentSizes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).ListSegmentSizes(ctx, req.(*ListSegmentSizesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AnalyticsService_StreamEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(StreamEventsRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -568,6 +684,18 @@ var AnalyticsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListSegmentMembers",
 			Handler:    _AnalyticsService_ListSegmentMembers_Handler,
+		},
+		{
+			MethodName: "BatchGetCustomerSegments",
+			Handler:    _AnalyticsService_BatchGetCustomerSegments_Handler,
+		},
+		{
+			MethodName: "BatchCheckMembership",
+			Handler:    _AnalyticsService_BatchCheckMembership_Handler,
+		},
+		{
+			MethodName: "ListSegmentSizes",
+			Handler:    _AnalyticsService_ListSegmentSizes_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
