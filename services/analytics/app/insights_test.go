@@ -111,3 +111,41 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// A merge adds the merged customer's purchases to the survivor's facts;
+// an unmerge gives back exactly the restored customer's.
+func TestMergeAndUnmergeMoveFacts(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	mgr := testkit.As(t, "mia", auth.RoleManager)
+	survivor, dup := e.newCustomer(t, "Zhang Wei", ""), e.newCustomer(t, "Zhang Wei (dup)", "")
+	e.purchase(t, survivor, 3, "100")
+	e.purchase(t, dup, 4, "40")
+	e.purchase(t, dup, 5, "60")
+	lifetime := func(customer string) (int64, string) {
+		r, err := e.analytics.GetCustomerInsights(mgr, &analyticsv1.GetCustomerInsightsRequest{Customer: customer})
+		if err != nil || len(r.GetInsights().GetFacts().GetPurchases()) == 0 {
+			return -1, "" // not followed yet (or no purchases left)
+		}
+		p := r.GetInsights().GetFacts().GetPurchases()[0]
+		return p.GetCountLifetime(), p.GetAmountLifetime().GetAmount()
+	}
+	want := func(what, customer string, n int64, amount string) {
+		t.Helper()
+		testkit.Eventually(t, what, func() bool {
+			gotN, gotAmount := lifetime(customer)
+			return gotN == n && gotAmount == amount
+		})
+	}
+	want("purchases followed", dup, 2, "100")
+	want("purchases followed", survivor, 1, "100")
+	if _, err := e.customers.MergeCustomers(mgr, &customerv1.MergeCustomersRequest{Survivor: survivor, Merged: []string{dup}}); err != nil {
+		t.Fatal(err)
+	}
+	want("the survivor has all purchases", survivor, 3, "200")
+	if _, err := e.customers.UnmergeCustomer(mgr, &customerv1.UnmergeCustomerRequest{Name: dup}); err != nil {
+		t.Fatal(err)
+	}
+	want("the restored customer has theirs back", dup, 2, "100")
+	want("the survivor keeps its own", survivor, 1, "100")
+}

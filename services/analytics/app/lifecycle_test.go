@@ -69,3 +69,43 @@ func TestLifecycleAutoAdvance(t *testing.T) {
 		t.Errorf("held moved to %s during the manual hold", got)
 	}
 }
+
+// The scoring pass's ABC tiers are written back to the customer records
+// as the analytics service; a prospect who never bought keeps no tier.
+func TestValueTierWrittenBack(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	mgr := testkit.As(t, "mia", auth.RoleManager)
+	big, small, prospect := e.newCustomer(t, "Big spender", ""), e.newCustomer(t, "Small spender", ""), e.newCustomer(t, "Prospect", "")
+	e.purchase(t, big, 5, "9000")
+	e.purchase(t, small, 5, "100")
+	tierOf := func(customer string) string {
+		c, err := e.customers.GetCustomer(mgr, &customerv1.GetCustomerRequest{Name: customer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimPrefix(c.GetCustomer().GetValueTier().String(), "VALUE_TIER_")
+	}
+	admin := testkit.As(t, "root", auth.RoleAdmin)
+	testkit.Eventually(t, "tiers written back", func() bool {
+		if _, err := e.analytics.RecomputeAll(admin, &analyticsv1.RecomputeAllRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.app.RunLifecycleOnce(context.Background()); err != nil {
+			t.Log(err)
+		}
+		return tierOf(big) == "A" && tierOf(small) == "C"
+	})
+	if got := tierOf(prospect); got != "UNSPECIFIED" {
+		t.Errorf("prospect's tier: %s", got)
+	}
+	// Once the records agree, nothing more is proposed.
+	testkit.Eventually(t, "the records' tiers followed back", func() bool {
+		if _, err := e.analytics.RecomputeAll(admin, &analyticsv1.RecomputeAllRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		err := e.app.Pool.QueryRow(context.Background(), `SELECT count(*) FROM analytics.tier_proposals`).Scan(&n)
+		return err == nil && n == 0
+	})
+}

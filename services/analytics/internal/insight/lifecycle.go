@@ -37,6 +37,9 @@ type Stages interface {
 	// under requestID. NOT_FOUND and FAILED_PRECONDITION (gone, already
 	// there) mean there is nothing left to do.
 	Transition(ctx context.Context, customerID, stage, reason, requestID string) error
+	// SetValueTier sets the customer's value tier, idempotently under
+	// requestID; NOT_FOUND means there is nothing left to do.
+	SetValueTier(ctx context.Context, customerID, tier, requestID string) error
 }
 
 // Proposal is a stage change analytics wants the customer service to make.
@@ -132,6 +135,9 @@ func (s *Service) RunLifecycle(ctx context.Context) (int, error) {
 		after = ids[len(ids)-1]
 	}
 	if _, err := s.deliverRetentionVisits(ctx); err != nil {
+		return 0, err
+	}
+	if err := s.deliverTiers(ctx); err != nil {
 		return 0, err
 	}
 	proposals, err := s.store.Proposals(ctx, lifecycleBatch)

@@ -73,9 +73,11 @@ type Event struct {
 	// Stage is the new lifecycle stage of a stage change; Actor made it.
 	Stage string
 	Actor string
-	// SurvivorID and MergedIDs describe a customer merge.
+	// SurvivorID and MergedIDs describe a customer merge, SurvivorID and
+	// RestoredID an unmerge.
 	SurvivorID string
 	MergedIDs  []string
+	RestoredID string
 }
 
 // Sources of events; each has its own cursor and leader.
@@ -87,8 +89,9 @@ const (
 
 // Event types the read model reacts to beyond record upserts.
 const (
-	EventCustomerMerged = "customer.merged"
-	EventCustomerPurged = "customer.purged"
+	EventCustomerMerged   = "customer.merged"
+	EventCustomerUnmerged = "customer.unmerged"
+	EventCustomerPurged   = "customer.purged"
 )
 
 // CustomerName is a customer's resource name.

@@ -31,6 +31,12 @@ type Store interface {
 	// drops one once delivered, unless a newer one replaced it.
 	Proposals(ctx context.Context, limit int) ([]Proposal, error)
 	Withdraw(ctx context.Context, p Proposal) error
+	// ProposeTiers records, set-based, the value tier of every customer
+	// whose scored ABC tier differs from their record's; TierProposals and
+	// WithdrawTier deliver them like stage proposals.
+	ProposeTiers(ctx context.Context, p ScoringParams) (int64, error)
+	TierProposals(ctx context.Context, limit int) ([]TierProposal, error)
+	WithdrawTier(ctx context.Context, p TierProposal) error
 	// AtRisk pages the warned customers (of manager, or all with "") by
 	// value at risk, highest first.
 	AtRisk(ctx context.Context, manager string, after Cursor, limit int) ([]Churn, error)
@@ -74,6 +80,9 @@ type Tx interface {
 	// MergeCustomers re-points everything of the merged customers to the
 	// survivor.
 	MergeCustomers(ctx context.Context, survivorID string, mergedIDs []string) error
+	// UnmergeCustomer moves the records a merge took from restoredID back
+	// to it.
+	UnmergeCustomer(ctx context.Context, survivorID, restoredID string) error
 	// EraseCustomer deletes everything about a purged customer.
 	EraseCustomer(ctx context.Context, customerID string) error
 

@@ -100,12 +100,16 @@ func (s *Service) GetCustomerInsights(ctx context.Context, name string) (*Insigh
 // reports how long it took.
 func (s *Service) RecomputeAll(ctx context.Context) (int64, time.Duration, error) {
 	start := time.Now()
-	n, err := s.store.Recompute(ctx, ScoringParams{Now: s.now(), Currency: s.cfg.Currency, ShareA: s.cfg.ShareA, ShareB: s.cfg.ShareB})
+	params := ScoringParams{Now: s.now(), Currency: s.cfg.Currency, ShareA: s.cfg.ShareA, ShareB: s.cfg.ShareB}
+	n, err := s.store.Recompute(ctx, params)
 	if err == nil {
 		_, err = s.EvaluateAll(ctx)
 	}
 	if err == nil {
 		err = s.store.RecordSegmentSizes(ctx)
+	}
+	if err == nil {
+		_, err = s.store.ProposeTiers(ctx, params)
 	}
 	return n, time.Since(start), err
 }
@@ -190,6 +194,7 @@ func (e Event) customers() []string {
 	}
 	add(e.CustomerID)
 	add(e.SurvivorID)
+	add(e.RestoredID)
 	for _, id := range e.MergedIDs {
 		add(id)
 	}
@@ -214,6 +219,10 @@ func (s *Service) apply(ctx context.Context, tx Tx, e Event) error {
 		return tx.EraseCustomer(ctx, e.CustomerID)
 	case e.Type == EventCustomerMerged && e.SurvivorID != "":
 		if err := tx.MergeCustomers(ctx, e.SurvivorID, e.MergedIDs); err != nil {
+			return err
+		}
+	case e.Type == EventCustomerUnmerged && e.SurvivorID != "" && e.RestoredID != "":
+		if err := tx.UnmergeCustomer(ctx, e.SurvivorID, e.RestoredID); err != nil {
 			return err
 		}
 	}

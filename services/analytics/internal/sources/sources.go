@@ -13,7 +13,6 @@ import (
 	eventv1 "github.com/kehu-crm/kehu/pkg/api/kehu/event/v1"
 	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
 	sdv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
-	"github.com/kehu-crm/kehu/pkg/customerref"
 	customerrpc "github.com/kehu-crm/kehu/pkg/customerref/rpc"
 	"github.com/kehu-crm/kehu/pkg/follow"
 	"github.com/kehu-crm/kehu/services/analytics/internal/insight"
@@ -37,12 +36,7 @@ func decodeCustomer(e *eventv1.Event) (insight.Event, error) {
 		return insight.Event{}, err
 	}
 	out := insight.Event{Sequence: ev.Sequence, Type: ev.Type, CustomerID: ev.CustomerID, Stage: ev.Stage, Actor: ev.Actor,
-		SurvivorID: ev.SurvivorID, MergedIDs: ev.MergedIDs}
-	if ev.Type == customerref.EventUnmerged {
-		// The read model does not yet split an unmerged customer's
-		// records back out; it keeps them with the survivor.
-		out.SurvivorID = ""
-	}
+		SurvivorID: ev.SurvivorID, MergedIDs: ev.MergedIDs, RestoredID: ev.RestoredID}
 	if c := ev.Snapshot; c != nil {
 		out.Customer = &insight.Customer{ID: c.ID, DisplayName: c.DisplayName, Stage: c.Stage, ValueTier: c.ValueTier,
 			AccountManager: c.AccountManager, Points: c.LoyaltyPoints, Deleted: c.Deleted || c.MergedInto != "",

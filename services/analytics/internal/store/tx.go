@@ -77,17 +77,28 @@ func (t *tx) UpsertAnswer(ctx context.Context, a *insight.Answer) error {
 }
 
 func (t *tx) MergeCustomers(ctx context.Context, survivor string, merged []string) error {
-	for _, sql := range []string{
-		`UPDATE records SET customer_id = $1 WHERE customer_id = ANY($2::uuid[])`,
-		`UPDATE tickets SET customer_id = $1 WHERE customer_id = ANY($2::uuid[])`,
-		`UPDATE answers SET customer_id = $1 WHERE customer_id = ANY($2::uuid[])`,
-	} {
-		if _, err := t.tx.Exec(ctx, sql, survivor, merged); err != nil {
+	// A record moved before (a chain of merges) keeps its first origin:
+	// that is the customer an unmerge restores.
+	for _, table := range []string{"records", "tickets", "answers"} {
+		if _, err := t.tx.Exec(ctx, `UPDATE `+table+` SET merged_from = coalesce(merged_from, customer_id), customer_id = $1
+			WHERE customer_id = ANY($2::uuid[])`, survivor, merged); err != nil {
 			return pg.Classify(err)
 		}
 	}
 	_, err := t.tx.Exec(ctx, `DELETE FROM scores WHERE customer_id = ANY($1::uuid[])`, merged)
 	return pg.Classify(err)
+}
+
+// UnmergeCustomer implements insight.Tx: the records a merge moved from
+// restored go back to it.
+func (t *tx) UnmergeCustomer(ctx context.Context, survivor, restored string) error {
+	for _, table := range []string{"records", "tickets", "answers"} {
+		if _, err := t.tx.Exec(ctx, `UPDATE `+table+` SET customer_id = $2, merged_from = NULL
+			WHERE customer_id = $1 AND merged_from = $2`, survivor, restored); err != nil {
+			return pg.Classify(err)
+		}
+	}
+	return nil
 }
 
 func (t *tx) EraseCustomer(ctx context.Context, id string) error {

@@ -1,0 +1,43 @@
+package insight
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/kehu-crm/kehu/pkg/errs"
+)
+
+// TierProposal is a value tier analytics wants the customer service to
+// record: the scoring pass proposes, the lifecycle pass delivers.
+type TierProposal struct {
+	CustomerID, Tier, Reason string
+	Time                     time.Time
+}
+
+// deliverTiers writes proposed value tiers to the customer service as the
+// analytics service. The customer record has no reason for a tier, so the
+// reason is logged here and stays in the insights (the ABC class).
+func (s *Service) deliverTiers(ctx context.Context) error {
+	proposals, err := s.store.TierProposals(ctx, lifecycleBatch)
+	if err != nil {
+		return err
+	}
+	for _, p := range proposals {
+		requestID := fmt.Sprintf("tier-%s-%s-%d", p.CustomerID, p.Tier, p.Time.UnixMilli())
+		err := s.stages.SetValueTier(ctx, p.CustomerID, p.Tier, requestID)
+		switch {
+		case err == nil:
+			slog.InfoContext(ctx, "value tier written back", "customer", CustomerName(p.CustomerID), "tier", p.Tier, "reason", p.Reason)
+		case errs.Is(err, errs.KindNotFound), errs.Is(err, errs.KindFailedPrecondition): // gone or merged
+		default:
+			return errors.Join(fmt.Errorf("setting %s to tier %s", CustomerName(p.CustomerID), p.Tier), err)
+		}
+		if err := s.store.WithdrawTier(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
