@@ -45,6 +45,11 @@ type Suite struct {
 	ServiceDeskConn *grpc.ClientConn
 	// Interaction is the interaction service, for driving its worker.
 	Interaction *interactionapp.App
+	// Analytics is the analytics service, for driving its lifecycle pass.
+	Analytics *analyticsapp.App
+	// WithoutRedisURL is, with Options.WithoutRedis, a second gateway
+	// whose analytics replica (same database) cannot reach Redis.
+	WithoutRedisURL string
 }
 
 // Options tweak the suite.
@@ -56,6 +61,9 @@ type Options struct {
 	// ReadHeaderTimeout bounds how long the gateway waits for a request's
 	// headers (default 10 s, as in production).
 	ReadHeaderTimeout time.Duration
+	// WithoutRedis also starts a gateway in front of an analytics replica
+	// whose Redis is unreachable (Suite.WithoutRedisURL).
+	WithoutRedis bool
 }
 
 // Start boots the suite and stops it when the test ends.
@@ -114,29 +122,50 @@ func Start(t testing.TB, opts Options) *Suite {
 	}
 	serve(desk.Serve)
 
-	analytics, err := analyticsapp.New(ctx, analyticsapp.Config{
+	analyticsCfg := analyticsapp.Config{
 		Service: service, CustomerAddr: customer.GRPCAddr(), InteractionAddr: interaction.GRPCAddr(), ServiceDeskAddr: desk.GRPCAddr(),
 		Follow: true, Currency: "CNY", ShareA: 0.8, ShareB: 0.95, CacheTTL: time.Minute, LocalCacheTTL: 5 * time.Second, LocalCacheEntries: 10_000,
 		Lifecycle: analyticsapp.Lifecycle{LoyalPurchases: 5, LoyalTenure: 180 * 24 * time.Hour, AtRiskFactor: 2, ChurnFactor: 4,
 			AtRiskAfter: 120 * 24 * time.Hour, ChurnAfter: 365 * 24 * time.Hour, ManualHold: 30 * 24 * time.Hour, ChurnThreshold: 70},
-	}, logger)
+	}
+	analytics, err := analyticsapp.New(ctx, analyticsCfg, logger)
 	if err != nil {
 		t.Fatalf("suite: analytics: %v", err)
 	}
 	serve(analytics.Serve)
 
-	gateway, err := gatewayapp.New(ctx, gatewayapp.Config{
+	gatewayCfg := gatewayapp.Config{
 		HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
 		CustomerAddr: customer.GRPCAddr(), InteractionAddr: interaction.GRPCAddr(), ServiceDeskAddr: desk.GRPCAddr(),
 		AnalyticsAddr: analytics.GRPCAddr(), BackendTimeout: 10 * time.Second,
 		MaxBodyBytes: opts.MaxBodyBytes, CORSOrigins: opts.CORSOrigins,
 		ReadHeaderTimeout: opts.ReadHeaderTimeout, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
 		ShutdownTimeout: 5 * time.Second,
-	}, logger)
+	}
+	gateway, err := gatewayapp.New(ctx, gatewayCfg, logger)
 	if err != nil {
 		t.Fatalf("suite: gateway: %v", err)
 	}
 	serve(gateway.Serve)
+	withoutRedisURL := ""
+	if opts.WithoutRedis {
+		cfg := analyticsCfg
+		cfg.RedisURL = "redis://127.0.0.1:1/0"
+		cfg.Follow = false // reads only
+		replica, err := analyticsapp.New(ctx, cfg, logger)
+		if err != nil {
+			t.Fatalf("suite: analytics without Redis: %v", err)
+		}
+		serve(replica.Serve)
+		gwCfg := gatewayCfg
+		gwCfg.AnalyticsAddr = replica.GRPCAddr()
+		gw, err := gatewayapp.New(ctx, gwCfg, logger)
+		if err != nil {
+			t.Fatalf("suite: gateway without Redis: %v", err)
+		}
+		serve(gw.Serve)
+		withoutRedisURL = "http://" + gw.HTTPAddr()
+	}
 
 	conn := testkit.Dial(t, customer.GRPCAddr())
 	iconn := testkit.Dial(t, interaction.GRPCAddr())
@@ -148,6 +177,8 @@ func Start(t testing.TB, opts Options) *Suite {
 		InteractionConn: iconn,
 		ServiceDeskConn: testkit.Dial(t, desk.GRPCAddr()),
 		Interaction:     interaction,
+		Analytics:       analytics,
+		WithoutRedisURL: withoutRedisURL,
 	}
 	s.waitReady(t)
 	return s

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
 	sdv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
@@ -22,23 +23,25 @@ func runDemo(ctx context.Context, args []string) error {
 	addr := fs.String("customer", envOr("KEHU_CUSTOMER_ADDR", "127.0.0.1:9101"), "customer service gRPC address")
 	iaddr := fs.String("interaction", envOr("KEHU_INTERACTION_ADDR", "127.0.0.1:9102"), "interaction service gRPC address")
 	daddr := fs.String("servicedesk", envOr("KEHU_SERVICEDESK_ADDR", "127.0.0.1:9103"), "service desk gRPC address")
+	aaddr := fs.String("analytics", envOr("KEHU_ANALYTICS_ADDR", "127.0.0.1:9104"), "analytics service gRPC address")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	return loadDemo(ctx, *addr, *iaddr, *daddr)
+	return loadDemo(ctx, *addr, *iaddr, *daddr, *aaddr)
 }
 
 // loadDemo imports a small, realistic customer base (upserted by external
 // id), gives each customer without history a few interactions, purchases
-// and a follow-up, and sets up a service desk with tickets, so loading it
-// twice changes nothing.
-func loadDemo(ctx context.Context, customerAddr, interactionAddr, deskAddr string) error {
+// and a follow-up, sets up a service desk with tickets, so loading it
+// twice changes nothing, and has the analytics service score it all.
+func loadDemo(ctx context.Context, customerAddr, interactionAddr, deskAddr, analyticsAddr string) error {
 	signer, err := auth.NewHS256Signer(jwtSecret(), envOr("KEHU_JWT_ISSUER", "kehu"), envOr("KEHU_JWT_AUDIENCE", "kehu"))
 	if err != nil {
 		return err
 	}
-	// The demo acts as a manager (care rules) and as a service (import).
-	token, err := signer.Sign("kehuctl-demo", []auth.Role{auth.RoleManager, auth.RoleService}, time.Hour)
+	// The demo acts as a manager (care rules), as a service (import) and
+	// as an admin (scoring now).
+	token, err := signer.Sign("kehuctl-demo", []auth.Role{auth.RoleManager, auth.RoleService, auth.RoleAdmin}, time.Hour)
 	if err != nil {
 		return err
 	}
@@ -77,7 +80,15 @@ func loadDemo(ctx context.Context, customerAddr, interactionAddr, deskAddr strin
 		return err
 	}
 	defer dconn.Close()
-	return demoDesk(ctx, customerv1.NewCustomerServiceClient(conn), sdv1.NewServiceDeskServiceClient(dconn))
+	if err := demoDesk(ctx, customerv1.NewCustomerServiceClient(conn), sdv1.NewServiceDeskServiceClient(dconn)); err != nil {
+		return err
+	}
+	aconn, err := dial.Dial(analyticsAddr, dial.WithTokenSource(auth.StaticToken(token)))
+	if err != nil {
+		return err
+	}
+	defer aconn.Close()
+	return demoAnalytics(ctx, customerv1.NewCustomerServiceClient(conn), analyticsv1.NewAnalyticsServiceClient(aconn))
 }
 
 // demoHistory records interactions for demo customers that have none.
@@ -108,13 +119,24 @@ func demoHistory(ctx context.Context, customers customerv1.CustomerServiceClient
 				Subject: "Product consultation", Summary: "Walked through the catalogue and prices", Touchpoint: "touchpoints/hotline",
 				OccurTime: ago(90 - n), Agent: agent, Satisfaction: int32(3 + n%3), Sentiment: interactionv1.Sentiment_SENTIMENT_POSITIVE},
 		}
-		if c.GetLifecycleStage() != customerv1.LifecycleStage_LIFECYCLE_STAGE_PROSPECT {
+		if c.GetLifecycleStage() != customerv1.LifecycleStage_LIFECYCLE_STAGE_PROSPECT && c.GetExternalId() != "demo-008" {
 			for k := range 1 + n%3 {
 				history = append(history, &interactionv1.Interaction{
 					Channel: interactionv1.Channel_CHANNEL_WEBSITE, Kind: interactionv1.InteractionKind_INTERACTION_KIND_PURCHASE,
 					Touchpoint: "touchpoints/online-store", OccurTime: ago(60 - 15*k - n), Agent: agent,
 					Amount:         &interactionv1.Money{CurrencyCode: "CNY", Amount: fmt.Sprintf("%d.%02d", 199+n*350+k*120, (n*17)%100)},
 					OrderReference: fmt.Sprintf("SO-%04d-%d", 1000+n, k), ProductCategories: []string{[]string{"tea", "tea ware", "gifts"}[(n+k)%3]},
+				})
+			}
+		}
+		if c.GetExternalId() == "demo-008" {
+			// A big account that went quiet: high value, at risk, dormant.
+			for k, days := range []int{260, 230, 200} {
+				history = append(history, &interactionv1.Interaction{
+					Channel: interactionv1.Channel_CHANNEL_EMAIL, Kind: interactionv1.InteractionKind_INTERACTION_KIND_PURCHASE,
+					Touchpoint: "touchpoints/online-store", OccurTime: ago(days), Agent: agent,
+					Amount:         &interactionv1.Money{CurrencyCode: "CNY", Amount: "8800.00"},
+					OrderReference: fmt.Sprintf("SO-EXPORT-%d", k), ProductCategories: []string{"tea"},
 				})
 			}
 		}
@@ -179,6 +201,14 @@ func demoCustomers() []*customerv1.Customer {
 		{"demo-011", "黄磊", "huang.lei@example.cn", "+86 133 4444 5555", "黄记茶庄", "老板", "福州", "CN", "1975-04-05", person, customerv1.SourceChannel_SOURCE_CHANNEL_OTHER, customerv1.LifecycleStage_LIFECYCLE_STAGE_LOYAL, customerv1.ValueTier_VALUE_TIER_A, "bob", []string{"vip"}},
 		{"demo-012", "Sofia Rossi", "sofia.rossi@example.it", "+39 06 6982 1234", "", "", "Roma", "IT", "1992-12-24", person, customerv1.SourceChannel_SOURCE_CHANNEL_SOCIAL_MEDIA, customerv1.LifecycleStage_LIFECYCLE_STAGE_PROSPECT, customerv1.ValueTier_VALUE_TIER_UNSPECIFIED, "", nil},
 	}
+	// Someone has a birthday this month, whenever the demo is loaded.
+	rows[11].birthday = fmt.Sprintf("1992-%02d-24", int(time.Now().Month()))
+	needs := []*customerv1.NeedProfile{
+		{Functional: true, PriceSensitivity: customerv1.PriceSensitivity_PRICE_SENSITIVITY_QUALITY},
+		{Emotional: true, PriceSensitivity: customerv1.PriceSensitivity_PRICE_SENSITIVITY_BALANCED},
+		{Social: true, Emotional: true, PriceSensitivity: customerv1.PriceSensitivity_PRICE_SENSITIVITY_PRICE},
+		{Functional: true, PriceSensitivity: customerv1.PriceSensitivity_PRICE_SENSITIVITY_PRICE},
+	}
 	out := make([]*customerv1.Customer, len(rows))
 	for i, r := range rows {
 		out[i] = &customerv1.Customer{
@@ -191,6 +221,7 @@ func demoCustomers() []*customerv1.Customer {
 			AccountManager:   r.manager,
 			Tags:             r.tags,
 			MarketingConsent: i%3 != 0,
+			NeedProfile:      needs[i%len(needs)],
 		}
 	}
 	return out

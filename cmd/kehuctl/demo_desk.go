@@ -126,6 +126,21 @@ func demoDesk(ctx context.Context, customers customerv1.CustomerServiceClient, d
 		}
 		opened++
 	}
+	// The at-risk restaurant complains twice more: dissatisfied.
+	for _, c := range list.GetCustomers() {
+		if c.GetExternalId() != "demo-006" {
+			continue
+		}
+		for k, subject := range []string{"Wrong tea delivered again", "Refund still not received"} {
+			if _, err := desk.CreateTicket(ctx, &sdv1.CreateTicketRequest{RequestId: fmt.Sprintf("demo-ticket-demo-006-%d", k+2), Ticket: &sdv1.Ticket{
+				Customer: c.GetName(), Type: sdv1.TicketType_TICKET_TYPE_COMPLAINT, Channel: sdv1.Channel_CHANNEL_HOTLINE,
+				Priority: sdv1.Priority_PRIORITY_HIGH, Subject: subject, Description: "Demo ticket: a repeated complaint", Tags: []string{"demo"},
+			}}); err != nil {
+				return fmt.Errorf("repeated complaint: %w", err)
+			}
+			opened++
+		}
+	}
 	answered, err := demoSurveys(ctx, desk)
 	if err != nil {
 		return err

@@ -71,7 +71,7 @@ func runDev(ctx context.Context, args []string) error {
 		return err
 	}
 	if *demo {
-		if err := loadDemo(ctx, "127.0.0.1:9101", "127.0.0.1:9102", "127.0.0.1:9103"); err != nil {
+		if err := loadDemo(ctx, "127.0.0.1:9101", "127.0.0.1:9102", "127.0.0.1:9103", "127.0.0.1:9104"); err != nil {
 			return fmt.Errorf("loading demo data: %w", err)
 		}
 	}

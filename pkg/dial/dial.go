@@ -10,7 +10,8 @@
 //     that carry a request_id, which the server deduplicates (AIP-155).
 //     UNAVAILABLE does not prove the server did nothing (a connection can
 //     break after the request was handled), so a create without a request
-//     id is sent once and its failure reported;
+//     id is sent once and its failure reported; safe calls also wait for a
+//     reconnecting backend within their deadline instead of failing fast;
 //   - puts a default deadline on unary calls that have none, so one slow
 //     backend cannot pile up requests forever.
 package dial
@@ -137,9 +138,14 @@ func deadline(d time.Duration) grpc.UnaryClientInterceptor {
 }
 
 // retryUnlessUnsafe turns retries off for a call that could apply a change
-// twice: a mutation without a request id.
+// twice: a mutation without a request id. Safe calls also wait, within
+// their deadline, for a connection that is (re)connecting, instead of
+// failing at once: a backend that has just started or restarted is then
+// not reported unavailable while the channel's reconnect backoff runs.
 func retryUnlessUnsafe(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	if !safeToRetry(method, req) {
+	if safeToRetry(method, req) {
+		opts = append(opts, grpc.WaitForReady(true))
+	} else {
 		opts = append(opts, retry.Disable())
 	}
 	return invoker(ctx, method, req, reply, cc, opts...)

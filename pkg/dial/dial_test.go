@@ -190,3 +190,40 @@ func TestDefaultDeadlineAndToken(t *testing.T) {
 		t.Fatalf("authorization %v", got)
 	}
 }
+
+// A read sent while its backend is still starting waits for it (within
+// the deadline) instead of failing while the channel backs off from the
+// first refused connection: services start in any order.
+func TestReadsWaitForAStartingBackend(t *testing.T) {
+	t.Parallel()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	lis.Close() // nothing listens yet
+	conn, err := Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+		done <- err
+	}()
+	time.Sleep(1500 * time.Millisecond) // longer than the retries' backoff
+	lis, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("the port was taken meanwhile: %v", err)
+	}
+	s := grpc.NewServer()
+	healthpb.RegisterHealthServer(s, &backend{})
+	go func() { _ = s.Serve(lis) }()
+	defer s.Stop()
+	if err := <-done; err != nil {
+		t.Fatalf("the read failed instead of waiting for the backend: %v", err)
+	}
+}

@@ -45,9 +45,10 @@ func decodeCustomer(e *eventv1.Event) (insight.Event, error) {
 	return out, nil
 }
 
-// birthMonth is the month of a "YYYY-MM-DD" birthday, 0 if none.
+// birthMonth is the month of a "YYYY-MM-DD" or "--MM-DD" (year unknown)
+// birthday, 0 if none.
 func birthMonth(birthday string) int {
-	t, err := time.Parse(time.DateOnly, birthday)
+	t, err := time.Parse(time.DateOnly, strings.Replace(birthday, "--", "2000-", 1))
 	if err != nil {
 		return 0
 	}
