@@ -1,8 +1,9 @@
 // Package follow keeps a service up with another service's event stream:
 // it resumes after the last event the consumer applied (the consumer
 // stores that cursor with the event's effects, so nothing is lost or
-// applied twice), reconnects with backoff, and stops loudly, never
-// skipping ahead, when the events it still needs were pruned.
+// applied twice), reconnects with backoff, and never skips ahead when the
+// events it still needs were pruned: it rebuilds from a snapshot when the
+// consumer can, and otherwise stops loudly.
 package follow
 
 import (
@@ -10,9 +11,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -36,6 +39,18 @@ type Consumer interface {
 	Apply(ctx context.Context, e *eventv1.Event) error
 }
 
+// Resyncer is a Consumer that can rebuild what it derives from the source
+// out of the source's current state, for when the events it still needs
+// were pruned.
+type Resyncer interface {
+	// Resync replaces everything the consumer derived from the source with
+	// a snapshot of the source taken now, and moves the cursor to after
+	// (just before the oldest event the source still keeps). Following
+	// resumes there: the events since replay over the snapshot, which the
+	// consumer applies idempotently, ending at the latest state.
+	Resync(ctx context.Context, after int64) error
+}
+
 // Follower applies a stream to a consumer.
 type Follower struct {
 	name     string
@@ -45,6 +60,7 @@ type Follower struct {
 	applied  prometheus.Counter
 	// outOfRange is 1 while the stream cannot resume without a gap.
 	outOfRange prometheus.Gauge
+	resyncs    prometheus.Counter
 }
 
 // New returns a Follower of the stream called name (e.g.
@@ -60,13 +76,18 @@ func New(name string, source Source, consumer Consumer, logger *slog.Logger, reg
 			Name: "kehu_" + name + "_out_of_range",
 			Help: "1 while the " + name + " events this service still needs were pruned (resynchronise).",
 		}),
+		resyncs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kehu_" + name + "_resyncs_total",
+			Help: "Times the " + name + " consumer rebuilt its state from a snapshot after the events it needed were pruned.",
+		}),
 	}
-	reg.MustRegister(f.applied, f.outOfRange)
+	reg.MustRegister(f.applied, f.outOfRange, f.resyncs)
 	return f
 }
 
 // Run follows the stream until ctx is done, resuming after the last event
-// applied, reconnecting with backoff after failures.
+// applied, reconnecting with backoff after failures, resynchronising
+// (see Resyncer) when the events it needs were pruned.
 func (f *Follower) Run(ctx context.Context) {
 	backoff := time.Second
 	for ctx.Err() == nil {
@@ -75,12 +96,10 @@ func (f *Follower) Run(ctx context.Context) {
 			return
 		}
 		if status.Code(err) == codes.OutOfRange {
-			// The source pruned events this service never read: carrying
-			// on from a later sequence would leave a silent gap (merges
-			// and purges unapplied), so it stays put, loudly, until an
-			// operator resynchronises it.
-			f.outOfRange.Set(1)
-			f.logger.Error("events were pruned before this service read them; resynchronise", "error", err)
+			if f.resync(ctx, err) {
+				backoff = time.Second
+				continue
+			}
 		} else {
 			f.logger.Warn("event stream interrupted; resuming", "error", err, "retry_in", backoff.String())
 		}
@@ -91,6 +110,44 @@ func (f *Follower) Run(ctx context.Context) {
 		}
 		backoff = min(backoff*2, 30*time.Second)
 	}
+}
+
+// resync handles OUT_OF_RANGE: the source pruned events this service
+// never read. Carrying on from a later sequence would leave a silent gap
+// (merges and purges unapplied), so a consumer that can resynchronise from
+// a snapshot does; any other stays put, loudly, until an operator does.
+// It reports whether following can resume.
+func (f *Follower) resync(ctx context.Context, err error) bool {
+	f.outOfRange.Set(1)
+	oldest, ok := oldestSequence(err)
+	r, can := f.consumer.(Resyncer)
+	if !ok || !can {
+		f.logger.Error("events were pruned before this service read them; resynchronise", "error", err)
+		return false
+	}
+	f.logger.Warn("events were pruned before this service read them; resynchronising from a snapshot", "oldest_sequence", oldest)
+	start := time.Now()
+	if err := r.Resync(ctx, oldest-1); err != nil {
+		f.logger.Error("resynchronising failed; retrying", "error", err)
+		return false
+	}
+	f.resyncs.Inc()
+	f.outOfRange.Set(0)
+	f.logger.Info("resynchronised from a snapshot", "resume_after", oldest-1, "took", time.Since(start).Round(time.Millisecond).String())
+	return true
+}
+
+// oldestSequence is the oldest event the source still keeps, from the
+// OUT_OF_RANGE status's ErrorInfo.
+func oldestSequence(err error) (int64, bool) {
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			if n, err := strconv.ParseInt(info.GetMetadata()["oldest_sequence"], 10, 64); err == nil && n > 0 {
+				return n, true
+			}
+		}
+	}
+	return 0, false
 }
 
 func (f *Follower) follow(ctx context.Context) error {

@@ -54,7 +54,7 @@ func Decode(e *eventv1.Event) (customerref.Event, error) {
 	}
 	switch p := msg.(type) {
 	case *customerv1.CustomerChangedPayload:
-		out.Snapshot = snapshot(p.GetCustomer())
+		out.Snapshot = Snapshot(p.GetCustomer())
 	case *customerv1.LifecycleStageChangedPayload:
 		out.Stage = strings.TrimPrefix(p.GetTransition().GetToStage().String(), "LIFECYCLE_STAGE_")
 	case *customerv1.CustomerUnmergedPayload:
@@ -69,7 +69,8 @@ func Decode(e *eventv1.Event) (customerref.Event, error) {
 	return out, nil
 }
 
-func snapshot(c *customerv1.Customer) *customerref.Snapshot {
+// Snapshot is what other services keep of a customer record (nil for nil).
+func Snapshot(c *customerv1.Customer) *customerref.Snapshot {
 	if c == nil {
 		return nil
 	}

@@ -44,8 +44,10 @@ type Store interface {
 	// ForgetRetentionVisit drops one once planned.
 	RetentionVisits(ctx context.Context, limit int) ([]RetentionVisit, error)
 	ForgetRetentionVisit(ctx context.Context, v RetentionVisit) error
-	// Buyers pages, by id, the live customers with a purchase.
+	// Buyers pages, by id, the live customers with a purchase;
+	// CustomerIDs all customers the read model knows.
 	Buyers(ctx context.Context, afterID string, limit int) ([]string, error)
+	CustomerIDs(ctx context.Context, afterID string, limit int) ([]string, error)
 
 	// CheckFilter compiles a segment filter without running it.
 	CheckFilter(filter string) error
@@ -83,6 +85,9 @@ type Tx interface {
 	// UnmergeCustomer moves the records a merge took from restoredID back
 	// to it.
 	UnmergeCustomer(ctx context.Context, survivorID, restoredID string) error
+	// ResetSource forgets what source contributed, before a resync
+	// applies its snapshot.
+	ResetSource(ctx context.Context, source string) error
 	// EraseCustomer deletes everything about a purged customer.
 	EraseCustomer(ctx context.Context, customerID string) error
 

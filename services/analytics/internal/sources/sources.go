@@ -10,24 +10,56 @@ import (
 
 	"google.golang.org/grpc"
 
+	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	eventv1 "github.com/kehu-crm/kehu/pkg/api/kehu/event/v1"
 	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
 	sdv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
+	"github.com/kehu-crm/kehu/pkg/customerref"
 	customerrpc "github.com/kehu-crm/kehu/pkg/customerref/rpc"
 	"github.com/kehu-crm/kehu/pkg/follow"
 	"github.com/kehu-crm/kehu/services/analytics/internal/insight"
 )
 
-// Source is a followed stream with its decoder.
+// Source is a followed stream with its decoder and a snapshot of the
+// source's current state (for a resync after pruned events), as the events
+// the read model would have made of it.
 type Source struct {
-	Name   string
-	Stream follow.Source
-	Decode func(*eventv1.Event) (insight.Event, error)
+	Name     string
+	Stream   follow.Source
+	Decode   func(*eventv1.Event) (insight.Event, error)
+	Snapshot insight.Snapshot
 }
+
+// snapshotPage is the page size of a snapshot's list calls.
+const snapshotPage = 1000
 
 // Customers is the customer service's stream.
 func Customers(conn grpc.ClientConnInterface) Source {
-	return Source{Name: insight.SourceCustomer, Stream: customerrpc.Events(conn), Decode: decodeCustomer}
+	rpc := customerv1.NewCustomerServiceClient(conn)
+	return Source{Name: insight.SourceCustomer, Stream: customerrpc.Events(conn), Decode: decodeCustomer,
+		Snapshot: func(ctx context.Context, yield func(insight.Event) error) error {
+			return pages(func(token string) (string, error) {
+				r, err := rpc.ListCustomers(ctx, &customerv1.ListCustomersRequest{PageSize: snapshotPage, PageToken: token, OrderBy: "create_time"})
+				for _, c := range r.GetCustomers() {
+					if err := yield(insight.Event{Customer: customerOf(customerrpc.Snapshot(c))}); err != nil {
+						return "", err
+					}
+				}
+				return r.GetNextPageToken(), err
+			})
+		}}
+}
+
+// pages calls page with each page token until the last page.
+func pages(page func(token string) (next string, err error)) error {
+	token := ""
+	for {
+		next, err := page(token)
+		if err != nil || next == "" {
+			return err
+		}
+		token = next
+	}
 }
 
 func decodeCustomer(e *eventv1.Event) (insight.Event, error) {
@@ -37,12 +69,16 @@ func decodeCustomer(e *eventv1.Event) (insight.Event, error) {
 	}
 	out := insight.Event{Sequence: ev.Sequence, Type: ev.Type, CustomerID: ev.CustomerID, Stage: ev.Stage, Actor: ev.Actor,
 		SurvivorID: ev.SurvivorID, MergedIDs: ev.MergedIDs, RestoredID: ev.RestoredID}
-	if c := ev.Snapshot; c != nil {
-		out.Customer = &insight.Customer{ID: c.ID, DisplayName: c.DisplayName, Stage: c.Stage, ValueTier: c.ValueTier,
-			AccountManager: c.AccountManager, Points: c.LoyaltyPoints, Deleted: c.Deleted || c.MergedInto != "",
-			BirthMonth: birthMonth(c.Birthday), Needs: c.Needs, PriceSensitivity: c.PriceSensitivity}
+	if ev.Snapshot != nil {
+		out.Customer = customerOf(ev.Snapshot)
 	}
 	return out, nil
+}
+
+func customerOf(c *customerref.Snapshot) *insight.Customer {
+	return &insight.Customer{ID: c.ID, DisplayName: c.DisplayName, Stage: c.Stage, ValueTier: c.ValueTier,
+		AccountManager: c.AccountManager, Points: c.LoyaltyPoints, Deleted: c.Deleted || c.MergedInto != "",
+		BirthMonth: birthMonth(c.Birthday), Needs: c.Needs, PriceSensitivity: c.PriceSensitivity}
 }
 
 // birthMonth is the month of a "YYYY-MM-DD" or "--MM-DD" (year unknown)
@@ -65,6 +101,19 @@ func Interactions(conn grpc.ClientConnInterface) Source {
 			return recv(func() (*eventv1.Event, error) { r, err := s.Recv(); return r.GetEvent(), err }), err
 		},
 		Decode: decodeInteraction,
+		Snapshot: func(ctx context.Context, yield func(insight.Event) error) error {
+			return pages(func(token string) (string, error) {
+				r, err := rpc.ListInteractions(ctx, &interactionv1.ListInteractionsRequest{Parent: "customers/-", PageSize: snapshotPage, PageToken: token})
+				for _, i := range r.GetInteractions() {
+					if rec := recordOf(i); rec != nil {
+						if err := yield(insight.Event{Record: rec}); err != nil {
+							return "", err
+						}
+					}
+				}
+				return r.GetNextPageToken(), err
+			})
+		},
 	}
 }
 
@@ -74,12 +123,18 @@ func decodeInteraction(e *eventv1.Event) (insight.Event, error) {
 	if e.GetPayload() == nil || !e.GetPayload().MessageIs(&p) || e.GetPayload().UnmarshalTo(&p) != nil {
 		return out, nil
 	}
-	i := p.GetInteraction()
+	out.Record = recordOf(p.GetInteraction())
+	return out, nil
+}
+
+// recordOf is the read model's record of an interaction (nil if its name
+// is not one).
+func recordOf(i *interactionv1.Interaction) *insight.Record {
 	parts := strings.Split(i.GetName(), "/")
 	if len(parts) != 4 {
-		return out, nil
+		return nil
 	}
-	r := &insight.Record{
+	return &insight.Record{
 		ID: parts[3], CustomerID: parts[1],
 		Channel:   strings.TrimPrefix(i.GetChannel().String(), "CHANNEL_"),
 		Kind:      strings.TrimPrefix(i.GetKind().String(), "INTERACTION_KIND_"),
@@ -87,8 +142,6 @@ func decodeInteraction(e *eventv1.Event) (insight.Event, error) {
 		Amount: i.GetAmount().GetAmount(), Currency: i.GetAmount().GetCurrencyCode(),
 		Deleted: i.GetDeleteTime() != nil,
 	}
-	out.Record = r
-	return out, nil
 }
 
 // ServiceDesk is the service desk's stream.
@@ -101,6 +154,31 @@ func ServiceDesk(conn grpc.ClientConnInterface) Source {
 			return recv(func() (*eventv1.Event, error) { r, err := s.Recv(); return r.GetEvent(), err }), err
 		},
 		Decode: decodeServiceDesk,
+		Snapshot: func(ctx context.Context, yield func(insight.Event) error) error {
+			err := pages(func(token string) (string, error) {
+				r, err := rpc.ListTickets(ctx, &sdv1.ListTicketsRequest{PageSize: snapshotPage, PageToken: token})
+				for _, t := range r.GetTickets() {
+					if err := yield(insight.Event{Ticket: ticketOf(t)}); err != nil {
+						return "", err
+					}
+				}
+				return r.GetNextPageToken(), err
+			})
+			if err != nil {
+				return err
+			}
+			return pages(func(token string) (string, error) {
+				r, err := rpc.ListSurveys(ctx, &sdv1.ListSurveysRequest{PageSize: snapshotPage, PageToken: token})
+				for _, v := range r.GetSurveys() {
+					if a := answerOf(v); a != nil {
+						if err := yield(insight.Event{Answer: a}); err != nil {
+							return "", err
+						}
+					}
+				}
+				return r.GetNextPageToken(), err
+			})
+		},
 	}
 }
 
@@ -113,34 +191,42 @@ func decodeServiceDesk(e *eventv1.Event) (insight.Event, error) {
 	var answer sdv1.SurveyAnsweredPayload
 	switch {
 	case e.GetPayload().MessageIs(&ticket):
-		if e.GetPayload().UnmarshalTo(&ticket) != nil {
-			return out, nil
+		if e.GetPayload().UnmarshalTo(&ticket) == nil {
+			out.Ticket = ticketOf(ticket.GetTicket())
 		}
-		t := ticket.GetTicket()
-		k := &insight.Ticket{
-			ID: strings.TrimPrefix(t.GetName(), "tickets/"), CustomerID: strings.TrimPrefix(t.GetCustomer(), "customers/"),
-			Type:       strings.TrimPrefix(t.GetType().String(), "TICKET_TYPE_"),
-			Status:     strings.TrimPrefix(t.GetStatus().String(), "STATUS_"),
-			CreateTime: t.GetCreateTime().AsTime(), Deleted: t.GetDeleteTime() != nil,
-		}
-		if t.GetResolveTime() != nil {
-			rt := t.GetResolveTime().AsTime()
-			k.ResolveTime = &rt
-		}
-		out.Ticket = k
 	case e.GetPayload().MessageIs(&answer):
-		if e.GetPayload().UnmarshalTo(&answer) != nil || answer.GetSurvey().GetResult() == nil {
-			return out, nil
-		}
-		v := answer.GetSurvey()
-		out.Answer = &insight.Answer{
-			SurveyID: strings.TrimPrefix(v.GetName(), "surveys/"), TicketID: strings.TrimPrefix(v.GetTicket(), "tickets/"),
-			CustomerID: strings.TrimPrefix(v.GetCustomer(), "customers/"),
-			Kind:       strings.TrimPrefix(v.GetKind().String(), "SURVEY_KIND_"),
-			Score:      int(v.GetResult().GetScore()), AnswerTime: v.GetResult().GetAnswerTime().AsTime(),
+		if e.GetPayload().UnmarshalTo(&answer) == nil {
+			out.Answer = answerOf(answer.GetSurvey())
 		}
 	}
 	return out, nil
+}
+
+func ticketOf(t *sdv1.Ticket) *insight.Ticket {
+	k := &insight.Ticket{
+		ID: strings.TrimPrefix(t.GetName(), "tickets/"), CustomerID: strings.TrimPrefix(t.GetCustomer(), "customers/"),
+		Type:       strings.TrimPrefix(t.GetType().String(), "TICKET_TYPE_"),
+		Status:     strings.TrimPrefix(t.GetStatus().String(), "STATUS_"),
+		CreateTime: t.GetCreateTime().AsTime(), Deleted: t.GetDeleteTime() != nil,
+	}
+	if t.GetResolveTime() != nil {
+		rt := t.GetResolveTime().AsTime()
+		k.ResolveTime = &rt
+	}
+	return k
+}
+
+// answerOf is the read model's answer of a survey; nil while unanswered.
+func answerOf(v *sdv1.Survey) *insight.Answer {
+	if v.GetResult() == nil {
+		return nil
+	}
+	return &insight.Answer{
+		SurveyID: strings.TrimPrefix(v.GetName(), "surveys/"), TicketID: strings.TrimPrefix(v.GetTicket(), "tickets/"),
+		CustomerID: strings.TrimPrefix(v.GetCustomer(), "customers/"),
+		Kind:       strings.TrimPrefix(v.GetKind().String(), "SURVEY_KIND_"),
+		Score:      int(v.GetResult().GetScore()), AnswerTime: v.GetResult().GetAnswerTime().AsTime(),
+	}
 }
 
 // recv adapts a typed stream's Recv to follow.Stream.
@@ -158,7 +244,14 @@ type consumer struct {
 	svc *insight.Service
 }
 
+var _ follow.Resyncer = consumer{}
+
 func (c consumer) Cursor(ctx context.Context) (int64, error) { return c.svc.Cursor(ctx, c.src.Name) }
+
+// Resync implements follow.Resyncer.
+func (c consumer) Resync(ctx context.Context, after int64) error {
+	return c.svc.Resync(ctx, c.src.Name, after, c.src.Snapshot)
+}
 
 func (c consumer) Apply(ctx context.Context, e *eventv1.Event) error {
 	ev, err := c.src.Decode(e)

@@ -196,6 +196,18 @@ func (s *Store) Withdraw(ctx context.Context, p insight.Proposal) error {
 	return pg.Classify(err)
 }
 
+// CustomerIDs implements insight.Store.
+func (s *Store) CustomerIDs(ctx context.Context, after string, limit int) ([]string, error) {
+	if after == "" {
+		after = "00000000-0000-0000-0000-000000000000"
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id::text FROM customers WHERE id > $1::uuid ORDER BY id LIMIT $2`, after, limit)
+	return pg.Collect(rows, err, func(r pgx.Row) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+}
+
 // Buyers implements insight.Store.
 func (s *Store) Buyers(ctx context.Context, after string, limit int) ([]string, error) {
 	if after == "" {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -95,6 +96,29 @@ func (t *tx) UnmergeCustomer(ctx context.Context, survivor, restored string) err
 	for _, table := range []string{"records", "tickets", "answers"} {
 		if _, err := t.tx.Exec(ctx, `UPDATE `+table+` SET customer_id = $2, merged_from = NULL
 			WHERE customer_id = $1 AND merged_from = $2`, survivor, restored); err != nil {
+			return pg.Classify(err)
+		}
+	}
+	return nil
+}
+
+// resetSQL forgets a source's contribution: customers are marked gone
+// (the snapshot brings the live ones back, keeping what analytics itself
+// recorded about them), records, tickets and answers are dropped.
+var resetSQL = map[string][]string{
+	insight.SourceCustomer:    {`UPDATE customers SET deleted = true`},
+	insight.SourceInteraction: {`DELETE FROM records`},
+	insight.SourceServiceDesk: {`DELETE FROM tickets`, `DELETE FROM answers`},
+}
+
+// ResetSource implements insight.Tx.
+func (t *tx) ResetSource(ctx context.Context, source string) error {
+	statements, ok := resetSQL[source]
+	if !ok {
+		return fmt.Errorf("reset: unknown source %q", source)
+	}
+	for _, sql := range statements {
+		if _, err := t.tx.Exec(ctx, sql); err != nil {
 			return pg.Classify(err)
 		}
 	}

@@ -1,0 +1,55 @@
+package insight
+
+import (
+	"context"
+	"fmt"
+)
+
+// Snapshot yields a source's current state as the events the read model
+// would have made of it (without sequences).
+type Snapshot func(ctx context.Context, yield func(Event) error) error
+
+// resyncBatch is how many customers' cached answers one step drops.
+const resyncBatch = 10_000
+
+// Resync rebuilds what source contributed to the read model from a
+// snapshot of the source, for when the events it still needed were
+// pruned: in one transaction, the source's part is reset, the snapshot
+// applied and the cursor moved to after, so following resumes at the
+// oldest event the source keeps (replaying those over the snapshot is
+// idempotent). Every segment is then re-evaluated and every cached answer
+// dropped, since any customer may have changed.
+func (s *Service) Resync(ctx context.Context, source string, after int64, snapshot Snapshot) error {
+	n := 0
+	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		n = 0
+		if err := tx.ResetSource(ctx, source); err != nil {
+			return err
+		}
+		err := snapshot(ctx, func(e Event) error {
+			n++
+			return s.apply(ctx, tx, e)
+		})
+		if err != nil {
+			return fmt.Errorf("snapshot of %s: %w", source, err)
+		}
+		return tx.SetCursor(ctx, source, after)
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := s.EvaluateAll(ctx); err != nil {
+		return err
+	}
+	for last := ""; ; {
+		ids, err := s.store.CustomerIDs(ctx, last, resyncBatch)
+		if err != nil {
+			return err
+		}
+		s.cache.Invalidate(ctx, ids...)
+		if len(ids) < resyncBatch {
+			return nil
+		}
+		last = ids[len(ids)-1]
+	}
+}
