@@ -4,11 +4,15 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
+	"github.com/kehu-crm/kehu/pkg/auth"
+	"github.com/kehu-crm/kehu/pkg/testkit"
 	"github.com/kehu-crm/kehu/services/analytics/internal/insight"
 )
 
@@ -72,5 +76,67 @@ func TestIncrementalAgreesWithFullEvaluation(t *testing.T) {
 	}
 	if len(changes) != 0 {
 		t.Errorf("a full evaluation changed %d memberships the incremental path had left, e.g. %+v", len(changes), changes[0])
+	}
+}
+
+// Two streams' events for the same customers, applied at the same time
+// (as the followers do), must leave the memberships a full evaluation
+// finds: each event's re-evaluation sees the other's change. Without the
+// per-customer lock, each re-evaluated without the other's uncommitted
+// change and customers were left out of the segment.
+func TestConcurrentStreamsAgree(t *testing.T) {
+	e := start(t, func(c *Config) { c.Follow = false })
+	ctx := context.Background()
+	if _, err := e.analytics.CreateSegment(testkit.As(t, "mia", auth.RoleManager), &analyticsv1.CreateSegmentRequest{SegmentId: "repeat-complainers",
+		Segment: &analyticsv1.Segment{DisplayName: "Repeat complainers", Filter: "lifecycle_stage = REPEAT AND complaints_90d >= 1"}}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 60
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = uuid.NewString()
+		if err := e.app.svc.Apply(ctx, insight.SourceCustomer, insight.Event{Sequence: int64(i + 1),
+			Customer: &insight.Customer{ID: ids[i], DisplayName: "c", Stage: "PROSPECT"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Both streams start each customer's event together.
+	together := make([]sync.WaitGroup, n)
+	for i := range together {
+		together[i].Add(2)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	wg.Go(func() {
+		for i, id := range ids {
+			together[i].Done()
+			together[i].Wait()
+			if err := e.app.svc.Apply(ctx, insight.SourceCustomer, insight.Event{Sequence: int64(n + i + 1),
+				Customer: &insight.Customer{ID: id, DisplayName: "c", Stage: "REPEAT"}}); err != nil {
+				errs <- err
+			}
+		}
+	})
+	wg.Go(func() {
+		for i, id := range ids {
+			together[i].Done()
+			together[i].Wait()
+			if err := e.app.svc.Apply(ctx, insight.SourceServiceDesk, insight.Event{Sequence: int64(i + 1),
+				Ticket: &insight.Ticket{ID: uuid.NewString(), CustomerID: id, Type: "COMPLAINT", Status: "OPEN", CreateTime: time.Now()}}); err != nil {
+				errs <- err
+			}
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	changes, err := e.app.svc.EvaluateAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 0 {
+		t.Errorf("a full evaluation changed %d memberships the events left wrong, e.g. %+v", len(changes), changes[0])
 	}
 }

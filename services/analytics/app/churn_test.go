@@ -10,7 +10,6 @@ import (
 
 	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
 	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
-	sdv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
 	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/testkit"
 )
@@ -35,19 +34,7 @@ func TestChurnWarning(t *testing.T) {
 	if _, err := e.analytics.RecomputeAll(testkit.As(t, "root", auth.RoleAdmin), &analyticsv1.RecomputeAllRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	tk, err := e.desk.CreateTicket(mgr, &sdv1.CreateTicketRequest{Ticket: &sdv1.Ticket{Customer: c, Type: sdv1.TicketType_TICKET_TYPE_COMPLAINT,
-		Channel: sdv1.Channel_CHANNEL_HOTLINE, Subject: "Wrong order again"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []sdv1.Status{sdv1.Status_STATUS_OPEN, sdv1.Status_STATUS_RESOLVED} {
-		if _, err := e.desk.TransitionTicket(mgr, &sdv1.TransitionTicketRequest{Name: tk.GetTicket().GetName(), Status: s, RootCause: "picking", ResolutionSummary: "Resent"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := e.desk.AnswerSurvey(context.Background(), &sdv1.AnswerSurveyRequest{Token: testkit.SurveyToken(t, e.deskConn, tk.GetTicket().GetName()), Score: 1}); err != nil {
-		t.Fatal(err)
-	}
+	e.complaint(t, c, 1)
 	var risk *analyticsv1.ChurnRisk
 	testkit.Eventually(t, "the churn risk builds up", func() bool {
 		r, err := e.analytics.GetCustomerInsights(mgr, &analyticsv1.GetCustomerInsightsRequest{Customer: c})

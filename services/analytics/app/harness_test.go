@@ -13,6 +13,7 @@ import (
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
 	sdv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
+	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/testdb"
 	"github.com/kehu-crm/kehu/pkg/testkit"
 	"github.com/kehu-crm/kehu/services/analytics/migrations"
@@ -116,6 +117,26 @@ func (e *env) replica(t testing.TB, tweak ...func(*Config)) string {
 	}
 	testkit.Serve(t, a.Serve)
 	return a.GRPCAddr()
+}
+
+// complaint opens a complaint ticket for customer, resolves it, and has
+// the customer rate it score (CSAT) through the survey link.
+func (e *env) complaint(t testing.TB, customer string, score int32) {
+	t.Helper()
+	mgr := testkit.As(t, "mia", auth.RoleManager)
+	tk, err := e.desk.CreateTicket(mgr, &sdv1.CreateTicketRequest{Ticket: &sdv1.Ticket{Customer: customer, Type: sdv1.TicketType_TICKET_TYPE_COMPLAINT,
+		Channel: sdv1.Channel_CHANNEL_HOTLINE, Subject: "Wrong order again"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []sdv1.Status{sdv1.Status_STATUS_OPEN, sdv1.Status_STATUS_RESOLVED} {
+		if _, err := e.desk.TransitionTicket(mgr, &sdv1.TransitionTicketRequest{Name: tk.GetTicket().GetName(), Status: s, RootCause: "picking", ResolutionSummary: "Resent"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.desk.AnswerSurvey(context.Background(), &sdv1.AnswerSurveyRequest{Token: testkit.SurveyToken(t, e.deskConn, tk.GetTicket().GetName()), Score: score}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // lifecycleDefaults are the documented defaults of the automatic lifecycle.

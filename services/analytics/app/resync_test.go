@@ -7,7 +7,6 @@ import (
 	"time"
 
 	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
-	sdv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
 	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/outbox"
 	"github.com/kehu-crm/kehu/pkg/pg"
@@ -25,19 +24,7 @@ func TestResyncAfterPrunedEvents(t *testing.T) {
 	c := e.newCustomer(t, "Before the outage", "bob")
 	e.purchase(t, c, 10, "120")
 	e.purchase(t, c, 5, "80")
-	tk, err := e.desk.CreateTicket(mgr, &sdv1.CreateTicketRequest{Ticket: &sdv1.Ticket{Customer: c, Type: sdv1.TicketType_TICKET_TYPE_COMPLAINT,
-		Channel: sdv1.Channel_CHANNEL_HOTLINE, Subject: "Late"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []sdv1.Status{sdv1.Status_STATUS_OPEN, sdv1.Status_STATUS_RESOLVED} {
-		if _, err := e.desk.TransitionTicket(mgr, &sdv1.TransitionTicketRequest{Name: tk.GetTicket().GetName(), Status: s, RootCause: "courier", ResolutionSummary: "Resent"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := e.desk.AnswerSurvey(context.Background(), &sdv1.AnswerSurveyRequest{Token: testkit.SurveyToken(t, e.deskConn, tk.GetTicket().GetName()), Score: 2}); err != nil {
-		t.Fatal(err)
-	}
+	e.complaint(t, c, 2)
 	// Every source prunes all its events.
 	ctx := context.Background()
 	for _, schema := range []string{"customer", "interaction", "servicedesk"} {

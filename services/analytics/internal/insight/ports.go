@@ -85,6 +85,13 @@ type Tx interface {
 	// UnmergeCustomer moves the records a merge took from restoredID back
 	// to it.
 	UnmergeCustomer(ctx context.Context, survivorID, restoredID string) error
+	// LockCustomers serialises transactions that change and re-evaluate
+	// the same customers; LockEvaluation excludes them all while the whole
+	// model is evaluated. Without them, two streams' events for one
+	// customer, applied at once, would each evaluate without the other's
+	// change and leave memberships that match neither.
+	LockCustomers(ctx context.Context, customerIDs []string) error
+	LockEvaluation(ctx context.Context) error
 	// ResetSource forgets what source contributed, before a resync
 	// applies its snapshot.
 	ResetSource(ctx context.Context, source string) error

@@ -17,28 +17,28 @@ const resyncBatch = 10_000
 // pruned: in one transaction, the source's part is reset, the snapshot
 // applied and the cursor moved to after, so following resumes at the
 // oldest event the source keeps (replaying those over the snapshot is
-// idempotent). Every segment is then re-evaluated and every cached answer
+// idempotent), and every segment re-evaluated; then every cached answer is
 // dropped, since any customer may have changed.
 func (s *Service) Resync(ctx context.Context, source string, after int64, snapshot Snapshot) error {
-	n := 0
 	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		n = 0
+		// Alone from the start: the snapshot and the evaluation must not
+		// interleave with other streams' events.
+		if err := tx.LockEvaluation(ctx); err != nil {
+			return err
+		}
 		if err := tx.ResetSource(ctx, source); err != nil {
 			return err
 		}
-		err := snapshot(ctx, func(e Event) error {
-			n++
-			return s.apply(ctx, tx, e)
-		})
+		err := snapshot(ctx, func(e Event) error { return s.apply(ctx, tx, e) })
 		if err != nil {
 			return fmt.Errorf("snapshot of %s: %w", source, err)
+		}
+		if _, err := evaluateAll(ctx, tx); err != nil {
+			return err
 		}
 		return tx.SetCursor(ctx, source, after)
 	})
 	if err != nil {
-		return err
-	}
-	if _, err := s.EvaluateAll(ctx); err != nil {
 		return err
 	}
 	for last := ""; ; {

@@ -163,6 +163,9 @@ func (s *Service) evaluate(ctx context.Context, change func(context.Context, Tx)
 		stale   []string
 	)
 	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		if err := tx.LockEvaluation(ctx); err != nil {
+			return err
+		}
 		var err error
 		if stale, err = change(ctx, tx); err != nil {
 			return err

@@ -119,24 +119,35 @@ func (s *Service) RecomputeAll(ctx context.Context) (int64, time.Duration, error
 func (s *Service) EvaluateAll(ctx context.Context) ([]Change, error) {
 	var changes []Change
 	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		changes = nil
-		segments, err := tx.Segments(ctx)
-		if err != nil {
-			return err
-		}
-		for _, seg := range segments {
-			c, err := tx.EvaluateSegment(ctx, seg.ID, seg.Filter)
-			if err != nil {
-				return err
-			}
-			changes = append(changes, c...)
-		}
-		return emitChanges(ctx, tx, changes)
+		var err error
+		changes, err = evaluateAll(ctx, tx)
+		return err
 	})
 	if err == nil {
 		s.cache.Invalidate(ctx, customersOf(changes)...)
 	}
 	return changes, err
+}
+
+// evaluateAll re-evaluates every segment in tx, alone, and publishes the
+// changes.
+func evaluateAll(ctx context.Context, tx Tx) ([]Change, error) {
+	if err := tx.LockEvaluation(ctx); err != nil {
+		return nil, err
+	}
+	segments, err := tx.Segments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var changes []Change
+	for _, seg := range segments {
+		c, err := tx.EvaluateSegment(ctx, seg.ID, seg.Filter)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, c...)
+	}
+	return changes, emitChanges(ctx, tx, changes)
 }
 
 // Cursor returns the last event of source applied.
@@ -161,6 +172,9 @@ func (s *Service) Apply(ctx context.Context, source string, e Event) error {
 		}
 		if e.Sequence <= cur {
 			return nil
+		}
+		if err := tx.LockCustomers(ctx, e.customers()); err != nil {
+			return err
 		}
 		if err := s.apply(ctx, tx, e); err != nil {
 			return err

@@ -102,6 +102,35 @@ func (t *tx) UnmergeCustomer(ctx context.Context, survivor, restored string) err
 	return nil
 }
 
+// Advisory lock classes (the two-key form, apart from the one-key locks
+// of leader election): one key for whole-model evaluations, one per
+// customer.
+const (
+	evaluationLock = 0x4b656875 // "Kehu"
+	customerLock   = 0x4b656876
+)
+
+// LockCustomers implements insight.Tx: shared on whole-model evaluations,
+// exclusive per customer, in key order so two transactions cannot
+// deadlock. In READ COMMITTED a statement after the wait sees what the
+// holder committed, so two events of one customer from different streams
+// re-evaluate it one after the other, the second seeing both.
+func (t *tx) LockCustomers(ctx context.Context, ids []string) error {
+	if _, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1, 0)`, evaluationLock); err != nil {
+		return pg.Classify(err)
+	}
+	_, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, k) FROM (
+		SELECT DISTINCT hashtext(id) AS k FROM unnest($2::text[]) id ORDER BY 1) keys`, customerLock, ids)
+	return pg.Classify(err)
+}
+
+// LockEvaluation implements insight.Tx: exclusive, waiting for the
+// customers' transactions in flight and holding new ones back.
+func (t *tx) LockEvaluation(ctx context.Context) error {
+	_, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, 0)`, evaluationLock)
+	return pg.Classify(err)
+}
+
 // resetSQL forgets a source's contribution: customers are marked gone
 // (the snapshot brings the live ones back, keeping what analytics itself
 // recorded about them), records, tickets and answers are dropped.
