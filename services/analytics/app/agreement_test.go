@@ -18,8 +18,9 @@ import (
 
 // Segment memberships kept incrementally (each event re-evaluating its
 // customer) agree with a full set-based evaluation, on a generated base of
-// a thousand customers with purchases, contacts, tickets and surveys
-// arriving from three sources in interleaved order.
+// two thousand customers (birth months and needs included) with
+// purchases, tickets and surveys arriving from three sources in
+// interleaved order, with a scoring pass halfway.
 //
 // Not parallel: applying thousands of events one by one would starve the
 // other tests of the package of the machine.
@@ -43,10 +44,12 @@ func TestIncrementalAgreesWithFullEvaluation(t *testing.T) {
 		ev     insight.Event
 	}
 	var later []pending
-	for i := range 1000 {
+	needs := [][]string{nil, {"FUNCTIONAL"}, {"EMOTIONAL", "SOCIAL"}, {"SOCIAL"}}
+	for i := range 2000 {
 		id := uuid.NewString()
 		apply(insight.SourceCustomer, insight.Event{Customer: &insight.Customer{ID: id, DisplayName: fmt.Sprint("C", i),
-			Stage: stages[rng.IntN(len(stages))], AccountManager: []string{"", "bob", "alice"}[rng.IntN(3)]}})
+			Stage: stages[rng.IntN(len(stages))], AccountManager: []string{"", "bob", "alice"}[rng.IntN(3)],
+			BirthMonth: rng.IntN(13), Needs: needs[rng.IntN(len(needs))], PriceSensitivity: []string{"", "PRICE", "QUALITY"}[rng.IntN(3)]}})
 		for range rng.IntN(4) {
 			r := &insight.Record{ID: uuid.NewString(), CustomerID: id, Channel: "WEBSITE", Kind: "PURCHASE",
 				OccurTime: now.AddDate(0, 0, -rng.IntN(400)), Amount: fmt.Sprint(10 * (1 + rng.IntN(30))), Currency: "CNY"}

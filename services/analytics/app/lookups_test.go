@@ -144,6 +144,10 @@ func TestBirthdayAndNeedSegments(t *testing.T) {
 			}
 		}
 	}
+	in, err := e.analytics.GetCustomerInsights(mgr, &analyticsv1.GetCustomerInsightsRequest{Customer: name})
+	if err != nil || !slices.Equal(in.GetInsights().GetNeeds(), []string{"FUNCTIONAL", "SOCIAL"}) || in.GetInsights().GetPriceSensitivity() != "QUALITY" {
+		t.Errorf("need profile in the insights: %v %v", in.GetInsights(), err)
+	}
 	seg, err := e.analytics.GetSegment(mgr, &analyticsv1.GetSegmentRequest{Name: "segments/birthdays-this-month"})
 	if err != nil || !seg.GetSegment().GetPersonal() || seg.GetSegment().GetMemberCount() != 1 {
 		t.Errorf("manager's view of the birthday segment: %v %v", seg, err)

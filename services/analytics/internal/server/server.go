@@ -114,6 +114,7 @@ func insightsToProto(name string, in *insight.Insights) *analyticsv1.Insights {
 		ValueTier: class(in.ValueTier), ValueLevel: in.ValueLevel,
 		Satisfaction: class(in.Satisfaction), Behaviour: class(in.Behaviour), ValueTrend: class(in.Trend),
 		ChurnRisk: &analyticsv1.ChurnRisk{Score: int32(in.ChurnScore), Reasons: in.ChurnReasons},
+		Needs:     f.Customer.Needs, PriceSensitivity: f.Customer.PriceSensitivity,
 	}
 	if !in.Scores.Time.IsZero() {
 		out.Rfm.ScoreTime = timestamppb.New(in.Scores.Time)

@@ -48,8 +48,10 @@ func (s *Store) Cursor(ctx context.Context, source string) (int64, error) {
 func (s *Store) Facts(ctx context.Context, id string, now time.Time) (*insight.Facts, error) {
 	f := &insight.Facts{Now: now, ByChannel: map[string]int64{}, LastNPS: -1, DaysSincePurchase: -1}
 	c := &f.Customer
-	err := s.pool.QueryRow(ctx, `SELECT id::text, display_name, lifecycle_stage, value_tier, account_manager, loyalty_points, deleted, manual_stage_time
-		FROM customers WHERE id = $1`, id).Scan(&c.ID, &c.DisplayName, &c.Stage, &c.ValueTier, &c.AccountManager, &c.Points, &c.Deleted, &c.ManualStageTime)
+	err := s.pool.QueryRow(ctx, `SELECT id::text, display_name, lifecycle_stage, value_tier, account_manager, loyalty_points, deleted, manual_stage_time,
+			needs, price_sensitivity
+		FROM customers WHERE id = $1`, id).Scan(&c.ID, &c.DisplayName, &c.Stage, &c.ValueTier, &c.AccountManager, &c.Points, &c.Deleted, &c.ManualStageTime,
+		&c.Needs, &c.PriceSensitivity)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errs.NotFound(insight.CustomerName(id))
 	}

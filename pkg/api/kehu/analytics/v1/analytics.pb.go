@@ -542,9 +542,14 @@ type Insights struct {
 	// Spend trend: the last 90 days against the 90 before.
 	ValueTrend *Class `protobuf:"bytes,8,opt,name=value_trend,json=valueTrend,proto3" json:"value_trend,omitempty"`
 	// Churn risk now.
-	ChurnRisk     *ChurnRisk `protobuf:"bytes,9,opt,name=churn_risk,json=churnRisk,proto3" json:"churn_risk,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ChurnRisk *ChurnRisk `protobuf:"bytes,9,opt,name=churn_risk,json=churnRisk,proto3" json:"churn_risk,omitempty"`
+	// The need profile from the customer record: the need types that drive
+	// the customer (FUNCTIONAL, EMOTIONAL, SOCIAL) and price against quality
+	// (PRICE, BALANCED, QUALITY; empty if not recorded).
+	Needs            []string `protobuf:"bytes,10,rep,name=needs,proto3" json:"needs,omitempty"`
+	PriceSensitivity string   `protobuf:"bytes,11,opt,name=price_sensitivity,json=priceSensitivity,proto3" json:"price_sensitivity,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Insights) Reset() {
@@ -638,6 +643,20 @@ func (x *Insights) GetChurnRisk() *ChurnRisk {
 		return x.ChurnRisk
 	}
 	return nil
+}
+
+func (x *Insights) GetNeeds() []string {
+	if x != nil {
+		return x.Needs
+	}
+	return nil
+}
+
+func (x *Insights) GetPriceSensitivity() string {
+	if x != nil {
+		return x.PriceSensitivity
+	}
+	return ""
 }
 
 // ChurnRisk is how likely a customer is to leave: 0-100 and why.
@@ -941,7 +960,7 @@ const file_kehu_analytics_v1_analytics_proto_rawDesc = "" +
 	"\bmonetary\x18\x03 \x01(\x05R\bmonetary\x12\x14\n" +
 	"\x05label\x18\x04 \x01(\tR\x05label\x129\n" +
 	"\n" +
-	"score_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tscoreTime\"\xc8\x03\n" +
+	"score_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tscoreTime\"\x8b\x04\n" +
 	"\bInsights\x12\x1a\n" +
 	"\bcustomer\x18\x01 \x01(\tR\bcustomer\x12.\n" +
 	"\x05facts\x18\x02 \x01(\v2\x18.kehu.analytics.v1.FactsR\x05facts\x12(\n" +
@@ -955,7 +974,10 @@ const file_kehu_analytics_v1_analytics_proto_rawDesc = "" +
 	"\vvalue_trend\x18\b \x01(\v2\x18.kehu.analytics.v1.ClassR\n" +
 	"valueTrend\x12;\n" +
 	"\n" +
-	"churn_risk\x18\t \x01(\v2\x1c.kehu.analytics.v1.ChurnRiskR\tchurnRisk\";\n" +
+	"churn_risk\x18\t \x01(\v2\x1c.kehu.analytics.v1.ChurnRiskR\tchurnRisk\x12\x14\n" +
+	"\x05needs\x18\n" +
+	" \x03(\tR\x05needs\x12+\n" +
+	"\x11price_sensitivity\x18\v \x01(\tR\x10priceSensitivity\";\n" +
 	"\tChurnRisk\x12\x14\n" +
 	"\x05score\x18\x01 \x01(\x05R\x05score\x12\x18\n" +
 	"\areasons\x18\x02 \x03(\tR\areasons\"\xd0\x01\n" +
