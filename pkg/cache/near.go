@@ -165,34 +165,44 @@ func (n *Near[V]) Get(ctx context.Context, key string, load func(context.Context
 	} else if n.cfg.LocalTTL > 0 {
 		n.local.WithLabelValues("bypass").Inc()
 	}
-	keep := func(v V) {
-		if useLocal {
-			n.keep(s, key, v, seq)
-		}
-	}
 	raw, ticket, ok := n.redis.Lookup(ctx, n.cfg.Name+":"+key)
 	if ok {
 		if v, err := n.unmarshal(raw); err == nil {
-			keep(v)
+			if useLocal {
+				n.keep(s, key, v, seq)
+			}
 			return v, nil
 		}
 	}
-	v, err, _ := n.group.Do(key, func() (any, error) {
+	// A caller joining a load in flight gets what that load read, which
+	// may predate an invalidation the caller already saw: the load's own
+	// starting point decides whether memory may keep it.
+	type loaded struct {
+		v   V
+		seq uint64
+	}
+	r, err, _ := n.group.Do(key, func() (any, error) {
+		s.mu.Lock()
+		started := s.seq
+		s.mu.Unlock()
 		v, err := load(context.WithoutCancel(ctx))
 		if err != nil {
-			return v, err
+			return loaded{}, err
 		}
 		if raw, err := n.marshal(v); err == nil {
 			n.redis.Fill(ctx, ticket, raw, n.ttl())
 		}
-		return v, nil
+		return loaded{v, started}, nil
 	})
 	if err != nil {
 		var zero V
 		return zero, err
 	}
-	keep(v.(V))
-	return v.(V), nil
+	l := r.(loaded)
+	if useLocal {
+		n.keep(s, key, l.v, l.seq)
+	}
+	return l.v, nil
 }
 
 // GetMany is Get for many keys (answers in the order of keys): memory,

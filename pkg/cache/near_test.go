@@ -265,3 +265,37 @@ func TestNearGetMany(t *testing.T) {
 		t.Fatalf("loaded %v, want c then b", asked)
 	}
 }
+
+// TestNearJoinedLoadCannotKeepAnOldValue: a lookup that starts after an
+// invalidation but joins a load begun before it gets the old value (it is
+// what the database said when that load read) and must not keep it in
+// memory.
+func TestNearJoinedLoadCannotKeepAnOldValue(t *testing.T) {
+	t.Parallel()
+	r := replicas(t, 1, time.Hour)[0]
+	ctx := context.Background()
+	started, release := make(chan struct{}), make(chan struct{})
+	first := make(chan int)
+	go func() {
+		v, _ := r.Get(ctx, "k", func(context.Context) (int, error) {
+			close(started)
+			<-release
+			return 1, nil // read before the write below
+		})
+		first <- v
+	}()
+	<-started
+	r.Invalidate(ctx, "k") // the write commits 2
+	second := make(chan int)
+	go func() {
+		v, _ := r.Get(ctx, "k", func(context.Context) (int, error) { return 2, nil })
+		second <- v
+	}()
+	time.Sleep(200 * time.Millisecond) // the second lookup joins the load in flight
+	close(release)
+	<-first
+	<-second
+	if v, _ := r.Get(ctx, "k", func(context.Context) (int, error) { return 2, nil }); v != 2 {
+		t.Fatalf("memory kept %d from a load that began before the write", v)
+	}
+}
