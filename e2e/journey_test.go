@@ -235,4 +235,17 @@ func TestRESTCustomerJourney(t *testing.T) {
 		r := alice.do("GET", "/v1/"+j.customer+"/followUps", nil)
 		return r.code == http.StatusOK && strings.Contains(r.raw, "alice") && strings.Contains(strings.ToLower(r.raw), "retention")
 	})
+
+	// 10. The manager's dashboards over REST see her: all of the period's
+	// revenue (7,200 CNY), tier A, in the RFM grid.
+	vd := j.mgr.do("GET", "/v1/dashboards/valueDistribution?startTime="+start.Add(-time.Hour).UTC().Format(time.RFC3339), nil)
+	expect(t, vd, http.StatusOK)
+	if !strings.Contains(vd.raw, `"revenue":"7200"`) || !strings.Contains(vd.raw, `"valueLevel":"HIGH"`) || !strings.Contains(vd.raw, `"revenuePercent":100`) {
+		t.Errorf("value distribution: %s", vd.raw)
+	}
+	grid := j.mgr.do("GET", "/v1/dashboards/rfmGrid", nil)
+	expect(t, grid, http.StatusOK)
+	if grid.body["customers"] != "1" {
+		t.Errorf("RFM grid: %s", grid.raw)
+	}
 }

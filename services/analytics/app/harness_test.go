@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc"
 
 	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
@@ -137,6 +138,22 @@ func (e *env) complaint(t testing.TB, customer string, score int32) {
 	if _, err := e.desk.AnswerSurvey(context.Background(), &sdv1.AnswerSurveyRequest{Token: testkit.SurveyToken(t, e.deskConn, tk.GetTicket().GetName()), Score: score}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// readModel connects straight to the analytics schema, for tests that
+// write a generated base into the read model.
+func (e *env) readModel(t testing.TB) *pgx.Conn {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, e.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	if _, err := conn.Exec(ctx, "SET search_path TO "+migrations.Schema); err != nil {
+		t.Fatal(err)
+	}
+	return conn
 }
 
 // lifecycleDefaults are the documented defaults of the automatic lifecycle.

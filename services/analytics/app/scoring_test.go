@@ -15,7 +15,6 @@ import (
 	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
 	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/testkit"
-	"github.com/kehu-crm/kehu/services/analytics/migrations"
 )
 
 // The scoring pass agrees with RFM quintiles and ABC computed
@@ -26,14 +25,7 @@ func TestScoringMatchesAnIndependentComputation(t *testing.T) {
 	t.Parallel()
 	e := start(t)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, e.dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "SET search_path TO "+migrations.Schema); err != nil {
-		t.Fatal(err)
-	}
+	conn := e.readModel(t)
 	rng := rand.New(rand.NewPCG(7, 11))
 	now := time.Now().UTC().Truncate(time.Second)
 	type buyer struct {

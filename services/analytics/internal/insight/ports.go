@@ -49,6 +49,11 @@ type Store interface {
 	Buyers(ctx context.Context, afterID string, limit int) ([]string, error)
 	CustomerIDs(ctx context.Context, afterID string, limit int) ([]string, error)
 
+	// ValueDistribution computes a period's Pareto curve and ABC tiers per
+	// currency; RfmCells its R × F grid in one currency.
+	ValueDistribution(ctx context.Context, q DashboardQuery, shareA, shareB float64) ([]CurrencyDistribution, error)
+	RfmCells(ctx context.Context, q DashboardQuery, currency string) ([]RfmCell, error)
+
 	// CheckFilter compiles a segment filter without running it.
 	CheckFilter(filter string) error
 	GetSegment(ctx context.Context, id string) (*Segment, error)

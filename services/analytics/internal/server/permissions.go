@@ -23,5 +23,7 @@ var Policy = auth.NewPolicy(analyticsv1.AnalyticsService_ServiceDesc.ServiceName
 	"BatchGetCustomerSegments": auth.Readers,
 	"BatchCheckMembership":     auth.Readers,
 	"ListSegmentSizes":         auth.Readers,
+	"GetValueDistribution":     auth.Readers,
+	"GetRfmGrid":               auth.Readers,
 	"StreamEvents":             auth.Services,
 })

@@ -33,6 +33,8 @@ const (
 	AnalyticsService_BatchGetCustomerSegments_FullMethodName = "/kehu.analytics.v1.AnalyticsService/BatchGetCustomerSegments"
 	AnalyticsService_BatchCheckMembership_FullMethodName     = "/kehu.analytics.v1.AnalyticsService/BatchCheckMembership"
 	AnalyticsService_ListSegmentSizes_FullMethodName         = "/kehu.analytics.v1.AnalyticsService/ListSegmentSizes"
+	AnalyticsService_GetValueDistribution_FullMethodName     = "/kehu.analytics.v1.AnalyticsService/GetValueDistribution"
+	AnalyticsService_GetRfmGrid_FullMethodName               = "/kehu.analytics.v1.AnalyticsService/GetRfmGrid"
 	AnalyticsService_StreamEvents_FullMethodName             = "/kehu.analytics.v1.AnalyticsService/StreamEvents"
 )
 
@@ -78,6 +80,12 @@ type AnalyticsServiceClient interface {
 	// A segment's size over time: its member count at the end of each day
 	// (UTC; today's is the latest), newest first.
 	ListSegmentSizes(ctx context.Context, in *ListSegmentSizesRequest, opts ...grpc.CallOption) (*ListSegmentSizesResponse, error)
+	// How revenue spreads over customers in a period: the Pareto curve, ABC
+	// tiers and high/medium/low value, per currency.
+	GetValueDistribution(ctx context.Context, in *GetValueDistributionRequest, opts ...grpc.CallOption) (*GetValueDistributionResponse, error)
+	// The RFM grid of a period: recency × frequency cells with customer
+	// counts and monetary averages, and the RFM label counts.
+	GetRfmGrid(ctx context.Context, in *GetRfmGridRequest, opts ...grpc.CallOption) (*GetRfmGridResponse, error)
 	// Streams the service's events (segment.entered, segment.exited) after
 	// after_sequence, then new ones as they commit.
 	StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error)
@@ -231,6 +239,26 @@ func (c *analyticsServiceClient) ListSegmentSizes(ctx context.Context, in *ListS
 	return out, nil
 }
 
+func (c *analyticsServiceClient) GetValueDistribution(ctx context.Context, in *GetValueDistributionRequest, opts ...grpc.CallOption) (*GetValueDistributionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetValueDistributionResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_GetValueDistribution_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyticsServiceClient) GetRfmGrid(ctx context.Context, in *GetRfmGridRequest, opts ...grpc.CallOption) (*GetRfmGridResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRfmGridResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_GetRfmGrid_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *analyticsServiceClient) StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &AnalyticsService_ServiceDesc.Streams[0], AnalyticsService_StreamEvents_FullMethodName, cOpts...)
@@ -292,6 +320,12 @@ type AnalyticsServiceServer interface {
 	// A segment's size over time: its member count at the end of each day
 	// (UTC; today's is the latest), newest first.
 	ListSegmentSizes(context.Context, *ListSegmentSizesRequest) (*ListSegmentSizesResponse, error)
+	// How revenue spreads over customers in a period: the Pareto curve, ABC
+	// tiers and high/medium/low value, per currency.
+	GetValueDistribution(context.Context, *GetValueDistributionRequest) (*GetValueDistributionResponse, error)
+	// The RFM grid of a period: recency × frequency cells with customer
+	// counts and monetary averages, and the RFM label counts.
+	GetRfmGrid(context.Context, *GetRfmGridRequest) (*GetRfmGridResponse, error)
 	// Streams the service's events (segment.entered, segment.exited) after
 	// after_sequence, then new ones as they commit.
 	StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error
@@ -346,6 +380,12 @@ func (UnimplementedAnalyticsServiceServer) BatchCheckMembership(context.Context,
 }
 func (UnimplementedAnalyticsServiceServer) ListSegmentSizes(context.Context, *ListSegmentSizesRequest) (*ListSegmentSizesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSegmentSizes not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) GetValueDistribution(context.Context, *GetValueDistributionRequest) (*GetValueDistributionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetValueDistribution not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) GetRfmGrid(context.Context, *GetRfmGridRequest) (*GetRfmGridResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRfmGrid not implemented")
 }
 func (UnimplementedAnalyticsServiceServer) StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamEvents not implemented")
@@ -623,6 +663,42 @@ func _AnalyticsService_ListSegmentSizes_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AnalyticsService_GetValueDistribution_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetValueDistributionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).GetValueDistribution(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_GetValueDistribution_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).GetValueDistribution(ctx, req.(*GetValueDistributionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyticsService_GetRfmGrid_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRfmGridRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).GetRfmGrid(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_GetRfmGrid_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).GetRfmGrid(ctx, req.(*GetRfmGridRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AnalyticsService_StreamEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(StreamEventsRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -696,6 +772,14 @@ var AnalyticsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListSegmentSizes",
 			Handler:    _AnalyticsService_ListSegmentSizes_Handler,
+		},
+		{
+			MethodName: "GetValueDistribution",
+			Handler:    _AnalyticsService_GetValueDistribution_Handler,
+		},
+		{
+			MethodName: "GetRfmGrid",
+			Handler:    _AnalyticsService_GetRfmGrid_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

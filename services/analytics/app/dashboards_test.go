@@ -1,0 +1,264 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
+	"github.com/kehu-crm/kehu/pkg/auth"
+	"github.com/kehu-crm/kehu/pkg/testkit"
+)
+
+// generated is a customer base written straight into the read model, with
+// its purchases kept for the independent computations below.
+type generated struct {
+	managers  map[string]string // customer → account manager
+	purchases []purchase
+}
+
+type purchase struct {
+	customer, currency string
+	at                 time.Time
+	cents              int64
+	counts             bool // a live purchase (not a refund, not deleted)
+}
+
+func generate(t *testing.T, e *env, seed uint64, customers int, now time.Time) generated {
+	t.Helper()
+	ctx := context.Background()
+	conn := e.readModel(t)
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	g := generated{managers: map[string]string{}}
+	var rows, records [][]any
+	for i := range customers {
+		id := uuid.NewString()
+		manager := []string{"", "alice", "bob", "carol"}[rng.IntN(4)]
+		g.managers[id] = manager
+		rows = append(rows, []any{id, fmt.Sprint("C", i), manager})
+		for range rng.IntN(7) {
+			p := purchase{customer: id, currency: "CNY", at: now.AddDate(0, 0, -rng.IntN(400)), cents: int64(1+rng.IntN(40)) * 2500, counts: true}
+			if rng.IntN(8) == 0 {
+				p.currency = "USD"
+			}
+			kind, deleted := "PURCHASE", false
+			switch rng.IntN(15) {
+			case 0:
+				kind, p.counts = "REFUND", false
+			case 1:
+				deleted, p.counts = true, false
+			}
+			g.purchases = append(g.purchases, p)
+			records = append(records, []any{uuid.NewString(), id, "WEBSITE", kind, p.at, fmt.Sprintf("%d.%02d", p.cents/100, p.cents%100), p.currency, deleted})
+		}
+	}
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"customers"}, []string{"id", "display_name", "account_manager"}, pgx.CopyFromRows(rows)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"records"}, []string{"id", "customer_id", "channel", "kind", "occur_time", "amount", "currency_code", "deleted"},
+		pgx.CopyFromRows(records)); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// decimal writes cents as the API does: exact, without trailing zeros.
+func decimal(cents int64) string {
+	s := fmt.Sprintf("%d.%02d", cents/100, cents%100)
+	return strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
+}
+
+// buyersIn sums, per currency and customer, the counted purchases of the
+// period of the customers keep accepts.
+func (g generated) buyersIn(start, end time.Time, keep func(manager string) bool) map[string]map[string]*struct {
+	cents, n int64
+	last     time.Time
+} {
+	out := map[string]map[string]*struct {
+		cents, n int64
+		last     time.Time
+	}{}
+	for _, p := range g.purchases {
+		if !p.counts || p.at.Before(start) || !p.at.Before(end) || !keep(g.managers[p.customer]) {
+			continue
+		}
+		if out[p.currency] == nil {
+			out[p.currency] = map[string]*struct {
+				cents, n int64
+				last     time.Time
+			}{}
+		}
+		b := out[p.currency][p.customer]
+		if b == nil {
+			b = &struct {
+				cents, n int64
+				last     time.Time
+			}{}
+			out[p.currency][p.customer] = b
+		}
+		b.cents += p.cents
+		b.n++
+		if p.at.After(b.last) {
+			b.last = p.at
+		}
+	}
+	return out
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+// The value distribution and the RFM grid agree with computations done
+// here, in Go, over the generated purchases, for a manager (everyone, and
+// one account manager's customers) and an agent (their own and the pool).
+func TestDashboardsMatchAnIndependentComputation(t *testing.T) {
+	t.Parallel()
+	e := start(t, func(c *Config) { c.Follow = false })
+	now := time.Now().UTC().Truncate(time.Second)
+	g := generate(t, e, 42, 600, now)
+	start, end := now.AddDate(0, 0, -180), now.Add(time.Second)
+	cases := []struct {
+		name    string
+		ctx     context.Context
+		manager string
+		keep    func(string) bool
+	}{
+		{"manager, everyone", testkit.As(t, "mia", auth.RoleManager), "", func(string) bool { return true }},
+		{"manager, alice's", testkit.As(t, "mia", auth.RoleManager), "alice", func(m string) bool { return m == "alice" }},
+		{"agent bob", testkit.As(t, "bob", auth.RoleAgent), "", func(m string) bool { return m == "" || m == "bob" }},
+	}
+	for _, c := range cases {
+		buyers := g.buyersIn(start, end, c.keep)
+
+		vd, err := e.analytics.GetValueDistribution(c.ctx, &analyticsv1.GetValueDistributionRequest{StartTime: timestamppb.New(start),
+			EndTime: timestamppb.New(end), AccountManager: c.manager})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if len(vd.GetValueDistribution().GetCurrencies()) != len(buyers) {
+			t.Fatalf("%s: currencies %d, want %d", c.name, len(vd.GetValueDistribution().GetCurrencies()), len(buyers))
+		}
+		for _, got := range vd.GetValueDistribution().GetCurrencies() {
+			cur := buyers[got.GetCurrencyCode()]
+			ids := make([]string, 0, len(cur))
+			var total int64
+			for id, b := range cur {
+				ids = append(ids, id)
+				total += b.cents
+			}
+			sort.Slice(ids, func(i, j int) bool {
+				if cur[ids[i]].cents != cur[ids[j]].cents {
+					return cur[ids[i]].cents > cur[ids[j]].cents
+				}
+				return ids[i] < ids[j]
+			})
+			if got.GetCustomers() != int64(len(ids)) || got.GetRevenue() != decimal(total) {
+				t.Errorf("%s %s: %d customers, revenue %s; want %d, %s", c.name, got.GetCurrencyCode(), got.GetCustomers(), got.GetRevenue(), len(ids), decimal(total))
+			}
+			cum := make([]int64, len(ids)+1)
+			tier := map[string]*analyticsv1.TierShare{}
+			for i, id := range ids {
+				cum[i+1] = cum[i] + cur[id].cents
+				share := float64(cum[i]) / float64(total)
+				name := map[bool]string{true: "A", false: map[bool]string{true: "B", false: "C"}[share < 0.95]}[share < 0.8]
+				if tier[name] == nil {
+					tier[name] = &analyticsv1.TierShare{Tier: name}
+				}
+				tier[name].Customers++
+				tier[name].RevenuePercent += float64(cur[id].cents)
+			}
+			points := min(len(ids), 100)
+			if len(got.GetPareto()) != points {
+				t.Errorf("%s %s: %d Pareto points, want %d", c.name, got.GetCurrencyCode(), len(got.GetPareto()), points)
+				continue
+			}
+			for k := 1; k <= points; k++ {
+				n := int(math.Ceil(float64(k) * float64(len(ids)) / float64(points)))
+				p := got.GetPareto()[k-1]
+				if !near(p.GetCustomerPercent(), 100*float64(n)/float64(len(ids))) || !near(p.GetRevenuePercent(), 100*float64(cum[n])/float64(total)) {
+					t.Errorf("%s %s: Pareto point %d = %v, want (%v, %v)", c.name, got.GetCurrencyCode(), k, p, 100*float64(n)/float64(len(ids)), 100*float64(cum[n])/float64(total))
+					break
+				}
+			}
+			for _, gt := range got.GetTiers() {
+				want := tier[gt.GetTier()]
+				if want == nil || gt.GetCustomers() != want.GetCustomers() || !near(gt.GetRevenuePercent(), 100*want.GetRevenuePercent()/float64(total)) {
+					t.Errorf("%s %s: tier %v, want %v", c.name, got.GetCurrencyCode(), gt, want)
+				}
+				delete(tier, gt.GetTier())
+			}
+			if len(tier) > 0 {
+				t.Errorf("%s %s: tiers missing: %v", c.name, got.GetCurrencyCode(), tier)
+			}
+		}
+
+		grid, err := e.analytics.GetRfmGrid(c.ctx, &analyticsv1.GetRfmGridRequest{StartTime: timestamppb.New(start), EndTime: timestamppb.New(end), AccountManager: c.manager})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		cny := buyers["CNY"]
+		quintile := func(v func(string) float64, id string) int {
+			le := 0
+			for other := range cny {
+				if v(other) <= v(id) {
+					le++
+				}
+			}
+			return int(math.Ceil(5 * float64(le) / float64(len(cny))))
+		}
+		type cell struct{ r, f int }
+		want := map[cell]*struct{ n, cents, mscore int64 }{}
+		for id, b := range cny {
+			k := cell{quintile(func(x string) float64 { return float64(cny[x].last.Unix()) }, id), quintile(func(x string) float64 { return float64(cny[x].n) }, id)}
+			if want[k] == nil {
+				want[k] = &struct{ n, cents, mscore int64 }{}
+			}
+			want[k].n++
+			want[k].cents += b.cents
+			want[k].mscore += int64(quintile(func(x string) float64 { return float64(cny[x].cents) }, id))
+		}
+		if grid.GetRfmGrid().GetCustomers() != int64(len(cny)) || len(grid.GetRfmGrid().GetCells()) != len(want) {
+			t.Errorf("%s: grid of %d customers in %d cells, want %d in %d", c.name, grid.GetRfmGrid().GetCustomers(), len(grid.GetRfmGrid().GetCells()), len(cny), len(want))
+		}
+		for _, gc := range grid.GetRfmGrid().GetCells() {
+			w := want[cell{int(gc.GetRecency()), int(gc.GetFrequency())}]
+			if w == nil {
+				t.Errorf("%s: unexpected cell %v", c.name, gc)
+				continue
+			}
+			avgCents := (2*w.cents + w.n) / (2 * w.n) // round half up to the cent
+			if gc.GetCustomers() != w.n || gc.GetAverageMonetary() != decimal(avgCents) || !near(gc.GetAverageMonetaryScore(), float64(w.mscore)/float64(w.n)) {
+				t.Errorf("%s: cell %v, want %d customers, average %s, score %v", c.name, gc, w.n, decimal(avgCents), float64(w.mscore)/float64(w.n))
+			}
+		}
+	}
+}
+
+// Dashboards refuse what they cannot answer, naming the field.
+func TestDashboardRequestsChecked(t *testing.T) {
+	t.Parallel()
+	e := start(t, func(c *Config) { c.Follow = false })
+	mgr := testkit.As(t, "mia", auth.RoleManager)
+	now := time.Now()
+	_, err := e.analytics.GetValueDistribution(mgr, &analyticsv1.GetValueDistributionRequest{StartTime: timestamppb.New(now), EndTime: timestamppb.New(now.Add(-time.Hour))})
+	testkit.WantCode(t, err, codes.InvalidArgument, "", "start_time")
+	_, err = e.analytics.GetRfmGrid(mgr, &analyticsv1.GetRfmGridRequest{CurrencyCode: "YUAN"})
+	testkit.WantCode(t, err, codes.InvalidArgument, "", "currency_code")
+	_, err = e.analytics.GetRfmGrid(mgr, &analyticsv1.GetRfmGridRequest{Segment: "segments/nope"})
+	testkit.WantCode(t, err, codes.NotFound, "", "")
+	_, err = e.analytics.GetValueDistribution(testkit.As(t, "ana", auth.RoleAnalyst), &analyticsv1.GetValueDistributionRequest{Segment: "segments/birthdays-this-month"})
+	testkit.WantCode(t, err, codes.NotFound, "", "")
+	empty, err := e.analytics.GetValueDistribution(mgr, &analyticsv1.GetValueDistributionRequest{Segment: "segments/high-value"})
+	if err != nil || len(empty.GetValueDistribution().GetCurrencies()) != 0 {
+		t.Errorf("an empty segment's distribution: %v %v", empty, err)
+	}
+}

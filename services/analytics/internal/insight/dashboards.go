@@ -1,0 +1,172 @@
+package insight
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"time"
+
+	"github.com/kehu-crm/kehu/pkg/auth"
+	"github.com/kehu-crm/kehu/pkg/errs"
+)
+
+// DashboardRequest is what every dashboard is asked for: a period
+// (default the 12 months to now), optionally one segment's members and one
+// account manager's customers.
+type DashboardRequest struct {
+	Start, End     *time.Time
+	Segment        string
+	AccountManager string
+	// Currency, for dashboards in one currency (default the scoring one).
+	Currency string
+}
+
+// DashboardQuery is a checked DashboardRequest in the store's terms.
+type DashboardQuery struct {
+	Start, End     time.Time
+	SegmentID      string
+	AccountManager string
+	// Scope, when set, keeps the customers it manages and the pool (an
+	// agent's view).
+	Scope string
+}
+
+// ValueDistribution is how revenue spreads over customers, per currency.
+type ValueDistribution struct {
+	Start, End time.Time
+	Currencies []CurrencyDistribution
+}
+
+// CurrencyDistribution is one currency's Pareto curve and ABC tiers.
+type CurrencyDistribution struct {
+	Currency  string
+	Customers int64
+	Revenue   string
+	Pareto    []ParetoPoint
+	Tiers     []TierShare
+}
+
+// ParetoPoint is a point of the Pareto curve, in percent.
+type ParetoPoint struct{ CustomerPercent, RevenuePercent float64 }
+
+// TierShare is one ABC tier's customers and revenue.
+type TierShare struct {
+	Tier, ValueLevel string
+	Customers        int64
+	Revenue          string
+	RevenuePercent   float64
+}
+
+// RfmGrid is the recency × frequency grid of a period.
+type RfmGrid struct {
+	Start, End time.Time
+	Currency   string
+	Customers  int64
+	Cells      []RfmCell
+	Labels     []LabelCount
+}
+
+// RfmCell is one cell of the grid.
+type RfmCell struct {
+	Recency, Frequency   int
+	Customers            int64
+	AverageMonetary      string
+	AverageMonetaryScore float64
+}
+
+// LabelCount is how many customers carry an RFM label.
+type LabelCount struct {
+	Label     string
+	Customers int64
+}
+
+// maxPeriod bounds a dashboard's period.
+const maxPeriod = 10 * 366 * 24 * time.Hour
+
+// dashboardQuery checks a request and scopes it to the caller: agents see
+// their own customers and the pool; a personal segment is unknown to
+// masked callers.
+func (s *Service) dashboardQuery(ctx context.Context, in DashboardRequest) (DashboardQuery, error) {
+	a, err := auth.AccessFrom(ctx)
+	if err != nil {
+		return DashboardQuery{}, err
+	}
+	q := DashboardQuery{End: s.now(), AccountManager: in.AccountManager, Scope: a.Scope()}
+	if in.End != nil {
+		q.End = in.End.UTC()
+	}
+	q.Start = q.End.AddDate(-1, 0, 0)
+	if in.Start != nil {
+		q.Start = in.Start.UTC()
+	}
+	var v errs.Violations
+	if !q.Start.Before(q.End) {
+		v.Add("start_time", "must be before end_time (%s), got %s", q.End.Format(time.RFC3339), q.Start.Format(time.RFC3339))
+	} else if q.End.Sub(q.Start) > maxPeriod {
+		v.Add("start_time", "the period may span at most 10 years")
+	}
+	if len(in.AccountManager) > 200 {
+		v.Add("account_manager", "must be at most 200 characters")
+	}
+	if in.Currency != "" && len(in.Currency) != 3 {
+		v.Add("currency_code", "must be an ISO 4217 code such as CNY, got %q", in.Currency)
+	}
+	if in.Segment != "" {
+		if q.SegmentID, err = parseSegmentName("segment", in.Segment); err != nil {
+			v.Add("segment", "%s", filterProblem(err))
+		}
+	}
+	if err := v.Err(); err != nil {
+		return DashboardQuery{}, err
+	}
+	if q.SegmentID != "" {
+		if _, err := s.segment(ctx, q.SegmentID, in.Segment); err != nil {
+			return DashboardQuery{}, err
+		}
+	}
+	return q, nil
+}
+
+// GetValueDistribution answers the value distribution dashboard.
+func (s *Service) GetValueDistribution(ctx context.Context, in DashboardRequest) (*ValueDistribution, error) {
+	q, err := s.dashboardQuery(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	currencies, err := s.store.ValueDistribution(ctx, q, s.cfg.ShareA, s.cfg.ShareB)
+	if err != nil {
+		return nil, err
+	}
+	for i := range currencies {
+		for j := range currencies[i].Tiers {
+			currencies[i].Tiers[j].ValueLevel = valueLevel(currencies[i].Tiers[j].Tier)
+		}
+	}
+	return &ValueDistribution{Start: q.Start, End: q.End, Currencies: currencies}, nil
+}
+
+// GetRfmGrid answers the RFM grid dashboard.
+func (s *Service) GetRfmGrid(ctx context.Context, in DashboardRequest) (*RfmGrid, error) {
+	q, err := s.dashboardQuery(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	currency := cmp.Or(in.Currency, s.cfg.Currency)
+	cells, err := s.store.RfmCells(ctx, q, currency)
+	if err != nil {
+		return nil, err
+	}
+	g := &RfmGrid{Start: q.Start, End: q.End, Currency: currency, Cells: cells}
+	labels := map[string]int64{}
+	for _, c := range cells {
+		g.Customers += c.Customers
+		labels[RFMLabel(c.Recency, c.Frequency)] += c.Customers
+	}
+	for l, n := range labels {
+		g.Labels = append(g.Labels, LabelCount{Label: l, Customers: n})
+	}
+	slices.SortFunc(g.Labels, func(x, y LabelCount) int {
+		return cmp.Or(cmp.Compare(y.Customers, x.Customers), cmp.Compare(x.Label, y.Label))
+	})
+	return g, nil
+}

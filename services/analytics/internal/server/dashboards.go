@@ -1,0 +1,60 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
+	"github.com/kehu-crm/kehu/services/analytics/internal/insight"
+)
+
+// optionalTime is a request's timestamp, nil when unset.
+func optionalTime(t *timestamppb.Timestamp) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.AsTime()
+	return &v
+}
+
+// GetValueDistribution implements analyticsv1.AnalyticsServiceServer.
+func (s *Server) GetValueDistribution(ctx context.Context, req *analyticsv1.GetValueDistributionRequest) (*analyticsv1.GetValueDistributionResponse, error) {
+	d, err := s.svc.GetValueDistribution(ctx, insight.DashboardRequest{Start: optionalTime(req.GetStartTime()), End: optionalTime(req.GetEndTime()),
+		Segment: req.GetSegment(), AccountManager: req.GetAccountManager()})
+	if err != nil {
+		return nil, err
+	}
+	out := &analyticsv1.ValueDistribution{StartTime: timestamppb.New(d.Start), EndTime: timestamppb.New(d.End)}
+	for _, c := range d.Currencies {
+		pc := &analyticsv1.CurrencyValueDistribution{CurrencyCode: c.Currency, Customers: c.Customers, Revenue: c.Revenue}
+		for _, p := range c.Pareto {
+			pc.Pareto = append(pc.Pareto, &analyticsv1.ParetoPoint{CustomerPercent: p.CustomerPercent, RevenuePercent: p.RevenuePercent})
+		}
+		for _, t := range c.Tiers {
+			pc.Tiers = append(pc.Tiers, &analyticsv1.TierShare{Tier: t.Tier, ValueLevel: t.ValueLevel, Customers: t.Customers,
+				Revenue: t.Revenue, RevenuePercent: t.RevenuePercent})
+		}
+		out.Currencies = append(out.Currencies, pc)
+	}
+	return &analyticsv1.GetValueDistributionResponse{ValueDistribution: out}, nil
+}
+
+// GetRfmGrid implements analyticsv1.AnalyticsServiceServer.
+func (s *Server) GetRfmGrid(ctx context.Context, req *analyticsv1.GetRfmGridRequest) (*analyticsv1.GetRfmGridResponse, error) {
+	g, err := s.svc.GetRfmGrid(ctx, insight.DashboardRequest{Start: optionalTime(req.GetStartTime()), End: optionalTime(req.GetEndTime()),
+		Segment: req.GetSegment(), AccountManager: req.GetAccountManager(), Currency: req.GetCurrencyCode()})
+	if err != nil {
+		return nil, err
+	}
+	out := &analyticsv1.RfmGrid{StartTime: timestamppb.New(g.Start), EndTime: timestamppb.New(g.End), CurrencyCode: g.Currency, Customers: g.Customers}
+	for _, c := range g.Cells {
+		out.Cells = append(out.Cells, &analyticsv1.RfmCell{Recency: int32(c.Recency), Frequency: int32(c.Frequency), Customers: c.Customers,
+			AverageMonetary: c.AverageMonetary, AverageMonetaryScore: c.AverageMonetaryScore})
+	}
+	for _, l := range g.Labels {
+		out.Labels = append(out.Labels, &analyticsv1.RfmLabelCount{Label: l.Label, Customers: l.Customers})
+	}
+	return &analyticsv1.GetRfmGridResponse{RfmGrid: out}, nil
+}

@@ -1,0 +1,138 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kehu-crm/kehu/pkg/filter"
+	"github.com/kehu-crm/kehu/pkg/pg"
+	"github.com/kehu-crm/kehu/services/analytics/internal/insight"
+)
+
+// purchasesIn is the WHERE clause of a dashboard's purchases (records r of
+// live customers c) in the query's period and scope.
+func purchasesIn(q insight.DashboardQuery) *filter.Where {
+	w := &filter.Where{}
+	w.Add("r.kind = 'PURCHASE' AND NOT r.deleted AND r.currency_code <> '' AND NOT c.deleted")
+	w.Add("r.occur_time >= %s AND r.occur_time < %s", q.Start, q.End)
+	if q.AccountManager != "" {
+		w.Add("c.account_manager = %s", q.AccountManager)
+	}
+	if q.Scope != "" {
+		w.Add("c.account_manager IN ('', %s)", q.Scope)
+	}
+	if q.SegmentID != "" {
+		w.Add("EXISTS (SELECT 1 FROM memberships m WHERE m.customer_id = c.id AND m.segment_id = %s)", q.SegmentID)
+	}
+	return w
+}
+
+// rankedBuyers ranks each currency's buyers of the period by revenue,
+// largest first (ties by id), with running and total sums: the base of
+// the Pareto curve and the ABC tiers.
+const rankedBuyers = `
+	WITH buyers AS (
+		SELECT r.currency_code AS cur, r.customer_id, sum(r.amount) AS revenue
+		FROM records r JOIN customers c ON c.id = r.customer_id
+		WHERE %s
+		GROUP BY 1, 2
+	), ranked AS (
+		SELECT cur, customer_id, revenue,
+		       row_number() OVER w AS n, count(*) OVER (PARTITION BY cur) AS buyers,
+		       sum(revenue) OVER w AS cum, sum(revenue) OVER (PARTITION BY cur) AS total
+		FROM buyers WINDOW w AS (PARTITION BY cur ORDER BY revenue DESC, customer_id ROWS UNBOUNDED PRECEDING)
+	)`
+
+// ValueDistribution implements insight.Store: two set-based statements
+// over the period's purchases, one for the curve, one for the tiers.
+func (s *Store) ValueDistribution(ctx context.Context, q insight.DashboardQuery, shareA, shareB float64) ([]insight.CurrencyDistribution, error) {
+	w := purchasesIn(q)
+	// Up to 100 evenly spaced customer counts per currency: ceil(k × N / P).
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(rankedBuyers, w.SQL())+`,
+		points AS (SELECT DISTINCT cur, buyers, least(buyers, 100) AS p FROM ranked)
+		SELECT r.cur, r.buyers, r.total::text, 100.0 * r.n / r.buyers,
+		       CASE WHEN r.total = 0 THEN 0 ELSE (100 * r.cum / r.total)::float8 END
+		FROM points t CROSS JOIN LATERAL generate_series(1, t.p) k
+		JOIN ranked r ON r.cur = t.cur AND r.n = ceil(k * t.buyers::numeric / t.p)
+		ORDER BY r.cur, r.n`, w.Args()...)
+	if err != nil {
+		return nil, pg.Classify(err)
+	}
+	var out []insight.CurrencyDistribution
+	var (
+		cur, total  string
+		buyers      int64
+		custPercent float64
+		revPercent  float64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&cur, &buyers, &total, &custPercent, &revPercent}, func() error {
+		if len(out) == 0 || out[len(out)-1].Currency != cur {
+			out = append(out, insight.CurrencyDistribution{Currency: cur, Customers: buyers, Revenue: pg.Decimal(total)})
+		}
+		d := &out[len(out)-1]
+		d.Pareto = append(d.Pareto, insight.ParetoPoint{CustomerPercent: custPercent, RevenuePercent: revPercent})
+		return nil
+	})
+	if err != nil {
+		return nil, pg.Classify(err)
+	}
+	w = purchasesIn(q)
+	a, b := w.Arg(shareA), w.Arg(shareB)
+	rows, err = s.pool.Query(ctx, fmt.Sprintf(rankedBuyers, w.SQL())+fmt.Sprintf(`
+		SELECT cur, tier, count(*), sum(revenue)::text,
+		       CASE WHEN min(total) = 0 THEN 0 ELSE (100 * sum(revenue) / min(total))::float8 END
+		FROM (SELECT cur, revenue, total,
+		             CASE WHEN total = 0 OR revenue = 0 THEN 'C'
+		                  WHEN (cum - revenue) / total < %s THEN 'A'
+		                  WHEN (cum - revenue) / total < %s THEN 'B'
+		                  ELSE 'C' END AS tier
+		      FROM ranked) t
+		GROUP BY cur, tier ORDER BY cur, tier`, a, b), w.Args()...)
+	if err != nil {
+		return nil, pg.Classify(err)
+	}
+	var t insight.TierShare
+	_, err = pgx.ForEachRow(rows, []any{&cur, &t.Tier, &t.Customers, &t.Revenue, &t.RevenuePercent}, func() error {
+		for i := range out {
+			if out[i].Currency == cur {
+				share := t
+				share.Revenue = pg.Decimal(t.Revenue)
+				out[i].Tiers = append(out[i].Tiers, share)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, pg.Classify(err)
+	}
+	return out, nil
+}
+
+// RfmCells implements insight.Store: the customers who bought in the
+// period in currency, scored R, F and M by quintiles as of the period's
+// end (as the scoring pass does), counted per R × F cell.
+func (s *Store) RfmCells(ctx context.Context, q insight.DashboardQuery, currency string) ([]insight.RfmCell, error) {
+	w := purchasesIn(q)
+	w.Add("r.currency_code = %s", currency)
+	rows, err := s.pool.Query(ctx, `
+		WITH active AS (
+			SELECT r.customer_id, max(r.occur_time) AS last, count(*) AS n, sum(r.amount) AS m
+			FROM records r JOIN customers c ON c.id = r.customer_id
+			WHERE `+w.SQL()+`
+			GROUP BY r.customer_id
+		), scored AS (
+			SELECT ceil(5 * cume_dist() OVER (ORDER BY last))::int AS r,
+			       ceil(5 * cume_dist() OVER (ORDER BY n))::int AS f,
+			       ceil(5 * cume_dist() OVER (ORDER BY m))::int AS mo, m
+			FROM active
+		)
+		SELECT r, f, count(*), round(avg(m), 2)::text, avg(mo)::float8 FROM scored GROUP BY r, f ORDER BY r, f`, w.Args()...)
+	return pg.Collect(rows, err, func(r pgx.Row) (insight.RfmCell, error) {
+		var c insight.RfmCell
+		err := r.Scan(&c.Recency, &c.Frequency, &c.Customers, &c.AverageMonetary, &c.AverageMonetaryScore)
+		c.AverageMonetary = pg.Decimal(c.AverageMonetary)
+		return c, err
+	})
+}
