@@ -262,3 +262,66 @@ func TestDashboardRequestsChecked(t *testing.T) {
 		t.Errorf("an empty segment's distribution: %v %v", empty, err)
 	}
 }
+
+// Cohort retention agrees with a computation done here over the generated
+// purchases: cohorts by the month of each customer's first purchase ever,
+// counted in each later month up to the period's end.
+func TestCohortRetentionMatchesAnIndependentComputation(t *testing.T) {
+	t.Parallel()
+	e := start(t, func(c *Config) { c.Follow = false })
+	now := time.Now().UTC().Truncate(time.Second)
+	g := generate(t, e, 7, 500, now)
+	start, end := now.AddDate(0, -8, 0), now.AddDate(0, -1, 0)
+	month := func(t time.Time) int { return t.Year()*12 + int(t.Month()) - 1 }
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+		keep func(string) bool
+	}{
+		{"manager", testkit.As(t, "mia", auth.RoleManager), func(string) bool { return true }},
+		{"agent carol", testkit.As(t, "carol", auth.RoleAgent), func(m string) bool { return m == "" || m == "carol" }},
+	} {
+		bought := map[string]map[int]bool{}
+		for _, p := range g.purchases {
+			if p.counts && p.at.Before(end) && c.keep(g.managers[p.customer]) {
+				if bought[p.customer] == nil {
+					bought[p.customer] = map[int]bool{}
+				}
+				bought[p.customer][month(p.at)] = true
+			}
+		}
+		want := map[string]int64{} // "cohort/offset" → customers
+		for _, months := range bought {
+			first := math.MaxInt
+			for m := range months {
+				first = min(first, m)
+			}
+			if first < month(start) || first > month(end) {
+				continue
+			}
+			for m := range months {
+				want[fmt.Sprintf("%04d-%02d/%d", first/12, first%12+1, m-first)]++
+			}
+		}
+		got, err := e.analytics.GetCohortRetention(c.ctx, &analyticsv1.GetCohortRetentionRequest{StartTime: timestamppb.New(start), EndTime: timestamppb.New(end)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, co := range got.GetCohortRetention().GetCohorts() {
+			for _, m := range co.GetMonths() {
+				n++
+				k := fmt.Sprintf("%s/%d", co.GetMonth(), m.GetOffset())
+				if want[k] != m.GetCustomers() || !near(m.GetPercent(), 100*float64(m.GetCustomers())/float64(co.GetCustomers())) {
+					t.Errorf("%s: %s: %d customers (%v %%), want %d", c.name, k, m.GetCustomers(), m.GetPercent(), want[k])
+				}
+			}
+			if co.GetMonths()[0].GetOffset() != 0 || co.GetMonths()[0].GetPercent() != 100 {
+				t.Errorf("%s: cohort %s does not start at 100 %%: %v", c.name, co.GetMonth(), co.GetMonths()[0])
+			}
+		}
+		if n != len(want) || n == 0 {
+			t.Errorf("%s: %d cohort months, want %d", c.name, n, len(want))
+		}
+	}
+}

@@ -170,3 +170,50 @@ func (s *Service) GetRfmGrid(ctx context.Context, in DashboardRequest) (*RfmGrid
 	})
 	return g, nil
 }
+
+// CohortCount is how many of a cohort bought in a month after its own
+// (Percent of the cohort).
+type CohortCount struct {
+	Month     string
+	Offset    int
+	Customers int64
+	Percent   float64
+}
+
+// Cohort is one month's first buyers and how many bought in later months.
+type Cohort struct {
+	Month     string
+	Customers int64
+	Months    []CohortCount
+}
+
+// CohortRetention is the cohort retention dashboard.
+type CohortRetention struct {
+	Start, End time.Time
+	Cohorts    []Cohort
+}
+
+// GetCohortRetention answers the cohort retention dashboard.
+func (s *Service) GetCohortRetention(ctx context.Context, in DashboardRequest) (*CohortRetention, error) {
+	q, err := s.dashboardQuery(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	counts, err := s.store.CohortMonths(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := &CohortRetention{Start: q.Start, End: q.End}
+	for _, c := range counts {
+		if len(out.Cohorts) == 0 || out.Cohorts[len(out.Cohorts)-1].Month != c.Month {
+			out.Cohorts = append(out.Cohorts, Cohort{Month: c.Month})
+		}
+		co := &out.Cohorts[len(out.Cohorts)-1]
+		if c.Offset == 0 {
+			co.Customers = c.Customers
+		}
+		c.Percent = 100 * float64(c.Customers) / float64(co.Customers)
+		co.Months = append(co.Months, c)
+	}
+	return out, nil
+}

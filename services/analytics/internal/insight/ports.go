@@ -53,6 +53,9 @@ type Store interface {
 	// currency; RfmCells its R × F grid in one currency.
 	ValueDistribution(ctx context.Context, q DashboardQuery, shareA, shareB float64) ([]CurrencyDistribution, error)
 	RfmCells(ctx context.Context, q DashboardQuery, currency string) ([]RfmCell, error)
+	// CohortMonths counts, per cohort (month of first purchase) of the
+	// period and month offset, the cohort's customers who bought.
+	CohortMonths(ctx context.Context, q DashboardQuery) ([]CohortCount, error)
 
 	// CheckFilter compiles a segment filter without running it.
 	CheckFilter(filter string) error

@@ -58,3 +58,21 @@ func (s *Server) GetRfmGrid(ctx context.Context, req *analyticsv1.GetRfmGridRequ
 	}
 	return &analyticsv1.GetRfmGridResponse{RfmGrid: out}, nil
 }
+
+// GetCohortRetention implements analyticsv1.AnalyticsServiceServer.
+func (s *Server) GetCohortRetention(ctx context.Context, req *analyticsv1.GetCohortRetentionRequest) (*analyticsv1.GetCohortRetentionResponse, error) {
+	r, err := s.svc.GetCohortRetention(ctx, insight.DashboardRequest{Start: optionalTime(req.GetStartTime()), End: optionalTime(req.GetEndTime()),
+		Segment: req.GetSegment(), AccountManager: req.GetAccountManager()})
+	if err != nil {
+		return nil, err
+	}
+	out := &analyticsv1.CohortRetention{StartTime: timestamppb.New(r.Start), EndTime: timestamppb.New(r.End)}
+	for _, c := range r.Cohorts {
+		pc := &analyticsv1.Cohort{Month: c.Month, Customers: c.Customers}
+		for _, m := range c.Months {
+			pc.Months = append(pc.Months, &analyticsv1.CohortMonth{Offset: int32(m.Offset), Customers: m.Customers, Percent: m.Percent})
+		}
+		out.Cohorts = append(out.Cohorts, pc)
+	}
+	return &analyticsv1.GetCohortRetentionResponse{CohortRetention: out}, nil
+}

@@ -25,5 +25,6 @@ var Policy = auth.NewPolicy(analyticsv1.AnalyticsService_ServiceDesc.ServiceName
 	"ListSegmentSizes":         auth.Readers,
 	"GetValueDistribution":     auth.Readers,
 	"GetRfmGrid":               auth.Readers,
+	"GetCohortRetention":       auth.Readers,
 	"StreamEvents":             auth.Services,
 })

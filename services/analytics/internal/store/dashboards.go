@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -16,7 +17,10 @@ import (
 func purchasesIn(q insight.DashboardQuery) *filter.Where {
 	w := &filter.Where{}
 	w.Add("r.kind = 'PURCHASE' AND NOT r.deleted AND r.currency_code <> '' AND NOT c.deleted")
-	w.Add("r.occur_time >= %s AND r.occur_time < %s", q.Start, q.End)
+	if !q.Start.IsZero() {
+		w.Add("r.occur_time >= %s", q.Start)
+	}
+	w.Add("r.occur_time < %s", q.End)
 	if q.AccountManager != "" {
 		w.Add("c.account_manager = %s", q.AccountManager)
 	}
@@ -134,5 +138,31 @@ func (s *Store) RfmCells(ctx context.Context, q insight.DashboardQuery, currency
 		err := r.Scan(&c.Recency, &c.Frequency, &c.Customers, &c.AverageMonetary, &c.AverageMonetaryScore)
 		c.AverageMonetary = pg.Decimal(c.AverageMonetary)
 		return c, err
+	})
+}
+
+// CohortMonths implements insight.Store: each in-scope customer's months
+// with a purchase (UTC), their cohort the first of them ever; counted per
+// cohort of the period and month offset up to the period's end.
+func (s *Store) CohortMonths(ctx context.Context, q insight.DashboardQuery) ([]insight.CohortCount, error) {
+	w := purchasesIn(insight.DashboardQuery{Start: time.Time{}, End: q.End, SegmentID: q.SegmentID, AccountManager: q.AccountManager, Scope: q.Scope})
+	from, to := w.Arg(q.Start), w.Arg(q.End)
+	rows, err := s.pool.Query(ctx, `
+		WITH bought AS (
+			SELECT DISTINCT r.customer_id, date_trunc('month', r.occur_time AT TIME ZONE 'UTC') AS month
+			FROM records r JOIN customers c ON c.id = r.customer_id
+			WHERE `+w.SQL()+`
+		), cohort AS (
+			SELECT customer_id, min(month) AS month FROM bought GROUP BY customer_id
+		)
+		SELECT to_char(f.month, 'YYYY-MM'),
+		       ((extract(year FROM b.month) - extract(year FROM f.month)) * 12 + extract(month FROM b.month) - extract(month FROM f.month))::int,
+		       count(*)
+		FROM cohort f JOIN bought b ON b.customer_id = f.customer_id
+		WHERE f.month >= date_trunc('month', `+from+`::timestamptz AT TIME ZONE 'UTC') AND f.month < (`+to+`::timestamptz AT TIME ZONE 'UTC')
+		GROUP BY 1, 2 ORDER BY 1, 2`, w.Args()...)
+	return pg.Collect(rows, err, func(r pgx.Row) (insight.CohortCount, error) {
+		var c insight.CohortCount
+		return c, r.Scan(&c.Month, &c.Offset, &c.Customers)
 	})
 }

@@ -2008,6 +2008,122 @@ func (x *GetRfmGridResponse) GetRfmGrid() *RfmGrid {
 	return nil
 }
 
+type GetCohortRetentionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Cohorts of first purchases in [start_time, end_time): default the 12
+	// months to now.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Only the members of this segment ("segments/{segment}"), if set.
+	Segment string `protobuf:"bytes,3,opt,name=segment,proto3" json:"segment,omitempty"`
+	// Only this account manager's customers, if set.
+	AccountManager string `protobuf:"bytes,4,opt,name=account_manager,json=accountManager,proto3" json:"account_manager,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GetCohortRetentionRequest) Reset() {
+	*x = GetCohortRetentionRequest{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCohortRetentionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCohortRetentionRequest) ProtoMessage() {}
+
+func (x *GetCohortRetentionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCohortRetentionRequest.ProtoReflect.Descriptor instead.
+func (*GetCohortRetentionRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *GetCohortRetentionRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *GetCohortRetentionRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *GetCohortRetentionRequest) GetSegment() string {
+	if x != nil {
+		return x.Segment
+	}
+	return ""
+}
+
+func (x *GetCohortRetentionRequest) GetAccountManager() string {
+	if x != nil {
+		return x.AccountManager
+	}
+	return ""
+}
+
+type GetCohortRetentionResponse struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	CohortRetention *CohortRetention       `protobuf:"bytes,1,opt,name=cohort_retention,json=cohortRetention,proto3" json:"cohort_retention,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *GetCohortRetentionResponse) Reset() {
+	*x = GetCohortRetentionResponse{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCohortRetentionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCohortRetentionResponse) ProtoMessage() {}
+
+func (x *GetCohortRetentionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCohortRetentionResponse.ProtoReflect.Descriptor instead.
+func (*GetCohortRetentionResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *GetCohortRetentionResponse) GetCohortRetention() *CohortRetention {
+	if x != nil {
+		return x.CohortRetention
+	}
+	return nil
+}
+
 var File_kehu_analytics_v1_analytics_service_proto protoreflect.FileDescriptor
 
 const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
@@ -2124,7 +2240,15 @@ const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"\x1cGetValueDistributionResponse\x12S\n" +
 	"\x12value_distribution\x18\x01 \x01(\v2$.kehu.analytics.v1.ValueDistributionR\x11valueDistribution\"K\n" +
 	"\x12GetRfmGridResponse\x125\n" +
-	"\brfm_grid\x18\x01 \x01(\v2\x1a.kehu.analytics.v1.RfmGridR\arfmGrid2\xbd\x0e\n" +
+	"\brfm_grid\x18\x01 \x01(\v2\x1a.kehu.analytics.v1.RfmGridR\arfmGrid\"\xd0\x01\n" +
+	"\x19GetCohortRetentionRequest\x129\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x18\n" +
+	"\asegment\x18\x03 \x01(\tR\asegment\x12'\n" +
+	"\x0faccount_manager\x18\x04 \x01(\tR\x0eaccountManager\"k\n" +
+	"\x1aGetCohortRetentionResponse\x12M\n" +
+	"\x10cohort_retention\x18\x01 \x01(\v2\".kehu.analytics.v1.CohortRetentionR\x0fcohortRetention2\xb0\x0f\n" +
 	"\x10AnalyticsService\x12t\n" +
 	"\x13GetCustomerInsights\x12-.kehu.analytics.v1.GetCustomerInsightsRequest\x1a..kehu.analytics.v1.GetCustomerInsightsResponse\x12_\n" +
 	"\fRecomputeAll\x12&.kehu.analytics.v1.RecomputeAllRequest\x1a'.kehu.analytics.v1.RecomputeAllResponse\x12t\n" +
@@ -2143,7 +2267,8 @@ const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"\x10ListSegmentSizes\x12*.kehu.analytics.v1.ListSegmentSizesRequest\x1a+.kehu.analytics.v1.ListSegmentSizesResponse\x12w\n" +
 	"\x14GetValueDistribution\x12..kehu.analytics.v1.GetValueDistributionRequest\x1a/.kehu.analytics.v1.GetValueDistributionResponse\x12Y\n" +
 	"\n" +
-	"GetRfmGrid\x12$.kehu.analytics.v1.GetRfmGridRequest\x1a%.kehu.analytics.v1.GetRfmGridResponse\x12a\n" +
+	"GetRfmGrid\x12$.kehu.analytics.v1.GetRfmGridRequest\x1a%.kehu.analytics.v1.GetRfmGridResponse\x12q\n" +
+	"\x12GetCohortRetention\x12,.kehu.analytics.v1.GetCohortRetentionRequest\x1a-.kehu.analytics.v1.GetCohortRetentionResponse\x12a\n" +
 	"\fStreamEvents\x12&.kehu.analytics.v1.StreamEventsRequest\x1a'.kehu.analytics.v1.StreamEventsResponse0\x01B@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
 
 var (
@@ -2158,7 +2283,7 @@ func file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP() []byte {
 	return file_kehu_analytics_v1_analytics_service_proto_rawDescData
 }
 
-var file_kehu_analytics_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_kehu_analytics_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_kehu_analytics_v1_analytics_service_proto_goTypes = []any{
 	(*GetCustomerInsightsRequest)(nil),       // 0: kehu.analytics.v1.GetCustomerInsightsRequest
 	(*GetCustomerInsightsResponse)(nil),      // 1: kehu.analytics.v1.GetCustomerInsightsResponse
@@ -2199,77 +2324,85 @@ var file_kehu_analytics_v1_analytics_service_proto_goTypes = []any{
 	(*GetRfmGridRequest)(nil),                // 36: kehu.analytics.v1.GetRfmGridRequest
 	(*GetValueDistributionResponse)(nil),     // 37: kehu.analytics.v1.GetValueDistributionResponse
 	(*GetRfmGridResponse)(nil),               // 38: kehu.analytics.v1.GetRfmGridResponse
-	(*Insights)(nil),                         // 39: kehu.analytics.v1.Insights
-	(*durationpb.Duration)(nil),              // 40: google.protobuf.Duration
-	(*AtRiskCustomer)(nil),                   // 41: kehu.analytics.v1.AtRiskCustomer
-	(*Segment)(nil),                          // 42: kehu.analytics.v1.Segment
-	(*fieldmaskpb.FieldMask)(nil),            // 43: google.protobuf.FieldMask
-	(*v1.Event)(nil),                         // 44: kehu.event.v1.Event
-	(*timestamppb.Timestamp)(nil),            // 45: google.protobuf.Timestamp
-	(*ValueDistribution)(nil),                // 46: kehu.analytics.v1.ValueDistribution
-	(*RfmGrid)(nil),                          // 47: kehu.analytics.v1.RfmGrid
+	(*GetCohortRetentionRequest)(nil),        // 39: kehu.analytics.v1.GetCohortRetentionRequest
+	(*GetCohortRetentionResponse)(nil),       // 40: kehu.analytics.v1.GetCohortRetentionResponse
+	(*Insights)(nil),                         // 41: kehu.analytics.v1.Insights
+	(*durationpb.Duration)(nil),              // 42: google.protobuf.Duration
+	(*AtRiskCustomer)(nil),                   // 43: kehu.analytics.v1.AtRiskCustomer
+	(*Segment)(nil),                          // 44: kehu.analytics.v1.Segment
+	(*fieldmaskpb.FieldMask)(nil),            // 45: google.protobuf.FieldMask
+	(*v1.Event)(nil),                         // 46: kehu.event.v1.Event
+	(*timestamppb.Timestamp)(nil),            // 47: google.protobuf.Timestamp
+	(*ValueDistribution)(nil),                // 48: kehu.analytics.v1.ValueDistribution
+	(*RfmGrid)(nil),                          // 49: kehu.analytics.v1.RfmGrid
+	(*CohortRetention)(nil),                  // 50: kehu.analytics.v1.CohortRetention
 }
 var file_kehu_analytics_v1_analytics_service_proto_depIdxs = []int32{
-	39, // 0: kehu.analytics.v1.GetCustomerInsightsResponse.insights:type_name -> kehu.analytics.v1.Insights
-	40, // 1: kehu.analytics.v1.RecomputeAllResponse.duration:type_name -> google.protobuf.Duration
-	41, // 2: kehu.analytics.v1.ListAtRiskCustomersResponse.customers:type_name -> kehu.analytics.v1.AtRiskCustomer
-	42, // 3: kehu.analytics.v1.CreateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
-	42, // 4: kehu.analytics.v1.CreateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
-	42, // 5: kehu.analytics.v1.GetSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
-	42, // 6: kehu.analytics.v1.ListSegmentsResponse.segments:type_name -> kehu.analytics.v1.Segment
-	42, // 7: kehu.analytics.v1.UpdateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
-	43, // 8: kehu.analytics.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	42, // 9: kehu.analytics.v1.UpdateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	41, // 0: kehu.analytics.v1.GetCustomerInsightsResponse.insights:type_name -> kehu.analytics.v1.Insights
+	42, // 1: kehu.analytics.v1.RecomputeAllResponse.duration:type_name -> google.protobuf.Duration
+	43, // 2: kehu.analytics.v1.ListAtRiskCustomersResponse.customers:type_name -> kehu.analytics.v1.AtRiskCustomer
+	44, // 3: kehu.analytics.v1.CreateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
+	44, // 4: kehu.analytics.v1.CreateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	44, // 5: kehu.analytics.v1.GetSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	44, // 6: kehu.analytics.v1.ListSegmentsResponse.segments:type_name -> kehu.analytics.v1.Segment
+	44, // 7: kehu.analytics.v1.UpdateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
+	45, // 8: kehu.analytics.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	44, // 9: kehu.analytics.v1.UpdateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
 	24, // 10: kehu.analytics.v1.BatchGetCustomerSegmentsResponse.results:type_name -> kehu.analytics.v1.CustomerSegments
 	27, // 11: kehu.analytics.v1.BatchCheckMembershipResponse.results:type_name -> kehu.analytics.v1.MembershipCheck
 	30, // 12: kehu.analytics.v1.ListSegmentSizesResponse.sizes:type_name -> kehu.analytics.v1.SegmentSize
-	44, // 13: kehu.analytics.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
-	41, // 14: kehu.analytics.v1.ChurnWarningPayload.customer:type_name -> kehu.analytics.v1.AtRiskCustomer
-	45, // 15: kehu.analytics.v1.GetValueDistributionRequest.start_time:type_name -> google.protobuf.Timestamp
-	45, // 16: kehu.analytics.v1.GetValueDistributionRequest.end_time:type_name -> google.protobuf.Timestamp
-	45, // 17: kehu.analytics.v1.GetRfmGridRequest.start_time:type_name -> google.protobuf.Timestamp
-	45, // 18: kehu.analytics.v1.GetRfmGridRequest.end_time:type_name -> google.protobuf.Timestamp
-	46, // 19: kehu.analytics.v1.GetValueDistributionResponse.value_distribution:type_name -> kehu.analytics.v1.ValueDistribution
-	47, // 20: kehu.analytics.v1.GetRfmGridResponse.rfm_grid:type_name -> kehu.analytics.v1.RfmGrid
-	0,  // 21: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:input_type -> kehu.analytics.v1.GetCustomerInsightsRequest
-	2,  // 22: kehu.analytics.v1.AnalyticsService.RecomputeAll:input_type -> kehu.analytics.v1.RecomputeAllRequest
-	4,  // 23: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:input_type -> kehu.analytics.v1.ListAtRiskCustomersRequest
-	6,  // 24: kehu.analytics.v1.AnalyticsService.CreateSegment:input_type -> kehu.analytics.v1.CreateSegmentRequest
-	8,  // 25: kehu.analytics.v1.AnalyticsService.GetSegment:input_type -> kehu.analytics.v1.GetSegmentRequest
-	10, // 26: kehu.analytics.v1.AnalyticsService.ListSegments:input_type -> kehu.analytics.v1.ListSegmentsRequest
-	12, // 27: kehu.analytics.v1.AnalyticsService.UpdateSegment:input_type -> kehu.analytics.v1.UpdateSegmentRequest
-	14, // 28: kehu.analytics.v1.AnalyticsService.DeleteSegment:input_type -> kehu.analytics.v1.DeleteSegmentRequest
-	16, // 29: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:input_type -> kehu.analytics.v1.GetCustomerSegmentsRequest
-	18, // 30: kehu.analytics.v1.AnalyticsService.CheckMembership:input_type -> kehu.analytics.v1.CheckMembershipRequest
-	20, // 31: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:input_type -> kehu.analytics.v1.ListSegmentMembersRequest
-	22, // 32: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:input_type -> kehu.analytics.v1.BatchGetCustomerSegmentsRequest
-	25, // 33: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:input_type -> kehu.analytics.v1.BatchCheckMembershipRequest
-	28, // 34: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:input_type -> kehu.analytics.v1.ListSegmentSizesRequest
-	35, // 35: kehu.analytics.v1.AnalyticsService.GetValueDistribution:input_type -> kehu.analytics.v1.GetValueDistributionRequest
-	36, // 36: kehu.analytics.v1.AnalyticsService.GetRfmGrid:input_type -> kehu.analytics.v1.GetRfmGridRequest
-	31, // 37: kehu.analytics.v1.AnalyticsService.StreamEvents:input_type -> kehu.analytics.v1.StreamEventsRequest
-	1,  // 38: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:output_type -> kehu.analytics.v1.GetCustomerInsightsResponse
-	3,  // 39: kehu.analytics.v1.AnalyticsService.RecomputeAll:output_type -> kehu.analytics.v1.RecomputeAllResponse
-	5,  // 40: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:output_type -> kehu.analytics.v1.ListAtRiskCustomersResponse
-	7,  // 41: kehu.analytics.v1.AnalyticsService.CreateSegment:output_type -> kehu.analytics.v1.CreateSegmentResponse
-	9,  // 42: kehu.analytics.v1.AnalyticsService.GetSegment:output_type -> kehu.analytics.v1.GetSegmentResponse
-	11, // 43: kehu.analytics.v1.AnalyticsService.ListSegments:output_type -> kehu.analytics.v1.ListSegmentsResponse
-	13, // 44: kehu.analytics.v1.AnalyticsService.UpdateSegment:output_type -> kehu.analytics.v1.UpdateSegmentResponse
-	15, // 45: kehu.analytics.v1.AnalyticsService.DeleteSegment:output_type -> kehu.analytics.v1.DeleteSegmentResponse
-	17, // 46: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:output_type -> kehu.analytics.v1.GetCustomerSegmentsResponse
-	19, // 47: kehu.analytics.v1.AnalyticsService.CheckMembership:output_type -> kehu.analytics.v1.CheckMembershipResponse
-	21, // 48: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:output_type -> kehu.analytics.v1.ListSegmentMembersResponse
-	23, // 49: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:output_type -> kehu.analytics.v1.BatchGetCustomerSegmentsResponse
-	26, // 50: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:output_type -> kehu.analytics.v1.BatchCheckMembershipResponse
-	29, // 51: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:output_type -> kehu.analytics.v1.ListSegmentSizesResponse
-	37, // 52: kehu.analytics.v1.AnalyticsService.GetValueDistribution:output_type -> kehu.analytics.v1.GetValueDistributionResponse
-	38, // 53: kehu.analytics.v1.AnalyticsService.GetRfmGrid:output_type -> kehu.analytics.v1.GetRfmGridResponse
-	32, // 54: kehu.analytics.v1.AnalyticsService.StreamEvents:output_type -> kehu.analytics.v1.StreamEventsResponse
-	38, // [38:55] is the sub-list for method output_type
-	21, // [21:38] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	46, // 13: kehu.analytics.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
+	43, // 14: kehu.analytics.v1.ChurnWarningPayload.customer:type_name -> kehu.analytics.v1.AtRiskCustomer
+	47, // 15: kehu.analytics.v1.GetValueDistributionRequest.start_time:type_name -> google.protobuf.Timestamp
+	47, // 16: kehu.analytics.v1.GetValueDistributionRequest.end_time:type_name -> google.protobuf.Timestamp
+	47, // 17: kehu.analytics.v1.GetRfmGridRequest.start_time:type_name -> google.protobuf.Timestamp
+	47, // 18: kehu.analytics.v1.GetRfmGridRequest.end_time:type_name -> google.protobuf.Timestamp
+	48, // 19: kehu.analytics.v1.GetValueDistributionResponse.value_distribution:type_name -> kehu.analytics.v1.ValueDistribution
+	49, // 20: kehu.analytics.v1.GetRfmGridResponse.rfm_grid:type_name -> kehu.analytics.v1.RfmGrid
+	47, // 21: kehu.analytics.v1.GetCohortRetentionRequest.start_time:type_name -> google.protobuf.Timestamp
+	47, // 22: kehu.analytics.v1.GetCohortRetentionRequest.end_time:type_name -> google.protobuf.Timestamp
+	50, // 23: kehu.analytics.v1.GetCohortRetentionResponse.cohort_retention:type_name -> kehu.analytics.v1.CohortRetention
+	0,  // 24: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:input_type -> kehu.analytics.v1.GetCustomerInsightsRequest
+	2,  // 25: kehu.analytics.v1.AnalyticsService.RecomputeAll:input_type -> kehu.analytics.v1.RecomputeAllRequest
+	4,  // 26: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:input_type -> kehu.analytics.v1.ListAtRiskCustomersRequest
+	6,  // 27: kehu.analytics.v1.AnalyticsService.CreateSegment:input_type -> kehu.analytics.v1.CreateSegmentRequest
+	8,  // 28: kehu.analytics.v1.AnalyticsService.GetSegment:input_type -> kehu.analytics.v1.GetSegmentRequest
+	10, // 29: kehu.analytics.v1.AnalyticsService.ListSegments:input_type -> kehu.analytics.v1.ListSegmentsRequest
+	12, // 30: kehu.analytics.v1.AnalyticsService.UpdateSegment:input_type -> kehu.analytics.v1.UpdateSegmentRequest
+	14, // 31: kehu.analytics.v1.AnalyticsService.DeleteSegment:input_type -> kehu.analytics.v1.DeleteSegmentRequest
+	16, // 32: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:input_type -> kehu.analytics.v1.GetCustomerSegmentsRequest
+	18, // 33: kehu.analytics.v1.AnalyticsService.CheckMembership:input_type -> kehu.analytics.v1.CheckMembershipRequest
+	20, // 34: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:input_type -> kehu.analytics.v1.ListSegmentMembersRequest
+	22, // 35: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:input_type -> kehu.analytics.v1.BatchGetCustomerSegmentsRequest
+	25, // 36: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:input_type -> kehu.analytics.v1.BatchCheckMembershipRequest
+	28, // 37: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:input_type -> kehu.analytics.v1.ListSegmentSizesRequest
+	35, // 38: kehu.analytics.v1.AnalyticsService.GetValueDistribution:input_type -> kehu.analytics.v1.GetValueDistributionRequest
+	36, // 39: kehu.analytics.v1.AnalyticsService.GetRfmGrid:input_type -> kehu.analytics.v1.GetRfmGridRequest
+	39, // 40: kehu.analytics.v1.AnalyticsService.GetCohortRetention:input_type -> kehu.analytics.v1.GetCohortRetentionRequest
+	31, // 41: kehu.analytics.v1.AnalyticsService.StreamEvents:input_type -> kehu.analytics.v1.StreamEventsRequest
+	1,  // 42: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:output_type -> kehu.analytics.v1.GetCustomerInsightsResponse
+	3,  // 43: kehu.analytics.v1.AnalyticsService.RecomputeAll:output_type -> kehu.analytics.v1.RecomputeAllResponse
+	5,  // 44: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:output_type -> kehu.analytics.v1.ListAtRiskCustomersResponse
+	7,  // 45: kehu.analytics.v1.AnalyticsService.CreateSegment:output_type -> kehu.analytics.v1.CreateSegmentResponse
+	9,  // 46: kehu.analytics.v1.AnalyticsService.GetSegment:output_type -> kehu.analytics.v1.GetSegmentResponse
+	11, // 47: kehu.analytics.v1.AnalyticsService.ListSegments:output_type -> kehu.analytics.v1.ListSegmentsResponse
+	13, // 48: kehu.analytics.v1.AnalyticsService.UpdateSegment:output_type -> kehu.analytics.v1.UpdateSegmentResponse
+	15, // 49: kehu.analytics.v1.AnalyticsService.DeleteSegment:output_type -> kehu.analytics.v1.DeleteSegmentResponse
+	17, // 50: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:output_type -> kehu.analytics.v1.GetCustomerSegmentsResponse
+	19, // 51: kehu.analytics.v1.AnalyticsService.CheckMembership:output_type -> kehu.analytics.v1.CheckMembershipResponse
+	21, // 52: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:output_type -> kehu.analytics.v1.ListSegmentMembersResponse
+	23, // 53: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:output_type -> kehu.analytics.v1.BatchGetCustomerSegmentsResponse
+	26, // 54: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:output_type -> kehu.analytics.v1.BatchCheckMembershipResponse
+	29, // 55: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:output_type -> kehu.analytics.v1.ListSegmentSizesResponse
+	37, // 56: kehu.analytics.v1.AnalyticsService.GetValueDistribution:output_type -> kehu.analytics.v1.GetValueDistributionResponse
+	38, // 57: kehu.analytics.v1.AnalyticsService.GetRfmGrid:output_type -> kehu.analytics.v1.GetRfmGridResponse
+	40, // 58: kehu.analytics.v1.AnalyticsService.GetCohortRetention:output_type -> kehu.analytics.v1.GetCohortRetentionResponse
+	32, // 59: kehu.analytics.v1.AnalyticsService.StreamEvents:output_type -> kehu.analytics.v1.StreamEventsResponse
+	42, // [42:60] is the sub-list for method output_type
+	24, // [24:42] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_kehu_analytics_v1_analytics_service_proto_init() }
@@ -2285,7 +2418,7 @@ func file_kehu_analytics_v1_analytics_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_analytics_v1_analytics_service_proto_rawDesc), len(file_kehu_analytics_v1_analytics_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   39,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

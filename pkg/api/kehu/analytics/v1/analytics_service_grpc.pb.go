@@ -35,6 +35,7 @@ const (
 	AnalyticsService_ListSegmentSizes_FullMethodName         = "/kehu.analytics.v1.AnalyticsService/ListSegmentSizes"
 	AnalyticsService_GetValueDistribution_FullMethodName     = "/kehu.analytics.v1.AnalyticsService/GetValueDistribution"
 	AnalyticsService_GetRfmGrid_FullMethodName               = "/kehu.analytics.v1.AnalyticsService/GetRfmGrid"
+	AnalyticsService_GetCohortRetention_FullMethodName       = "/kehu.analytics.v1.AnalyticsService/GetCohortRetention"
 	AnalyticsService_StreamEvents_FullMethodName             = "/kehu.analytics.v1.AnalyticsService/StreamEvents"
 )
 
@@ -86,6 +87,9 @@ type AnalyticsServiceClient interface {
 	// The RFM grid of a period: recency × frequency cells with customer
 	// counts and monetary averages, and the RFM label counts.
 	GetRfmGrid(ctx context.Context, in *GetRfmGridRequest, opts ...grpc.CallOption) (*GetRfmGridResponse, error)
+	// Cohort retention: by month of first purchase, the share still buying
+	// in each later month.
+	GetCohortRetention(ctx context.Context, in *GetCohortRetentionRequest, opts ...grpc.CallOption) (*GetCohortRetentionResponse, error)
 	// Streams the service's events (segment.entered, segment.exited) after
 	// after_sequence, then new ones as they commit.
 	StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error)
@@ -259,6 +263,16 @@ func (c *analyticsServiceClient) GetRfmGrid(ctx context.Context, in *GetRfmGridR
 	return out, nil
 }
 
+func (c *analyticsServiceClient) GetCohortRetention(ctx context.Context, in *GetCohortRetentionRequest, opts ...grpc.CallOption) (*GetCohortRetentionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCohortRetentionResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_GetCohortRetention_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *analyticsServiceClient) StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &AnalyticsService_ServiceDesc.Streams[0], AnalyticsService_StreamEvents_FullMethodName, cOpts...)
@@ -326,6 +340,9 @@ type AnalyticsServiceServer interface {
 	// The RFM grid of a period: recency × frequency cells with customer
 	// counts and monetary averages, and the RFM label counts.
 	GetRfmGrid(context.Context, *GetRfmGridRequest) (*GetRfmGridResponse, error)
+	// Cohort retention: by month of first purchase, the share still buying
+	// in each later month.
+	GetCohortRetention(context.Context, *GetCohortRetentionRequest) (*GetCohortRetentionResponse, error)
 	// Streams the service's events (segment.entered, segment.exited) after
 	// after_sequence, then new ones as they commit.
 	StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error
@@ -386,6 +403,9 @@ func (UnimplementedAnalyticsServiceServer) GetValueDistribution(context.Context,
 }
 func (UnimplementedAnalyticsServiceServer) GetRfmGrid(context.Context, *GetRfmGridRequest) (*GetRfmGridResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetRfmGrid not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) GetCohortRetention(context.Context, *GetCohortRetentionRequest) (*GetCohortRetentionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCohortRetention not implemented")
 }
 func (UnimplementedAnalyticsServiceServer) StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamEvents not implemented")
@@ -699,6 +719,24 @@ func _AnalyticsService_GetRfmGrid_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AnalyticsService_GetCohortRetention_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCohortRetentionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).GetCohortRetention(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_GetCohortRetention_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).GetCohortRetention(ctx, req.(*GetCohortRetentionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AnalyticsService_StreamEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(StreamEventsRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -780,6 +818,10 @@ var AnalyticsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetRfmGrid",
 			Handler:    _AnalyticsService_GetRfmGrid_Handler,
+		},
+		{
+			MethodName: "GetCohortRetention",
+			Handler:    _AnalyticsService_GetCohortRetention_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -527,6 +527,197 @@ func (x *RfmLabelCount) GetCustomers() int64 {
 	return 0
 }
 
+// CohortRetention follows the customers by the month of their first
+// purchase (UTC): how many of each cohort bought again in each later month.
+type CohortRetention struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Cohorts whose first purchase falls in [start_time, end_time); months
+	// are counted up to end_time.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Oldest first.
+	Cohorts       []*Cohort `protobuf:"bytes,3,rep,name=cohorts,proto3" json:"cohorts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CohortRetention) Reset() {
+	*x = CohortRetention{}
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CohortRetention) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CohortRetention) ProtoMessage() {}
+
+func (x *CohortRetention) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CohortRetention.ProtoReflect.Descriptor instead.
+func (*CohortRetention) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_dashboards_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CohortRetention) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *CohortRetention) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *CohortRetention) GetCohorts() []*Cohort {
+	if x != nil {
+		return x.Cohorts
+	}
+	return nil
+}
+
+// Cohort is the customers whose first purchase was in one month.
+type Cohort struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "YYYY-MM".
+	Month     string `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"`
+	Customers int64  `protobuf:"varint,2,opt,name=customers,proto3" json:"customers,omitempty"`
+	// Month 0 (the first purchase: 100 %), 1, 2, … up to the period's end.
+	Months        []*CohortMonth `protobuf:"bytes,3,rep,name=months,proto3" json:"months,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Cohort) Reset() {
+	*x = Cohort{}
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Cohort) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Cohort) ProtoMessage() {}
+
+func (x *Cohort) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Cohort.ProtoReflect.Descriptor instead.
+func (*Cohort) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_dashboards_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Cohort) GetMonth() string {
+	if x != nil {
+		return x.Month
+	}
+	return ""
+}
+
+func (x *Cohort) GetCustomers() int64 {
+	if x != nil {
+		return x.Customers
+	}
+	return 0
+}
+
+func (x *Cohort) GetMonths() []*CohortMonth {
+	if x != nil {
+		return x.Months
+	}
+	return nil
+}
+
+// CohortMonth is one later month of a cohort.
+type CohortMonth struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Months after the cohort's month.
+	Offset int32 `protobuf:"varint,1,opt,name=offset,proto3" json:"offset,omitempty"`
+	// Customers of the cohort who bought in that month.
+	Customers     int64   `protobuf:"varint,2,opt,name=customers,proto3" json:"customers,omitempty"`
+	Percent       float64 `protobuf:"fixed64,3,opt,name=percent,proto3" json:"percent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CohortMonth) Reset() {
+	*x = CohortMonth{}
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CohortMonth) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CohortMonth) ProtoMessage() {}
+
+func (x *CohortMonth) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CohortMonth.ProtoReflect.Descriptor instead.
+func (*CohortMonth) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_dashboards_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *CohortMonth) GetOffset() int32 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *CohortMonth) GetCustomers() int64 {
+	if x != nil {
+		return x.Customers
+	}
+	return 0
+}
+
+func (x *CohortMonth) GetPercent() float64 {
+	if x != nil {
+		return x.Percent
+	}
+	return 0
+}
+
 var File_kehu_analytics_v1_dashboards_proto protoreflect.FileDescriptor
 
 const file_kehu_analytics_v1_dashboards_proto_rawDesc = "" +
@@ -571,7 +762,20 @@ const file_kehu_analytics_v1_dashboards_proto_rawDesc = "" +
 	"\x16average_monetary_score\x18\x05 \x01(\x01R\x14averageMonetaryScore\"C\n" +
 	"\rRfmLabelCount\x12\x14\n" +
 	"\x05label\x18\x01 \x01(\tR\x05label\x12\x1c\n" +
-	"\tcustomers\x18\x02 \x01(\x03R\tcustomersB@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
+	"\tcustomers\x18\x02 \x01(\x03R\tcustomers\"\xb8\x01\n" +
+	"\x0fCohortRetention\x129\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x123\n" +
+	"\acohorts\x18\x03 \x03(\v2\x19.kehu.analytics.v1.CohortR\acohorts\"t\n" +
+	"\x06Cohort\x12\x14\n" +
+	"\x05month\x18\x01 \x01(\tR\x05month\x12\x1c\n" +
+	"\tcustomers\x18\x02 \x01(\x03R\tcustomers\x126\n" +
+	"\x06months\x18\x03 \x03(\v2\x1e.kehu.analytics.v1.CohortMonthR\x06months\"]\n" +
+	"\vCohortMonth\x12\x16\n" +
+	"\x06offset\x18\x01 \x01(\x05R\x06offset\x12\x1c\n" +
+	"\tcustomers\x18\x02 \x01(\x03R\tcustomers\x12\x18\n" +
+	"\apercent\x18\x03 \x01(\x01R\apercentB@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
 
 var (
 	file_kehu_analytics_v1_dashboards_proto_rawDescOnce sync.Once
@@ -585,7 +789,7 @@ func file_kehu_analytics_v1_dashboards_proto_rawDescGZIP() []byte {
 	return file_kehu_analytics_v1_dashboards_proto_rawDescData
 }
 
-var file_kehu_analytics_v1_dashboards_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_kehu_analytics_v1_dashboards_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_kehu_analytics_v1_dashboards_proto_goTypes = []any{
 	(*ValueDistribution)(nil),         // 0: kehu.analytics.v1.ValueDistribution
 	(*CurrencyValueDistribution)(nil), // 1: kehu.analytics.v1.CurrencyValueDistribution
@@ -594,23 +798,30 @@ var file_kehu_analytics_v1_dashboards_proto_goTypes = []any{
 	(*RfmGrid)(nil),                   // 4: kehu.analytics.v1.RfmGrid
 	(*RfmCell)(nil),                   // 5: kehu.analytics.v1.RfmCell
 	(*RfmLabelCount)(nil),             // 6: kehu.analytics.v1.RfmLabelCount
-	(*timestamppb.Timestamp)(nil),     // 7: google.protobuf.Timestamp
+	(*CohortRetention)(nil),           // 7: kehu.analytics.v1.CohortRetention
+	(*Cohort)(nil),                    // 8: kehu.analytics.v1.Cohort
+	(*CohortMonth)(nil),               // 9: kehu.analytics.v1.CohortMonth
+	(*timestamppb.Timestamp)(nil),     // 10: google.protobuf.Timestamp
 }
 var file_kehu_analytics_v1_dashboards_proto_depIdxs = []int32{
-	7, // 0: kehu.analytics.v1.ValueDistribution.start_time:type_name -> google.protobuf.Timestamp
-	7, // 1: kehu.analytics.v1.ValueDistribution.end_time:type_name -> google.protobuf.Timestamp
-	1, // 2: kehu.analytics.v1.ValueDistribution.currencies:type_name -> kehu.analytics.v1.CurrencyValueDistribution
-	2, // 3: kehu.analytics.v1.CurrencyValueDistribution.pareto:type_name -> kehu.analytics.v1.ParetoPoint
-	3, // 4: kehu.analytics.v1.CurrencyValueDistribution.tiers:type_name -> kehu.analytics.v1.TierShare
-	7, // 5: kehu.analytics.v1.RfmGrid.start_time:type_name -> google.protobuf.Timestamp
-	7, // 6: kehu.analytics.v1.RfmGrid.end_time:type_name -> google.protobuf.Timestamp
-	5, // 7: kehu.analytics.v1.RfmGrid.cells:type_name -> kehu.analytics.v1.RfmCell
-	6, // 8: kehu.analytics.v1.RfmGrid.labels:type_name -> kehu.analytics.v1.RfmLabelCount
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	10, // 0: kehu.analytics.v1.ValueDistribution.start_time:type_name -> google.protobuf.Timestamp
+	10, // 1: kehu.analytics.v1.ValueDistribution.end_time:type_name -> google.protobuf.Timestamp
+	1,  // 2: kehu.analytics.v1.ValueDistribution.currencies:type_name -> kehu.analytics.v1.CurrencyValueDistribution
+	2,  // 3: kehu.analytics.v1.CurrencyValueDistribution.pareto:type_name -> kehu.analytics.v1.ParetoPoint
+	3,  // 4: kehu.analytics.v1.CurrencyValueDistribution.tiers:type_name -> kehu.analytics.v1.TierShare
+	10, // 5: kehu.analytics.v1.RfmGrid.start_time:type_name -> google.protobuf.Timestamp
+	10, // 6: kehu.analytics.v1.RfmGrid.end_time:type_name -> google.protobuf.Timestamp
+	5,  // 7: kehu.analytics.v1.RfmGrid.cells:type_name -> kehu.analytics.v1.RfmCell
+	6,  // 8: kehu.analytics.v1.RfmGrid.labels:type_name -> kehu.analytics.v1.RfmLabelCount
+	10, // 9: kehu.analytics.v1.CohortRetention.start_time:type_name -> google.protobuf.Timestamp
+	10, // 10: kehu.analytics.v1.CohortRetention.end_time:type_name -> google.protobuf.Timestamp
+	8,  // 11: kehu.analytics.v1.CohortRetention.cohorts:type_name -> kehu.analytics.v1.Cohort
+	9,  // 12: kehu.analytics.v1.Cohort.months:type_name -> kehu.analytics.v1.CohortMonth
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_kehu_analytics_v1_dashboards_proto_init() }
@@ -624,7 +835,7 @@ func file_kehu_analytics_v1_dashboards_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_analytics_v1_dashboards_proto_rawDesc), len(file_kehu_analytics_v1_dashboards_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
