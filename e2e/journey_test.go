@@ -248,4 +248,17 @@ func TestRESTCustomerJourney(t *testing.T) {
 	if grid.body["customers"] != "1" {
 		t.Errorf("RFM grid: %s", grid.raw)
 	}
+	// The first purchase was made as a prospect at the online store, and
+	// the prospect moved on.
+	journeyMap := j.mgr.do("GET", "/v1/dashboards/journeyMap", nil)
+	expect(t, journeyMap, http.StatusOK)
+	found := false
+	cells, _ := journeyMap.body["cells"].([]any)
+	for _, c := range cells {
+		m := c.(map[string]any)
+		found = found || (m["stage"] == "PROSPECT" && m["touchpoint"] == "touchpoints/online-store" && m["converted"] == "1")
+	}
+	if !found {
+		t.Errorf("journey map: %s", journeyMap.raw)
+	}
 }

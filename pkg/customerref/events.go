@@ -20,8 +20,9 @@ type Event struct {
 	CustomerID string
 	// Snapshot is the customer after the change, for events that carry it.
 	Snapshot *Snapshot
-	// Stage is the new stage of a stage change.
-	Stage string
+	// Stage is the new stage of a stage change, StageTime when it changed.
+	Stage     string
+	StageTime time.Time
 	// SurvivorID and MergedIDs describe a merge; SurvivorID and RestoredID
 	// an unmerge.
 	SurvivorID string

@@ -57,6 +57,7 @@ func Decode(e *eventv1.Event) (customerref.Event, error) {
 		out.Snapshot = Snapshot(p.GetCustomer())
 	case *customerv1.LifecycleStageChangedPayload:
 		out.Stage = strings.TrimPrefix(p.GetTransition().GetToStage().String(), "LIFECYCLE_STAGE_")
+		out.StageTime = p.GetTransition().GetCreateTime().AsTime()
 	case *customerv1.CustomerUnmergedPayload:
 		out.SurvivorID = strings.TrimPrefix(p.GetSurvivor(), "customers/")
 		out.RestoredID = strings.TrimPrefix(p.GetRestored(), "customers/")

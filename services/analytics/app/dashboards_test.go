@@ -325,3 +325,143 @@ func TestCohortRetentionMatchesAnIndependentComputation(t *testing.T) {
 		}
 	}
 }
+
+// The journey map agrees with a computation done here over generated
+// interactions (touchpoint, the customer's stage then, kind, rating) and
+// stage changes.
+func TestJourneyMapMatchesAnIndependentComputation(t *testing.T) {
+	t.Parallel()
+	e := start(t, func(c *Config) { c.Follow = false })
+	ctx := context.Background()
+	conn := e.readModel(t)
+	rng := rand.New(rand.NewPCG(99, 100))
+	now := time.Now().UTC().Truncate(time.Second)
+	stages := []string{"PROSPECT", "FIRST_PURCHASE", "REPEAT", "LOYAL", "AT_RISK", "CHURNED"}
+	touchpoints := []string{"trade-show", "hotline", "online-store", "live-chat"}
+	forward := map[string][]string{"PROSPECT": {"FIRST_PURCHASE", "REPEAT", "LOYAL"}, "FIRST_PURCHASE": {"REPEAT", "LOYAL"}, "REPEAT": {"LOYAL"},
+		"AT_RISK": {"REPEAT", "LOYAL"}, "CHURNED": {"FIRST_PURCHASE", "REPEAT", "LOYAL"}}
+	type touch struct {
+		customer, stage, touchpoint, kind string
+		at                                time.Time
+		rating                            int
+		deleted                           bool
+	}
+	type move struct {
+		stage string
+		at    time.Time
+	}
+	managers := map[string]string{}
+	moves := map[string][]move{}
+	var touches []touch
+	var customers, records, transitions [][]any
+	for i := range 300 {
+		id := uuid.NewString()
+		managers[id] = []string{"", "alice", "bob"}[rng.IntN(3)]
+		customers = append(customers, []any{id, fmt.Sprint("C", i), managers[id]})
+		for range rng.IntN(6) {
+			tc := touch{customer: id, stage: stages[rng.IntN(len(stages))], touchpoint: touchpoints[rng.IntN(len(touchpoints))],
+				kind: []string{"CONTACT", "PURCHASE", "COMPLAINT_MENTION"}[rng.IntN(3)], at: now.Add(-time.Duration(rng.IntN(300*24)) * time.Hour),
+				rating: rng.IntN(6), deleted: rng.IntN(20) == 0}
+			touches = append(touches, tc)
+			records = append(records, []any{uuid.NewString(), id, "PHONE", tc.kind, tc.at, tc.rating, tc.deleted, tc.touchpoint, tc.stage})
+		}
+		for range rng.IntN(4) {
+			m := move{stages[rng.IntN(len(stages))], now.Add(-time.Duration(rng.IntN(300*24)) * time.Hour)}
+			moves[id] = append(moves[id], m)
+			transitions = append(transitions, []any{id, m.stage, m.at})
+		}
+	}
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"customers"}, []string{"id", "display_name", "account_manager"}, pgx.CopyFromRows(customers)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"records"}, []string{"id", "customer_id", "channel", "kind", "occur_time", "satisfaction", "deleted", "touchpoint", "stage"},
+		pgx.CopyFromRows(records)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"stage_transitions"}, []string{"customer_id", "stage", "at"}, pgx.CopyFromRows(transitions)); err != nil {
+		t.Fatal(err)
+	}
+	start, end := now.AddDate(0, 0, -200), now.AddDate(0, 0, -20)
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+		keep func(string) bool
+	}{
+		{"manager", testkit.As(t, "mia", auth.RoleManager), func(string) bool { return true }},
+		{"agent alice", testkit.As(t, "alice", auth.RoleAgent), func(m string) bool { return m == "" || m == "alice" }},
+	} {
+		type key struct{ stage, touchpoint string }
+		type cell struct {
+			interactions, complaints, rated, ratingSum int
+			first                                      map[string]time.Time
+		}
+		want := map[key]*cell{}
+		for _, tc := range touches {
+			if tc.deleted || tc.at.Before(start) || !tc.at.Before(end) || !c.keep(managers[tc.customer]) {
+				continue
+			}
+			k := key{tc.stage, tc.touchpoint}
+			if want[k] == nil {
+				want[k] = &cell{first: map[string]time.Time{}}
+			}
+			w := want[k]
+			w.interactions++
+			if tc.kind == "COMPLAINT_MENTION" {
+				w.complaints++
+			}
+			if tc.rating >= 1 {
+				w.rated++
+				w.ratingSum += tc.rating
+			}
+			if f, ok := w.first[tc.customer]; !ok || tc.at.Before(f) {
+				w.first[tc.customer] = tc.at
+			}
+		}
+		got, err := e.analytics.GetJourneyMap(c.ctx, &analyticsv1.GetJourneyMapRequest{StartTime: timestamppb.New(start), EndTime: timestamppb.New(end)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.GetJourneyMap().GetCells()) != len(want) {
+			t.Errorf("%s: %d cells, want %d", c.name, len(got.GetJourneyMap().GetCells()), len(want))
+		}
+		for _, gc := range got.GetJourneyMap().GetCells() {
+			w := want[key{gc.GetStage(), strings.TrimPrefix(gc.GetTouchpoint(), "touchpoints/")}]
+			if w == nil {
+				t.Errorf("%s: unexpected cell %v", c.name, gc)
+				continue
+			}
+			var waits []float64
+			for id, first := range w.first {
+				var moved time.Time
+				for _, m := range moves[id] {
+					ok := false
+					for _, s := range forward[gc.GetStage()] {
+						ok = ok || s == m.stage
+					}
+					if ok && m.at.After(first) && m.at.Before(end) && (moved.IsZero() || m.at.Before(moved)) {
+						moved = m.at
+					}
+				}
+				if !moved.IsZero() {
+					waits = append(waits, moved.Sub(first).Seconds())
+				}
+			}
+			sort.Float64s(waits)
+			var median float64
+			if n := len(waits); n > 0 {
+				median = (waits[(n-1)/2] + waits[n/2]) / 2
+			}
+			satisfaction := 0.0
+			if w.rated > 0 {
+				satisfaction = float64(w.ratingSum) / float64(w.rated)
+			}
+			if gc.GetInteractions() != int64(w.interactions) || gc.GetCustomers() != int64(len(w.first)) || gc.GetConverted() != int64(len(waits)) ||
+				!near(gc.GetConversionPercent(), 100*float64(len(waits))/float64(len(w.first))) ||
+				math.Abs(gc.GetMedianTimeToConvert().AsDuration().Seconds()-median) > 1e-3 ||
+				!near(gc.GetAverageSatisfaction(), satisfaction) || !near(gc.GetComplaintPercent(), 100*float64(w.complaints)/float64(w.interactions)) {
+				t.Errorf("%s: cell %v; want %d interactions, %d customers, %d converted, median %vs, satisfaction %v, complaints %v%%", c.name, gc,
+					w.interactions, len(w.first), len(waits), median, satisfaction, 100*float64(w.complaints)/float64(w.interactions))
+			}
+		}
+	}
+}

@@ -217,3 +217,36 @@ func (s *Service) GetCohortRetention(ctx context.Context, in DashboardRequest) (
 	}
 	return out, nil
 }
+
+// JourneyCell is one lifecycle stage × touchpoint of the journey map.
+type JourneyCell struct {
+	Stage, Touchpoint       string
+	Interactions, Customers int64
+	Converted               int64
+	ConversionPercent       float64
+	MedianTimeToConvert     time.Duration
+	AverageSatisfaction     float64
+	ComplaintPercent        float64
+}
+
+// JourneyMap is the journey map dashboard.
+type JourneyMap struct {
+	Start, End time.Time
+	Cells      []JourneyCell
+}
+
+// GetJourneyMap answers the journey map dashboard.
+func (s *Service) GetJourneyMap(ctx context.Context, in DashboardRequest) (*JourneyMap, error) {
+	q, err := s.dashboardQuery(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	cells, err := s.store.JourneyCells(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	for i := range cells {
+		cells[i].ConversionPercent = 100 * float64(cells[i].Converted) / float64(cells[i].Customers)
+	}
+	return &JourneyMap{Start: q.Start, End: q.End, Cells: cells}, nil
+}

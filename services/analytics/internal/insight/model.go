@@ -19,6 +19,10 @@ type Record struct {
 	Currency     string
 	Satisfaction int
 	Deleted      bool
+	// Touchpoint ("trade-show") and the customer's Stage when it happened,
+	// for the journey map.
+	Touchpoint string
+	Stage      string
 }
 
 // Ticket is one service-desk ticket as the read model keeps it.
@@ -70,9 +74,11 @@ type Event struct {
 	Ticket     *Ticket
 	Answer     *Answer
 	CustomerID string
-	// Stage is the new lifecycle stage of a stage change; Actor made it.
-	Stage string
-	Actor string
+	// Stage is the new lifecycle stage of a stage change, made by Actor
+	// at StageTime.
+	Stage     string
+	StageTime time.Time
+	Actor     string
 	// SurvivorID and MergedIDs describe a customer merge, SurvivorID and
 	// RestoredID an unmerge.
 	SurvivorID string

@@ -56,6 +56,8 @@ type Store interface {
 	// CohortMonths counts, per cohort (month of first purchase) of the
 	// period and month offset, the cohort's customers who bought.
 	CohortMonths(ctx context.Context, q DashboardQuery) ([]CohortCount, error)
+	// JourneyCells computes the journey map's stage × touchpoint cells.
+	JourneyCells(ctx context.Context, q DashboardQuery) ([]JourneyCell, error)
 
 	// CheckFilter compiles a segment filter without running it.
 	CheckFilter(filter string) error
@@ -82,6 +84,8 @@ type Tx interface {
 	Cursor(ctx context.Context, source string) (int64, error)
 	SetCursor(ctx context.Context, source string, sequence int64) error
 	UpsertCustomer(ctx context.Context, c *Customer) error
+	// RecordTransition keeps a stage change for the journey map.
+	RecordTransition(ctx context.Context, customerID, stage string, at time.Time) error
 	// SetStage records a stage change; manual marks one a person made.
 	SetStage(ctx context.Context, customerID, stage string, manual bool, at time.Time) error
 	UpsertRecord(ctx context.Context, r *Record) error

@@ -245,6 +245,11 @@ func (s *Service) apply(ctx context.Context, tx Tx, e Event) error {
 		if err := tx.SetStage(ctx, e.CustomerID, e.Stage, manual, s.now()); err != nil {
 			return err
 		}
+		if !e.StageTime.IsZero() {
+			if err := tx.RecordTransition(ctx, e.CustomerID, e.Stage, e.StageTime); err != nil {
+				return err
+			}
+		}
 	}
 	switch {
 	case e.Customer != nil:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
@@ -75,4 +76,23 @@ func (s *Server) GetCohortRetention(ctx context.Context, req *analyticsv1.GetCoh
 		out.Cohorts = append(out.Cohorts, pc)
 	}
 	return &analyticsv1.GetCohortRetentionResponse{CohortRetention: out}, nil
+}
+
+// GetJourneyMap implements analyticsv1.AnalyticsServiceServer.
+func (s *Server) GetJourneyMap(ctx context.Context, req *analyticsv1.GetJourneyMapRequest) (*analyticsv1.GetJourneyMapResponse, error) {
+	m, err := s.svc.GetJourneyMap(ctx, insight.DashboardRequest{Start: optionalTime(req.GetStartTime()), End: optionalTime(req.GetEndTime()),
+		Segment: req.GetSegment(), AccountManager: req.GetAccountManager()})
+	if err != nil {
+		return nil, err
+	}
+	out := &analyticsv1.JourneyMap{StartTime: timestamppb.New(m.Start), EndTime: timestamppb.New(m.End)}
+	for _, c := range m.Cells {
+		cell := &analyticsv1.JourneyCell{Stage: c.Stage, Touchpoint: "touchpoints/" + c.Touchpoint, Interactions: c.Interactions, Customers: c.Customers,
+			Converted: c.Converted, ConversionPercent: c.ConversionPercent, AverageSatisfaction: c.AverageSatisfaction, ComplaintPercent: c.ComplaintPercent}
+		if c.Converted > 0 {
+			cell.MedianTimeToConvert = durationpb.New(c.MedianTimeToConvert)
+		}
+		out.Cells = append(out.Cells, cell)
+	}
+	return &analyticsv1.GetJourneyMapResponse{JourneyMap: out}, nil
 }

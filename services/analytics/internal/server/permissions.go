@@ -26,5 +26,6 @@ var Policy = auth.NewPolicy(analyticsv1.AnalyticsService_ServiceDesc.ServiceName
 	"GetValueDistribution":     auth.Readers,
 	"GetRfmGrid":               auth.Readers,
 	"GetCohortRetention":       auth.Readers,
+	"GetJourneyMap":            auth.Readers,
 	"StreamEvents":             auth.Services,
 })

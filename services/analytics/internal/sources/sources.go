@@ -67,7 +67,7 @@ func decodeCustomer(e *eventv1.Event) (insight.Event, error) {
 	if err != nil {
 		return insight.Event{}, err
 	}
-	out := insight.Event{Sequence: ev.Sequence, Type: ev.Type, CustomerID: ev.CustomerID, Stage: ev.Stage, Actor: ev.Actor,
+	out := insight.Event{Sequence: ev.Sequence, Type: ev.Type, CustomerID: ev.CustomerID, Stage: ev.Stage, StageTime: ev.StageTime, Actor: ev.Actor,
 		SurvivorID: ev.SurvivorID, MergedIDs: ev.MergedIDs, RestoredID: ev.RestoredID}
 	if ev.Snapshot != nil {
 		out.Customer = customerOf(ev.Snapshot)
@@ -140,8 +140,18 @@ func recordOf(i *interactionv1.Interaction) *insight.Record {
 		Kind:      strings.TrimPrefix(i.GetKind().String(), "INTERACTION_KIND_"),
 		OccurTime: i.GetOccurTime().AsTime(), Satisfaction: int(i.GetSatisfaction()),
 		Amount: i.GetAmount().GetAmount(), Currency: i.GetAmount().GetCurrencyCode(),
-		Deleted: i.GetDeleteTime() != nil,
+		Deleted:    i.GetDeleteTime() != nil,
+		Touchpoint: strings.TrimPrefix(i.GetTouchpoint(), "touchpoints/"),
+		Stage:      trimEnum(i.GetLifecycleStage().String(), "LIFECYCLE_STAGE_"),
 	}
+}
+
+// trimEnum is an enum value's name without its prefix, "" if unspecified.
+func trimEnum(name, prefix string) string {
+	if name = strings.TrimPrefix(name, prefix); name == "UNSPECIFIED" {
+		return ""
+	}
+	return name
 }
 
 // ServiceDesk is the service desk's stream.

@@ -12,15 +12,8 @@ import (
 	"github.com/kehu-crm/kehu/services/analytics/internal/insight"
 )
 
-// purchasesIn is the WHERE clause of a dashboard's purchases (records r of
-// live customers c) in the query's period and scope.
-func purchasesIn(q insight.DashboardQuery) *filter.Where {
-	w := &filter.Where{}
-	w.Add("r.kind = 'PURCHASE' AND NOT r.deleted AND r.currency_code <> '' AND NOT c.deleted")
-	if !q.Start.IsZero() {
-		w.Add("r.occur_time >= %s", q.Start)
-	}
-	w.Add("r.occur_time < %s", q.End)
+// scoped narrows w to the customers c the query covers.
+func scoped(w *filter.Where, q insight.DashboardQuery) {
 	if q.AccountManager != "" {
 		w.Add("c.account_manager = %s", q.AccountManager)
 	}
@@ -30,6 +23,18 @@ func purchasesIn(q insight.DashboardQuery) *filter.Where {
 	if q.SegmentID != "" {
 		w.Add("EXISTS (SELECT 1 FROM memberships m WHERE m.customer_id = c.id AND m.segment_id = %s)", q.SegmentID)
 	}
+}
+
+// purchasesIn is the WHERE clause of a dashboard's purchases (records r of
+// live customers c) in the query's period and scope.
+func purchasesIn(q insight.DashboardQuery) *filter.Where {
+	w := &filter.Where{}
+	w.Add("r.kind = 'PURCHASE' AND NOT r.deleted AND r.currency_code <> '' AND NOT c.deleted")
+	if !q.Start.IsZero() {
+		w.Add("r.occur_time >= %s", q.Start)
+	}
+	w.Add("r.occur_time < %s", q.End)
+	scoped(w, q)
 	return w
 }
 
@@ -164,5 +169,56 @@ func (s *Store) CohortMonths(ctx context.Context, q insight.DashboardQuery) ([]i
 	return pg.Collect(rows, err, func(r pgx.Row) (insight.CohortCount, error) {
 		var c insight.CohortCount
 		return c, r.Scan(&c.Month, &c.Offset, &c.Customers)
+	})
+}
+
+// JourneyCells implements insight.Store in one statement: the period's
+// interactions with a touchpoint and a stage, per stage × touchpoint, and
+// for each customer's first interaction at a cell the first later move to
+// a stage that counts as moving on.
+func (s *Store) JourneyCells(ctx context.Context, q insight.DashboardQuery) ([]insight.JourneyCell, error) {
+	w := &filter.Where{}
+	w.Add("NOT r.deleted AND NOT c.deleted AND r.touchpoint <> '' AND r.stage <> ''")
+	w.Add("r.occur_time >= %s AND r.occur_time < %s", q.Start, q.End)
+	scoped(w, q)
+	end := w.Arg(q.End)
+	rows, err := s.pool.Query(ctx, `
+		WITH touches AS (
+			SELECT r.customer_id, r.stage, r.touchpoint, r.occur_time, r.satisfaction, r.kind
+			FROM records r JOIN customers c ON c.id = r.customer_id
+			WHERE `+w.SQL()+`
+		), cells AS (
+			SELECT stage, touchpoint, count(*) AS interactions, count(DISTINCT customer_id) AS customers,
+			       coalesce(avg(satisfaction) FILTER (WHERE satisfaction BETWEEN 1 AND 5), 0)::float8 AS satisfaction,
+			       (100.0 * count(*) FILTER (WHERE kind = 'COMPLAINT_MENTION') / count(*))::float8 AS complaints
+			FROM touches GROUP BY stage, touchpoint
+		), firsts AS (
+			SELECT stage, touchpoint, customer_id, min(occur_time) AS first FROM touches GROUP BY 1, 2, 3
+		), moves AS (
+			SELECT f.stage, f.touchpoint, f.first,
+			       (SELECT min(t.at) FROM stage_transitions t
+			        WHERE t.customer_id = f.customer_id AND t.at > f.first AND t.at < `+end+`
+			          AND t.stage = ANY (CASE f.stage
+			              WHEN 'PROSPECT' THEN ARRAY['FIRST_PURCHASE', 'REPEAT', 'LOYAL']
+			              WHEN 'FIRST_PURCHASE' THEN ARRAY['REPEAT', 'LOYAL']
+			              WHEN 'REPEAT' THEN ARRAY['LOYAL']
+			              WHEN 'AT_RISK' THEN ARRAY['REPEAT', 'LOYAL']
+			              WHEN 'CHURNED' THEN ARRAY['FIRST_PURCHASE', 'REPEAT', 'LOYAL']
+			              ELSE ARRAY[]::text[] END)) AS moved
+			FROM firsts f
+		), converted AS (
+			SELECT stage, touchpoint, count(moved) AS n,
+			       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM moved - first)) FILTER (WHERE moved IS NOT NULL) AS median
+			FROM moves GROUP BY stage, touchpoint
+		)
+		SELECT c.stage, c.touchpoint, c.interactions, c.customers, v.n, coalesce(v.median, 0)::float8, c.satisfaction, c.complaints
+		FROM cells c JOIN converted v USING (stage, touchpoint)
+		ORDER BY array_position(ARRAY['PROSPECT', 'FIRST_PURCHASE', 'REPEAT', 'LOYAL', 'AT_RISK', 'CHURNED'], c.stage), c.touchpoint`, w.Args()...)
+	return pg.Collect(rows, err, func(r pgx.Row) (insight.JourneyCell, error) {
+		var c insight.JourneyCell
+		var median float64
+		err := r.Scan(&c.Stage, &c.Touchpoint, &c.Interactions, &c.Customers, &c.Converted, &median, &c.AverageSatisfaction, &c.ComplaintPercent)
+		c.MedianTimeToConvert = time.Duration(median * float64(time.Second))
+		return c, err
 	})
 }

@@ -52,12 +52,13 @@ func (t *tx) SetStage(ctx context.Context, id, stage string, manual bool, at tim
 }
 
 func (t *tx) UpsertRecord(ctx context.Context, r *insight.Record) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO records (id, customer_id, channel, kind, occur_time, amount, currency_code, satisfaction, deleted)
-		VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8, $9)
+	_, err := t.tx.Exec(ctx, `INSERT INTO records (id, customer_id, channel, kind, occur_time, amount, currency_code, satisfaction, deleted,
+			touchpoint, stage)
+		VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8, $9, $10, $11)
 		ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, channel = excluded.channel, kind = excluded.kind,
 			occur_time = excluded.occur_time, amount = excluded.amount, currency_code = excluded.currency_code,
-			satisfaction = excluded.satisfaction, deleted = excluded.deleted`,
-		r.ID, r.CustomerID, r.Channel, r.Kind, r.OccurTime, pg.NullIfEmpty(r.Amount), r.Currency, r.Satisfaction, r.Deleted)
+			satisfaction = excluded.satisfaction, deleted = excluded.deleted, touchpoint = excluded.touchpoint, stage = excluded.stage`,
+		r.ID, r.CustomerID, r.Channel, r.Kind, r.OccurTime, pg.NullIfEmpty(r.Amount), r.Currency, r.Satisfaction, r.Deleted, r.Touchpoint, r.Stage)
 	return pg.Classify(err)
 }
 
@@ -87,6 +88,13 @@ func (t *tx) MergeCustomers(ctx context.Context, survivor string, merged []strin
 		}
 	}
 	_, err := t.tx.Exec(ctx, `DELETE FROM scores WHERE customer_id = ANY($1::uuid[])`, merged)
+	return pg.Classify(err)
+}
+
+// RecordTransition implements insight.Tx; a replayed event adds nothing.
+func (t *tx) RecordTransition(ctx context.Context, customerID, stage string, at time.Time) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO stage_transitions (customer_id, stage, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		customerID, stage, at)
 	return pg.Classify(err)
 }
 
@@ -160,6 +168,7 @@ func (t *tx) EraseCustomer(ctx context.Context, id string) error {
 		`DELETE FROM tickets WHERE customer_id = $1`,
 		`DELETE FROM answers WHERE customer_id = $1`,
 		`DELETE FROM scores WHERE customer_id = $1`,
+		`DELETE FROM stage_transitions WHERE customer_id = $1`,
 		// Memberships stay: re-evaluating the customer removes them with
 		// segment.exited events.
 		`DELETE FROM customers WHERE id = $1`,

@@ -2124,6 +2124,121 @@ func (x *GetCohortRetentionResponse) GetCohortRetention() *CohortRetention {
 	return nil
 }
 
+type GetJourneyMapRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Interactions in [start_time, end_time): default the 12 months to now.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Only the members of this segment ("segments/{segment}"), if set.
+	Segment string `protobuf:"bytes,3,opt,name=segment,proto3" json:"segment,omitempty"`
+	// Only this account manager's customers, if set.
+	AccountManager string `protobuf:"bytes,4,opt,name=account_manager,json=accountManager,proto3" json:"account_manager,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GetJourneyMapRequest) Reset() {
+	*x = GetJourneyMapRequest{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetJourneyMapRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetJourneyMapRequest) ProtoMessage() {}
+
+func (x *GetJourneyMapRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetJourneyMapRequest.ProtoReflect.Descriptor instead.
+func (*GetJourneyMapRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *GetJourneyMapRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *GetJourneyMapRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *GetJourneyMapRequest) GetSegment() string {
+	if x != nil {
+		return x.Segment
+	}
+	return ""
+}
+
+func (x *GetJourneyMapRequest) GetAccountManager() string {
+	if x != nil {
+		return x.AccountManager
+	}
+	return ""
+}
+
+type GetJourneyMapResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	JourneyMap    *JourneyMap            `protobuf:"bytes,1,opt,name=journey_map,json=journeyMap,proto3" json:"journey_map,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetJourneyMapResponse) Reset() {
+	*x = GetJourneyMapResponse{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetJourneyMapResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetJourneyMapResponse) ProtoMessage() {}
+
+func (x *GetJourneyMapResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetJourneyMapResponse.ProtoReflect.Descriptor instead.
+func (*GetJourneyMapResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *GetJourneyMapResponse) GetJourneyMap() *JourneyMap {
+	if x != nil {
+		return x.JourneyMap
+	}
+	return nil
+}
+
 var File_kehu_analytics_v1_analytics_service_proto protoreflect.FileDescriptor
 
 const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
@@ -2248,7 +2363,16 @@ const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"\asegment\x18\x03 \x01(\tR\asegment\x12'\n" +
 	"\x0faccount_manager\x18\x04 \x01(\tR\x0eaccountManager\"k\n" +
 	"\x1aGetCohortRetentionResponse\x12M\n" +
-	"\x10cohort_retention\x18\x01 \x01(\v2\".kehu.analytics.v1.CohortRetentionR\x0fcohortRetention2\xb0\x0f\n" +
+	"\x10cohort_retention\x18\x01 \x01(\v2\".kehu.analytics.v1.CohortRetentionR\x0fcohortRetention\"\xcb\x01\n" +
+	"\x14GetJourneyMapRequest\x129\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x18\n" +
+	"\asegment\x18\x03 \x01(\tR\asegment\x12'\n" +
+	"\x0faccount_manager\x18\x04 \x01(\tR\x0eaccountManager\"W\n" +
+	"\x15GetJourneyMapResponse\x12>\n" +
+	"\vjourney_map\x18\x01 \x01(\v2\x1d.kehu.analytics.v1.JourneyMapR\n" +
+	"journeyMap2\x94\x10\n" +
 	"\x10AnalyticsService\x12t\n" +
 	"\x13GetCustomerInsights\x12-.kehu.analytics.v1.GetCustomerInsightsRequest\x1a..kehu.analytics.v1.GetCustomerInsightsResponse\x12_\n" +
 	"\fRecomputeAll\x12&.kehu.analytics.v1.RecomputeAllRequest\x1a'.kehu.analytics.v1.RecomputeAllResponse\x12t\n" +
@@ -2268,7 +2392,8 @@ const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"\x14GetValueDistribution\x12..kehu.analytics.v1.GetValueDistributionRequest\x1a/.kehu.analytics.v1.GetValueDistributionResponse\x12Y\n" +
 	"\n" +
 	"GetRfmGrid\x12$.kehu.analytics.v1.GetRfmGridRequest\x1a%.kehu.analytics.v1.GetRfmGridResponse\x12q\n" +
-	"\x12GetCohortRetention\x12,.kehu.analytics.v1.GetCohortRetentionRequest\x1a-.kehu.analytics.v1.GetCohortRetentionResponse\x12a\n" +
+	"\x12GetCohortRetention\x12,.kehu.analytics.v1.GetCohortRetentionRequest\x1a-.kehu.analytics.v1.GetCohortRetentionResponse\x12b\n" +
+	"\rGetJourneyMap\x12'.kehu.analytics.v1.GetJourneyMapRequest\x1a(.kehu.analytics.v1.GetJourneyMapResponse\x12a\n" +
 	"\fStreamEvents\x12&.kehu.analytics.v1.StreamEventsRequest\x1a'.kehu.analytics.v1.StreamEventsResponse0\x01B@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
 
 var (
@@ -2283,7 +2408,7 @@ func file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP() []byte {
 	return file_kehu_analytics_v1_analytics_service_proto_rawDescData
 }
 
-var file_kehu_analytics_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_kehu_analytics_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_kehu_analytics_v1_analytics_service_proto_goTypes = []any{
 	(*GetCustomerInsightsRequest)(nil),       // 0: kehu.analytics.v1.GetCustomerInsightsRequest
 	(*GetCustomerInsightsResponse)(nil),      // 1: kehu.analytics.v1.GetCustomerInsightsResponse
@@ -2326,83 +2451,91 @@ var file_kehu_analytics_v1_analytics_service_proto_goTypes = []any{
 	(*GetRfmGridResponse)(nil),               // 38: kehu.analytics.v1.GetRfmGridResponse
 	(*GetCohortRetentionRequest)(nil),        // 39: kehu.analytics.v1.GetCohortRetentionRequest
 	(*GetCohortRetentionResponse)(nil),       // 40: kehu.analytics.v1.GetCohortRetentionResponse
-	(*Insights)(nil),                         // 41: kehu.analytics.v1.Insights
-	(*durationpb.Duration)(nil),              // 42: google.protobuf.Duration
-	(*AtRiskCustomer)(nil),                   // 43: kehu.analytics.v1.AtRiskCustomer
-	(*Segment)(nil),                          // 44: kehu.analytics.v1.Segment
-	(*fieldmaskpb.FieldMask)(nil),            // 45: google.protobuf.FieldMask
-	(*v1.Event)(nil),                         // 46: kehu.event.v1.Event
-	(*timestamppb.Timestamp)(nil),            // 47: google.protobuf.Timestamp
-	(*ValueDistribution)(nil),                // 48: kehu.analytics.v1.ValueDistribution
-	(*RfmGrid)(nil),                          // 49: kehu.analytics.v1.RfmGrid
-	(*CohortRetention)(nil),                  // 50: kehu.analytics.v1.CohortRetention
+	(*GetJourneyMapRequest)(nil),             // 41: kehu.analytics.v1.GetJourneyMapRequest
+	(*GetJourneyMapResponse)(nil),            // 42: kehu.analytics.v1.GetJourneyMapResponse
+	(*Insights)(nil),                         // 43: kehu.analytics.v1.Insights
+	(*durationpb.Duration)(nil),              // 44: google.protobuf.Duration
+	(*AtRiskCustomer)(nil),                   // 45: kehu.analytics.v1.AtRiskCustomer
+	(*Segment)(nil),                          // 46: kehu.analytics.v1.Segment
+	(*fieldmaskpb.FieldMask)(nil),            // 47: google.protobuf.FieldMask
+	(*v1.Event)(nil),                         // 48: kehu.event.v1.Event
+	(*timestamppb.Timestamp)(nil),            // 49: google.protobuf.Timestamp
+	(*ValueDistribution)(nil),                // 50: kehu.analytics.v1.ValueDistribution
+	(*RfmGrid)(nil),                          // 51: kehu.analytics.v1.RfmGrid
+	(*CohortRetention)(nil),                  // 52: kehu.analytics.v1.CohortRetention
+	(*JourneyMap)(nil),                       // 53: kehu.analytics.v1.JourneyMap
 }
 var file_kehu_analytics_v1_analytics_service_proto_depIdxs = []int32{
-	41, // 0: kehu.analytics.v1.GetCustomerInsightsResponse.insights:type_name -> kehu.analytics.v1.Insights
-	42, // 1: kehu.analytics.v1.RecomputeAllResponse.duration:type_name -> google.protobuf.Duration
-	43, // 2: kehu.analytics.v1.ListAtRiskCustomersResponse.customers:type_name -> kehu.analytics.v1.AtRiskCustomer
-	44, // 3: kehu.analytics.v1.CreateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
-	44, // 4: kehu.analytics.v1.CreateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
-	44, // 5: kehu.analytics.v1.GetSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
-	44, // 6: kehu.analytics.v1.ListSegmentsResponse.segments:type_name -> kehu.analytics.v1.Segment
-	44, // 7: kehu.analytics.v1.UpdateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
-	45, // 8: kehu.analytics.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	44, // 9: kehu.analytics.v1.UpdateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	43, // 0: kehu.analytics.v1.GetCustomerInsightsResponse.insights:type_name -> kehu.analytics.v1.Insights
+	44, // 1: kehu.analytics.v1.RecomputeAllResponse.duration:type_name -> google.protobuf.Duration
+	45, // 2: kehu.analytics.v1.ListAtRiskCustomersResponse.customers:type_name -> kehu.analytics.v1.AtRiskCustomer
+	46, // 3: kehu.analytics.v1.CreateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
+	46, // 4: kehu.analytics.v1.CreateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	46, // 5: kehu.analytics.v1.GetSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	46, // 6: kehu.analytics.v1.ListSegmentsResponse.segments:type_name -> kehu.analytics.v1.Segment
+	46, // 7: kehu.analytics.v1.UpdateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
+	47, // 8: kehu.analytics.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	46, // 9: kehu.analytics.v1.UpdateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
 	24, // 10: kehu.analytics.v1.BatchGetCustomerSegmentsResponse.results:type_name -> kehu.analytics.v1.CustomerSegments
 	27, // 11: kehu.analytics.v1.BatchCheckMembershipResponse.results:type_name -> kehu.analytics.v1.MembershipCheck
 	30, // 12: kehu.analytics.v1.ListSegmentSizesResponse.sizes:type_name -> kehu.analytics.v1.SegmentSize
-	46, // 13: kehu.analytics.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
-	43, // 14: kehu.analytics.v1.ChurnWarningPayload.customer:type_name -> kehu.analytics.v1.AtRiskCustomer
-	47, // 15: kehu.analytics.v1.GetValueDistributionRequest.start_time:type_name -> google.protobuf.Timestamp
-	47, // 16: kehu.analytics.v1.GetValueDistributionRequest.end_time:type_name -> google.protobuf.Timestamp
-	47, // 17: kehu.analytics.v1.GetRfmGridRequest.start_time:type_name -> google.protobuf.Timestamp
-	47, // 18: kehu.analytics.v1.GetRfmGridRequest.end_time:type_name -> google.protobuf.Timestamp
-	48, // 19: kehu.analytics.v1.GetValueDistributionResponse.value_distribution:type_name -> kehu.analytics.v1.ValueDistribution
-	49, // 20: kehu.analytics.v1.GetRfmGridResponse.rfm_grid:type_name -> kehu.analytics.v1.RfmGrid
-	47, // 21: kehu.analytics.v1.GetCohortRetentionRequest.start_time:type_name -> google.protobuf.Timestamp
-	47, // 22: kehu.analytics.v1.GetCohortRetentionRequest.end_time:type_name -> google.protobuf.Timestamp
-	50, // 23: kehu.analytics.v1.GetCohortRetentionResponse.cohort_retention:type_name -> kehu.analytics.v1.CohortRetention
-	0,  // 24: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:input_type -> kehu.analytics.v1.GetCustomerInsightsRequest
-	2,  // 25: kehu.analytics.v1.AnalyticsService.RecomputeAll:input_type -> kehu.analytics.v1.RecomputeAllRequest
-	4,  // 26: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:input_type -> kehu.analytics.v1.ListAtRiskCustomersRequest
-	6,  // 27: kehu.analytics.v1.AnalyticsService.CreateSegment:input_type -> kehu.analytics.v1.CreateSegmentRequest
-	8,  // 28: kehu.analytics.v1.AnalyticsService.GetSegment:input_type -> kehu.analytics.v1.GetSegmentRequest
-	10, // 29: kehu.analytics.v1.AnalyticsService.ListSegments:input_type -> kehu.analytics.v1.ListSegmentsRequest
-	12, // 30: kehu.analytics.v1.AnalyticsService.UpdateSegment:input_type -> kehu.analytics.v1.UpdateSegmentRequest
-	14, // 31: kehu.analytics.v1.AnalyticsService.DeleteSegment:input_type -> kehu.analytics.v1.DeleteSegmentRequest
-	16, // 32: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:input_type -> kehu.analytics.v1.GetCustomerSegmentsRequest
-	18, // 33: kehu.analytics.v1.AnalyticsService.CheckMembership:input_type -> kehu.analytics.v1.CheckMembershipRequest
-	20, // 34: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:input_type -> kehu.analytics.v1.ListSegmentMembersRequest
-	22, // 35: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:input_type -> kehu.analytics.v1.BatchGetCustomerSegmentsRequest
-	25, // 36: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:input_type -> kehu.analytics.v1.BatchCheckMembershipRequest
-	28, // 37: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:input_type -> kehu.analytics.v1.ListSegmentSizesRequest
-	35, // 38: kehu.analytics.v1.AnalyticsService.GetValueDistribution:input_type -> kehu.analytics.v1.GetValueDistributionRequest
-	36, // 39: kehu.analytics.v1.AnalyticsService.GetRfmGrid:input_type -> kehu.analytics.v1.GetRfmGridRequest
-	39, // 40: kehu.analytics.v1.AnalyticsService.GetCohortRetention:input_type -> kehu.analytics.v1.GetCohortRetentionRequest
-	31, // 41: kehu.analytics.v1.AnalyticsService.StreamEvents:input_type -> kehu.analytics.v1.StreamEventsRequest
-	1,  // 42: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:output_type -> kehu.analytics.v1.GetCustomerInsightsResponse
-	3,  // 43: kehu.analytics.v1.AnalyticsService.RecomputeAll:output_type -> kehu.analytics.v1.RecomputeAllResponse
-	5,  // 44: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:output_type -> kehu.analytics.v1.ListAtRiskCustomersResponse
-	7,  // 45: kehu.analytics.v1.AnalyticsService.CreateSegment:output_type -> kehu.analytics.v1.CreateSegmentResponse
-	9,  // 46: kehu.analytics.v1.AnalyticsService.GetSegment:output_type -> kehu.analytics.v1.GetSegmentResponse
-	11, // 47: kehu.analytics.v1.AnalyticsService.ListSegments:output_type -> kehu.analytics.v1.ListSegmentsResponse
-	13, // 48: kehu.analytics.v1.AnalyticsService.UpdateSegment:output_type -> kehu.analytics.v1.UpdateSegmentResponse
-	15, // 49: kehu.analytics.v1.AnalyticsService.DeleteSegment:output_type -> kehu.analytics.v1.DeleteSegmentResponse
-	17, // 50: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:output_type -> kehu.analytics.v1.GetCustomerSegmentsResponse
-	19, // 51: kehu.analytics.v1.AnalyticsService.CheckMembership:output_type -> kehu.analytics.v1.CheckMembershipResponse
-	21, // 52: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:output_type -> kehu.analytics.v1.ListSegmentMembersResponse
-	23, // 53: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:output_type -> kehu.analytics.v1.BatchGetCustomerSegmentsResponse
-	26, // 54: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:output_type -> kehu.analytics.v1.BatchCheckMembershipResponse
-	29, // 55: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:output_type -> kehu.analytics.v1.ListSegmentSizesResponse
-	37, // 56: kehu.analytics.v1.AnalyticsService.GetValueDistribution:output_type -> kehu.analytics.v1.GetValueDistributionResponse
-	38, // 57: kehu.analytics.v1.AnalyticsService.GetRfmGrid:output_type -> kehu.analytics.v1.GetRfmGridResponse
-	40, // 58: kehu.analytics.v1.AnalyticsService.GetCohortRetention:output_type -> kehu.analytics.v1.GetCohortRetentionResponse
-	32, // 59: kehu.analytics.v1.AnalyticsService.StreamEvents:output_type -> kehu.analytics.v1.StreamEventsResponse
-	42, // [42:60] is the sub-list for method output_type
-	24, // [24:42] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	48, // 13: kehu.analytics.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
+	45, // 14: kehu.analytics.v1.ChurnWarningPayload.customer:type_name -> kehu.analytics.v1.AtRiskCustomer
+	49, // 15: kehu.analytics.v1.GetValueDistributionRequest.start_time:type_name -> google.protobuf.Timestamp
+	49, // 16: kehu.analytics.v1.GetValueDistributionRequest.end_time:type_name -> google.protobuf.Timestamp
+	49, // 17: kehu.analytics.v1.GetRfmGridRequest.start_time:type_name -> google.protobuf.Timestamp
+	49, // 18: kehu.analytics.v1.GetRfmGridRequest.end_time:type_name -> google.protobuf.Timestamp
+	50, // 19: kehu.analytics.v1.GetValueDistributionResponse.value_distribution:type_name -> kehu.analytics.v1.ValueDistribution
+	51, // 20: kehu.analytics.v1.GetRfmGridResponse.rfm_grid:type_name -> kehu.analytics.v1.RfmGrid
+	49, // 21: kehu.analytics.v1.GetCohortRetentionRequest.start_time:type_name -> google.protobuf.Timestamp
+	49, // 22: kehu.analytics.v1.GetCohortRetentionRequest.end_time:type_name -> google.protobuf.Timestamp
+	52, // 23: kehu.analytics.v1.GetCohortRetentionResponse.cohort_retention:type_name -> kehu.analytics.v1.CohortRetention
+	49, // 24: kehu.analytics.v1.GetJourneyMapRequest.start_time:type_name -> google.protobuf.Timestamp
+	49, // 25: kehu.analytics.v1.GetJourneyMapRequest.end_time:type_name -> google.protobuf.Timestamp
+	53, // 26: kehu.analytics.v1.GetJourneyMapResponse.journey_map:type_name -> kehu.analytics.v1.JourneyMap
+	0,  // 27: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:input_type -> kehu.analytics.v1.GetCustomerInsightsRequest
+	2,  // 28: kehu.analytics.v1.AnalyticsService.RecomputeAll:input_type -> kehu.analytics.v1.RecomputeAllRequest
+	4,  // 29: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:input_type -> kehu.analytics.v1.ListAtRiskCustomersRequest
+	6,  // 30: kehu.analytics.v1.AnalyticsService.CreateSegment:input_type -> kehu.analytics.v1.CreateSegmentRequest
+	8,  // 31: kehu.analytics.v1.AnalyticsService.GetSegment:input_type -> kehu.analytics.v1.GetSegmentRequest
+	10, // 32: kehu.analytics.v1.AnalyticsService.ListSegments:input_type -> kehu.analytics.v1.ListSegmentsRequest
+	12, // 33: kehu.analytics.v1.AnalyticsService.UpdateSegment:input_type -> kehu.analytics.v1.UpdateSegmentRequest
+	14, // 34: kehu.analytics.v1.AnalyticsService.DeleteSegment:input_type -> kehu.analytics.v1.DeleteSegmentRequest
+	16, // 35: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:input_type -> kehu.analytics.v1.GetCustomerSegmentsRequest
+	18, // 36: kehu.analytics.v1.AnalyticsService.CheckMembership:input_type -> kehu.analytics.v1.CheckMembershipRequest
+	20, // 37: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:input_type -> kehu.analytics.v1.ListSegmentMembersRequest
+	22, // 38: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:input_type -> kehu.analytics.v1.BatchGetCustomerSegmentsRequest
+	25, // 39: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:input_type -> kehu.analytics.v1.BatchCheckMembershipRequest
+	28, // 40: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:input_type -> kehu.analytics.v1.ListSegmentSizesRequest
+	35, // 41: kehu.analytics.v1.AnalyticsService.GetValueDistribution:input_type -> kehu.analytics.v1.GetValueDistributionRequest
+	36, // 42: kehu.analytics.v1.AnalyticsService.GetRfmGrid:input_type -> kehu.analytics.v1.GetRfmGridRequest
+	39, // 43: kehu.analytics.v1.AnalyticsService.GetCohortRetention:input_type -> kehu.analytics.v1.GetCohortRetentionRequest
+	41, // 44: kehu.analytics.v1.AnalyticsService.GetJourneyMap:input_type -> kehu.analytics.v1.GetJourneyMapRequest
+	31, // 45: kehu.analytics.v1.AnalyticsService.StreamEvents:input_type -> kehu.analytics.v1.StreamEventsRequest
+	1,  // 46: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:output_type -> kehu.analytics.v1.GetCustomerInsightsResponse
+	3,  // 47: kehu.analytics.v1.AnalyticsService.RecomputeAll:output_type -> kehu.analytics.v1.RecomputeAllResponse
+	5,  // 48: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:output_type -> kehu.analytics.v1.ListAtRiskCustomersResponse
+	7,  // 49: kehu.analytics.v1.AnalyticsService.CreateSegment:output_type -> kehu.analytics.v1.CreateSegmentResponse
+	9,  // 50: kehu.analytics.v1.AnalyticsService.GetSegment:output_type -> kehu.analytics.v1.GetSegmentResponse
+	11, // 51: kehu.analytics.v1.AnalyticsService.ListSegments:output_type -> kehu.analytics.v1.ListSegmentsResponse
+	13, // 52: kehu.analytics.v1.AnalyticsService.UpdateSegment:output_type -> kehu.analytics.v1.UpdateSegmentResponse
+	15, // 53: kehu.analytics.v1.AnalyticsService.DeleteSegment:output_type -> kehu.analytics.v1.DeleteSegmentResponse
+	17, // 54: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:output_type -> kehu.analytics.v1.GetCustomerSegmentsResponse
+	19, // 55: kehu.analytics.v1.AnalyticsService.CheckMembership:output_type -> kehu.analytics.v1.CheckMembershipResponse
+	21, // 56: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:output_type -> kehu.analytics.v1.ListSegmentMembersResponse
+	23, // 57: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:output_type -> kehu.analytics.v1.BatchGetCustomerSegmentsResponse
+	26, // 58: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:output_type -> kehu.analytics.v1.BatchCheckMembershipResponse
+	29, // 59: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:output_type -> kehu.analytics.v1.ListSegmentSizesResponse
+	37, // 60: kehu.analytics.v1.AnalyticsService.GetValueDistribution:output_type -> kehu.analytics.v1.GetValueDistributionResponse
+	38, // 61: kehu.analytics.v1.AnalyticsService.GetRfmGrid:output_type -> kehu.analytics.v1.GetRfmGridResponse
+	40, // 62: kehu.analytics.v1.AnalyticsService.GetCohortRetention:output_type -> kehu.analytics.v1.GetCohortRetentionResponse
+	42, // 63: kehu.analytics.v1.AnalyticsService.GetJourneyMap:output_type -> kehu.analytics.v1.GetJourneyMapResponse
+	32, // 64: kehu.analytics.v1.AnalyticsService.StreamEvents:output_type -> kehu.analytics.v1.StreamEventsResponse
+	46, // [46:65] is the sub-list for method output_type
+	27, // [27:46] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_kehu_analytics_v1_analytics_service_proto_init() }
@@ -2418,7 +2551,7 @@ func file_kehu_analytics_v1_analytics_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_analytics_v1_analytics_service_proto_rawDesc), len(file_kehu_analytics_v1_analytics_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   41,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -760,6 +760,41 @@ func local_request_AnalyticsService_GetCohortRetention_0(ctx context.Context, ma
 	return msg, metadata, err
 }
 
+var filter_AnalyticsService_GetJourneyMap_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
+func request_AnalyticsService_GetJourneyMap_0(ctx context.Context, marshaler runtime.Marshaler, client AnalyticsServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetJourneyMapRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_AnalyticsService_GetJourneyMap_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetJourneyMap(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_AnalyticsService_GetJourneyMap_0(ctx context.Context, marshaler runtime.Marshaler, server AnalyticsServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetJourneyMapRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_AnalyticsService_GetJourneyMap_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.GetJourneyMap(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 var filter_AnalyticsService_StreamEvents_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
 func request_AnalyticsService_StreamEvents_0(ctx context.Context, marshaler runtime.Marshaler, client AnalyticsServiceClient, req *http.Request, pathParams map[string]string) (AnalyticsService_StreamEventsClient, runtime.ServerMetadata, error) {
@@ -1134,6 +1169,26 @@ func RegisterAnalyticsServiceHandlerServer(ctx context.Context, mux *runtime.Ser
 		}
 		forward_AnalyticsService_GetCohortRetention_0(annotatedContext, mux, outboundMarshaler, w, req, response_AnalyticsService_GetCohortRetention_0{resp.(*GetCohortRetentionResponse)}, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_AnalyticsService_GetJourneyMap_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/kehu.analytics.v1.AnalyticsService/GetJourneyMap", runtime.WithHTTPPathPattern("/v1/dashboards/journeyMap"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_AnalyticsService_GetJourneyMap_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_AnalyticsService_GetJourneyMap_0(annotatedContext, mux, outboundMarshaler, w, req, response_AnalyticsService_GetJourneyMap_0{resp.(*GetJourneyMapResponse)}, mux.GetForwardResponseOptions()...)
+	})
 
 	mux.Handle(http.MethodGet, pattern_AnalyticsService_StreamEvents_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		err := status.Error(codes.Unimplemented, "streaming calls are not yet supported in the in-process transport")
@@ -1470,6 +1525,23 @@ func RegisterAnalyticsServiceHandlerClient(ctx context.Context, mux *runtime.Ser
 		}
 		forward_AnalyticsService_GetCohortRetention_0(annotatedContext, mux, outboundMarshaler, w, req, response_AnalyticsService_GetCohortRetention_0{resp.(*GetCohortRetentionResponse)}, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_AnalyticsService_GetJourneyMap_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/kehu.analytics.v1.AnalyticsService/GetJourneyMap", runtime.WithHTTPPathPattern("/v1/dashboards/journeyMap"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_AnalyticsService_GetJourneyMap_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_AnalyticsService_GetJourneyMap_0(annotatedContext, mux, outboundMarshaler, w, req, response_AnalyticsService_GetJourneyMap_0{resp.(*GetJourneyMapResponse)}, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_AnalyticsService_StreamEvents_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1553,6 +1625,15 @@ func (m response_AnalyticsService_GetCohortRetention_0) XXX_ResponseBody() inter
 	return response.CohortRetention
 }
 
+type response_AnalyticsService_GetJourneyMap_0 struct {
+	*GetJourneyMapResponse
+}
+
+func (m response_AnalyticsService_GetJourneyMap_0) XXX_ResponseBody() interface{} {
+	response := m.GetJourneyMapResponse
+	return response.JourneyMap
+}
+
 var (
 	pattern_AnalyticsService_GetCustomerInsights_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "customers", "customer", "insights"}, ""))
 	pattern_AnalyticsService_RecomputeAll_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "analytics"}, "recomputeAll"))
@@ -1571,6 +1652,7 @@ var (
 	pattern_AnalyticsService_GetValueDistribution_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "dashboards", "valueDistribution"}, ""))
 	pattern_AnalyticsService_GetRfmGrid_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "dashboards", "rfmGrid"}, ""))
 	pattern_AnalyticsService_GetCohortRetention_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "dashboards", "cohortRetention"}, ""))
+	pattern_AnalyticsService_GetJourneyMap_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "dashboards", "journeyMap"}, ""))
 	pattern_AnalyticsService_StreamEvents_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "analyticsEvents"}, "stream"))
 )
 
@@ -1592,5 +1674,6 @@ var (
 	forward_AnalyticsService_GetValueDistribution_0     = runtime.ForwardResponseMessage
 	forward_AnalyticsService_GetRfmGrid_0               = runtime.ForwardResponseMessage
 	forward_AnalyticsService_GetCohortRetention_0       = runtime.ForwardResponseMessage
+	forward_AnalyticsService_GetJourneyMap_0            = runtime.ForwardResponseMessage
 	forward_AnalyticsService_StreamEvents_0             = runtime.ForwardResponseStream
 )

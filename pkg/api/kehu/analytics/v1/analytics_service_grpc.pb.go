@@ -36,6 +36,7 @@ const (
 	AnalyticsService_GetValueDistribution_FullMethodName     = "/kehu.analytics.v1.AnalyticsService/GetValueDistribution"
 	AnalyticsService_GetRfmGrid_FullMethodName               = "/kehu.analytics.v1.AnalyticsService/GetRfmGrid"
 	AnalyticsService_GetCohortRetention_FullMethodName       = "/kehu.analytics.v1.AnalyticsService/GetCohortRetention"
+	AnalyticsService_GetJourneyMap_FullMethodName            = "/kehu.analytics.v1.AnalyticsService/GetJourneyMap"
 	AnalyticsService_StreamEvents_FullMethodName             = "/kehu.analytics.v1.AnalyticsService/StreamEvents"
 )
 
@@ -90,6 +91,8 @@ type AnalyticsServiceClient interface {
 	// Cohort retention: by month of first purchase, the share still buying
 	// in each later month.
 	GetCohortRetention(ctx context.Context, in *GetCohortRetentionRequest, opts ...grpc.CallOption) (*GetCohortRetentionResponse, error)
+	// The journey map: lifecycle stage × touchpoint.
+	GetJourneyMap(ctx context.Context, in *GetJourneyMapRequest, opts ...grpc.CallOption) (*GetJourneyMapResponse, error)
 	// Streams the service's events (segment.entered, segment.exited) after
 	// after_sequence, then new ones as they commit.
 	StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error)
@@ -273,6 +276,16 @@ func (c *analyticsServiceClient) GetCohortRetention(ctx context.Context, in *Get
 	return out, nil
 }
 
+func (c *analyticsServiceClient) GetJourneyMap(ctx context.Context, in *GetJourneyMapRequest, opts ...grpc.CallOption) (*GetJourneyMapResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetJourneyMapResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_GetJourneyMap_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *analyticsServiceClient) StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &AnalyticsService_ServiceDesc.Streams[0], AnalyticsService_StreamEvents_FullMethodName, cOpts...)
@@ -343,6 +356,8 @@ type AnalyticsServiceServer interface {
 	// Cohort retention: by month of first purchase, the share still buying
 	// in each later month.
 	GetCohortRetention(context.Context, *GetCohortRetentionRequest) (*GetCohortRetentionResponse, error)
+	// The journey map: lifecycle stage × touchpoint.
+	GetJourneyMap(context.Context, *GetJourneyMapRequest) (*GetJourneyMapResponse, error)
 	// Streams the service's events (segment.entered, segment.exited) after
 	// after_sequence, then new ones as they commit.
 	StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error
@@ -406,6 +421,9 @@ func (UnimplementedAnalyticsServiceServer) GetRfmGrid(context.Context, *GetRfmGr
 }
 func (UnimplementedAnalyticsServiceServer) GetCohortRetention(context.Context, *GetCohortRetentionRequest) (*GetCohortRetentionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCohortRetention not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) GetJourneyMap(context.Context, *GetJourneyMapRequest) (*GetJourneyMapResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetJourneyMap not implemented")
 }
 func (UnimplementedAnalyticsServiceServer) StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamEvents not implemented")
@@ -737,6 +755,24 @@ func _AnalyticsService_GetCohortRetention_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AnalyticsService_GetJourneyMap_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetJourneyMapRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).GetJourneyMap(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_GetJourneyMap_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).GetJourneyMap(ctx, req.(*GetJourneyMapRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AnalyticsService_StreamEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(StreamEventsRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -822,6 +858,10 @@ var AnalyticsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetCohortRetention",
 			Handler:    _AnalyticsService_GetCohortRetention_Handler,
+		},
+		{
+			MethodName: "GetJourneyMap",
+			Handler:    _AnalyticsService_GetJourneyMap_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

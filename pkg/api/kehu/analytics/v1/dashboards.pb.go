@@ -9,6 +9,7 @@ package analyticsv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -718,11 +719,196 @@ func (x *CohortMonth) GetPercent() float64 {
 	return 0
 }
 
+// JourneyMap is the customer journey over a period: for each lifecycle
+// stage (the customer's, when the interaction was recorded) and
+// touchpoint, how many interactions and customers, how many of those
+// customers moved on to a later stage, how fast, and how satisfied they
+// were, so the weakest touchpoints stand out.
+type JourneyMap struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Stages in lifecycle order, touchpoints by name.
+	Cells         []*JourneyCell `protobuf:"bytes,3,rep,name=cells,proto3" json:"cells,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JourneyMap) Reset() {
+	*x = JourneyMap{}
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JourneyMap) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JourneyMap) ProtoMessage() {}
+
+func (x *JourneyMap) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JourneyMap.ProtoReflect.Descriptor instead.
+func (*JourneyMap) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_dashboards_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *JourneyMap) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *JourneyMap) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *JourneyMap) GetCells() []*JourneyCell {
+	if x != nil {
+		return x.Cells
+	}
+	return nil
+}
+
+// JourneyCell is one stage × touchpoint of the journey map.
+type JourneyCell struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// PROSPECT, FIRST_PURCHASE, REPEAT, LOYAL, AT_RISK or CHURNED.
+	Stage string `protobuf:"bytes,1,opt,name=stage,proto3" json:"stage,omitempty"`
+	// "touchpoints/{touchpoint}".
+	Touchpoint   string `protobuf:"bytes,2,opt,name=touchpoint,proto3" json:"touchpoint,omitempty"`
+	Interactions int64  `protobuf:"varint,3,opt,name=interactions,proto3" json:"interactions,omitempty"`
+	// Distinct customers reached.
+	Customers int64 `protobuf:"varint,4,opt,name=customers,proto3" json:"customers,omitempty"`
+	// Customers reached who then moved on before the period's end
+	// (PROSPECT → a buying stage, FIRST_PURCHASE → REPEAT or LOYAL, REPEAT →
+	// LOYAL, AT_RISK → REPEAT or LOYAL, CHURNED → a buying stage), counted
+	// from their first interaction at the cell; none for LOYAL.
+	Converted         int64   `protobuf:"varint,5,opt,name=converted,proto3" json:"converted,omitempty"`
+	ConversionPercent float64 `protobuf:"fixed64,6,opt,name=conversion_percent,json=conversionPercent,proto3" json:"conversion_percent,omitempty"`
+	// Median time from that first interaction to moving on.
+	MedianTimeToConvert *durationpb.Duration `protobuf:"bytes,7,opt,name=median_time_to_convert,json=medianTimeToConvert,proto3" json:"median_time_to_convert,omitempty"`
+	// Of the interactions rated 1-5; 0 when none was.
+	AverageSatisfaction float64 `protobuf:"fixed64,8,opt,name=average_satisfaction,json=averageSatisfaction,proto3" json:"average_satisfaction,omitempty"`
+	// Share of the interactions that were complaints.
+	ComplaintPercent float64 `protobuf:"fixed64,9,opt,name=complaint_percent,json=complaintPercent,proto3" json:"complaint_percent,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *JourneyCell) Reset() {
+	*x = JourneyCell{}
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JourneyCell) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JourneyCell) ProtoMessage() {}
+
+func (x *JourneyCell) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JourneyCell.ProtoReflect.Descriptor instead.
+func (*JourneyCell) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_dashboards_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *JourneyCell) GetStage() string {
+	if x != nil {
+		return x.Stage
+	}
+	return ""
+}
+
+func (x *JourneyCell) GetTouchpoint() string {
+	if x != nil {
+		return x.Touchpoint
+	}
+	return ""
+}
+
+func (x *JourneyCell) GetInteractions() int64 {
+	if x != nil {
+		return x.Interactions
+	}
+	return 0
+}
+
+func (x *JourneyCell) GetCustomers() int64 {
+	if x != nil {
+		return x.Customers
+	}
+	return 0
+}
+
+func (x *JourneyCell) GetConverted() int64 {
+	if x != nil {
+		return x.Converted
+	}
+	return 0
+}
+
+func (x *JourneyCell) GetConversionPercent() float64 {
+	if x != nil {
+		return x.ConversionPercent
+	}
+	return 0
+}
+
+func (x *JourneyCell) GetMedianTimeToConvert() *durationpb.Duration {
+	if x != nil {
+		return x.MedianTimeToConvert
+	}
+	return nil
+}
+
+func (x *JourneyCell) GetAverageSatisfaction() float64 {
+	if x != nil {
+		return x.AverageSatisfaction
+	}
+	return 0
+}
+
+func (x *JourneyCell) GetComplaintPercent() float64 {
+	if x != nil {
+		return x.ComplaintPercent
+	}
+	return 0
+}
+
 var File_kehu_analytics_v1_dashboards_proto protoreflect.FileDescriptor
 
 const file_kehu_analytics_v1_dashboards_proto_rawDesc = "" +
 	"\n" +
-	"\"kehu/analytics/v1/dashboards.proto\x12\x11kehu.analytics.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd3\x01\n" +
+	"\"kehu/analytics/v1/dashboards.proto\x12\x11kehu.analytics.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd3\x01\n" +
 	"\x11ValueDistribution\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
@@ -775,7 +961,25 @@ const file_kehu_analytics_v1_dashboards_proto_rawDesc = "" +
 	"\vCohortMonth\x12\x16\n" +
 	"\x06offset\x18\x01 \x01(\x05R\x06offset\x12\x1c\n" +
 	"\tcustomers\x18\x02 \x01(\x03R\tcustomers\x12\x18\n" +
-	"\apercent\x18\x03 \x01(\x01R\apercentB@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
+	"\apercent\x18\x03 \x01(\x01R\apercent\"\xb4\x01\n" +
+	"\n" +
+	"JourneyMap\x129\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x124\n" +
+	"\x05cells\x18\x03 \x03(\v2\x1e.kehu.analytics.v1.JourneyCellR\x05cells\"\x82\x03\n" +
+	"\vJourneyCell\x12\x14\n" +
+	"\x05stage\x18\x01 \x01(\tR\x05stage\x12\x1e\n" +
+	"\n" +
+	"touchpoint\x18\x02 \x01(\tR\n" +
+	"touchpoint\x12\"\n" +
+	"\finteractions\x18\x03 \x01(\x03R\finteractions\x12\x1c\n" +
+	"\tcustomers\x18\x04 \x01(\x03R\tcustomers\x12\x1c\n" +
+	"\tconverted\x18\x05 \x01(\x03R\tconverted\x12-\n" +
+	"\x12conversion_percent\x18\x06 \x01(\x01R\x11conversionPercent\x12N\n" +
+	"\x16median_time_to_convert\x18\a \x01(\v2\x19.google.protobuf.DurationR\x13medianTimeToConvert\x121\n" +
+	"\x14average_satisfaction\x18\b \x01(\x01R\x13averageSatisfaction\x12+\n" +
+	"\x11complaint_percent\x18\t \x01(\x01R\x10complaintPercentB@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
 
 var (
 	file_kehu_analytics_v1_dashboards_proto_rawDescOnce sync.Once
@@ -789,7 +993,7 @@ func file_kehu_analytics_v1_dashboards_proto_rawDescGZIP() []byte {
 	return file_kehu_analytics_v1_dashboards_proto_rawDescData
 }
 
-var file_kehu_analytics_v1_dashboards_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_kehu_analytics_v1_dashboards_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_kehu_analytics_v1_dashboards_proto_goTypes = []any{
 	(*ValueDistribution)(nil),         // 0: kehu.analytics.v1.ValueDistribution
 	(*CurrencyValueDistribution)(nil), // 1: kehu.analytics.v1.CurrencyValueDistribution
@@ -801,27 +1005,34 @@ var file_kehu_analytics_v1_dashboards_proto_goTypes = []any{
 	(*CohortRetention)(nil),           // 7: kehu.analytics.v1.CohortRetention
 	(*Cohort)(nil),                    // 8: kehu.analytics.v1.Cohort
 	(*CohortMonth)(nil),               // 9: kehu.analytics.v1.CohortMonth
-	(*timestamppb.Timestamp)(nil),     // 10: google.protobuf.Timestamp
+	(*JourneyMap)(nil),                // 10: kehu.analytics.v1.JourneyMap
+	(*JourneyCell)(nil),               // 11: kehu.analytics.v1.JourneyCell
+	(*timestamppb.Timestamp)(nil),     // 12: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),       // 13: google.protobuf.Duration
 }
 var file_kehu_analytics_v1_dashboards_proto_depIdxs = []int32{
-	10, // 0: kehu.analytics.v1.ValueDistribution.start_time:type_name -> google.protobuf.Timestamp
-	10, // 1: kehu.analytics.v1.ValueDistribution.end_time:type_name -> google.protobuf.Timestamp
+	12, // 0: kehu.analytics.v1.ValueDistribution.start_time:type_name -> google.protobuf.Timestamp
+	12, // 1: kehu.analytics.v1.ValueDistribution.end_time:type_name -> google.protobuf.Timestamp
 	1,  // 2: kehu.analytics.v1.ValueDistribution.currencies:type_name -> kehu.analytics.v1.CurrencyValueDistribution
 	2,  // 3: kehu.analytics.v1.CurrencyValueDistribution.pareto:type_name -> kehu.analytics.v1.ParetoPoint
 	3,  // 4: kehu.analytics.v1.CurrencyValueDistribution.tiers:type_name -> kehu.analytics.v1.TierShare
-	10, // 5: kehu.analytics.v1.RfmGrid.start_time:type_name -> google.protobuf.Timestamp
-	10, // 6: kehu.analytics.v1.RfmGrid.end_time:type_name -> google.protobuf.Timestamp
+	12, // 5: kehu.analytics.v1.RfmGrid.start_time:type_name -> google.protobuf.Timestamp
+	12, // 6: kehu.analytics.v1.RfmGrid.end_time:type_name -> google.protobuf.Timestamp
 	5,  // 7: kehu.analytics.v1.RfmGrid.cells:type_name -> kehu.analytics.v1.RfmCell
 	6,  // 8: kehu.analytics.v1.RfmGrid.labels:type_name -> kehu.analytics.v1.RfmLabelCount
-	10, // 9: kehu.analytics.v1.CohortRetention.start_time:type_name -> google.protobuf.Timestamp
-	10, // 10: kehu.analytics.v1.CohortRetention.end_time:type_name -> google.protobuf.Timestamp
+	12, // 9: kehu.analytics.v1.CohortRetention.start_time:type_name -> google.protobuf.Timestamp
+	12, // 10: kehu.analytics.v1.CohortRetention.end_time:type_name -> google.protobuf.Timestamp
 	8,  // 11: kehu.analytics.v1.CohortRetention.cohorts:type_name -> kehu.analytics.v1.Cohort
 	9,  // 12: kehu.analytics.v1.Cohort.months:type_name -> kehu.analytics.v1.CohortMonth
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	12, // 13: kehu.analytics.v1.JourneyMap.start_time:type_name -> google.protobuf.Timestamp
+	12, // 14: kehu.analytics.v1.JourneyMap.end_time:type_name -> google.protobuf.Timestamp
+	11, // 15: kehu.analytics.v1.JourneyMap.cells:type_name -> kehu.analytics.v1.JourneyCell
+	13, // 16: kehu.analytics.v1.JourneyCell.median_time_to_convert:type_name -> google.protobuf.Duration
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_kehu_analytics_v1_dashboards_proto_init() }
@@ -835,7 +1046,7 @@ func file_kehu_analytics_v1_dashboards_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_analytics_v1_dashboards_proto_rawDesc), len(file_kehu_analytics_v1_dashboards_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
