@@ -261,4 +261,15 @@ func TestRESTCustomerJourney(t *testing.T) {
 	if !found {
 		t.Errorf("journey map: %s", journeyMap.raw)
 	}
+	// The complaint in this week's service KPIs: opened and rated 2 (the
+	// low rating reopened it, so it is not resolved any more).
+	kpis := j.mgr.do("GET", "/v1/dashboards/serviceKpis?granularity=WEEK", nil)
+	expect(t, kpis, http.StatusOK)
+	points, _ := kpis.body["points"].([]any)
+	if len(points) != 1 {
+		t.Fatalf("service KPIs: %s", kpis.raw)
+	}
+	if all := points[0].(map[string]any); all["opened"] != "1" || all["resolved"] != "0" || all["csatAnswers"] != "1" || all["csatAverage"] != float64(2) {
+		t.Errorf("service KPIs: %s", kpis.raw)
+	}
 }

@@ -465,3 +465,180 @@ func TestJourneyMapMatchesAnIndependentComputation(t *testing.T) {
 		}
 	}
 }
+
+// The service KPIs agree with a computation done here over generated
+// tickets and survey answers, per month and queue and for all queues.
+func TestServiceKpisMatchAnIndependentComputation(t *testing.T) {
+	t.Parallel()
+	e := start(t, func(c *Config) { c.Follow = false })
+	ctx := context.Background()
+	conn := e.readModel(t)
+	rng := rand.New(rand.NewPCG(5, 6))
+	now := time.Now().UTC().Truncate(time.Second)
+	start, end := now.AddDate(0, -5, 0), now
+	type ticket struct {
+		id, queue, typ, frSLA, resSLA string
+		created                       time.Time
+		firstResponse, resolved       *time.Time
+	}
+	type answer struct {
+		ticket, kind string
+		score        int
+		at           time.Time
+	}
+	var tickets []ticket
+	var answers []answer
+	var customers, rows, answerRows [][]any
+	slas := []string{"", "MET", "BREACHED"}
+	for i := range 150 {
+		id := uuid.NewString()
+		customers = append(customers, []any{id, fmt.Sprint("C", i)})
+		for range rng.IntN(4) {
+			tk := ticket{id: uuid.NewString(), queue: []string{"", "support", "vip"}[rng.IntN(3)], typ: []string{"INQUIRY", "COMPLAINT"}[rng.IntN(2)],
+				frSLA: slas[rng.IntN(3)], resSLA: slas[rng.IntN(3)], created: now.Add(-time.Duration(rng.IntN(200*24*60)) * time.Minute)}
+			if rng.IntN(4) > 0 {
+				at := tk.created.Add(time.Duration(rng.IntN(48*60)) * time.Minute)
+				tk.firstResponse = &at
+				if rng.IntN(3) > 0 {
+					res := at.Add(time.Duration(rng.IntN(10*24*60)) * time.Minute)
+					tk.resolved = &res
+					if rng.IntN(2) == 0 {
+						kind := []string{"CSAT", "NPS"}[rng.IntN(2)]
+						score := 1 + rng.IntN(5)
+						if kind == "NPS" {
+							score = rng.IntN(11)
+						}
+						a := answer{tk.id, kind, score, res.Add(time.Duration(rng.IntN(72*60)) * time.Minute)}
+						answers = append(answers, a)
+						answerRows = append(answerRows, []any{uuid.NewString(), tk.id, id, a.kind, a.score, a.at})
+					}
+				}
+			}
+			tickets = append(tickets, tk)
+			rows = append(rows, []any{tk.id, id, tk.typ, "OPEN", tk.created, tk.resolved, tk.queue, tk.firstResponse, tk.frSLA, tk.resSLA})
+		}
+	}
+	for _, copy := range []struct {
+		table string
+		cols  []string
+		rows  [][]any
+	}{
+		{"customers", []string{"id", "display_name"}, customers},
+		{"tickets", []string{"id", "customer_id", "type", "status", "create_time", "resolve_time", "queue", "first_response_time", "first_response_sla", "resolution_sla"}, rows},
+		{"answers", []string{"survey_id", "ticket_id", "customer_id", "kind", "score", "answer_time"}, answerRows},
+	} {
+		if _, err := conn.CopyFrom(ctx, pgx.Identifier{copy.table}, copy.cols, pgx.CopyFromRows(copy.rows)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	type point struct {
+		opened, resolved, met, breached, complaints int64
+		fr, res                                     []float64
+		csat, nps                                   []int
+	}
+	want := map[string]*point{}
+	add := func(at time.Time, queue string, f func(*point)) {
+		if at.Before(start) || !at.Before(end) {
+			return
+		}
+		month := at.Format("2006-01") + "-01"
+		for _, q := range []string{"*", queue} {
+			if q == "" {
+				continue
+			}
+			k := month + "/" + q
+			if want[k] == nil {
+				want[k] = &point{}
+			}
+			f(want[k])
+		}
+	}
+	byID := map[string]ticket{}
+	for _, tk := range tickets {
+		byID[tk.id] = tk
+		add(tk.created, tk.queue, func(p *point) {
+			p.opened++
+			if tk.typ == "COMPLAINT" {
+				p.complaints++
+			}
+		})
+		if tk.firstResponse != nil {
+			add(*tk.firstResponse, tk.queue, func(p *point) {
+				p.met += map[bool]int64{true: 1}[tk.frSLA == "MET"]
+				p.breached += map[bool]int64{true: 1}[tk.frSLA == "BREACHED"]
+				p.fr = append(p.fr, tk.firstResponse.Sub(tk.created).Seconds())
+			})
+		}
+		if tk.resolved != nil {
+			add(*tk.resolved, tk.queue, func(p *point) {
+				p.resolved++
+				p.met += map[bool]int64{true: 1}[tk.resSLA == "MET"]
+				p.breached += map[bool]int64{true: 1}[tk.resSLA == "BREACHED"]
+				p.res = append(p.res, tk.resolved.Sub(tk.created).Seconds())
+			})
+		}
+	}
+	for _, a := range answers {
+		add(a.at, byID[a.ticket].queue, func(p *point) {
+			if a.kind == "CSAT" {
+				p.csat = append(p.csat, a.score)
+			} else {
+				p.nps = append(p.nps, a.score)
+			}
+		})
+	}
+	median := func(v []float64) float64 {
+		if len(v) == 0 {
+			return 0
+		}
+		sort.Float64s(v)
+		return (v[(len(v)-1)/2] + v[len(v)/2]) / 2
+	}
+
+	got, err := e.analytics.GetServiceKpis(testkit.As(t, "mia", auth.RoleManager), &analyticsv1.GetServiceKpisRequest{StartTime: timestamppb.New(start), EndTime: timestamppb.New(end)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.GetServiceKpis().GetPoints()) != len(want) {
+		t.Errorf("%d points, want %d", len(got.GetServiceKpis().GetPoints()), len(want))
+	}
+	for _, gp := range got.GetServiceKpis().GetPoints() {
+		q := strings.TrimPrefix(gp.GetQueue(), "queues/")
+		if q == "" {
+			q = "*"
+		}
+		w := want[gp.GetBucket()+"/"+q]
+		if w == nil {
+			t.Errorf("unexpected point %v", gp)
+			continue
+		}
+		compliance := 0.0
+		if w.met+w.breached > 0 {
+			compliance = 100 * float64(w.met) / float64(w.met+w.breached)
+		}
+		csat, nps := 0.0, 0.0
+		for _, s := range w.csat {
+			csat += float64(s) / float64(len(w.csat))
+		}
+		for _, s := range w.nps {
+			switch {
+			case s >= 9:
+				nps += 100 / float64(len(w.nps))
+			case s <= 6:
+				nps -= 100 / float64(len(w.nps))
+			}
+		}
+		if gp.GetOpened() != w.opened || gp.GetResolved() != w.resolved || gp.GetSlaMet() != w.met || gp.GetSlaBreached() != w.breached ||
+			!near(gp.GetSlaCompliancePercent(), compliance) ||
+			math.Abs(gp.GetMedianFirstResponse().AsDuration().Seconds()-median(w.fr)) > 1e-3 ||
+			math.Abs(gp.GetMedianResolution().AsDuration().Seconds()-median(w.res)) > 1e-3 ||
+			gp.GetCsatAnswers() != int64(len(w.csat)) || math.Abs(gp.GetCsatAverage()-csat) > 1e-9 ||
+			gp.GetNpsAnswers() != int64(len(w.nps)) || math.Abs(gp.GetNps()-nps) > 1e-9 ||
+			!near(gp.GetComplaintsPerThousandCustomers(), 1000*float64(w.complaints)/150) {
+			t.Errorf("point %v; want %+v (compliance %v, csat %v, nps %v)", gp, *w, compliance, csat, nps)
+		}
+	}
+	_, err = e.analytics.GetServiceKpis(testkit.As(t, "mia", auth.RoleManager), &analyticsv1.GetServiceKpisRequest{Granularity: "DAY"})
+	testkit.WantCode(t, err, codes.InvalidArgument, "", "granularity")
+}

@@ -19,6 +19,8 @@ type DashboardRequest struct {
 	AccountManager string
 	// Currency, for dashboards in one currency (default the scoring one).
 	Currency string
+	// Granularity of series over time: WEEK or MONTH (default).
+	Granularity string
 }
 
 // DashboardQuery is a checked DashboardRequest in the store's terms.
@@ -249,4 +251,56 @@ func (s *Service) GetJourneyMap(ctx context.Context, in DashboardRequest) (*Jour
 		cells[i].ConversionPercent = 100 * float64(cells[i].Converted) / float64(cells[i].Customers)
 	}
 	return &JourneyMap{Start: q.Start, End: q.End, Cells: cells}, nil
+}
+
+// ServiceKpiPoint is one queue's (or, without PerQueue, all queues')
+// service indicators in one bucket.
+type ServiceKpiPoint struct {
+	Bucket                                string
+	Queue                                 string
+	PerQueue                              bool
+	Opened, Resolved                      int64
+	SLAMet, SLABreached                   int64
+	SLACompliancePercent                  float64
+	MedianFirstResponse, MedianResolution time.Duration
+	CSATAnswers                           int64
+	CSATAverage                           float64
+	NPSAnswers                            int64
+	NPS                                   float64
+	Complaints                            int64
+	ComplaintsPerThousand                 float64
+}
+
+// ServiceKpis is the service KPI dashboard.
+type ServiceKpis struct {
+	Start, End time.Time
+	Points     []ServiceKpiPoint
+}
+
+// GetServiceKpis answers the service KPI dashboard.
+func (s *Service) GetServiceKpis(ctx context.Context, in DashboardRequest) (*ServiceKpis, error) {
+	granularity := map[string]string{"": "month", "MONTH": "month", "WEEK": "week"}[in.Granularity]
+	if granularity == "" {
+		return nil, errs.InvalidField("granularity", "must be WEEK or MONTH, got %q", in.Granularity)
+	}
+	q, err := s.dashboardQuery(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	points, customers, err := s.store.ServiceKpis(ctx, q, granularity)
+	if err != nil {
+		return nil, err
+	}
+	// A ticket without a queue counts in its bucket's all-queues point.
+	points = slices.DeleteFunc(points, func(p ServiceKpiPoint) bool { return p.PerQueue && p.Queue == "" })
+	for i := range points {
+		p := &points[i]
+		if ended := p.SLAMet + p.SLABreached; ended > 0 {
+			p.SLACompliancePercent = 100 * float64(p.SLAMet) / float64(ended)
+		}
+		if customers > 0 {
+			p.ComplaintsPerThousand = 1000 * float64(p.Complaints) / float64(customers)
+		}
+	}
+	return &ServiceKpis{Start: q.Start, End: q.End, Points: points}, nil
 }

@@ -34,6 +34,11 @@ type Ticket struct {
 	CreateTime  time.Time
 	ResolveTime *time.Time
 	Deleted     bool
+	// Queue ("support"), the first public reply, and how the first
+	// response and resolution targets ended (MET, BREACHED or "").
+	Queue                           string
+	FirstResponseTime               *time.Time
+	FirstResponseSLA, ResolutionSLA string
 }
 
 // Answer is a customer's survey answer.

@@ -58,6 +58,9 @@ type Store interface {
 	CohortMonths(ctx context.Context, q DashboardQuery) ([]CohortCount, error)
 	// JourneyCells computes the journey map's stage × touchpoint cells.
 	JourneyCells(ctx context.Context, q DashboardQuery) ([]JourneyCell, error)
+	// ServiceKpis computes the service desk's indicators per bucket
+	// ("week" or "month") and queue, and counts the customers in scope.
+	ServiceKpis(ctx context.Context, q DashboardQuery, granularity string) ([]ServiceKpiPoint, int64, error)
 
 	// CheckFilter compiles a segment filter without running it.
 	CheckFilter(filter string) error

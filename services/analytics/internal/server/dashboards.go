@@ -96,3 +96,25 @@ func (s *Server) GetJourneyMap(ctx context.Context, req *analyticsv1.GetJourneyM
 	}
 	return &analyticsv1.GetJourneyMapResponse{JourneyMap: out}, nil
 }
+
+// GetServiceKpis implements analyticsv1.AnalyticsServiceServer.
+func (s *Server) GetServiceKpis(ctx context.Context, req *analyticsv1.GetServiceKpisRequest) (*analyticsv1.GetServiceKpisResponse, error) {
+	k, err := s.svc.GetServiceKpis(ctx, insight.DashboardRequest{Start: optionalTime(req.GetStartTime()), End: optionalTime(req.GetEndTime()),
+		Segment: req.GetSegment(), AccountManager: req.GetAccountManager(), Granularity: req.GetGranularity()})
+	if err != nil {
+		return nil, err
+	}
+	out := &analyticsv1.ServiceKpis{StartTime: timestamppb.New(k.Start), EndTime: timestamppb.New(k.End)}
+	for _, p := range k.Points {
+		point := &analyticsv1.ServiceKpiPoint{Bucket: p.Bucket, Opened: p.Opened, Resolved: p.Resolved,
+			SlaMet: p.SLAMet, SlaBreached: p.SLABreached, SlaCompliancePercent: p.SLACompliancePercent,
+			MedianFirstResponse: durationpb.New(p.MedianFirstResponse), MedianResolution: durationpb.New(p.MedianResolution),
+			CsatAnswers: p.CSATAnswers, CsatAverage: p.CSATAverage, NpsAnswers: p.NPSAnswers, Nps: p.NPS,
+			ComplaintsPerThousandCustomers: p.ComplaintsPerThousand}
+		if p.PerQueue {
+			point.Queue = "queues/" + p.Queue
+		}
+		out.Points = append(out.Points, point)
+	}
+	return &analyticsv1.GetServiceKpisResponse{ServiceKpis: out}, nil
+}

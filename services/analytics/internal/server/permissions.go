@@ -27,5 +27,6 @@ var Policy = auth.NewPolicy(analyticsv1.AnalyticsService_ServiceDesc.ServiceName
 	"GetRfmGrid":               auth.Readers,
 	"GetCohortRetention":       auth.Readers,
 	"GetJourneyMap":            auth.Readers,
+	"GetServiceKpis":           auth.Readers,
 	"StreamEvents":             auth.Services,
 })

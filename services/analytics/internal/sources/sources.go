@@ -223,7 +223,25 @@ func ticketOf(t *sdv1.Ticket) *insight.Ticket {
 		rt := t.GetResolveTime().AsTime()
 		k.ResolveTime = &rt
 	}
+	if t.GetFirstResponseTime() != nil {
+		ft := t.GetFirstResponseTime().AsTime()
+		k.FirstResponseTime = &ft
+	}
+	k.Queue = strings.TrimPrefix(t.GetQueue(), "queues/")
+	k.FirstResponseSLA, k.ResolutionSLA = slaOutcome(t.GetFirstResponse()), slaOutcome(t.GetResolution())
 	return k
+}
+
+// slaOutcome is how an SLA clock ended: MET, BREACHED, or "" while it
+// runs or pauses within its target (or the ticket has no policy).
+func slaOutcome(c *sdv1.SlaClock) string {
+	switch c.GetState() {
+	case sdv1.ClockState_CLOCK_STATE_MET:
+		return "MET"
+	case sdv1.ClockState_CLOCK_STATE_BREACHED:
+		return "BREACHED"
+	}
+	return ""
 }
 
 // answerOf is the read model's answer of a survey; nil while unanswered.

@@ -222,3 +222,64 @@ func (s *Store) JourneyCells(ctx context.Context, q insight.DashboardQuery) ([]i
 		return c, err
 	})
 }
+
+// ServiceKpis implements insight.Store in one statement: each ticket
+// contributes to the bucket of each of its moments (opened, first
+// answered, resolved, rated), per queue and for all queues together.
+func (s *Store) ServiceKpis(ctx context.Context, q insight.DashboardQuery, granularity string) ([]insight.ServiceKpiPoint, int64, error) {
+	w := &filter.Where{}
+	w.Add("NOT k.deleted AND NOT c.deleted")
+	scoped(w, q)
+	start, end, unit := w.Arg(q.Start), w.Arg(q.End), w.Arg(granularity)
+	in := func(col string) string { return col + " >= " + start + " AND " + col + " < " + end }
+	bucket := func(col string) string { return "date_trunc(" + unit + ", " + col + " AT TIME ZONE 'UTC')" }
+	rows, err := s.pool.Query(ctx, `
+		WITH t AS (SELECT k.* FROM tickets k JOIN customers c ON c.id = k.customer_id WHERE `+w.SQL()+`),
+		facts AS (
+			SELECT `+bucket("create_time")+` AS b, queue, 1 AS opened, 0 AS resolved, 0 AS met, 0 AS breached,
+			       NULL::float8 AS fr, NULL::float8 AS res, NULL::int AS csat, NULL::int AS nps, (type = 'COMPLAINT')::int AS complaint
+			FROM t WHERE `+in("create_time")+`
+			UNION ALL
+			SELECT `+bucket("first_response_time")+`, queue, 0, 0, (first_response_sla = 'MET')::int, (first_response_sla = 'BREACHED')::int,
+			       extract(epoch FROM first_response_time - create_time)::float8, NULL, NULL, NULL, 0
+			FROM t WHERE `+in("first_response_time")+`
+			UNION ALL
+			SELECT `+bucket("resolve_time")+`, queue, 0, 1, (resolution_sla = 'MET')::int, (resolution_sla = 'BREACHED')::int,
+			       NULL, extract(epoch FROM resolve_time - create_time)::float8, NULL, NULL, 0
+			FROM t WHERE `+in("resolve_time")+`
+			UNION ALL
+			SELECT `+bucket("a.answer_time")+`, t.queue, 0, 0, 0, 0, NULL, NULL,
+			       CASE WHEN a.kind = 'CSAT' THEN a.score END, CASE WHEN a.kind = 'NPS' THEN a.score END, 0
+			FROM answers a JOIN t ON t.id = a.ticket_id WHERE `+in("a.answer_time")+`
+		)
+		SELECT to_char(b, 'YYYY-MM-DD'), CASE WHEN grouping(queue) = 1 THEN NULL ELSE queue END,
+		       sum(opened), sum(resolved), sum(met), sum(breached),
+		       coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY fr), 0), coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY res), 0),
+		       count(csat), coalesce(avg(csat), 0)::float8,
+		       count(nps), coalesce(100.0 * (count(*) FILTER (WHERE nps >= 9) - count(*) FILTER (WHERE nps <= 6)) / nullif(count(nps), 0), 0)::float8,
+		       sum(complaint)
+		FROM facts GROUP BY GROUPING SETS ((b, queue), (b))
+		ORDER BY b, grouping(queue) DESC, queue`, w.Args()...)
+	points, err := pg.Collect(rows, err, func(r pgx.Row) (insight.ServiceKpiPoint, error) {
+		var p insight.ServiceKpiPoint
+		var queue *string
+		var fr, res float64
+		err := r.Scan(&p.Bucket, &queue, &p.Opened, &p.Resolved, &p.SLAMet, &p.SLABreached, &fr, &res,
+			&p.CSATAnswers, &p.CSATAverage, &p.NPSAnswers, &p.NPS, &p.Complaints)
+		if queue != nil {
+			p.Queue, p.PerQueue = *queue, true
+		}
+		p.MedianFirstResponse = time.Duration(fr * float64(time.Second))
+		p.MedianResolution = time.Duration(res * float64(time.Second))
+		return p, err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	cw := &filter.Where{}
+	cw.Add("NOT c.deleted")
+	scoped(cw, q)
+	var customers int64
+	err = s.pool.QueryRow(ctx, `SELECT count(*) FROM customers c WHERE `+cw.SQL(), cw.Args()...).Scan(&customers)
+	return points, customers, pg.Classify(err)
+}

@@ -63,11 +63,15 @@ func (t *tx) UpsertRecord(ctx context.Context, r *insight.Record) error {
 }
 
 func (t *tx) UpsertTicket(ctx context.Context, k *insight.Ticket) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO tickets (id, customer_id, type, status, create_time, resolve_time, deleted)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+	_, err := t.tx.Exec(ctx, `INSERT INTO tickets (id, customer_id, type, status, create_time, resolve_time, deleted,
+			queue, first_response_time, first_response_sla, resolution_sla)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, type = excluded.type, status = excluded.status,
-			resolve_time = excluded.resolve_time, deleted = excluded.deleted`,
-		k.ID, k.CustomerID, k.Type, k.Status, k.CreateTime, k.ResolveTime, k.Deleted)
+			resolve_time = excluded.resolve_time, deleted = excluded.deleted, queue = excluded.queue,
+			first_response_time = excluded.first_response_time, first_response_sla = excluded.first_response_sla,
+			resolution_sla = excluded.resolution_sla`,
+		k.ID, k.CustomerID, k.Type, k.Status, k.CreateTime, k.ResolveTime, k.Deleted,
+		k.Queue, k.FirstResponseTime, k.FirstResponseSLA, k.ResolutionSLA)
 	return pg.Classify(err)
 }
 

@@ -2239,6 +2239,130 @@ func (x *GetJourneyMapResponse) GetJourneyMap() *JourneyMap {
 	return nil
 }
 
+type GetServiceKpisRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The period, [start_time, end_time): default the 12 months to now.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Only the tickets of this segment's members ("segments/{segment}").
+	Segment string `protobuf:"bytes,3,opt,name=segment,proto3" json:"segment,omitempty"`
+	// Only the tickets of this account manager's customers.
+	AccountManager string `protobuf:"bytes,4,opt,name=account_manager,json=accountManager,proto3" json:"account_manager,omitempty"`
+	// WEEK or MONTH (default).
+	Granularity   string `protobuf:"bytes,5,opt,name=granularity,proto3" json:"granularity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetServiceKpisRequest) Reset() {
+	*x = GetServiceKpisRequest{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetServiceKpisRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetServiceKpisRequest) ProtoMessage() {}
+
+func (x *GetServiceKpisRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetServiceKpisRequest.ProtoReflect.Descriptor instead.
+func (*GetServiceKpisRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *GetServiceKpisRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *GetServiceKpisRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *GetServiceKpisRequest) GetSegment() string {
+	if x != nil {
+		return x.Segment
+	}
+	return ""
+}
+
+func (x *GetServiceKpisRequest) GetAccountManager() string {
+	if x != nil {
+		return x.AccountManager
+	}
+	return ""
+}
+
+func (x *GetServiceKpisRequest) GetGranularity() string {
+	if x != nil {
+		return x.Granularity
+	}
+	return ""
+}
+
+type GetServiceKpisResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ServiceKpis   *ServiceKpis           `protobuf:"bytes,1,opt,name=service_kpis,json=serviceKpis,proto3" json:"service_kpis,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetServiceKpisResponse) Reset() {
+	*x = GetServiceKpisResponse{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetServiceKpisResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetServiceKpisResponse) ProtoMessage() {}
+
+func (x *GetServiceKpisResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetServiceKpisResponse.ProtoReflect.Descriptor instead.
+func (*GetServiceKpisResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *GetServiceKpisResponse) GetServiceKpis() *ServiceKpis {
+	if x != nil {
+		return x.ServiceKpis
+	}
+	return nil
+}
+
 var File_kehu_analytics_v1_analytics_service_proto protoreflect.FileDescriptor
 
 const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
@@ -2372,7 +2496,16 @@ const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"\x0faccount_manager\x18\x04 \x01(\tR\x0eaccountManager\"W\n" +
 	"\x15GetJourneyMapResponse\x12>\n" +
 	"\vjourney_map\x18\x01 \x01(\v2\x1d.kehu.analytics.v1.JourneyMapR\n" +
-	"journeyMap2\x94\x10\n" +
+	"journeyMap\"\xee\x01\n" +
+	"\x15GetServiceKpisRequest\x129\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x18\n" +
+	"\asegment\x18\x03 \x01(\tR\asegment\x12'\n" +
+	"\x0faccount_manager\x18\x04 \x01(\tR\x0eaccountManager\x12 \n" +
+	"\vgranularity\x18\x05 \x01(\tR\vgranularity\"[\n" +
+	"\x16GetServiceKpisResponse\x12A\n" +
+	"\fservice_kpis\x18\x01 \x01(\v2\x1e.kehu.analytics.v1.ServiceKpisR\vserviceKpis2\xfb\x10\n" +
 	"\x10AnalyticsService\x12t\n" +
 	"\x13GetCustomerInsights\x12-.kehu.analytics.v1.GetCustomerInsightsRequest\x1a..kehu.analytics.v1.GetCustomerInsightsResponse\x12_\n" +
 	"\fRecomputeAll\x12&.kehu.analytics.v1.RecomputeAllRequest\x1a'.kehu.analytics.v1.RecomputeAllResponse\x12t\n" +
@@ -2393,7 +2526,8 @@ const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"\n" +
 	"GetRfmGrid\x12$.kehu.analytics.v1.GetRfmGridRequest\x1a%.kehu.analytics.v1.GetRfmGridResponse\x12q\n" +
 	"\x12GetCohortRetention\x12,.kehu.analytics.v1.GetCohortRetentionRequest\x1a-.kehu.analytics.v1.GetCohortRetentionResponse\x12b\n" +
-	"\rGetJourneyMap\x12'.kehu.analytics.v1.GetJourneyMapRequest\x1a(.kehu.analytics.v1.GetJourneyMapResponse\x12a\n" +
+	"\rGetJourneyMap\x12'.kehu.analytics.v1.GetJourneyMapRequest\x1a(.kehu.analytics.v1.GetJourneyMapResponse\x12e\n" +
+	"\x0eGetServiceKpis\x12(.kehu.analytics.v1.GetServiceKpisRequest\x1a).kehu.analytics.v1.GetServiceKpisResponse\x12a\n" +
 	"\fStreamEvents\x12&.kehu.analytics.v1.StreamEventsRequest\x1a'.kehu.analytics.v1.StreamEventsResponse0\x01B@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
 
 var (
@@ -2408,7 +2542,7 @@ func file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP() []byte {
 	return file_kehu_analytics_v1_analytics_service_proto_rawDescData
 }
 
-var file_kehu_analytics_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_kehu_analytics_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_kehu_analytics_v1_analytics_service_proto_goTypes = []any{
 	(*GetCustomerInsightsRequest)(nil),       // 0: kehu.analytics.v1.GetCustomerInsightsRequest
 	(*GetCustomerInsightsResponse)(nil),      // 1: kehu.analytics.v1.GetCustomerInsightsResponse
@@ -2453,89 +2587,97 @@ var file_kehu_analytics_v1_analytics_service_proto_goTypes = []any{
 	(*GetCohortRetentionResponse)(nil),       // 40: kehu.analytics.v1.GetCohortRetentionResponse
 	(*GetJourneyMapRequest)(nil),             // 41: kehu.analytics.v1.GetJourneyMapRequest
 	(*GetJourneyMapResponse)(nil),            // 42: kehu.analytics.v1.GetJourneyMapResponse
-	(*Insights)(nil),                         // 43: kehu.analytics.v1.Insights
-	(*durationpb.Duration)(nil),              // 44: google.protobuf.Duration
-	(*AtRiskCustomer)(nil),                   // 45: kehu.analytics.v1.AtRiskCustomer
-	(*Segment)(nil),                          // 46: kehu.analytics.v1.Segment
-	(*fieldmaskpb.FieldMask)(nil),            // 47: google.protobuf.FieldMask
-	(*v1.Event)(nil),                         // 48: kehu.event.v1.Event
-	(*timestamppb.Timestamp)(nil),            // 49: google.protobuf.Timestamp
-	(*ValueDistribution)(nil),                // 50: kehu.analytics.v1.ValueDistribution
-	(*RfmGrid)(nil),                          // 51: kehu.analytics.v1.RfmGrid
-	(*CohortRetention)(nil),                  // 52: kehu.analytics.v1.CohortRetention
-	(*JourneyMap)(nil),                       // 53: kehu.analytics.v1.JourneyMap
+	(*GetServiceKpisRequest)(nil),            // 43: kehu.analytics.v1.GetServiceKpisRequest
+	(*GetServiceKpisResponse)(nil),           // 44: kehu.analytics.v1.GetServiceKpisResponse
+	(*Insights)(nil),                         // 45: kehu.analytics.v1.Insights
+	(*durationpb.Duration)(nil),              // 46: google.protobuf.Duration
+	(*AtRiskCustomer)(nil),                   // 47: kehu.analytics.v1.AtRiskCustomer
+	(*Segment)(nil),                          // 48: kehu.analytics.v1.Segment
+	(*fieldmaskpb.FieldMask)(nil),            // 49: google.protobuf.FieldMask
+	(*v1.Event)(nil),                         // 50: kehu.event.v1.Event
+	(*timestamppb.Timestamp)(nil),            // 51: google.protobuf.Timestamp
+	(*ValueDistribution)(nil),                // 52: kehu.analytics.v1.ValueDistribution
+	(*RfmGrid)(nil),                          // 53: kehu.analytics.v1.RfmGrid
+	(*CohortRetention)(nil),                  // 54: kehu.analytics.v1.CohortRetention
+	(*JourneyMap)(nil),                       // 55: kehu.analytics.v1.JourneyMap
+	(*ServiceKpis)(nil),                      // 56: kehu.analytics.v1.ServiceKpis
 }
 var file_kehu_analytics_v1_analytics_service_proto_depIdxs = []int32{
-	43, // 0: kehu.analytics.v1.GetCustomerInsightsResponse.insights:type_name -> kehu.analytics.v1.Insights
-	44, // 1: kehu.analytics.v1.RecomputeAllResponse.duration:type_name -> google.protobuf.Duration
-	45, // 2: kehu.analytics.v1.ListAtRiskCustomersResponse.customers:type_name -> kehu.analytics.v1.AtRiskCustomer
-	46, // 3: kehu.analytics.v1.CreateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
-	46, // 4: kehu.analytics.v1.CreateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
-	46, // 5: kehu.analytics.v1.GetSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
-	46, // 6: kehu.analytics.v1.ListSegmentsResponse.segments:type_name -> kehu.analytics.v1.Segment
-	46, // 7: kehu.analytics.v1.UpdateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
-	47, // 8: kehu.analytics.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	46, // 9: kehu.analytics.v1.UpdateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	45, // 0: kehu.analytics.v1.GetCustomerInsightsResponse.insights:type_name -> kehu.analytics.v1.Insights
+	46, // 1: kehu.analytics.v1.RecomputeAllResponse.duration:type_name -> google.protobuf.Duration
+	47, // 2: kehu.analytics.v1.ListAtRiskCustomersResponse.customers:type_name -> kehu.analytics.v1.AtRiskCustomer
+	48, // 3: kehu.analytics.v1.CreateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
+	48, // 4: kehu.analytics.v1.CreateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	48, // 5: kehu.analytics.v1.GetSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	48, // 6: kehu.analytics.v1.ListSegmentsResponse.segments:type_name -> kehu.analytics.v1.Segment
+	48, // 7: kehu.analytics.v1.UpdateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
+	49, // 8: kehu.analytics.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	48, // 9: kehu.analytics.v1.UpdateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
 	24, // 10: kehu.analytics.v1.BatchGetCustomerSegmentsResponse.results:type_name -> kehu.analytics.v1.CustomerSegments
 	27, // 11: kehu.analytics.v1.BatchCheckMembershipResponse.results:type_name -> kehu.analytics.v1.MembershipCheck
 	30, // 12: kehu.analytics.v1.ListSegmentSizesResponse.sizes:type_name -> kehu.analytics.v1.SegmentSize
-	48, // 13: kehu.analytics.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
-	45, // 14: kehu.analytics.v1.ChurnWarningPayload.customer:type_name -> kehu.analytics.v1.AtRiskCustomer
-	49, // 15: kehu.analytics.v1.GetValueDistributionRequest.start_time:type_name -> google.protobuf.Timestamp
-	49, // 16: kehu.analytics.v1.GetValueDistributionRequest.end_time:type_name -> google.protobuf.Timestamp
-	49, // 17: kehu.analytics.v1.GetRfmGridRequest.start_time:type_name -> google.protobuf.Timestamp
-	49, // 18: kehu.analytics.v1.GetRfmGridRequest.end_time:type_name -> google.protobuf.Timestamp
-	50, // 19: kehu.analytics.v1.GetValueDistributionResponse.value_distribution:type_name -> kehu.analytics.v1.ValueDistribution
-	51, // 20: kehu.analytics.v1.GetRfmGridResponse.rfm_grid:type_name -> kehu.analytics.v1.RfmGrid
-	49, // 21: kehu.analytics.v1.GetCohortRetentionRequest.start_time:type_name -> google.protobuf.Timestamp
-	49, // 22: kehu.analytics.v1.GetCohortRetentionRequest.end_time:type_name -> google.protobuf.Timestamp
-	52, // 23: kehu.analytics.v1.GetCohortRetentionResponse.cohort_retention:type_name -> kehu.analytics.v1.CohortRetention
-	49, // 24: kehu.analytics.v1.GetJourneyMapRequest.start_time:type_name -> google.protobuf.Timestamp
-	49, // 25: kehu.analytics.v1.GetJourneyMapRequest.end_time:type_name -> google.protobuf.Timestamp
-	53, // 26: kehu.analytics.v1.GetJourneyMapResponse.journey_map:type_name -> kehu.analytics.v1.JourneyMap
-	0,  // 27: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:input_type -> kehu.analytics.v1.GetCustomerInsightsRequest
-	2,  // 28: kehu.analytics.v1.AnalyticsService.RecomputeAll:input_type -> kehu.analytics.v1.RecomputeAllRequest
-	4,  // 29: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:input_type -> kehu.analytics.v1.ListAtRiskCustomersRequest
-	6,  // 30: kehu.analytics.v1.AnalyticsService.CreateSegment:input_type -> kehu.analytics.v1.CreateSegmentRequest
-	8,  // 31: kehu.analytics.v1.AnalyticsService.GetSegment:input_type -> kehu.analytics.v1.GetSegmentRequest
-	10, // 32: kehu.analytics.v1.AnalyticsService.ListSegments:input_type -> kehu.analytics.v1.ListSegmentsRequest
-	12, // 33: kehu.analytics.v1.AnalyticsService.UpdateSegment:input_type -> kehu.analytics.v1.UpdateSegmentRequest
-	14, // 34: kehu.analytics.v1.AnalyticsService.DeleteSegment:input_type -> kehu.analytics.v1.DeleteSegmentRequest
-	16, // 35: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:input_type -> kehu.analytics.v1.GetCustomerSegmentsRequest
-	18, // 36: kehu.analytics.v1.AnalyticsService.CheckMembership:input_type -> kehu.analytics.v1.CheckMembershipRequest
-	20, // 37: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:input_type -> kehu.analytics.v1.ListSegmentMembersRequest
-	22, // 38: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:input_type -> kehu.analytics.v1.BatchGetCustomerSegmentsRequest
-	25, // 39: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:input_type -> kehu.analytics.v1.BatchCheckMembershipRequest
-	28, // 40: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:input_type -> kehu.analytics.v1.ListSegmentSizesRequest
-	35, // 41: kehu.analytics.v1.AnalyticsService.GetValueDistribution:input_type -> kehu.analytics.v1.GetValueDistributionRequest
-	36, // 42: kehu.analytics.v1.AnalyticsService.GetRfmGrid:input_type -> kehu.analytics.v1.GetRfmGridRequest
-	39, // 43: kehu.analytics.v1.AnalyticsService.GetCohortRetention:input_type -> kehu.analytics.v1.GetCohortRetentionRequest
-	41, // 44: kehu.analytics.v1.AnalyticsService.GetJourneyMap:input_type -> kehu.analytics.v1.GetJourneyMapRequest
-	31, // 45: kehu.analytics.v1.AnalyticsService.StreamEvents:input_type -> kehu.analytics.v1.StreamEventsRequest
-	1,  // 46: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:output_type -> kehu.analytics.v1.GetCustomerInsightsResponse
-	3,  // 47: kehu.analytics.v1.AnalyticsService.RecomputeAll:output_type -> kehu.analytics.v1.RecomputeAllResponse
-	5,  // 48: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:output_type -> kehu.analytics.v1.ListAtRiskCustomersResponse
-	7,  // 49: kehu.analytics.v1.AnalyticsService.CreateSegment:output_type -> kehu.analytics.v1.CreateSegmentResponse
-	9,  // 50: kehu.analytics.v1.AnalyticsService.GetSegment:output_type -> kehu.analytics.v1.GetSegmentResponse
-	11, // 51: kehu.analytics.v1.AnalyticsService.ListSegments:output_type -> kehu.analytics.v1.ListSegmentsResponse
-	13, // 52: kehu.analytics.v1.AnalyticsService.UpdateSegment:output_type -> kehu.analytics.v1.UpdateSegmentResponse
-	15, // 53: kehu.analytics.v1.AnalyticsService.DeleteSegment:output_type -> kehu.analytics.v1.DeleteSegmentResponse
-	17, // 54: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:output_type -> kehu.analytics.v1.GetCustomerSegmentsResponse
-	19, // 55: kehu.analytics.v1.AnalyticsService.CheckMembership:output_type -> kehu.analytics.v1.CheckMembershipResponse
-	21, // 56: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:output_type -> kehu.analytics.v1.ListSegmentMembersResponse
-	23, // 57: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:output_type -> kehu.analytics.v1.BatchGetCustomerSegmentsResponse
-	26, // 58: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:output_type -> kehu.analytics.v1.BatchCheckMembershipResponse
-	29, // 59: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:output_type -> kehu.analytics.v1.ListSegmentSizesResponse
-	37, // 60: kehu.analytics.v1.AnalyticsService.GetValueDistribution:output_type -> kehu.analytics.v1.GetValueDistributionResponse
-	38, // 61: kehu.analytics.v1.AnalyticsService.GetRfmGrid:output_type -> kehu.analytics.v1.GetRfmGridResponse
-	40, // 62: kehu.analytics.v1.AnalyticsService.GetCohortRetention:output_type -> kehu.analytics.v1.GetCohortRetentionResponse
-	42, // 63: kehu.analytics.v1.AnalyticsService.GetJourneyMap:output_type -> kehu.analytics.v1.GetJourneyMapResponse
-	32, // 64: kehu.analytics.v1.AnalyticsService.StreamEvents:output_type -> kehu.analytics.v1.StreamEventsResponse
-	46, // [46:65] is the sub-list for method output_type
-	27, // [27:46] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	50, // 13: kehu.analytics.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
+	47, // 14: kehu.analytics.v1.ChurnWarningPayload.customer:type_name -> kehu.analytics.v1.AtRiskCustomer
+	51, // 15: kehu.analytics.v1.GetValueDistributionRequest.start_time:type_name -> google.protobuf.Timestamp
+	51, // 16: kehu.analytics.v1.GetValueDistributionRequest.end_time:type_name -> google.protobuf.Timestamp
+	51, // 17: kehu.analytics.v1.GetRfmGridRequest.start_time:type_name -> google.protobuf.Timestamp
+	51, // 18: kehu.analytics.v1.GetRfmGridRequest.end_time:type_name -> google.protobuf.Timestamp
+	52, // 19: kehu.analytics.v1.GetValueDistributionResponse.value_distribution:type_name -> kehu.analytics.v1.ValueDistribution
+	53, // 20: kehu.analytics.v1.GetRfmGridResponse.rfm_grid:type_name -> kehu.analytics.v1.RfmGrid
+	51, // 21: kehu.analytics.v1.GetCohortRetentionRequest.start_time:type_name -> google.protobuf.Timestamp
+	51, // 22: kehu.analytics.v1.GetCohortRetentionRequest.end_time:type_name -> google.protobuf.Timestamp
+	54, // 23: kehu.analytics.v1.GetCohortRetentionResponse.cohort_retention:type_name -> kehu.analytics.v1.CohortRetention
+	51, // 24: kehu.analytics.v1.GetJourneyMapRequest.start_time:type_name -> google.protobuf.Timestamp
+	51, // 25: kehu.analytics.v1.GetJourneyMapRequest.end_time:type_name -> google.protobuf.Timestamp
+	55, // 26: kehu.analytics.v1.GetJourneyMapResponse.journey_map:type_name -> kehu.analytics.v1.JourneyMap
+	51, // 27: kehu.analytics.v1.GetServiceKpisRequest.start_time:type_name -> google.protobuf.Timestamp
+	51, // 28: kehu.analytics.v1.GetServiceKpisRequest.end_time:type_name -> google.protobuf.Timestamp
+	56, // 29: kehu.analytics.v1.GetServiceKpisResponse.service_kpis:type_name -> kehu.analytics.v1.ServiceKpis
+	0,  // 30: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:input_type -> kehu.analytics.v1.GetCustomerInsightsRequest
+	2,  // 31: kehu.analytics.v1.AnalyticsService.RecomputeAll:input_type -> kehu.analytics.v1.RecomputeAllRequest
+	4,  // 32: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:input_type -> kehu.analytics.v1.ListAtRiskCustomersRequest
+	6,  // 33: kehu.analytics.v1.AnalyticsService.CreateSegment:input_type -> kehu.analytics.v1.CreateSegmentRequest
+	8,  // 34: kehu.analytics.v1.AnalyticsService.GetSegment:input_type -> kehu.analytics.v1.GetSegmentRequest
+	10, // 35: kehu.analytics.v1.AnalyticsService.ListSegments:input_type -> kehu.analytics.v1.ListSegmentsRequest
+	12, // 36: kehu.analytics.v1.AnalyticsService.UpdateSegment:input_type -> kehu.analytics.v1.UpdateSegmentRequest
+	14, // 37: kehu.analytics.v1.AnalyticsService.DeleteSegment:input_type -> kehu.analytics.v1.DeleteSegmentRequest
+	16, // 38: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:input_type -> kehu.analytics.v1.GetCustomerSegmentsRequest
+	18, // 39: kehu.analytics.v1.AnalyticsService.CheckMembership:input_type -> kehu.analytics.v1.CheckMembershipRequest
+	20, // 40: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:input_type -> kehu.analytics.v1.ListSegmentMembersRequest
+	22, // 41: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:input_type -> kehu.analytics.v1.BatchGetCustomerSegmentsRequest
+	25, // 42: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:input_type -> kehu.analytics.v1.BatchCheckMembershipRequest
+	28, // 43: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:input_type -> kehu.analytics.v1.ListSegmentSizesRequest
+	35, // 44: kehu.analytics.v1.AnalyticsService.GetValueDistribution:input_type -> kehu.analytics.v1.GetValueDistributionRequest
+	36, // 45: kehu.analytics.v1.AnalyticsService.GetRfmGrid:input_type -> kehu.analytics.v1.GetRfmGridRequest
+	39, // 46: kehu.analytics.v1.AnalyticsService.GetCohortRetention:input_type -> kehu.analytics.v1.GetCohortRetentionRequest
+	41, // 47: kehu.analytics.v1.AnalyticsService.GetJourneyMap:input_type -> kehu.analytics.v1.GetJourneyMapRequest
+	43, // 48: kehu.analytics.v1.AnalyticsService.GetServiceKpis:input_type -> kehu.analytics.v1.GetServiceKpisRequest
+	31, // 49: kehu.analytics.v1.AnalyticsService.StreamEvents:input_type -> kehu.analytics.v1.StreamEventsRequest
+	1,  // 50: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:output_type -> kehu.analytics.v1.GetCustomerInsightsResponse
+	3,  // 51: kehu.analytics.v1.AnalyticsService.RecomputeAll:output_type -> kehu.analytics.v1.RecomputeAllResponse
+	5,  // 52: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:output_type -> kehu.analytics.v1.ListAtRiskCustomersResponse
+	7,  // 53: kehu.analytics.v1.AnalyticsService.CreateSegment:output_type -> kehu.analytics.v1.CreateSegmentResponse
+	9,  // 54: kehu.analytics.v1.AnalyticsService.GetSegment:output_type -> kehu.analytics.v1.GetSegmentResponse
+	11, // 55: kehu.analytics.v1.AnalyticsService.ListSegments:output_type -> kehu.analytics.v1.ListSegmentsResponse
+	13, // 56: kehu.analytics.v1.AnalyticsService.UpdateSegment:output_type -> kehu.analytics.v1.UpdateSegmentResponse
+	15, // 57: kehu.analytics.v1.AnalyticsService.DeleteSegment:output_type -> kehu.analytics.v1.DeleteSegmentResponse
+	17, // 58: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:output_type -> kehu.analytics.v1.GetCustomerSegmentsResponse
+	19, // 59: kehu.analytics.v1.AnalyticsService.CheckMembership:output_type -> kehu.analytics.v1.CheckMembershipResponse
+	21, // 60: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:output_type -> kehu.analytics.v1.ListSegmentMembersResponse
+	23, // 61: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:output_type -> kehu.analytics.v1.BatchGetCustomerSegmentsResponse
+	26, // 62: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:output_type -> kehu.analytics.v1.BatchCheckMembershipResponse
+	29, // 63: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:output_type -> kehu.analytics.v1.ListSegmentSizesResponse
+	37, // 64: kehu.analytics.v1.AnalyticsService.GetValueDistribution:output_type -> kehu.analytics.v1.GetValueDistributionResponse
+	38, // 65: kehu.analytics.v1.AnalyticsService.GetRfmGrid:output_type -> kehu.analytics.v1.GetRfmGridResponse
+	40, // 66: kehu.analytics.v1.AnalyticsService.GetCohortRetention:output_type -> kehu.analytics.v1.GetCohortRetentionResponse
+	42, // 67: kehu.analytics.v1.AnalyticsService.GetJourneyMap:output_type -> kehu.analytics.v1.GetJourneyMapResponse
+	44, // 68: kehu.analytics.v1.AnalyticsService.GetServiceKpis:output_type -> kehu.analytics.v1.GetServiceKpisResponse
+	32, // 69: kehu.analytics.v1.AnalyticsService.StreamEvents:output_type -> kehu.analytics.v1.StreamEventsResponse
+	50, // [50:70] is the sub-list for method output_type
+	30, // [30:50] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_kehu_analytics_v1_analytics_service_proto_init() }
@@ -2551,7 +2693,7 @@ func file_kehu_analytics_v1_analytics_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_analytics_v1_analytics_service_proto_rawDesc), len(file_kehu_analytics_v1_analytics_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   43,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

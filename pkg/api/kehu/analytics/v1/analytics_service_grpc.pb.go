@@ -37,6 +37,7 @@ const (
 	AnalyticsService_GetRfmGrid_FullMethodName               = "/kehu.analytics.v1.AnalyticsService/GetRfmGrid"
 	AnalyticsService_GetCohortRetention_FullMethodName       = "/kehu.analytics.v1.AnalyticsService/GetCohortRetention"
 	AnalyticsService_GetJourneyMap_FullMethodName            = "/kehu.analytics.v1.AnalyticsService/GetJourneyMap"
+	AnalyticsService_GetServiceKpis_FullMethodName           = "/kehu.analytics.v1.AnalyticsService/GetServiceKpis"
 	AnalyticsService_StreamEvents_FullMethodName             = "/kehu.analytics.v1.AnalyticsService/StreamEvents"
 )
 
@@ -93,6 +94,8 @@ type AnalyticsServiceClient interface {
 	GetCohortRetention(ctx context.Context, in *GetCohortRetentionRequest, opts ...grpc.CallOption) (*GetCohortRetentionResponse, error)
 	// The journey map: lifecycle stage × touchpoint.
 	GetJourneyMap(ctx context.Context, in *GetJourneyMapRequest, opts ...grpc.CallOption) (*GetJourneyMapResponse, error)
+	// Service KPIs over time, per queue.
+	GetServiceKpis(ctx context.Context, in *GetServiceKpisRequest, opts ...grpc.CallOption) (*GetServiceKpisResponse, error)
 	// Streams the service's events (segment.entered, segment.exited) after
 	// after_sequence, then new ones as they commit.
 	StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error)
@@ -286,6 +289,16 @@ func (c *analyticsServiceClient) GetJourneyMap(ctx context.Context, in *GetJourn
 	return out, nil
 }
 
+func (c *analyticsServiceClient) GetServiceKpis(ctx context.Context, in *GetServiceKpisRequest, opts ...grpc.CallOption) (*GetServiceKpisResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetServiceKpisResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_GetServiceKpis_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *analyticsServiceClient) StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &AnalyticsService_ServiceDesc.Streams[0], AnalyticsService_StreamEvents_FullMethodName, cOpts...)
@@ -358,6 +371,8 @@ type AnalyticsServiceServer interface {
 	GetCohortRetention(context.Context, *GetCohortRetentionRequest) (*GetCohortRetentionResponse, error)
 	// The journey map: lifecycle stage × touchpoint.
 	GetJourneyMap(context.Context, *GetJourneyMapRequest) (*GetJourneyMapResponse, error)
+	// Service KPIs over time, per queue.
+	GetServiceKpis(context.Context, *GetServiceKpisRequest) (*GetServiceKpisResponse, error)
 	// Streams the service's events (segment.entered, segment.exited) after
 	// after_sequence, then new ones as they commit.
 	StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error
@@ -424,6 +439,9 @@ func (UnimplementedAnalyticsServiceServer) GetCohortRetention(context.Context, *
 }
 func (UnimplementedAnalyticsServiceServer) GetJourneyMap(context.Context, *GetJourneyMapRequest) (*GetJourneyMapResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetJourneyMap not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) GetServiceKpis(context.Context, *GetServiceKpisRequest) (*GetServiceKpisResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetServiceKpis not implemented")
 }
 func (UnimplementedAnalyticsServiceServer) StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamEvents not implemented")
@@ -773,6 +791,24 @@ func _AnalyticsService_GetJourneyMap_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AnalyticsService_GetServiceKpis_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetServiceKpisRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).GetServiceKpis(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_GetServiceKpis_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).GetServiceKpis(ctx, req.(*GetServiceKpisRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AnalyticsService_StreamEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(StreamEventsRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -862,6 +898,10 @@ var AnalyticsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetJourneyMap",
 			Handler:    _AnalyticsService_GetJourneyMap_Handler,
+		},
+		{
+			MethodName: "GetServiceKpis",
+			Handler:    _AnalyticsService_GetServiceKpis_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

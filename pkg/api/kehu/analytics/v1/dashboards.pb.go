@@ -904,6 +904,231 @@ func (x *JourneyCell) GetComplaintPercent() float64 {
 	return 0
 }
 
+// ServiceKpis are the service desk's indicators per period bucket (UTC
+// weeks or months) and queue, with every queue together under queue "".
+type ServiceKpis struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Oldest bucket first; within a bucket all queues ("") first, then by
+	// queue.
+	Points        []*ServiceKpiPoint `protobuf:"bytes,3,rep,name=points,proto3" json:"points,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceKpis) Reset() {
+	*x = ServiceKpis{}
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceKpis) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceKpis) ProtoMessage() {}
+
+func (x *ServiceKpis) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceKpis.ProtoReflect.Descriptor instead.
+func (*ServiceKpis) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_dashboards_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ServiceKpis) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ServiceKpis) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *ServiceKpis) GetPoints() []*ServiceKpiPoint {
+	if x != nil {
+		return x.Points
+	}
+	return nil
+}
+
+// ServiceKpiPoint is one queue's indicators in one bucket.
+type ServiceKpiPoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The bucket's first day, "YYYY-MM-DD".
+	Bucket string `protobuf:"bytes,1,opt,name=bucket,proto3" json:"bucket,omitempty"`
+	// "queues/{queue}", or "" for all queues together.
+	Queue string `protobuf:"bytes,2,opt,name=queue,proto3" json:"queue,omitempty"`
+	// Tickets opened in the bucket.
+	Opened int64 `protobuf:"varint,3,opt,name=opened,proto3" json:"opened,omitempty"`
+	// Tickets resolved in the bucket.
+	Resolved int64 `protobuf:"varint,4,opt,name=resolved,proto3" json:"resolved,omitempty"`
+	// Of the SLA targets (first response, resolution) that ended in the
+	// bucket, how many were met and breached, and the share met.
+	SlaMet               int64   `protobuf:"varint,5,opt,name=sla_met,json=slaMet,proto3" json:"sla_met,omitempty"`
+	SlaBreached          int64   `protobuf:"varint,6,opt,name=sla_breached,json=slaBreached,proto3" json:"sla_breached,omitempty"`
+	SlaCompliancePercent float64 `protobuf:"fixed64,7,opt,name=sla_compliance_percent,json=slaCompliancePercent,proto3" json:"sla_compliance_percent,omitempty"`
+	// Wall-clock medians from opening, over the tickets first answered /
+	// resolved in the bucket.
+	MedianFirstResponse *durationpb.Duration `protobuf:"bytes,8,opt,name=median_first_response,json=medianFirstResponse,proto3" json:"median_first_response,omitempty"`
+	MedianResolution    *durationpb.Duration `protobuf:"bytes,9,opt,name=median_resolution,json=medianResolution,proto3" json:"median_resolution,omitempty"`
+	// CSAT answers given in the bucket and their average (1-5).
+	CsatAnswers int64   `protobuf:"varint,10,opt,name=csat_answers,json=csatAnswers,proto3" json:"csat_answers,omitempty"`
+	CsatAverage float64 `protobuf:"fixed64,11,opt,name=csat_average,json=csatAverage,proto3" json:"csat_average,omitempty"`
+	// NPS answers in the bucket and the score: % promoters (9-10) minus %
+	// detractors (0-6).
+	NpsAnswers int64   `protobuf:"varint,12,opt,name=nps_answers,json=npsAnswers,proto3" json:"nps_answers,omitempty"`
+	Nps        float64 `protobuf:"fixed64,13,opt,name=nps,proto3" json:"nps,omitempty"`
+	// Complaints opened in the bucket per 1,000 of the customers in scope.
+	ComplaintsPerThousandCustomers float64 `protobuf:"fixed64,14,opt,name=complaints_per_thousand_customers,json=complaintsPerThousandCustomers,proto3" json:"complaints_per_thousand_customers,omitempty"`
+	unknownFields                  protoimpl.UnknownFields
+	sizeCache                      protoimpl.SizeCache
+}
+
+func (x *ServiceKpiPoint) Reset() {
+	*x = ServiceKpiPoint{}
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceKpiPoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceKpiPoint) ProtoMessage() {}
+
+func (x *ServiceKpiPoint) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceKpiPoint.ProtoReflect.Descriptor instead.
+func (*ServiceKpiPoint) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_dashboards_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ServiceKpiPoint) GetBucket() string {
+	if x != nil {
+		return x.Bucket
+	}
+	return ""
+}
+
+func (x *ServiceKpiPoint) GetQueue() string {
+	if x != nil {
+		return x.Queue
+	}
+	return ""
+}
+
+func (x *ServiceKpiPoint) GetOpened() int64 {
+	if x != nil {
+		return x.Opened
+	}
+	return 0
+}
+
+func (x *ServiceKpiPoint) GetResolved() int64 {
+	if x != nil {
+		return x.Resolved
+	}
+	return 0
+}
+
+func (x *ServiceKpiPoint) GetSlaMet() int64 {
+	if x != nil {
+		return x.SlaMet
+	}
+	return 0
+}
+
+func (x *ServiceKpiPoint) GetSlaBreached() int64 {
+	if x != nil {
+		return x.SlaBreached
+	}
+	return 0
+}
+
+func (x *ServiceKpiPoint) GetSlaCompliancePercent() float64 {
+	if x != nil {
+		return x.SlaCompliancePercent
+	}
+	return 0
+}
+
+func (x *ServiceKpiPoint) GetMedianFirstResponse() *durationpb.Duration {
+	if x != nil {
+		return x.MedianFirstResponse
+	}
+	return nil
+}
+
+func (x *ServiceKpiPoint) GetMedianResolution() *durationpb.Duration {
+	if x != nil {
+		return x.MedianResolution
+	}
+	return nil
+}
+
+func (x *ServiceKpiPoint) GetCsatAnswers() int64 {
+	if x != nil {
+		return x.CsatAnswers
+	}
+	return 0
+}
+
+func (x *ServiceKpiPoint) GetCsatAverage() float64 {
+	if x != nil {
+		return x.CsatAverage
+	}
+	return 0
+}
+
+func (x *ServiceKpiPoint) GetNpsAnswers() int64 {
+	if x != nil {
+		return x.NpsAnswers
+	}
+	return 0
+}
+
+func (x *ServiceKpiPoint) GetNps() float64 {
+	if x != nil {
+		return x.Nps
+	}
+	return 0
+}
+
+func (x *ServiceKpiPoint) GetComplaintsPerThousandCustomers() float64 {
+	if x != nil {
+		return x.ComplaintsPerThousandCustomers
+	}
+	return 0
+}
+
 var File_kehu_analytics_v1_dashboards_proto protoreflect.FileDescriptor
 
 const file_kehu_analytics_v1_dashboards_proto_rawDesc = "" +
@@ -979,7 +1204,29 @@ const file_kehu_analytics_v1_dashboards_proto_rawDesc = "" +
 	"\x12conversion_percent\x18\x06 \x01(\x01R\x11conversionPercent\x12N\n" +
 	"\x16median_time_to_convert\x18\a \x01(\v2\x19.google.protobuf.DurationR\x13medianTimeToConvert\x121\n" +
 	"\x14average_satisfaction\x18\b \x01(\x01R\x13averageSatisfaction\x12+\n" +
-	"\x11complaint_percent\x18\t \x01(\x01R\x10complaintPercentB@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
+	"\x11complaint_percent\x18\t \x01(\x01R\x10complaintPercent\"\xbb\x01\n" +
+	"\vServiceKpis\x129\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12:\n" +
+	"\x06points\x18\x03 \x03(\v2\".kehu.analytics.v1.ServiceKpiPointR\x06points\"\xc0\x04\n" +
+	"\x0fServiceKpiPoint\x12\x16\n" +
+	"\x06bucket\x18\x01 \x01(\tR\x06bucket\x12\x14\n" +
+	"\x05queue\x18\x02 \x01(\tR\x05queue\x12\x16\n" +
+	"\x06opened\x18\x03 \x01(\x03R\x06opened\x12\x1a\n" +
+	"\bresolved\x18\x04 \x01(\x03R\bresolved\x12\x17\n" +
+	"\asla_met\x18\x05 \x01(\x03R\x06slaMet\x12!\n" +
+	"\fsla_breached\x18\x06 \x01(\x03R\vslaBreached\x124\n" +
+	"\x16sla_compliance_percent\x18\a \x01(\x01R\x14slaCompliancePercent\x12M\n" +
+	"\x15median_first_response\x18\b \x01(\v2\x19.google.protobuf.DurationR\x13medianFirstResponse\x12F\n" +
+	"\x11median_resolution\x18\t \x01(\v2\x19.google.protobuf.DurationR\x10medianResolution\x12!\n" +
+	"\fcsat_answers\x18\n" +
+	" \x01(\x03R\vcsatAnswers\x12!\n" +
+	"\fcsat_average\x18\v \x01(\x01R\vcsatAverage\x12\x1f\n" +
+	"\vnps_answers\x18\f \x01(\x03R\n" +
+	"npsAnswers\x12\x10\n" +
+	"\x03nps\x18\r \x01(\x01R\x03nps\x12I\n" +
+	"!complaints_per_thousand_customers\x18\x0e \x01(\x01R\x1ecomplaintsPerThousandCustomersB@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
 
 var (
 	file_kehu_analytics_v1_dashboards_proto_rawDescOnce sync.Once
@@ -993,7 +1240,7 @@ func file_kehu_analytics_v1_dashboards_proto_rawDescGZIP() []byte {
 	return file_kehu_analytics_v1_dashboards_proto_rawDescData
 }
 
-var file_kehu_analytics_v1_dashboards_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_kehu_analytics_v1_dashboards_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_kehu_analytics_v1_dashboards_proto_goTypes = []any{
 	(*ValueDistribution)(nil),         // 0: kehu.analytics.v1.ValueDistribution
 	(*CurrencyValueDistribution)(nil), // 1: kehu.analytics.v1.CurrencyValueDistribution
@@ -1007,32 +1254,39 @@ var file_kehu_analytics_v1_dashboards_proto_goTypes = []any{
 	(*CohortMonth)(nil),               // 9: kehu.analytics.v1.CohortMonth
 	(*JourneyMap)(nil),                // 10: kehu.analytics.v1.JourneyMap
 	(*JourneyCell)(nil),               // 11: kehu.analytics.v1.JourneyCell
-	(*timestamppb.Timestamp)(nil),     // 12: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),       // 13: google.protobuf.Duration
+	(*ServiceKpis)(nil),               // 12: kehu.analytics.v1.ServiceKpis
+	(*ServiceKpiPoint)(nil),           // 13: kehu.analytics.v1.ServiceKpiPoint
+	(*timestamppb.Timestamp)(nil),     // 14: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),       // 15: google.protobuf.Duration
 }
 var file_kehu_analytics_v1_dashboards_proto_depIdxs = []int32{
-	12, // 0: kehu.analytics.v1.ValueDistribution.start_time:type_name -> google.protobuf.Timestamp
-	12, // 1: kehu.analytics.v1.ValueDistribution.end_time:type_name -> google.protobuf.Timestamp
+	14, // 0: kehu.analytics.v1.ValueDistribution.start_time:type_name -> google.protobuf.Timestamp
+	14, // 1: kehu.analytics.v1.ValueDistribution.end_time:type_name -> google.protobuf.Timestamp
 	1,  // 2: kehu.analytics.v1.ValueDistribution.currencies:type_name -> kehu.analytics.v1.CurrencyValueDistribution
 	2,  // 3: kehu.analytics.v1.CurrencyValueDistribution.pareto:type_name -> kehu.analytics.v1.ParetoPoint
 	3,  // 4: kehu.analytics.v1.CurrencyValueDistribution.tiers:type_name -> kehu.analytics.v1.TierShare
-	12, // 5: kehu.analytics.v1.RfmGrid.start_time:type_name -> google.protobuf.Timestamp
-	12, // 6: kehu.analytics.v1.RfmGrid.end_time:type_name -> google.protobuf.Timestamp
+	14, // 5: kehu.analytics.v1.RfmGrid.start_time:type_name -> google.protobuf.Timestamp
+	14, // 6: kehu.analytics.v1.RfmGrid.end_time:type_name -> google.protobuf.Timestamp
 	5,  // 7: kehu.analytics.v1.RfmGrid.cells:type_name -> kehu.analytics.v1.RfmCell
 	6,  // 8: kehu.analytics.v1.RfmGrid.labels:type_name -> kehu.analytics.v1.RfmLabelCount
-	12, // 9: kehu.analytics.v1.CohortRetention.start_time:type_name -> google.protobuf.Timestamp
-	12, // 10: kehu.analytics.v1.CohortRetention.end_time:type_name -> google.protobuf.Timestamp
+	14, // 9: kehu.analytics.v1.CohortRetention.start_time:type_name -> google.protobuf.Timestamp
+	14, // 10: kehu.analytics.v1.CohortRetention.end_time:type_name -> google.protobuf.Timestamp
 	8,  // 11: kehu.analytics.v1.CohortRetention.cohorts:type_name -> kehu.analytics.v1.Cohort
 	9,  // 12: kehu.analytics.v1.Cohort.months:type_name -> kehu.analytics.v1.CohortMonth
-	12, // 13: kehu.analytics.v1.JourneyMap.start_time:type_name -> google.protobuf.Timestamp
-	12, // 14: kehu.analytics.v1.JourneyMap.end_time:type_name -> google.protobuf.Timestamp
+	14, // 13: kehu.analytics.v1.JourneyMap.start_time:type_name -> google.protobuf.Timestamp
+	14, // 14: kehu.analytics.v1.JourneyMap.end_time:type_name -> google.protobuf.Timestamp
 	11, // 15: kehu.analytics.v1.JourneyMap.cells:type_name -> kehu.analytics.v1.JourneyCell
-	13, // 16: kehu.analytics.v1.JourneyCell.median_time_to_convert:type_name -> google.protobuf.Duration
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	15, // 16: kehu.analytics.v1.JourneyCell.median_time_to_convert:type_name -> google.protobuf.Duration
+	14, // 17: kehu.analytics.v1.ServiceKpis.start_time:type_name -> google.protobuf.Timestamp
+	14, // 18: kehu.analytics.v1.ServiceKpis.end_time:type_name -> google.protobuf.Timestamp
+	13, // 19: kehu.analytics.v1.ServiceKpis.points:type_name -> kehu.analytics.v1.ServiceKpiPoint
+	15, // 20: kehu.analytics.v1.ServiceKpiPoint.median_first_response:type_name -> google.protobuf.Duration
+	15, // 21: kehu.analytics.v1.ServiceKpiPoint.median_resolution:type_name -> google.protobuf.Duration
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_kehu_analytics_v1_dashboards_proto_init() }
@@ -1046,7 +1300,7 @@ func file_kehu_analytics_v1_dashboards_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_analytics_v1_dashboards_proto_rawDesc), len(file_kehu_analytics_v1_dashboards_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
