@@ -8,6 +8,7 @@ const (
 	EventUnmerged     = "customer.unmerged"
 	EventPurged       = "customer.purged"
 	EventStageChanged = "customer.stage_changed"
+	EventCreated      = "customer.created"
 )
 
 // Event is an event of the customer service as other services need it.

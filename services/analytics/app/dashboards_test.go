@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -641,4 +642,113 @@ func TestServiceKpisMatchAnIndependentComputation(t *testing.T) {
 	}
 	_, err = e.analytics.GetServiceKpis(testkit.As(t, "mia", auth.RoleManager), &analyticsv1.GetServiceKpisRequest{Granularity: "DAY"})
 	testkit.WantCode(t, err, codes.InvalidArgument, "", "granularity")
+}
+
+// The lifecycle funnel agrees with a computation done here over generated
+// stage changes, for the period and the one before it.
+func TestLifecycleFunnelMatchesAnIndependentComputation(t *testing.T) {
+	t.Parallel()
+	e := start(t, func(c *Config) { c.Follow = false })
+	ctx := context.Background()
+	conn := e.readModel(t)
+	rng := rand.New(rand.NewPCG(11, 12))
+	now := time.Now().UTC().Truncate(time.Second)
+	stages := []string{"PROSPECT", "FIRST_PURCHASE", "REPEAT", "LOYAL", "AT_RISK", "CHURNED"}
+	forward := map[string][]string{"PROSPECT": {"FIRST_PURCHASE", "REPEAT", "LOYAL"}, "FIRST_PURCHASE": {"REPEAT", "LOYAL"}, "REPEAT": {"LOYAL"},
+		"AT_RISK": {"REPEAT", "LOYAL"}, "CHURNED": {"FIRST_PURCHASE", "REPEAT", "LOYAL"}}
+	type move struct {
+		stage string
+		at    time.Time
+	}
+	history := map[string][]move{}
+	managers := map[string]string{}
+	var customers, transitions [][]any
+	for i := range 400 {
+		id := uuid.NewString()
+		managers[id] = []string{"", "alice", "bob"}[rng.IntN(3)]
+		customers = append(customers, []any{id, fmt.Sprint("C", i), managers[id]})
+		at := now.Add(-time.Duration(rng.IntN(400*24)) * time.Hour)
+		for range 1 + rng.IntN(5) {
+			m := move{stages[rng.IntN(len(stages))], at}
+			history[id] = append(history[id], m)
+			transitions = append(transitions, []any{id, m.stage, m.at})
+			at = at.Add(time.Duration(1+rng.IntN(60*24)) * time.Hour)
+		}
+	}
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"customers"}, []string{"id", "display_name", "account_manager"}, pgx.CopyFromRows(customers)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"stage_transitions"}, []string{"customer_id", "stage", "at"}, pgx.CopyFromRows(transitions)); err != nil {
+		t.Fatal(err)
+	}
+	start, end := now.AddDate(0, 0, -120), now.AddDate(0, 0, -10)
+	previous := start.Add(-end.Sub(start))
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+		keep func(string) bool
+	}{
+		{"manager", testkit.As(t, "mia", auth.RoleManager), func(string) bool { return true }},
+		{"agent bob", testkit.As(t, "bob", auth.RoleAgent), func(m string) bool { return m == "" || m == "bob" }},
+	} {
+		got, err := e.analytics.GetLifecycleFunnel(c.ctx, &analyticsv1.GetLifecycleFunnelRequest{StartTime: timestamppb.New(start), EndTime: timestamppb.New(end)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		flow := func(stage string, ps, pe time.Time) (entered, converted int64, median float64) {
+			var stays []float64
+			for id, moves := range history {
+				if !c.keep(managers[id]) {
+					continue
+				}
+				for i, m := range moves {
+					if m.stage != stage || m.at.Before(ps) || !m.at.Before(pe) {
+						continue
+					}
+					entered++
+					for _, n := range moves[i+1:] {
+						if n.at.Before(pe) && slices.Contains(forward[stage], n.stage) {
+							converted++
+							break
+						}
+					}
+					if i+1 < len(moves) && moves[i+1].at.Before(pe) {
+						stays = append(stays, moves[i+1].at.Sub(m.at).Seconds())
+					}
+				}
+			}
+			sort.Float64s(stays)
+			if n := len(stays); n > 0 {
+				median = (stays[(n-1)/2] + stays[n/2]) / 2
+			}
+			return entered, converted, median
+		}
+		atEnd := map[string]int64{}
+		for id, moves := range history {
+			var last string
+			for _, m := range moves {
+				if m.at.Before(end) {
+					last = m.stage
+				}
+			}
+			if last != "" && c.keep(managers[id]) {
+				atEnd[last]++
+			}
+		}
+		for _, st := range got.GetLifecycleFunnel().GetStages() {
+			if st.GetCustomersAtEnd() != atEnd[st.GetStage()] {
+				t.Errorf("%s %s: %d at the end, want %d", c.name, st.GetStage(), st.GetCustomersAtEnd(), atEnd[st.GetStage()])
+			}
+			for _, p := range []struct {
+				flow   *analyticsv1.FunnelFlow
+				ps, pe time.Time
+			}{{st.GetCurrent(), start, end}, {st.GetPrevious(), previous, start}} {
+				entered, converted, median := flow(st.GetStage(), p.ps, p.pe)
+				if p.flow.GetEntered() != entered || p.flow.GetConverted() != converted || p.flow.GetDropped() != entered-converted ||
+					math.Abs(p.flow.GetMedianTimeInStage().AsDuration().Seconds()-median) > 1e-3 {
+					t.Errorf("%s %s from %s: %v; want %d entered, %d converted, median %vs", c.name, st.GetStage(), p.ps.Format(time.DateOnly), p.flow, entered, converted, median)
+				}
+			}
+		}
+	}
 }

@@ -304,3 +304,70 @@ func (s *Service) GetServiceKpis(ctx context.Context, in DashboardRequest) (*Ser
 	}
 	return &ServiceKpis{Start: q.Start, End: q.End, Points: points}, nil
 }
+
+// funnelStages are the lifecycle stages in funnel order.
+var funnelStages = []string{"PROSPECT", "FIRST_PURCHASE", "REPEAT", "LOYAL", "AT_RISK", "CHURNED"}
+
+// FunnelRow is one stage's entries in one of the two periods.
+type FunnelRow struct {
+	Previous          bool
+	Stage             string
+	Entered           int64
+	Converted         int64
+	MedianTimeInStage time.Duration
+}
+
+// FunnelFlow is what became of a stage's entries in a period.
+type FunnelFlow struct {
+	Entered, Converted, Dropped       int64
+	ConversionPercent, DropOffPercent float64
+	MedianTimeInStage                 time.Duration
+}
+
+// FunnelStage is one stage of the funnel.
+type FunnelStage struct {
+	Stage             string
+	CustomersAtEnd    int64
+	Current, Previous FunnelFlow
+}
+
+// LifecycleFunnel is the lifecycle funnel dashboard.
+type LifecycleFunnel struct {
+	Start, End, PreviousStart time.Time
+	Stages                    []FunnelStage
+}
+
+// GetLifecycleFunnel answers the lifecycle funnel dashboard, next to the
+// period of the same length before.
+func (s *Service) GetLifecycleFunnel(ctx context.Context, in DashboardRequest) (*LifecycleFunnel, error) {
+	q, err := s.dashboardQuery(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	previousStart := q.Start.Add(-q.End.Sub(q.Start))
+	rows, atEnd, err := s.store.FunnelFlows(ctx, q, previousStart)
+	if err != nil {
+		return nil, err
+	}
+	out := &LifecycleFunnel{Start: q.Start, End: q.End, PreviousStart: previousStart}
+	for _, stage := range funnelStages {
+		fs := FunnelStage{Stage: stage, CustomersAtEnd: atEnd[stage]}
+		for _, r := range rows {
+			if r.Stage != stage {
+				continue
+			}
+			flow := FunnelFlow{Entered: r.Entered, Converted: r.Converted, Dropped: r.Entered - r.Converted, MedianTimeInStage: r.MedianTimeInStage}
+			if r.Entered > 0 {
+				flow.ConversionPercent = 100 * float64(r.Converted) / float64(r.Entered)
+				flow.DropOffPercent = 100 - flow.ConversionPercent
+			}
+			if r.Previous {
+				fs.Previous = flow
+			} else {
+				fs.Current = flow
+			}
+		}
+		out.Stages = append(out.Stages, fs)
+	}
+	return out, nil
+}

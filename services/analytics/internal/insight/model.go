@@ -65,6 +65,8 @@ type Customer struct {
 	BirthMonth       int
 	Needs            []string
 	PriceSensitivity string
+	// Since is when the customer was created (zero when unknown).
+	Since time.Time
 	// ManualStageTime is when a person last set the stage.
 	ManualStageTime *time.Time
 }
@@ -103,6 +105,7 @@ const (
 	EventCustomerMerged   = "customer.merged"
 	EventCustomerUnmerged = "customer.unmerged"
 	EventCustomerPurged   = "customer.purged"
+	EventCustomerCreated  = "customer.created"
 )
 
 // CustomerName is a customer's resource name.

@@ -61,6 +61,9 @@ type Store interface {
 	// ServiceKpis computes the service desk's indicators per bucket
 	// ("week" or "month") and queue, and counts the customers in scope.
 	ServiceKpis(ctx context.Context, q DashboardQuery, granularity string) ([]ServiceKpiPoint, int64, error)
+	// FunnelFlows computes the entries into each stage in the period and
+	// the one before it, and the customers in each stage at the end.
+	FunnelFlows(ctx context.Context, q DashboardQuery, previousStart time.Time) ([]FunnelRow, map[string]int64, error)
 
 	// CheckFilter compiles a segment filter without running it.
 	CheckFilter(filter string) error

@@ -251,6 +251,12 @@ func (s *Service) apply(ctx context.Context, tx Tx, e Event) error {
 			}
 		}
 	}
+	if e.Type == EventCustomerCreated && e.Customer != nil && e.Customer.Stage != "" && !e.Customer.Since.IsZero() {
+		// Creation is entering the first stage, for the funnel.
+		if err := tx.RecordTransition(ctx, e.Customer.ID, e.Customer.Stage, e.Customer.Since); err != nil {
+			return err
+		}
+	}
 	switch {
 	case e.Customer != nil:
 		return tx.UpsertCustomer(ctx, e.Customer)

@@ -118,3 +118,23 @@ func (s *Server) GetServiceKpis(ctx context.Context, req *analyticsv1.GetService
 	}
 	return &analyticsv1.GetServiceKpisResponse{ServiceKpis: out}, nil
 }
+
+func funnelFlow(f insight.FunnelFlow) *analyticsv1.FunnelFlow {
+	return &analyticsv1.FunnelFlow{Entered: f.Entered, Converted: f.Converted, ConversionPercent: f.ConversionPercent,
+		Dropped: f.Dropped, DropOffPercent: f.DropOffPercent, MedianTimeInStage: durationpb.New(f.MedianTimeInStage)}
+}
+
+// GetLifecycleFunnel implements analyticsv1.AnalyticsServiceServer.
+func (s *Server) GetLifecycleFunnel(ctx context.Context, req *analyticsv1.GetLifecycleFunnelRequest) (*analyticsv1.GetLifecycleFunnelResponse, error) {
+	f, err := s.svc.GetLifecycleFunnel(ctx, insight.DashboardRequest{Start: optionalTime(req.GetStartTime()), End: optionalTime(req.GetEndTime()),
+		Segment: req.GetSegment(), AccountManager: req.GetAccountManager()})
+	if err != nil {
+		return nil, err
+	}
+	out := &analyticsv1.LifecycleFunnel{StartTime: timestamppb.New(f.Start), EndTime: timestamppb.New(f.End), PreviousStartTime: timestamppb.New(f.PreviousStart)}
+	for _, st := range f.Stages {
+		out.Stages = append(out.Stages, &analyticsv1.FunnelStage{Stage: st.Stage, CustomersAtEnd: st.CustomersAtEnd,
+			Current: funnelFlow(st.Current), Previous: funnelFlow(st.Previous)})
+	}
+	return &analyticsv1.GetLifecycleFunnelResponse{LifecycleFunnel: out}, nil
+}

@@ -28,5 +28,6 @@ var Policy = auth.NewPolicy(analyticsv1.AnalyticsService_ServiceDesc.ServiceName
 	"GetCohortRetention":       auth.Readers,
 	"GetJourneyMap":            auth.Readers,
 	"GetServiceKpis":           auth.Readers,
+	"GetLifecycleFunnel":       auth.Readers,
 	"StreamEvents":             auth.Services,
 })

@@ -78,7 +78,7 @@ func decodeCustomer(e *eventv1.Event) (insight.Event, error) {
 func customerOf(c *customerref.Snapshot) *insight.Customer {
 	return &insight.Customer{ID: c.ID, DisplayName: c.DisplayName, Stage: c.Stage, ValueTier: c.ValueTier,
 		AccountManager: c.AccountManager, Points: c.LoyaltyPoints, Deleted: c.Deleted || c.MergedInto != "",
-		BirthMonth: birthMonth(c.Birthday), Needs: c.Needs, PriceSensitivity: c.PriceSensitivity}
+		BirthMonth: birthMonth(c.Birthday), Needs: c.Needs, PriceSensitivity: c.PriceSensitivity, Since: c.Since}
 }
 
 // birthMonth is the month of a "YYYY-MM-DD" or "--MM-DD" (year unknown)

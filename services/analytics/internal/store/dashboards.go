@@ -172,6 +172,19 @@ func (s *Store) CohortMonths(ctx context.Context, q insight.DashboardQuery) ([]i
 	})
 }
 
+// movedOn is the SQL array of the stages that count as moving on from
+// the stage expression stage: the later stages of the funnel, or buying
+// again after AT_RISK and CHURNED; none from LOYAL.
+func movedOn(stage string) string {
+	return `CASE ` + stage + `
+		WHEN 'PROSPECT' THEN ARRAY['FIRST_PURCHASE', 'REPEAT', 'LOYAL']
+		WHEN 'FIRST_PURCHASE' THEN ARRAY['REPEAT', 'LOYAL']
+		WHEN 'REPEAT' THEN ARRAY['LOYAL']
+		WHEN 'AT_RISK' THEN ARRAY['REPEAT', 'LOYAL']
+		WHEN 'CHURNED' THEN ARRAY['FIRST_PURCHASE', 'REPEAT', 'LOYAL']
+		ELSE ARRAY[]::text[] END`
+}
+
 // JourneyCells implements insight.Store in one statement: the period's
 // interactions with a touchpoint and a stage, per stage × touchpoint, and
 // for each customer's first interaction at a cell the first later move to
@@ -198,13 +211,7 @@ func (s *Store) JourneyCells(ctx context.Context, q insight.DashboardQuery) ([]i
 			SELECT f.stage, f.touchpoint, f.first,
 			       (SELECT min(t.at) FROM stage_transitions t
 			        WHERE t.customer_id = f.customer_id AND t.at > f.first AND t.at < `+end+`
-			          AND t.stage = ANY (CASE f.stage
-			              WHEN 'PROSPECT' THEN ARRAY['FIRST_PURCHASE', 'REPEAT', 'LOYAL']
-			              WHEN 'FIRST_PURCHASE' THEN ARRAY['REPEAT', 'LOYAL']
-			              WHEN 'REPEAT' THEN ARRAY['LOYAL']
-			              WHEN 'AT_RISK' THEN ARRAY['REPEAT', 'LOYAL']
-			              WHEN 'CHURNED' THEN ARRAY['FIRST_PURCHASE', 'REPEAT', 'LOYAL']
-			              ELSE ARRAY[]::text[] END)) AS moved
+			          AND t.stage = ANY (`+movedOn("f.stage")+`)) AS moved
 			FROM firsts f
 		), converted AS (
 			SELECT stage, touchpoint, count(moved) AS n,
@@ -282,4 +289,56 @@ func (s *Store) ServiceKpis(ctx context.Context, q insight.DashboardQuery, granu
 	var customers int64
 	err = s.pool.QueryRow(ctx, `SELECT count(*) FROM customers c WHERE `+cw.SQL(), cw.Args()...).Scan(&customers)
 	return points, customers, pg.Classify(err)
+}
+
+// FunnelFlows implements insight.Store: every recorded entry into a stage
+// (a stage change, or a creation) of the customers in scope, per period
+// and stage: how many, how many moved on before the period's end, and the
+// median time in the stage of those that left it by then; and per stage
+// the customers in it at the end.
+func (s *Store) FunnelFlows(ctx context.Context, q insight.DashboardQuery, previousStart time.Time) ([]insight.FunnelRow, map[string]int64, error) {
+	w := &filter.Where{}
+	w.Add("NOT c.deleted")
+	scoped(w, q)
+	start, end, prev := w.Arg(q.Start), w.Arg(q.End), w.Arg(previousStart)
+	rows, err := s.pool.Query(ctx, `
+		WITH scope AS (SELECT c.id FROM customers c WHERE `+w.SQL()+`),
+		entries AS (
+			SELECT t.customer_id, t.stage, t.at, lead(t.at) OVER (PARTITION BY t.customer_id ORDER BY t.at, t.stage) AS left_at
+			FROM stage_transitions t JOIN scope s ON s.id = t.customer_id
+		),
+		periods (name, ps, pe) AS (VALUES ('current', `+start+`::timestamptz, `+end+`::timestamptz), ('previous', `+prev+`::timestamptz, `+start+`::timestamptz))
+		SELECT p.name = 'previous', e.stage, count(*),
+		       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM stage_transitions n WHERE n.customer_id = e.customer_id
+		           AND n.at > e.at AND n.at < p.pe AND n.stage = ANY (`+movedOn("e.stage")+`))),
+		       coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM e.left_at - e.at)) FILTER (WHERE e.left_at < p.pe), 0)
+		FROM entries e JOIN periods p ON e.at >= p.ps AND e.at < p.pe
+		GROUP BY p.name, e.stage`, w.Args()...)
+	flows, err := pg.Collect(rows, err, func(r pgx.Row) (insight.FunnelRow, error) {
+		var f insight.FunnelRow
+		var median float64
+		err := r.Scan(&f.Previous, &f.Stage, &f.Entered, &f.Converted, &median)
+		f.MedianTimeInStage = time.Duration(median * float64(time.Second))
+		return f, err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	w = &filter.Where{}
+	w.Add("NOT c.deleted")
+	scoped(w, q)
+	end = w.Arg(q.End)
+	rows, err = s.pool.Query(ctx, `
+		SELECT stage, count(*) FROM (
+			SELECT DISTINCT ON (t.customer_id) t.stage FROM stage_transitions t JOIN customers c ON c.id = t.customer_id
+			WHERE `+w.SQL()+` AND t.at < `+end+` ORDER BY t.customer_id, t.at DESC, t.stage DESC) last
+		GROUP BY stage`, w.Args()...)
+	if err != nil {
+		return nil, nil, pg.Classify(err)
+	}
+	atEnd := map[string]int64{}
+	var stage string
+	var n int64
+	_, err = pgx.ForEachRow(rows, []any{&stage, &n}, func() error { atEnd[stage] = n; return nil })
+	return flows, atEnd, pg.Classify(err)
 }

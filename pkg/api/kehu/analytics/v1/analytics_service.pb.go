@@ -2363,6 +2363,121 @@ func (x *GetServiceKpisResponse) GetServiceKpis() *ServiceKpis {
 	return nil
 }
 
+type GetLifecycleFunnelRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The period, [start_time, end_time): default the 12 months to now.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Only the members of this segment ("segments/{segment}"), if set.
+	Segment string `protobuf:"bytes,3,opt,name=segment,proto3" json:"segment,omitempty"`
+	// Only this account manager's customers, if set.
+	AccountManager string `protobuf:"bytes,4,opt,name=account_manager,json=accountManager,proto3" json:"account_manager,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GetLifecycleFunnelRequest) Reset() {
+	*x = GetLifecycleFunnelRequest{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLifecycleFunnelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLifecycleFunnelRequest) ProtoMessage() {}
+
+func (x *GetLifecycleFunnelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLifecycleFunnelRequest.ProtoReflect.Descriptor instead.
+func (*GetLifecycleFunnelRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *GetLifecycleFunnelRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *GetLifecycleFunnelRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *GetLifecycleFunnelRequest) GetSegment() string {
+	if x != nil {
+		return x.Segment
+	}
+	return ""
+}
+
+func (x *GetLifecycleFunnelRequest) GetAccountManager() string {
+	if x != nil {
+		return x.AccountManager
+	}
+	return ""
+}
+
+type GetLifecycleFunnelResponse struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	LifecycleFunnel *LifecycleFunnel       `protobuf:"bytes,1,opt,name=lifecycle_funnel,json=lifecycleFunnel,proto3" json:"lifecycle_funnel,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *GetLifecycleFunnelResponse) Reset() {
+	*x = GetLifecycleFunnelResponse{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLifecycleFunnelResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLifecycleFunnelResponse) ProtoMessage() {}
+
+func (x *GetLifecycleFunnelResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLifecycleFunnelResponse.ProtoReflect.Descriptor instead.
+func (*GetLifecycleFunnelResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *GetLifecycleFunnelResponse) GetLifecycleFunnel() *LifecycleFunnel {
+	if x != nil {
+		return x.LifecycleFunnel
+	}
+	return nil
+}
+
 var File_kehu_analytics_v1_analytics_service_proto protoreflect.FileDescriptor
 
 const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
@@ -2505,7 +2620,15 @@ const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"\x0faccount_manager\x18\x04 \x01(\tR\x0eaccountManager\x12 \n" +
 	"\vgranularity\x18\x05 \x01(\tR\vgranularity\"[\n" +
 	"\x16GetServiceKpisResponse\x12A\n" +
-	"\fservice_kpis\x18\x01 \x01(\v2\x1e.kehu.analytics.v1.ServiceKpisR\vserviceKpis2\xfb\x10\n" +
+	"\fservice_kpis\x18\x01 \x01(\v2\x1e.kehu.analytics.v1.ServiceKpisR\vserviceKpis\"\xd0\x01\n" +
+	"\x19GetLifecycleFunnelRequest\x129\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x18\n" +
+	"\asegment\x18\x03 \x01(\tR\asegment\x12'\n" +
+	"\x0faccount_manager\x18\x04 \x01(\tR\x0eaccountManager\"k\n" +
+	"\x1aGetLifecycleFunnelResponse\x12M\n" +
+	"\x10lifecycle_funnel\x18\x01 \x01(\v2\".kehu.analytics.v1.LifecycleFunnelR\x0flifecycleFunnel2\xee\x11\n" +
 	"\x10AnalyticsService\x12t\n" +
 	"\x13GetCustomerInsights\x12-.kehu.analytics.v1.GetCustomerInsightsRequest\x1a..kehu.analytics.v1.GetCustomerInsightsResponse\x12_\n" +
 	"\fRecomputeAll\x12&.kehu.analytics.v1.RecomputeAllRequest\x1a'.kehu.analytics.v1.RecomputeAllResponse\x12t\n" +
@@ -2527,7 +2650,8 @@ const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"GetRfmGrid\x12$.kehu.analytics.v1.GetRfmGridRequest\x1a%.kehu.analytics.v1.GetRfmGridResponse\x12q\n" +
 	"\x12GetCohortRetention\x12,.kehu.analytics.v1.GetCohortRetentionRequest\x1a-.kehu.analytics.v1.GetCohortRetentionResponse\x12b\n" +
 	"\rGetJourneyMap\x12'.kehu.analytics.v1.GetJourneyMapRequest\x1a(.kehu.analytics.v1.GetJourneyMapResponse\x12e\n" +
-	"\x0eGetServiceKpis\x12(.kehu.analytics.v1.GetServiceKpisRequest\x1a).kehu.analytics.v1.GetServiceKpisResponse\x12a\n" +
+	"\x0eGetServiceKpis\x12(.kehu.analytics.v1.GetServiceKpisRequest\x1a).kehu.analytics.v1.GetServiceKpisResponse\x12q\n" +
+	"\x12GetLifecycleFunnel\x12,.kehu.analytics.v1.GetLifecycleFunnelRequest\x1a-.kehu.analytics.v1.GetLifecycleFunnelResponse\x12a\n" +
 	"\fStreamEvents\x12&.kehu.analytics.v1.StreamEventsRequest\x1a'.kehu.analytics.v1.StreamEventsResponse0\x01B@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
 
 var (
@@ -2542,7 +2666,7 @@ func file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP() []byte {
 	return file_kehu_analytics_v1_analytics_service_proto_rawDescData
 }
 
-var file_kehu_analytics_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_kehu_analytics_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_kehu_analytics_v1_analytics_service_proto_goTypes = []any{
 	(*GetCustomerInsightsRequest)(nil),       // 0: kehu.analytics.v1.GetCustomerInsightsRequest
 	(*GetCustomerInsightsResponse)(nil),      // 1: kehu.analytics.v1.GetCustomerInsightsResponse
@@ -2589,95 +2713,103 @@ var file_kehu_analytics_v1_analytics_service_proto_goTypes = []any{
 	(*GetJourneyMapResponse)(nil),            // 42: kehu.analytics.v1.GetJourneyMapResponse
 	(*GetServiceKpisRequest)(nil),            // 43: kehu.analytics.v1.GetServiceKpisRequest
 	(*GetServiceKpisResponse)(nil),           // 44: kehu.analytics.v1.GetServiceKpisResponse
-	(*Insights)(nil),                         // 45: kehu.analytics.v1.Insights
-	(*durationpb.Duration)(nil),              // 46: google.protobuf.Duration
-	(*AtRiskCustomer)(nil),                   // 47: kehu.analytics.v1.AtRiskCustomer
-	(*Segment)(nil),                          // 48: kehu.analytics.v1.Segment
-	(*fieldmaskpb.FieldMask)(nil),            // 49: google.protobuf.FieldMask
-	(*v1.Event)(nil),                         // 50: kehu.event.v1.Event
-	(*timestamppb.Timestamp)(nil),            // 51: google.protobuf.Timestamp
-	(*ValueDistribution)(nil),                // 52: kehu.analytics.v1.ValueDistribution
-	(*RfmGrid)(nil),                          // 53: kehu.analytics.v1.RfmGrid
-	(*CohortRetention)(nil),                  // 54: kehu.analytics.v1.CohortRetention
-	(*JourneyMap)(nil),                       // 55: kehu.analytics.v1.JourneyMap
-	(*ServiceKpis)(nil),                      // 56: kehu.analytics.v1.ServiceKpis
+	(*GetLifecycleFunnelRequest)(nil),        // 45: kehu.analytics.v1.GetLifecycleFunnelRequest
+	(*GetLifecycleFunnelResponse)(nil),       // 46: kehu.analytics.v1.GetLifecycleFunnelResponse
+	(*Insights)(nil),                         // 47: kehu.analytics.v1.Insights
+	(*durationpb.Duration)(nil),              // 48: google.protobuf.Duration
+	(*AtRiskCustomer)(nil),                   // 49: kehu.analytics.v1.AtRiskCustomer
+	(*Segment)(nil),                          // 50: kehu.analytics.v1.Segment
+	(*fieldmaskpb.FieldMask)(nil),            // 51: google.protobuf.FieldMask
+	(*v1.Event)(nil),                         // 52: kehu.event.v1.Event
+	(*timestamppb.Timestamp)(nil),            // 53: google.protobuf.Timestamp
+	(*ValueDistribution)(nil),                // 54: kehu.analytics.v1.ValueDistribution
+	(*RfmGrid)(nil),                          // 55: kehu.analytics.v1.RfmGrid
+	(*CohortRetention)(nil),                  // 56: kehu.analytics.v1.CohortRetention
+	(*JourneyMap)(nil),                       // 57: kehu.analytics.v1.JourneyMap
+	(*ServiceKpis)(nil),                      // 58: kehu.analytics.v1.ServiceKpis
+	(*LifecycleFunnel)(nil),                  // 59: kehu.analytics.v1.LifecycleFunnel
 }
 var file_kehu_analytics_v1_analytics_service_proto_depIdxs = []int32{
-	45, // 0: kehu.analytics.v1.GetCustomerInsightsResponse.insights:type_name -> kehu.analytics.v1.Insights
-	46, // 1: kehu.analytics.v1.RecomputeAllResponse.duration:type_name -> google.protobuf.Duration
-	47, // 2: kehu.analytics.v1.ListAtRiskCustomersResponse.customers:type_name -> kehu.analytics.v1.AtRiskCustomer
-	48, // 3: kehu.analytics.v1.CreateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
-	48, // 4: kehu.analytics.v1.CreateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
-	48, // 5: kehu.analytics.v1.GetSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
-	48, // 6: kehu.analytics.v1.ListSegmentsResponse.segments:type_name -> kehu.analytics.v1.Segment
-	48, // 7: kehu.analytics.v1.UpdateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
-	49, // 8: kehu.analytics.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	48, // 9: kehu.analytics.v1.UpdateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	47, // 0: kehu.analytics.v1.GetCustomerInsightsResponse.insights:type_name -> kehu.analytics.v1.Insights
+	48, // 1: kehu.analytics.v1.RecomputeAllResponse.duration:type_name -> google.protobuf.Duration
+	49, // 2: kehu.analytics.v1.ListAtRiskCustomersResponse.customers:type_name -> kehu.analytics.v1.AtRiskCustomer
+	50, // 3: kehu.analytics.v1.CreateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
+	50, // 4: kehu.analytics.v1.CreateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	50, // 5: kehu.analytics.v1.GetSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	50, // 6: kehu.analytics.v1.ListSegmentsResponse.segments:type_name -> kehu.analytics.v1.Segment
+	50, // 7: kehu.analytics.v1.UpdateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
+	51, // 8: kehu.analytics.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	50, // 9: kehu.analytics.v1.UpdateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
 	24, // 10: kehu.analytics.v1.BatchGetCustomerSegmentsResponse.results:type_name -> kehu.analytics.v1.CustomerSegments
 	27, // 11: kehu.analytics.v1.BatchCheckMembershipResponse.results:type_name -> kehu.analytics.v1.MembershipCheck
 	30, // 12: kehu.analytics.v1.ListSegmentSizesResponse.sizes:type_name -> kehu.analytics.v1.SegmentSize
-	50, // 13: kehu.analytics.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
-	47, // 14: kehu.analytics.v1.ChurnWarningPayload.customer:type_name -> kehu.analytics.v1.AtRiskCustomer
-	51, // 15: kehu.analytics.v1.GetValueDistributionRequest.start_time:type_name -> google.protobuf.Timestamp
-	51, // 16: kehu.analytics.v1.GetValueDistributionRequest.end_time:type_name -> google.protobuf.Timestamp
-	51, // 17: kehu.analytics.v1.GetRfmGridRequest.start_time:type_name -> google.protobuf.Timestamp
-	51, // 18: kehu.analytics.v1.GetRfmGridRequest.end_time:type_name -> google.protobuf.Timestamp
-	52, // 19: kehu.analytics.v1.GetValueDistributionResponse.value_distribution:type_name -> kehu.analytics.v1.ValueDistribution
-	53, // 20: kehu.analytics.v1.GetRfmGridResponse.rfm_grid:type_name -> kehu.analytics.v1.RfmGrid
-	51, // 21: kehu.analytics.v1.GetCohortRetentionRequest.start_time:type_name -> google.protobuf.Timestamp
-	51, // 22: kehu.analytics.v1.GetCohortRetentionRequest.end_time:type_name -> google.protobuf.Timestamp
-	54, // 23: kehu.analytics.v1.GetCohortRetentionResponse.cohort_retention:type_name -> kehu.analytics.v1.CohortRetention
-	51, // 24: kehu.analytics.v1.GetJourneyMapRequest.start_time:type_name -> google.protobuf.Timestamp
-	51, // 25: kehu.analytics.v1.GetJourneyMapRequest.end_time:type_name -> google.protobuf.Timestamp
-	55, // 26: kehu.analytics.v1.GetJourneyMapResponse.journey_map:type_name -> kehu.analytics.v1.JourneyMap
-	51, // 27: kehu.analytics.v1.GetServiceKpisRequest.start_time:type_name -> google.protobuf.Timestamp
-	51, // 28: kehu.analytics.v1.GetServiceKpisRequest.end_time:type_name -> google.protobuf.Timestamp
-	56, // 29: kehu.analytics.v1.GetServiceKpisResponse.service_kpis:type_name -> kehu.analytics.v1.ServiceKpis
-	0,  // 30: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:input_type -> kehu.analytics.v1.GetCustomerInsightsRequest
-	2,  // 31: kehu.analytics.v1.AnalyticsService.RecomputeAll:input_type -> kehu.analytics.v1.RecomputeAllRequest
-	4,  // 32: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:input_type -> kehu.analytics.v1.ListAtRiskCustomersRequest
-	6,  // 33: kehu.analytics.v1.AnalyticsService.CreateSegment:input_type -> kehu.analytics.v1.CreateSegmentRequest
-	8,  // 34: kehu.analytics.v1.AnalyticsService.GetSegment:input_type -> kehu.analytics.v1.GetSegmentRequest
-	10, // 35: kehu.analytics.v1.AnalyticsService.ListSegments:input_type -> kehu.analytics.v1.ListSegmentsRequest
-	12, // 36: kehu.analytics.v1.AnalyticsService.UpdateSegment:input_type -> kehu.analytics.v1.UpdateSegmentRequest
-	14, // 37: kehu.analytics.v1.AnalyticsService.DeleteSegment:input_type -> kehu.analytics.v1.DeleteSegmentRequest
-	16, // 38: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:input_type -> kehu.analytics.v1.GetCustomerSegmentsRequest
-	18, // 39: kehu.analytics.v1.AnalyticsService.CheckMembership:input_type -> kehu.analytics.v1.CheckMembershipRequest
-	20, // 40: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:input_type -> kehu.analytics.v1.ListSegmentMembersRequest
-	22, // 41: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:input_type -> kehu.analytics.v1.BatchGetCustomerSegmentsRequest
-	25, // 42: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:input_type -> kehu.analytics.v1.BatchCheckMembershipRequest
-	28, // 43: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:input_type -> kehu.analytics.v1.ListSegmentSizesRequest
-	35, // 44: kehu.analytics.v1.AnalyticsService.GetValueDistribution:input_type -> kehu.analytics.v1.GetValueDistributionRequest
-	36, // 45: kehu.analytics.v1.AnalyticsService.GetRfmGrid:input_type -> kehu.analytics.v1.GetRfmGridRequest
-	39, // 46: kehu.analytics.v1.AnalyticsService.GetCohortRetention:input_type -> kehu.analytics.v1.GetCohortRetentionRequest
-	41, // 47: kehu.analytics.v1.AnalyticsService.GetJourneyMap:input_type -> kehu.analytics.v1.GetJourneyMapRequest
-	43, // 48: kehu.analytics.v1.AnalyticsService.GetServiceKpis:input_type -> kehu.analytics.v1.GetServiceKpisRequest
-	31, // 49: kehu.analytics.v1.AnalyticsService.StreamEvents:input_type -> kehu.analytics.v1.StreamEventsRequest
-	1,  // 50: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:output_type -> kehu.analytics.v1.GetCustomerInsightsResponse
-	3,  // 51: kehu.analytics.v1.AnalyticsService.RecomputeAll:output_type -> kehu.analytics.v1.RecomputeAllResponse
-	5,  // 52: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:output_type -> kehu.analytics.v1.ListAtRiskCustomersResponse
-	7,  // 53: kehu.analytics.v1.AnalyticsService.CreateSegment:output_type -> kehu.analytics.v1.CreateSegmentResponse
-	9,  // 54: kehu.analytics.v1.AnalyticsService.GetSegment:output_type -> kehu.analytics.v1.GetSegmentResponse
-	11, // 55: kehu.analytics.v1.AnalyticsService.ListSegments:output_type -> kehu.analytics.v1.ListSegmentsResponse
-	13, // 56: kehu.analytics.v1.AnalyticsService.UpdateSegment:output_type -> kehu.analytics.v1.UpdateSegmentResponse
-	15, // 57: kehu.analytics.v1.AnalyticsService.DeleteSegment:output_type -> kehu.analytics.v1.DeleteSegmentResponse
-	17, // 58: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:output_type -> kehu.analytics.v1.GetCustomerSegmentsResponse
-	19, // 59: kehu.analytics.v1.AnalyticsService.CheckMembership:output_type -> kehu.analytics.v1.CheckMembershipResponse
-	21, // 60: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:output_type -> kehu.analytics.v1.ListSegmentMembersResponse
-	23, // 61: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:output_type -> kehu.analytics.v1.BatchGetCustomerSegmentsResponse
-	26, // 62: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:output_type -> kehu.analytics.v1.BatchCheckMembershipResponse
-	29, // 63: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:output_type -> kehu.analytics.v1.ListSegmentSizesResponse
-	37, // 64: kehu.analytics.v1.AnalyticsService.GetValueDistribution:output_type -> kehu.analytics.v1.GetValueDistributionResponse
-	38, // 65: kehu.analytics.v1.AnalyticsService.GetRfmGrid:output_type -> kehu.analytics.v1.GetRfmGridResponse
-	40, // 66: kehu.analytics.v1.AnalyticsService.GetCohortRetention:output_type -> kehu.analytics.v1.GetCohortRetentionResponse
-	42, // 67: kehu.analytics.v1.AnalyticsService.GetJourneyMap:output_type -> kehu.analytics.v1.GetJourneyMapResponse
-	44, // 68: kehu.analytics.v1.AnalyticsService.GetServiceKpis:output_type -> kehu.analytics.v1.GetServiceKpisResponse
-	32, // 69: kehu.analytics.v1.AnalyticsService.StreamEvents:output_type -> kehu.analytics.v1.StreamEventsResponse
-	50, // [50:70] is the sub-list for method output_type
-	30, // [30:50] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	52, // 13: kehu.analytics.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
+	49, // 14: kehu.analytics.v1.ChurnWarningPayload.customer:type_name -> kehu.analytics.v1.AtRiskCustomer
+	53, // 15: kehu.analytics.v1.GetValueDistributionRequest.start_time:type_name -> google.protobuf.Timestamp
+	53, // 16: kehu.analytics.v1.GetValueDistributionRequest.end_time:type_name -> google.protobuf.Timestamp
+	53, // 17: kehu.analytics.v1.GetRfmGridRequest.start_time:type_name -> google.protobuf.Timestamp
+	53, // 18: kehu.analytics.v1.GetRfmGridRequest.end_time:type_name -> google.protobuf.Timestamp
+	54, // 19: kehu.analytics.v1.GetValueDistributionResponse.value_distribution:type_name -> kehu.analytics.v1.ValueDistribution
+	55, // 20: kehu.analytics.v1.GetRfmGridResponse.rfm_grid:type_name -> kehu.analytics.v1.RfmGrid
+	53, // 21: kehu.analytics.v1.GetCohortRetentionRequest.start_time:type_name -> google.protobuf.Timestamp
+	53, // 22: kehu.analytics.v1.GetCohortRetentionRequest.end_time:type_name -> google.protobuf.Timestamp
+	56, // 23: kehu.analytics.v1.GetCohortRetentionResponse.cohort_retention:type_name -> kehu.analytics.v1.CohortRetention
+	53, // 24: kehu.analytics.v1.GetJourneyMapRequest.start_time:type_name -> google.protobuf.Timestamp
+	53, // 25: kehu.analytics.v1.GetJourneyMapRequest.end_time:type_name -> google.protobuf.Timestamp
+	57, // 26: kehu.analytics.v1.GetJourneyMapResponse.journey_map:type_name -> kehu.analytics.v1.JourneyMap
+	53, // 27: kehu.analytics.v1.GetServiceKpisRequest.start_time:type_name -> google.protobuf.Timestamp
+	53, // 28: kehu.analytics.v1.GetServiceKpisRequest.end_time:type_name -> google.protobuf.Timestamp
+	58, // 29: kehu.analytics.v1.GetServiceKpisResponse.service_kpis:type_name -> kehu.analytics.v1.ServiceKpis
+	53, // 30: kehu.analytics.v1.GetLifecycleFunnelRequest.start_time:type_name -> google.protobuf.Timestamp
+	53, // 31: kehu.analytics.v1.GetLifecycleFunnelRequest.end_time:type_name -> google.protobuf.Timestamp
+	59, // 32: kehu.analytics.v1.GetLifecycleFunnelResponse.lifecycle_funnel:type_name -> kehu.analytics.v1.LifecycleFunnel
+	0,  // 33: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:input_type -> kehu.analytics.v1.GetCustomerInsightsRequest
+	2,  // 34: kehu.analytics.v1.AnalyticsService.RecomputeAll:input_type -> kehu.analytics.v1.RecomputeAllRequest
+	4,  // 35: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:input_type -> kehu.analytics.v1.ListAtRiskCustomersRequest
+	6,  // 36: kehu.analytics.v1.AnalyticsService.CreateSegment:input_type -> kehu.analytics.v1.CreateSegmentRequest
+	8,  // 37: kehu.analytics.v1.AnalyticsService.GetSegment:input_type -> kehu.analytics.v1.GetSegmentRequest
+	10, // 38: kehu.analytics.v1.AnalyticsService.ListSegments:input_type -> kehu.analytics.v1.ListSegmentsRequest
+	12, // 39: kehu.analytics.v1.AnalyticsService.UpdateSegment:input_type -> kehu.analytics.v1.UpdateSegmentRequest
+	14, // 40: kehu.analytics.v1.AnalyticsService.DeleteSegment:input_type -> kehu.analytics.v1.DeleteSegmentRequest
+	16, // 41: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:input_type -> kehu.analytics.v1.GetCustomerSegmentsRequest
+	18, // 42: kehu.analytics.v1.AnalyticsService.CheckMembership:input_type -> kehu.analytics.v1.CheckMembershipRequest
+	20, // 43: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:input_type -> kehu.analytics.v1.ListSegmentMembersRequest
+	22, // 44: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:input_type -> kehu.analytics.v1.BatchGetCustomerSegmentsRequest
+	25, // 45: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:input_type -> kehu.analytics.v1.BatchCheckMembershipRequest
+	28, // 46: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:input_type -> kehu.analytics.v1.ListSegmentSizesRequest
+	35, // 47: kehu.analytics.v1.AnalyticsService.GetValueDistribution:input_type -> kehu.analytics.v1.GetValueDistributionRequest
+	36, // 48: kehu.analytics.v1.AnalyticsService.GetRfmGrid:input_type -> kehu.analytics.v1.GetRfmGridRequest
+	39, // 49: kehu.analytics.v1.AnalyticsService.GetCohortRetention:input_type -> kehu.analytics.v1.GetCohortRetentionRequest
+	41, // 50: kehu.analytics.v1.AnalyticsService.GetJourneyMap:input_type -> kehu.analytics.v1.GetJourneyMapRequest
+	43, // 51: kehu.analytics.v1.AnalyticsService.GetServiceKpis:input_type -> kehu.analytics.v1.GetServiceKpisRequest
+	45, // 52: kehu.analytics.v1.AnalyticsService.GetLifecycleFunnel:input_type -> kehu.analytics.v1.GetLifecycleFunnelRequest
+	31, // 53: kehu.analytics.v1.AnalyticsService.StreamEvents:input_type -> kehu.analytics.v1.StreamEventsRequest
+	1,  // 54: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:output_type -> kehu.analytics.v1.GetCustomerInsightsResponse
+	3,  // 55: kehu.analytics.v1.AnalyticsService.RecomputeAll:output_type -> kehu.analytics.v1.RecomputeAllResponse
+	5,  // 56: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:output_type -> kehu.analytics.v1.ListAtRiskCustomersResponse
+	7,  // 57: kehu.analytics.v1.AnalyticsService.CreateSegment:output_type -> kehu.analytics.v1.CreateSegmentResponse
+	9,  // 58: kehu.analytics.v1.AnalyticsService.GetSegment:output_type -> kehu.analytics.v1.GetSegmentResponse
+	11, // 59: kehu.analytics.v1.AnalyticsService.ListSegments:output_type -> kehu.analytics.v1.ListSegmentsResponse
+	13, // 60: kehu.analytics.v1.AnalyticsService.UpdateSegment:output_type -> kehu.analytics.v1.UpdateSegmentResponse
+	15, // 61: kehu.analytics.v1.AnalyticsService.DeleteSegment:output_type -> kehu.analytics.v1.DeleteSegmentResponse
+	17, // 62: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:output_type -> kehu.analytics.v1.GetCustomerSegmentsResponse
+	19, // 63: kehu.analytics.v1.AnalyticsService.CheckMembership:output_type -> kehu.analytics.v1.CheckMembershipResponse
+	21, // 64: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:output_type -> kehu.analytics.v1.ListSegmentMembersResponse
+	23, // 65: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:output_type -> kehu.analytics.v1.BatchGetCustomerSegmentsResponse
+	26, // 66: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:output_type -> kehu.analytics.v1.BatchCheckMembershipResponse
+	29, // 67: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:output_type -> kehu.analytics.v1.ListSegmentSizesResponse
+	37, // 68: kehu.analytics.v1.AnalyticsService.GetValueDistribution:output_type -> kehu.analytics.v1.GetValueDistributionResponse
+	38, // 69: kehu.analytics.v1.AnalyticsService.GetRfmGrid:output_type -> kehu.analytics.v1.GetRfmGridResponse
+	40, // 70: kehu.analytics.v1.AnalyticsService.GetCohortRetention:output_type -> kehu.analytics.v1.GetCohortRetentionResponse
+	42, // 71: kehu.analytics.v1.AnalyticsService.GetJourneyMap:output_type -> kehu.analytics.v1.GetJourneyMapResponse
+	44, // 72: kehu.analytics.v1.AnalyticsService.GetServiceKpis:output_type -> kehu.analytics.v1.GetServiceKpisResponse
+	46, // 73: kehu.analytics.v1.AnalyticsService.GetLifecycleFunnel:output_type -> kehu.analytics.v1.GetLifecycleFunnelResponse
+	32, // 74: kehu.analytics.v1.AnalyticsService.StreamEvents:output_type -> kehu.analytics.v1.StreamEventsResponse
+	54, // [54:75] is the sub-list for method output_type
+	33, // [33:54] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_kehu_analytics_v1_analytics_service_proto_init() }
@@ -2693,7 +2825,7 @@ func file_kehu_analytics_v1_analytics_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_analytics_v1_analytics_service_proto_rawDesc), len(file_kehu_analytics_v1_analytics_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   45,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -38,6 +38,7 @@ const (
 	AnalyticsService_GetCohortRetention_FullMethodName       = "/kehu.analytics.v1.AnalyticsService/GetCohortRetention"
 	AnalyticsService_GetJourneyMap_FullMethodName            = "/kehu.analytics.v1.AnalyticsService/GetJourneyMap"
 	AnalyticsService_GetServiceKpis_FullMethodName           = "/kehu.analytics.v1.AnalyticsService/GetServiceKpis"
+	AnalyticsService_GetLifecycleFunnel_FullMethodName       = "/kehu.analytics.v1.AnalyticsService/GetLifecycleFunnel"
 	AnalyticsService_StreamEvents_FullMethodName             = "/kehu.analytics.v1.AnalyticsService/StreamEvents"
 )
 
@@ -96,6 +97,8 @@ type AnalyticsServiceClient interface {
 	GetJourneyMap(ctx context.Context, in *GetJourneyMapRequest, opts ...grpc.CallOption) (*GetJourneyMapResponse, error)
 	// Service KPIs over time, per queue.
 	GetServiceKpis(ctx context.Context, in *GetServiceKpisRequest, opts ...grpc.CallOption) (*GetServiceKpisResponse, error)
+	// The lifecycle funnel, compared with the period before.
+	GetLifecycleFunnel(ctx context.Context, in *GetLifecycleFunnelRequest, opts ...grpc.CallOption) (*GetLifecycleFunnelResponse, error)
 	// Streams the service's events (segment.entered, segment.exited) after
 	// after_sequence, then new ones as they commit.
 	StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error)
@@ -299,6 +302,16 @@ func (c *analyticsServiceClient) GetServiceKpis(ctx context.Context, in *GetServ
 	return out, nil
 }
 
+func (c *analyticsServiceClient) GetLifecycleFunnel(ctx context.Context, in *GetLifecycleFunnelRequest, opts ...grpc.CallOption) (*GetLifecycleFunnelResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetLifecycleFunnelResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_GetLifecycleFunnel_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *analyticsServiceClient) StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &AnalyticsService_ServiceDesc.Streams[0], AnalyticsService_StreamEvents_FullMethodName, cOpts...)
@@ -373,6 +386,8 @@ type AnalyticsServiceServer interface {
 	GetJourneyMap(context.Context, *GetJourneyMapRequest) (*GetJourneyMapResponse, error)
 	// Service KPIs over time, per queue.
 	GetServiceKpis(context.Context, *GetServiceKpisRequest) (*GetServiceKpisResponse, error)
+	// The lifecycle funnel, compared with the period before.
+	GetLifecycleFunnel(context.Context, *GetLifecycleFunnelRequest) (*GetLifecycleFunnelResponse, error)
 	// Streams the service's events (segment.entered, segment.exited) after
 	// after_sequence, then new ones as they commit.
 	StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error
@@ -442,6 +457,9 @@ func (UnimplementedAnalyticsServiceServer) GetJourneyMap(context.Context, *GetJo
 }
 func (UnimplementedAnalyticsServiceServer) GetServiceKpis(context.Context, *GetServiceKpisRequest) (*GetServiceKpisResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetServiceKpis not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) GetLifecycleFunnel(context.Context, *GetLifecycleFunnelRequest) (*GetLifecycleFunnelResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetLifecycleFunnel not implemented")
 }
 func (UnimplementedAnalyticsServiceServer) StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamEvents not implemented")
@@ -809,6 +827,24 @@ func _AnalyticsService_GetServiceKpis_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AnalyticsService_GetLifecycleFunnel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetLifecycleFunnelRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).GetLifecycleFunnel(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_GetLifecycleFunnel_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).GetLifecycleFunnel(ctx, req.(*GetLifecycleFunnelRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AnalyticsService_StreamEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(StreamEventsRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -902,6 +938,10 @@ var AnalyticsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetServiceKpis",
 			Handler:    _AnalyticsService_GetServiceKpis_Handler,
+		},
+		{
+			MethodName: "GetLifecycleFunnel",
+			Handler:    _AnalyticsService_GetLifecycleFunnel_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

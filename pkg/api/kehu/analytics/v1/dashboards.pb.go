@@ -1129,6 +1129,244 @@ func (x *ServiceKpiPoint) GetComplaintsPerThousandCustomers() float64 {
 	return 0
 }
 
+// LifecycleFunnel is how customers moved through the lifecycle stages in a
+// period, next to the period before (of the same length). Entering a
+// stage is a stage change the customer service recorded, or a customer's
+// creation in their first stage.
+type LifecycleFunnel struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// The period before: [previous_start_time, start_time).
+	PreviousStartTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=previous_start_time,json=previousStartTime,proto3" json:"previous_start_time,omitempty"`
+	// PROSPECT, FIRST_PURCHASE, REPEAT, LOYAL, AT_RISK, CHURNED.
+	Stages        []*FunnelStage `protobuf:"bytes,4,rep,name=stages,proto3" json:"stages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LifecycleFunnel) Reset() {
+	*x = LifecycleFunnel{}
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LifecycleFunnel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LifecycleFunnel) ProtoMessage() {}
+
+func (x *LifecycleFunnel) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LifecycleFunnel.ProtoReflect.Descriptor instead.
+func (*LifecycleFunnel) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_dashboards_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *LifecycleFunnel) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *LifecycleFunnel) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *LifecycleFunnel) GetPreviousStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PreviousStartTime
+	}
+	return nil
+}
+
+func (x *LifecycleFunnel) GetStages() []*FunnelStage {
+	if x != nil {
+		return x.Stages
+	}
+	return nil
+}
+
+// FunnelStage is one stage of the funnel.
+type FunnelStage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Stage string                 `protobuf:"bytes,1,opt,name=stage,proto3" json:"stage,omitempty"`
+	// Customers in the stage at the period's end.
+	CustomersAtEnd int64       `protobuf:"varint,2,opt,name=customers_at_end,json=customersAtEnd,proto3" json:"customers_at_end,omitempty"`
+	Current        *FunnelFlow `protobuf:"bytes,3,opt,name=current,proto3" json:"current,omitempty"`
+	Previous       *FunnelFlow `protobuf:"bytes,4,opt,name=previous,proto3" json:"previous,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *FunnelStage) Reset() {
+	*x = FunnelStage{}
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FunnelStage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FunnelStage) ProtoMessage() {}
+
+func (x *FunnelStage) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FunnelStage.ProtoReflect.Descriptor instead.
+func (*FunnelStage) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_dashboards_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *FunnelStage) GetStage() string {
+	if x != nil {
+		return x.Stage
+	}
+	return ""
+}
+
+func (x *FunnelStage) GetCustomersAtEnd() int64 {
+	if x != nil {
+		return x.CustomersAtEnd
+	}
+	return 0
+}
+
+func (x *FunnelStage) GetCurrent() *FunnelFlow {
+	if x != nil {
+		return x.Current
+	}
+	return nil
+}
+
+func (x *FunnelStage) GetPrevious() *FunnelFlow {
+	if x != nil {
+		return x.Previous
+	}
+	return nil
+}
+
+// FunnelFlow is what happened to the customers who entered a stage in a
+// period.
+type FunnelFlow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Entries into the stage in the period.
+	Entered int64 `protobuf:"varint,1,opt,name=entered,proto3" json:"entered,omitempty"`
+	// Of those, how many moved on to a later stage before the period's end
+	// (PROSPECT → a buying stage, FIRST_PURCHASE → REPEAT or LOYAL, REPEAT →
+	// LOYAL, AT_RISK → REPEAT or LOYAL, CHURNED → a buying stage; none from
+	// LOYAL), and the share.
+	Converted         int64   `protobuf:"varint,2,opt,name=converted,proto3" json:"converted,omitempty"`
+	ConversionPercent float64 `protobuf:"fixed64,3,opt,name=conversion_percent,json=conversionPercent,proto3" json:"conversion_percent,omitempty"`
+	// The rest: entered − converted, and its share.
+	Dropped        int64   `protobuf:"varint,4,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	DropOffPercent float64 `protobuf:"fixed64,5,opt,name=drop_off_percent,json=dropOffPercent,proto3" json:"drop_off_percent,omitempty"`
+	// Median time in the stage of the entries that left it before the
+	// period's end.
+	MedianTimeInStage *durationpb.Duration `protobuf:"bytes,6,opt,name=median_time_in_stage,json=medianTimeInStage,proto3" json:"median_time_in_stage,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *FunnelFlow) Reset() {
+	*x = FunnelFlow{}
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FunnelFlow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FunnelFlow) ProtoMessage() {}
+
+func (x *FunnelFlow) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FunnelFlow.ProtoReflect.Descriptor instead.
+func (*FunnelFlow) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_dashboards_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *FunnelFlow) GetEntered() int64 {
+	if x != nil {
+		return x.Entered
+	}
+	return 0
+}
+
+func (x *FunnelFlow) GetConverted() int64 {
+	if x != nil {
+		return x.Converted
+	}
+	return 0
+}
+
+func (x *FunnelFlow) GetConversionPercent() float64 {
+	if x != nil {
+		return x.ConversionPercent
+	}
+	return 0
+}
+
+func (x *FunnelFlow) GetDropped() int64 {
+	if x != nil {
+		return x.Dropped
+	}
+	return 0
+}
+
+func (x *FunnelFlow) GetDropOffPercent() float64 {
+	if x != nil {
+		return x.DropOffPercent
+	}
+	return 0
+}
+
+func (x *FunnelFlow) GetMedianTimeInStage() *durationpb.Duration {
+	if x != nil {
+		return x.MedianTimeInStage
+	}
+	return nil
+}
+
 var File_kehu_analytics_v1_dashboards_proto protoreflect.FileDescriptor
 
 const file_kehu_analytics_v1_dashboards_proto_rawDesc = "" +
@@ -1226,7 +1464,26 @@ const file_kehu_analytics_v1_dashboards_proto_rawDesc = "" +
 	"\vnps_answers\x18\f \x01(\x03R\n" +
 	"npsAnswers\x12\x10\n" +
 	"\x03nps\x18\r \x01(\x01R\x03nps\x12I\n" +
-	"!complaints_per_thousand_customers\x18\x0e \x01(\x01R\x1ecomplaintsPerThousandCustomersB@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
+	"!complaints_per_thousand_customers\x18\x0e \x01(\x01R\x1ecomplaintsPerThousandCustomers\"\x87\x02\n" +
+	"\x0fLifecycleFunnel\x129\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12J\n" +
+	"\x13previous_start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x11previousStartTime\x126\n" +
+	"\x06stages\x18\x04 \x03(\v2\x1e.kehu.analytics.v1.FunnelStageR\x06stages\"\xc1\x01\n" +
+	"\vFunnelStage\x12\x14\n" +
+	"\x05stage\x18\x01 \x01(\tR\x05stage\x12(\n" +
+	"\x10customers_at_end\x18\x02 \x01(\x03R\x0ecustomersAtEnd\x127\n" +
+	"\acurrent\x18\x03 \x01(\v2\x1d.kehu.analytics.v1.FunnelFlowR\acurrent\x129\n" +
+	"\bprevious\x18\x04 \x01(\v2\x1d.kehu.analytics.v1.FunnelFlowR\bprevious\"\x83\x02\n" +
+	"\n" +
+	"FunnelFlow\x12\x18\n" +
+	"\aentered\x18\x01 \x01(\x03R\aentered\x12\x1c\n" +
+	"\tconverted\x18\x02 \x01(\x03R\tconverted\x12-\n" +
+	"\x12conversion_percent\x18\x03 \x01(\x01R\x11conversionPercent\x12\x18\n" +
+	"\adropped\x18\x04 \x01(\x03R\adropped\x12(\n" +
+	"\x10drop_off_percent\x18\x05 \x01(\x01R\x0edropOffPercent\x12J\n" +
+	"\x14median_time_in_stage\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x11medianTimeInStageB@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
 
 var (
 	file_kehu_analytics_v1_dashboards_proto_rawDescOnce sync.Once
@@ -1240,7 +1497,7 @@ func file_kehu_analytics_v1_dashboards_proto_rawDescGZIP() []byte {
 	return file_kehu_analytics_v1_dashboards_proto_rawDescData
 }
 
-var file_kehu_analytics_v1_dashboards_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_kehu_analytics_v1_dashboards_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_kehu_analytics_v1_dashboards_proto_goTypes = []any{
 	(*ValueDistribution)(nil),         // 0: kehu.analytics.v1.ValueDistribution
 	(*CurrencyValueDistribution)(nil), // 1: kehu.analytics.v1.CurrencyValueDistribution
@@ -1256,37 +1513,47 @@ var file_kehu_analytics_v1_dashboards_proto_goTypes = []any{
 	(*JourneyCell)(nil),               // 11: kehu.analytics.v1.JourneyCell
 	(*ServiceKpis)(nil),               // 12: kehu.analytics.v1.ServiceKpis
 	(*ServiceKpiPoint)(nil),           // 13: kehu.analytics.v1.ServiceKpiPoint
-	(*timestamppb.Timestamp)(nil),     // 14: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),       // 15: google.protobuf.Duration
+	(*LifecycleFunnel)(nil),           // 14: kehu.analytics.v1.LifecycleFunnel
+	(*FunnelStage)(nil),               // 15: kehu.analytics.v1.FunnelStage
+	(*FunnelFlow)(nil),                // 16: kehu.analytics.v1.FunnelFlow
+	(*timestamppb.Timestamp)(nil),     // 17: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),       // 18: google.protobuf.Duration
 }
 var file_kehu_analytics_v1_dashboards_proto_depIdxs = []int32{
-	14, // 0: kehu.analytics.v1.ValueDistribution.start_time:type_name -> google.protobuf.Timestamp
-	14, // 1: kehu.analytics.v1.ValueDistribution.end_time:type_name -> google.protobuf.Timestamp
+	17, // 0: kehu.analytics.v1.ValueDistribution.start_time:type_name -> google.protobuf.Timestamp
+	17, // 1: kehu.analytics.v1.ValueDistribution.end_time:type_name -> google.protobuf.Timestamp
 	1,  // 2: kehu.analytics.v1.ValueDistribution.currencies:type_name -> kehu.analytics.v1.CurrencyValueDistribution
 	2,  // 3: kehu.analytics.v1.CurrencyValueDistribution.pareto:type_name -> kehu.analytics.v1.ParetoPoint
 	3,  // 4: kehu.analytics.v1.CurrencyValueDistribution.tiers:type_name -> kehu.analytics.v1.TierShare
-	14, // 5: kehu.analytics.v1.RfmGrid.start_time:type_name -> google.protobuf.Timestamp
-	14, // 6: kehu.analytics.v1.RfmGrid.end_time:type_name -> google.protobuf.Timestamp
+	17, // 5: kehu.analytics.v1.RfmGrid.start_time:type_name -> google.protobuf.Timestamp
+	17, // 6: kehu.analytics.v1.RfmGrid.end_time:type_name -> google.protobuf.Timestamp
 	5,  // 7: kehu.analytics.v1.RfmGrid.cells:type_name -> kehu.analytics.v1.RfmCell
 	6,  // 8: kehu.analytics.v1.RfmGrid.labels:type_name -> kehu.analytics.v1.RfmLabelCount
-	14, // 9: kehu.analytics.v1.CohortRetention.start_time:type_name -> google.protobuf.Timestamp
-	14, // 10: kehu.analytics.v1.CohortRetention.end_time:type_name -> google.protobuf.Timestamp
+	17, // 9: kehu.analytics.v1.CohortRetention.start_time:type_name -> google.protobuf.Timestamp
+	17, // 10: kehu.analytics.v1.CohortRetention.end_time:type_name -> google.protobuf.Timestamp
 	8,  // 11: kehu.analytics.v1.CohortRetention.cohorts:type_name -> kehu.analytics.v1.Cohort
 	9,  // 12: kehu.analytics.v1.Cohort.months:type_name -> kehu.analytics.v1.CohortMonth
-	14, // 13: kehu.analytics.v1.JourneyMap.start_time:type_name -> google.protobuf.Timestamp
-	14, // 14: kehu.analytics.v1.JourneyMap.end_time:type_name -> google.protobuf.Timestamp
+	17, // 13: kehu.analytics.v1.JourneyMap.start_time:type_name -> google.protobuf.Timestamp
+	17, // 14: kehu.analytics.v1.JourneyMap.end_time:type_name -> google.protobuf.Timestamp
 	11, // 15: kehu.analytics.v1.JourneyMap.cells:type_name -> kehu.analytics.v1.JourneyCell
-	15, // 16: kehu.analytics.v1.JourneyCell.median_time_to_convert:type_name -> google.protobuf.Duration
-	14, // 17: kehu.analytics.v1.ServiceKpis.start_time:type_name -> google.protobuf.Timestamp
-	14, // 18: kehu.analytics.v1.ServiceKpis.end_time:type_name -> google.protobuf.Timestamp
+	18, // 16: kehu.analytics.v1.JourneyCell.median_time_to_convert:type_name -> google.protobuf.Duration
+	17, // 17: kehu.analytics.v1.ServiceKpis.start_time:type_name -> google.protobuf.Timestamp
+	17, // 18: kehu.analytics.v1.ServiceKpis.end_time:type_name -> google.protobuf.Timestamp
 	13, // 19: kehu.analytics.v1.ServiceKpis.points:type_name -> kehu.analytics.v1.ServiceKpiPoint
-	15, // 20: kehu.analytics.v1.ServiceKpiPoint.median_first_response:type_name -> google.protobuf.Duration
-	15, // 21: kehu.analytics.v1.ServiceKpiPoint.median_resolution:type_name -> google.protobuf.Duration
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	18, // 20: kehu.analytics.v1.ServiceKpiPoint.median_first_response:type_name -> google.protobuf.Duration
+	18, // 21: kehu.analytics.v1.ServiceKpiPoint.median_resolution:type_name -> google.protobuf.Duration
+	17, // 22: kehu.analytics.v1.LifecycleFunnel.start_time:type_name -> google.protobuf.Timestamp
+	17, // 23: kehu.analytics.v1.LifecycleFunnel.end_time:type_name -> google.protobuf.Timestamp
+	17, // 24: kehu.analytics.v1.LifecycleFunnel.previous_start_time:type_name -> google.protobuf.Timestamp
+	15, // 25: kehu.analytics.v1.LifecycleFunnel.stages:type_name -> kehu.analytics.v1.FunnelStage
+	16, // 26: kehu.analytics.v1.FunnelStage.current:type_name -> kehu.analytics.v1.FunnelFlow
+	16, // 27: kehu.analytics.v1.FunnelStage.previous:type_name -> kehu.analytics.v1.FunnelFlow
+	18, // 28: kehu.analytics.v1.FunnelFlow.median_time_in_stage:type_name -> google.protobuf.Duration
+	29, // [29:29] is the sub-list for method output_type
+	29, // [29:29] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_kehu_analytics_v1_dashboards_proto_init() }
@@ -1300,7 +1567,7 @@ func file_kehu_analytics_v1_dashboards_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_analytics_v1_dashboards_proto_rawDesc), len(file_kehu_analytics_v1_dashboards_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
