@@ -272,4 +272,14 @@ func TestRESTCustomerJourney(t *testing.T) {
 	if all := points[0].(map[string]any); all["opened"] != "1" || all["resolved"] != "0" || all["csatAnswers"] != "1" || all["csatAverage"] != float64(2) {
 		t.Errorf("service KPIs: %s", kpis.raw)
 	}
+	// Alice's follow-ups due in the coming month: the visit she logged and
+	// the retention visit.
+	care := j.mgr.do("GET", "/v1/dashboards/careAndFollowUp?endTime="+time.Now().AddDate(0, 1, 0).UTC().Format(time.RFC3339), nil)
+	expect(t, care, http.StatusOK)
+	defer func() { t.Log(care.raw) }()
+	j.eventually("alice's follow-ups in the dashboard", func() bool {
+		care = j.mgr.do("GET", "/v1/dashboards/careAndFollowUp?endTime="+time.Now().AddDate(0, 1, 0).UTC().Format(time.RFC3339), nil)
+		return strings.Contains(care.raw, `"key":"alice","due":"2","completed":"1"`)
+	})
+	t.Log(care.raw)
 }

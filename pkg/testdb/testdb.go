@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -123,9 +124,7 @@ func template(ctx context.Context, schemas []pg.Migrations) (string, error) {
 			}
 		}
 	}
-	sort.Strings(names)
-	prefix := "kehu_tpl_" + strings.Join(names, "_") + "_"
-	name := prefix + hex.EncodeToString(h.Sum(nil))[:12]
+	prefix, name := templateName(names, h.Sum(nil))
 
 	conn, err := adminConn(ctx)
 	if err != nil {
@@ -196,4 +195,21 @@ func drop(ctx context.Context, url string) error {
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{cfg.Database}.Sanitize()+" WITH (FORCE)")
 	return err
+}
+
+// maxIdentifier is PostgreSQL's limit on names (NAMEDATALEN - 1): longer
+// ones are cut silently, and a template created under a cut name would be
+// looked up in vain by its full name, then rebuilt under every test.
+const maxIdentifier = 63
+
+// templateName names the template of a set of schemas: a prefix per set
+// (so outdated templates of the set are found and dropped) and the hash of
+// the migrations, within maxIdentifier.
+func templateName(schemas []string, sum []byte) (prefix, name string) {
+	sorted := slices.Clone(schemas)
+	sort.Strings(sorted)
+	const hashLen = 12
+	prefix = "kehu_tpl_" + strings.Join(sorted, "_")
+	prefix = prefix[:min(len(prefix), maxIdentifier-hashLen-1)] + "_"
+	return prefix, prefix + hex.EncodeToString(sum)[:hashLen]
 }

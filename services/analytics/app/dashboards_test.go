@@ -752,3 +752,82 @@ func TestLifecycleFunnelMatchesAnIndependentComputation(t *testing.T) {
 		}
 	}
 }
+
+// The care and follow-up dashboard agrees with a count done here over
+// generated follow-ups.
+func TestCareAndFollowUpMatchesAnIndependentComputation(t *testing.T) {
+	t.Parallel()
+	e := start(t, func(c *Config) { c.Follow = false })
+	ctx := context.Background()
+	conn := e.readModel(t)
+	rng := rand.New(rand.NewPCG(21, 22))
+	now := time.Now().UTC().Truncate(time.Second)
+	start, end := now.AddDate(0, -2, 0), now.AddDate(0, 1, 0)
+	type counts struct{ due, completed, missed, cancelled, planned int64 }
+	wantAssignees, wantRules := map[string]*counts{}, map[string]*counts{}
+	var customers, followUps [][]any
+	for i := range 200 {
+		id := uuid.NewString()
+		customers = append(customers, []any{id, fmt.Sprint("C", i), []string{"", "alice"}[rng.IntN(2)]})
+		for range rng.IntN(4) {
+			assignee, rule := []string{"alice", "bob", "carol"}[rng.IntN(3)], []string{"", "", "vip-birthday", "mid-autumn"}[rng.IntN(4)]
+			state := []string{"PLANNED", "COMPLETED", "MISSED", "CANCELLED"}[rng.IntN(4)]
+			due := now.Add(time.Duration(rng.IntN(180*24)-120*24) * time.Hour)
+			followUps = append(followUps, []any{uuid.NewString(), id, assignee, rule, state, due})
+			if due.Before(start) || !due.Before(end) {
+				continue
+			}
+			for _, m := range []struct {
+				into map[string]*counts
+				key  string
+			}{{wantAssignees, assignee}, {wantRules, rule}} {
+				if m.key == "" {
+					continue
+				}
+				if m.into[m.key] == nil {
+					m.into[m.key] = &counts{}
+				}
+				c := m.into[m.key]
+				c.due++
+				switch state {
+				case "PLANNED":
+					c.planned++
+				case "COMPLETED":
+					c.completed++
+				case "MISSED":
+					c.missed++
+				case "CANCELLED":
+					c.cancelled++
+				}
+			}
+		}
+	}
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"customers"}, []string{"id", "display_name", "account_manager"}, pgx.CopyFromRows(customers)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"follow_ups"}, []string{"id", "customer_id", "assignee", "care_rule", "state", "due_time"}, pgx.CopyFromRows(followUps)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.analytics.GetCareAndFollowUp(testkit.As(t, "mia", auth.RoleManager), &analyticsv1.GetCareAndFollowUpRequest{StartTime: timestamppb.New(start), EndTime: timestamppb.New(end)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, list []*analyticsv1.FollowUpCounts, want map[string]*counts, prefix string) {
+		if len(list) != len(want) {
+			t.Errorf("%s: %d rows, want %d", what, len(list), len(want))
+		}
+		for _, c := range list {
+			w := want[strings.TrimPrefix(c.GetKey(), prefix)]
+			if w == nil {
+				t.Errorf("%s: unexpected %v", what, c)
+				continue
+			}
+			if (counts{c.GetDue(), c.GetCompleted(), c.GetMissed(), c.GetCancelled(), c.GetPlanned()}) != *w ||
+				!near(c.GetCompletionPercent(), 100*float64(w.completed)/float64(w.due-w.cancelled)) {
+				t.Errorf("%s: %v, want %+v", what, c, *w)
+			}
+		}
+	}
+	check("assignees", got.GetCareAndFollowUp().GetAssignees(), wantAssignees, "")
+	check("care rules", got.GetCareAndFollowUp().GetCareRules(), wantRules, "careRules/")
+}

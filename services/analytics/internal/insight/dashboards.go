@@ -371,3 +371,38 @@ func (s *Service) GetLifecycleFunnel(ctx context.Context, in DashboardRequest) (
 	}
 	return out, nil
 }
+
+// FollowUpCounts are one assignee's or care rule's follow-ups due in a
+// period, by state.
+type FollowUpCounts struct {
+	Key                                        string
+	Due, Completed, Missed, Cancelled, Planned int64
+	CompletionPercent                          float64
+}
+
+// CareAndFollowUp is the care and follow-up dashboard.
+type CareAndFollowUp struct {
+	Start, End time.Time
+	Assignees  []FollowUpCounts
+	CareRules  []FollowUpCounts
+}
+
+// GetCareAndFollowUp answers the care and follow-up dashboard.
+func (s *Service) GetCareAndFollowUp(ctx context.Context, in DashboardRequest) (*CareAndFollowUp, error) {
+	q, err := s.dashboardQuery(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	assignees, rules, err := s.store.FollowUpCounts(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	for _, list := range [][]FollowUpCounts{assignees, rules} {
+		for i := range list {
+			if n := list[i].Due - list[i].Cancelled; n > 0 {
+				list[i].CompletionPercent = 100 * float64(list[i].Completed) / float64(n)
+			}
+		}
+	}
+	return &CareAndFollowUp{Start: q.Start, End: q.End, Assignees: assignees, CareRules: rules}, nil
+}

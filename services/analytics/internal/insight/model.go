@@ -41,6 +41,17 @@ type Ticket struct {
 	FirstResponseSLA, ResolutionSLA string
 }
 
+// FollowUp is a planned follow-up visit or care greeting.
+type FollowUp struct {
+	ID, CustomerID, Assignee string
+	// CareRule is the rule that created it ("" for a visit someone planned).
+	CareRule string
+	// State is PLANNED, COMPLETED, MISSED or CANCELLED.
+	State     string
+	DueTime   time.Time
+	CloseTime *time.Time
+}
+
 // Answer is a customer's survey answer.
 type Answer struct {
 	SurveyID   string
@@ -80,6 +91,7 @@ type Event struct {
 	Record     *Record
 	Ticket     *Ticket
 	Answer     *Answer
+	FollowUp   *FollowUp
 	CustomerID string
 	// Stage is the new lifecycle stage of a stage change, made by Actor
 	// at StageTime.

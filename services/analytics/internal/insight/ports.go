@@ -64,6 +64,9 @@ type Store interface {
 	// FunnelFlows computes the entries into each stage in the period and
 	// the one before it, and the customers in each stage at the end.
 	FunnelFlows(ctx context.Context, q DashboardQuery, previousStart time.Time) ([]FunnelRow, map[string]int64, error)
+	// FollowUpCounts counts the follow-ups due in the period by state, per
+	// assignee and per care rule.
+	FollowUpCounts(ctx context.Context, q DashboardQuery) (assignees, careRules []FollowUpCounts, err error)
 
 	// CheckFilter compiles a segment filter without running it.
 	CheckFilter(filter string) error
@@ -97,6 +100,7 @@ type Tx interface {
 	UpsertRecord(ctx context.Context, r *Record) error
 	UpsertTicket(ctx context.Context, t *Ticket) error
 	UpsertAnswer(ctx context.Context, a *Answer) error
+	UpsertFollowUp(ctx context.Context, f *FollowUp) error
 	// MergeCustomers re-points everything of the merged customers to the
 	// survivor.
 	MergeCustomers(ctx context.Context, survivorID string, mergedIDs []string) error

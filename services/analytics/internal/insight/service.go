@@ -224,6 +224,8 @@ func (e Event) customers() []string {
 	if e.Answer != nil {
 		add(e.Answer.CustomerID)
 	}
+	// A follow-up changes no fact a segment reads: its customer needs no
+	// re-evaluation.
 	return ids
 }
 
@@ -266,6 +268,8 @@ func (s *Service) apply(ctx context.Context, tx Tx, e Event) error {
 		return tx.UpsertTicket(ctx, e.Ticket)
 	case e.Answer != nil:
 		return tx.UpsertAnswer(ctx, e.Answer)
+	case e.FollowUp != nil:
+		return tx.UpsertFollowUp(ctx, e.FollowUp)
 	}
 	return nil
 }

@@ -138,3 +138,25 @@ func (s *Server) GetLifecycleFunnel(ctx context.Context, req *analyticsv1.GetLif
 	}
 	return &analyticsv1.GetLifecycleFunnelResponse{LifecycleFunnel: out}, nil
 }
+
+func followUpCounts(c insight.FollowUpCounts, key string) *analyticsv1.FollowUpCounts {
+	return &analyticsv1.FollowUpCounts{Key: key, Due: c.Due, Completed: c.Completed, Missed: c.Missed, Cancelled: c.Cancelled,
+		Planned: c.Planned, CompletionPercent: c.CompletionPercent}
+}
+
+// GetCareAndFollowUp implements analyticsv1.AnalyticsServiceServer.
+func (s *Server) GetCareAndFollowUp(ctx context.Context, req *analyticsv1.GetCareAndFollowUpRequest) (*analyticsv1.GetCareAndFollowUpResponse, error) {
+	d, err := s.svc.GetCareAndFollowUp(ctx, insight.DashboardRequest{Start: optionalTime(req.GetStartTime()), End: optionalTime(req.GetEndTime()),
+		Segment: req.GetSegment(), AccountManager: req.GetAccountManager()})
+	if err != nil {
+		return nil, err
+	}
+	out := &analyticsv1.CareAndFollowUp{StartTime: timestamppb.New(d.Start), EndTime: timestamppb.New(d.End)}
+	for _, c := range d.Assignees {
+		out.Assignees = append(out.Assignees, followUpCounts(c, c.Key))
+	}
+	for _, c := range d.CareRules {
+		out.CareRules = append(out.CareRules, followUpCounts(c, "careRules/"+c.Key))
+	}
+	return &analyticsv1.GetCareAndFollowUpResponse{CareAndFollowUp: out}, nil
+}

@@ -29,5 +29,6 @@ var Policy = auth.NewPolicy(analyticsv1.AnalyticsService_ServiceDesc.ServiceName
 	"GetJourneyMap":            auth.Readers,
 	"GetServiceKpis":           auth.Readers,
 	"GetLifecycleFunnel":       auth.Readers,
+	"GetCareAndFollowUp":       auth.Readers,
 	"StreamEvents":             auth.Services,
 })

@@ -102,11 +102,25 @@ func Interactions(conn grpc.ClientConnInterface) Source {
 		},
 		Decode: decodeInteraction,
 		Snapshot: func(ctx context.Context, yield func(insight.Event) error) error {
-			return pages(func(token string) (string, error) {
+			err := pages(func(token string) (string, error) {
 				r, err := rpc.ListInteractions(ctx, &interactionv1.ListInteractionsRequest{Parent: "customers/-", PageSize: snapshotPage, PageToken: token})
 				for _, i := range r.GetInteractions() {
 					if rec := recordOf(i); rec != nil {
 						if err := yield(insight.Event{Record: rec}); err != nil {
+							return "", err
+						}
+					}
+				}
+				return r.GetNextPageToken(), err
+			})
+			if err != nil {
+				return err
+			}
+			return pages(func(token string) (string, error) {
+				r, err := rpc.ListFollowUps(ctx, &interactionv1.ListFollowUpsRequest{Parent: "customers/-", PageSize: snapshotPage, PageToken: token})
+				for _, f := range r.GetFollowUps() {
+					if fu := followUpOf(f); fu != nil {
+						if err := yield(insight.Event{FollowUp: fu}); err != nil {
 							return "", err
 						}
 					}
@@ -120,11 +134,34 @@ func Interactions(conn grpc.ClientConnInterface) Source {
 func decodeInteraction(e *eventv1.Event) (insight.Event, error) {
 	out := insight.Event{Sequence: e.GetSequence(), Type: e.GetType()}
 	var p interactionv1.InteractionChangedPayload
-	if e.GetPayload() == nil || !e.GetPayload().MessageIs(&p) || e.GetPayload().UnmarshalTo(&p) != nil {
-		return out, nil
+	var f interactionv1.FollowUpChangedPayload
+	switch {
+	case e.GetPayload() == nil:
+	case e.GetPayload().MessageIs(&p):
+		if e.GetPayload().UnmarshalTo(&p) == nil {
+			out.Record = recordOf(p.GetInteraction())
+		}
+	case e.GetPayload().MessageIs(&f):
+		if e.GetPayload().UnmarshalTo(&f) == nil {
+			out.FollowUp = followUpOf(f.GetFollowUp())
+		}
 	}
-	out.Record = recordOf(p.GetInteraction())
 	return out, nil
+}
+
+// followUpOf is the read model's follow-up (nil if its name is not one).
+func followUpOf(f *interactionv1.FollowUp) *insight.FollowUp {
+	parts := strings.Split(f.GetName(), "/")
+	if len(parts) != 4 {
+		return nil
+	}
+	out := &insight.FollowUp{ID: parts[3], CustomerID: parts[1], Assignee: f.GetAssignee(),
+		CareRule: strings.TrimPrefix(f.GetCareRule(), "careRules/"), State: trimEnum(f.GetState().String(), "STATE_"), DueTime: f.GetDueTime().AsTime()}
+	if f.GetCloseTime() != nil {
+		ct := f.GetCloseTime().AsTime()
+		out.CloseTime = &ct
+	}
+	return out
 }
 
 // recordOf is the read model's record of an interaction (nil if its name

@@ -342,3 +342,38 @@ func (s *Store) FunnelFlows(ctx context.Context, q insight.DashboardQuery, previ
 	_, err = pgx.ForEachRow(rows, []any{&stage, &n}, func() error { atEnd[stage] = n; return nil })
 	return flows, atEnd, pg.Classify(err)
 }
+
+// FollowUpCounts implements insight.Store: the follow-ups due in the
+// period of the customers in scope, by state, per assignee and (care
+// greetings) per care rule.
+func (s *Store) FollowUpCounts(ctx context.Context, q insight.DashboardQuery) (assignees, rules []insight.FollowUpCounts, err error) {
+	w := &filter.Where{}
+	w.Add("NOT c.deleted")
+	scoped(w, q)
+	w.Add("f.due_time >= %s AND f.due_time < %s", q.Start, q.End)
+	rows, err := s.pool.Query(ctx, `
+		SELECT grouping(f.care_rule) = 0, CASE WHEN grouping(f.care_rule) = 0 THEN f.care_rule ELSE f.assignee END,
+		       count(*), count(*) FILTER (WHERE f.state = 'COMPLETED'), count(*) FILTER (WHERE f.state = 'MISSED'),
+		       count(*) FILTER (WHERE f.state = 'CANCELLED'), count(*) FILTER (WHERE f.state = 'PLANNED')
+		FROM follow_ups f JOIN customers c ON c.id = f.customer_id
+		WHERE `+w.SQL()+`
+		GROUP BY GROUPING SETS ((f.assignee), (f.care_rule))
+		HAVING grouping(f.care_rule) = 1 OR f.care_rule <> ''
+		ORDER BY 1, 2`, w.Args()...)
+	if err != nil {
+		return nil, nil, pg.Classify(err)
+	}
+	var (
+		rule bool
+		c    insight.FollowUpCounts
+	)
+	_, err = pgx.ForEachRow(rows, []any{&rule, &c.Key, &c.Due, &c.Completed, &c.Missed, &c.Cancelled, &c.Planned}, func() error {
+		if rule {
+			rules = append(rules, c)
+		} else {
+			assignees = append(assignees, c)
+		}
+		return nil
+	})
+	return assignees, rules, pg.Classify(err)
+}

@@ -75,6 +75,15 @@ func (t *tx) UpsertTicket(ctx context.Context, k *insight.Ticket) error {
 	return pg.Classify(err)
 }
 
+func (t *tx) UpsertFollowUp(ctx context.Context, f *insight.FollowUp) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO follow_ups (id, customer_id, assignee, care_rule, state, due_time, close_time)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, assignee = excluded.assignee, care_rule = excluded.care_rule,
+			state = excluded.state, due_time = excluded.due_time, close_time = excluded.close_time`,
+		f.ID, f.CustomerID, f.Assignee, f.CareRule, f.State, f.DueTime, f.CloseTime)
+	return pg.Classify(err)
+}
+
 func (t *tx) UpsertAnswer(ctx context.Context, a *insight.Answer) error {
 	_, err := t.tx.Exec(ctx, `INSERT INTO answers (survey_id, ticket_id, customer_id, kind, score, answer_time)
 		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (survey_id) DO NOTHING`,
@@ -85,7 +94,7 @@ func (t *tx) UpsertAnswer(ctx context.Context, a *insight.Answer) error {
 func (t *tx) MergeCustomers(ctx context.Context, survivor string, merged []string) error {
 	// A record moved before (a chain of merges) keeps its first origin:
 	// that is the customer an unmerge restores.
-	for _, table := range []string{"records", "tickets", "answers"} {
+	for _, table := range []string{"records", "tickets", "answers", "follow_ups"} {
 		if _, err := t.tx.Exec(ctx, `UPDATE `+table+` SET merged_from = coalesce(merged_from, customer_id), customer_id = $1
 			WHERE customer_id = ANY($2::uuid[])`, survivor, merged); err != nil {
 			return pg.Classify(err)
@@ -105,7 +114,7 @@ func (t *tx) RecordTransition(ctx context.Context, customerID, stage string, at 
 // UnmergeCustomer implements insight.Tx: the records a merge moved from
 // restored go back to it.
 func (t *tx) UnmergeCustomer(ctx context.Context, survivor, restored string) error {
-	for _, table := range []string{"records", "tickets", "answers"} {
+	for _, table := range []string{"records", "tickets", "answers", "follow_ups"} {
 		if _, err := t.tx.Exec(ctx, `UPDATE `+table+` SET customer_id = $2, merged_from = NULL
 			WHERE customer_id = $1 AND merged_from = $2`, survivor, restored); err != nil {
 			return pg.Classify(err)
@@ -148,7 +157,7 @@ func (t *tx) LockEvaluation(ctx context.Context) error {
 // recorded about them), records, tickets and answers are dropped.
 var resetSQL = map[string][]string{
 	insight.SourceCustomer:    {`UPDATE customers SET deleted = true`},
-	insight.SourceInteraction: {`DELETE FROM records`},
+	insight.SourceInteraction: {`DELETE FROM records`, `DELETE FROM follow_ups`},
 	insight.SourceServiceDesk: {`DELETE FROM tickets`, `DELETE FROM answers`},
 }
 
@@ -173,6 +182,7 @@ func (t *tx) EraseCustomer(ctx context.Context, id string) error {
 		`DELETE FROM answers WHERE customer_id = $1`,
 		`DELETE FROM scores WHERE customer_id = $1`,
 		`DELETE FROM stage_transitions WHERE customer_id = $1`,
+		`DELETE FROM follow_ups WHERE customer_id = $1`,
 		// Memberships stay: re-evaluating the customer removes them with
 		// segment.exited events.
 		`DELETE FROM customers WHERE id = $1`,

@@ -2478,6 +2478,121 @@ func (x *GetLifecycleFunnelResponse) GetLifecycleFunnel() *LifecycleFunnel {
 	return nil
 }
 
+type GetCareAndFollowUpRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Follow-ups due in [start_time, end_time): default the 12 months to now.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Only the follow-ups of this segment's members ("segments/{segment}").
+	Segment string `protobuf:"bytes,3,opt,name=segment,proto3" json:"segment,omitempty"`
+	// Only the follow-ups of this account manager's customers.
+	AccountManager string `protobuf:"bytes,4,opt,name=account_manager,json=accountManager,proto3" json:"account_manager,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GetCareAndFollowUpRequest) Reset() {
+	*x = GetCareAndFollowUpRequest{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCareAndFollowUpRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCareAndFollowUpRequest) ProtoMessage() {}
+
+func (x *GetCareAndFollowUpRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCareAndFollowUpRequest.ProtoReflect.Descriptor instead.
+func (*GetCareAndFollowUpRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *GetCareAndFollowUpRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *GetCareAndFollowUpRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *GetCareAndFollowUpRequest) GetSegment() string {
+	if x != nil {
+		return x.Segment
+	}
+	return ""
+}
+
+func (x *GetCareAndFollowUpRequest) GetAccountManager() string {
+	if x != nil {
+		return x.AccountManager
+	}
+	return ""
+}
+
+type GetCareAndFollowUpResponse struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	CareAndFollowUp *CareAndFollowUp       `protobuf:"bytes,1,opt,name=care_and_follow_up,json=careAndFollowUp,proto3" json:"care_and_follow_up,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *GetCareAndFollowUpResponse) Reset() {
+	*x = GetCareAndFollowUpResponse{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCareAndFollowUpResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCareAndFollowUpResponse) ProtoMessage() {}
+
+func (x *GetCareAndFollowUpResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCareAndFollowUpResponse.ProtoReflect.Descriptor instead.
+func (*GetCareAndFollowUpResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *GetCareAndFollowUpResponse) GetCareAndFollowUp() *CareAndFollowUp {
+	if x != nil {
+		return x.CareAndFollowUp
+	}
+	return nil
+}
+
 var File_kehu_analytics_v1_analytics_service_proto protoreflect.FileDescriptor
 
 const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
@@ -2628,7 +2743,15 @@ const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"\asegment\x18\x03 \x01(\tR\asegment\x12'\n" +
 	"\x0faccount_manager\x18\x04 \x01(\tR\x0eaccountManager\"k\n" +
 	"\x1aGetLifecycleFunnelResponse\x12M\n" +
-	"\x10lifecycle_funnel\x18\x01 \x01(\v2\".kehu.analytics.v1.LifecycleFunnelR\x0flifecycleFunnel2\xee\x11\n" +
+	"\x10lifecycle_funnel\x18\x01 \x01(\v2\".kehu.analytics.v1.LifecycleFunnelR\x0flifecycleFunnel\"\xd0\x01\n" +
+	"\x19GetCareAndFollowUpRequest\x129\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x18\n" +
+	"\asegment\x18\x03 \x01(\tR\asegment\x12'\n" +
+	"\x0faccount_manager\x18\x04 \x01(\tR\x0eaccountManager\"m\n" +
+	"\x1aGetCareAndFollowUpResponse\x12O\n" +
+	"\x12care_and_follow_up\x18\x01 \x01(\v2\".kehu.analytics.v1.CareAndFollowUpR\x0fcareAndFollowUp2\xe1\x12\n" +
 	"\x10AnalyticsService\x12t\n" +
 	"\x13GetCustomerInsights\x12-.kehu.analytics.v1.GetCustomerInsightsRequest\x1a..kehu.analytics.v1.GetCustomerInsightsResponse\x12_\n" +
 	"\fRecomputeAll\x12&.kehu.analytics.v1.RecomputeAllRequest\x1a'.kehu.analytics.v1.RecomputeAllResponse\x12t\n" +
@@ -2651,7 +2774,8 @@ const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"\x12GetCohortRetention\x12,.kehu.analytics.v1.GetCohortRetentionRequest\x1a-.kehu.analytics.v1.GetCohortRetentionResponse\x12b\n" +
 	"\rGetJourneyMap\x12'.kehu.analytics.v1.GetJourneyMapRequest\x1a(.kehu.analytics.v1.GetJourneyMapResponse\x12e\n" +
 	"\x0eGetServiceKpis\x12(.kehu.analytics.v1.GetServiceKpisRequest\x1a).kehu.analytics.v1.GetServiceKpisResponse\x12q\n" +
-	"\x12GetLifecycleFunnel\x12,.kehu.analytics.v1.GetLifecycleFunnelRequest\x1a-.kehu.analytics.v1.GetLifecycleFunnelResponse\x12a\n" +
+	"\x12GetLifecycleFunnel\x12,.kehu.analytics.v1.GetLifecycleFunnelRequest\x1a-.kehu.analytics.v1.GetLifecycleFunnelResponse\x12q\n" +
+	"\x12GetCareAndFollowUp\x12,.kehu.analytics.v1.GetCareAndFollowUpRequest\x1a-.kehu.analytics.v1.GetCareAndFollowUpResponse\x12a\n" +
 	"\fStreamEvents\x12&.kehu.analytics.v1.StreamEventsRequest\x1a'.kehu.analytics.v1.StreamEventsResponse0\x01B@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
 
 var (
@@ -2666,7 +2790,7 @@ func file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP() []byte {
 	return file_kehu_analytics_v1_analytics_service_proto_rawDescData
 }
 
-var file_kehu_analytics_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_kehu_analytics_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
 var file_kehu_analytics_v1_analytics_service_proto_goTypes = []any{
 	(*GetCustomerInsightsRequest)(nil),       // 0: kehu.analytics.v1.GetCustomerInsightsRequest
 	(*GetCustomerInsightsResponse)(nil),      // 1: kehu.analytics.v1.GetCustomerInsightsResponse
@@ -2715,101 +2839,109 @@ var file_kehu_analytics_v1_analytics_service_proto_goTypes = []any{
 	(*GetServiceKpisResponse)(nil),           // 44: kehu.analytics.v1.GetServiceKpisResponse
 	(*GetLifecycleFunnelRequest)(nil),        // 45: kehu.analytics.v1.GetLifecycleFunnelRequest
 	(*GetLifecycleFunnelResponse)(nil),       // 46: kehu.analytics.v1.GetLifecycleFunnelResponse
-	(*Insights)(nil),                         // 47: kehu.analytics.v1.Insights
-	(*durationpb.Duration)(nil),              // 48: google.protobuf.Duration
-	(*AtRiskCustomer)(nil),                   // 49: kehu.analytics.v1.AtRiskCustomer
-	(*Segment)(nil),                          // 50: kehu.analytics.v1.Segment
-	(*fieldmaskpb.FieldMask)(nil),            // 51: google.protobuf.FieldMask
-	(*v1.Event)(nil),                         // 52: kehu.event.v1.Event
-	(*timestamppb.Timestamp)(nil),            // 53: google.protobuf.Timestamp
-	(*ValueDistribution)(nil),                // 54: kehu.analytics.v1.ValueDistribution
-	(*RfmGrid)(nil),                          // 55: kehu.analytics.v1.RfmGrid
-	(*CohortRetention)(nil),                  // 56: kehu.analytics.v1.CohortRetention
-	(*JourneyMap)(nil),                       // 57: kehu.analytics.v1.JourneyMap
-	(*ServiceKpis)(nil),                      // 58: kehu.analytics.v1.ServiceKpis
-	(*LifecycleFunnel)(nil),                  // 59: kehu.analytics.v1.LifecycleFunnel
+	(*GetCareAndFollowUpRequest)(nil),        // 47: kehu.analytics.v1.GetCareAndFollowUpRequest
+	(*GetCareAndFollowUpResponse)(nil),       // 48: kehu.analytics.v1.GetCareAndFollowUpResponse
+	(*Insights)(nil),                         // 49: kehu.analytics.v1.Insights
+	(*durationpb.Duration)(nil),              // 50: google.protobuf.Duration
+	(*AtRiskCustomer)(nil),                   // 51: kehu.analytics.v1.AtRiskCustomer
+	(*Segment)(nil),                          // 52: kehu.analytics.v1.Segment
+	(*fieldmaskpb.FieldMask)(nil),            // 53: google.protobuf.FieldMask
+	(*v1.Event)(nil),                         // 54: kehu.event.v1.Event
+	(*timestamppb.Timestamp)(nil),            // 55: google.protobuf.Timestamp
+	(*ValueDistribution)(nil),                // 56: kehu.analytics.v1.ValueDistribution
+	(*RfmGrid)(nil),                          // 57: kehu.analytics.v1.RfmGrid
+	(*CohortRetention)(nil),                  // 58: kehu.analytics.v1.CohortRetention
+	(*JourneyMap)(nil),                       // 59: kehu.analytics.v1.JourneyMap
+	(*ServiceKpis)(nil),                      // 60: kehu.analytics.v1.ServiceKpis
+	(*LifecycleFunnel)(nil),                  // 61: kehu.analytics.v1.LifecycleFunnel
+	(*CareAndFollowUp)(nil),                  // 62: kehu.analytics.v1.CareAndFollowUp
 }
 var file_kehu_analytics_v1_analytics_service_proto_depIdxs = []int32{
-	47, // 0: kehu.analytics.v1.GetCustomerInsightsResponse.insights:type_name -> kehu.analytics.v1.Insights
-	48, // 1: kehu.analytics.v1.RecomputeAllResponse.duration:type_name -> google.protobuf.Duration
-	49, // 2: kehu.analytics.v1.ListAtRiskCustomersResponse.customers:type_name -> kehu.analytics.v1.AtRiskCustomer
-	50, // 3: kehu.analytics.v1.CreateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
-	50, // 4: kehu.analytics.v1.CreateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
-	50, // 5: kehu.analytics.v1.GetSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
-	50, // 6: kehu.analytics.v1.ListSegmentsResponse.segments:type_name -> kehu.analytics.v1.Segment
-	50, // 7: kehu.analytics.v1.UpdateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
-	51, // 8: kehu.analytics.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	50, // 9: kehu.analytics.v1.UpdateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	49, // 0: kehu.analytics.v1.GetCustomerInsightsResponse.insights:type_name -> kehu.analytics.v1.Insights
+	50, // 1: kehu.analytics.v1.RecomputeAllResponse.duration:type_name -> google.protobuf.Duration
+	51, // 2: kehu.analytics.v1.ListAtRiskCustomersResponse.customers:type_name -> kehu.analytics.v1.AtRiskCustomer
+	52, // 3: kehu.analytics.v1.CreateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
+	52, // 4: kehu.analytics.v1.CreateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	52, // 5: kehu.analytics.v1.GetSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	52, // 6: kehu.analytics.v1.ListSegmentsResponse.segments:type_name -> kehu.analytics.v1.Segment
+	52, // 7: kehu.analytics.v1.UpdateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
+	53, // 8: kehu.analytics.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	52, // 9: kehu.analytics.v1.UpdateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
 	24, // 10: kehu.analytics.v1.BatchGetCustomerSegmentsResponse.results:type_name -> kehu.analytics.v1.CustomerSegments
 	27, // 11: kehu.analytics.v1.BatchCheckMembershipResponse.results:type_name -> kehu.analytics.v1.MembershipCheck
 	30, // 12: kehu.analytics.v1.ListSegmentSizesResponse.sizes:type_name -> kehu.analytics.v1.SegmentSize
-	52, // 13: kehu.analytics.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
-	49, // 14: kehu.analytics.v1.ChurnWarningPayload.customer:type_name -> kehu.analytics.v1.AtRiskCustomer
-	53, // 15: kehu.analytics.v1.GetValueDistributionRequest.start_time:type_name -> google.protobuf.Timestamp
-	53, // 16: kehu.analytics.v1.GetValueDistributionRequest.end_time:type_name -> google.protobuf.Timestamp
-	53, // 17: kehu.analytics.v1.GetRfmGridRequest.start_time:type_name -> google.protobuf.Timestamp
-	53, // 18: kehu.analytics.v1.GetRfmGridRequest.end_time:type_name -> google.protobuf.Timestamp
-	54, // 19: kehu.analytics.v1.GetValueDistributionResponse.value_distribution:type_name -> kehu.analytics.v1.ValueDistribution
-	55, // 20: kehu.analytics.v1.GetRfmGridResponse.rfm_grid:type_name -> kehu.analytics.v1.RfmGrid
-	53, // 21: kehu.analytics.v1.GetCohortRetentionRequest.start_time:type_name -> google.protobuf.Timestamp
-	53, // 22: kehu.analytics.v1.GetCohortRetentionRequest.end_time:type_name -> google.protobuf.Timestamp
-	56, // 23: kehu.analytics.v1.GetCohortRetentionResponse.cohort_retention:type_name -> kehu.analytics.v1.CohortRetention
-	53, // 24: kehu.analytics.v1.GetJourneyMapRequest.start_time:type_name -> google.protobuf.Timestamp
-	53, // 25: kehu.analytics.v1.GetJourneyMapRequest.end_time:type_name -> google.protobuf.Timestamp
-	57, // 26: kehu.analytics.v1.GetJourneyMapResponse.journey_map:type_name -> kehu.analytics.v1.JourneyMap
-	53, // 27: kehu.analytics.v1.GetServiceKpisRequest.start_time:type_name -> google.protobuf.Timestamp
-	53, // 28: kehu.analytics.v1.GetServiceKpisRequest.end_time:type_name -> google.protobuf.Timestamp
-	58, // 29: kehu.analytics.v1.GetServiceKpisResponse.service_kpis:type_name -> kehu.analytics.v1.ServiceKpis
-	53, // 30: kehu.analytics.v1.GetLifecycleFunnelRequest.start_time:type_name -> google.protobuf.Timestamp
-	53, // 31: kehu.analytics.v1.GetLifecycleFunnelRequest.end_time:type_name -> google.protobuf.Timestamp
-	59, // 32: kehu.analytics.v1.GetLifecycleFunnelResponse.lifecycle_funnel:type_name -> kehu.analytics.v1.LifecycleFunnel
-	0,  // 33: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:input_type -> kehu.analytics.v1.GetCustomerInsightsRequest
-	2,  // 34: kehu.analytics.v1.AnalyticsService.RecomputeAll:input_type -> kehu.analytics.v1.RecomputeAllRequest
-	4,  // 35: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:input_type -> kehu.analytics.v1.ListAtRiskCustomersRequest
-	6,  // 36: kehu.analytics.v1.AnalyticsService.CreateSegment:input_type -> kehu.analytics.v1.CreateSegmentRequest
-	8,  // 37: kehu.analytics.v1.AnalyticsService.GetSegment:input_type -> kehu.analytics.v1.GetSegmentRequest
-	10, // 38: kehu.analytics.v1.AnalyticsService.ListSegments:input_type -> kehu.analytics.v1.ListSegmentsRequest
-	12, // 39: kehu.analytics.v1.AnalyticsService.UpdateSegment:input_type -> kehu.analytics.v1.UpdateSegmentRequest
-	14, // 40: kehu.analytics.v1.AnalyticsService.DeleteSegment:input_type -> kehu.analytics.v1.DeleteSegmentRequest
-	16, // 41: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:input_type -> kehu.analytics.v1.GetCustomerSegmentsRequest
-	18, // 42: kehu.analytics.v1.AnalyticsService.CheckMembership:input_type -> kehu.analytics.v1.CheckMembershipRequest
-	20, // 43: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:input_type -> kehu.analytics.v1.ListSegmentMembersRequest
-	22, // 44: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:input_type -> kehu.analytics.v1.BatchGetCustomerSegmentsRequest
-	25, // 45: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:input_type -> kehu.analytics.v1.BatchCheckMembershipRequest
-	28, // 46: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:input_type -> kehu.analytics.v1.ListSegmentSizesRequest
-	35, // 47: kehu.analytics.v1.AnalyticsService.GetValueDistribution:input_type -> kehu.analytics.v1.GetValueDistributionRequest
-	36, // 48: kehu.analytics.v1.AnalyticsService.GetRfmGrid:input_type -> kehu.analytics.v1.GetRfmGridRequest
-	39, // 49: kehu.analytics.v1.AnalyticsService.GetCohortRetention:input_type -> kehu.analytics.v1.GetCohortRetentionRequest
-	41, // 50: kehu.analytics.v1.AnalyticsService.GetJourneyMap:input_type -> kehu.analytics.v1.GetJourneyMapRequest
-	43, // 51: kehu.analytics.v1.AnalyticsService.GetServiceKpis:input_type -> kehu.analytics.v1.GetServiceKpisRequest
-	45, // 52: kehu.analytics.v1.AnalyticsService.GetLifecycleFunnel:input_type -> kehu.analytics.v1.GetLifecycleFunnelRequest
-	31, // 53: kehu.analytics.v1.AnalyticsService.StreamEvents:input_type -> kehu.analytics.v1.StreamEventsRequest
-	1,  // 54: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:output_type -> kehu.analytics.v1.GetCustomerInsightsResponse
-	3,  // 55: kehu.analytics.v1.AnalyticsService.RecomputeAll:output_type -> kehu.analytics.v1.RecomputeAllResponse
-	5,  // 56: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:output_type -> kehu.analytics.v1.ListAtRiskCustomersResponse
-	7,  // 57: kehu.analytics.v1.AnalyticsService.CreateSegment:output_type -> kehu.analytics.v1.CreateSegmentResponse
-	9,  // 58: kehu.analytics.v1.AnalyticsService.GetSegment:output_type -> kehu.analytics.v1.GetSegmentResponse
-	11, // 59: kehu.analytics.v1.AnalyticsService.ListSegments:output_type -> kehu.analytics.v1.ListSegmentsResponse
-	13, // 60: kehu.analytics.v1.AnalyticsService.UpdateSegment:output_type -> kehu.analytics.v1.UpdateSegmentResponse
-	15, // 61: kehu.analytics.v1.AnalyticsService.DeleteSegment:output_type -> kehu.analytics.v1.DeleteSegmentResponse
-	17, // 62: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:output_type -> kehu.analytics.v1.GetCustomerSegmentsResponse
-	19, // 63: kehu.analytics.v1.AnalyticsService.CheckMembership:output_type -> kehu.analytics.v1.CheckMembershipResponse
-	21, // 64: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:output_type -> kehu.analytics.v1.ListSegmentMembersResponse
-	23, // 65: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:output_type -> kehu.analytics.v1.BatchGetCustomerSegmentsResponse
-	26, // 66: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:output_type -> kehu.analytics.v1.BatchCheckMembershipResponse
-	29, // 67: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:output_type -> kehu.analytics.v1.ListSegmentSizesResponse
-	37, // 68: kehu.analytics.v1.AnalyticsService.GetValueDistribution:output_type -> kehu.analytics.v1.GetValueDistributionResponse
-	38, // 69: kehu.analytics.v1.AnalyticsService.GetRfmGrid:output_type -> kehu.analytics.v1.GetRfmGridResponse
-	40, // 70: kehu.analytics.v1.AnalyticsService.GetCohortRetention:output_type -> kehu.analytics.v1.GetCohortRetentionResponse
-	42, // 71: kehu.analytics.v1.AnalyticsService.GetJourneyMap:output_type -> kehu.analytics.v1.GetJourneyMapResponse
-	44, // 72: kehu.analytics.v1.AnalyticsService.GetServiceKpis:output_type -> kehu.analytics.v1.GetServiceKpisResponse
-	46, // 73: kehu.analytics.v1.AnalyticsService.GetLifecycleFunnel:output_type -> kehu.analytics.v1.GetLifecycleFunnelResponse
-	32, // 74: kehu.analytics.v1.AnalyticsService.StreamEvents:output_type -> kehu.analytics.v1.StreamEventsResponse
-	54, // [54:75] is the sub-list for method output_type
-	33, // [33:54] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	54, // 13: kehu.analytics.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
+	51, // 14: kehu.analytics.v1.ChurnWarningPayload.customer:type_name -> kehu.analytics.v1.AtRiskCustomer
+	55, // 15: kehu.analytics.v1.GetValueDistributionRequest.start_time:type_name -> google.protobuf.Timestamp
+	55, // 16: kehu.analytics.v1.GetValueDistributionRequest.end_time:type_name -> google.protobuf.Timestamp
+	55, // 17: kehu.analytics.v1.GetRfmGridRequest.start_time:type_name -> google.protobuf.Timestamp
+	55, // 18: kehu.analytics.v1.GetRfmGridRequest.end_time:type_name -> google.protobuf.Timestamp
+	56, // 19: kehu.analytics.v1.GetValueDistributionResponse.value_distribution:type_name -> kehu.analytics.v1.ValueDistribution
+	57, // 20: kehu.analytics.v1.GetRfmGridResponse.rfm_grid:type_name -> kehu.analytics.v1.RfmGrid
+	55, // 21: kehu.analytics.v1.GetCohortRetentionRequest.start_time:type_name -> google.protobuf.Timestamp
+	55, // 22: kehu.analytics.v1.GetCohortRetentionRequest.end_time:type_name -> google.protobuf.Timestamp
+	58, // 23: kehu.analytics.v1.GetCohortRetentionResponse.cohort_retention:type_name -> kehu.analytics.v1.CohortRetention
+	55, // 24: kehu.analytics.v1.GetJourneyMapRequest.start_time:type_name -> google.protobuf.Timestamp
+	55, // 25: kehu.analytics.v1.GetJourneyMapRequest.end_time:type_name -> google.protobuf.Timestamp
+	59, // 26: kehu.analytics.v1.GetJourneyMapResponse.journey_map:type_name -> kehu.analytics.v1.JourneyMap
+	55, // 27: kehu.analytics.v1.GetServiceKpisRequest.start_time:type_name -> google.protobuf.Timestamp
+	55, // 28: kehu.analytics.v1.GetServiceKpisRequest.end_time:type_name -> google.protobuf.Timestamp
+	60, // 29: kehu.analytics.v1.GetServiceKpisResponse.service_kpis:type_name -> kehu.analytics.v1.ServiceKpis
+	55, // 30: kehu.analytics.v1.GetLifecycleFunnelRequest.start_time:type_name -> google.protobuf.Timestamp
+	55, // 31: kehu.analytics.v1.GetLifecycleFunnelRequest.end_time:type_name -> google.protobuf.Timestamp
+	61, // 32: kehu.analytics.v1.GetLifecycleFunnelResponse.lifecycle_funnel:type_name -> kehu.analytics.v1.LifecycleFunnel
+	55, // 33: kehu.analytics.v1.GetCareAndFollowUpRequest.start_time:type_name -> google.protobuf.Timestamp
+	55, // 34: kehu.analytics.v1.GetCareAndFollowUpRequest.end_time:type_name -> google.protobuf.Timestamp
+	62, // 35: kehu.analytics.v1.GetCareAndFollowUpResponse.care_and_follow_up:type_name -> kehu.analytics.v1.CareAndFollowUp
+	0,  // 36: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:input_type -> kehu.analytics.v1.GetCustomerInsightsRequest
+	2,  // 37: kehu.analytics.v1.AnalyticsService.RecomputeAll:input_type -> kehu.analytics.v1.RecomputeAllRequest
+	4,  // 38: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:input_type -> kehu.analytics.v1.ListAtRiskCustomersRequest
+	6,  // 39: kehu.analytics.v1.AnalyticsService.CreateSegment:input_type -> kehu.analytics.v1.CreateSegmentRequest
+	8,  // 40: kehu.analytics.v1.AnalyticsService.GetSegment:input_type -> kehu.analytics.v1.GetSegmentRequest
+	10, // 41: kehu.analytics.v1.AnalyticsService.ListSegments:input_type -> kehu.analytics.v1.ListSegmentsRequest
+	12, // 42: kehu.analytics.v1.AnalyticsService.UpdateSegment:input_type -> kehu.analytics.v1.UpdateSegmentRequest
+	14, // 43: kehu.analytics.v1.AnalyticsService.DeleteSegment:input_type -> kehu.analytics.v1.DeleteSegmentRequest
+	16, // 44: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:input_type -> kehu.analytics.v1.GetCustomerSegmentsRequest
+	18, // 45: kehu.analytics.v1.AnalyticsService.CheckMembership:input_type -> kehu.analytics.v1.CheckMembershipRequest
+	20, // 46: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:input_type -> kehu.analytics.v1.ListSegmentMembersRequest
+	22, // 47: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:input_type -> kehu.analytics.v1.BatchGetCustomerSegmentsRequest
+	25, // 48: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:input_type -> kehu.analytics.v1.BatchCheckMembershipRequest
+	28, // 49: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:input_type -> kehu.analytics.v1.ListSegmentSizesRequest
+	35, // 50: kehu.analytics.v1.AnalyticsService.GetValueDistribution:input_type -> kehu.analytics.v1.GetValueDistributionRequest
+	36, // 51: kehu.analytics.v1.AnalyticsService.GetRfmGrid:input_type -> kehu.analytics.v1.GetRfmGridRequest
+	39, // 52: kehu.analytics.v1.AnalyticsService.GetCohortRetention:input_type -> kehu.analytics.v1.GetCohortRetentionRequest
+	41, // 53: kehu.analytics.v1.AnalyticsService.GetJourneyMap:input_type -> kehu.analytics.v1.GetJourneyMapRequest
+	43, // 54: kehu.analytics.v1.AnalyticsService.GetServiceKpis:input_type -> kehu.analytics.v1.GetServiceKpisRequest
+	45, // 55: kehu.analytics.v1.AnalyticsService.GetLifecycleFunnel:input_type -> kehu.analytics.v1.GetLifecycleFunnelRequest
+	47, // 56: kehu.analytics.v1.AnalyticsService.GetCareAndFollowUp:input_type -> kehu.analytics.v1.GetCareAndFollowUpRequest
+	31, // 57: kehu.analytics.v1.AnalyticsService.StreamEvents:input_type -> kehu.analytics.v1.StreamEventsRequest
+	1,  // 58: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:output_type -> kehu.analytics.v1.GetCustomerInsightsResponse
+	3,  // 59: kehu.analytics.v1.AnalyticsService.RecomputeAll:output_type -> kehu.analytics.v1.RecomputeAllResponse
+	5,  // 60: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:output_type -> kehu.analytics.v1.ListAtRiskCustomersResponse
+	7,  // 61: kehu.analytics.v1.AnalyticsService.CreateSegment:output_type -> kehu.analytics.v1.CreateSegmentResponse
+	9,  // 62: kehu.analytics.v1.AnalyticsService.GetSegment:output_type -> kehu.analytics.v1.GetSegmentResponse
+	11, // 63: kehu.analytics.v1.AnalyticsService.ListSegments:output_type -> kehu.analytics.v1.ListSegmentsResponse
+	13, // 64: kehu.analytics.v1.AnalyticsService.UpdateSegment:output_type -> kehu.analytics.v1.UpdateSegmentResponse
+	15, // 65: kehu.analytics.v1.AnalyticsService.DeleteSegment:output_type -> kehu.analytics.v1.DeleteSegmentResponse
+	17, // 66: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:output_type -> kehu.analytics.v1.GetCustomerSegmentsResponse
+	19, // 67: kehu.analytics.v1.AnalyticsService.CheckMembership:output_type -> kehu.analytics.v1.CheckMembershipResponse
+	21, // 68: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:output_type -> kehu.analytics.v1.ListSegmentMembersResponse
+	23, // 69: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:output_type -> kehu.analytics.v1.BatchGetCustomerSegmentsResponse
+	26, // 70: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:output_type -> kehu.analytics.v1.BatchCheckMembershipResponse
+	29, // 71: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:output_type -> kehu.analytics.v1.ListSegmentSizesResponse
+	37, // 72: kehu.analytics.v1.AnalyticsService.GetValueDistribution:output_type -> kehu.analytics.v1.GetValueDistributionResponse
+	38, // 73: kehu.analytics.v1.AnalyticsService.GetRfmGrid:output_type -> kehu.analytics.v1.GetRfmGridResponse
+	40, // 74: kehu.analytics.v1.AnalyticsService.GetCohortRetention:output_type -> kehu.analytics.v1.GetCohortRetentionResponse
+	42, // 75: kehu.analytics.v1.AnalyticsService.GetJourneyMap:output_type -> kehu.analytics.v1.GetJourneyMapResponse
+	44, // 76: kehu.analytics.v1.AnalyticsService.GetServiceKpis:output_type -> kehu.analytics.v1.GetServiceKpisResponse
+	46, // 77: kehu.analytics.v1.AnalyticsService.GetLifecycleFunnel:output_type -> kehu.analytics.v1.GetLifecycleFunnelResponse
+	48, // 78: kehu.analytics.v1.AnalyticsService.GetCareAndFollowUp:output_type -> kehu.analytics.v1.GetCareAndFollowUpResponse
+	32, // 79: kehu.analytics.v1.AnalyticsService.StreamEvents:output_type -> kehu.analytics.v1.StreamEventsResponse
+	58, // [58:80] is the sub-list for method output_type
+	36, // [36:58] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_kehu_analytics_v1_analytics_service_proto_init() }
@@ -2825,7 +2957,7 @@ func file_kehu_analytics_v1_analytics_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_analytics_v1_analytics_service_proto_rawDesc), len(file_kehu_analytics_v1_analytics_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   47,
+			NumMessages:   49,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

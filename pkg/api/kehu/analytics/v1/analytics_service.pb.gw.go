@@ -865,6 +865,41 @@ func local_request_AnalyticsService_GetLifecycleFunnel_0(ctx context.Context, ma
 	return msg, metadata, err
 }
 
+var filter_AnalyticsService_GetCareAndFollowUp_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
+func request_AnalyticsService_GetCareAndFollowUp_0(ctx context.Context, marshaler runtime.Marshaler, client AnalyticsServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetCareAndFollowUpRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_AnalyticsService_GetCareAndFollowUp_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetCareAndFollowUp(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_AnalyticsService_GetCareAndFollowUp_0(ctx context.Context, marshaler runtime.Marshaler, server AnalyticsServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetCareAndFollowUpRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_AnalyticsService_GetCareAndFollowUp_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.GetCareAndFollowUp(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 var filter_AnalyticsService_StreamEvents_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
 func request_AnalyticsService_StreamEvents_0(ctx context.Context, marshaler runtime.Marshaler, client AnalyticsServiceClient, req *http.Request, pathParams map[string]string) (AnalyticsService_StreamEventsClient, runtime.ServerMetadata, error) {
@@ -1299,6 +1334,26 @@ func RegisterAnalyticsServiceHandlerServer(ctx context.Context, mux *runtime.Ser
 		}
 		forward_AnalyticsService_GetLifecycleFunnel_0(annotatedContext, mux, outboundMarshaler, w, req, response_AnalyticsService_GetLifecycleFunnel_0{resp.(*GetLifecycleFunnelResponse)}, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_AnalyticsService_GetCareAndFollowUp_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/kehu.analytics.v1.AnalyticsService/GetCareAndFollowUp", runtime.WithHTTPPathPattern("/v1/dashboards/careAndFollowUp"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_AnalyticsService_GetCareAndFollowUp_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_AnalyticsService_GetCareAndFollowUp_0(annotatedContext, mux, outboundMarshaler, w, req, response_AnalyticsService_GetCareAndFollowUp_0{resp.(*GetCareAndFollowUpResponse)}, mux.GetForwardResponseOptions()...)
+	})
 
 	mux.Handle(http.MethodGet, pattern_AnalyticsService_StreamEvents_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		err := status.Error(codes.Unimplemented, "streaming calls are not yet supported in the in-process transport")
@@ -1686,6 +1741,23 @@ func RegisterAnalyticsServiceHandlerClient(ctx context.Context, mux *runtime.Ser
 		}
 		forward_AnalyticsService_GetLifecycleFunnel_0(annotatedContext, mux, outboundMarshaler, w, req, response_AnalyticsService_GetLifecycleFunnel_0{resp.(*GetLifecycleFunnelResponse)}, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_AnalyticsService_GetCareAndFollowUp_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/kehu.analytics.v1.AnalyticsService/GetCareAndFollowUp", runtime.WithHTTPPathPattern("/v1/dashboards/careAndFollowUp"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_AnalyticsService_GetCareAndFollowUp_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_AnalyticsService_GetCareAndFollowUp_0(annotatedContext, mux, outboundMarshaler, w, req, response_AnalyticsService_GetCareAndFollowUp_0{resp.(*GetCareAndFollowUpResponse)}, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_AnalyticsService_StreamEvents_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1796,6 +1868,15 @@ func (m response_AnalyticsService_GetLifecycleFunnel_0) XXX_ResponseBody() inter
 	return response.LifecycleFunnel
 }
 
+type response_AnalyticsService_GetCareAndFollowUp_0 struct {
+	*GetCareAndFollowUpResponse
+}
+
+func (m response_AnalyticsService_GetCareAndFollowUp_0) XXX_ResponseBody() interface{} {
+	response := m.GetCareAndFollowUpResponse
+	return response.CareAndFollowUp
+}
+
 var (
 	pattern_AnalyticsService_GetCustomerInsights_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "customers", "customer", "insights"}, ""))
 	pattern_AnalyticsService_RecomputeAll_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "analytics"}, "recomputeAll"))
@@ -1817,6 +1898,7 @@ var (
 	pattern_AnalyticsService_GetJourneyMap_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "dashboards", "journeyMap"}, ""))
 	pattern_AnalyticsService_GetServiceKpis_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "dashboards", "serviceKpis"}, ""))
 	pattern_AnalyticsService_GetLifecycleFunnel_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "dashboards", "lifecycleFunnel"}, ""))
+	pattern_AnalyticsService_GetCareAndFollowUp_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "dashboards", "careAndFollowUp"}, ""))
 	pattern_AnalyticsService_StreamEvents_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "analyticsEvents"}, "stream"))
 )
 
@@ -1841,5 +1923,6 @@ var (
 	forward_AnalyticsService_GetJourneyMap_0            = runtime.ForwardResponseMessage
 	forward_AnalyticsService_GetServiceKpis_0           = runtime.ForwardResponseMessage
 	forward_AnalyticsService_GetLifecycleFunnel_0       = runtime.ForwardResponseMessage
+	forward_AnalyticsService_GetCareAndFollowUp_0       = runtime.ForwardResponseMessage
 	forward_AnalyticsService_StreamEvents_0             = runtime.ForwardResponseStream
 )

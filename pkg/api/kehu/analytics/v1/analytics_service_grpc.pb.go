@@ -39,6 +39,7 @@ const (
 	AnalyticsService_GetJourneyMap_FullMethodName            = "/kehu.analytics.v1.AnalyticsService/GetJourneyMap"
 	AnalyticsService_GetServiceKpis_FullMethodName           = "/kehu.analytics.v1.AnalyticsService/GetServiceKpis"
 	AnalyticsService_GetLifecycleFunnel_FullMethodName       = "/kehu.analytics.v1.AnalyticsService/GetLifecycleFunnel"
+	AnalyticsService_GetCareAndFollowUp_FullMethodName       = "/kehu.analytics.v1.AnalyticsService/GetCareAndFollowUp"
 	AnalyticsService_StreamEvents_FullMethodName             = "/kehu.analytics.v1.AnalyticsService/StreamEvents"
 )
 
@@ -99,6 +100,9 @@ type AnalyticsServiceClient interface {
 	GetServiceKpis(ctx context.Context, in *GetServiceKpisRequest, opts ...grpc.CallOption) (*GetServiceKpisResponse, error)
 	// The lifecycle funnel, compared with the period before.
 	GetLifecycleFunnel(ctx context.Context, in *GetLifecycleFunnelRequest, opts ...grpc.CallOption) (*GetLifecycleFunnelResponse, error)
+	// Follow-up visits and care greetings due in a period, per assignee and
+	// care rule.
+	GetCareAndFollowUp(ctx context.Context, in *GetCareAndFollowUpRequest, opts ...grpc.CallOption) (*GetCareAndFollowUpResponse, error)
 	// Streams the service's events (segment.entered, segment.exited) after
 	// after_sequence, then new ones as they commit.
 	StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error)
@@ -312,6 +316,16 @@ func (c *analyticsServiceClient) GetLifecycleFunnel(ctx context.Context, in *Get
 	return out, nil
 }
 
+func (c *analyticsServiceClient) GetCareAndFollowUp(ctx context.Context, in *GetCareAndFollowUpRequest, opts ...grpc.CallOption) (*GetCareAndFollowUpResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCareAndFollowUpResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_GetCareAndFollowUp_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *analyticsServiceClient) StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &AnalyticsService_ServiceDesc.Streams[0], AnalyticsService_StreamEvents_FullMethodName, cOpts...)
@@ -388,6 +402,9 @@ type AnalyticsServiceServer interface {
 	GetServiceKpis(context.Context, *GetServiceKpisRequest) (*GetServiceKpisResponse, error)
 	// The lifecycle funnel, compared with the period before.
 	GetLifecycleFunnel(context.Context, *GetLifecycleFunnelRequest) (*GetLifecycleFunnelResponse, error)
+	// Follow-up visits and care greetings due in a period, per assignee and
+	// care rule.
+	GetCareAndFollowUp(context.Context, *GetCareAndFollowUpRequest) (*GetCareAndFollowUpResponse, error)
 	// Streams the service's events (segment.entered, segment.exited) after
 	// after_sequence, then new ones as they commit.
 	StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error
@@ -460,6 +477,9 @@ func (UnimplementedAnalyticsServiceServer) GetServiceKpis(context.Context, *GetS
 }
 func (UnimplementedAnalyticsServiceServer) GetLifecycleFunnel(context.Context, *GetLifecycleFunnelRequest) (*GetLifecycleFunnelResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetLifecycleFunnel not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) GetCareAndFollowUp(context.Context, *GetCareAndFollowUpRequest) (*GetCareAndFollowUpResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCareAndFollowUp not implemented")
 }
 func (UnimplementedAnalyticsServiceServer) StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamEvents not implemented")
@@ -845,6 +865,24 @@ func _AnalyticsService_GetLifecycleFunnel_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AnalyticsService_GetCareAndFollowUp_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCareAndFollowUpRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).GetCareAndFollowUp(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_GetCareAndFollowUp_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).GetCareAndFollowUp(ctx, req.(*GetCareAndFollowUpRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AnalyticsService_StreamEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(StreamEventsRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -942,6 +980,10 @@ var AnalyticsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetLifecycleFunnel",
 			Handler:    _AnalyticsService_GetLifecycleFunnel_Handler,
+		},
+		{
+			MethodName: "GetCareAndFollowUp",
+			Handler:    _AnalyticsService_GetCareAndFollowUp_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

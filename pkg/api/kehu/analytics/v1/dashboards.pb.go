@@ -1367,6 +1367,175 @@ func (x *FunnelFlow) GetMedianTimeInStage() *durationpb.Duration {
 	return nil
 }
 
+// CareAndFollowUp is how the follow-up visits (回访) and care greetings due
+// in a period went: per assignee, and per care rule.
+type CareAndFollowUp struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Follow-ups of every kind, per assignee (by name).
+	Assignees []*FollowUpCounts `protobuf:"bytes,3,rep,name=assignees,proto3" json:"assignees,omitempty"`
+	// Care greetings per care rule ("careRules/{rule}"; by name).
+	CareRules     []*FollowUpCounts `protobuf:"bytes,4,rep,name=care_rules,json=careRules,proto3" json:"care_rules,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CareAndFollowUp) Reset() {
+	*x = CareAndFollowUp{}
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CareAndFollowUp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CareAndFollowUp) ProtoMessage() {}
+
+func (x *CareAndFollowUp) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CareAndFollowUp.ProtoReflect.Descriptor instead.
+func (*CareAndFollowUp) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_dashboards_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *CareAndFollowUp) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *CareAndFollowUp) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *CareAndFollowUp) GetAssignees() []*FollowUpCounts {
+	if x != nil {
+		return x.Assignees
+	}
+	return nil
+}
+
+func (x *CareAndFollowUp) GetCareRules() []*FollowUpCounts {
+	if x != nil {
+		return x.CareRules
+	}
+	return nil
+}
+
+// FollowUpCounts are the follow-ups due in the period of one assignee or
+// care rule, by how they stand now.
+type FollowUpCounts struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The assignee's user id, or "careRules/{rule}".
+	Key       string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Due       int64  `protobuf:"varint,2,opt,name=due,proto3" json:"due,omitempty"`
+	Completed int64  `protobuf:"varint,3,opt,name=completed,proto3" json:"completed,omitempty"`
+	Missed    int64  `protobuf:"varint,4,opt,name=missed,proto3" json:"missed,omitempty"`
+	Cancelled int64  `protobuf:"varint,5,opt,name=cancelled,proto3" json:"cancelled,omitempty"`
+	// Still planned: not done yet (overdue if due before now).
+	Planned int64 `protobuf:"varint,6,opt,name=planned,proto3" json:"planned,omitempty"`
+	// completed / (due − cancelled).
+	CompletionPercent float64 `protobuf:"fixed64,7,opt,name=completion_percent,json=completionPercent,proto3" json:"completion_percent,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *FollowUpCounts) Reset() {
+	*x = FollowUpCounts{}
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FollowUpCounts) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FollowUpCounts) ProtoMessage() {}
+
+func (x *FollowUpCounts) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FollowUpCounts.ProtoReflect.Descriptor instead.
+func (*FollowUpCounts) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_dashboards_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *FollowUpCounts) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *FollowUpCounts) GetDue() int64 {
+	if x != nil {
+		return x.Due
+	}
+	return 0
+}
+
+func (x *FollowUpCounts) GetCompleted() int64 {
+	if x != nil {
+		return x.Completed
+	}
+	return 0
+}
+
+func (x *FollowUpCounts) GetMissed() int64 {
+	if x != nil {
+		return x.Missed
+	}
+	return 0
+}
+
+func (x *FollowUpCounts) GetCancelled() int64 {
+	if x != nil {
+		return x.Cancelled
+	}
+	return 0
+}
+
+func (x *FollowUpCounts) GetPlanned() int64 {
+	if x != nil {
+		return x.Planned
+	}
+	return 0
+}
+
+func (x *FollowUpCounts) GetCompletionPercent() float64 {
+	if x != nil {
+		return x.CompletionPercent
+	}
+	return 0
+}
+
 var File_kehu_analytics_v1_dashboards_proto protoreflect.FileDescriptor
 
 const file_kehu_analytics_v1_dashboards_proto_rawDesc = "" +
@@ -1483,7 +1652,22 @@ const file_kehu_analytics_v1_dashboards_proto_rawDesc = "" +
 	"\x12conversion_percent\x18\x03 \x01(\x01R\x11conversionPercent\x12\x18\n" +
 	"\adropped\x18\x04 \x01(\x03R\adropped\x12(\n" +
 	"\x10drop_off_percent\x18\x05 \x01(\x01R\x0edropOffPercent\x12J\n" +
-	"\x14median_time_in_stage\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x11medianTimeInStageB@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
+	"\x14median_time_in_stage\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x11medianTimeInStage\"\x86\x02\n" +
+	"\x0fCareAndFollowUp\x129\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12?\n" +
+	"\tassignees\x18\x03 \x03(\v2!.kehu.analytics.v1.FollowUpCountsR\tassignees\x12@\n" +
+	"\n" +
+	"care_rules\x18\x04 \x03(\v2!.kehu.analytics.v1.FollowUpCountsR\tcareRules\"\xd1\x01\n" +
+	"\x0eFollowUpCounts\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x10\n" +
+	"\x03due\x18\x02 \x01(\x03R\x03due\x12\x1c\n" +
+	"\tcompleted\x18\x03 \x01(\x03R\tcompleted\x12\x16\n" +
+	"\x06missed\x18\x04 \x01(\x03R\x06missed\x12\x1c\n" +
+	"\tcancelled\x18\x05 \x01(\x03R\tcancelled\x12\x18\n" +
+	"\aplanned\x18\x06 \x01(\x03R\aplanned\x12-\n" +
+	"\x12completion_percent\x18\a \x01(\x01R\x11completionPercentB@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
 
 var (
 	file_kehu_analytics_v1_dashboards_proto_rawDescOnce sync.Once
@@ -1497,7 +1681,7 @@ func file_kehu_analytics_v1_dashboards_proto_rawDescGZIP() []byte {
 	return file_kehu_analytics_v1_dashboards_proto_rawDescData
 }
 
-var file_kehu_analytics_v1_dashboards_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_kehu_analytics_v1_dashboards_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_kehu_analytics_v1_dashboards_proto_goTypes = []any{
 	(*ValueDistribution)(nil),         // 0: kehu.analytics.v1.ValueDistribution
 	(*CurrencyValueDistribution)(nil), // 1: kehu.analytics.v1.CurrencyValueDistribution
@@ -1516,44 +1700,50 @@ var file_kehu_analytics_v1_dashboards_proto_goTypes = []any{
 	(*LifecycleFunnel)(nil),           // 14: kehu.analytics.v1.LifecycleFunnel
 	(*FunnelStage)(nil),               // 15: kehu.analytics.v1.FunnelStage
 	(*FunnelFlow)(nil),                // 16: kehu.analytics.v1.FunnelFlow
-	(*timestamppb.Timestamp)(nil),     // 17: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),       // 18: google.protobuf.Duration
+	(*CareAndFollowUp)(nil),           // 17: kehu.analytics.v1.CareAndFollowUp
+	(*FollowUpCounts)(nil),            // 18: kehu.analytics.v1.FollowUpCounts
+	(*timestamppb.Timestamp)(nil),     // 19: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),       // 20: google.protobuf.Duration
 }
 var file_kehu_analytics_v1_dashboards_proto_depIdxs = []int32{
-	17, // 0: kehu.analytics.v1.ValueDistribution.start_time:type_name -> google.protobuf.Timestamp
-	17, // 1: kehu.analytics.v1.ValueDistribution.end_time:type_name -> google.protobuf.Timestamp
+	19, // 0: kehu.analytics.v1.ValueDistribution.start_time:type_name -> google.protobuf.Timestamp
+	19, // 1: kehu.analytics.v1.ValueDistribution.end_time:type_name -> google.protobuf.Timestamp
 	1,  // 2: kehu.analytics.v1.ValueDistribution.currencies:type_name -> kehu.analytics.v1.CurrencyValueDistribution
 	2,  // 3: kehu.analytics.v1.CurrencyValueDistribution.pareto:type_name -> kehu.analytics.v1.ParetoPoint
 	3,  // 4: kehu.analytics.v1.CurrencyValueDistribution.tiers:type_name -> kehu.analytics.v1.TierShare
-	17, // 5: kehu.analytics.v1.RfmGrid.start_time:type_name -> google.protobuf.Timestamp
-	17, // 6: kehu.analytics.v1.RfmGrid.end_time:type_name -> google.protobuf.Timestamp
+	19, // 5: kehu.analytics.v1.RfmGrid.start_time:type_name -> google.protobuf.Timestamp
+	19, // 6: kehu.analytics.v1.RfmGrid.end_time:type_name -> google.protobuf.Timestamp
 	5,  // 7: kehu.analytics.v1.RfmGrid.cells:type_name -> kehu.analytics.v1.RfmCell
 	6,  // 8: kehu.analytics.v1.RfmGrid.labels:type_name -> kehu.analytics.v1.RfmLabelCount
-	17, // 9: kehu.analytics.v1.CohortRetention.start_time:type_name -> google.protobuf.Timestamp
-	17, // 10: kehu.analytics.v1.CohortRetention.end_time:type_name -> google.protobuf.Timestamp
+	19, // 9: kehu.analytics.v1.CohortRetention.start_time:type_name -> google.protobuf.Timestamp
+	19, // 10: kehu.analytics.v1.CohortRetention.end_time:type_name -> google.protobuf.Timestamp
 	8,  // 11: kehu.analytics.v1.CohortRetention.cohorts:type_name -> kehu.analytics.v1.Cohort
 	9,  // 12: kehu.analytics.v1.Cohort.months:type_name -> kehu.analytics.v1.CohortMonth
-	17, // 13: kehu.analytics.v1.JourneyMap.start_time:type_name -> google.protobuf.Timestamp
-	17, // 14: kehu.analytics.v1.JourneyMap.end_time:type_name -> google.protobuf.Timestamp
+	19, // 13: kehu.analytics.v1.JourneyMap.start_time:type_name -> google.protobuf.Timestamp
+	19, // 14: kehu.analytics.v1.JourneyMap.end_time:type_name -> google.protobuf.Timestamp
 	11, // 15: kehu.analytics.v1.JourneyMap.cells:type_name -> kehu.analytics.v1.JourneyCell
-	18, // 16: kehu.analytics.v1.JourneyCell.median_time_to_convert:type_name -> google.protobuf.Duration
-	17, // 17: kehu.analytics.v1.ServiceKpis.start_time:type_name -> google.protobuf.Timestamp
-	17, // 18: kehu.analytics.v1.ServiceKpis.end_time:type_name -> google.protobuf.Timestamp
+	20, // 16: kehu.analytics.v1.JourneyCell.median_time_to_convert:type_name -> google.protobuf.Duration
+	19, // 17: kehu.analytics.v1.ServiceKpis.start_time:type_name -> google.protobuf.Timestamp
+	19, // 18: kehu.analytics.v1.ServiceKpis.end_time:type_name -> google.protobuf.Timestamp
 	13, // 19: kehu.analytics.v1.ServiceKpis.points:type_name -> kehu.analytics.v1.ServiceKpiPoint
-	18, // 20: kehu.analytics.v1.ServiceKpiPoint.median_first_response:type_name -> google.protobuf.Duration
-	18, // 21: kehu.analytics.v1.ServiceKpiPoint.median_resolution:type_name -> google.protobuf.Duration
-	17, // 22: kehu.analytics.v1.LifecycleFunnel.start_time:type_name -> google.protobuf.Timestamp
-	17, // 23: kehu.analytics.v1.LifecycleFunnel.end_time:type_name -> google.protobuf.Timestamp
-	17, // 24: kehu.analytics.v1.LifecycleFunnel.previous_start_time:type_name -> google.protobuf.Timestamp
+	20, // 20: kehu.analytics.v1.ServiceKpiPoint.median_first_response:type_name -> google.protobuf.Duration
+	20, // 21: kehu.analytics.v1.ServiceKpiPoint.median_resolution:type_name -> google.protobuf.Duration
+	19, // 22: kehu.analytics.v1.LifecycleFunnel.start_time:type_name -> google.protobuf.Timestamp
+	19, // 23: kehu.analytics.v1.LifecycleFunnel.end_time:type_name -> google.protobuf.Timestamp
+	19, // 24: kehu.analytics.v1.LifecycleFunnel.previous_start_time:type_name -> google.protobuf.Timestamp
 	15, // 25: kehu.analytics.v1.LifecycleFunnel.stages:type_name -> kehu.analytics.v1.FunnelStage
 	16, // 26: kehu.analytics.v1.FunnelStage.current:type_name -> kehu.analytics.v1.FunnelFlow
 	16, // 27: kehu.analytics.v1.FunnelStage.previous:type_name -> kehu.analytics.v1.FunnelFlow
-	18, // 28: kehu.analytics.v1.FunnelFlow.median_time_in_stage:type_name -> google.protobuf.Duration
-	29, // [29:29] is the sub-list for method output_type
-	29, // [29:29] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	20, // 28: kehu.analytics.v1.FunnelFlow.median_time_in_stage:type_name -> google.protobuf.Duration
+	19, // 29: kehu.analytics.v1.CareAndFollowUp.start_time:type_name -> google.protobuf.Timestamp
+	19, // 30: kehu.analytics.v1.CareAndFollowUp.end_time:type_name -> google.protobuf.Timestamp
+	18, // 31: kehu.analytics.v1.CareAndFollowUp.assignees:type_name -> kehu.analytics.v1.FollowUpCounts
+	18, // 32: kehu.analytics.v1.CareAndFollowUp.care_rules:type_name -> kehu.analytics.v1.FollowUpCounts
+	33, // [33:33] is the sub-list for method output_type
+	33, // [33:33] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_kehu_analytics_v1_dashboards_proto_init() }
@@ -1567,7 +1757,7 @@ func file_kehu_analytics_v1_dashboards_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_analytics_v1_dashboards_proto_rawDesc), len(file_kehu_analytics_v1_dashboards_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
