@@ -9,11 +9,9 @@ import (
 // servedSpec is the OpenAPI document as this gateway serves it: operations
 // of RPCs it does not expose are left out (a client reading the document
 // must not be sent to routes that answer NOT_EXPOSED), together with the
-// definitions only they used, so the served document stays lint-clean.
+// definitions only they used, so the served document stays lint-clean;
+// and the CSV form of every dashboard (see exportCSV) is in it.
 func servedSpec(spec []byte, hidden map[string]bool) ([]byte, error) {
-	if len(hidden) == 0 {
-		return spec, nil
-	}
 	hiddenOps := map[string]bool{}
 	for method := range hidden {
 		hiddenOps[operationID(method)] = true
@@ -34,8 +32,35 @@ func servedSpec(spec []byte, hidden map[string]bool) ([]byte, error) {
 			delete(paths, path)
 		}
 	}
+	addCSVExports(paths)
 	pruneDefinitions(doc)
 	return json.Marshal(doc)
+}
+
+// addCSVExports documents GET {dashboard}:exportCsv next to each
+// dashboard: the same parameters and errors, a CSV table on success.
+func addCSVExports(paths map[string]any) {
+	for path, item := range paths {
+		get, _ := item.(map[string]any)["get"].(map[string]any)
+		if !strings.HasPrefix(path, "/v1/dashboards/") || get == nil {
+			continue
+		}
+		op := map[string]any{}
+		for k, v := range get {
+			op[k] = v
+		}
+		op["operationId"] = fmt.Sprint(get["operationId"]) + "_ExportCsv"
+		op["summary"] = "The dashboard as CSV"
+		op["description"] = "The answer of " + fmt.Sprint(get["operationId"]) + " as a table: one row per element of its series, columns named by their path (e.g. cells.stage)."
+		op["produces"] = []any{"text/csv"}
+		responses := map[string]any{}
+		for code, r := range get["responses"].(map[string]any) {
+			responses[code] = r
+		}
+		responses["200"] = map[string]any{"description": "The dashboard as CSV (UTF-8 with a byte order mark).", "schema": map[string]any{"type": "string"}}
+		op["responses"] = responses
+		paths[path+":exportCsv"] = map[string]any{"get": op}
+	}
 }
 
 // operationID is protoc-gen-openapiv2's operation id of a gRPC method:
