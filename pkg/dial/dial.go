@@ -10,8 +10,9 @@
 //     that carry a request_id, which the server deduplicates (AIP-155).
 //     UNAVAILABLE does not prove the server did nothing (a connection can
 //     break after the request was handled), so a create without a request
-//     id is sent once and its failure reported; safe calls also wait for a
-//     reconnecting backend within their deadline instead of failing fast;
+//     id is sent once and its failure reported; with WithWaitForReady,
+//     safe calls also wait for a (re)starting backend within their
+//     deadline instead of failing fast;
 //   - puts a default deadline on unary calls that have none, so one slow
 //     backend cannot pile up requests forever.
 package dial
@@ -58,14 +59,22 @@ const DefaultTimeout = 10 * time.Second
 type Option func(*options)
 
 type options struct {
-	timeout time.Duration
-	tokens  auth.TokenSource
-	unary   []grpc.UnaryClientInterceptor
-	stream  []grpc.StreamClientInterceptor
+	waitForReady bool
+	timeout      time.Duration
+	tokens       auth.TokenSource
+	unary        []grpc.UnaryClientInterceptor
+	stream       []grpc.StreamClientInterceptor
 }
 
 // WithDefaultTimeout sets the deadline of unary calls that have none.
 func WithDefaultTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithWaitForReady makes calls that are safe to retry wait, within their
+// deadline, for a backend that is starting or reconnecting, rather than
+// fail while the channel backs off from a refused connection: for calls
+// between services, which start in any order. Web clients are better
+// served a quick 503, so the gateway does not use it.
+func WithWaitForReady() Option { return func(o *options) { o.waitForReady = true } }
 
 // WithTokenSource authenticates every call with a bearer token.
 func WithTokenSource(src auth.TokenSource) Option { return func(o *options) { o.tokens = src } }
@@ -97,7 +106,7 @@ func Dial(target string, opts ...Option) (*grpc.ClientConn, error) {
 		grpc.WithDefaultServiceConfig(serviceConfig),
 		grpc.WithChainUnaryInterceptor(append([]grpc.UnaryClientInterceptor{
 			deadline(o.timeout),
-			retryUnlessUnsafe,
+			retryUnlessUnsafe(o.waitForReady),
 			retry.UnaryClientInterceptor(
 				retry.WithMax(maxAttempts),
 				retry.WithCodes(codes.Unavailable),
@@ -138,17 +147,20 @@ func deadline(d time.Duration) grpc.UnaryClientInterceptor {
 }
 
 // retryUnlessUnsafe turns retries off for a call that could apply a change
-// twice: a mutation without a request id. Safe calls also wait, within
-// their deadline, for a connection that is (re)connecting, instead of
-// failing at once: a backend that has just started or restarted is then
-// not reported unavailable while the channel's reconnect backoff runs.
-func retryUnlessUnsafe(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	if safeToRetry(method, req) {
-		opts = append(opts, grpc.WaitForReady(true))
-	} else {
-		opts = append(opts, retry.Disable())
+// twice: a mutation without a request id. With waitForReady, safe calls
+// also wait, within their deadline, for a connection that is
+// (re)connecting, instead of failing at once while the channel's
+// reconnect backoff runs.
+func retryUnlessUnsafe(waitForReady bool) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		switch {
+		case !safeToRetry(method, req):
+			opts = append(opts, retry.Disable())
+		case waitForReady:
+			opts = append(opts, grpc.WaitForReady(true))
+		}
+		return invoker(ctx, method, req, reply, cc, opts...)
 	}
-	return invoker(ctx, method, req, reply, cc, opts...)
 }
 
 func safeToRetry(method string, req any) bool {

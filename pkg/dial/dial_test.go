@@ -191,9 +191,10 @@ func TestDefaultDeadlineAndToken(t *testing.T) {
 	}
 }
 
-// A read sent while its backend is still starting waits for it (within
-// the deadline) instead of failing while the channel backs off from the
-// first refused connection: services start in any order.
+// Between services, a read sent while its backend is still starting
+// waits for it (within the deadline) instead of failing while the channel
+// backs off from the first refused connection: services start in any
+// order.
 func TestReadsWaitForAStartingBackend(t *testing.T) {
 	t.Parallel()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -202,7 +203,7 @@ func TestReadsWaitForAStartingBackend(t *testing.T) {
 	}
 	addr := lis.Addr().String()
 	lis.Close() // nothing listens yet
-	conn, err := Dial(addr)
+	conn, err := Dial(addr, WithWaitForReady())
 	if err != nil {
 		t.Fatal(err)
 	}

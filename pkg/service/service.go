@@ -137,13 +137,14 @@ func (s *Service) Redis() *cache.Cache { return s.cache }
 // Dial connects to another Kehu service at addr. Calls carry the caller's
 // own token when there is one (so the other service applies the caller's
 // access rules) and this service's token otherwise; each call gets timeout
-// unless it has an earlier deadline.
+// unless it has an earlier deadline, and calls safe to retry wait for the
+// other service within it when it is (re)starting.
 func (s *Service) Dial(addr string, opts ...dial.Option) (*grpc.ClientConn, error) {
 	tokens, err := s.serviceTokens()
 	if err != nil {
 		return nil, err
 	}
-	conn, err := dial.Dial(addr, append([]dial.Option{dial.WithTokenSource(auth.ForwardOr(tokens))}, opts...)...)
+	conn, err := dial.Dial(addr, append([]dial.Option{dial.WithTokenSource(auth.ForwardOr(tokens)), dial.WithWaitForReady()}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("dialing %s: %w", addr, err)
 	}
