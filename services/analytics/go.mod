@@ -10,6 +10,7 @@ require (
 	github.com/kehu-crm/kehu/services/interaction v0.0.0-00010101000000-000000000000
 	github.com/kehu-crm/kehu/services/servicedesk v0.0.0-00010101000000-000000000000
 	github.com/prometheus/client_golang v1.25.0
+	github.com/robfig/cron/v3 v3.0.1
 	google.golang.org/grpc v1.84.0
 	google.golang.org/protobuf v1.36.12
 )

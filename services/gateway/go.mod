@@ -3,6 +3,7 @@ module github.com/kehu-crm/kehu/services/gateway
 go 1.26.7
 
 require (
+	github.com/google/go-cmp v0.7.0
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.32.0
 	github.com/kehu-crm/kehu/pkg v0.0.0
 	github.com/prometheus/client_golang v1.25.0

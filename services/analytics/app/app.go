@@ -57,6 +57,9 @@ type Config struct {
 	// LifecycleInterval is the period of the lifecycle pass (time-based
 	// stage changes, delivery to the customer service); 0 disables it.
 	LifecycleInterval time.Duration `env:"KEHU_ANALYTICS_LIFECYCLE_INTERVAL, default=1m"`
+	// ReportsInterval is how often due saved reports are looked for; 0
+	// disables scheduled runs.
+	ReportsInterval time.Duration `env:"KEHU_ANALYTICS_REPORTS_INTERVAL, default=1m"`
 	Lifecycle
 }
 
@@ -135,7 +138,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	s.Go(memberships.Run)
 	svc := insight.New(store.New(s.Pool, grpcserver.EncodeEvent), memberships, sources.NewStages(customerConn),
 		followuprpc.New(interactionConn),
-		insight.Config{Currency: cfg.Currency, ShareA: cfg.ShareA, ShareB: cfg.ShareB},
+		insight.Config{Currency: cfg.Currency, ShareA: cfg.ShareA, ShareB: cfg.ShareB, Reports: grpcserver.EncodeReportResult},
 		insight.Lifecycle{
 			LoyalPurchases: cfg.LoyalPurchases, LoyalTenure: cfg.LoyalTenure, AtRiskFactor: cfg.AtRiskFactor, ChurnFactor: cfg.ChurnFactor,
 			AtRiskAfter: cfg.AtRiskAfter, ChurnAfter: cfg.ChurnAfter, ManualHold: cfg.ManualHold, Subject: migrations.Schema,
@@ -159,6 +162,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 			if n > 0 {
 				logger.Info("lifecycle stages changed", "customers", n)
 			}
+			return err
+		})
+	}
+	if cfg.ReportsInterval > 0 {
+		s.Periodic("kehu-analytics-reports", "analytics_reports", cfg.ReportsInterval, func(ctx context.Context, _ time.Time) error {
+			_, err := svc.RunDueReports(ctx)
 			return err
 		})
 	}

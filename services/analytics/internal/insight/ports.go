@@ -68,6 +68,15 @@ type Store interface {
 	// assignee and per care rule.
 	FollowUpCounts(ctx context.Context, q DashboardQuery) (assignees, careRules []FollowUpCounts, err error)
 
+	// Reports: InsertReport, GetReport (with its latest result),
+	// ListReports (without), DeleteReport at a revision, DueReports the
+	// reports whose next run is at or before now.
+	InsertReport(ctx context.Context, r *Report) error
+	GetReport(ctx context.Context, id string) (*Report, error)
+	ListReports(ctx context.Context, afterID string, limit int) ([]*Report, error)
+	DeleteReport(ctx context.Context, id string, revision int64) error
+	DueReports(ctx context.Context, now time.Time, limit int) ([]string, error)
+
 	// CheckFilter compiles a segment filter without running it.
 	CheckFilter(filter string) error
 	GetSegment(ctx context.Context, id string) (*Segment, error)
@@ -114,6 +123,8 @@ type Tx interface {
 	// change and leave memberships that match neither.
 	LockCustomers(ctx context.Context, customerIDs []string) error
 	LockEvaluation(ctx context.Context) error
+	// SaveRun keeps a report's result and schedules its next run.
+	SaveRun(ctx context.Context, reportID string, at, next time.Time, result []byte) error
 	// ResetSource forgets what source contributed, before a resync
 	// applies its snapshot.
 	ResetSource(ctx context.Context, source string) error

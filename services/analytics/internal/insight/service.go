@@ -12,12 +12,14 @@ import (
 	"github.com/kehu-crm/kehu/pkg/followup"
 )
 
-// Config tunes the scoring.
+// Config tunes the scoring and encodes reports' results.
 type Config struct {
 	// Currency is the scoring currency of RFM monetary and ABC.
 	Currency string
 	// ShareA and ShareB are the ABC thresholds (0.80 and 0.95).
 	ShareA, ShareB float64
+	// Reports encodes a report's result for keeping and publishing.
+	Reports ReportCodec
 }
 
 // Service implements the analytics use cases.

@@ -27,6 +27,10 @@ func (s *Server) GetValueDistribution(ctx context.Context, req *analyticsv1.GetV
 	if err != nil {
 		return nil, err
 	}
+	return &analyticsv1.GetValueDistributionResponse{ValueDistribution: valueDistributionToProto(d)}, nil
+}
+
+func valueDistributionToProto(d *insight.ValueDistribution) *analyticsv1.ValueDistribution {
 	out := &analyticsv1.ValueDistribution{StartTime: timestamppb.New(d.Start), EndTime: timestamppb.New(d.End)}
 	for _, c := range d.Currencies {
 		pc := &analyticsv1.CurrencyValueDistribution{CurrencyCode: c.Currency, Customers: c.Customers, Revenue: c.Revenue}
@@ -39,7 +43,7 @@ func (s *Server) GetValueDistribution(ctx context.Context, req *analyticsv1.GetV
 		}
 		out.Currencies = append(out.Currencies, pc)
 	}
-	return &analyticsv1.GetValueDistributionResponse{ValueDistribution: out}, nil
+	return out
 }
 
 // GetRfmGrid implements analyticsv1.AnalyticsServiceServer.
@@ -49,6 +53,10 @@ func (s *Server) GetRfmGrid(ctx context.Context, req *analyticsv1.GetRfmGridRequ
 	if err != nil {
 		return nil, err
 	}
+	return &analyticsv1.GetRfmGridResponse{RfmGrid: rfmGridToProto(g)}, nil
+}
+
+func rfmGridToProto(g *insight.RfmGrid) *analyticsv1.RfmGrid {
 	out := &analyticsv1.RfmGrid{StartTime: timestamppb.New(g.Start), EndTime: timestamppb.New(g.End), CurrencyCode: g.Currency, Customers: g.Customers}
 	for _, c := range g.Cells {
 		out.Cells = append(out.Cells, &analyticsv1.RfmCell{Recency: int32(c.Recency), Frequency: int32(c.Frequency), Customers: c.Customers,
@@ -57,7 +65,7 @@ func (s *Server) GetRfmGrid(ctx context.Context, req *analyticsv1.GetRfmGridRequ
 	for _, l := range g.Labels {
 		out.Labels = append(out.Labels, &analyticsv1.RfmLabelCount{Label: l.Label, Customers: l.Customers})
 	}
-	return &analyticsv1.GetRfmGridResponse{RfmGrid: out}, nil
+	return out
 }
 
 // GetCohortRetention implements analyticsv1.AnalyticsServiceServer.
@@ -67,6 +75,10 @@ func (s *Server) GetCohortRetention(ctx context.Context, req *analyticsv1.GetCoh
 	if err != nil {
 		return nil, err
 	}
+	return &analyticsv1.GetCohortRetentionResponse{CohortRetention: cohortRetentionToProto(r)}, nil
+}
+
+func cohortRetentionToProto(r *insight.CohortRetention) *analyticsv1.CohortRetention {
 	out := &analyticsv1.CohortRetention{StartTime: timestamppb.New(r.Start), EndTime: timestamppb.New(r.End)}
 	for _, c := range r.Cohorts {
 		pc := &analyticsv1.Cohort{Month: c.Month, Customers: c.Customers}
@@ -75,7 +87,7 @@ func (s *Server) GetCohortRetention(ctx context.Context, req *analyticsv1.GetCoh
 		}
 		out.Cohorts = append(out.Cohorts, pc)
 	}
-	return &analyticsv1.GetCohortRetentionResponse{CohortRetention: out}, nil
+	return out
 }
 
 // GetJourneyMap implements analyticsv1.AnalyticsServiceServer.
@@ -85,6 +97,10 @@ func (s *Server) GetJourneyMap(ctx context.Context, req *analyticsv1.GetJourneyM
 	if err != nil {
 		return nil, err
 	}
+	return &analyticsv1.GetJourneyMapResponse{JourneyMap: journeyMapToProto(m)}, nil
+}
+
+func journeyMapToProto(m *insight.JourneyMap) *analyticsv1.JourneyMap {
 	out := &analyticsv1.JourneyMap{StartTime: timestamppb.New(m.Start), EndTime: timestamppb.New(m.End)}
 	for _, c := range m.Cells {
 		cell := &analyticsv1.JourneyCell{Stage: c.Stage, Touchpoint: "touchpoints/" + c.Touchpoint, Interactions: c.Interactions, Customers: c.Customers,
@@ -94,7 +110,7 @@ func (s *Server) GetJourneyMap(ctx context.Context, req *analyticsv1.GetJourneyM
 		}
 		out.Cells = append(out.Cells, cell)
 	}
-	return &analyticsv1.GetJourneyMapResponse{JourneyMap: out}, nil
+	return out
 }
 
 // GetServiceKpis implements analyticsv1.AnalyticsServiceServer.
@@ -104,6 +120,10 @@ func (s *Server) GetServiceKpis(ctx context.Context, req *analyticsv1.GetService
 	if err != nil {
 		return nil, err
 	}
+	return &analyticsv1.GetServiceKpisResponse{ServiceKpis: serviceKpisToProto(k)}, nil
+}
+
+func serviceKpisToProto(k *insight.ServiceKpis) *analyticsv1.ServiceKpis {
 	out := &analyticsv1.ServiceKpis{StartTime: timestamppb.New(k.Start), EndTime: timestamppb.New(k.End)}
 	for _, p := range k.Points {
 		point := &analyticsv1.ServiceKpiPoint{Bucket: p.Bucket, Opened: p.Opened, Resolved: p.Resolved,
@@ -116,7 +136,7 @@ func (s *Server) GetServiceKpis(ctx context.Context, req *analyticsv1.GetService
 		}
 		out.Points = append(out.Points, point)
 	}
-	return &analyticsv1.GetServiceKpisResponse{ServiceKpis: out}, nil
+	return out
 }
 
 func funnelFlow(f insight.FunnelFlow) *analyticsv1.FunnelFlow {
@@ -131,12 +151,16 @@ func (s *Server) GetLifecycleFunnel(ctx context.Context, req *analyticsv1.GetLif
 	if err != nil {
 		return nil, err
 	}
+	return &analyticsv1.GetLifecycleFunnelResponse{LifecycleFunnel: lifecycleFunnelToProto(f)}, nil
+}
+
+func lifecycleFunnelToProto(f *insight.LifecycleFunnel) *analyticsv1.LifecycleFunnel {
 	out := &analyticsv1.LifecycleFunnel{StartTime: timestamppb.New(f.Start), EndTime: timestamppb.New(f.End), PreviousStartTime: timestamppb.New(f.PreviousStart)}
 	for _, st := range f.Stages {
 		out.Stages = append(out.Stages, &analyticsv1.FunnelStage{Stage: st.Stage, CustomersAtEnd: st.CustomersAtEnd,
 			Current: funnelFlow(st.Current), Previous: funnelFlow(st.Previous)})
 	}
-	return &analyticsv1.GetLifecycleFunnelResponse{LifecycleFunnel: out}, nil
+	return out
 }
 
 func followUpCounts(c insight.FollowUpCounts, key string) *analyticsv1.FollowUpCounts {
@@ -151,6 +175,10 @@ func (s *Server) GetCareAndFollowUp(ctx context.Context, req *analyticsv1.GetCar
 	if err != nil {
 		return nil, err
 	}
+	return &analyticsv1.GetCareAndFollowUpResponse{CareAndFollowUp: careAndFollowUpToProto(d)}, nil
+}
+
+func careAndFollowUpToProto(d *insight.CareAndFollowUp) *analyticsv1.CareAndFollowUp {
 	out := &analyticsv1.CareAndFollowUp{StartTime: timestamppb.New(d.Start), EndTime: timestamppb.New(d.End)}
 	for _, c := range d.Assignees {
 		out.Assignees = append(out.Assignees, followUpCounts(c, c.Key))
@@ -158,5 +186,5 @@ func (s *Server) GetCareAndFollowUp(ctx context.Context, req *analyticsv1.GetCar
 	for _, c := range d.CareRules {
 		out.CareRules = append(out.CareRules, followUpCounts(c, "careRules/"+c.Key))
 	}
-	return &analyticsv1.GetCareAndFollowUpResponse{CareAndFollowUp: out}, nil
+	return out
 }

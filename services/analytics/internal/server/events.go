@@ -18,6 +18,8 @@ func EncodeEvent(e event.Event) (proto.Message, error) {
 			Customer: insight.CustomerName(d.CustomerID), ChurnRisk: &analyticsv1.ChurnRisk{Score: int32(d.Score), Reasons: d.Reasons},
 			ValueAtRisk: &analyticsv1.Money{Amount: d.ValueAtRisk}, AccountManager: d.AccountManager,
 		}}, nil
+	case insight.ReportCompleted:
+		return &analyticsv1.ReportCompletedPayload{Report: reportToProto(d.Report)}, nil
 	case insight.Change:
 		return &analyticsv1.SegmentMembershipPayload{Segment: insight.SegmentName(d.SegmentID), Customer: insight.CustomerName(d.CustomerID)}, nil
 	}

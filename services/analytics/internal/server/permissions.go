@@ -30,5 +30,13 @@ var Policy = auth.NewPolicy(analyticsv1.AnalyticsService_ServiceDesc.ServiceName
 	"GetServiceKpis":           auth.Readers,
 	"GetLifecycleFunnel":       auth.Readers,
 	"GetCareAndFollowUp":       auth.Readers,
+	"CreateReport":             reportAuthors,
+	"GetReport":                reportAuthors,
+	"ListReports":              reportAuthors,
+	"DeleteReport":             reportAuthors,
+	"RunReport":                reportAuthors,
 	"StreamEvents":             auth.Services,
 })
+
+// reportAuthors keep the team's saved reports: managers and analysts.
+var reportAuthors = []auth.Role{auth.RoleManager, auth.RoleAnalyst}

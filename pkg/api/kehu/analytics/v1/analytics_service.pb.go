@@ -2593,6 +2593,517 @@ func (x *GetCareAndFollowUpResponse) GetCareAndFollowUp() *CareAndFollowUp {
 	return nil
 }
 
+type CreateReportRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Report *Report                `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"`
+	// 2-63 lower-case letters, digits or '-', starting with a letter.
+	ReportId      string `protobuf:"bytes,2,opt,name=report_id,json=reportId,proto3" json:"report_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateReportRequest) Reset() {
+	*x = CreateReportRequest{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateReportRequest) ProtoMessage() {}
+
+func (x *CreateReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateReportRequest.ProtoReflect.Descriptor instead.
+func (*CreateReportRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *CreateReportRequest) GetReport() *Report {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
+func (x *CreateReportRequest) GetReportId() string {
+	if x != nil {
+		return x.ReportId
+	}
+	return ""
+}
+
+type CreateReportResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Report        *Report                `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateReportResponse) Reset() {
+	*x = CreateReportResponse{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateReportResponse) ProtoMessage() {}
+
+func (x *CreateReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateReportResponse.ProtoReflect.Descriptor instead.
+func (*CreateReportResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *CreateReportResponse) GetReport() *Report {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
+type GetReportRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReportRequest) Reset() {
+	*x = GetReportRequest{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReportRequest) ProtoMessage() {}
+
+func (x *GetReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReportRequest.ProtoReflect.Descriptor instead.
+func (*GetReportRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *GetReportRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type GetReportResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Report        *Report                `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReportResponse) Reset() {
+	*x = GetReportResponse{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReportResponse) ProtoMessage() {}
+
+func (x *GetReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReportResponse.ProtoReflect.Descriptor instead.
+func (*GetReportResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *GetReportResponse) GetReport() *Report {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
+type ListReportsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReportsRequest) Reset() {
+	*x = ListReportsRequest{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReportsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReportsRequest) ProtoMessage() {}
+
+func (x *ListReportsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReportsRequest.ProtoReflect.Descriptor instead.
+func (*ListReportsRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *ListReportsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListReportsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListReportsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reports       []*Report              `protobuf:"bytes,1,rep,name=reports,proto3" json:"reports,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReportsResponse) Reset() {
+	*x = ListReportsResponse{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReportsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReportsResponse) ProtoMessage() {}
+
+func (x *ListReportsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReportsResponse.ProtoReflect.Descriptor instead.
+func (*ListReportsResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *ListReportsResponse) GetReports() []*Report {
+	if x != nil {
+		return x.Reports
+	}
+	return nil
+}
+
+func (x *ListReportsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type DeleteReportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// If set, must match the current etag.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteReportRequest) Reset() {
+	*x = DeleteReportRequest{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteReportRequest) ProtoMessage() {}
+
+func (x *DeleteReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteReportRequest.ProtoReflect.Descriptor instead.
+func (*DeleteReportRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *DeleteReportRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteReportRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+type DeleteReportResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteReportResponse) Reset() {
+	*x = DeleteReportResponse{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteReportResponse) ProtoMessage() {}
+
+func (x *DeleteReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteReportResponse.ProtoReflect.Descriptor instead.
+func (*DeleteReportResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{56}
+}
+
+type RunReportRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunReportRequest) Reset() {
+	*x = RunReportRequest{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunReportRequest) ProtoMessage() {}
+
+func (x *RunReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunReportRequest.ProtoReflect.Descriptor instead.
+func (*RunReportRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *RunReportRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type RunReportResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Report        *Report                `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunReportResponse) Reset() {
+	*x = RunReportResponse{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunReportResponse) ProtoMessage() {}
+
+func (x *RunReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunReportResponse.ProtoReflect.Descriptor instead.
+func (*RunReportResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *RunReportResponse) GetReport() *Report {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
+type ReportCompletedPayload struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The report with its new result.
+	Report        *Report `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportCompletedPayload) Reset() {
+	*x = ReportCompletedPayload{}
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportCompletedPayload) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportCompletedPayload) ProtoMessage() {}
+
+func (x *ReportCompletedPayload) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_analytics_service_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportCompletedPayload.ProtoReflect.Descriptor instead.
+func (*ReportCompletedPayload) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *ReportCompletedPayload) GetReport() *Report {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
 var File_kehu_analytics_v1_analytics_service_proto protoreflect.FileDescriptor
 
 const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
@@ -2751,7 +3262,33 @@ const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"\asegment\x18\x03 \x01(\tR\asegment\x12'\n" +
 	"\x0faccount_manager\x18\x04 \x01(\tR\x0eaccountManager\"m\n" +
 	"\x1aGetCareAndFollowUpResponse\x12O\n" +
-	"\x12care_and_follow_up\x18\x01 \x01(\v2\".kehu.analytics.v1.CareAndFollowUpR\x0fcareAndFollowUp2\xe1\x12\n" +
+	"\x12care_and_follow_up\x18\x01 \x01(\v2\".kehu.analytics.v1.CareAndFollowUpR\x0fcareAndFollowUp\"e\n" +
+	"\x13CreateReportRequest\x121\n" +
+	"\x06report\x18\x01 \x01(\v2\x19.kehu.analytics.v1.ReportR\x06report\x12\x1b\n" +
+	"\treport_id\x18\x02 \x01(\tR\breportId\"I\n" +
+	"\x14CreateReportResponse\x121\n" +
+	"\x06report\x18\x01 \x01(\v2\x19.kehu.analytics.v1.ReportR\x06report\"&\n" +
+	"\x10GetReportRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"F\n" +
+	"\x11GetReportResponse\x121\n" +
+	"\x06report\x18\x01 \x01(\v2\x19.kehu.analytics.v1.ReportR\x06report\"P\n" +
+	"\x12ListReportsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"r\n" +
+	"\x13ListReportsResponse\x123\n" +
+	"\areports\x18\x01 \x03(\v2\x19.kehu.analytics.v1.ReportR\areports\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"=\n" +
+	"\x13DeleteReportRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x16\n" +
+	"\x14DeleteReportResponse\"&\n" +
+	"\x10RunReportRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"F\n" +
+	"\x11RunReportResponse\x121\n" +
+	"\x06report\x18\x01 \x01(\v2\x19.kehu.analytics.v1.ReportR\x06report\"K\n" +
+	"\x16ReportCompletedPayload\x121\n" +
+	"\x06report\x18\x01 \x01(\v2\x19.kehu.analytics.v1.ReportR\x06report2\xb1\x16\n" +
 	"\x10AnalyticsService\x12t\n" +
 	"\x13GetCustomerInsights\x12-.kehu.analytics.v1.GetCustomerInsightsRequest\x1a..kehu.analytics.v1.GetCustomerInsightsResponse\x12_\n" +
 	"\fRecomputeAll\x12&.kehu.analytics.v1.RecomputeAllRequest\x1a'.kehu.analytics.v1.RecomputeAllResponse\x12t\n" +
@@ -2775,7 +3312,12 @@ const file_kehu_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"\rGetJourneyMap\x12'.kehu.analytics.v1.GetJourneyMapRequest\x1a(.kehu.analytics.v1.GetJourneyMapResponse\x12e\n" +
 	"\x0eGetServiceKpis\x12(.kehu.analytics.v1.GetServiceKpisRequest\x1a).kehu.analytics.v1.GetServiceKpisResponse\x12q\n" +
 	"\x12GetLifecycleFunnel\x12,.kehu.analytics.v1.GetLifecycleFunnelRequest\x1a-.kehu.analytics.v1.GetLifecycleFunnelResponse\x12q\n" +
-	"\x12GetCareAndFollowUp\x12,.kehu.analytics.v1.GetCareAndFollowUpRequest\x1a-.kehu.analytics.v1.GetCareAndFollowUpResponse\x12a\n" +
+	"\x12GetCareAndFollowUp\x12,.kehu.analytics.v1.GetCareAndFollowUpRequest\x1a-.kehu.analytics.v1.GetCareAndFollowUpResponse\x12_\n" +
+	"\fCreateReport\x12&.kehu.analytics.v1.CreateReportRequest\x1a'.kehu.analytics.v1.CreateReportResponse\x12V\n" +
+	"\tGetReport\x12#.kehu.analytics.v1.GetReportRequest\x1a$.kehu.analytics.v1.GetReportResponse\x12\\\n" +
+	"\vListReports\x12%.kehu.analytics.v1.ListReportsRequest\x1a&.kehu.analytics.v1.ListReportsResponse\x12_\n" +
+	"\fDeleteReport\x12&.kehu.analytics.v1.DeleteReportRequest\x1a'.kehu.analytics.v1.DeleteReportResponse\x12V\n" +
+	"\tRunReport\x12#.kehu.analytics.v1.RunReportRequest\x1a$.kehu.analytics.v1.RunReportResponse\x12a\n" +
 	"\fStreamEvents\x12&.kehu.analytics.v1.StreamEventsRequest\x1a'.kehu.analytics.v1.StreamEventsResponse0\x01B@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
 
 var (
@@ -2790,7 +3332,7 @@ func file_kehu_analytics_v1_analytics_service_proto_rawDescGZIP() []byte {
 	return file_kehu_analytics_v1_analytics_service_proto_rawDescData
 }
 
-var file_kehu_analytics_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
+var file_kehu_analytics_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_kehu_analytics_v1_analytics_service_proto_goTypes = []any{
 	(*GetCustomerInsightsRequest)(nil),       // 0: kehu.analytics.v1.GetCustomerInsightsRequest
 	(*GetCustomerInsightsResponse)(nil),      // 1: kehu.analytics.v1.GetCustomerInsightsResponse
@@ -2841,107 +3383,135 @@ var file_kehu_analytics_v1_analytics_service_proto_goTypes = []any{
 	(*GetLifecycleFunnelResponse)(nil),       // 46: kehu.analytics.v1.GetLifecycleFunnelResponse
 	(*GetCareAndFollowUpRequest)(nil),        // 47: kehu.analytics.v1.GetCareAndFollowUpRequest
 	(*GetCareAndFollowUpResponse)(nil),       // 48: kehu.analytics.v1.GetCareAndFollowUpResponse
-	(*Insights)(nil),                         // 49: kehu.analytics.v1.Insights
-	(*durationpb.Duration)(nil),              // 50: google.protobuf.Duration
-	(*AtRiskCustomer)(nil),                   // 51: kehu.analytics.v1.AtRiskCustomer
-	(*Segment)(nil),                          // 52: kehu.analytics.v1.Segment
-	(*fieldmaskpb.FieldMask)(nil),            // 53: google.protobuf.FieldMask
-	(*v1.Event)(nil),                         // 54: kehu.event.v1.Event
-	(*timestamppb.Timestamp)(nil),            // 55: google.protobuf.Timestamp
-	(*ValueDistribution)(nil),                // 56: kehu.analytics.v1.ValueDistribution
-	(*RfmGrid)(nil),                          // 57: kehu.analytics.v1.RfmGrid
-	(*CohortRetention)(nil),                  // 58: kehu.analytics.v1.CohortRetention
-	(*JourneyMap)(nil),                       // 59: kehu.analytics.v1.JourneyMap
-	(*ServiceKpis)(nil),                      // 60: kehu.analytics.v1.ServiceKpis
-	(*LifecycleFunnel)(nil),                  // 61: kehu.analytics.v1.LifecycleFunnel
-	(*CareAndFollowUp)(nil),                  // 62: kehu.analytics.v1.CareAndFollowUp
+	(*CreateReportRequest)(nil),              // 49: kehu.analytics.v1.CreateReportRequest
+	(*CreateReportResponse)(nil),             // 50: kehu.analytics.v1.CreateReportResponse
+	(*GetReportRequest)(nil),                 // 51: kehu.analytics.v1.GetReportRequest
+	(*GetReportResponse)(nil),                // 52: kehu.analytics.v1.GetReportResponse
+	(*ListReportsRequest)(nil),               // 53: kehu.analytics.v1.ListReportsRequest
+	(*ListReportsResponse)(nil),              // 54: kehu.analytics.v1.ListReportsResponse
+	(*DeleteReportRequest)(nil),              // 55: kehu.analytics.v1.DeleteReportRequest
+	(*DeleteReportResponse)(nil),             // 56: kehu.analytics.v1.DeleteReportResponse
+	(*RunReportRequest)(nil),                 // 57: kehu.analytics.v1.RunReportRequest
+	(*RunReportResponse)(nil),                // 58: kehu.analytics.v1.RunReportResponse
+	(*ReportCompletedPayload)(nil),           // 59: kehu.analytics.v1.ReportCompletedPayload
+	(*Insights)(nil),                         // 60: kehu.analytics.v1.Insights
+	(*durationpb.Duration)(nil),              // 61: google.protobuf.Duration
+	(*AtRiskCustomer)(nil),                   // 62: kehu.analytics.v1.AtRiskCustomer
+	(*Segment)(nil),                          // 63: kehu.analytics.v1.Segment
+	(*fieldmaskpb.FieldMask)(nil),            // 64: google.protobuf.FieldMask
+	(*v1.Event)(nil),                         // 65: kehu.event.v1.Event
+	(*timestamppb.Timestamp)(nil),            // 66: google.protobuf.Timestamp
+	(*ValueDistribution)(nil),                // 67: kehu.analytics.v1.ValueDistribution
+	(*RfmGrid)(nil),                          // 68: kehu.analytics.v1.RfmGrid
+	(*CohortRetention)(nil),                  // 69: kehu.analytics.v1.CohortRetention
+	(*JourneyMap)(nil),                       // 70: kehu.analytics.v1.JourneyMap
+	(*ServiceKpis)(nil),                      // 71: kehu.analytics.v1.ServiceKpis
+	(*LifecycleFunnel)(nil),                  // 72: kehu.analytics.v1.LifecycleFunnel
+	(*CareAndFollowUp)(nil),                  // 73: kehu.analytics.v1.CareAndFollowUp
+	(*Report)(nil),                           // 74: kehu.analytics.v1.Report
 }
 var file_kehu_analytics_v1_analytics_service_proto_depIdxs = []int32{
-	49, // 0: kehu.analytics.v1.GetCustomerInsightsResponse.insights:type_name -> kehu.analytics.v1.Insights
-	50, // 1: kehu.analytics.v1.RecomputeAllResponse.duration:type_name -> google.protobuf.Duration
-	51, // 2: kehu.analytics.v1.ListAtRiskCustomersResponse.customers:type_name -> kehu.analytics.v1.AtRiskCustomer
-	52, // 3: kehu.analytics.v1.CreateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
-	52, // 4: kehu.analytics.v1.CreateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
-	52, // 5: kehu.analytics.v1.GetSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
-	52, // 6: kehu.analytics.v1.ListSegmentsResponse.segments:type_name -> kehu.analytics.v1.Segment
-	52, // 7: kehu.analytics.v1.UpdateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
-	53, // 8: kehu.analytics.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	52, // 9: kehu.analytics.v1.UpdateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	60, // 0: kehu.analytics.v1.GetCustomerInsightsResponse.insights:type_name -> kehu.analytics.v1.Insights
+	61, // 1: kehu.analytics.v1.RecomputeAllResponse.duration:type_name -> google.protobuf.Duration
+	62, // 2: kehu.analytics.v1.ListAtRiskCustomersResponse.customers:type_name -> kehu.analytics.v1.AtRiskCustomer
+	63, // 3: kehu.analytics.v1.CreateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
+	63, // 4: kehu.analytics.v1.CreateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	63, // 5: kehu.analytics.v1.GetSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
+	63, // 6: kehu.analytics.v1.ListSegmentsResponse.segments:type_name -> kehu.analytics.v1.Segment
+	63, // 7: kehu.analytics.v1.UpdateSegmentRequest.segment:type_name -> kehu.analytics.v1.Segment
+	64, // 8: kehu.analytics.v1.UpdateSegmentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	63, // 9: kehu.analytics.v1.UpdateSegmentResponse.segment:type_name -> kehu.analytics.v1.Segment
 	24, // 10: kehu.analytics.v1.BatchGetCustomerSegmentsResponse.results:type_name -> kehu.analytics.v1.CustomerSegments
 	27, // 11: kehu.analytics.v1.BatchCheckMembershipResponse.results:type_name -> kehu.analytics.v1.MembershipCheck
 	30, // 12: kehu.analytics.v1.ListSegmentSizesResponse.sizes:type_name -> kehu.analytics.v1.SegmentSize
-	54, // 13: kehu.analytics.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
-	51, // 14: kehu.analytics.v1.ChurnWarningPayload.customer:type_name -> kehu.analytics.v1.AtRiskCustomer
-	55, // 15: kehu.analytics.v1.GetValueDistributionRequest.start_time:type_name -> google.protobuf.Timestamp
-	55, // 16: kehu.analytics.v1.GetValueDistributionRequest.end_time:type_name -> google.protobuf.Timestamp
-	55, // 17: kehu.analytics.v1.GetRfmGridRequest.start_time:type_name -> google.protobuf.Timestamp
-	55, // 18: kehu.analytics.v1.GetRfmGridRequest.end_time:type_name -> google.protobuf.Timestamp
-	56, // 19: kehu.analytics.v1.GetValueDistributionResponse.value_distribution:type_name -> kehu.analytics.v1.ValueDistribution
-	57, // 20: kehu.analytics.v1.GetRfmGridResponse.rfm_grid:type_name -> kehu.analytics.v1.RfmGrid
-	55, // 21: kehu.analytics.v1.GetCohortRetentionRequest.start_time:type_name -> google.protobuf.Timestamp
-	55, // 22: kehu.analytics.v1.GetCohortRetentionRequest.end_time:type_name -> google.protobuf.Timestamp
-	58, // 23: kehu.analytics.v1.GetCohortRetentionResponse.cohort_retention:type_name -> kehu.analytics.v1.CohortRetention
-	55, // 24: kehu.analytics.v1.GetJourneyMapRequest.start_time:type_name -> google.protobuf.Timestamp
-	55, // 25: kehu.analytics.v1.GetJourneyMapRequest.end_time:type_name -> google.protobuf.Timestamp
-	59, // 26: kehu.analytics.v1.GetJourneyMapResponse.journey_map:type_name -> kehu.analytics.v1.JourneyMap
-	55, // 27: kehu.analytics.v1.GetServiceKpisRequest.start_time:type_name -> google.protobuf.Timestamp
-	55, // 28: kehu.analytics.v1.GetServiceKpisRequest.end_time:type_name -> google.protobuf.Timestamp
-	60, // 29: kehu.analytics.v1.GetServiceKpisResponse.service_kpis:type_name -> kehu.analytics.v1.ServiceKpis
-	55, // 30: kehu.analytics.v1.GetLifecycleFunnelRequest.start_time:type_name -> google.protobuf.Timestamp
-	55, // 31: kehu.analytics.v1.GetLifecycleFunnelRequest.end_time:type_name -> google.protobuf.Timestamp
-	61, // 32: kehu.analytics.v1.GetLifecycleFunnelResponse.lifecycle_funnel:type_name -> kehu.analytics.v1.LifecycleFunnel
-	55, // 33: kehu.analytics.v1.GetCareAndFollowUpRequest.start_time:type_name -> google.protobuf.Timestamp
-	55, // 34: kehu.analytics.v1.GetCareAndFollowUpRequest.end_time:type_name -> google.protobuf.Timestamp
-	62, // 35: kehu.analytics.v1.GetCareAndFollowUpResponse.care_and_follow_up:type_name -> kehu.analytics.v1.CareAndFollowUp
-	0,  // 36: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:input_type -> kehu.analytics.v1.GetCustomerInsightsRequest
-	2,  // 37: kehu.analytics.v1.AnalyticsService.RecomputeAll:input_type -> kehu.analytics.v1.RecomputeAllRequest
-	4,  // 38: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:input_type -> kehu.analytics.v1.ListAtRiskCustomersRequest
-	6,  // 39: kehu.analytics.v1.AnalyticsService.CreateSegment:input_type -> kehu.analytics.v1.CreateSegmentRequest
-	8,  // 40: kehu.analytics.v1.AnalyticsService.GetSegment:input_type -> kehu.analytics.v1.GetSegmentRequest
-	10, // 41: kehu.analytics.v1.AnalyticsService.ListSegments:input_type -> kehu.analytics.v1.ListSegmentsRequest
-	12, // 42: kehu.analytics.v1.AnalyticsService.UpdateSegment:input_type -> kehu.analytics.v1.UpdateSegmentRequest
-	14, // 43: kehu.analytics.v1.AnalyticsService.DeleteSegment:input_type -> kehu.analytics.v1.DeleteSegmentRequest
-	16, // 44: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:input_type -> kehu.analytics.v1.GetCustomerSegmentsRequest
-	18, // 45: kehu.analytics.v1.AnalyticsService.CheckMembership:input_type -> kehu.analytics.v1.CheckMembershipRequest
-	20, // 46: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:input_type -> kehu.analytics.v1.ListSegmentMembersRequest
-	22, // 47: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:input_type -> kehu.analytics.v1.BatchGetCustomerSegmentsRequest
-	25, // 48: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:input_type -> kehu.analytics.v1.BatchCheckMembershipRequest
-	28, // 49: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:input_type -> kehu.analytics.v1.ListSegmentSizesRequest
-	35, // 50: kehu.analytics.v1.AnalyticsService.GetValueDistribution:input_type -> kehu.analytics.v1.GetValueDistributionRequest
-	36, // 51: kehu.analytics.v1.AnalyticsService.GetRfmGrid:input_type -> kehu.analytics.v1.GetRfmGridRequest
-	39, // 52: kehu.analytics.v1.AnalyticsService.GetCohortRetention:input_type -> kehu.analytics.v1.GetCohortRetentionRequest
-	41, // 53: kehu.analytics.v1.AnalyticsService.GetJourneyMap:input_type -> kehu.analytics.v1.GetJourneyMapRequest
-	43, // 54: kehu.analytics.v1.AnalyticsService.GetServiceKpis:input_type -> kehu.analytics.v1.GetServiceKpisRequest
-	45, // 55: kehu.analytics.v1.AnalyticsService.GetLifecycleFunnel:input_type -> kehu.analytics.v1.GetLifecycleFunnelRequest
-	47, // 56: kehu.analytics.v1.AnalyticsService.GetCareAndFollowUp:input_type -> kehu.analytics.v1.GetCareAndFollowUpRequest
-	31, // 57: kehu.analytics.v1.AnalyticsService.StreamEvents:input_type -> kehu.analytics.v1.StreamEventsRequest
-	1,  // 58: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:output_type -> kehu.analytics.v1.GetCustomerInsightsResponse
-	3,  // 59: kehu.analytics.v1.AnalyticsService.RecomputeAll:output_type -> kehu.analytics.v1.RecomputeAllResponse
-	5,  // 60: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:output_type -> kehu.analytics.v1.ListAtRiskCustomersResponse
-	7,  // 61: kehu.analytics.v1.AnalyticsService.CreateSegment:output_type -> kehu.analytics.v1.CreateSegmentResponse
-	9,  // 62: kehu.analytics.v1.AnalyticsService.GetSegment:output_type -> kehu.analytics.v1.GetSegmentResponse
-	11, // 63: kehu.analytics.v1.AnalyticsService.ListSegments:output_type -> kehu.analytics.v1.ListSegmentsResponse
-	13, // 64: kehu.analytics.v1.AnalyticsService.UpdateSegment:output_type -> kehu.analytics.v1.UpdateSegmentResponse
-	15, // 65: kehu.analytics.v1.AnalyticsService.DeleteSegment:output_type -> kehu.analytics.v1.DeleteSegmentResponse
-	17, // 66: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:output_type -> kehu.analytics.v1.GetCustomerSegmentsResponse
-	19, // 67: kehu.analytics.v1.AnalyticsService.CheckMembership:output_type -> kehu.analytics.v1.CheckMembershipResponse
-	21, // 68: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:output_type -> kehu.analytics.v1.ListSegmentMembersResponse
-	23, // 69: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:output_type -> kehu.analytics.v1.BatchGetCustomerSegmentsResponse
-	26, // 70: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:output_type -> kehu.analytics.v1.BatchCheckMembershipResponse
-	29, // 71: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:output_type -> kehu.analytics.v1.ListSegmentSizesResponse
-	37, // 72: kehu.analytics.v1.AnalyticsService.GetValueDistribution:output_type -> kehu.analytics.v1.GetValueDistributionResponse
-	38, // 73: kehu.analytics.v1.AnalyticsService.GetRfmGrid:output_type -> kehu.analytics.v1.GetRfmGridResponse
-	40, // 74: kehu.analytics.v1.AnalyticsService.GetCohortRetention:output_type -> kehu.analytics.v1.GetCohortRetentionResponse
-	42, // 75: kehu.analytics.v1.AnalyticsService.GetJourneyMap:output_type -> kehu.analytics.v1.GetJourneyMapResponse
-	44, // 76: kehu.analytics.v1.AnalyticsService.GetServiceKpis:output_type -> kehu.analytics.v1.GetServiceKpisResponse
-	46, // 77: kehu.analytics.v1.AnalyticsService.GetLifecycleFunnel:output_type -> kehu.analytics.v1.GetLifecycleFunnelResponse
-	48, // 78: kehu.analytics.v1.AnalyticsService.GetCareAndFollowUp:output_type -> kehu.analytics.v1.GetCareAndFollowUpResponse
-	32, // 79: kehu.analytics.v1.AnalyticsService.StreamEvents:output_type -> kehu.analytics.v1.StreamEventsResponse
-	58, // [58:80] is the sub-list for method output_type
-	36, // [36:58] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	65, // 13: kehu.analytics.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
+	62, // 14: kehu.analytics.v1.ChurnWarningPayload.customer:type_name -> kehu.analytics.v1.AtRiskCustomer
+	66, // 15: kehu.analytics.v1.GetValueDistributionRequest.start_time:type_name -> google.protobuf.Timestamp
+	66, // 16: kehu.analytics.v1.GetValueDistributionRequest.end_time:type_name -> google.protobuf.Timestamp
+	66, // 17: kehu.analytics.v1.GetRfmGridRequest.start_time:type_name -> google.protobuf.Timestamp
+	66, // 18: kehu.analytics.v1.GetRfmGridRequest.end_time:type_name -> google.protobuf.Timestamp
+	67, // 19: kehu.analytics.v1.GetValueDistributionResponse.value_distribution:type_name -> kehu.analytics.v1.ValueDistribution
+	68, // 20: kehu.analytics.v1.GetRfmGridResponse.rfm_grid:type_name -> kehu.analytics.v1.RfmGrid
+	66, // 21: kehu.analytics.v1.GetCohortRetentionRequest.start_time:type_name -> google.protobuf.Timestamp
+	66, // 22: kehu.analytics.v1.GetCohortRetentionRequest.end_time:type_name -> google.protobuf.Timestamp
+	69, // 23: kehu.analytics.v1.GetCohortRetentionResponse.cohort_retention:type_name -> kehu.analytics.v1.CohortRetention
+	66, // 24: kehu.analytics.v1.GetJourneyMapRequest.start_time:type_name -> google.protobuf.Timestamp
+	66, // 25: kehu.analytics.v1.GetJourneyMapRequest.end_time:type_name -> google.protobuf.Timestamp
+	70, // 26: kehu.analytics.v1.GetJourneyMapResponse.journey_map:type_name -> kehu.analytics.v1.JourneyMap
+	66, // 27: kehu.analytics.v1.GetServiceKpisRequest.start_time:type_name -> google.protobuf.Timestamp
+	66, // 28: kehu.analytics.v1.GetServiceKpisRequest.end_time:type_name -> google.protobuf.Timestamp
+	71, // 29: kehu.analytics.v1.GetServiceKpisResponse.service_kpis:type_name -> kehu.analytics.v1.ServiceKpis
+	66, // 30: kehu.analytics.v1.GetLifecycleFunnelRequest.start_time:type_name -> google.protobuf.Timestamp
+	66, // 31: kehu.analytics.v1.GetLifecycleFunnelRequest.end_time:type_name -> google.protobuf.Timestamp
+	72, // 32: kehu.analytics.v1.GetLifecycleFunnelResponse.lifecycle_funnel:type_name -> kehu.analytics.v1.LifecycleFunnel
+	66, // 33: kehu.analytics.v1.GetCareAndFollowUpRequest.start_time:type_name -> google.protobuf.Timestamp
+	66, // 34: kehu.analytics.v1.GetCareAndFollowUpRequest.end_time:type_name -> google.protobuf.Timestamp
+	73, // 35: kehu.analytics.v1.GetCareAndFollowUpResponse.care_and_follow_up:type_name -> kehu.analytics.v1.CareAndFollowUp
+	74, // 36: kehu.analytics.v1.CreateReportRequest.report:type_name -> kehu.analytics.v1.Report
+	74, // 37: kehu.analytics.v1.CreateReportResponse.report:type_name -> kehu.analytics.v1.Report
+	74, // 38: kehu.analytics.v1.GetReportResponse.report:type_name -> kehu.analytics.v1.Report
+	74, // 39: kehu.analytics.v1.ListReportsResponse.reports:type_name -> kehu.analytics.v1.Report
+	74, // 40: kehu.analytics.v1.RunReportResponse.report:type_name -> kehu.analytics.v1.Report
+	74, // 41: kehu.analytics.v1.ReportCompletedPayload.report:type_name -> kehu.analytics.v1.Report
+	0,  // 42: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:input_type -> kehu.analytics.v1.GetCustomerInsightsRequest
+	2,  // 43: kehu.analytics.v1.AnalyticsService.RecomputeAll:input_type -> kehu.analytics.v1.RecomputeAllRequest
+	4,  // 44: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:input_type -> kehu.analytics.v1.ListAtRiskCustomersRequest
+	6,  // 45: kehu.analytics.v1.AnalyticsService.CreateSegment:input_type -> kehu.analytics.v1.CreateSegmentRequest
+	8,  // 46: kehu.analytics.v1.AnalyticsService.GetSegment:input_type -> kehu.analytics.v1.GetSegmentRequest
+	10, // 47: kehu.analytics.v1.AnalyticsService.ListSegments:input_type -> kehu.analytics.v1.ListSegmentsRequest
+	12, // 48: kehu.analytics.v1.AnalyticsService.UpdateSegment:input_type -> kehu.analytics.v1.UpdateSegmentRequest
+	14, // 49: kehu.analytics.v1.AnalyticsService.DeleteSegment:input_type -> kehu.analytics.v1.DeleteSegmentRequest
+	16, // 50: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:input_type -> kehu.analytics.v1.GetCustomerSegmentsRequest
+	18, // 51: kehu.analytics.v1.AnalyticsService.CheckMembership:input_type -> kehu.analytics.v1.CheckMembershipRequest
+	20, // 52: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:input_type -> kehu.analytics.v1.ListSegmentMembersRequest
+	22, // 53: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:input_type -> kehu.analytics.v1.BatchGetCustomerSegmentsRequest
+	25, // 54: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:input_type -> kehu.analytics.v1.BatchCheckMembershipRequest
+	28, // 55: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:input_type -> kehu.analytics.v1.ListSegmentSizesRequest
+	35, // 56: kehu.analytics.v1.AnalyticsService.GetValueDistribution:input_type -> kehu.analytics.v1.GetValueDistributionRequest
+	36, // 57: kehu.analytics.v1.AnalyticsService.GetRfmGrid:input_type -> kehu.analytics.v1.GetRfmGridRequest
+	39, // 58: kehu.analytics.v1.AnalyticsService.GetCohortRetention:input_type -> kehu.analytics.v1.GetCohortRetentionRequest
+	41, // 59: kehu.analytics.v1.AnalyticsService.GetJourneyMap:input_type -> kehu.analytics.v1.GetJourneyMapRequest
+	43, // 60: kehu.analytics.v1.AnalyticsService.GetServiceKpis:input_type -> kehu.analytics.v1.GetServiceKpisRequest
+	45, // 61: kehu.analytics.v1.AnalyticsService.GetLifecycleFunnel:input_type -> kehu.analytics.v1.GetLifecycleFunnelRequest
+	47, // 62: kehu.analytics.v1.AnalyticsService.GetCareAndFollowUp:input_type -> kehu.analytics.v1.GetCareAndFollowUpRequest
+	49, // 63: kehu.analytics.v1.AnalyticsService.CreateReport:input_type -> kehu.analytics.v1.CreateReportRequest
+	51, // 64: kehu.analytics.v1.AnalyticsService.GetReport:input_type -> kehu.analytics.v1.GetReportRequest
+	53, // 65: kehu.analytics.v1.AnalyticsService.ListReports:input_type -> kehu.analytics.v1.ListReportsRequest
+	55, // 66: kehu.analytics.v1.AnalyticsService.DeleteReport:input_type -> kehu.analytics.v1.DeleteReportRequest
+	57, // 67: kehu.analytics.v1.AnalyticsService.RunReport:input_type -> kehu.analytics.v1.RunReportRequest
+	31, // 68: kehu.analytics.v1.AnalyticsService.StreamEvents:input_type -> kehu.analytics.v1.StreamEventsRequest
+	1,  // 69: kehu.analytics.v1.AnalyticsService.GetCustomerInsights:output_type -> kehu.analytics.v1.GetCustomerInsightsResponse
+	3,  // 70: kehu.analytics.v1.AnalyticsService.RecomputeAll:output_type -> kehu.analytics.v1.RecomputeAllResponse
+	5,  // 71: kehu.analytics.v1.AnalyticsService.ListAtRiskCustomers:output_type -> kehu.analytics.v1.ListAtRiskCustomersResponse
+	7,  // 72: kehu.analytics.v1.AnalyticsService.CreateSegment:output_type -> kehu.analytics.v1.CreateSegmentResponse
+	9,  // 73: kehu.analytics.v1.AnalyticsService.GetSegment:output_type -> kehu.analytics.v1.GetSegmentResponse
+	11, // 74: kehu.analytics.v1.AnalyticsService.ListSegments:output_type -> kehu.analytics.v1.ListSegmentsResponse
+	13, // 75: kehu.analytics.v1.AnalyticsService.UpdateSegment:output_type -> kehu.analytics.v1.UpdateSegmentResponse
+	15, // 76: kehu.analytics.v1.AnalyticsService.DeleteSegment:output_type -> kehu.analytics.v1.DeleteSegmentResponse
+	17, // 77: kehu.analytics.v1.AnalyticsService.GetCustomerSegments:output_type -> kehu.analytics.v1.GetCustomerSegmentsResponse
+	19, // 78: kehu.analytics.v1.AnalyticsService.CheckMembership:output_type -> kehu.analytics.v1.CheckMembershipResponse
+	21, // 79: kehu.analytics.v1.AnalyticsService.ListSegmentMembers:output_type -> kehu.analytics.v1.ListSegmentMembersResponse
+	23, // 80: kehu.analytics.v1.AnalyticsService.BatchGetCustomerSegments:output_type -> kehu.analytics.v1.BatchGetCustomerSegmentsResponse
+	26, // 81: kehu.analytics.v1.AnalyticsService.BatchCheckMembership:output_type -> kehu.analytics.v1.BatchCheckMembershipResponse
+	29, // 82: kehu.analytics.v1.AnalyticsService.ListSegmentSizes:output_type -> kehu.analytics.v1.ListSegmentSizesResponse
+	37, // 83: kehu.analytics.v1.AnalyticsService.GetValueDistribution:output_type -> kehu.analytics.v1.GetValueDistributionResponse
+	38, // 84: kehu.analytics.v1.AnalyticsService.GetRfmGrid:output_type -> kehu.analytics.v1.GetRfmGridResponse
+	40, // 85: kehu.analytics.v1.AnalyticsService.GetCohortRetention:output_type -> kehu.analytics.v1.GetCohortRetentionResponse
+	42, // 86: kehu.analytics.v1.AnalyticsService.GetJourneyMap:output_type -> kehu.analytics.v1.GetJourneyMapResponse
+	44, // 87: kehu.analytics.v1.AnalyticsService.GetServiceKpis:output_type -> kehu.analytics.v1.GetServiceKpisResponse
+	46, // 88: kehu.analytics.v1.AnalyticsService.GetLifecycleFunnel:output_type -> kehu.analytics.v1.GetLifecycleFunnelResponse
+	48, // 89: kehu.analytics.v1.AnalyticsService.GetCareAndFollowUp:output_type -> kehu.analytics.v1.GetCareAndFollowUpResponse
+	50, // 90: kehu.analytics.v1.AnalyticsService.CreateReport:output_type -> kehu.analytics.v1.CreateReportResponse
+	52, // 91: kehu.analytics.v1.AnalyticsService.GetReport:output_type -> kehu.analytics.v1.GetReportResponse
+	54, // 92: kehu.analytics.v1.AnalyticsService.ListReports:output_type -> kehu.analytics.v1.ListReportsResponse
+	56, // 93: kehu.analytics.v1.AnalyticsService.DeleteReport:output_type -> kehu.analytics.v1.DeleteReportResponse
+	58, // 94: kehu.analytics.v1.AnalyticsService.RunReport:output_type -> kehu.analytics.v1.RunReportResponse
+	32, // 95: kehu.analytics.v1.AnalyticsService.StreamEvents:output_type -> kehu.analytics.v1.StreamEventsResponse
+	69, // [69:96] is the sub-list for method output_type
+	42, // [42:69] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_kehu_analytics_v1_analytics_service_proto_init() }
@@ -2957,7 +3527,7 @@ func file_kehu_analytics_v1_analytics_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_analytics_v1_analytics_service_proto_rawDesc), len(file_kehu_analytics_v1_analytics_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   49,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -40,6 +40,11 @@ const (
 	AnalyticsService_GetServiceKpis_FullMethodName           = "/kehu.analytics.v1.AnalyticsService/GetServiceKpis"
 	AnalyticsService_GetLifecycleFunnel_FullMethodName       = "/kehu.analytics.v1.AnalyticsService/GetLifecycleFunnel"
 	AnalyticsService_GetCareAndFollowUp_FullMethodName       = "/kehu.analytics.v1.AnalyticsService/GetCareAndFollowUp"
+	AnalyticsService_CreateReport_FullMethodName             = "/kehu.analytics.v1.AnalyticsService/CreateReport"
+	AnalyticsService_GetReport_FullMethodName                = "/kehu.analytics.v1.AnalyticsService/GetReport"
+	AnalyticsService_ListReports_FullMethodName              = "/kehu.analytics.v1.AnalyticsService/ListReports"
+	AnalyticsService_DeleteReport_FullMethodName             = "/kehu.analytics.v1.AnalyticsService/DeleteReport"
+	AnalyticsService_RunReport_FullMethodName                = "/kehu.analytics.v1.AnalyticsService/RunReport"
 	AnalyticsService_StreamEvents_FullMethodName             = "/kehu.analytics.v1.AnalyticsService/StreamEvents"
 )
 
@@ -103,6 +108,16 @@ type AnalyticsServiceClient interface {
 	// Follow-up visits and care greetings due in a period, per assignee and
 	// care rule.
 	GetCareAndFollowUp(ctx context.Context, in *GetCareAndFollowUpRequest, opts ...grpc.CallOption) (*GetCareAndFollowUpResponse, error)
+	// Saves a dashboard with its parameters and schedule.
+	CreateReport(ctx context.Context, in *CreateReportRequest, opts ...grpc.CallOption) (*CreateReportResponse, error)
+	// A report with its latest result.
+	GetReport(ctx context.Context, in *GetReportRequest, opts ...grpc.CallOption) (*GetReportResponse, error)
+	// Reports by id, without their results.
+	ListReports(ctx context.Context, in *ListReportsRequest, opts ...grpc.CallOption) (*ListReportsResponse, error)
+	// Deletes a report.
+	DeleteReport(ctx context.Context, in *DeleteReportRequest, opts ...grpc.CallOption) (*DeleteReportResponse, error)
+	// Computes a report now (as its creator), keeps and publishes the result.
+	RunReport(ctx context.Context, in *RunReportRequest, opts ...grpc.CallOption) (*RunReportResponse, error)
 	// Streams the service's events (segment.entered, segment.exited) after
 	// after_sequence, then new ones as they commit.
 	StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error)
@@ -326,6 +341,56 @@ func (c *analyticsServiceClient) GetCareAndFollowUp(ctx context.Context, in *Get
 	return out, nil
 }
 
+func (c *analyticsServiceClient) CreateReport(ctx context.Context, in *CreateReportRequest, opts ...grpc.CallOption) (*CreateReportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateReportResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_CreateReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyticsServiceClient) GetReport(ctx context.Context, in *GetReportRequest, opts ...grpc.CallOption) (*GetReportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetReportResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_GetReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyticsServiceClient) ListReports(ctx context.Context, in *ListReportsRequest, opts ...grpc.CallOption) (*ListReportsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListReportsResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_ListReports_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyticsServiceClient) DeleteReport(ctx context.Context, in *DeleteReportRequest, opts ...grpc.CallOption) (*DeleteReportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteReportResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_DeleteReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyticsServiceClient) RunReport(ctx context.Context, in *RunReportRequest, opts ...grpc.CallOption) (*RunReportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RunReportResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_RunReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *analyticsServiceClient) StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &AnalyticsService_ServiceDesc.Streams[0], AnalyticsService_StreamEvents_FullMethodName, cOpts...)
@@ -405,6 +470,16 @@ type AnalyticsServiceServer interface {
 	// Follow-up visits and care greetings due in a period, per assignee and
 	// care rule.
 	GetCareAndFollowUp(context.Context, *GetCareAndFollowUpRequest) (*GetCareAndFollowUpResponse, error)
+	// Saves a dashboard with its parameters and schedule.
+	CreateReport(context.Context, *CreateReportRequest) (*CreateReportResponse, error)
+	// A report with its latest result.
+	GetReport(context.Context, *GetReportRequest) (*GetReportResponse, error)
+	// Reports by id, without their results.
+	ListReports(context.Context, *ListReportsRequest) (*ListReportsResponse, error)
+	// Deletes a report.
+	DeleteReport(context.Context, *DeleteReportRequest) (*DeleteReportResponse, error)
+	// Computes a report now (as its creator), keeps and publishes the result.
+	RunReport(context.Context, *RunReportRequest) (*RunReportResponse, error)
 	// Streams the service's events (segment.entered, segment.exited) after
 	// after_sequence, then new ones as they commit.
 	StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error
@@ -480,6 +555,21 @@ func (UnimplementedAnalyticsServiceServer) GetLifecycleFunnel(context.Context, *
 }
 func (UnimplementedAnalyticsServiceServer) GetCareAndFollowUp(context.Context, *GetCareAndFollowUpRequest) (*GetCareAndFollowUpResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCareAndFollowUp not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) CreateReport(context.Context, *CreateReportRequest) (*CreateReportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateReport not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) GetReport(context.Context, *GetReportRequest) (*GetReportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetReport not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) ListReports(context.Context, *ListReportsRequest) (*ListReportsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListReports not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) DeleteReport(context.Context, *DeleteReportRequest) (*DeleteReportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteReport not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) RunReport(context.Context, *RunReportRequest) (*RunReportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RunReport not implemented")
 }
 func (UnimplementedAnalyticsServiceServer) StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamEvents not implemented")
@@ -883,6 +973,96 @@ func _AnalyticsService_GetCareAndFollowUp_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AnalyticsService_CreateReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).CreateReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_CreateReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).CreateReport(ctx, req.(*CreateReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyticsService_GetReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).GetReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_GetReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).GetReport(ctx, req.(*GetReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyticsService_ListReports_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListReportsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).ListReports(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_ListReports_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).ListReports(ctx, req.(*ListReportsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyticsService_DeleteReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).DeleteReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_DeleteReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).DeleteReport(ctx, req.(*DeleteReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyticsService_RunReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RunReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).RunReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_RunReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).RunReport(ctx, req.(*RunReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AnalyticsService_StreamEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(StreamEventsRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -984,6 +1164,26 @@ var AnalyticsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetCareAndFollowUp",
 			Handler:    _AnalyticsService_GetCareAndFollowUp_Handler,
+		},
+		{
+			MethodName: "CreateReport",
+			Handler:    _AnalyticsService_CreateReport_Handler,
+		},
+		{
+			MethodName: "GetReport",
+			Handler:    _AnalyticsService_GetReport_Handler,
+		},
+		{
+			MethodName: "ListReports",
+			Handler:    _AnalyticsService_ListReports_Handler,
+		},
+		{
+			MethodName: "DeleteReport",
+			Handler:    _AnalyticsService_DeleteReport_Handler,
+		},
+		{
+			MethodName: "RunReport",
+			Handler:    _AnalyticsService_RunReport_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -9,6 +9,7 @@ package analyticsv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	anypb "google.golang.org/protobuf/types/known/anypb"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
@@ -1536,11 +1537,192 @@ func (x *FollowUpCounts) GetCompletionPercent() float64 {
 	return 0
 }
 
+// Report is a saved dashboard with its parameters, computed on a schedule
+// (so a manager's Monday report is ready) and on demand; the latest result
+// is kept, and each run is published as a report.completed event.
+// Name: reports/{report}.
+type Report struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Name        string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	DisplayName string                 `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// JOURNEY_MAP, LIFECYCLE_FUNNEL, VALUE_DISTRIBUTION, RFM_GRID,
+	// SERVICE_KPIS, COHORT_RETENTION or CARE_AND_FOLLOW_UP.
+	Dashboard string `protobuf:"bytes,3,opt,name=dashboard,proto3" json:"dashboard,omitempty"`
+	// Each run covers this long a period, ending at the run.
+	Period *durationpb.Duration `protobuf:"bytes,4,opt,name=period,proto3" json:"period,omitempty"`
+	// The dashboard's parameters (see its request).
+	Segment        string `protobuf:"bytes,5,opt,name=segment,proto3" json:"segment,omitempty"`
+	AccountManager string `protobuf:"bytes,6,opt,name=account_manager,json=accountManager,proto3" json:"account_manager,omitempty"`
+	Granularity    string `protobuf:"bytes,7,opt,name=granularity,proto3" json:"granularity,omitempty"`
+	CurrencyCode   string `protobuf:"bytes,8,opt,name=currency_code,json=currencyCode,proto3" json:"currency_code,omitempty"`
+	// When it runs: a cron expression (minute hour day-of-month month
+	// day-of-week, e.g. "0 8 * * MON" for Mondays at 08:00) in time_zone.
+	Schedule string `protobuf:"bytes,9,opt,name=schedule,proto3" json:"schedule,omitempty"`
+	// IANA time zone of the schedule, e.g. "Asia/Shanghai".
+	TimeZone string `protobuf:"bytes,10,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Output only: who created it; runs see what they may see.
+	Creator string `protobuf:"bytes,11,opt,name=creator,proto3" json:"creator,omitempty"`
+	// Output only.
+	NextRunTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=next_run_time,json=nextRunTime,proto3" json:"next_run_time,omitempty"`
+	// Output only: the latest run and its result, the dashboard's message
+	// (e.g. kehu.analytics.v1.JourneyMap).
+	LastRunTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=last_run_time,json=lastRunTime,proto3" json:"last_run_time,omitempty"`
+	LastResult  *anypb.Any             `protobuf:"bytes,14,opt,name=last_result,json=lastResult,proto3" json:"last_result,omitempty"`
+	// Output only.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Output only.
+	Etag          string `protobuf:"bytes,16,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Report) Reset() {
+	*x = Report{}
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Report) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Report) ProtoMessage() {}
+
+func (x *Report) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_analytics_v1_dashboards_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Report.ProtoReflect.Descriptor instead.
+func (*Report) Descriptor() ([]byte, []int) {
+	return file_kehu_analytics_v1_dashboards_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *Report) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Report) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *Report) GetDashboard() string {
+	if x != nil {
+		return x.Dashboard
+	}
+	return ""
+}
+
+func (x *Report) GetPeriod() *durationpb.Duration {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
+func (x *Report) GetSegment() string {
+	if x != nil {
+		return x.Segment
+	}
+	return ""
+}
+
+func (x *Report) GetAccountManager() string {
+	if x != nil {
+		return x.AccountManager
+	}
+	return ""
+}
+
+func (x *Report) GetGranularity() string {
+	if x != nil {
+		return x.Granularity
+	}
+	return ""
+}
+
+func (x *Report) GetCurrencyCode() string {
+	if x != nil {
+		return x.CurrencyCode
+	}
+	return ""
+}
+
+func (x *Report) GetSchedule() string {
+	if x != nil {
+		return x.Schedule
+	}
+	return ""
+}
+
+func (x *Report) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *Report) GetCreator() string {
+	if x != nil {
+		return x.Creator
+	}
+	return ""
+}
+
+func (x *Report) GetNextRunTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextRunTime
+	}
+	return nil
+}
+
+func (x *Report) GetLastRunTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastRunTime
+	}
+	return nil
+}
+
+func (x *Report) GetLastResult() *anypb.Any {
+	if x != nil {
+		return x.LastResult
+	}
+	return nil
+}
+
+func (x *Report) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Report) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 var File_kehu_analytics_v1_dashboards_proto protoreflect.FileDescriptor
 
 const file_kehu_analytics_v1_dashboards_proto_rawDesc = "" +
 	"\n" +
-	"\"kehu/analytics/v1/dashboards.proto\x12\x11kehu.analytics.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd3\x01\n" +
+	"\"kehu/analytics/v1/dashboards.proto\x12\x11kehu.analytics.v1\x1a\x19google/protobuf/any.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd3\x01\n" +
 	"\x11ValueDistribution\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
@@ -1667,7 +1849,27 @@ const file_kehu_analytics_v1_dashboards_proto_rawDesc = "" +
 	"\x06missed\x18\x04 \x01(\x03R\x06missed\x12\x1c\n" +
 	"\tcancelled\x18\x05 \x01(\x03R\tcancelled\x12\x18\n" +
 	"\aplanned\x18\x06 \x01(\x03R\aplanned\x12-\n" +
-	"\x12completion_percent\x18\a \x01(\x01R\x11completionPercentB@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
+	"\x12completion_percent\x18\a \x01(\x01R\x11completionPercent\"\xf5\x04\n" +
+	"\x06Report\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x1c\n" +
+	"\tdashboard\x18\x03 \x01(\tR\tdashboard\x121\n" +
+	"\x06period\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x06period\x12\x18\n" +
+	"\asegment\x18\x05 \x01(\tR\asegment\x12'\n" +
+	"\x0faccount_manager\x18\x06 \x01(\tR\x0eaccountManager\x12 \n" +
+	"\vgranularity\x18\a \x01(\tR\vgranularity\x12#\n" +
+	"\rcurrency_code\x18\b \x01(\tR\fcurrencyCode\x12\x1a\n" +
+	"\bschedule\x18\t \x01(\tR\bschedule\x12\x1b\n" +
+	"\ttime_zone\x18\n" +
+	" \x01(\tR\btimeZone\x12\x18\n" +
+	"\acreator\x18\v \x01(\tR\acreator\x12>\n" +
+	"\rnext_run_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\vnextRunTime\x12>\n" +
+	"\rlast_run_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\vlastRunTime\x125\n" +
+	"\vlast_result\x18\x0e \x01(\v2\x14.google.protobuf.AnyR\n" +
+	"lastResult\x12;\n" +
+	"\vcreate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12\x12\n" +
+	"\x04etag\x18\x10 \x01(\tR\x04etagB@Z>github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1;analyticsv1b\x06proto3"
 
 var (
 	file_kehu_analytics_v1_dashboards_proto_rawDescOnce sync.Once
@@ -1681,7 +1883,7 @@ func file_kehu_analytics_v1_dashboards_proto_rawDescGZIP() []byte {
 	return file_kehu_analytics_v1_dashboards_proto_rawDescData
 }
 
-var file_kehu_analytics_v1_dashboards_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_kehu_analytics_v1_dashboards_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_kehu_analytics_v1_dashboards_proto_goTypes = []any{
 	(*ValueDistribution)(nil),         // 0: kehu.analytics.v1.ValueDistribution
 	(*CurrencyValueDistribution)(nil), // 1: kehu.analytics.v1.CurrencyValueDistribution
@@ -1702,48 +1904,55 @@ var file_kehu_analytics_v1_dashboards_proto_goTypes = []any{
 	(*FunnelFlow)(nil),                // 16: kehu.analytics.v1.FunnelFlow
 	(*CareAndFollowUp)(nil),           // 17: kehu.analytics.v1.CareAndFollowUp
 	(*FollowUpCounts)(nil),            // 18: kehu.analytics.v1.FollowUpCounts
-	(*timestamppb.Timestamp)(nil),     // 19: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),       // 20: google.protobuf.Duration
+	(*Report)(nil),                    // 19: kehu.analytics.v1.Report
+	(*timestamppb.Timestamp)(nil),     // 20: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),       // 21: google.protobuf.Duration
+	(*anypb.Any)(nil),                 // 22: google.protobuf.Any
 }
 var file_kehu_analytics_v1_dashboards_proto_depIdxs = []int32{
-	19, // 0: kehu.analytics.v1.ValueDistribution.start_time:type_name -> google.protobuf.Timestamp
-	19, // 1: kehu.analytics.v1.ValueDistribution.end_time:type_name -> google.protobuf.Timestamp
+	20, // 0: kehu.analytics.v1.ValueDistribution.start_time:type_name -> google.protobuf.Timestamp
+	20, // 1: kehu.analytics.v1.ValueDistribution.end_time:type_name -> google.protobuf.Timestamp
 	1,  // 2: kehu.analytics.v1.ValueDistribution.currencies:type_name -> kehu.analytics.v1.CurrencyValueDistribution
 	2,  // 3: kehu.analytics.v1.CurrencyValueDistribution.pareto:type_name -> kehu.analytics.v1.ParetoPoint
 	3,  // 4: kehu.analytics.v1.CurrencyValueDistribution.tiers:type_name -> kehu.analytics.v1.TierShare
-	19, // 5: kehu.analytics.v1.RfmGrid.start_time:type_name -> google.protobuf.Timestamp
-	19, // 6: kehu.analytics.v1.RfmGrid.end_time:type_name -> google.protobuf.Timestamp
+	20, // 5: kehu.analytics.v1.RfmGrid.start_time:type_name -> google.protobuf.Timestamp
+	20, // 6: kehu.analytics.v1.RfmGrid.end_time:type_name -> google.protobuf.Timestamp
 	5,  // 7: kehu.analytics.v1.RfmGrid.cells:type_name -> kehu.analytics.v1.RfmCell
 	6,  // 8: kehu.analytics.v1.RfmGrid.labels:type_name -> kehu.analytics.v1.RfmLabelCount
-	19, // 9: kehu.analytics.v1.CohortRetention.start_time:type_name -> google.protobuf.Timestamp
-	19, // 10: kehu.analytics.v1.CohortRetention.end_time:type_name -> google.protobuf.Timestamp
+	20, // 9: kehu.analytics.v1.CohortRetention.start_time:type_name -> google.protobuf.Timestamp
+	20, // 10: kehu.analytics.v1.CohortRetention.end_time:type_name -> google.protobuf.Timestamp
 	8,  // 11: kehu.analytics.v1.CohortRetention.cohorts:type_name -> kehu.analytics.v1.Cohort
 	9,  // 12: kehu.analytics.v1.Cohort.months:type_name -> kehu.analytics.v1.CohortMonth
-	19, // 13: kehu.analytics.v1.JourneyMap.start_time:type_name -> google.protobuf.Timestamp
-	19, // 14: kehu.analytics.v1.JourneyMap.end_time:type_name -> google.protobuf.Timestamp
+	20, // 13: kehu.analytics.v1.JourneyMap.start_time:type_name -> google.protobuf.Timestamp
+	20, // 14: kehu.analytics.v1.JourneyMap.end_time:type_name -> google.protobuf.Timestamp
 	11, // 15: kehu.analytics.v1.JourneyMap.cells:type_name -> kehu.analytics.v1.JourneyCell
-	20, // 16: kehu.analytics.v1.JourneyCell.median_time_to_convert:type_name -> google.protobuf.Duration
-	19, // 17: kehu.analytics.v1.ServiceKpis.start_time:type_name -> google.protobuf.Timestamp
-	19, // 18: kehu.analytics.v1.ServiceKpis.end_time:type_name -> google.protobuf.Timestamp
+	21, // 16: kehu.analytics.v1.JourneyCell.median_time_to_convert:type_name -> google.protobuf.Duration
+	20, // 17: kehu.analytics.v1.ServiceKpis.start_time:type_name -> google.protobuf.Timestamp
+	20, // 18: kehu.analytics.v1.ServiceKpis.end_time:type_name -> google.protobuf.Timestamp
 	13, // 19: kehu.analytics.v1.ServiceKpis.points:type_name -> kehu.analytics.v1.ServiceKpiPoint
-	20, // 20: kehu.analytics.v1.ServiceKpiPoint.median_first_response:type_name -> google.protobuf.Duration
-	20, // 21: kehu.analytics.v1.ServiceKpiPoint.median_resolution:type_name -> google.protobuf.Duration
-	19, // 22: kehu.analytics.v1.LifecycleFunnel.start_time:type_name -> google.protobuf.Timestamp
-	19, // 23: kehu.analytics.v1.LifecycleFunnel.end_time:type_name -> google.protobuf.Timestamp
-	19, // 24: kehu.analytics.v1.LifecycleFunnel.previous_start_time:type_name -> google.protobuf.Timestamp
+	21, // 20: kehu.analytics.v1.ServiceKpiPoint.median_first_response:type_name -> google.protobuf.Duration
+	21, // 21: kehu.analytics.v1.ServiceKpiPoint.median_resolution:type_name -> google.protobuf.Duration
+	20, // 22: kehu.analytics.v1.LifecycleFunnel.start_time:type_name -> google.protobuf.Timestamp
+	20, // 23: kehu.analytics.v1.LifecycleFunnel.end_time:type_name -> google.protobuf.Timestamp
+	20, // 24: kehu.analytics.v1.LifecycleFunnel.previous_start_time:type_name -> google.protobuf.Timestamp
 	15, // 25: kehu.analytics.v1.LifecycleFunnel.stages:type_name -> kehu.analytics.v1.FunnelStage
 	16, // 26: kehu.analytics.v1.FunnelStage.current:type_name -> kehu.analytics.v1.FunnelFlow
 	16, // 27: kehu.analytics.v1.FunnelStage.previous:type_name -> kehu.analytics.v1.FunnelFlow
-	20, // 28: kehu.analytics.v1.FunnelFlow.median_time_in_stage:type_name -> google.protobuf.Duration
-	19, // 29: kehu.analytics.v1.CareAndFollowUp.start_time:type_name -> google.protobuf.Timestamp
-	19, // 30: kehu.analytics.v1.CareAndFollowUp.end_time:type_name -> google.protobuf.Timestamp
+	21, // 28: kehu.analytics.v1.FunnelFlow.median_time_in_stage:type_name -> google.protobuf.Duration
+	20, // 29: kehu.analytics.v1.CareAndFollowUp.start_time:type_name -> google.protobuf.Timestamp
+	20, // 30: kehu.analytics.v1.CareAndFollowUp.end_time:type_name -> google.protobuf.Timestamp
 	18, // 31: kehu.analytics.v1.CareAndFollowUp.assignees:type_name -> kehu.analytics.v1.FollowUpCounts
 	18, // 32: kehu.analytics.v1.CareAndFollowUp.care_rules:type_name -> kehu.analytics.v1.FollowUpCounts
-	33, // [33:33] is the sub-list for method output_type
-	33, // [33:33] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	21, // 33: kehu.analytics.v1.Report.period:type_name -> google.protobuf.Duration
+	20, // 34: kehu.analytics.v1.Report.next_run_time:type_name -> google.protobuf.Timestamp
+	20, // 35: kehu.analytics.v1.Report.last_run_time:type_name -> google.protobuf.Timestamp
+	22, // 36: kehu.analytics.v1.Report.last_result:type_name -> google.protobuf.Any
+	20, // 37: kehu.analytics.v1.Report.create_time:type_name -> google.protobuf.Timestamp
+	38, // [38:38] is the sub-list for method output_type
+	38, // [38:38] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_kehu_analytics_v1_dashboards_proto_init() }
@@ -1757,7 +1966,7 @@ func file_kehu_analytics_v1_dashboards_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_analytics_v1_dashboards_proto_rawDesc), len(file_kehu_analytics_v1_dashboards_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
