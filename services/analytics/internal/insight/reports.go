@@ -3,6 +3,7 @@ package insight
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,7 +39,7 @@ type Report struct {
 func ReportName(id string) string { return "reports/" + id }
 
 // Etag is the report's strong etag.
-func (r *Report) Etag() string { return (&Segment{Revision: r.Revision}).Etag() }
+func (r *Report) Etag() string { return strconv.Quote(strconv.FormatInt(r.Revision, 10)) }
 
 // ReportCodec encodes a dashboard's answer (e.g. *JourneyMap) for keeping
 // and publishing; the transport layer provides it.
