@@ -3,8 +3,12 @@ package app
 import (
 	"context"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"net"
+	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +16,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
 	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/testkit"
@@ -140,4 +146,104 @@ func BenchmarkSegmentLookupVsBare(b *testing.B) {
 	b.ReportMetric(ratios[len(ratios)/2], "ratio-to-bare")
 	b.ReportMetric(redisRatios[len(redisRatios)/2], "redis-only-ratio-to-bare")
 	b.ReportMetric(0, "ns/op") // the ratio is the result, not the time per iteration
+}
+
+// BenchmarkDashboards loads a generated base straight into the read model
+// (KEHU_BENCH_CUSTOMERS customers, default 100,000, with ten interactions
+// each: purchases, contacts at touchpoints, complaints; tickets, survey
+// answers, follow-ups and stage changes) and reports each dashboard's time
+// over the last 12 months, the best of three runs.
+func BenchmarkDashboards(b *testing.B) {
+	customers := 100_000
+	if v, err := strconv.Atoi(os.Getenv("KEHU_BENCH_CUSTOMERS")); err == nil && v > 0 {
+		customers = v
+	}
+	e := start(b, func(c *Config) { c.Follow = false })
+	ctx := context.Background()
+	conn := e.readModel(b)
+	rng := rand.New(rand.NewPCG(1, 2))
+	now := time.Now().UTC()
+	stages := []string{"PROSPECT", "FIRST_PURCHASE", "REPEAT", "LOYAL", "AT_RISK", "CHURNED"}
+	touchpoints := []string{"trade-show", "hotline", "online-store", "live-chat", "wechat", "store"}
+	copyIn := func(table string, cols []string, n int, row func(i int) []any) {
+		b.Helper()
+		if _, err := conn.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromSlice(n, func(i int) ([]any, error) { return row(i), nil })); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ids := make([]string, customers)
+	for i := range ids {
+		ids[i] = uuid.NewString()
+	}
+	loadStart := time.Now()
+	copyIn("customers", []string{"id", "display_name", "account_manager", "lifecycle_stage"}, customers, func(i int) []any {
+		return []any{ids[i], fmt.Sprint("C", i), []string{"", "alice", "bob", "carol"}[i%4], stages[i%len(stages)]}
+	})
+	copyIn("records", []string{"id", "customer_id", "channel", "kind", "occur_time", "amount", "currency_code", "satisfaction", "touchpoint", "stage"}, 10*customers, func(i int) []any {
+		kind, amount, currency := []string{"PURCHASE", "CONTACT", "CONTACT", "COMPLAINT_MENTION"}[rng.IntN(4)], any(nil), ""
+		if kind == "PURCHASE" {
+			amount, currency = fmt.Sprintf("%d.%02d", 10+rng.IntN(5000), rng.IntN(100)), "CNY"
+		}
+		return []any{uuid.New(), ids[i/10], "WEBSITE", kind, now.Add(-time.Duration(rng.IntN(500*24)) * time.Hour), amount, currency,
+			rng.IntN(6), touchpoints[rng.IntN(len(touchpoints))], stages[rng.IntN(len(stages))]}
+	})
+	copyIn("tickets", []string{"id", "customer_id", "type", "status", "create_time", "resolve_time", "queue", "first_response_time", "first_response_sla", "resolution_sla"}, customers/2, func(i int) []any {
+		created := now.Add(-time.Duration(rng.IntN(400*24)) * time.Hour)
+		fr, res := created.Add(time.Hour), created.Add(30*time.Hour)
+		return []any{uuid.New(), ids[rng.IntN(customers)], []string{"INQUIRY", "COMPLAINT"}[rng.IntN(2)], "RESOLVED", created, res, []string{"support", "vip"}[rng.IntN(2)], fr,
+			[]string{"MET", "BREACHED"}[rng.IntN(2)], []string{"MET", "BREACHED"}[rng.IntN(2)]}
+	})
+	copyIn("follow_ups", []string{"id", "customer_id", "assignee", "care_rule", "state", "due_time"}, customers, func(i int) []any {
+		return []any{uuid.New(), ids[i], []string{"alice", "bob", "carol"}[i%3], []string{"", "vip-birthday"}[i%2],
+			[]string{"PLANNED", "COMPLETED", "MISSED"}[rng.IntN(3)], now.Add(time.Duration(rng.IntN(400*24)-300*24) * time.Hour)}
+	})
+	copyIn("stage_transitions", []string{"customer_id", "stage", "at"}, 2*customers, func(i int) []any {
+		return []any{ids[i/2], stages[rng.IntN(len(stages))], now.Add(-time.Duration(rng.IntN(500*24*60)+i%2) * time.Minute)}
+	})
+	if _, err := conn.Exec(ctx, "ANALYZE"); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("loaded %d customers and %d interactions in %s", customers, 10*customers, time.Since(loadStart).Round(time.Second))
+	mgr := testkit.As(b, "mia", auth.RoleManager)
+	for _, d := range []struct {
+		name string
+		call func() error
+	}{
+		{"journey-map", func() error {
+			_, err := e.analytics.GetJourneyMap(mgr, &analyticsv1.GetJourneyMapRequest{})
+			return err
+		}},
+		{"lifecycle-funnel", func() error {
+			_, err := e.analytics.GetLifecycleFunnel(mgr, &analyticsv1.GetLifecycleFunnelRequest{})
+			return err
+		}},
+		{"value-distribution", func() error {
+			_, err := e.analytics.GetValueDistribution(mgr, &analyticsv1.GetValueDistributionRequest{})
+			return err
+		}},
+		{"rfm-grid", func() error { _, err := e.analytics.GetRfmGrid(mgr, &analyticsv1.GetRfmGridRequest{}); return err }},
+		{"service-kpis", func() error {
+			_, err := e.analytics.GetServiceKpis(mgr, &analyticsv1.GetServiceKpisRequest{})
+			return err
+		}},
+		{"cohort-retention", func() error {
+			_, err := e.analytics.GetCohortRetention(mgr, &analyticsv1.GetCohortRetentionRequest{})
+			return err
+		}},
+		{"care-and-follow-up", func() error {
+			_, err := e.analytics.GetCareAndFollowUp(mgr, &analyticsv1.GetCareAndFollowUpRequest{})
+			return err
+		}},
+	} {
+		best := time.Duration(math.MaxInt64)
+		for range 3 {
+			t0 := time.Now()
+			if err := d.call(); err != nil {
+				b.Fatalf("%s: %v", d.name, err)
+			}
+			best = min(best, time.Since(t0))
+		}
+		b.ReportMetric(float64(best.Milliseconds()), d.name+"-ms")
+	}
+	b.ReportMetric(0, "ns/op")
 }

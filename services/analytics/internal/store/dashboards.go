@@ -208,11 +208,12 @@ func (s *Store) JourneyCells(ctx context.Context, q insight.DashboardQuery) ([]i
 		), firsts AS (
 			SELECT stage, touchpoint, customer_id, min(occur_time) AS first FROM touches GROUP BY 1, 2, 3
 		), moves AS (
-			SELECT f.stage, f.touchpoint, f.first,
-			       (SELECT min(t.at) FROM stage_transitions t
-			        WHERE t.customer_id = f.customer_id AND t.at > f.first AND t.at < `+end+`
-			          AND t.stage = ANY (`+movedOn("f.stage")+`)) AS moved
-			FROM firsts f
+			-- One join rather than a lookup per first touch: the first
+			-- later move on of each, if any.
+			SELECT f.stage, f.touchpoint, f.first, min(t.at) AS moved
+			FROM firsts f LEFT JOIN stage_transitions t ON t.customer_id = f.customer_id AND t.at > f.first AND t.at < `+end+`
+			     AND t.stage = ANY (`+movedOn("f.stage")+`)
+			GROUP BY f.stage, f.touchpoint, f.customer_id, f.first
 		), converted AS (
 			SELECT stage, touchpoint, count(moved) AS n,
 			       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM moved - first)) FILTER (WHERE moved IS NOT NULL) AS median
