@@ -193,6 +193,10 @@ func (c *Cache) Fill(ctx context.Context, t Ticket, value []byte, ttl time.Durat
 
 // FillMany is Fill for many tickets in one round trip.
 func (c *Cache) FillMany(ctx context.Context, tickets []Ticket, values [][]byte, ttl time.Duration) {
+	c.fillMany(ctx, tickets, values, ttl, true)
+}
+
+func (c *Cache) fillMany(ctx context.Context, tickets []Ticket, values [][]byte, ttl time.Duration, loadScript bool) {
 	if c.client == nil {
 		return
 	}
@@ -210,10 +214,10 @@ func (c *Cache) FillMany(ctx context.Context, tickets []Ticket, values [][]byte,
 	if errors.Is(err, redis.Nil) {
 		err = nil
 	}
-	if err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+	if err != nil && loadScript && strings.HasPrefix(err.Error(), "NOSCRIPT") {
 		// First use on this Redis: load the script and try once more.
 		if err = fillScript.Load(ctx, c.client).Err(); err == nil {
-			c.FillMany(ctx, tickets, values, ttl)
+			c.fillMany(ctx, tickets, values, ttl, false)
 			return
 		}
 	}

@@ -96,6 +96,37 @@ func TestSavedReports(t *testing.T) {
 		t.Errorf("%d report.completed events, want 2", completed)
 	}
 
+	// A report that can no longer be answered (its segment is gone) waits
+	// for its next time and does not hold the others back.
+	if _, err := e.analytics.CreateSegment(mgr, &analyticsv1.CreateSegmentRequest{SegmentId: "short-lived", Segment: &analyticsv1.Segment{
+		DisplayName: "Short-lived", Filter: "purchases_90d >= 1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.analytics.CreateReport(mgr, &analyticsv1.CreateReportRequest{ReportId: "orphan", Report: &analyticsv1.Report{
+		DisplayName: "Orphan", Dashboard: "RFM_GRID", Period: week, Segment: "segments/short-lived", Schedule: "0 8 * * *", TimeZone: "UTC"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.analytics.DeleteSegment(mgr, &analyticsv1.DeleteSegmentRequest{Name: "segments/short-lived"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.readModel(t).Exec(context.Background(), `UPDATE reports SET next_run_time = now() - interval '1 minute'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.app.svc.RunDueReports(context.Background()); err != nil {
+		t.Fatalf("a report that cannot run stopped the pass: %v", err)
+	}
+	orphan, err := e.analytics.GetReport(mgr, &analyticsv1.GetReportRequest{Name: "reports/orphan"})
+	if err != nil || orphan.GetReport().GetLastRunTime() != nil || !orphan.GetReport().GetNextRunTime().AsTime().After(time.Now()) {
+		t.Errorf("the orphan report: %v %v", orphan, err)
+	}
+	if _, err := e.analytics.DeleteReport(mgr, &analyticsv1.DeleteReportRequest{Name: "reports/orphan"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = e.analytics.GetReport(mgr, &analyticsv1.GetReportRequest{Name: "reports/monday-kpis"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	list, err := e.analytics.ListReports(mgr, &analyticsv1.ListReportsRequest{})
 	if err != nil || len(list.GetReports()) != 1 || list.GetReports()[0].GetLastResult() != nil {
 		t.Errorf("list: %v %v", list, err)

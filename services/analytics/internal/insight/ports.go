@@ -76,6 +76,8 @@ type Store interface {
 	ListReports(ctx context.Context, afterID string, limit int) ([]*Report, error)
 	DeleteReport(ctx context.Context, id string, revision int64) error
 	DueReports(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// Reschedule moves a report's next run without running it.
+	Reschedule(ctx context.Context, id string, next time.Time) error
 
 	// CheckFilter compiles a segment filter without running it.
 	CheckFilter(filter string) error

@@ -3,6 +3,7 @@ package insight
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -229,7 +230,22 @@ func (s *Service) RunDueReports(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		if err := s.run(ctx, r); err != nil {
+		err = s.run(ctx, r)
+		if errs.Is(err, errs.KindNotFound) || errs.Is(err, errs.KindInvalidArgument) || errs.Is(err, errs.KindFailedPrecondition) {
+			// The report can no longer be answered (its segment was
+			// deleted, say): it waits for its next time rather than block
+			// the others, and says why.
+			slog.WarnContext(ctx, "saved report could not run; skipped to its next time", "report", ReportName(id), "error", err)
+			next, nerr := r.next(s.now())
+			if nerr == nil {
+				nerr = s.store.Reschedule(ctx, id, next)
+			}
+			if nerr != nil {
+				return n, nerr
+			}
+			continue
+		}
+		if err != nil {
 			return n, err
 		}
 	}

@@ -71,6 +71,12 @@ func (s *Store) DueReports(ctx context.Context, now time.Time, limit int) ([]str
 	})
 }
 
+// Reschedule implements insight.Store.
+func (s *Store) Reschedule(ctx context.Context, id string, next time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE reports SET next_run_time = $2 WHERE id = $1`, id, next)
+	return pg.Classify(err)
+}
+
 // SaveRun implements insight.Tx: the run's result and the next run.
 func (t *tx) SaveRun(ctx context.Context, id string, at, next time.Time, result []byte) error {
 	_, err := t.tx.Exec(ctx, `UPDATE reports SET last_run_time = $2, last_result = $3, next_run_time = $4, revision = revision + 1 WHERE id = $1`,
