@@ -35,6 +35,13 @@ func ToDomain[E Enum](e E, prefix, field string, v *errs.Violations) string {
 	return strings.TrimPrefix(string(d.Name()), prefix)
 }
 
+// Name is the domain value of e for reading what another service sent
+// (event payloads): as ToDomain, with unknown numbers read as "".
+func Name[E Enum](e E, prefix string) string {
+	var ignored errs.Violations
+	return ToDomain(e, prefix, "", &ignored)
+}
+
 // FromDomain converts a stored value back, given the generated
 // name-to-number map (e.g. customerv1.LifecycleStage_value); "" is 0.
 func FromDomain[E ~int32](values map[string]int32, prefix, s string) E {

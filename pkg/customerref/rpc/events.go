@@ -10,6 +10,7 @@ import (
 	eventv1 "github.com/kehu-crm/kehu/pkg/api/kehu/event/v1"
 	"github.com/kehu-crm/kehu/pkg/customerref"
 	"github.com/kehu-crm/kehu/pkg/follow"
+	"github.com/kehu-crm/kehu/pkg/protoenum"
 )
 
 // Events is the customer service's event stream as a follow.Source; conn
@@ -75,13 +76,6 @@ func Snapshot(c *customerv1.Customer) *customerref.Snapshot {
 	if c == nil {
 		return nil
 	}
-	trim := func(s, prefix string) string {
-		s = strings.TrimPrefix(s, prefix)
-		if s == "UNSPECIFIED" {
-			return ""
-		}
-		return s
-	}
 	var needs []string
 	for _, n := range []struct {
 		on   bool
@@ -94,15 +88,15 @@ func Snapshot(c *customerv1.Customer) *customerref.Snapshot {
 	return &customerref.Snapshot{
 		ID:               strings.TrimPrefix(c.GetName(), "customers/"),
 		DisplayName:      c.GetDisplayName(),
-		Kind:             trim(c.GetKind().String(), "KIND_"),
-		Source:           trim(c.GetSource().String(), "SOURCE_CHANNEL_"),
-		Stage:            trim(c.GetLifecycleStage().String(), "LIFECYCLE_STAGE_"),
-		ValueTier:        trim(c.GetValueTier().String(), "VALUE_TIER_"),
+		Kind:             protoenum.Name(c.GetKind(), "KIND_"),
+		Source:           protoenum.Name(c.GetSource(), "SOURCE_CHANNEL_"),
+		Stage:            protoenum.Name(c.GetLifecycleStage(), "LIFECYCLE_STAGE_"),
+		ValueTier:        protoenum.Name(c.GetValueTier(), "VALUE_TIER_"),
 		AccountManager:   c.GetAccountManager(),
 		Tags:             c.GetTags(),
 		Birthday:         c.GetBirthday(),
 		Needs:            needs,
-		PriceSensitivity: trim(c.GetNeedProfile().GetPriceSensitivity().String(), "PRICE_SENSITIVITY_"),
+		PriceSensitivity: protoenum.Name(c.GetNeedProfile().GetPriceSensitivity(), "PRICE_SENSITIVITY_"),
 		LoyaltyPoints:    c.GetLoyaltyPoints(),
 		Since:            c.GetCreateTime().AsTime(),
 		Deleted:          c.GetDeleteTime() != nil,

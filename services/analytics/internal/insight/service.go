@@ -165,6 +165,7 @@ func (s *Service) Cursor(ctx context.Context, source string) (int64, error) {
 // transaction, and their cache entry dropped once it committed: no lookup
 // answers from before a committed change (beyond the in-flight ones).
 func (s *Service) Apply(ctx context.Context, source string, e Event) error {
+	ids := e.customers()
 	var touched []string
 	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		touched = nil
@@ -175,14 +176,13 @@ func (s *Service) Apply(ctx context.Context, source string, e Event) error {
 		if e.Sequence <= cur {
 			return nil
 		}
-		if err := tx.LockCustomers(ctx, e.customers()); err != nil {
+		if err := tx.LockCustomers(ctx, ids); err != nil {
 			return err
 		}
 		if err := s.apply(ctx, tx, e); err != nil {
 			return err
 		}
-		touched = e.customers()
-		for _, id := range touched {
+		for _, id := range ids {
 			changes, err := tx.EvaluateCustomer(ctx, id)
 			if err != nil {
 				return err
@@ -191,6 +191,7 @@ func (s *Service) Apply(ctx context.Context, source string, e Event) error {
 				return err
 			}
 		}
+		touched = ids
 		return tx.SetCursor(ctx, source, e.Sequence)
 	})
 	if err != nil {

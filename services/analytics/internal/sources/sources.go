@@ -17,6 +17,7 @@ import (
 	"github.com/kehu-crm/kehu/pkg/customerref"
 	customerrpc "github.com/kehu-crm/kehu/pkg/customerref/rpc"
 	"github.com/kehu-crm/kehu/pkg/follow"
+	"github.com/kehu-crm/kehu/pkg/protoenum"
 	"github.com/kehu-crm/kehu/services/analytics/internal/insight"
 )
 
@@ -156,7 +157,7 @@ func followUpOf(f *interactionv1.FollowUp) *insight.FollowUp {
 		return nil
 	}
 	out := &insight.FollowUp{ID: parts[3], CustomerID: parts[1], Assignee: f.GetAssignee(),
-		CareRule: strings.TrimPrefix(f.GetCareRule(), "careRules/"), State: trimEnum(f.GetState().String(), "STATE_"), DueTime: f.GetDueTime().AsTime()}
+		CareRule: strings.TrimPrefix(f.GetCareRule(), "careRules/"), State: protoenum.Name(f.GetState(), "STATE_"), DueTime: f.GetDueTime().AsTime()}
 	if f.GetCloseTime() != nil {
 		ct := f.GetCloseTime().AsTime()
 		out.CloseTime = &ct
@@ -179,16 +180,8 @@ func recordOf(i *interactionv1.Interaction) *insight.Record {
 		Amount: i.GetAmount().GetAmount(), Currency: i.GetAmount().GetCurrencyCode(),
 		Deleted:    i.GetDeleteTime() != nil,
 		Touchpoint: strings.TrimPrefix(i.GetTouchpoint(), "touchpoints/"),
-		Stage:      trimEnum(i.GetLifecycleStage().String(), "LIFECYCLE_STAGE_"),
+		Stage:      protoenum.Name(i.GetLifecycleStage(), "LIFECYCLE_STAGE_"),
 	}
-}
-
-// trimEnum is an enum value's name without its prefix, "" if unspecified.
-func trimEnum(name, prefix string) string {
-	if name = strings.TrimPrefix(name, prefix); name == "UNSPECIFIED" {
-		return ""
-	}
-	return name
 }
 
 // ServiceDesk is the service desk's stream.
