@@ -67,6 +67,9 @@ lint: tools $(REDOCLY)
 ## test: unit, integration and end-to-end tests against real PostgreSQL and Redis
 test: build
 	$(BIN)/kehuctl env -- $(GO) test -count=1 -timeout 20m work
+	# The end-to-end tests again with every service on its own gRPC connection
+	# (the first run wires them in-process, as `kehuctl dev` does).
+	KEHU_E2E_WIRING=split $(BIN)/kehuctl env -- $(GO) test -count=1 -timeout 10m ./e2e/...
 	cd deploy && GOWORK=off $(GO) test -count=1 ./...
 
 ## bench: benchmarks (speed and memory targets are measured here, never asserted)

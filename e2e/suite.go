@@ -10,12 +10,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 
 	"github.com/kehu-crm/kehu/pkg/auth"
+	"github.com/kehu-crm/kehu/pkg/dial"
 	"github.com/kehu-crm/kehu/pkg/testdb"
 	"github.com/kehu-crm/kehu/pkg/testkit"
 	analyticsapp "github.com/kehu-crm/kehu/services/analytics/app"
@@ -66,6 +68,20 @@ type Options struct {
 	WithoutRedis bool
 }
 
+// Split reports whether the suite's services reach one another over
+// loopback gRPC connections, as separate processes do
+// (KEHU_E2E_WIRING=split), rather than in-process as in one process
+// (kehuctl dev). make test runs the end-to-end tests both ways.
+func Split() bool { return os.Getenv("KEHU_E2E_WIRING") == "split" }
+
+// peer is how a service or the gateway addresses the service at addr.
+func peer(addr string) string {
+	if Split() {
+		return addr
+	}
+	return dial.LocalScheme + addr
+}
+
 // Start boots the suite and stops it when the test ends.
 func Start(t testing.TB, opts Options) *Suite {
 	t.Helper()
@@ -103,7 +119,7 @@ func Start(t testing.TB, opts Options) *Suite {
 	serve(customer.Serve)
 
 	interaction, err := interactionapp.New(ctx, interactionapp.Config{
-		Service: service, CustomerAddr: customer.GRPCAddr(), CustomerTimeout: 5 * time.Second,
+		Service: service, CustomerAddr: peer(customer.GRPCAddr()), CustomerTimeout: 5 * time.Second,
 		FollowUpGrace: 24 * time.Hour, CareTimeZone: "Asia/Shanghai", FollowCustomers: true,
 	}, logger)
 	if err != nil {
@@ -112,8 +128,8 @@ func Start(t testing.TB, opts Options) *Suite {
 	serve(interaction.Serve)
 
 	desk, err := servicedeskapp.New(ctx, servicedeskapp.Config{
-		Service: service, CustomerAddr: customer.GRPCAddr(), CustomerTimeout: 5 * time.Second, ReopenWindow: 7 * 24 * time.Hour,
-		InteractionAddr: interaction.GRPCAddr(), InteractionTimeout: 5 * time.Second, VisitDelay: 72 * time.Hour,
+		Service: service, CustomerAddr: peer(customer.GRPCAddr()), CustomerTimeout: 5 * time.Second, ReopenWindow: 7 * 24 * time.Hour,
+		InteractionAddr: peer(interaction.GRPCAddr()), InteractionTimeout: 5 * time.Second, VisitDelay: 72 * time.Hour,
 		SLAAtRisk: 0.75, SurveyKind: "CSAT", SurveyTTL: 14 * 24 * time.Hour, LowScore: "reopen", SurveyRate: 10,
 		FollowCustomers: true,
 	}, logger)
@@ -123,7 +139,7 @@ func Start(t testing.TB, opts Options) *Suite {
 	serve(desk.Serve)
 
 	analyticsCfg := analyticsapp.Config{
-		Service: service, CustomerAddr: customer.GRPCAddr(), InteractionAddr: interaction.GRPCAddr(), ServiceDeskAddr: desk.GRPCAddr(),
+		Service: service, CustomerAddr: peer(customer.GRPCAddr()), InteractionAddr: peer(interaction.GRPCAddr()), ServiceDeskAddr: peer(desk.GRPCAddr()),
 		Follow: true, Currency: "CNY", ShareA: 0.8, ShareB: 0.95, CacheTTL: time.Minute, LocalCacheTTL: 5 * time.Second, LocalCacheEntries: 10_000,
 		Lifecycle: analyticsapp.Lifecycle{LoyalPurchases: 5, LoyalTenure: 180 * 24 * time.Hour, AtRiskFactor: 2, ChurnFactor: 4,
 			AtRiskAfter: 120 * 24 * time.Hour, ChurnAfter: 365 * 24 * time.Hour, ManualHold: 30 * 24 * time.Hour, ChurnThreshold: 70},
@@ -136,8 +152,8 @@ func Start(t testing.TB, opts Options) *Suite {
 
 	gatewayCfg := gatewayapp.Config{
 		HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
-		CustomerAddr: customer.GRPCAddr(), InteractionAddr: interaction.GRPCAddr(), ServiceDeskAddr: desk.GRPCAddr(),
-		AnalyticsAddr: analytics.GRPCAddr(), BackendTimeout: 10 * time.Second,
+		CustomerAddr: peer(customer.GRPCAddr()), InteractionAddr: peer(interaction.GRPCAddr()), ServiceDeskAddr: peer(desk.GRPCAddr()),
+		AnalyticsAddr: peer(analytics.GRPCAddr()), BackendTimeout: 10 * time.Second,
 		MaxBodyBytes: opts.MaxBodyBytes, CORSOrigins: opts.CORSOrigins,
 		ReadHeaderTimeout: opts.ReadHeaderTimeout, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
 		ShutdownTimeout: 5 * time.Second,
@@ -158,7 +174,7 @@ func Start(t testing.TB, opts Options) *Suite {
 		}
 		serve(replica.Serve)
 		gwCfg := gatewayCfg
-		gwCfg.AnalyticsAddr = replica.GRPCAddr()
+		gwCfg.AnalyticsAddr = peer(replica.GRPCAddr())
 		gw, err := gatewayapp.New(ctx, gwCfg, logger)
 		if err != nil {
 			t.Fatalf("suite: gateway without Redis: %v", err)

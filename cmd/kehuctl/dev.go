@@ -23,6 +23,7 @@ func runDev(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	demo := fs.Bool("demo", false, "load the demo data set once the suite is up")
 	httpAddr := fs.String("http", envOr("KEHU_HTTP_ADDR", "127.0.0.1:8080"), "REST gateway listen address")
+	split := fs.Bool("split", false, "run each service as its own process, talking over loopback gRPC, as in a cluster (default: one process, wired in-process)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -45,29 +46,30 @@ func runDev(ctx context.Context, args []string) error {
 		"KEHU_ENVIRONMENT=development",
 		"KEHU_LOG_LEVEL=" + envOr("KEHU_LOG_LEVEL", "info"),
 	}
-	if err := migrate(ctx, childEnv); err != nil {
+	if err := migrate(ctx, dbURL); err != nil {
 		return err
 	}
-
-	var children []*child
+	var (
+		exited <-chan error
+		stop   func()
+	)
+	if *split {
+		exited, stop, err = startSplit(ctx, childEnv, *httpAddr)
+	} else {
+		exited, stop, err = startOneProcess(ctx, childEnv, *httpAddr)
+	}
+	if err != nil {
+		return err
+	}
 	defer func() {
-		for i := len(children) - 1; i >= 0; i-- {
-			children[i].stop(30 * time.Second)
-		}
+		stop()
 		logf("stopped")
 	}()
-	for _, svc := range suite(*httpAddr) {
-		c, err := start(svc, childEnv)
-		if err != nil {
-			return err
-		}
-		children = append(children, c)
-	}
 	restURL := "http://" + strings.Replace(*httpAddr, "0.0.0.0", "127.0.0.1", 1)
 	if strings.HasPrefix(*httpAddr, ":") {
 		restURL = "http://127.0.0.1" + *httpAddr
 	}
-	if err := waitReady(ctx, "http://127.0.0.1:9280/readyz", children); err != nil {
+	if err := waitReady(ctx, "http://127.0.0.1:9280/readyz", exited); err != nil {
 		return err
 	}
 	if *demo {
@@ -79,8 +81,12 @@ func runDev(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	mode := "one process, services wired in-process (--split runs one process each)"
+	if *split {
+		mode = "one process per service, over loopback gRPC"
+	}
 	fmt.Printf(`
-Kehu is running.
+Kehu is running (%[4]s).
   REST API        %[1]s/v1/customers
   OpenAPI spec    %[1]s/openapi.json
   API docs        %[1]s/docs
@@ -89,23 +95,66 @@ Kehu is running.
   database        %[2]s
   admin token     export KEHU_TOKEN=%[3]s
 Press Ctrl-C to stop.
-`, restURL, servers.Redact(dbURL), token)
+`, restURL, servers.Redact(dbURL), token, mode)
 
-	exited := make(chan *child, len(children))
-	for _, c := range children {
-		go func() {
-			err := <-c.done
-			c.done <- err
-			exited <- c
-		}()
-	}
 	select {
 	case <-ctx.Done():
 		logf("shutting down")
 		return nil
-	case c := <-exited:
-		return fmt.Errorf("%s exited unexpectedly", c.name)
+	case err := <-exited:
+		return err
 	}
+}
+
+// startSplit runs each service as its own program; exited reports the
+// first that stops.
+func startSplit(ctx context.Context, env []string, httpAddr string) (exited <-chan error, stop func(), err error) {
+	var children []*child
+	stop = func() {
+		for i := len(children) - 1; i >= 0; i-- {
+			children[i].stop(30 * time.Second)
+		}
+	}
+	for _, svc := range suite(httpAddr) {
+		c, err := start(svc, env)
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		children = append(children, c)
+	}
+	out := make(chan error, len(children))
+	for _, c := range children {
+		go func() {
+			err := <-c.done
+			out <- fmt.Errorf("%s exited unexpectedly: %v", c.name, err)
+		}()
+	}
+	return out, stop, nil
+}
+
+// startOneProcess migrates and runs the whole suite in this process.
+func startOneProcess(ctx context.Context, env []string, httpAddr string) (exited <-chan error, stop func(), err error) {
+	a, err := startAllInOne(ctx, env, httpAddr)
+	if err != nil {
+		return nil, nil, err
+	}
+	serveCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	out := make(chan error, 1)
+	go func() {
+		err := a.serve(serveCtx)
+		if serveCtx.Err() == nil {
+			out <- err
+		}
+		done <- err
+	}()
+	return out, func() {
+		cancel()
+		if err := <-done; err != nil {
+			logf("%v", err)
+		}
+	}, nil
 }
 
 // ensureDatabase creates db on the server of serverURL if missing.
@@ -129,16 +178,13 @@ func ensureDatabase(ctx context.Context, serverURL, db string) (string, error) {
 }
 
 // waitReady polls the gateway's readiness, which checks every backend.
-func waitReady(ctx context.Context, url string, children []*child) error {
+func waitReady(ctx context.Context, url string, exited <-chan error) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		for _, c := range children {
-			select {
-			case err := <-c.done:
-				c.done <- err
-				return fmt.Errorf("%s exited during start-up: %v", c.name, err)
-			default:
-			}
+		select {
+		case err := <-exited:
+			return fmt.Errorf("during start-up: %w", err)
+		default:
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if resp, err := http.DefaultClient.Do(req); err == nil {

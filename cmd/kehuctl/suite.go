@@ -11,25 +11,28 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	analyticsapp "github.com/kehu-crm/kehu/services/analytics/app"
+	customerapp "github.com/kehu-crm/kehu/services/customer/app"
+	interactionapp "github.com/kehu-crm/kehu/services/interaction/app"
+	servicedeskapp "github.com/kehu-crm/kehu/services/servicedesk/app"
 )
 
 // service is one program of the suite as kehuctl runs it locally.
 type service struct {
 	name string
-	// migrates reports whether the program has a "migrate" command.
-	migrates bool
-	env      []string
+	env  []string
 }
 
 // suite lists every program `kehuctl dev` starts, in start order, with the
 // fixed local ports the README documents.
 func suite(httpAddr string) []service {
 	return []service{
-		{name: "customer", migrates: true, env: []string{"KEHU_GRPC_ADDR=127.0.0.1:9101", "KEHU_ADMIN_ADDR=127.0.0.1:9201"}},
-		{name: "interaction", migrates: true, env: []string{"KEHU_GRPC_ADDR=127.0.0.1:9102", "KEHU_ADMIN_ADDR=127.0.0.1:9202", "KEHU_CUSTOMER_ADDR=127.0.0.1:9101"}},
-		{name: "servicedesk", migrates: true, env: []string{"KEHU_GRPC_ADDR=127.0.0.1:9103", "KEHU_ADMIN_ADDR=127.0.0.1:9203", "KEHU_CUSTOMER_ADDR=127.0.0.1:9101",
+		{name: "customer", env: []string{"KEHU_GRPC_ADDR=127.0.0.1:9101", "KEHU_ADMIN_ADDR=127.0.0.1:9201"}},
+		{name: "interaction", env: []string{"KEHU_GRPC_ADDR=127.0.0.1:9102", "KEHU_ADMIN_ADDR=127.0.0.1:9202", "KEHU_CUSTOMER_ADDR=127.0.0.1:9101"}},
+		{name: "servicedesk", env: []string{"KEHU_GRPC_ADDR=127.0.0.1:9103", "KEHU_ADMIN_ADDR=127.0.0.1:9203", "KEHU_CUSTOMER_ADDR=127.0.0.1:9101",
 			"KEHU_INTERACTION_ADDR=127.0.0.1:9102"}},
-		{name: "analytics", migrates: true, env: []string{"KEHU_GRPC_ADDR=127.0.0.1:9104", "KEHU_ADMIN_ADDR=127.0.0.1:9204", "KEHU_CUSTOMER_ADDR=127.0.0.1:9101",
+		{name: "analytics", env: []string{"KEHU_GRPC_ADDR=127.0.0.1:9104", "KEHU_ADMIN_ADDR=127.0.0.1:9204", "KEHU_CUSTOMER_ADDR=127.0.0.1:9101",
 			"KEHU_INTERACTION_ADDR=127.0.0.1:9102", "KEHU_SERVICEDESK_ADDR=127.0.0.1:9103", "KEHU_ANALYTICS_SCORING_INTERVAL=1m"}},
 		{name: "gateway", env: []string{"KEHU_HTTP_ADDR=" + httpAddr, "KEHU_ADMIN_ADDR=127.0.0.1:9280", "KEHU_CUSTOMER_ADDR=127.0.0.1:9101",
 			"KEHU_INTERACTION_ADDR=127.0.0.1:9102", "KEHU_SERVICEDESK_ADDR=127.0.0.1:9103", "KEHU_ANALYTICS_ADDR=127.0.0.1:9104"}},
@@ -102,22 +105,20 @@ func (c *child) stop(timeout time.Duration) {
 	}
 }
 
-// migrate runs "<service> migrate" for every service that has migrations.
-func migrate(ctx context.Context, env []string) error {
-	for _, svc := range suite("") {
-		if !svc.migrates {
-			continue
+// migrate applies every service's migrations to the database at
+// databaseURL, in the suite's order.
+func migrate(ctx context.Context, databaseURL string) error {
+	for _, m := range []struct {
+		name  string
+		apply func(context.Context, string) error
+	}{
+		{"customer", customerapp.Migrate}, {"interaction", interactionapp.Migrate},
+		{"servicedesk", servicedeskapp.Migrate}, {"analytics", analyticsapp.Migrate},
+	} {
+		if err := m.apply(ctx, databaseURL); err != nil {
+			return fmt.Errorf("migrating %s: %w", m.name, err)
 		}
-		bin, err := binary(svc.name)
-		if err != nil {
-			return err
-		}
-		cmd := exec.CommandContext(ctx, bin, "migrate")
-		cmd.Env = append(os.Environ(), env...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("migrating %s: %w\n%s", svc.name, err, out)
-		}
-		logf("%s: migrations applied", svc.name)
+		logf("%s: migrations applied", m.name)
 	}
 	return nil
 }
@@ -126,5 +127,5 @@ func runMigrate(ctx context.Context) error {
 	if os.Getenv("KEHU_DATABASE_URL") == "" {
 		return fmt.Errorf("set KEHU_DATABASE_URL")
 	}
-	return migrate(ctx, nil)
+	return migrate(ctx, os.Getenv("KEHU_DATABASE_URL"))
 }

@@ -14,7 +14,8 @@
 //     safe calls also wait for a (re)starting backend within their
 //     deadline instead of failing fast;
 //   - puts a default deadline on unary calls that have none, so one slow
-//     backend cannot pile up requests forever.
+//     backend cannot pile up requests forever;
+//   - reaches a service of the same process in-process (LocalScheme).
 package dial
 
 import (
@@ -91,8 +92,9 @@ func WithStreamInterceptors(i ...grpc.StreamClientInterceptor) Option {
 
 var schemeSeq atomic.Int64
 
-// Dial returns a lazily connecting client for target.
-func Dial(target string, opts ...Option) (*grpc.ClientConn, error) {
+// Dial returns a lazily connecting client for target, or, for a target
+// of LocalScheme, an in-process one.
+func Dial(target string, opts ...Option) (Conn, error) {
 	o := options{timeout: DefaultTimeout}
 	for _, opt := range opts {
 		opt(&o)
@@ -100,6 +102,9 @@ func Dial(target string, opts ...Option) (*grpc.ClientConn, error) {
 	target = strings.TrimSpace(target)
 	if target == "" {
 		return nil, fmt.Errorf("dial: empty target")
+	}
+	if addr, ok := isLocal(target); ok {
+		return dialLocal(addr, o)
 	}
 	dialOpts := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),

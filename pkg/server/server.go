@@ -25,6 +25,8 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/fullstorydev/grpchan"
+	"github.com/fullstorydev/grpchan/inprocgrpc"
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
@@ -39,6 +41,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/kehu-crm/kehu/pkg/dial"
 	"github.com/kehu-crm/kehu/pkg/errs"
 )
 
@@ -97,6 +100,11 @@ type Server struct {
 	metrics *grpcprom.ServerMetrics
 	admin   *Admin
 	grpcLn  net.Listener
+	// local serves the same handlers, through the same interceptors, to
+	// callers in this process (dial.LocalScheme).
+	local     *inprocgrpc.Channel
+	registrar grpc.ServiceRegistrar
+	unlisten  func()
 }
 
 // New opens both listeners (so their addresses are known, even for ":0")
@@ -174,23 +182,39 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		}))
 	}
 	s.grpc = grpc.NewServer(serverOpts...)
+	s.local = new(inprocgrpc.Channel)
+	s.registrar = both{s.grpc, grpchan.WithStreamInterceptors(grpchan.WithUnaryInterceptors(s.local, unary...), stream...)}
 	s.health = health.NewServer()
-	healthpb.RegisterHealthServer(s.grpc, s.health)
+	healthpb.RegisterHealthServer(s.registrar, s.health)
 	reflection.Register(s.grpc)
 
 	var err error
 	if s.grpcLn, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", cfg.GRPCAddr, err)
 	}
+	if s.unlisten, err = dial.RegisterLocal(s.grpcLn.Addr().String(), s.local); err != nil {
+		s.grpcLn.Close()
+		return nil, err
+	}
 	if s.admin, err = NewAdmin(cfg.AdminAddr, o.registry, logger); err != nil {
+		s.unlisten()
 		s.grpcLn.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// GRPC is the server to register services on.
-func (s *Server) GRPC() *grpc.Server { return s.grpc }
+// both registers a service on the network server and the in-process channel.
+type both [2]grpc.ServiceRegistrar
+
+func (b both) RegisterService(desc *grpc.ServiceDesc, impl any) {
+	b[0].RegisterService(desc, impl)
+	b[1].RegisterService(desc, impl)
+}
+
+// GRPC is where services are registered: on the network listener and for
+// callers in this process (dial.LocalScheme + GRPCAddr()).
+func (s *Server) GRPC() grpc.ServiceRegistrar { return s.registrar }
 
 // GRPCAddr is the bound gRPC address.
 func (s *Server) GRPCAddr() string { return s.grpcLn.Addr().String() }
@@ -242,6 +266,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		<-stopped
 	}
 	_ = s.admin.Shutdown()
+	s.unlisten()
 	return serveErr
 }
 

@@ -121,8 +121,8 @@ func New(ctx context.Context, cfg config.Service, spec Spec, logger *slog.Logger
 	return s, nil
 }
 
-// GRPC is the server to register handlers on.
-func (s *Service) GRPC() *grpc.Server { return s.server.GRPC() }
+// GRPC is where handlers are registered (network and in-process).
+func (s *Service) GRPC() grpc.ServiceRegistrar { return s.server.GRPC() }
 
 // GRPCAddr is the address the gRPC server listens on.
 func (s *Service) GRPCAddr() string { return s.server.GRPCAddr() }
@@ -139,7 +139,7 @@ func (s *Service) Redis() *cache.Cache { return s.cache }
 // access rules) and this service's token otherwise; each call gets timeout
 // unless it has an earlier deadline, and calls safe to retry wait for the
 // other service within it when it is (re)starting.
-func (s *Service) Dial(addr string, opts ...dial.Option) (*grpc.ClientConn, error) {
+func (s *Service) Dial(addr string, opts ...dial.Option) (dial.Conn, error) {
 	tokens, err := s.serviceTokens()
 	if err != nil {
 		return nil, err

@@ -74,7 +74,7 @@ type App struct {
 	api   *http.Server
 	apiLn net.Listener
 	admin *server.Admin
-	conns []*grpc.ClientConn
+	conns []dial.Conn
 }
 
 // New dials the backends and opens the listeners.
@@ -91,7 +91,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		unary = append(unary, gateway.HideInternalUnary)
 		stream = append(stream, gateway.HideInternalStream)
 	}
-	backend := func(name, addr string) (*grpc.ClientConn, error) {
+	backend := func(name, addr string) (dial.Conn, error) {
 		conn, err := dial.Dial(addr, dial.WithDefaultTimeout(cfg.BackendTimeout),
 			dial.WithUnaryInterceptors(unary...), dial.WithStreamInterceptors(stream...))
 		if err != nil {
@@ -144,7 +144,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	}
 	// Ready when every backend answers its health check, so a load
 	// balancer sends no traffic to a gateway that cannot serve it.
-	for name, conn := range map[string]*grpc.ClientConn{"customer": customer, "interaction": interaction, "servicedesk": serviceDesk, "analytics": analytics} {
+	for name, conn := range map[string]dial.Conn{"customer": customer, "interaction": interaction, "servicedesk": serviceDesk, "analytics": analytics} {
 		health := healthpb.NewHealthClient(conn)
 		a.admin.AddReadinessCheck(name, func(ctx context.Context) error {
 			resp, err := health.Check(ctx, &healthpb.HealthCheckRequest{})

@@ -29,10 +29,10 @@ import (
 
 // Backends are the gRPC connections of the services behind the gateway.
 type Backends struct {
-	Customer    *grpc.ClientConn
-	Interaction *grpc.ClientConn
-	ServiceDesk *grpc.ClientConn
-	Analytics   *grpc.ClientConn
+	Customer    grpc.ClientConnInterface
+	Interaction grpc.ClientConnInterface
+	ServiceDesk grpc.ClientConnInterface
+	Analytics   grpc.ClientConnInterface
 }
 
 // Options shape the HTTP behaviour.
@@ -80,16 +80,16 @@ func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
 		runtime.WithForwardResponseOption(setETag),
 		runtime.WithRoutingErrorHandler(routingError),
 	)
-	if err := customerv1.RegisterCustomerServiceHandler(ctx, mux, b.Customer); err != nil {
+	if err := customerv1.RegisterCustomerServiceHandlerClient(ctx, mux, customerv1.NewCustomerServiceClient(b.Customer)); err != nil {
 		return nil, fmt.Errorf("registering customer routes: %w", err)
 	}
-	if err := interactionv1.RegisterInteractionServiceHandler(ctx, mux, b.Interaction); err != nil {
+	if err := interactionv1.RegisterInteractionServiceHandlerClient(ctx, mux, interactionv1.NewInteractionServiceClient(b.Interaction)); err != nil {
 		return nil, fmt.Errorf("registering interaction routes: %w", err)
 	}
-	if err := servicedeskv1.RegisterServiceDeskServiceHandler(ctx, mux, b.ServiceDesk); err != nil {
+	if err := servicedeskv1.RegisterServiceDeskServiceHandlerClient(ctx, mux, servicedeskv1.NewServiceDeskServiceClient(b.ServiceDesk)); err != nil {
 		return nil, fmt.Errorf("registering service desk routes: %w", err)
 	}
-	if err := analyticsv1.RegisterAnalyticsServiceHandler(ctx, mux, b.Analytics); err != nil {
+	if err := analyticsv1.RegisterAnalyticsServiceHandlerClient(ctx, mux, analyticsv1.NewAnalyticsServiceClient(b.Analytics)); err != nil {
 		return nil, fmt.Errorf("registering analytics routes: %w", err)
 	}
 
