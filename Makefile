@@ -13,7 +13,7 @@ export PATH := $(BIN):$(PATH)
 MAIN_PKGS := ./cmd/kehuctl $(patsubst %/main.go,./%,$(wildcard services/*/main.go))
 GENERATED := $(shell git ls-files 'pkg/api/*.pb.go' 'pkg/api/*.pb.gw.go' 'pkg/api/*.swagger.json' 2>/dev/null)
 
-.PHONY: all help run test bench build tools generate generate-check lint images clean
+.PHONY: all help run test bench bench-go build tools generate generate-check lint images clean
 
 all: build
 
@@ -72,8 +72,12 @@ test: build
 	KEHU_E2E_WIRING=split $(BIN)/kehuctl env -- $(GO) test -count=1 -timeout 10m ./e2e/...
 	cd deploy && GOWORK=off $(GO) test -count=1 ./...
 
-## bench: benchmarks (speed and memory targets are measured here, never asserted)
+## bench: the speed table against this machine's limits and PocketBase (~10 min; ARGS=--quick for ~3)
 bench: build
+	$(BIN)/kehuctl bench $(ARGS)
+
+## bench-go: the Go benchmarks (segment lookup against a bare server, dashboards on generated data)
+bench-go: build
 	$(BIN)/kehuctl env -- $(GO) test -run '^$$' -bench . -benchmem work
 
 ## run: start PostgreSQL/Redis if needed, migrate, and run the whole suite

@@ -111,7 +111,7 @@ func Start(t testing.TB, opts Options) *Suite {
 	service := testkit.ServiceConfig(testdb.New(t, customermigrations.All, interactionmigrations.All, servicedeskmigrations.All, analyticsmigrations.All))
 	customer, err := customerapp.New(ctx, customerapp.Config{
 		Service: service, DefaultPhoneRegion: "CN",
-		MembershipTiers: "SILVER=1000,GOLD=5000,PLATINUM=20000", CacheTTL: time.Minute,
+		MembershipTiers: "SILVER=1000,GOLD=5000,PLATINUM=20000", CacheTTL: time.Minute, LocalCacheTTL: 5 * time.Second, LocalCacheEntries: 10_000,
 	}, logger)
 	if err != nil {
 		t.Fatalf("suite: customer service: %v", err)

@@ -7,6 +7,7 @@
 //	kehuctl migrate                  apply every service's migrations
 //	kehuctl demo                     load the demo data set into a running suite
 //	kehuctl images [SERVICE...]      build OCI image tarballs, offline (no Docker)
+//	kehuctl bench [--quick]          the speed table: Kehu against limits and PocketBase
 package main
 
 import (
@@ -28,6 +29,7 @@ commands:
   migrate                  apply every service's migrations to KEHU_DATABASE_URL
   demo                     load demo data into a running suite
   images [SERVICE...]      build OCI image tarballs offline into .state/images
+  bench [--quick]          measure Kehu against this machine's limits and PocketBase (make bench)
 `
 
 // errUsage marks errors after which the usage text helps.
@@ -66,6 +68,10 @@ func run(ctx context.Context, args []string) (int, error) {
 		return 0, runDemo(ctx, args[1:])
 	case "images":
 		return 0, runImages(ctx, args[1:])
+	case "bench":
+		return 0, runBench(ctx, args[1:])
+	case "bench-bare":
+		return 0, runBareServer(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return 0, nil

@@ -51,6 +51,7 @@ type Near[V any] struct {
 	channel   string
 	marshal   func(V) ([]byte, error)
 	unmarshal func([]byte) (V, error)
+	keepable  func(key string, v V) bool
 	group     singleflight.Group
 	seed      maphash.Seed
 	shards    [nearShards]nearShard[V]
@@ -129,6 +130,15 @@ func NewNear[V any](c *Cache, cfg NearConfig, marshal func(V) ([]byte, error), u
 	return n, nil
 }
 
+// KeepOnly makes loaded values that keepable refuses pass through without
+// being cached in either tier: an answer the key's invalidations would not
+// cover (a merged customer's id answered with the survivor, whose changes
+// invalidate the survivor's key only).
+func (n *Near[V]) KeepOnly(keepable func(key string, v V) bool) *Near[V] {
+	n.keepable = keepable
+	return n
+}
+
 func (n *Near[V]) shard(key string) *nearShard[V] {
 	return &n.shards[maphash.String(n.seed, key)%nearShards]
 }
@@ -178,8 +188,9 @@ func (n *Near[V]) Get(ctx context.Context, key string, load func(context.Context
 	// may predate an invalidation the caller already saw: the load's own
 	// starting point decides whether memory may keep it.
 	type loaded struct {
-		v   V
-		seq uint64
+		v           V
+		seq         uint64
+		passThrough bool
 	}
 	r, err, _ := n.group.Do(key, func() (any, error) {
 		s.mu.Lock()
@@ -189,17 +200,20 @@ func (n *Near[V]) Get(ctx context.Context, key string, load func(context.Context
 		if err != nil {
 			return loaded{}, err
 		}
+		if n.keepable != nil && !n.keepable(key, v) {
+			return loaded{v: v, passThrough: true}, nil
+		}
 		if raw, err := n.marshal(v); err == nil {
 			n.redis.Fill(ctx, ticket, raw, n.ttl())
 		}
-		return loaded{v, started}, nil
+		return loaded{v: v, seq: started}, nil
 	})
 	if err != nil {
 		var zero V
 		return zero, err
 	}
 	l := r.(loaded)
-	if useLocal {
+	if useLocal && !l.passThrough {
 		n.keep(s, key, l.v, l.seq)
 	}
 	return l.v, nil
@@ -279,6 +293,10 @@ func (n *Near[V]) GetMany(ctx context.Context, keys []string, load func(ctx cont
 		v, ok := loaded[keys[i]]
 		if !ok {
 			return nil, fmt.Errorf("cache %s: the loader did not answer key %q", n.cfg.Name, keys[i])
+		}
+		if n.keepable != nil && !n.keepable(keys[i], v) {
+			out[i] = v
+			continue
 		}
 		keep(i, v)
 		if raw, err := n.marshal(v); err == nil {

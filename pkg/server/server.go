@@ -28,14 +28,10 @@ import (
 	"github.com/fullstorydev/grpchan"
 	"github.com/fullstorydev/grpchan/inprocgrpc"
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -131,17 +127,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		}
 	}
 
-	// The request id is added by the slog handler (see package log).
-	// Successful calls are logged at debug: on a service answering tens
-	// of thousands of lookups a second, a line per call would cost more
-	// than the call (the request metrics count them); failures keep the
-	// library's levels (info for the caller's mistakes, warn for denials
-	// and exhaustion, error for faults).
-	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall), logging.WithLevels(callLevel)}
-	// Probes call health every few seconds; logging them buries real calls.
-	notHealth := selector.MatchFunc(func(_ context.Context, c interceptors.CallMeta) bool {
-		return c.Service != healthpb.Health_ServiceDesc.ServiceName
-	})
+	// The request id is added by the slog handler (see package log); what
+	// is logged when is in calllog.go.
 	recoverOpt := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
 		logger.ErrorContext(ctx, "panic while serving a request", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		return errs.Internal(fmt.Errorf("panic: %v", p))
@@ -149,14 +136,14 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 	unary := append([]grpc.UnaryServerInterceptor{
 		requestIDUnary,
 		s.metrics.UnaryServerInterceptor(),
-		selector.UnaryServerInterceptor(logging.UnaryServerInterceptor(slogAdapter(logger), logOpts...), notHealth),
+		logUnary(logger),
 		errorUnary(logger),
 		recovery.UnaryServerInterceptor(recoverOpt),
 	}, o.unary...)
 	stream := append([]grpc.StreamServerInterceptor{
 		requestIDStream,
 		s.metrics.StreamServerInterceptor(),
-		selector.StreamServerInterceptor(logging.StreamServerInterceptor(slogAdapter(logger), logOpts...), notHealth),
+		logStream(logger),
 		errorStream(logger),
 		recovery.StreamServerInterceptor(recoverOpt),
 	}, o.stream...)
@@ -268,17 +255,4 @@ func (s *Server) Serve(ctx context.Context) error {
 	_ = s.admin.Shutdown()
 	s.unlisten()
 	return serveErr
-}
-
-func slogAdapter(l *slog.Logger) logging.Logger {
-	return logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
-		l.Log(ctx, slog.Level(lvl), msg, fields...)
-	})
-}
-
-func callLevel(code codes.Code) logging.Level {
-	if code == codes.OK {
-		return logging.LevelDebug
-	}
-	return logging.DefaultServerCodeToLevel(code)
 }

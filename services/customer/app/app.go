@@ -6,10 +6,12 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
+	pkgcache "github.com/kehu-crm/kehu/pkg/cache"
 	"github.com/kehu-crm/kehu/pkg/config"
 	"github.com/kehu-crm/kehu/pkg/service"
 	"github.com/kehu-crm/kehu/services/customer/internal/customer"
@@ -30,6 +32,11 @@ type Config struct {
 	MembershipTiers string `env:"KEHU_MEMBERSHIP_TIERS, default=SILVER=1000,GOLD=5000,PLATINUM=20000"`
 	// CacheTTL bounds how stale a cached customer can be.
 	CacheTTL time.Duration `env:"KEHU_CACHE_TTL, default=60s"`
+	// LocalCacheTTL bounds how long a replica answers a customer from its
+	// own memory should an invalidation be lost; 0 turns that tier off.
+	LocalCacheTTL time.Duration `env:"KEHU_CUSTOMER_LOCAL_CACHE_TTL, default=5s"`
+	// LocalCacheEntries bounds the in-process tier per replica.
+	LocalCacheEntries int `env:"KEHU_CUSTOMER_LOCAL_CACHE_ENTRIES, default=100000"`
 	// ImportMaxRows and ImportMaxDuration bound one import stream.
 	ImportMaxRows     int64         `env:"KEHU_IMPORT_MAX_ROWS, default=1000000"`
 	ImportMaxDuration time.Duration `env:"KEHU_IMPORT_MAX_DURATION, default=30m"`
@@ -52,6 +59,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*service.Service
 	if err != nil {
 		return nil, err
 	}
+	if cfg.CacheTTL <= 0 || cfg.LocalCacheTTL < 0 || cfg.LocalCacheTTL > cfg.CacheTTL || cfg.LocalCacheEntries < 0 {
+		return nil, fmt.Errorf("configuration: KEHU_CACHE_TTL (%s) must be positive, KEHU_CUSTOMER_LOCAL_CACHE_TTL (%s) between 0 and it, KEHU_CUSTOMER_LOCAL_CACHE_ENTRIES (%d) not negative",
+			cfg.CacheTTL, cfg.LocalCacheTTL, cfg.LocalCacheEntries)
+	}
 	s, err := service.New(ctx, cfg.Service, service.Spec{
 		Name:       customerv1.CustomerService_ServiceDesc.ServiceName,
 		Migrations: migrations.All,
@@ -61,7 +72,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*service.Service
 		return nil, err
 	}
 	st := store.New(s.Pool, grpcserver.EncodeEvent)
-	svc := customer.New(st, store.NewCache(s.Redis(), cfg.CacheTTL),
+	cache, err := store.NewCache(s.Redis(), pkgcache.NearConfig{TTL: cfg.CacheTTL, LocalTTL: cfg.LocalCacheTTL, LocalEntries: cfg.LocalCacheEntries}, s.Registry)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Go(cache.Run)
+	svc := customer.New(st, cache,
 		customer.Config{DefaultRegion: cfg.DefaultPhoneRegion, Tiers: tiers, UnmergeWindow: cfg.UnmergeWindow})
 	s.Retain("merges", cfg.UnmergeWindow, st.PruneMerges)
 	customerv1.RegisterCustomerServiceServer(s.GRPC(), grpcserver.New(svc, s.Streamer, grpcserver.ImportLimits{

@@ -8,7 +8,7 @@ import (
 )
 
 // seed imports n customers through the bulk path.
-func seed(b *testing.B, e *env, n int) {
+func seed(b testing.TB, e *env, n int) {
 	b.Helper()
 	stream, err := e.client.ImportCustomers(e.manager(b))
 	if err != nil {

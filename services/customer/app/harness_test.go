@@ -19,6 +19,7 @@ import (
 type env struct {
 	client customerv1.CustomerServiceClient
 	dbURL  string
+	cfg    Config
 	app    *service.Service
 }
 
@@ -31,16 +32,31 @@ func start(t testing.TB, tweak ...func(*Config)) *env {
 		DefaultPhoneRegion: "CN",
 		MembershipTiers:    "SILVER=1000,GOLD=5000,PLATINUM=20000",
 		CacheTTL:           time.Minute,
+		LocalCacheTTL:      5 * time.Second,
+		LocalCacheEntries:  10_000,
 	}
 	for _, f := range tweak {
 		f(&cfg)
 	}
+	e := &env{dbURL: dbURL, cfg: cfg}
+	e.client, e.app = e.boot(t, cfg)
+	return e
+}
+
+// replica starts another customer service on the same database and Redis.
+func (e *env) replica(t testing.TB) customerv1.CustomerServiceClient {
+	client, _ := e.boot(t, e.cfg)
+	return client
+}
+
+func (e *env) boot(t testing.TB, cfg Config) (customerv1.CustomerServiceClient, *service.Service) {
+	t.Helper()
 	a, err := New(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("starting customer service: %v", err)
 	}
 	testkit.Serve(t, a.Serve)
-	return &env{client: customerv1.NewCustomerServiceClient(testkit.Dial(t, a.GRPCAddr())), dbURL: dbURL, app: a}
+	return customerv1.NewCustomerServiceClient(testkit.Dial(t, a.GRPCAddr())), a
 }
 
 func (e *env) as(t testing.TB, subject string, role auth.Role) context.Context {

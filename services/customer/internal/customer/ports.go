@@ -38,6 +38,9 @@ type Store interface {
 	ListLedger(ctx context.Context, customerID string, after Cursor, limit int) ([]LedgerEntry, error)
 	// Import upserts one batch of valid rows by external id.
 	Import(ctx context.Context, rows []ImportRow, actor string) ([]ImportOutcome, error)
+	// RefreshStatistics updates the query planner's view of the customers
+	// after a bulk load.
+	RefreshStatistics(ctx context.Context) error
 	// InTx runs fn in one transaction, retrying it on serialization failures.
 	InTx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
 }

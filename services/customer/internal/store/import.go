@@ -212,3 +212,10 @@ func (s *Store) emitImported(ctx context.Context, t pgx.Tx, outcomes []customer.
 	}
 	return outbox.Emitter{Tx: t, Codec: s.codec}.Emit(ctx, events...)
 }
+
+// RefreshStatistics implements customer.Store: ANALYZE samples the tables
+// an import fills.
+func (s *Store) RefreshStatistics(ctx context.Context) error {
+	_, err := s.pool.Exec(ctx, `ANALYZE customers, contacts`)
+	return pg.Classify(err)
+}
