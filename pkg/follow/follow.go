@@ -34,10 +34,17 @@ type Source func(ctx context.Context, after int64) (Stream, error)
 type Consumer interface {
 	// Cursor returns the sequence of the last event applied.
 	Cursor(ctx context.Context) (int64, error)
-	// Apply applies one event and moves the cursor to it in the same
-	// transaction; an event at or below the cursor changes nothing.
-	Apply(ctx context.Context, e *eventv1.Event) error
+	// Apply applies events (in sequence order, at most MaxBatch) and moves
+	// the cursor to the last of them, all in one transaction; events at or
+	// below the cursor change nothing.
+	Apply(ctx context.Context, events []*eventv1.Event) error
 }
+
+// MaxBatch is the most events applied in one transaction. A follower that
+// is caught up applies each event as it arrives; one that is behind (after
+// a bulk import, a restart) applies what has arrived in batches, so a
+// commit's flush is paid once per batch rather than once per event.
+const MaxBatch = 500
 
 // Resyncer is a Consumer that can rebuild what it derives from the source
 // out of the source's current state, for when the events it still needs
@@ -155,22 +162,67 @@ func (f *Follower) follow(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	stream, err := f.source(ctx, after)
+	streamCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	stream, err := f.source(streamCtx, after)
 	if err != nil {
 		return err
 	}
+	// A reader keeps receiving while a batch is being applied, so that
+	// the next batch is whatever arrived meanwhile.
+	type received struct {
+		e   *eventv1.Event
+		err error
+	}
+	incoming := make(chan received, MaxBatch)
+	go func() {
+		for {
+			e, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				err = errors.New("stream ended")
+			}
+			select {
+			case incoming <- received{e, err}:
+			case <-streamCtx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
 	for {
-		e, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return errors.New("stream ended")
+		var r received
+		select {
+		case r = <-incoming:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		if err != nil {
-			return err
+		if r.err != nil {
+			return r.err
 		}
-		if err := f.consumer.Apply(ctx, e); err != nil {
+		batch := []*eventv1.Event{r.e}
+		var pending error
+	more:
+		for len(batch) < MaxBatch {
+			select {
+			case r := <-incoming:
+				if r.err != nil {
+					pending = r.err
+					break more
+				}
+				batch = append(batch, r.e)
+			default:
+				break more
+			}
+		}
+		if err := f.consumer.Apply(ctx, batch); err != nil {
 			return err
 		}
 		f.outOfRange.Set(0)
-		f.applied.Inc()
+		f.applied.Add(float64(len(batch)))
+		if pending != nil {
+			return pending
+		}
 	}
 }

@@ -105,21 +105,24 @@ func Snapshot(c *customerv1.Customer) *customerref.Snapshot {
 
 // Consumer adapts a domain's cursor and event handler to follow.Consumer,
 // decoding the customer service's events on the way.
-func Consumer(cursor func(context.Context) (int64, error), apply func(context.Context, customerref.Event) error) follow.Consumer {
+func Consumer(cursor func(context.Context) (int64, error), apply func(context.Context, []customerref.Event) error) follow.Consumer {
 	return consumer{cursor: cursor, apply: apply}
 }
 
 type consumer struct {
 	cursor func(context.Context) (int64, error)
-	apply  func(context.Context, customerref.Event) error
+	apply  func(context.Context, []customerref.Event) error
 }
 
 func (c consumer) Cursor(ctx context.Context) (int64, error) { return c.cursor(ctx) }
 
-func (c consumer) Apply(ctx context.Context, e *eventv1.Event) error {
-	ev, err := Decode(e)
-	if err != nil {
-		return err
+func (c consumer) Apply(ctx context.Context, events []*eventv1.Event) error {
+	decoded := make([]customerref.Event, len(events))
+	for i, e := range events {
+		var err error
+		if decoded[i], err = Decode(e); err != nil {
+			return err
+		}
 	}
-	return c.apply(ctx, ev)
+	return c.apply(ctx, decoded)
 }

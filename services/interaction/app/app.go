@@ -84,7 +84,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	}, logger, s.Registry)}
 	if cfg.FollowCustomers {
 		follower := follow.New("interaction_customer_events", customerrpc.Events(customerConn),
-			customerrpc.Consumer(svc.CustomerCursor, svc.ApplyCustomerEvent), logger, s.Registry)
+			customerrpc.Consumer(svc.CustomerCursor, svc.ApplyCustomerEvents), logger, s.Registry)
 		s.GoAsLeader("kehu-interaction-customer-follower", follower.Run)
 	}
 	if cfg.WorkerInterval > 0 {

@@ -15,6 +15,7 @@ import (
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	ipb "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
 	"github.com/kehu-crm/kehu/pkg/auth"
+	"github.com/kehu-crm/kehu/pkg/customerref"
 	customerrpc "github.com/kehu-crm/kehu/pkg/customerref/rpc"
 	"github.com/kehu-crm/kehu/pkg/testkit"
 )
@@ -576,7 +577,7 @@ func TestMergeAndPurgeReactions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := e.app.svc.ApplyCustomerEvent(context.Background(), ev); err != nil {
+		if err := e.app.svc.ApplyCustomerEvents(context.Background(), []customerref.Event{ev}); err != nil {
 			t.Fatal(err)
 		}
 		replayed++

@@ -121,7 +121,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	a := &App{Service: s, svc: svc}
 	if cfg.FollowCustomers {
 		follower := follow.New("servicedesk_customer_events", customerrpc.Events(customerConn),
-			customerrpc.Consumer(svc.CustomerCursor, svc.ApplyCustomerEvent), logger, s.Registry)
+			customerrpc.Consumer(svc.CustomerCursor, svc.ApplyCustomerEvents), logger, s.Registry)
 		s.GoAsLeader("kehu-servicedesk-customer-follower", follower.Run)
 	}
 	if cfg.SLAInterval > 0 {

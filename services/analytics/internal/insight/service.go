@@ -157,15 +157,18 @@ func (s *Service) Cursor(ctx context.Context, source string) (int64, error) {
 	return s.store.Cursor(ctx, source)
 }
 
-// Apply applies one event of source to the read model, exactly once: the
-// cursor moves in the same transaction, and an event at or below it
-// (redelivered after a reconnect) changes nothing.
+// Apply applies events of source to the read model, each exactly once:
+// the cursor moves to the last in the same transaction, and an event at or
+// below it (redelivered after a reconnect) changes nothing.
 //
 // The affected customer's segment memberships are re-evaluated in the same
 // transaction, and their cache entry dropped once it committed: no lookup
 // answers from before a committed change (beyond the in-flight ones).
-func (s *Service) Apply(ctx context.Context, source string, e Event) error {
-	ids := e.customers()
+//
+// The customers of a batch are re-evaluated once, after all its events:
+// their memberships end as if evaluated after each event, and the
+// membership events report the batch's net change.
+func (s *Service) Apply(ctx context.Context, source string, events ...Event) error {
 	var touched []string
 	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		touched = nil
@@ -173,14 +176,28 @@ func (s *Service) Apply(ctx context.Context, source string, e Event) error {
 		if err != nil {
 			return err
 		}
-		if e.Sequence <= cur {
+		var todo []Event
+		var ids []string
+		for _, e := range events {
+			if e.Sequence > cur {
+				todo = append(todo, e)
+				for _, id := range e.customers() {
+					if !slices.Contains(ids, id) {
+						ids = append(ids, id)
+					}
+				}
+			}
+		}
+		if len(todo) == 0 {
 			return nil
 		}
 		if err := tx.LockCustomers(ctx, ids); err != nil {
 			return err
 		}
-		if err := s.apply(ctx, tx, e); err != nil {
-			return err
+		for _, e := range todo {
+			if err := s.apply(ctx, tx, e); err != nil {
+				return err
+			}
 		}
 		for _, id := range ids {
 			changes, err := tx.EvaluateCustomer(ctx, id)
@@ -192,7 +209,7 @@ func (s *Service) Apply(ctx context.Context, source string, e Event) error {
 			}
 		}
 		touched = ids
-		return tx.SetCursor(ctx, source, e.Sequence)
+		return tx.SetCursor(ctx, source, todo[len(todo)-1].Sequence)
 	})
 	if err != nil {
 		return err

@@ -311,10 +311,13 @@ func (c consumer) Resync(ctx context.Context, after int64) error {
 	return c.svc.Resync(ctx, c.src.Name, after, c.src.Snapshot)
 }
 
-func (c consumer) Apply(ctx context.Context, e *eventv1.Event) error {
-	ev, err := c.src.Decode(e)
-	if err != nil {
-		return err
+func (c consumer) Apply(ctx context.Context, events []*eventv1.Event) error {
+	decoded := make([]insight.Event, len(events))
+	for i, e := range events {
+		var err error
+		if decoded[i], err = c.src.Decode(e); err != nil {
+			return err
+		}
 	}
-	return c.svc.Apply(ctx, c.src.Name, ev)
+	return c.svc.Apply(ctx, c.src.Name, decoded...)
 }

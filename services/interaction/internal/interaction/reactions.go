@@ -28,63 +28,78 @@ func (s *Service) CustomerCursor(ctx context.Context) (int64, error) {
 	return s.store.Cursor(ctx, CustomerStream)
 }
 
-// ApplyCustomerEvent reacts to one customer event, exactly once: the cursor
-// moves in the same transaction as the effects, and an event at or below the
-// cursor (redelivered after a reconnect) changes nothing.
+// ApplyCustomerEvents reacts to customer events, each exactly once: the
+// cursor moves to the last in the same transaction as their effects, and
+// an event at or below the cursor (redelivered after a reconnect) changes
+// nothing.
 //
 //   - any event carrying the customer updates the local projection;
 //   - a merge moves the merged customers' interactions and follow-ups to
 //     the survivor, and an unmerge moves them back;
 //   - a purge erases the customer's interactions, follow-ups and their
 //     event payloads.
-func (s *Service) ApplyCustomerEvent(ctx context.Context, e CustomerEvent) error {
+func (s *Service) ApplyCustomerEvents(ctx context.Context, events []CustomerEvent) error {
 	return s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		cur, err := tx.Cursor(ctx, CustomerStream)
 		if err != nil {
 			return err
 		}
-		if e.Sequence <= cur {
+		last := cur
+		for _, e := range events {
+			if e.Sequence <= last {
+				continue
+			}
+			if err := applyCustomerEvent(ctx, tx, e); err != nil {
+				return err
+			}
+			last = e.Sequence
+		}
+		if last == cur {
 			return nil
 		}
-		if e.Snapshot != nil {
-			if err := tx.UpsertCustomer(ctx, *e.Snapshot, e.Sequence); err != nil {
-				return err
-			}
-		}
-		switch e.Type {
-		case CustomerStageChanged:
-			if e.Stage != "" {
-				if err := tx.SetCustomerStage(ctx, e.CustomerID, e.Stage, e.Sequence); err != nil {
-					return err
-				}
-			}
-		case CustomerMerged:
-			if e.SurvivorID != "" && len(e.MergedIDs) > 0 {
-				ni, nf, err := tx.MoveCustomerRecords(ctx, e.SurvivorID, e.MergedIDs, e.Sequence)
-				if err != nil {
-					return err
-				}
-				if err := emitMoved(ctx, tx, e.SurvivorID, e.MergedIDs, ni, nf); err != nil {
-					return err
-				}
-			}
-		case CustomerUnmerged:
-			if e.SurvivorID != "" && e.RestoredID != "" {
-				ni, nf, err := tx.ReturnCustomerRecords(ctx, e.SurvivorID, e.RestoredID)
-				if err != nil {
-					return err
-				}
-				if err := emitMoved(ctx, tx, e.RestoredID, []string{e.SurvivorID}, ni, nf); err != nil {
-					return err
-				}
-			}
-		case CustomerPurged:
-			if _, err := tx.EraseCustomer(ctx, e.CustomerID); err != nil {
-				return err
-			}
-		}
-		return tx.SetCursor(ctx, CustomerStream, e.Sequence)
+		return tx.SetCursor(ctx, CustomerStream, last)
 	})
+}
+
+func applyCustomerEvent(ctx context.Context, tx Tx, e CustomerEvent) error {
+	if e.Snapshot != nil {
+		if err := tx.UpsertCustomer(ctx, *e.Snapshot, e.Sequence); err != nil {
+			return err
+		}
+	}
+	switch e.Type {
+	case CustomerStageChanged:
+		if e.Stage != "" {
+			if err := tx.SetCustomerStage(ctx, e.CustomerID, e.Stage, e.Sequence); err != nil {
+				return err
+			}
+		}
+	case CustomerMerged:
+		if e.SurvivorID != "" && len(e.MergedIDs) > 0 {
+			ni, nf, err := tx.MoveCustomerRecords(ctx, e.SurvivorID, e.MergedIDs, e.Sequence)
+			if err != nil {
+				return err
+			}
+			if err := emitMoved(ctx, tx, e.SurvivorID, e.MergedIDs, ni, nf); err != nil {
+				return err
+			}
+		}
+	case CustomerUnmerged:
+		if e.SurvivorID != "" && e.RestoredID != "" {
+			ni, nf, err := tx.ReturnCustomerRecords(ctx, e.SurvivorID, e.RestoredID)
+			if err != nil {
+				return err
+			}
+			if err := emitMoved(ctx, tx, e.RestoredID, []string{e.SurvivorID}, ni, nf); err != nil {
+				return err
+			}
+		}
+	case CustomerPurged:
+		if _, err := tx.EraseCustomer(ctx, e.CustomerID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // emitMoved tells followers that records moved to customer to from the

@@ -26,7 +26,7 @@ func (s *Service) CustomerCursor(ctx context.Context) (int64, error) {
 	return s.store.Cursor(ctx, CustomerStream)
 }
 
-// ApplyCustomerEvent reacts to one customer event, exactly once: the cursor
+// ApplyCustomerEvents reacts to customer events, each exactly once: the cursor
 // moves in the same transaction as the effects, and an event at or below
 // the cursor (redelivered after a reconnect) changes nothing.
 //
@@ -34,43 +34,57 @@ func (s *Service) CustomerCursor(ctx context.Context) (int64, error) {
 //     unmerge moves back exactly those that came from the restored one;
 //   - a purge erases the customer's tickets with their history, comments,
 //     surveys and the payloads of their events.
-func (s *Service) ApplyCustomerEvent(ctx context.Context, e customerref.Event) error {
+func (s *Service) ApplyCustomerEvents(ctx context.Context, events []customerref.Event) error {
 	return s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		cur, err := tx.Cursor(ctx, CustomerStream)
 		if err != nil {
 			return err
 		}
-		if e.Sequence <= cur {
+		last := cur
+		for _, e := range events {
+			if e.Sequence <= last {
+				continue
+			}
+			if err := applyCustomerEvent(ctx, tx, e); err != nil {
+				return err
+			}
+			last = e.Sequence
+		}
+		if last == cur {
 			return nil
 		}
-		switch e.Type {
-		case customerref.EventMerged:
-			if e.SurvivorID != "" && len(e.MergedIDs) > 0 {
-				n, err := tx.MoveTickets(ctx, e.SurvivorID, e.MergedIDs, e.Sequence)
-				if err != nil {
-					return err
-				}
-				if err := emitMoved(ctx, tx, e.SurvivorID, e.MergedIDs, n); err != nil {
-					return err
-				}
+		return tx.SetCursor(ctx, CustomerStream, last)
+	})
+}
+
+func applyCustomerEvent(ctx context.Context, tx Tx, e customerref.Event) error {
+	switch e.Type {
+	case customerref.EventMerged:
+		if e.SurvivorID != "" && len(e.MergedIDs) > 0 {
+			n, err := tx.MoveTickets(ctx, e.SurvivorID, e.MergedIDs, e.Sequence)
+			if err != nil {
+				return err
 			}
-		case customerref.EventUnmerged:
-			if e.SurvivorID != "" && e.RestoredID != "" {
-				n, err := tx.ReturnTickets(ctx, e.SurvivorID, e.RestoredID)
-				if err != nil {
-					return err
-				}
-				if err := emitMoved(ctx, tx, e.RestoredID, []string{e.SurvivorID}, n); err != nil {
-					return err
-				}
-			}
-		case customerref.EventPurged:
-			if err := tx.EraseCustomer(ctx, e.CustomerID); err != nil {
+			if err := emitMoved(ctx, tx, e.SurvivorID, e.MergedIDs, n); err != nil {
 				return err
 			}
 		}
-		return tx.SetCursor(ctx, CustomerStream, e.Sequence)
-	})
+	case customerref.EventUnmerged:
+		if e.SurvivorID != "" && e.RestoredID != "" {
+			n, err := tx.ReturnTickets(ctx, e.SurvivorID, e.RestoredID)
+			if err != nil {
+				return err
+			}
+			if err := emitMoved(ctx, tx, e.RestoredID, []string{e.SurvivorID}, n); err != nil {
+				return err
+			}
+		}
+	case customerref.EventPurged:
+		if err := tx.EraseCustomer(ctx, e.CustomerID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func emitMoved(ctx context.Context, tx Tx, to string, from []string, n int64) error {
