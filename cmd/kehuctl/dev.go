@@ -127,6 +127,7 @@ func startSplit(ctx context.Context, env []string, httpAddr string) (exited <-ch
 	for _, c := range children {
 		go func() {
 			err := <-c.done
+			c.done <- err // for stop, which waits on it too
 			out <- fmt.Errorf("%s exited unexpectedly: %v", c.name, err)
 		}()
 	}
