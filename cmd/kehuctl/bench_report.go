@@ -13,11 +13,11 @@ import (
 // the interleaved rounds (the ratio is the median of the per-round ratios).
 func (b *bench) report() string {
 	var s strings.Builder
-	fmt.Fprintf(&s, "# Kehu benchmarks\n\n")
+	fmt.Fprintf(&s, "## Latest run\n\n")
 	fmt.Fprintf(&s, "`make bench` (`kehuctl bench`) on %s: %d CPUs, %s, %s, %s, PocketBase %s. ",
 		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.Version(), commandVersion("postgres", "--version"), commandVersion("redis-server", "--version"), pocketBaseVersion)
-	fmt.Fprintf(&s, "%d customers, each side loaded with the same; %d concurrent callers; %d interleaved rounds of %s; load generator, suite, peer, PostgreSQL and Redis all on this machine. Kehu runs at log level warn with rate limits off, PocketBase with its request log off.\n\n",
-		len(b.customers), b.opts.concurrency, b.opts.rounds, b.opts.duration)
+	fmt.Fprintf(&s, "%d customers, each side loaded with the same; %d concurrent callers; %d interleaved rounds of %s; load generator, suite, peer, PostgreSQL and Redis all on this machine. By-id reads go to a working set of %d customers in random order unless the row says \"uniform\". Kehu runs at log level warn with rate limits off, PocketBase with its request log off.\n\n",
+		len(b.customers), b.opts.concurrency, b.opts.rounds, b.opts.duration, min(hotSet, len(b.customers)))
 	fmt.Fprintf(&s, "| mode | call | Kehu | p50 | p99 | server CPU/call | limit or peer | limit | p99 | ratio |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range b.rows {
 		ratios := make([]loadResult, len(r.results))

@@ -3,6 +3,8 @@ package insight
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/kehu-crm/kehu/pkg/auth"
@@ -64,38 +66,49 @@ func (l Lifecycle) churnRisk(f *Facts, trend Class) (int, []string) {
 	return min(score, 100), reasons
 }
 
-// assessChurn records a customer's churn risk and raises a warning when
-// it crosses the threshold.
-func (s *Service) assessChurn(ctx context.Context, f *Facts) error {
-	last, previous, err := s.store.Trend(ctx, f.Customer.ID, s.cfg.Currency, f.Now)
-	if err != nil {
-		return err
-	}
-	score, reasons := s.lifecycle.churnRisk(f, trend(last, previous, s.cfg.Currency))
+// churnOf is a customer's churn risk from their facts and spend.
+func (s *Service) churnOf(f *Facts, spend Spend) Churn {
+	score, reasons := s.lifecycle.churnRisk(f, trend(spend.Last, spend.Previous, s.cfg.Currency))
 	c := Churn{CustomerID: f.Customer.ID, Score: score, Reasons: reasons, AccountManager: f.Customer.AccountManager, ValueAtRisk: orZero("")}
 	for _, p := range f.Purchases {
 		if p.Currency == s.cfg.Currency {
 			c.ValueAtRisk = p.Amount12m
 		}
 	}
-	scores, err := s.store.Scores(ctx, f.Customer.ID)
-	if err != nil {
-		return err
+	return c
+}
+
+// recordChurn stores the customers' churn risks in one transaction, in
+// customer order (so that two passes over overlapping customers lock
+// them in the same order); a customer crossing the threshold gets a
+// churn warning and, in tier A, a retention visit.
+func (s *Service) recordChurn(ctx context.Context, churn []Churn, scores map[string]Scores, now time.Time) error {
+	if len(churn) == 0 {
+		return nil
 	}
+	slices.SortFunc(churn, func(a, b Churn) int { return strings.Compare(a.CustomerID, b.CustomerID) })
 	return s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		crossed, err := tx.SetChurn(ctx, c, score >= s.lifecycle.ChurnThreshold, f.Now)
-		if err != nil || !crossed {
-			return err
-		}
-		if scores.ABC == "A" {
-			// A high-value customer drifting away gets a visit from their
-			// account manager, planned by the lifecycle pass.
-			purpose := fmt.Sprintf("Retention visit (挽留): churn risk %d", score)
-			if err := tx.OweRetentionVisit(ctx, RetentionVisit{CustomerID: c.CustomerID, Crossing: f.Now, Assignee: c.AccountManager, Purpose: purpose}); err != nil {
+		for _, c := range churn {
+			crossed, err := tx.SetChurn(ctx, c, c.Score >= s.lifecycle.ChurnThreshold, now)
+			if err != nil {
+				return err
+			}
+			if !crossed {
+				continue
+			}
+			if scores[c.CustomerID].ABC == "A" {
+				// A high-value customer drifting away gets a visit from
+				// their account manager, planned by the lifecycle pass.
+				purpose := fmt.Sprintf("Retention visit (挽留): churn risk %d", c.Score)
+				if err := tx.OweRetentionVisit(ctx, RetentionVisit{CustomerID: c.CustomerID, Crossing: now, Assignee: c.AccountManager, Purpose: purpose}); err != nil {
+					return err
+				}
+			}
+			if err := tx.Emit(ctx, event.Event{Type: EventChurnWarning, Subject: CustomerName(c.CustomerID), Actor: "kehu-analytics", Data: c}); err != nil {
 				return err
 			}
 		}
-		return tx.Emit(ctx, event.Event{Type: EventChurnWarning, Subject: CustomerName(c.CustomerID), Actor: "kehu-analytics", Data: c})
+		return nil
 	})
 }
 

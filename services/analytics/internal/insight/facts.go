@@ -45,3 +45,7 @@ type Scores struct {
 
 // daysSince is the number of whole days from t to the facts' now.
 func daysSince(f *Facts, t time.Time) int { return int(f.Now.Sub(t) / (24 * time.Hour)) }
+
+// Spend is a customer's spend in the scoring currency over the 90 days to
+// now (Last) and the 90 days before (Previous), as decimal strings.
+type Spend struct{ Last, Previous string }

@@ -90,25 +90,47 @@ func (l Lifecycle) nextStage(f *Facts) (string, string) {
 // proposeStages writes down the stage changes the facts of customers call
 // for (or drops a stale proposal).
 func (s *Service) proposeStages(ctx context.Context, customerIDs []string) error {
+	if len(customerIDs) == 0 {
+		return nil
+	}
+	now := s.now()
+	facts, err := s.store.FactsMany(ctx, customerIDs, now)
+	if err != nil {
+		return err
+	}
+	var live []string
 	for _, id := range customerIDs {
-		f, err := s.store.Facts(ctx, id, s.now())
-		if errs.Is(err, errs.KindNotFound) {
-			continue
+		if f, ok := facts[id]; ok && !f.Customer.Deleted {
+			live = append(live, id)
 		}
-		if err != nil {
-			return err
+	}
+	spend, err := s.store.Trends(ctx, live, s.cfg.Currency, now)
+	if err != nil {
+		return err
+	}
+	scores, err := s.store.ScoresMany(ctx, live)
+	if err != nil {
+		return err
+	}
+	var proposals []Proposal
+	var churn []Churn
+	for _, id := range customerIDs {
+		f, ok := facts[id]
+		if !ok {
+			continue
 		}
 		stage, reason := s.lifecycle.nextStage(f)
 		if f.Customer.Deleted {
 			stage = ""
-		} else if err := s.assessChurn(ctx, f); err != nil {
-			return err
+		} else {
+			churn = append(churn, s.churnOf(f, spend[id]))
 		}
-		if err := s.store.Propose(ctx, Proposal{CustomerID: id, Stage: stage, Reason: reason, Time: s.now()}); err != nil {
-			return err
-		}
+		proposals = append(proposals, Proposal{CustomerID: id, Stage: stage, Reason: reason, Time: now})
 	}
-	return nil
+	if err := s.recordChurn(ctx, churn, scores, now); err != nil {
+		return err
+	}
+	return s.store.ProposeMany(ctx, proposals)
 }
 
 // lifecycleBatch bounds one step of the lifecycle pass.

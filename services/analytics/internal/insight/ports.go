@@ -19,14 +19,20 @@ type Store interface {
 	// Trend returns the spend in the scoring currency over the 90 days to
 	// now and the 90 days before.
 	Trend(ctx context.Context, customerID, currency string, now time.Time) (last, previous string, err error)
+	// FactsMany, ScoresMany and Trends are Facts, Scores and Trend for
+	// many customers at once (customers the read model does not know are
+	// absent from FactsMany; ScoresMany and Trends answer every id).
+	FactsMany(ctx context.Context, customerIDs []string, now time.Time) (map[string]*Facts, error)
+	ScoresMany(ctx context.Context, customerIDs []string) (map[string]Scores, error)
+	Trends(ctx context.Context, customerIDs []string, currency string, now time.Time) (map[string]Spend, error)
 	// Recompute scores every customer with set-based SQL (RFM quintiles
 	// among customers active in the 12 months to now, ABC on 12-month
 	// contribution) and returns how many it scored.
 	Recompute(ctx context.Context, p ScoringParams) (int64, error)
 
-	// Propose records the stage change a customer's facts call for
+	// ProposeMany records the stage change each customer's facts call for
 	// (replacing an earlier proposal), or drops it when Stage is "".
-	Propose(ctx context.Context, p Proposal) error
+	ProposeMany(ctx context.Context, ps []Proposal) error
 	// Proposals returns up to limit proposals, oldest first; Withdraw
 	// drops one once delivered, unless a newer one replaced it.
 	Proposals(ctx context.Context, limit int) ([]Proposal, error)
