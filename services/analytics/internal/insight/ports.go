@@ -157,9 +157,9 @@ type Tx interface {
 	// EvaluateSegment brings a segment's members in line with its filter
 	// in one set-based statement and returns who entered and left.
 	EvaluateSegment(ctx context.Context, id, filter string) ([]Change, error)
-	// EvaluateCustomer brings one customer's memberships in line with
+	// EvaluateCustomers brings the customers' memberships in line with
 	// every segment's filter and returns the changes.
-	EvaluateCustomer(ctx context.Context, customerID string) ([]Change, error)
+	EvaluateCustomers(ctx context.Context, customerIDs []string) ([]Change, error)
 	// Segments returns every segment.
 	Segments(ctx context.Context) ([]*Segment, error)
 

@@ -199,14 +199,12 @@ func (s *Service) Apply(ctx context.Context, source string, events ...Event) err
 				return err
 			}
 		}
-		for _, id := range ids {
-			changes, err := tx.EvaluateCustomer(ctx, id)
-			if err != nil {
-				return err
-			}
-			if err := emitChanges(ctx, tx, changes); err != nil {
-				return err
-			}
+		changes, err := tx.EvaluateCustomers(ctx, ids)
+		if err != nil {
+			return err
+		}
+		if err := emitChanges(ctx, tx, changes); err != nil {
+			return err
 		}
 		touched = ids
 		return tx.SetCursor(ctx, source, todo[len(todo)-1].Sequence)

@@ -226,36 +226,48 @@ func (t *tx) EvaluateSegment(ctx context.Context, id, f string) ([]insight.Chang
 	})
 }
 
-// EvaluateCustomer implements insight.Tx: each segment's filter over the
-// customer's row, in one round trip, against the customer's memberships.
-func (t *tx) EvaluateCustomer(ctx context.Context, customerID string) ([]insight.Change, error) {
-	segments, err := t.Segments(ctx)
+// EvaluateCustomers implements insight.Tx in one statement whatever the
+// number of customers: each segment's filter over the customers' rows,
+// against their memberships. Only the segments' filters are read (not
+// their member counts, which cost a scan per segment).
+func (t *tx) EvaluateCustomers(ctx context.Context, customerIDs []string) ([]insight.Change, error) {
+	if len(customerIDs) == 0 {
+		return nil, nil
+	}
+	rows, err := t.tx.Query(ctx, `SELECT id, filter FROM segments ORDER BY id`)
+	type segment struct{ id, filter string }
+	segments, err := pg.Collect(rows, err, func(r pgx.Row) (segment, error) {
+		var g segment
+		return g, r.Scan(&g.id, &g.filter)
+	})
 	if err != nil || len(segments) == 0 {
 		return nil, err
 	}
-	args := []any{customerID}
+	args := []any{customerIDs}
 	var union string
 	for n, g := range segments {
-		cl, err := filter.Compile(g.Filter, factFields, len(args))
+		cl, err := filter.Compile(g.filter, factFields, len(args))
 		if err != nil {
-			return nil, errs.Internal(fmt.Errorf("segment %s: %w", g.ID, err))
+			return nil, errs.Internal(fmt.Errorf("segment %s: %w", g.id, err))
 		}
 		args = append(args, cl.Args...)
-		args = append(args, g.ID)
+		args = append(args, g.id)
 		if n > 0 {
 			union += " UNION ALL "
 		}
-		union += fmt.Sprintf("SELECT $%d::text AS segment_id FROM customer_facts f WHERE f.customer_id = $1 AND (%s)", len(args), cl.SQL)
+		union += fmt.Sprintf("SELECT f.customer_id, $%d::text AS segment_id FROM customer_facts f WHERE f.customer_id = ANY($1::uuid[]) AND (%s)", len(args), cl.SQL)
 	}
-	rows, err := t.tx.Query(ctx, `
+	rows, err = t.tx.Query(ctx, `
 		WITH want AS (`+union+`),
-		gone AS (DELETE FROM memberships m WHERE m.customer_id = $1
-		         AND NOT EXISTS (SELECT 1 FROM want w WHERE w.segment_id = m.segment_id) RETURNING m.segment_id),
-		came AS (INSERT INTO memberships (segment_id, customer_id) SELECT w.segment_id, $1 FROM want w
-		         ON CONFLICT DO NOTHING RETURNING segment_id)
-		SELECT segment_id, false FROM gone UNION ALL SELECT segment_id, true FROM came`, args...)
+		gone AS (DELETE FROM memberships m WHERE m.customer_id = ANY($1::uuid[])
+		         AND NOT EXISTS (SELECT 1 FROM want w WHERE w.customer_id = m.customer_id AND w.segment_id = m.segment_id)
+		         RETURNING m.customer_id, m.segment_id),
+		came AS (INSERT INTO memberships (segment_id, customer_id) SELECT w.segment_id, w.customer_id FROM want w
+		         ON CONFLICT DO NOTHING RETURNING customer_id, segment_id)
+		SELECT customer_id::text, segment_id, false FROM gone UNION ALL SELECT customer_id::text, segment_id, true FROM came
+		ORDER BY 1, 2`, args...)
 	return pg.Collect(rows, err, func(r pgx.Row) (insight.Change, error) {
-		c := insight.Change{CustomerID: customerID}
-		return c, r.Scan(&c.SegmentID, &c.Entered)
+		var c insight.Change
+		return c, r.Scan(&c.CustomerID, &c.SegmentID, &c.Entered)
 	})
 }
