@@ -20,11 +20,25 @@ type TierProposal struct {
 // deliverTiers writes proposed value tiers to the customer service as the
 // analytics service. The customer record has no reason for a tier, so the
 // reason is logged here and stays in the insights (the ABC class).
+//
+// All pending proposals go out in one pass, batch by batch: a first
+// scoring of an imported base proposes a tier for most of it.
 func (s *Service) deliverTiers(ctx context.Context) error {
-	proposals, err := s.store.TierProposals(ctx, lifecycleBatch)
-	if err != nil {
-		return err
+	for {
+		proposals, err := s.store.TierProposals(ctx, lifecycleBatch)
+		if err != nil {
+			return err
+		}
+		if err := s.deliverTierBatch(ctx, proposals); err != nil {
+			return err
+		}
+		if len(proposals) < lifecycleBatch {
+			return nil
+		}
 	}
+}
+
+func (s *Service) deliverTierBatch(ctx context.Context, proposals []TierProposal) error {
 	for _, p := range proposals {
 		requestID := fmt.Sprintf("tier-%s-%s-%d", p.CustomerID, p.Tier, p.Time.UnixMilli())
 		err := s.stages.SetValueTier(ctx, p.CustomerID, p.Tier, requestID)
