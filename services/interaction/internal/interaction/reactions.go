@@ -40,24 +40,7 @@ func (s *Service) CustomerCursor(ctx context.Context) (int64, error) {
 //     event payloads.
 func (s *Service) ApplyCustomerEvents(ctx context.Context, events []CustomerEvent) error {
 	return s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		cur, err := tx.Cursor(ctx, CustomerStream)
-		if err != nil {
-			return err
-		}
-		last := cur
-		for _, e := range events {
-			if e.Sequence <= last {
-				continue
-			}
-			if err := applyCustomerEvent(ctx, tx, e); err != nil {
-				return err
-			}
-			last = e.Sequence
-		}
-		if last == cur {
-			return nil
-		}
-		return tx.SetCursor(ctx, CustomerStream, last)
+		return customerref.ApplyNew(ctx, tx, CustomerStream, events, applyCustomerEvent)
 	})
 }
 
