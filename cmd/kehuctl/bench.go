@@ -72,8 +72,15 @@ func runBench(ctx context.Context, args []string) error {
 	if err := migrate(ctx, dbURL); err != nil {
 		return err
 	}
-	b := &bench{opts: o, dbURL: dbURL, redisURL: env.RedisURL, customers: benchCustomers(o.customers)}
+	b := &bench{opts: o, dbURL: dbURL, customers: benchCustomers(o.customers)}
 	defer b.close()
+	// A Redis of the bench's own, which it can stop to measure Kehu
+	// without its cache (the shared one may serve others).
+	if b.redis, err = startRedis(filepath.Join(stateDir(), "bench")); err != nil {
+		return err
+	}
+	b.stops = append(b.stops, b.redis.stop)
+	b.redisURL = b.redis.url
 	if err := b.run(ctx); err != nil {
 		return err
 	}
@@ -119,6 +126,7 @@ type bench struct {
 	dbURL     string
 	redisURL  string
 	customers []benchCustomer
+	redis     *redisProcess
 	stops     []func()
 	rows      []benchRow
 	loads     []benchRow
@@ -215,6 +223,11 @@ func (b *bench) run(ctx context.Context) error {
 		return err
 	}
 	b.stops = append(b.stops, func() { _ = grpcConn.Close() })
+	analyticsConn, err := grpc.NewClient("127.0.0.1:9104", grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	b.stops = append(b.stops, func() { _ = analyticsConn.Close() })
 	bareConn, err := grpc.NewClient(bare.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return err
@@ -255,6 +268,17 @@ func (b *bench) run(ctx context.Context) error {
 		_, err := customerv1.NewCustomerServiceClient(bareConn).GetCustomer(grpcCtx, &customerv1.GetCustomerRequest{Name: "customers/" + b.hot(i).id})
 		return err
 	}}
+	segmentsGRPC := loadTarget{name: "Kehu gRPC GetCustomerSegments", pid: suite.pid, call: func(_ context.Context, i int) error {
+		_, err := analyticsv1.NewAnalyticsServiceClient(analyticsConn).GetCustomerSegments(grpcCtx, &analyticsv1.GetCustomerSegmentsRequest{Customer: "customers/" + b.hot(i).id})
+		return err
+	}}
+	bareSegments := loadTarget{name: "bare grpc-go server returning a constant", pid: bare.pid, call: func(_ context.Context, i int) error {
+		_, err := analyticsv1.NewAnalyticsServiceClient(bareConn).GetCustomerSegments(grpcCtx, &analyticsv1.GetCustomerSegmentsRequest{Customer: "customers/" + b.hot(i).id})
+		return err
+	}}
+	segmentsREST := b.restTarget("Kehu REST GET /v1/customers/{id}/segments", suite.pid, httpClient, "Bearer "+token, func(i int) string {
+		return "http://127.0.0.1:18080/v1/customers/" + b.hot(i).id + "/segments"
+	})
 	pgSelect := loadTarget{name: "raw pgx point select", call: func(ctx context.Context, i int) error {
 		var name string
 		return pool.QueryRow(ctx, `SELECT display_name FROM customer.customers WHERE id = $1`, b.hot(i).id).Scan(&name)
@@ -282,9 +306,33 @@ func (b *bench) run(ctx context.Context) error {
 	if err := b.compare(ctx, mode, kehuGet, bareGRPC, "bare gRPC constant"); err != nil {
 		return err
 	}
+	if err := b.compare(ctx, mode, segmentsGRPC, bareSegments, "bare gRPC constant"); err != nil {
+		return err
+	}
+	if err := b.compare(ctx, mode, segmentsREST, bareSegments, "bare gRPC constant"); err != nil {
+		return err
+	}
 	if err := b.compare(ctx, "limits", pgSelect, redisGet, "raw Redis GET"); err != nil {
 		return err
 	}
+
+	// Redis stopped: every lookup goes to PostgreSQL (the in-process tiers
+	// serve only while their invalidations can arrive).
+	b.redis.stop()
+	mode = "one process, Redis stopped"
+	if err := b.compare(ctx, mode, segmentsGRPC, bareSegments, "bare gRPC constant"); err != nil {
+		return err
+	}
+	if err := b.compare(ctx, mode, segmentsREST, bareSegments, "bare gRPC constant"); err != nil {
+		return err
+	}
+	if err := b.compare(ctx, mode, kehuGet, peerGet, "PocketBase GET record"); err != nil {
+		return err
+	}
+	if b.redis, err = startRedisAt(filepath.Join(stateDir(), "bench"), b.redis.port); err != nil {
+		return err
+	}
+	b.stops = append(b.stops, b.redis.stop)
 
 	// The same reads with one process per service.
 	suite.stop()

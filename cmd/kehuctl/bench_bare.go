@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 )
 
@@ -25,6 +26,15 @@ type bareCustomerServer struct {
 
 func (s bareCustomerServer) GetCustomer(context.Context, *customerv1.GetCustomerRequest) (*customerv1.GetCustomerResponse, error) {
 	return s.answer, nil
+}
+
+// bareAnalyticsServer answers GetCustomerSegments with a constant.
+type bareAnalyticsServer struct {
+	analyticsv1.UnimplementedAnalyticsServiceServer
+}
+
+func (bareAnalyticsServer) GetCustomerSegments(context.Context, *analyticsv1.GetCustomerSegmentsRequest) (*analyticsv1.GetCustomerSegmentsResponse, error) {
+	return &analyticsv1.GetCustomerSegmentsResponse{Segments: []string{"segments/high-value", "segments/repeat"}}, nil
 }
 
 // runBareServer is the hidden `kehuctl bench-bare ADDR`, run by the bench
@@ -42,6 +52,7 @@ func runBareServer(ctx context.Context, args []string) error {
 	c.CreateTime, c.UpdateTime = timestamppb.Now(), timestamppb.Now()
 	srv := grpc.NewServer()
 	customerv1.RegisterCustomerServiceServer(srv, bareCustomerServer{answer: &customerv1.GetCustomerResponse{Customer: c}})
+	analyticsv1.RegisterAnalyticsServiceServer(srv, bareAnalyticsServer{})
 	go func() {
 		<-ctx.Done()
 		srv.Stop()
