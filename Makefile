@@ -72,7 +72,7 @@ test: build
 	KEHU_E2E_WIRING=split $(BIN)/kehuctl env -- $(GO) test -count=1 -timeout 10m ./e2e/...
 	cd deploy && GOWORK=off $(GO) test -count=1 ./...
 
-## bench: the speed table against this machine's limits and PocketBase (~15 min; ARGS=--quick for ~5)
+## bench: the speed table against this machine's limits and PocketBase (~20 min; ARGS=--quick for ~5)
 bench: build
 	$(BIN)/kehuctl bench $(ARGS)
 
