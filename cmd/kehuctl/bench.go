@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -438,7 +439,7 @@ func (b *bench) startSuite(ctx context.Context, split bool) (*benchSuite, error)
 		return nil, err
 	}
 	s := &benchSuite{pid: cmd.Process.Pid}
-	s.stop = sync1(func() {
+	s.stop = sync.OnceFunc(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 		done := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(done) }()
@@ -582,16 +583,6 @@ func waitIdle(ctx context.Context, pid int, limit time.Duration) error {
 	return nil
 }
 
-func sync1(f func()) func() {
-	var done bool
-	return func() {
-		if !done {
-			done = true
-			f()
-		}
-	}
-}
-
 // importCustomers loads the customers through ImportCustomers, 1,000 per
 // message, and returns rows per second.
 func (b *bench) importCustomers(ctx context.Context) (float64, error) {
@@ -699,7 +690,7 @@ func mustRedisOptions(url string) *redis.Options {
 	return o
 }
 
-// freeListener reserves a loopback port.
+// freeAddr is a loopback address free a moment ago.
 func freeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -709,7 +700,7 @@ func freeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-// median of the calls per second of rs.
+// median is the median of f over rs.
 func median(rs []loadResult, f func(loadResult) float64) float64 {
 	v := make([]float64, len(rs))
 	for i, r := range rs {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -41,7 +42,7 @@ func startRedisAt(dir string, port int) (*redisProcess, error) {
 		return nil, fmt.Errorf("starting redis-server (apt-get install redis-server): %w", err)
 	}
 	r := &redisProcess{url: fmt.Sprintf("redis://127.0.0.1:%d/0", port), port: port}
-	r.stop = sync1(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	r.stop = sync.OnceFunc(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	client := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
 	defer client.Close()
 	for deadline := time.Now().Add(10 * time.Second); client.Ping(context.Background()).Err() != nil; time.Sleep(50 * time.Millisecond) {
