@@ -11,6 +11,7 @@ replace github.com/kehu-crm/kehu/services/interaction => ../services/interaction
 replace github.com/kehu-crm/kehu/services/gateway => ../services/gateway
 
 require (
+	github.com/jackc/pgx/v5 v5.12.0
 	github.com/kehu-crm/kehu/pkg v0.0.0
 	github.com/kehu-crm/kehu/services/analytics v0.0.0-00010101000000-000000000000
 	github.com/kehu-crm/kehu/services/customer v0.0.0
@@ -37,7 +38,6 @@ require (
 	github.com/hashicorp/golang-lru/v2 v2.0.7 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
-	github.com/jackc/pgx/v5 v5.12.0 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/jhump/protoreflect v1.15.6 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,6 +53,8 @@ type Suite struct {
 	// WithoutRedisURL is, with Options.WithoutRedis, a second gateway
 	// whose analytics replica (same database) cannot reach Redis.
 	WithoutRedisURL string
+
+	stop func()
 }
 
 // Options tweak the suite.
@@ -66,6 +69,11 @@ type Options struct {
 	// WithoutRedis also starts a gateway in front of an analytics replica
 	// whose Redis is unreachable (Suite.WithoutRedisURL).
 	WithoutRedis bool
+	// DatabaseURL is a database holding the migrated schemas, for a suite
+	// that starts on another's data; default a fresh one.
+	DatabaseURL string
+	// RedisURL is the services' Redis; default the tests' shared one.
+	RedisURL string
 }
 
 // Split reports whether the suite's services reach one another over
@@ -94,7 +102,7 @@ func Start(t testing.TB, opts Options) *Suite {
 	ctx, cancel := context.WithCancel(context.Background())
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	var done []chan error
-	t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		cancel()
 		for _, d := range done {
 			if err := <-d; err != nil {
@@ -102,13 +110,20 @@ func Start(t testing.TB, opts Options) *Suite {
 			}
 		}
 	})
+	t.Cleanup(stop)
 	serve := func(f func(context.Context) error) {
 		d := make(chan error, 1)
 		done = append(done, d)
 		go func() { d <- f(ctx) }()
 	}
 
-	service := testkit.ServiceConfig(testdb.New(t, customermigrations.All, interactionmigrations.All, servicedeskmigrations.All, analyticsmigrations.All))
+	if opts.DatabaseURL == "" {
+		opts.DatabaseURL = testdb.New(t, customermigrations.All, interactionmigrations.All, servicedeskmigrations.All, analyticsmigrations.All)
+	}
+	service := testkit.ServiceConfig(opts.DatabaseURL)
+	if opts.RedisURL != "" {
+		service.RedisURL = opts.RedisURL
+	}
 	customer, err := customerapp.New(ctx, customerapp.Config{
 		Service: service, DefaultPhoneRegion: "CN",
 		MembershipTiers: "SILVER=1000,GOLD=5000,PLATINUM=20000", CacheTTL: time.Minute, LocalCacheTTL: 5 * time.Second, LocalCacheEntries: 10_000,
@@ -195,10 +210,15 @@ func Start(t testing.TB, opts Options) *Suite {
 		Interaction:     interaction,
 		Analytics:       analytics,
 		WithoutRedisURL: withoutRedisURL,
+		stop:            stop,
 	}
 	s.waitReady(t)
 	return s
 }
+
+// Stop stops every service and the gateway (as the test's end would) and
+// waits for them to finish.
+func (s *Suite) Stop() { s.stop() }
 
 // Token returns a bearer token for subject with roles.
 func (s *Suite) Token(t testing.TB, subject string, roles ...auth.Role) string {

@@ -5,6 +5,8 @@
 //	kehuctl dev [--demo]             run the whole suite locally (what `make run` does)
 //	kehuctl token --sub ID --role R  print a development bearer token
 //	kehuctl migrate                  apply every service's migrations
+//	kehuctl backup [--file F]        one consistent archive of every service schema
+//	kehuctl restore --file F         replace every service schema with an archive
 //	kehuctl demo                     load the demo data set into a running suite
 //	kehuctl images [SERVICE...]      build OCI image tarballs, offline (no Docker)
 //	kehuctl bench [--quick]          the speed table: Kehu against limits and PocketBase
@@ -27,6 +29,10 @@ commands:
   dev [--demo]             start PostgreSQL/Redis if needed, migrate, run every service and the gateway
   token --sub ID --role R  print a development JWT (repeat --role for several)
   migrate                  apply every service's migrations to KEHU_DATABASE_URL
+  backup [--file F]        write one consistent archive of every service schema (pg_dump)
+  restore --file F [--replace]
+                           replace every service schema with an archive (services stopped),
+                           then empty the services' cache in KEHU_REDIS_URL
   demo                     load demo data into a running suite
   images [SERVICE...]      build OCI image tarballs offline into .state/images
   bench [--quick]          measure Kehu against this machine's limits and PocketBase (make bench)
@@ -64,6 +70,10 @@ func run(ctx context.Context, args []string) (int, error) {
 		return 0, runToken(args[1:])
 	case "migrate":
 		return 0, runMigrate(ctx)
+	case "backup":
+		return 0, runBackup(ctx, args[1:])
+	case "restore":
+		return 0, runRestore(ctx, args[1:])
 	case "demo":
 		return 0, runDemo(ctx, args[1:])
 	case "images":

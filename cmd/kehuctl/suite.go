@@ -124,8 +124,9 @@ func migrate(ctx context.Context, databaseURL string) error {
 }
 
 func runMigrate(ctx context.Context) error {
-	if os.Getenv("KEHU_DATABASE_URL") == "" {
-		return fmt.Errorf("set KEHU_DATABASE_URL")
+	dbURL, err := databaseURL()
+	if err != nil {
+		return err
 	}
-	return migrate(ctx, os.Getenv("KEHU_DATABASE_URL"))
+	return migrate(ctx, dbURL)
 }

@@ -29,6 +29,10 @@ import (
 	"github.com/kehu-crm/kehu/pkg/server"
 )
 
+// CachePrefix begins every Redis key the services write, so that they can
+// share a Redis with other programs and a restore can empty their cache.
+const CachePrefix = "kehu:"
+
 // Spec is what distinguishes one service from another at start-up.
 type Spec struct {
 	// Name is the fully qualified gRPC service name, e.g.
@@ -93,7 +97,7 @@ func New(ctx context.Context, cfg config.Service, spec Spec, logger *slog.Logger
 	s.janitor = newJanitor(s)
 	s.GoAsLeader("kehu-"+spec.Migrations.Schema+"-janitor", s.janitor.Run)
 
-	if s.cache, err = cache.New(cache.Config{URL: cfg.RedisURL, Prefix: "kehu:"}, s.Registry); err != nil {
+	if s.cache, err = cache.New(cache.Config{URL: cfg.RedisURL, Prefix: CachePrefix}, s.Registry); err != nil {
 		return nil, fmt.Errorf("configuring Redis: %w", err)
 	}
 	s.OnClose(func() { _ = s.cache.Close() })
