@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -38,6 +39,46 @@ type rendered struct {
 	pdbs         []*policyv1.PodDisruptionBudget
 	policies     []*networkingv1.NetworkPolicy
 	ingresses    []*networkingv1.Ingress
+	certificates []*certificate
+	issuers      map[string]*issuer
+}
+
+// certificate is the part of cert-manager's Certificate that Kehu's
+// manifests use; decoding strictly into it catches misspelt fields as the
+// typed Kubernetes API does for the built-in kinds.
+type certificate struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		SecretName  string   `json:"secretName"`
+		IsCA        bool     `json:"isCA,omitempty"`
+		CommonName  string   `json:"commonName,omitempty"`
+		Duration    string   `json:"duration,omitempty"`
+		RenewBefore string   `json:"renewBefore,omitempty"`
+		DNSNames    []string `json:"dnsNames,omitempty"`
+		Usages      []string `json:"usages,omitempty"`
+		PrivateKey  *struct {
+			Algorithm      string `json:"algorithm"`
+			Size           int    `json:"size"`
+			RotationPolicy string `json:"rotationPolicy,omitempty"`
+		} `json:"privateKey,omitempty"`
+		IssuerRef struct {
+			Name string `json:"name"`
+			Kind string `json:"kind"`
+		} `json:"issuerRef"`
+	} `json:"spec"`
+}
+
+// issuer is the part of cert-manager's Issuer that Kehu's manifests use.
+type issuer struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		SelfSigned *struct{} `json:"selfSigned,omitempty"`
+		CA         *struct {
+			SecretName string `json:"secretName"`
+		} `json:"ca,omitempty"`
+	} `json:"spec"`
 }
 
 // workload is a pod template with its owner's name, for the checks.
@@ -77,7 +118,7 @@ func render(t *testing.T, overlay string) *rendered {
 	if err != nil {
 		t.Fatalf("kustomize %s: %v", overlay, err)
 	}
-	r := &rendered{configMaps: map[string]*corev1.ConfigMap{}, secrets: map[string]*corev1.Secret{}, pvcs: map[string]bool{}}
+	r := &rendered{configMaps: map[string]*corev1.ConfigMap{}, secrets: map[string]*corev1.Secret{}, pvcs: map[string]bool{}, issuers: map[string]*issuer{}}
 	for _, res := range resources.Resources() {
 		raw, err := res.MarshalJSON()
 		if err != nil {
@@ -128,6 +169,14 @@ func render(t *testing.T, overlay string) *rendered {
 			var v networkingv1.Ingress
 			strict(t, raw, &v)
 			r.ingresses = append(r.ingresses, &v)
+		case "Certificate":
+			var v certificate
+			strict(t, raw, &v)
+			r.certificates = append(r.certificates, &v)
+		case "Issuer":
+			var v issuer
+			strict(t, raw, &v)
+			r.issuers[v.Name] = &v
 		default:
 			t.Fatalf("%s: no typed check for kind %s; add one", overlay, kind)
 		}
@@ -140,7 +189,7 @@ func render(t *testing.T, overlay string) *rendered {
 var operatorSecrets = map[string][]string{"kehu-secrets": {"database-url", "redis-url", "jwt-secret", "page-token-key"}}
 
 func TestOverlays(t *testing.T) {
-	for _, overlay := range []string{"overlays/dev", "overlays/prod"} {
+	for _, overlay := range []string{"overlays/dev", "overlays/prod", "overlays/prod-tls"} {
 		t.Run(overlay, func(t *testing.T) {
 			r := render(t, overlay)
 			if len(r.deployments) != 5 {
@@ -148,10 +197,11 @@ func TestOverlays(t *testing.T) {
 			}
 			checkContainers(t, r)
 			checkServices(t, r)
-			checkReferences(t, r, overlay == "overlays/prod")
+			checkReferences(t, r, overlay != "overlays/dev")
 			checkShutdown(t, r)
 			checkAutoscaling(t, r)
-			if overlay == "overlays/prod" {
+			checkTLS(t, r)
+			if overlay != "overlays/dev" {
 				checkHighAvailability(t, r)
 			}
 		})
@@ -201,9 +251,23 @@ func checkContainers(t *testing.T, r *rendered) {
 			if w.probed && !isInit && (c.ReadinessProbe == nil || c.LivenessProbe == nil) {
 				t.Errorf("%s: needs readiness and liveness probes", where)
 			}
-			// gRPC servers are probed through grpc.health.v1 natively.
+			// gRPC servers are probed through grpc.health.v1 natively, except
+			// over TLS, which the kubelet's gRPC probe does not speak: then
+			// on the admin port's /readyz.
 			for _, p := range c.Ports {
-				if p.Name == "grpc" && !isInit && (c.ReadinessProbe == nil || c.ReadinessProbe.GRPC == nil || c.ReadinessProbe.GRPC.Port != p.ContainerPort) {
+				if p.Name != "grpc" || isInit {
+					continue
+				}
+				if r.env(c)["KEHU_TLS_CERT_FILE"] != "" {
+					if pr := c.ReadinessProbe; pr == nil || pr.HTTPGet == nil || pr.HTTPGet.Path != "/readyz" || pr.HTTPGet.Port.StrVal != "admin" {
+						t.Errorf("%s: TLS server without a readiness probe on the admin port's /readyz", where)
+					}
+					for _, pr := range []*corev1.Probe{c.ReadinessProbe, c.LivenessProbe, c.StartupProbe} {
+						if pr != nil && pr.GRPC != nil {
+							t.Errorf("%s: the kubelet's gRPC probe cannot reach a TLS server", where)
+						}
+					}
+				} else if c.ReadinessProbe == nil || c.ReadinessProbe.GRPC == nil || c.ReadinessProbe.GRPC.Port != p.ContainerPort {
 					t.Errorf("%s: gRPC server without a native gRPC readiness probe on %d", where, p.ContainerPort)
 				}
 			}
@@ -338,6 +402,176 @@ func checkShutdown(t *testing.T, r *rendered) {
 			t.Errorf("Deployment %s: grace %v does not cover preStop %v + drain %v + shutdown %v", d.Name, grace, preStop, drain, stop)
 		}
 	}
+}
+
+// env is what a container's environment holds as literal values: the keys
+// of its ConfigMaps, then its own variables (Secret references left out).
+func (r *rendered) env(c corev1.Container) map[string]string {
+	out := map[string]string{}
+	for _, e := range c.EnvFrom {
+		if e.ConfigMapRef != nil && r.configMaps[e.ConfigMapRef.Name] != nil {
+			maps.Copy(out, r.configMaps[e.ConfigMapRef.Name].Data)
+		}
+	}
+	for _, e := range c.Env {
+		if e.ValueFrom == nil {
+			out[e.Name] = e.Value
+		}
+	}
+	return out
+}
+
+// tlsSettings name a program's TLS files (README: configuration).
+var tlsSettings = []string{"KEHU_TLS_CERT_FILE", "KEHU_TLS_KEY_FILE", "KEHU_TLS_CLIENT_CA_FILE", "KEHU_TLS_CA_FILE"}
+
+// certManagerKeys are the keys cert-manager writes into a Certificate's Secret.
+var certManagerKeys = []string{"tls.crt", "tls.key", "ca.crt"}
+
+// TLS between the programs must be whole, or calls fail or rotations never
+// arrive: every file a program names is in a Secret it mounts whole (a
+// subPath mount never sees a renewal) and that has the file's key; gRPC
+// servers serve TLS exactly when the programs verify servers
+// (KEHU_TLS_CA_FILE); when a server requires client certificates, every
+// program has one; certificates name the host clients dial and allow the
+// use they are put to; every Certificate's issuer exists.
+func checkTLS(t *testing.T, r *rendered) {
+	type program struct {
+		name, secret string
+		env          map[string]string
+		grpcPort     int32
+	}
+	var programs []program
+	for _, d := range r.deployments {
+		spec := d.Spec.Template.Spec
+		c := spec.Containers[0]
+		p := program{name: d.Name, env: r.env(c)}
+		for _, port := range c.Ports {
+			if port.Name == "grpc" {
+				p.grpcPort = port.ContainerPort
+			}
+		}
+		for _, setting := range tlsSettings {
+			path := p.env[setting]
+			if path == "" {
+				continue
+			}
+			secret, key, err := mountedSecret(spec, c, path)
+			if err != nil {
+				t.Errorf("Deployment %s: %s=%s: %v", d.Name, setting, path, err)
+				continue
+			}
+			p.secret = secret
+			if s := r.secrets[secret]; s != nil {
+				if _, ok := s.Data[key]; !ok {
+					t.Errorf("Deployment %s: %s reads key %s, which Secret %s lacks", d.Name, setting, key, secret)
+				}
+			} else if r.certificate(secret) == nil {
+				t.Errorf("Deployment %s: %s reads Secret %s, which no Certificate writes", d.Name, setting, secret)
+			} else if !slices.Contains(certManagerKeys, key) {
+				t.Errorf("Deployment %s: %s reads key %s, which cert-manager does not write", d.Name, setting, key)
+			}
+		}
+		programs = append(programs, p)
+	}
+
+	var servers, plainServers, clients, plainClients []string
+	mutual := false
+	for _, p := range programs {
+		if p.env["KEHU_TLS_CA_FILE"] != "" {
+			clients = append(clients, p.name)
+		} else {
+			plainClients = append(plainClients, p.name)
+		}
+		if p.grpcPort == 0 {
+			continue
+		}
+		if p.env["KEHU_TLS_CERT_FILE"] == "" {
+			plainServers = append(plainServers, p.name)
+			continue
+		}
+		servers = append(servers, p.name)
+		mutual = mutual || p.env["KEHU_TLS_CLIENT_CA_FILE"] != ""
+		// The hosts clients dial (dns:///customer:9101) must be in the
+		// server's certificate.
+		cert := r.certificate(p.secret)
+		if cert == nil {
+			continue
+		}
+		if !slices.Contains(cert.Spec.Usages, "server auth") {
+			t.Errorf("Certificate %s of gRPC server %s lacks the server auth usage", cert.Name, p.name)
+		}
+		for key, addr := range r.configMaps["kehu-config"].Data {
+			hostPort, ok := strings.CutPrefix(addr, "dns:///")
+			if !strings.HasSuffix(key, "_ADDR") || !ok {
+				continue
+			}
+			host, port, _ := strings.Cut(hostPort, ":")
+			if port == fmt.Sprint(p.grpcPort) && !slices.Contains(cert.Spec.DNSNames, host) {
+				t.Errorf("Certificate %s does not name %s, which clients dial (%s)", cert.Name, host, key)
+			}
+		}
+	}
+	if len(servers) > 0 && len(plainClients) > 0 {
+		t.Errorf("%v serve only TLS, but %v call without KEHU_TLS_CA_FILE", servers, plainClients)
+	}
+	if len(plainServers) > 0 && len(clients) > 0 {
+		t.Errorf("%v call with TLS, but %v serve plaintext", clients, plainServers)
+	}
+	for _, p := range programs {
+		if !mutual {
+			break
+		}
+		if p.env["KEHU_TLS_CERT_FILE"] == "" {
+			t.Errorf("servers require client certificates, but %s has none", p.name)
+		} else if cert := r.certificate(p.secret); cert != nil && !slices.Contains(cert.Spec.Usages, "client auth") {
+			t.Errorf("Certificate %s of %s lacks the client auth usage", cert.Name, p.name)
+		}
+	}
+
+	for _, c := range r.certificates {
+		iss := r.issuers[c.Spec.IssuerRef.Name]
+		switch {
+		case c.Spec.IssuerRef.Kind != "Issuer":
+			// A ClusterIssuer lives outside the overlay.
+		case iss == nil:
+			t.Errorf("Certificate %s: no Issuer %s", c.Name, c.Spec.IssuerRef.Name)
+		case iss.Spec.CA != nil:
+			if ca := r.certificate(iss.Spec.CA.SecretName); ca == nil || !ca.Spec.IsCA {
+				t.Errorf("Issuer %s: its CA Secret %s is not written by a CA Certificate", iss.Name, iss.Spec.CA.SecretName)
+			}
+		}
+	}
+}
+
+// mountedSecret finds which key of which Secret volume the container sees
+// at path.
+func mountedSecret(spec corev1.PodSpec, c corev1.Container, path string) (secret, key string, err error) {
+	for _, m := range c.VolumeMounts {
+		rest, ok := strings.CutPrefix(path, m.MountPath+"/")
+		if m.SubPath != "" && (ok || path == m.MountPath) {
+			return "", "", fmt.Errorf("mounted with subPath, which never sees the Secret renewed")
+		}
+		if !ok {
+			continue
+		}
+		for _, v := range spec.Volumes {
+			if v.Name == m.Name && v.Secret != nil {
+				return v.Secret.SecretName, rest, nil
+			}
+		}
+		return "", "", fmt.Errorf("the pod has no Secret volume %s", m.Name)
+	}
+	return "", "", fmt.Errorf("not in any volume the container mounts")
+}
+
+// certificate is the Certificate that writes Secret name, or nil.
+func (r *rendered) certificate(secret string) *certificate {
+	for _, c := range r.certificates {
+		if c.Spec.SecretName == secret {
+			return c
+		}
+	}
+	return nil
 }
 
 func checkAutoscaling(t *testing.T, r *rendered) {

@@ -66,6 +66,30 @@ type Service struct {
 	MaxMessageBytes int `env:"KEHU_GRPC_MAX_MESSAGE_BYTES, default=4194304"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `env:"KEHU_LOG_LEVEL, default=info"`
+	// TLS secures the gRPC server and the calls to other services; unset,
+	// both are plaintext.
+	TLS TLS
+}
+
+// TLS names the PEM files that secure gRPC between Kehu's programs. The
+// files are read again when they change (package tlsfiles), so a
+// certificate renewed in place (cert-manager, a mounted Secret) is used by
+// the next connection without a restart. Every field empty is plaintext.
+type TLS struct {
+	// CertFile and KeyFile are this program's certificate chain and key.
+	// With them the gRPC server serves TLS only, and outgoing calls present
+	// them when the server asks for a client certificate.
+	CertFile string `env:"KEHU_TLS_CERT_FILE"`
+	KeyFile  string `env:"KEHU_TLS_KEY_FILE"`
+	// ClientCAFile makes the server require a client certificate signed by
+	// one of its CAs (mutual TLS); it needs CertFile.
+	ClientCAFile string `env:"KEHU_TLS_CLIENT_CA_FILE"`
+	// CAFile makes outgoing calls use TLS and verify the server against
+	// its CAs instead of the system's.
+	CAFile string `env:"KEHU_TLS_CA_FILE"`
+	// ServerName is the name outgoing calls expect in the server's
+	// certificate; empty takes the host of the address dialled.
+	ServerName string `env:"KEHU_TLS_SERVER_NAME"`
 }
 
 // Addrs are a service's default listen addresses, used where

@@ -32,6 +32,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -70,12 +71,20 @@ type Option func(*options)
 
 type options struct {
 	registry *prometheus.Registry
+	creds    credentials.TransportCredentials
 	unary    []grpc.UnaryServerInterceptor
 	stream   []grpc.StreamServerInterceptor
 }
 
 // WithRegistry serves the service's own metrics from registry too.
 func WithRegistry(r *prometheus.Registry) Option { return func(o *options) { o.registry = r } }
+
+// WithTransportCredentials secures the gRPC listener (TLS from package
+// tlsfiles); nil, the default, serves plaintext. Callers in this process
+// (dial.LocalScheme) and the admin endpoints are not affected.
+func WithTransportCredentials(c credentials.TransportCredentials) Option {
+	return func(o *options) { o.creds = c }
+}
 
 // WithUnaryInterceptors appends unary interceptors after the standard chain.
 func WithUnaryInterceptors(i ...grpc.UnaryServerInterceptor) Option {
@@ -161,6 +170,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (
 		grpc.MaxSendMsgSize(cfg.MaxMessageBytes),
 		// Clients ping at most every 20s; tolerate that without GOAWAY.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+	}
+	if o.creds != nil {
+		serverOpts = append(serverOpts, grpc.Creds(o.creds))
 	}
 	if cfg.MaxConnectionAge > 0 {
 		serverOpts = append(serverOpts, grpc.KeepaliveParams(keepalive.ServerParameters{

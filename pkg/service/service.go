@@ -2,8 +2,9 @@
 // a service's app package is wiring only: it names its schema, permission
 // table and handlers, and this package opens the PostgreSQL pool in that
 // schema, verifies bearer tokens, serves gRPC with health, reflection and
-// metrics, streams the outbox, runs background work (on one replica where
-// it must) and shuts everything down in reverse order.
+// metrics (over TLS when configured, package tlsfiles), streams the outbox,
+// runs background work (on one replica where it must) and shuts everything
+// down in reverse order.
 package service
 
 import (
@@ -27,6 +28,7 @@ import (
 	"github.com/kehu-crm/kehu/pkg/pg"
 	"github.com/kehu-crm/kehu/pkg/ratelimit"
 	"github.com/kehu-crm/kehu/pkg/server"
+	"github.com/kehu-crm/kehu/pkg/tlsfiles"
 )
 
 // CachePrefix begins every Redis key the services write, so that they can
@@ -57,6 +59,7 @@ type Service struct {
 	Streamer *outbox.Streamer
 
 	server  *server.Server
+	tls     *tlsfiles.Files
 	cache   *cache.Cache
 	janitor *janitor
 	tasks   []func(context.Context)
@@ -88,6 +91,9 @@ func New(ctx context.Context, cfg config.Service, spec Spec, logger *slog.Logger
 	if err != nil {
 		return nil, fmt.Errorf("configuring authentication: %w", err)
 	}
+	if s.tls, err = tlsfiles.New(cfg.TLS, logger, s.Registry); err != nil {
+		return nil, err
+	}
 	if s.Pool, err = pg.Connect(ctx, cfg.DatabaseURL, spec.Migrations.Schema, pg.WithStatementTimeout(cfg.StatementTimeout)); err != nil {
 		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
 	}
@@ -115,6 +121,7 @@ func New(ctx context.Context, cfg config.Service, spec Spec, logger *slog.Logger
 		MaxMessageBytes:  cfg.MaxMessageBytes,
 	}, logger,
 		server.WithRegistry(s.Registry),
+		server.WithTransportCredentials(s.tls.Server()),
 		server.WithUnaryInterceptors(auth.UnaryServerInterceptor(verifier, spec.Policy), limiter.UnaryServerInterceptor()),
 		server.WithStreamInterceptors(auth.StreamServerInterceptor(verifier, spec.Policy)),
 	)
@@ -142,13 +149,16 @@ func (s *Service) Redis() *cache.Cache { return s.cache }
 // own token when there is one (so the other service applies the caller's
 // access rules) and this service's token otherwise; each call gets timeout
 // unless it has an earlier deadline, and calls safe to retry wait for the
-// other service within it when it is (re)starting.
+// other service within it when it is (re)starting. The connection uses
+// TLS when KEHU_TLS_CA_FILE is set.
 func (s *Service) Dial(addr string, opts ...dial.Option) (dial.Conn, error) {
 	tokens, err := s.serviceTokens()
 	if err != nil {
 		return nil, err
 	}
-	conn, err := dial.Dial(addr, append([]dial.Option{dial.WithTokenSource(auth.ForwardOr(tokens)), dial.WithWaitForReady()}, opts...)...)
+	conn, err := dial.Dial(addr, append([]dial.Option{
+		dial.WithTokenSource(auth.ForwardOr(tokens)), dial.WithWaitForReady(), dial.WithTransportCredentials(s.tls.Client()),
+	}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("dialing %s: %w", addr, err)
 	}

@@ -1,8 +1,9 @@
 // Package testkit is what every Kehu service's tests share: a service
 // configuration on random ports against the test Redis, serving until the
 // test ends, clients, calling as a subject with roles, and assertions on
-// Kehu's error model (code, ErrorInfo reason, BadRequest field). Databases
-// come from package testdb.
+// Kehu's error model (code, ErrorInfo reason, BadRequest field), and
+// certificate authorities whose certificates are written as PEM files for
+// TLS. Databases come from package testdb.
 package testkit
 
 import (

@@ -21,6 +21,7 @@ import (
 	"github.com/kehu-crm/kehu/pkg/config"
 	"github.com/kehu-crm/kehu/pkg/dial"
 	"github.com/kehu-crm/kehu/pkg/server"
+	"github.com/kehu-crm/kehu/pkg/tlsfiles"
 	"github.com/kehu-crm/kehu/services/gateway/internal/gateway"
 )
 
@@ -57,6 +58,10 @@ type Config struct {
 	IdleTimeout       time.Duration `env:"KEHU_HTTP_IDLE_TIMEOUT, default=2m"`
 	// ExposeInternalRPCs serves event streams and bulk import over REST too.
 	ExposeInternalRPCs bool `env:"KEHU_GATEWAY_EXPOSE_INTERNAL_RPCS, default=false"`
+	// TLS secures the calls to the services (KEHU_TLS_CA_FILE; the
+	// certificate and key are the gateway's client certificate for mutual
+	// TLS). It does not touch the REST side, whose TLS ends at the Ingress.
+	TLS config.TLS
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -91,8 +96,14 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		unary = append(unary, gateway.HideInternalUnary)
 		stream = append(stream, gateway.HideInternalStream)
 	}
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	tlsFiles, err := tlsfiles.New(cfg.TLS, logger, registry)
+	if err != nil {
+		return nil, err
+	}
 	backend := func(name, addr string) (dial.Conn, error) {
-		conn, err := dial.Dial(addr, dial.WithDefaultTimeout(cfg.BackendTimeout),
+		conn, err := dial.Dial(addr, dial.WithDefaultTimeout(cfg.BackendTimeout), dial.WithTransportCredentials(tlsFiles.Client()),
 			dial.WithUnaryInterceptors(unary...), dial.WithStreamInterceptors(stream...))
 		if err != nil {
 			return nil, fmt.Errorf("dialing %s service %s: %w", name, addr, err)
@@ -131,8 +142,6 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	if err != nil {
 		return nil, err
 	}
-	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler = gateway.Instrument(handler, registry, logger)
 
 	if a.apiLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
