@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/kehu-crm/kehu/pkg/customerref"
 	"github.com/kehu-crm/kehu/pkg/follow/cursor"
 	"github.com/kehu-crm/kehu/pkg/outbox"
 	"github.com/kehu-crm/kehu/pkg/pg"
@@ -183,6 +184,12 @@ func (t *tx) EraseCustomer(ctx context.Context, id string) error {
 		`DELETE FROM scores WHERE customer_id = $1`,
 		`DELETE FROM stage_transitions WHERE customer_id = $1`,
 		`DELETE FROM follow_ups WHERE customer_id = $1`,
+		// What the lifecycle pass assessed and proposed about the customer
+		// is personal data too, and nothing reads it without the customer.
+		`DELETE FROM churn WHERE customer_id = $1`,
+		`DELETE FROM retention_visits WHERE customer_id = $1`,
+		`DELETE FROM stage_proposals WHERE customer_id = $1`,
+		`DELETE FROM tier_proposals WHERE customer_id = $1`,
 		// Memberships stay: re-evaluating the customer removes them with
 		// segment.exited events.
 		`DELETE FROM customers WHERE id = $1`,
@@ -190,6 +197,12 @@ func (t *tx) EraseCustomer(ctx context.Context, id string) error {
 		if _, err := t.tx.Exec(ctx, sql, id); err != nil {
 			return pg.Classify(err)
 		}
+	}
+	// The segments the customer entered and left say who they were (high
+	// value, dissatisfied, birthday this month); the exits the purge
+	// emits next keep theirs, so followers still drop the memberships.
+	if _, err := outbox.Erase(ctx, t.tx, customerref.Name(id)); err != nil {
+		return pg.Classify(err)
 	}
 	return nil
 }

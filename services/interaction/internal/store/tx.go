@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/kehu-crm/kehu/pkg/customerref/erased"
 	"github.com/kehu-crm/kehu/pkg/errs"
 	"github.com/kehu-crm/kehu/pkg/filter"
 	"github.com/kehu-crm/kehu/pkg/follow/cursor"
@@ -40,6 +42,15 @@ func amountArgs(m *interaction.Money) (any, string) {
 // InsertInteractions uses COPY: a batch from an integration is one round
 // trip however large it is.
 func (t *tx) InsertInteractions(ctx context.Context, is ...*interaction.Interaction) error {
+	customers := make([]string, 0, 1)
+	for _, i := range is {
+		if !slices.Contains(customers, i.CustomerID) {
+			customers = append(customers, i.CustomerID)
+		}
+	}
+	if err := erased.Check(ctx, t.tx, customers...); err != nil {
+		return err
+	}
 	if len(is) == 1 {
 		i := is[0]
 		amount, currency := amountArgs(i.Amount)
@@ -84,6 +95,9 @@ func (t *tx) LockFollowUp(ctx context.Context, id string) (*interaction.FollowUp
 }
 
 func (t *tx) InsertFollowUp(ctx context.Context, f *interaction.FollowUp) error {
+	if err := erased.Check(ctx, t.tx, f.CustomerID); err != nil {
+		return err
+	}
 	_, err := t.tx.Exec(ctx, `INSERT INTO follow_ups (id, customer_id, purpose, channel, assignee, due_time,
 		recurrence_interval, recurrence_unit, state, interaction_id, care_rule_id, previous_id, cancel_reason,
 		message, close_time, revision, create_time, update_time)
@@ -325,11 +339,17 @@ func (t *tx) MoveCustomerRecords(ctx context.Context, survivor string, merged []
 // EraseCustomer deletes every record of a purged customer and blanks the
 // payloads of their events.
 func (t *tx) EraseCustomer(ctx context.Context, id string) (int64, error) {
+	if err := erased.Record(ctx, t.tx, id); err != nil {
+		return 0, err
+	}
 	var n int64
 	for _, sql := range []string{
 		`DELETE FROM interactions WHERE customer_id = $1`,
 		`DELETE FROM follow_ups WHERE customer_id = $1`,
 		`DELETE FROM care_occurrences WHERE customer_id = $1`,
+		// Which records a merge moved to or from the customer: no unmerge
+		// can follow a purge, and the pairs tie the customer to another.
+		`DELETE FROM record_moves WHERE from_customer = $1 OR to_customer = $1`,
 		`DELETE FROM customers WHERE id = $1`,
 	} {
 		tag, err := t.tx.Exec(ctx, sql, id)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/kehu-crm/kehu/pkg/customerref"
+	"github.com/kehu-crm/kehu/pkg/customerref/erased"
 	"github.com/kehu-crm/kehu/pkg/errs"
 	"github.com/kehu-crm/kehu/pkg/follow/cursor"
 	"github.com/kehu-crm/kehu/pkg/idempotency/keystore"
@@ -52,6 +54,9 @@ func surveyArgs(r *desk.Result) [4]any {
 }
 
 func (t *tx) InsertTicket(ctx context.Context, k *desk.Ticket) error {
+	if err := erased.Check(ctx, t.tx, k.CustomerID); err != nil {
+		return err
+	}
 	_, err := t.tx.Exec(ctx, `INSERT INTO tickets (id, customer_id, type, channel, subject, description, priority,
 		priority_rank, tags, queue_id, assignee, escalation_level, interaction, status, value_tier, sla_policy_id,
 		fr_target_ms, fr_elapsed_ms, fr_since, fr_due, fr_risk, fr_stop,
@@ -354,6 +359,9 @@ func (t *tx) ReturnTickets(ctx context.Context, survivor, restored string) (int6
 // history, comments, surveys and owed visits (ON DELETE CASCADE), and the
 // payloads of their events are blanked.
 func (t *tx) EraseCustomer(ctx context.Context, customerID string) error {
+	if err := erased.Record(ctx, t.tx, customerID); err != nil {
+		return err
+	}
 	rows, err := t.tx.Query(ctx, `
 		WITH gone AS (DELETE FROM tickets WHERE customer_id = $1 RETURNING id)
 		SELECT 'tickets/' || id::text FROM gone
@@ -365,7 +373,8 @@ func (t *tx) EraseCustomer(ctx context.Context, customerID string) error {
 	if err != nil {
 		return err
 	}
-	for _, s := range subjects {
+	// Also the customer's own events (tickets moved to it by a merge).
+	for _, s := range append(subjects, customerref.Name(customerID)) {
 		if _, err := outbox.Erase(ctx, t.tx, s); err != nil {
 			return pg.Classify(err)
 		}

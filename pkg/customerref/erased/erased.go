@@ -1,0 +1,62 @@
+// Package erased closes the gap between a service looking a customer up
+// and storing records for them: the customer service may purge the
+// customer in between, and the service's follower may erase the
+// customer's records before the new ones commit, which then outlive the
+// erasure. The follower records the erasure (Record) and every insert of
+// records about a customer checks it (Check); both take the same
+// per-customer advisory lock, exclusive and shared, so an insert either
+// commits before the erasure (which then deletes it) or sees the record
+// and is refused. Both run at READ COMMITTED, where the statement after
+// the lock sees what committed while waiting for it.
+package erased
+
+import (
+	"context"
+	"embed"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kehu-crm/kehu/pkg/customerref"
+	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/pg"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations create the erased_customers table in a service's schema.
+var Migrations = pg.Source{Name: "erased", FS: pg.Sub(migrationFiles, "migrations")}
+
+// lockKey is per schema: two services' followers do not wait on each other.
+const lockKey = `hashtextextended(current_schema() || '.erased_customers/' || $1, 0)`
+
+// Record notes, in the erasure's transaction, that customerID was erased,
+// after any insert about them in progress has committed.
+func Record(ctx context.Context, tx pgx.Tx, customerID string) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+lockKey+`)`, customerID); err != nil {
+		return pg.Classify(err)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO erased_customers (id) VALUES ($1) ON CONFLICT DO NOTHING`, customerID)
+	return pg.Classify(err)
+}
+
+// Check refuses, in the transaction of an insert about customerIDs, a
+// customer already erased, and holds off their erasure until tx ends.
+func Check(ctx context.Context, tx pgx.Tx, customerIDs ...string) error {
+	for _, id := range customerIDs {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared(`+lockKey+`)`, id); err != nil {
+			return pg.Classify(err)
+		}
+	}
+	var gone string
+	err := tx.QueryRow(ctx, `SELECT id::text FROM erased_customers WHERE id = ANY($1::uuid[]) LIMIT 1`, customerIDs).Scan(&gone)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil
+	case err != nil:
+		return pg.Classify(err)
+	}
+	return errs.New(errs.KindNotFound, "CUSTOMER_NOT_FOUND", "customer %s does not exist", customerref.Name(gone)).
+		WithMetadata("customer", customerref.Name(gone))
+}
