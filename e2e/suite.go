@@ -74,6 +74,9 @@ type Options struct {
 	DatabaseURL string
 	// RedisURL is the services' Redis; default the tests' shared one.
 	RedisURL string
+	// WebhookRetryPeriod is how long webhook deliveries are retried
+	// (default 30 s).
+	WebhookRetryPeriod time.Duration
 }
 
 // Split reports whether the suite's services reach one another over
@@ -98,6 +101,9 @@ func Start(t testing.TB, opts Options) *Suite {
 	}
 	if opts.ReadHeaderTimeout == 0 {
 		opts.ReadHeaderTimeout = 10 * time.Second
+	}
+	if opts.WebhookRetryPeriod == 0 {
+		opts.WebhookRetryPeriod = 30 * time.Second
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -158,7 +164,11 @@ func Start(t testing.TB, opts Options) *Suite {
 		Follow: true, Currency: "CNY", ShareA: 0.8, ShareB: 0.95, CacheTTL: time.Minute, LocalCacheTTL: 5 * time.Second, LocalCacheEntries: 10_000,
 		Lifecycle: analyticsapp.Lifecycle{LoyalPurchases: 5, LoyalTenure: 180 * 24 * time.Hour, AtRiskFactor: 2, ChurnFactor: 4,
 			AtRiskAfter: 120 * 24 * time.Hour, ChurnAfter: 365 * 24 * time.Hour, ManualHold: 30 * 24 * time.Hour, ChurnThreshold: 70},
+		// Receivers are test servers on loopback; retries come quickly.
+		Webhooks: analyticsapp.Webhooks{Timeout: 5 * time.Second, RetryPeriod: opts.WebhookRetryPeriod, BackoffBase: 50 * time.Millisecond,
+			BackoffMax: 500 * time.Millisecond, DisableAfter: 3, AllowPrivateTargets: true, LogRetention: 24 * time.Hour},
 	}
+	analyticsCfg.Environment = "development" // plain http to the test receivers
 	analytics, err := analyticsapp.New(ctx, analyticsCfg, logger)
 	if err != nil {
 		t.Fatalf("suite: analytics: %v", err)

@@ -44,6 +44,9 @@ func runDev(ctx context.Context, args []string) error {
 		"KEHU_JWT_SECRET=" + jwtSecret(),
 		// The published development secret is accepted only here.
 		"KEHU_ENVIRONMENT=development",
+		// Webhook receivers on this machine (http://127.0.0.1:…) are the
+		// usual way to try webhooks locally.
+		"KEHU_WEBHOOK_ALLOW_PRIVATE_TARGETS=" + envOr("KEHU_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"),
 		"KEHU_LOG_LEVEL=" + envOr("KEHU_LOG_LEVEL", "info"),
 	}
 	if err := migrate(ctx, dbURL); err != nil {

@@ -13,7 +13,7 @@ package erased
 import (
 	"context"
 	"embed"
-	"errors"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -44,19 +44,28 @@ func Record(ctx context.Context, tx pgx.Tx, customerID string) error {
 // Check refuses, in the transaction of an insert about customerIDs, a
 // customer already erased, and holds off their erasure until tx ends.
 func Check(ctx context.Context, tx pgx.Tx, customerIDs ...string) error {
-	for _, id := range customerIDs {
+	gone, err := Which(ctx, tx, customerIDs)
+	if err != nil || len(gone) == 0 {
+		return err
+	}
+	return errs.New(errs.KindNotFound, "CUSTOMER_NOT_FOUND", "customer %s does not exist", customerref.Name(gone[0])).
+		WithMetadata("customer", customerref.Name(gone[0]))
+}
+
+// Which returns, in the transaction of a write about customerIDs, those
+// already erased, and holds off the erasure of the others until tx ends.
+// The locks are taken in id order, so two writers about overlapping
+// customers cannot deadlock with an erasure.
+func Which(ctx context.Context, tx pgx.Tx, customerIDs []string) ([]string, error) {
+	ids := slices.Compact(slices.Sorted(slices.Values(customerIDs)))
+	for _, id := range ids {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared(`+lockKey+`)`, id); err != nil {
-			return pg.Classify(err)
+			return nil, pg.Classify(err)
 		}
 	}
-	var gone string
-	err := tx.QueryRow(ctx, `SELECT id::text FROM erased_customers WHERE id = ANY($1::uuid[]) LIMIT 1`, customerIDs).Scan(&gone)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return nil
-	case err != nil:
-		return pg.Classify(err)
-	}
-	return errs.New(errs.KindNotFound, "CUSTOMER_NOT_FOUND", "customer %s does not exist", customerref.Name(gone)).
-		WithMetadata("customer", customerref.Name(gone))
+	rows, err := tx.Query(ctx, `SELECT id::text FROM erased_customers WHERE id = ANY($1::uuid[]) ORDER BY id`, ids)
+	return pg.Collect(rows, err, func(r pgx.Row) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
 }

@@ -1,7 +1,8 @@
 // Package app wires the analytics service: configuration, the followers of
 // the customer, interaction and service-desk event streams (one replica
-// per stream at a time), the scoring pass, the domain on its store and the
-// gRPC handlers, on the platform's service bootstrap (pkg/service).
+// per stream at a time), the scoring pass, the domain on its store, the
+// webhooks (fed by every stream, its own included) and the gRPC handlers,
+// on the platform's service bootstrap (pkg/service).
 package app
 
 import (
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 
 	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
+	webhookv1 "github.com/kehu-crm/kehu/pkg/api/kehu/webhook/v1"
 	"github.com/kehu-crm/kehu/pkg/cache"
 	"github.com/kehu-crm/kehu/pkg/config"
 	"github.com/kehu-crm/kehu/pkg/follow"
@@ -23,6 +25,7 @@ import (
 	grpcserver "github.com/kehu-crm/kehu/services/analytics/internal/server"
 	"github.com/kehu-crm/kehu/services/analytics/internal/sources"
 	"github.com/kehu-crm/kehu/services/analytics/internal/store"
+	"github.com/kehu-crm/kehu/services/analytics/internal/webhook"
 	"github.com/kehu-crm/kehu/services/analytics/migrations"
 )
 
@@ -61,6 +64,33 @@ type Config struct {
 	// disables scheduled runs.
 	ReportsInterval time.Duration `env:"KEHU_ANALYTICS_REPORTS_INTERVAL, default=1m"`
 	Lifecycle
+	Webhooks
+}
+
+// Webhooks configures webhook delivery (see webhook.Config).
+type Webhooks struct {
+	// Timeout bounds one attempt.
+	Timeout time.Duration `env:"KEHU_WEBHOOK_TIMEOUT, default=10s"`
+	// RetryPeriod is how long a delivery is retried before it fails.
+	RetryPeriod time.Duration `env:"KEHU_WEBHOOK_RETRY_PERIOD, default=72h"`
+	// BackoffBase and BackoffMax bound the wait between attempts.
+	BackoffBase time.Duration `env:"KEHU_WEBHOOK_BACKOFF_BASE, default=10s"`
+	BackoffMax  time.Duration `env:"KEHU_WEBHOOK_BACKOFF_MAX, default=1h"`
+	// DisableAfter failed deliveries in a row turn a webhook off.
+	DisableAfter int `env:"KEHU_WEBHOOK_DISABLE_AFTER, default=10"`
+	// AllowPrivateTargets accepts loopback and private target addresses
+	// (receivers inside the cluster; tests).
+	AllowPrivateTargets bool `env:"KEHU_WEBHOOK_ALLOW_PRIVATE_TARGETS, default=false"`
+	// LogRetention is how long finished deliveries stay in the log.
+	LogRetention time.Duration `env:"KEHU_WEBHOOK_LOG_RETENTION, default=720h"`
+}
+
+// check refuses settings under which delivery cannot work.
+func (w Webhooks) check() error {
+	if w.Timeout <= 0 || w.RetryPeriod < 0 || w.BackoffBase <= 0 || w.BackoffMax < w.BackoffBase || w.DisableAfter < 0 || w.LogRetention <= 0 {
+		return fmt.Errorf("KEHU_WEBHOOK_*: need TIMEOUT > 0, RETRY_PERIOD ≥ 0, 0 < BACKOFF_BASE ≤ BACKOFF_MAX, DISABLE_AFTER ≥ 0 and LOG_RETENTION > 0, got %+v", w)
+	}
+	return nil
 }
 
 // Lifecycle configures the automatic lifecycle (see insight.Lifecycle).
@@ -105,6 +135,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	if err := cfg.Lifecycle.check(); err != nil {
 		return nil, err
 	}
+	if err := cfg.Webhooks.check(); err != nil {
+		return nil, err
+	}
 	if cfg.CacheTTL <= 0 || cfg.LocalCacheTTL < 0 || cfg.LocalCacheTTL > cfg.CacheTTL || cfg.LocalCacheEntries <= 0 {
 		return nil, fmt.Errorf("KEHU_ANALYTICS_CACHE_TTL must be positive, KEHU_ANALYTICS_LOCAL_CACHE_TTL between 0 and it, and KEHU_ANALYTICS_LOCAL_CACHE_ENTRIES positive; got %s, %s, %d",
 			cfg.CacheTTL, cfg.LocalCacheTTL, cfg.LocalCacheEntries)
@@ -136,7 +169,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	s.Go(memberships.Run)
-	svc := insight.New(store.New(s.Pool, grpcserver.EncodeEvent), memberships, sources.NewStages(customerConn),
+	st := store.New(s.Pool, grpcserver.EncodeEvent)
+	hooks := webhook.New(store.NewWebhooks(st), webhook.Config{
+		Targets: webhook.Targets{AllowHTTP: cfg.Development(), AllowPrivate: cfg.AllowPrivateTargets},
+		Timeout: cfg.Webhooks.Timeout, RetryPeriod: cfg.RetryPeriod, BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax,
+		DisableAfter: cfg.DisableAfter, SecretGrace: 24 * time.Hour,
+	}, s.Registry)
+	svc := insight.New(st, memberships, sources.NewStages(customerConn),
 		followuprpc.New(interactionConn),
 		insight.Config{Currency: cfg.Currency, ShareA: cfg.ShareA, ShareB: cfg.ShareB, Reports: grpcserver.EncodeReportResult},
 		insight.Lifecycle{
@@ -145,10 +184,14 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 			ChurnThreshold: cfg.ChurnThreshold,
 		}, nil)
 	if cfg.Follow {
-		if err := followSources(s, svc, cfg, logger); err != nil {
+		if err := followSources(s, svc, hooks, cfg, logger); err != nil {
 			s.Close()
 			return nil, err
 		}
+		s.GoAsLeader("kehu-webhooks-dispatch", hooks.Dispatch)
+		s.Periodic("kehu-webhooks-prune", "webhook_log_prune", time.Hour, func(ctx context.Context, now time.Time) error {
+			return hooks.PruneLog(ctx, now.Add(-cfg.LogRetention))
+		})
 	}
 	if cfg.ScoringInterval > 0 {
 		s.Periodic("kehu-analytics-scoring", "analytics_scoring", cfg.ScoringInterval, func(ctx context.Context, _ time.Time) error {
@@ -172,13 +215,15 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		})
 	}
 	analyticsv1.RegisterAnalyticsServiceServer(s.GRPC(), grpcserver.New(svc, s.Streamer))
+	webhookv1.RegisterWebhookServiceServer(s.GRPC(), grpcserver.NewWebhooks(hooks))
 	return &App{Service: s, svc: svc, cfg: cfg}, nil
 }
 
 // followSources follows each source's event stream on one replica at a
 // time (a leader lock per source, so the three can run on different
-// replicas), with the service's own credentials.
-func followSources(s *service.Service, svc *insight.Service, cfg Config, logger *slog.Logger) error {
+// replicas), with the service's own credentials, for the read model and,
+// with this service's own events, for the webhooks.
+func followSources(s *service.Service, svc *insight.Service, hooks *webhook.Service, cfg Config, logger *slog.Logger) error {
 	type source struct {
 		addr string
 		make func(grpc.ClientConnInterface) sources.Source
@@ -198,8 +243,18 @@ func followSources(s *service.Service, svc *insight.Service, cfg Config, logger 
 		in := src.make(conn)
 		f := follow.New("analytics_"+in.Name+"_events", in.Stream, sources.Consumer(in, svc), logger, s.Registry)
 		s.GoAsLeader("kehu-analytics-follow-"+in.Name, f.Run)
+		followForWebhooks(s, in.Name, in.Stream, hooks, logger)
 	}
+	followForWebhooks(s, migrations.Schema, follow.Local(s.Streamer.Stream), hooks, logger)
 	return nil
+}
+
+// followForWebhooks queues the events of one stream for the webhooks, on
+// one replica at a time, with a cursor of its own: webhooks neither wait
+// for the read model nor hold it up.
+func followForWebhooks(s *service.Service, name string, stream follow.Source, hooks *webhook.Service, logger *slog.Logger) {
+	f := follow.New("webhooks_"+name+"_events", stream, sources.WebhookConsumer(name, hooks), logger, s.Registry)
+	s.GoAsLeader("kehu-webhooks-follow-"+name, f.Run)
 }
 
 // RunLifecycleOnce does one lifecycle pass now; tests and operators use it.

@@ -70,7 +70,10 @@ func start(t testing.TB, tweak ...func(*Config)) *env {
 		Follow: true, Currency: "CNY", ShareA: 0.8, ShareB: 0.95, Lifecycle: lifecycleDefaults,
 		// Memory holds entries as long as Redis: only invalidations keep
 		// replicas current, never a short expiry.
-		CacheTTL: time.Minute, LocalCacheTTL: time.Minute, LocalCacheEntries: 10_000}
+		CacheTTL: time.Minute, LocalCacheTTL: time.Minute, LocalCacheEntries: 10_000,
+		Webhooks: Webhooks{Timeout: 2 * time.Second, RetryPeriod: 2 * time.Second, BackoffBase: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
+			DisableAfter: 3, AllowPrivateTargets: true, LogRetention: time.Hour}}
+	cfg.Environment = "development" // plain http to the test receivers
 	for _, f := range tweak {
 		f(&cfg)
 	}

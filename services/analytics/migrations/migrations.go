@@ -6,6 +6,7 @@ package migrations
 import (
 	"embed"
 
+	"github.com/kehu-crm/kehu/pkg/customerref/erased"
 	"github.com/kehu-crm/kehu/pkg/follow/cursor"
 	"github.com/kehu-crm/kehu/pkg/idempotency/keystore"
 	"github.com/kehu-crm/kehu/pkg/outbox"
@@ -21,6 +22,7 @@ const Schema = "analytics"
 var files embed.FS
 
 // All are the analytics schema's migrations: its own, then the platform
-// tables every service has (outbox, idempotency keys) and the event
-// cursors of the streams it follows.
-var All = pg.Migrations{Schema: Schema, Sources: []pg.Source{{FS: files}, outbox.Migrations, keystore.Migrations, cursor.Migrations}}
+// tables every service has (outbox, idempotency keys), the event cursors
+// of the streams it follows and the customers erased meanwhile (which
+// webhook deliveries must not carry).
+var All = pg.Migrations{Schema: Schema, Sources: []pg.Source{{FS: files}, outbox.Migrations, keystore.Migrations, cursor.Migrations, erased.Migrations}}

@@ -6,8 +6,10 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
+	webhookv1 "github.com/kehu-crm/kehu/pkg/api/kehu/webhook/v1"
 	"github.com/kehu-crm/kehu/pkg/event"
 	"github.com/kehu-crm/kehu/services/analytics/internal/insight"
+	"github.com/kehu-crm/kehu/services/analytics/internal/webhook"
 )
 
 // EncodeEvent turns a domain event into its published payload.
@@ -20,6 +22,8 @@ func EncodeEvent(e event.Event) (proto.Message, error) {
 		}}, nil
 	case insight.ReportCompleted:
 		return &analyticsv1.ReportCompletedPayload{Report: reportToProto(d.Report)}, nil
+	case webhook.Disabled:
+		return &webhookv1.WebhookDisabledPayload{Webhook: webhookToProto(d.Webhook)}, nil
 	case insight.Change:
 		return &analyticsv1.SegmentMembershipPayload{Segment: insight.SegmentName(d.SegmentID), Customer: insight.CustomerName(d.CustomerID)}, nil
 	}

@@ -24,6 +24,7 @@ import (
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
 	servicedeskv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
+	webhookv1 "github.com/kehu-crm/kehu/pkg/api/kehu/webhook/v1"
 	"github.com/kehu-crm/kehu/pkg/api/openapi"
 )
 
@@ -91,6 +92,10 @@ func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
 	}
 	if err := analyticsv1.RegisterAnalyticsServiceHandlerClient(ctx, mux, analyticsv1.NewAnalyticsServiceClient(b.Analytics)); err != nil {
 		return nil, fmt.Errorf("registering analytics routes: %w", err)
+	}
+	// Webhooks are served by the analytics service (it follows every stream).
+	if err := webhookv1.RegisterWebhookServiceHandlerClient(ctx, mux, webhookv1.NewWebhookServiceClient(b.Analytics)); err != nil {
+		return nil, fmt.Errorf("registering webhook routes: %w", err)
 	}
 
 	var hidden map[string]bool

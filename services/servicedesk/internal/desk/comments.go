@@ -52,7 +52,7 @@ func (s *Service) CreateComment(ctx context.Context, in CreateCommentInput) (*Co
 		if err := tx.InsertComment(ctx, c); err != nil {
 			return "", err
 		}
-		if err := tx.Emit(ctx, event.Event{Type: EventCommentCreated, Subject: CommentName(t.ID, c.ID), Actor: a.Actor(), Data: CommentCreated{Comment: c}}); err != nil {
+		if err := tx.Emit(ctx, event.Event{Type: EventCommentCreated, Subject: CommentName(t.ID, c.ID), Actor: a.Actor(), Data: CommentCreated{Comment: c, CustomerID: t.CustomerID}}); err != nil {
 			return "", err
 		}
 		if c.Visibility == Public && a.HasAny(auth.RoleAgent, auth.RoleManager, auth.RoleAdmin) && t.FirstResponded == nil {

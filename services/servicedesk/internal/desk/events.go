@@ -21,5 +21,6 @@ type TicketChanged struct {
 
 // CommentCreated is the data of comment.created events.
 type CommentCreated struct {
-	Comment *Comment
+	Comment    *Comment
+	CustomerID string
 }

@@ -40,7 +40,7 @@ func EncodeEvent(e event.Event) (proto.Message, error) {
 		if d.Comment.Visibility == desk.Internal {
 			c.Body = ""
 		}
-		return &sdv1.CommentCreatedPayload{Ticket: desk.TicketName(d.Comment.TicketID), Comment: c}, nil
+		return &sdv1.CommentCreatedPayload{Ticket: desk.TicketName(d.Comment.TicketID), Comment: c, Customer: desk.CustomerName(d.CustomerID)}, nil
 	}
 	return nil, fmt.Errorf("no payload for %s event data %T", e.Type, e.Data)
 }

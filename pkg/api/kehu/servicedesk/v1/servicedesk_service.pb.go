@@ -3280,9 +3280,13 @@ func (x *TicketChangedPayload) GetChanges() []*TicketChange {
 
 // Payload of comment.created events. Internal comments carry no body.
 type CommentCreatedPayload struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Ticket        string                 `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
-	Comment       *Comment               `protobuf:"bytes,2,opt,name=comment,proto3" json:"comment,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Ticket  string                 `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	Comment *Comment               `protobuf:"bytes,2,opt,name=comment,proto3" json:"comment,omitempty"`
+	// The ticket's customer, "customers/{customer}": every event about a
+	// customer names them, so that consumers (webhooks) can erase it with
+	// them.
+	Customer      string `protobuf:"bytes,3,opt,name=customer,proto3" json:"customer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3329,6 +3333,13 @@ func (x *CommentCreatedPayload) GetComment() *Comment {
 		return x.Comment
 	}
 	return nil
+}
+
+func (x *CommentCreatedPayload) GetCustomer() string {
+	if x != nil {
+		return x.Customer
+	}
+	return ""
 }
 
 // Payload of sla.at_risk and sla.breached events, raised once per ticket
@@ -3787,10 +3798,11 @@ const file_kehu_servicedesk_v1_servicedesk_service_proto_rawDesc = "" +
 	"\x05event\x18\x01 \x01(\v2\x14.kehu.event.v1.EventR\x05event\"\x88\x01\n" +
 	"\x14TicketChangedPayload\x123\n" +
 	"\x06ticket\x18\x01 \x01(\v2\x1b.kehu.servicedesk.v1.TicketR\x06ticket\x12;\n" +
-	"\achanges\x18\x02 \x03(\v2!.kehu.servicedesk.v1.TicketChangeR\achanges\"g\n" +
+	"\achanges\x18\x02 \x03(\v2!.kehu.servicedesk.v1.TicketChangeR\achanges\"\x83\x01\n" +
 	"\x15CommentCreatedPayload\x12\x16\n" +
 	"\x06ticket\x18\x01 \x01(\tR\x06ticket\x126\n" +
-	"\acomment\x18\x02 \x01(\v2\x1c.kehu.servicedesk.v1.CommentR\acomment\"\xa9\x01\n" +
+	"\acomment\x18\x02 \x01(\v2\x1c.kehu.servicedesk.v1.CommentR\acomment\x12\x1a\n" +
+	"\bcustomer\x18\x03 \x01(\tR\bcustomer\"\xa9\x01\n" +
 	"\x0fSlaAlertPayload\x123\n" +
 	"\x06ticket\x18\x01 \x01(\v2\x1b.kehu.servicedesk.v1.TicketR\x06ticket\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\x12\x12\n" +

@@ -1,0 +1,370 @@
+package app
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
+	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
+	webhookv1 "github.com/kehu-crm/kehu/pkg/api/kehu/webhook/v1"
+	"github.com/kehu-crm/kehu/pkg/auth"
+	"github.com/kehu-crm/kehu/pkg/testkit"
+)
+
+func webhooks(t *testing.T, e *env) webhookv1.WebhookServiceClient {
+	return webhookv1.NewWebhookServiceClient(testkit.Dial(t, e.app.GRPCAddr()))
+}
+
+func createWebhook(t *testing.T, c webhookv1.WebhookServiceClient, target string, types ...string) *webhookv1.Webhook {
+	t.Helper()
+	resp, err := c.CreateWebhook(testkit.As(t, "root", auth.RoleAdmin), &webhookv1.CreateWebhookRequest{
+		Webhook: &webhookv1.Webhook{DisplayName: "ERP", TargetUri: target, EventTypes: types}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.GetWebhook()
+}
+
+// TestWebhookDeliversSignedEventsInOrder: customer events reach an
+// endpoint signed, each customer's in order, through failures that are
+// retried; the log shows every attempt; a ping and a redelivery arrive
+// signed too, the redelivery under the same webhook-id.
+func TestWebhookDeliversSignedEventsInOrder(t *testing.T) {
+	e := start(t)
+	c := webhooks(t, e)
+	r := testkit.NewWebhookReceiver(t)
+	// Every other first attempt fails: retries must not reorder.
+	r.Answer(func(_ string, attempt int) int {
+		if attempt == 1 && time.Now().UnixNano()%2 == 0 {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusOK
+	})
+	w := createWebhook(t, c, r.URL+"/hooks", "customer.*")
+	if !strings.HasPrefix(w.GetSecret(), "whsec_") || !w.GetActive() {
+		t.Fatalf("created webhook: %v", w)
+	}
+	r.Trust(w.GetSecret())
+
+	mgr := testkit.As(t, "mia", auth.RoleManager)
+	var names []string
+	for i := range 3 {
+		cr, err := e.customers.CreateCustomer(mgr, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{DisplayName: fmt.Sprintf("客户 %d", i)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, cr.GetCustomer().GetName())
+		for _, title := range []string{"经理", "总监"} {
+			if _, err := e.customers.UpdateCustomer(mgr, &customerv1.UpdateCustomerRequest{Customer: &customerv1.Customer{Name: cr.GetCustomer().GetName(), Title: title},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"title"}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got := r.WaitFor(t, "customer events", 9)
+	for _, name := range names {
+		var mine []string
+		for _, g := range got {
+			if strings.HasSuffix(g, name) {
+				mine = append(mine, strings.Fields(g)[0])
+			}
+		}
+		if want := []string{"customer.created", "customer.updated", "customer.updated"}; !slices.Equal(mine, want) {
+			t.Errorf("%s's events in arrival order: %v, want %v", name, mine, want)
+		}
+	}
+	taken, _ := r.Taken()
+	data, _ := taken[0]["data"].(map[string]any)
+	if data["@type"] != "type.googleapis.com/kehu.customer.v1.CustomerChangedPayload" {
+		t.Errorf("event data: %v", data)
+	}
+
+	admin := testkit.As(t, "root", auth.RoleAdmin)
+	log, err := c.ListDeliveries(admin, &webhookv1.ListDeliveriesRequest{Parent: w.GetName(), Filter: "state = DELIVERED"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log.GetDeliveries()) != 9 {
+		t.Fatalf("delivered: %d, want 9", len(log.GetDeliveries()))
+	}
+	for _, d := range log.GetDeliveries() {
+		last := d.GetAttempts()[len(d.GetAttempts())-1]
+		if last.GetStatusCode() != 200 || last.GetResponseExcerpt() != "answered 200" || d.GetBody() == "" {
+			t.Errorf("delivery %s: %v", d.GetName(), d)
+		}
+	}
+
+	r.Answer(func(string, int) int { return http.StatusOK })
+	ping, err := c.PingWebhook(admin, &webhookv1.PingWebhookRequest{Name: w.GetName()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ping.GetDelivery(); d.GetState() != webhookv1.Delivery_STATE_DELIVERED || d.GetEventType() != "webhook.ping" || d.GetAttempts()[0].GetStatusCode() != 200 {
+		t.Errorf("ping: %v", ping)
+	}
+	first := log.GetDeliveries()[len(log.GetDeliveries())-1]
+	again, err := c.RedeliverEvent(admin, &webhookv1.RedeliverEventRequest{Delivery: first.GetName()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.GetDelivery().GetRedelivery() || again.GetDelivery().GetEventId() != first.GetEventId() {
+		t.Errorf("redelivery: %v", again)
+	}
+	got = r.WaitFor(t, "the redelivery", 11)
+	_, ids := r.Taken()
+	lastID := ids[len(ids)-1]
+	if lastID != first.GetEventId() {
+		t.Errorf("redelivered webhook-id %s, want %s (%v)", lastID, first.GetEventId(), got)
+	}
+}
+
+// TestWebhookRequests: only admins manage webhooks, bad input is refused
+// naming every field, and the secret is shown only on creation and
+// rotation; the rotated-out secret still signs for the grace period.
+func TestWebhookRequests(t *testing.T) {
+	e := start(t, func(c *Config) { c.AllowPrivateTargets = false; c.Environment = "production" })
+	c := webhooks(t, e)
+	admin := testkit.As(t, "root", auth.RoleAdmin)
+	_, err := c.CreateWebhook(testkit.As(t, "mia", auth.RoleManager), &webhookv1.CreateWebhookRequest{
+		Webhook: &webhookv1.Webhook{TargetUri: "https://example.com/h", EventTypes: []string{"*"}}})
+	testkit.WantCode(t, err, codes.PermissionDenied, "", "")
+
+	for _, tc := range []struct {
+		target, types, field string
+	}{
+		{"http://example.com/h", "*", "webhook.target_uri"},
+		{"https://user:pw@example.com/h", "*", "webhook.target_uri"},
+		{"https://127.0.0.1/h", "*", "webhook.target_uri"},
+		{"https://[::1]:8443/h", "*", "webhook.target_uri"},
+		{"https://10.1.2.3/h", "*", "webhook.target_uri"},
+		{"https://169.254.169.254/latest/meta-data", "*", "webhook.target_uri"},
+		{"https://localhost/h", "*", "webhook.target_uri"},
+		{"ftp://example.com/h", "*", "webhook.target_uri"},
+		{"https://example.com/h", "Customer Created", "webhook.event_types"},
+		{"https://example.com/h", "", "webhook.event_types"},
+	} {
+		var types []string
+		if tc.types != "" {
+			types = []string{tc.types}
+		}
+		_, err := c.CreateWebhook(admin, &webhookv1.CreateWebhookRequest{Webhook: &webhookv1.Webhook{TargetUri: tc.target, EventTypes: types}})
+		testkit.WantCode(t, err, codes.InvalidArgument, "", tc.field)
+	}
+	list, err := c.ListWebhooks(admin, &webhookv1.ListWebhooksRequest{})
+	if err != nil || len(list.GetWebhooks()) != 0 {
+		t.Fatalf("after refused creates: %v, %v", list, err)
+	}
+
+	created, err := c.CreateWebhook(admin, &webhookv1.CreateWebhookRequest{WebhookId: "erp",
+		Webhook: &webhookv1.Webhook{TargetUri: "https://example.com/h", EventTypes: []string{"ticket.*", "customer.created"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.CreateWebhook(admin, &webhookv1.CreateWebhookRequest{WebhookId: "erp",
+		Webhook: &webhookv1.Webhook{TargetUri: "https://example.com/h", EventTypes: []string{"*"}}})
+	testkit.WantCode(t, err, codes.AlreadyExists, "WEBHOOK_EXISTS", "")
+	got, err := c.GetWebhook(admin, &webhookv1.GetWebhookRequest{Name: "webhooks/erp"})
+	if err != nil || got.GetWebhook().GetSecret() != "" || got.GetWebhook().GetEtag() != created.GetWebhook().GetEtag() {
+		t.Fatalf("get: %v, %v", got, err)
+	}
+	_, err = c.UpdateWebhook(admin, &webhookv1.UpdateWebhookRequest{Webhook: &webhookv1.Webhook{Name: "webhooks/erp", Etag: `"7"`},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"display_name"}}})
+	testkit.WantCode(t, err, codes.Aborted, "", "")
+	rotated, err := c.UpdateWebhook(admin, &webhookv1.UpdateWebhookRequest{Webhook: &webhookv1.Webhook{Name: "webhooks/erp"},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"secret"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := rotated.GetWebhook().GetSecret(); !strings.HasPrefix(s, "whsec_") || s == created.GetWebhook().GetSecret() {
+		t.Fatalf("rotated secret %q", s)
+	}
+	_, err = c.DeleteWebhook(admin, &webhookv1.DeleteWebhookRequest{Name: "webhooks/erp", Etag: created.GetWebhook().GetEtag()})
+	testkit.WantCode(t, err, codes.Aborted, "", "")
+	if _, err := c.DeleteWebhook(admin, &webhookv1.DeleteWebhookRequest{Name: "webhooks/erp"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetWebhook(admin, &webhookv1.GetWebhookRequest{Name: "webhooks/erp"})
+	testkit.WantCode(t, err, codes.NotFound, "", "")
+}
+
+// TestWebhookTurnedOffWhenItKeepsFailing: deliveries that fail through
+// their retry period count against the webhook; at the limit it is turned
+// off with a webhook.disabled event, and no more events are queued for it
+// until it is turned on again. 410 Gone turns it off at once.
+func TestWebhookTurnedOffWhenItKeepsFailing(t *testing.T) {
+	e := start(t, func(c *Config) { c.RetryPeriod = 200 * time.Millisecond })
+	c := webhooks(t, e)
+	admin := testkit.As(t, "root", auth.RoleAdmin)
+	failing := testkit.NewWebhookReceiver(t)
+	failing.Answer(func(string, int) int { return http.StatusInternalServerError })
+	w := createWebhook(t, c, failing.URL, "customer.created")
+	failing.Trust(w.GetSecret())
+	gone := testkit.NewWebhookReceiver(t)
+	gone.Answer(func(string, int) int { return http.StatusGone })
+	g := createWebhook(t, c, gone.URL, "customer.created")
+	gone.Trust(g.GetSecret())
+
+	mgr := testkit.As(t, "mia", auth.RoleManager)
+	for i := range 4 {
+		if _, err := e.customers.CreateCustomer(mgr, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{DisplayName: fmt.Sprintf("失败 %d", i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		a, err := c.GetWebhook(admin, &webhookv1.GetWebhookRequest{Name: w.GetName()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := c.GetWebhook(admin, &webhookv1.GetWebhookRequest{Name: g.GetName()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !a.GetWebhook().GetActive() && !b.GetWebhook().GetActive() {
+			if a.GetWebhook().GetConsecutiveFailures() != 3 || !strings.Contains(a.GetWebhook().GetDisabledReason(), "3 deliveries in a row failed") ||
+				!strings.Contains(b.GetWebhook().GetDisabledReason(), "410") {
+				t.Fatalf("turned off: %v / %v", a.GetWebhook(), b.GetWebhook())
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still on: %v / %v", a.GetWebhook(), b.GetWebhook())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The fourth delivery waits (the webhook is off), in the log as pending.
+	pending, err := c.ListDeliveries(admin, &webhookv1.ListDeliveriesRequest{Parent: w.GetName(), Filter: "state = PENDING"})
+	if err != nil || len(pending.GetDeliveries()) != 1 {
+		t.Fatalf("pending after turning off: %v, %v", pending, err)
+	}
+
+	events, err := e.analytics.StreamEvents(admin, &analyticsv1.StreamEventsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	disabled := map[string]bool{}
+	for len(disabled) < 2 {
+		ev, err := events.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.GetEvent().GetType() == "webhook.disabled" {
+			var p webhookv1.WebhookDisabledPayload
+			if err := ev.GetEvent().GetPayload().UnmarshalTo(&p); err != nil || p.GetWebhook().GetSecret() != "" || p.GetWebhook().GetActive() {
+				t.Fatalf("webhook.disabled payload: %v, %v", &p, err)
+			}
+			disabled[ev.GetEvent().GetSubject()] = true
+		}
+	}
+
+	// Turned on again, the waiting delivery goes out to a mended endpoint.
+	failing.Answer(func(string, int) int { return http.StatusNoContent })
+	on, err := c.UpdateWebhook(admin, &webhookv1.UpdateWebhookRequest{Webhook: &webhookv1.Webhook{Name: w.GetName(), Active: proto.Bool(true)},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"active"}}})
+	if err != nil || on.GetWebhook().GetDisabledReason() != "" || on.GetWebhook().GetConsecutiveFailures() != 0 {
+		t.Fatalf("turned on: %v, %v", on, err)
+	}
+	failing.WaitFor(t, "the waiting delivery", 1)
+}
+
+// TestWebhookRestartLosesNothing: deliveries queued while the receiver is
+// down survive the delivering replica's end; another replica delivers
+// every event.
+func TestWebhookRestartLosesNothing(t *testing.T) {
+	e := start(t, func(c *Config) { c.RetryPeriod = time.Minute })
+	c := webhooks(t, e)
+	r := testkit.NewWebhookReceiver(t)
+	r.Answer(func(string, int) int { return http.StatusBadGateway })
+	w := createWebhook(t, c, r.URL, "customer.created")
+	r.Trust(w.GetSecret())
+	mgr := testkit.As(t, "mia", auth.RoleManager)
+	for i := range 5 {
+		if _, err := e.customers.CreateCustomer(mgr, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{DisplayName: fmt.Sprintf("重启 %d", i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin := testkit.As(t, "root", auth.RoleAdmin)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		log, err := c.ListDeliveries(admin, &webhookv1.ListDeliveriesRequest{Parent: w.GetName()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(log.GetDeliveries()) == 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queued: %d of 5", len(log.GetDeliveries()))
+		}
+	}
+	e.stopFirst()
+	r.Answer(func(string, int) int { return http.StatusOK })
+	e.replica(t)
+	got := r.WaitFor(t, "every event after the restart", 5)
+	if len(got) != 5 {
+		t.Errorf("taken: %v", got)
+	}
+}
+
+// TestWebhookDeliveriesErasedWithTheCustomer: a purge erases what the
+// delivery log holds of the customer (bodies, answers) and closes their
+// undelivered deliveries; the purge itself is delivered, without data.
+func TestWebhookDeliveriesErasedWithTheCustomer(t *testing.T) {
+	e := start(t, func(c *Config) { c.RetryPeriod = time.Hour })
+	c := webhooks(t, e)
+	r := testkit.NewWebhookReceiver(t)
+	r.Answer(func(string, int) int { return http.StatusServiceUnavailable })
+	w := createWebhook(t, c, r.URL, "customer.*")
+	r.Trust(w.GetSecret())
+	mgr := testkit.As(t, "mia", auth.RoleManager)
+	cr, err := e.customers.CreateCustomer(mgr, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{
+		DisplayName: "王秘密", Emails: []string{"wang.secret@example.cn"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := testkit.As(t, "root", auth.RoleAdmin)
+	if _, err := e.customers.PurgeCustomer(admin, &customerv1.PurgeCustomerRequest{Name: cr.GetCustomer().GetName()}); err != nil {
+		t.Fatal(err)
+	}
+	var log []*webhookv1.Delivery
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := c.ListDeliveries(admin, &webhookv1.ListDeliveriesRequest{Parent: w.GetName(), Filter: `event_type = "customer.purged"`})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.GetDeliveries()) == 1 {
+			all, err := c.ListDeliveries(admin, &webhookv1.ListDeliveriesRequest{Parent: w.GetName()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			log = all.GetDeliveries()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the purge never reached the webhooks")
+		}
+	}
+	for _, d := range log {
+		if strings.Contains(d.GetBody(), "wang.secret") || strings.Contains(d.GetBody(), "王秘密") {
+			t.Errorf("%s (%s) still holds the customer: %s", d.GetName(), d.GetEventType(), d.GetBody())
+		}
+		if d.GetEventType() == "customer.created" && d.GetState() != webhookv1.Delivery_STATE_ERASED {
+			t.Errorf("%s: %v, want ERASED", d.GetName(), d.GetState())
+		}
+	}
+	_, err = c.RedeliverEvent(admin, &webhookv1.RedeliverEventRequest{Delivery: log[len(log)-1].GetName()})
+	testkit.WantCode(t, err, codes.FailedPrecondition, "DELIVERY_ERASED", "")
+
+	r.Answer(func(string, int) int { return http.StatusOK })
+	got := r.WaitFor(t, "the purge notice", 1)
+	if !strings.HasPrefix(got[0], "customer.purged ") {
+		t.Errorf("taken: %v (erased deliveries must not be sent)", got)
+	}
+}
