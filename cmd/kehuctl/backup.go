@@ -84,16 +84,25 @@ func runRestore(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var in io.Reader = os.Stdin
-	if *file != "-" {
-		f, err := os.Open(*file)
+	archive := *file
+	if archive == "-" {
+		// The archive is read twice (its table of contents is checked
+		// first), so standard input goes to a file.
+		tmp, err := os.CreateTemp("", "kehu-restore-*.dump")
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		in = f
+		defer os.Remove(tmp.Name())
+		_, err = io.Copy(tmp, os.Stdin)
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("reading the archive from standard input: %w", err)
+		}
+		archive = tmp.Name()
 	}
-	streams, err := backup.Restore(ctx, dbURL, schemas, in, backup.RestoreOptions{Replace: *replace})
+	streams, err := backup.Restore(ctx, dbURL, schemas, archive, backup.RestoreOptions{Replace: *replace})
 	if errors.Is(err, backup.ErrNotEmpty) {
 		return fmt.Errorf("%w; --replace drops it", err)
 	}

@@ -25,9 +25,9 @@ import (
 // Dump writes an archive (pg_dump's custom format, compressed) of schemas,
 // and of the extensions their objects use, to w.
 func Dump(ctx context.Context, databaseURL string, schemas []string, w io.Writer) error {
-	conn, err := pgx.Connect(ctx, libpqURL(databaseURL))
+	conn, err := connect(ctx, databaseURL)
 	if err != nil {
-		return fmt.Errorf("connecting to PostgreSQL: %w", err)
+		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	tools, err := findTools(ctx, conn)
@@ -41,14 +41,15 @@ func Dump(ctx context.Context, databaseURL string, schemas []string, w io.Writer
 	if err != nil {
 		return err
 	}
-	args := []string{"--format=custom", "--no-password", "--dbname=" + libpqURL(databaseURL)}
+	target, password := libpqURL(databaseURL)
+	args := []string{"--format=custom", "--no-password", "--dbname=" + target}
 	for _, s := range schemas {
 		args = append(args, "--schema="+s)
 	}
 	for _, e := range extensions {
 		args = append(args, "--extension="+e)
 	}
-	return run(ctx, tools.dump, args, nil, w)
+	return runAs(ctx, password, tools.dump, args, nil, w)
 }
 
 // RestoreOptions tune Restore.
@@ -66,12 +67,16 @@ var ErrInUse = errors.New("Kehu services are connected to the database; stop the
 // and RestoreOptions.Replace is not set.
 var ErrNotEmpty = errors.New("the database already holds Kehu data")
 
-// Restore replaces schemas with the archive read from r, in one
-// transaction, and returns the state of the restored event streams.
-func Restore(ctx context.Context, databaseURL string, schemas []string, r io.Reader, opts RestoreOptions) ([]Stream, error) {
-	conn, err := pgx.Connect(ctx, libpqURL(databaseURL))
+// Restore replaces schemas with the archive in the file archive, in one
+// transaction, and returns the state of the restored event streams. An
+// archive that lacks one of schemas is refused before anything is dropped.
+// Objects are owned by the user restoring (the archive's owners may not
+// exist in this cluster), and comments are left out (commenting on an
+// extension takes its owner).
+func Restore(ctx context.Context, databaseURL string, schemas []string, archive string, opts RestoreOptions) ([]Stream, error) {
+	conn, err := connect(ctx, databaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
+		return nil, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	tools, err := findTools(ctx, conn)
@@ -88,6 +93,9 @@ func Restore(ctx context.Context, databaseURL string, schemas []string, r io.Rea
 	if len(occupied) > 0 && !opts.Replace {
 		return nil, fmt.Errorf("%w (%s)", ErrNotEmpty, strings.Join(occupied, ", "))
 	}
+	if err := requireArchived(ctx, tools, archive, schemas); err != nil {
+		return nil, err
+	}
 
 	// pg_restore turns the archive into SQL; psql runs it after the drops
 	// in one transaction, stopping at the first error. The COMMIT is sent
@@ -101,16 +109,16 @@ func Restore(ctx context.Context, databaseURL string, schemas []string, r io.Rea
 	sql, sqlOut := io.Pipe()
 	restoreErr := make(chan error, 1)
 	go func() {
-		err := run(ctx, tools.restore, []string{"--file=-"}, r, sqlOut)
+		err := run(ctx, tools.restore, []string{"--no-owner", "--no-comments", "--file=-", archive}, nil, sqlOut)
 		if err == nil {
 			_, err = io.WriteString(sqlOut, "\nCOMMIT;\n")
 		}
 		_ = sqlOut.CloseWithError(err)
 		restoreErr <- err
 	}()
-	psqlArgs := []string{"--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", "--no-password",
-		"--dbname=" + libpqURL(databaseURL), "--file=-"}
-	err = run(ctx, tools.psql, psqlArgs, io.MultiReader(strings.NewReader(script.String()), sql), io.Discard)
+	target, password := libpqURL(databaseURL)
+	psqlArgs := []string{"--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", "--no-password", "--dbname=" + target, "--file=-"}
+	err = runAs(ctx, password, tools.psql, psqlArgs, io.MultiReader(strings.NewReader(script.String()), sql), io.Discard)
 	_ = sql.CloseWithError(errors.New("psql stopped"))
 	if rerr := <-restoreErr; err == nil {
 		err = rerr
@@ -121,12 +129,14 @@ func Restore(ctx context.Context, databaseURL string, schemas []string, r io.Rea
 	return streams(ctx, conn, schemas)
 }
 
-// libpqURL drops the query parameters that only pgx understands (pool
-// settings), which libpq's tools would refuse.
-func libpqURL(databaseURL string) string {
+// libpqURL is databaseURL for libpq's tools: without the query parameters
+// only pgx understands (pool settings), which they would refuse, and
+// without its password, returned apart so that it goes to the tools in
+// their environment rather than on a command line other users can read.
+func libpqURL(databaseURL string) (target, password string) {
 	u, err := url.Parse(databaseURL)
 	if err != nil || u.Scheme == "" {
-		return databaseURL // a key=value connection string
+		return databaseURL, "" // a key=value connection string
 	}
 	q := u.Query()
 	for k := range q {
@@ -135,5 +145,27 @@ func libpqURL(databaseURL string) string {
 		}
 	}
 	u.RawQuery = q.Encode()
-	return u.String()
+	if u.User != nil {
+		password, _ = u.User.Password()
+		u.User = url.User(u.User.Username())
+	}
+	return u.String(), password
+}
+
+// connect opens a session for the checks around a dump or restore.
+func connect(ctx context.Context, databaseURL string) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("parsing the database URL: %w", err)
+	}
+	for k := range cfg.RuntimeParams {
+		if strings.HasPrefix(k, "pool_") {
+			delete(cfg.RuntimeParams, k)
+		}
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
+	}
+	return conn, nil
 }

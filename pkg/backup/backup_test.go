@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -47,6 +50,16 @@ func exec(t *testing.T, conn *pgx.Conn, sql string) {
 	}
 }
 
+// archive writes b to a file of the test's.
+func archive(t *testing.T, b []byte) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "kehu.dump")
+	if err := os.WriteFile(f, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 func count(t *testing.T, conn *pgx.Conn, table string) int {
 	t.Helper()
 	var n int
@@ -72,8 +85,8 @@ func TestDumpAndRestoreIntoAnEmptyDatabase(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url, _ := populated(t)
-	var archive bytes.Buffer
-	if err := backup.Dump(ctx, url+"&pool_max_conns=2", schemas, &archive); err != nil {
+	var dump bytes.Buffer
+	if err := backup.Dump(ctx, url+"&pool_max_conns=2", schemas, &dump); err != nil {
 		t.Fatal(err)
 	}
 
@@ -81,7 +94,7 @@ func TestDumpAndRestoreIntoAnEmptyDatabase(t *testing.T) {
 	empty := testdb.New(t)
 	conn := connect(t, empty)
 	exec(t, conn, `DROP EXTENSION IF EXISTS pg_trgm`)
-	streams, err := backup.Restore(ctx, empty, schemas, &archive, backup.RestoreOptions{})
+	streams, err := backup.Restore(ctx, empty, schemas, archive(t, dump.Bytes()), backup.RestoreOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,13 +120,14 @@ func TestRestoreRefusals(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url, conn := populated(t)
-	var archive bytes.Buffer
-	if err := backup.Dump(ctx, url, schemas, &archive); err != nil {
+	var dump bytes.Buffer
+	if err := backup.Dump(ctx, url, schemas, &dump); err != nil {
 		t.Fatal(err)
 	}
+	whole := archive(t, dump.Bytes())
 	exec(t, conn, `INSERT INTO source.notes VALUES (4, 'after the backup')`)
 
-	if _, err := backup.Restore(ctx, url, schemas, bytes.NewReader(archive.Bytes()), backup.RestoreOptions{}); !errors.Is(err, backup.ErrNotEmpty) {
+	if _, err := backup.Restore(ctx, url, schemas, whole, backup.RestoreOptions{}); !errors.Is(err, backup.ErrNotEmpty) {
 		t.Errorf("restore over data without Replace: %v, want ErrNotEmpty", err)
 	}
 
@@ -123,21 +137,34 @@ func TestRestoreRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := backup.Restore(ctx, url, schemas, bytes.NewReader(archive.Bytes()), backup.RestoreOptions{Replace: true}); !errors.Is(err, backup.ErrInUse) {
+	if _, err := backup.Restore(ctx, url, schemas, whole, backup.RestoreOptions{Replace: true}); !errors.Is(err, backup.ErrInUse) {
 		t.Errorf("restore while a service is connected: %v, want ErrInUse", err)
 	}
 	service.Close()
 
 	// A broken archive fails the one transaction: the drops are undone.
-	broken := archive.Bytes()[:archive.Len()/2]
-	if _, err := backup.Restore(ctx, url, schemas, bytes.NewReader(broken), backup.RestoreOptions{Replace: true}); err == nil {
-		t.Error("restore of half an archive succeeded")
+	broken := archive(t, dump.Bytes()[:dump.Len()*2/3])
+	if _, err := backup.Restore(ctx, url, schemas, broken, backup.RestoreOptions{Replace: true}); err == nil {
+		t.Error("restore of part of an archive succeeded")
 	}
 	if n := count(t, conn, `source.notes`); n != 4 {
 		t.Errorf("notes after a failed restore: %d, want the 4 from before it", n)
 	}
+	// An archive without one of the schemas would drop that service's data
+	// and restore nothing in its place.
+	var partial bytes.Buffer
+	if err := backup.Dump(ctx, url, []string{"source"}, &partial); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := backup.Restore(ctx, url, schemas, archive(t, partial.Bytes()), backup.RestoreOptions{Replace: true}); err == nil ||
+		!strings.Contains(err.Error(), "no schema sink") {
+		t.Errorf("restore of an archive without the sink: %v", err)
+	}
+	if n := count(t, conn, `sink.copies`); n != 2 {
+		t.Errorf("copies after the refused restore: %d, want 2", n)
+	}
 
-	if _, err := backup.Restore(ctx, url, schemas, bytes.NewReader(archive.Bytes()), backup.RestoreOptions{Replace: true}); err != nil {
+	if _, err := backup.Restore(ctx, url, schemas, whole, backup.RestoreOptions{Replace: true}); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, conn, `source.notes`); n != 3 {

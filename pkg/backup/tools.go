@@ -85,6 +85,11 @@ func clientVersion(ctx context.Context, pgDump string) int {
 // run runs a client program with stdin and stdout, and returns its
 // standard error's last lines as the error when it fails.
 func run(ctx context.Context, program string, args []string, stdin io.Reader, stdout io.Writer) error {
+	return runAs(ctx, "", program, args, stdin, stdout)
+}
+
+// runAs is run with the database password, if any, in PGPASSWORD.
+func runAs(ctx context.Context, password, program string, args []string, stdin io.Reader, stdout io.Writer) error {
 	cmd := exec.CommandContext(ctx, program, args...)
 	var stderr bytes.Buffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, &stderr
@@ -95,12 +100,35 @@ func run(ctx context.Context, program string, args []string, stdin io.Reader, st
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
+	if password != "" {
+		cmd.Env = append(cmd.Env, "PGPASSWORD="+password)
+	}
 	if err := cmd.Run(); err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		if lines := strings.Split(msg, "\n"); len(lines) > 5 {
 			msg = strings.Join(lines[len(lines)-5:], "\n")
 		}
 		return fmt.Errorf("%s: %w: %s", filepath.Base(program), err, msg)
+	}
+	return nil
+}
+
+// requireArchived fails when the archive lacks one of schemas (pg_restore
+// --list names each as "SCHEMA - name"): restoring it would drop that
+// service's data and put nothing in its place.
+func requireArchived(ctx context.Context, t tools, archive string, schemas []string) error {
+	var list bytes.Buffer
+	if err := run(ctx, t.restore, []string{"--list", archive}, nil, &list); err != nil {
+		return fmt.Errorf("reading the archive: %w", err)
+	}
+	var missing []string
+	for _, s := range schemas {
+		if !regexp.MustCompile(`(?m) SCHEMA - ` + regexp.QuoteMeta(s) + `( |$)`).Match(list.Bytes()) {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("the archive has no schema %s: not a backup of this suite (the database is unchanged)", strings.Join(missing, ", "))
 	}
 	return nil
 }

@@ -46,7 +46,10 @@ type Files struct {
 	// seen is the content last read, whether it loaded or not, so that
 	// content that failed is reported once rather than on every handshake.
 	seen contents
-	cur  material
+	// unreadable is the last error reading the files, reported once too
+	// (a file missing for a while must not log on every handshake).
+	unreadable string
+	cur        material
 }
 
 // contents are the bytes of the files, in the order of config.TLS.
@@ -139,7 +142,13 @@ func (f *Files) current() material {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, err := f.read()
-	if err == nil {
+	if err != nil {
+		if err.Error() == f.unreadable {
+			return f.cur
+		}
+		f.unreadable = err.Error()
+	} else {
+		f.unreadable = ""
 		if c.equal(f.seen) {
 			return f.cur
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -41,9 +42,9 @@ func TestWebhookDeliversSignedEventsInOrder(t *testing.T) {
 	e := start(t)
 	c := webhooks(t, e)
 	r := testkit.NewWebhookReceiver(t)
-	// Every other first attempt fails: retries must not reorder.
-	r.Answer(func(_ string, attempt int) int {
-		if attempt == 1 && time.Now().UnixNano()%2 == 0 {
+	// Every update's first attempt fails: retries must not reorder.
+	r.Answer(func(eventType string, attempt int) int {
+		if attempt == 1 && eventType == "customer.updated" {
 			return http.StatusServiceUnavailable
 		}
 		return http.StatusOK
@@ -82,6 +83,13 @@ func TestWebhookDeliversSignedEventsInOrder(t *testing.T) {
 		}
 	}
 	taken, _ := r.Taken()
+	for i := 1; i < len(taken); i++ {
+		prev, _ := strconv.ParseInt(fmt.Sprint(taken[i-1]["sequence"]), 10, 64)
+		next, _ := strconv.ParseInt(fmt.Sprint(taken[i]["sequence"]), 10, 64)
+		if next <= prev {
+			t.Errorf("event %d (sequence %d) arrived after sequence %d: %v", i, next, prev, got)
+		}
+	}
 	data, _ := taken[0]["data"].(map[string]any)
 	if data["@type"] != "type.googleapis.com/kehu.customer.v1.CustomerChangedPayload" {
 		t.Errorf("event data: %v", data)
@@ -96,9 +104,13 @@ func TestWebhookDeliversSignedEventsInOrder(t *testing.T) {
 		t.Fatalf("delivered: %d, want 9", len(log.GetDeliveries()))
 	}
 	for _, d := range log.GetDeliveries() {
-		last := d.GetAttempts()[len(d.GetAttempts())-1]
+		attempts := d.GetAttempts()
+		last := attempts[len(attempts)-1]
 		if last.GetStatusCode() != 200 || last.GetResponseExcerpt() != "answered 200" || d.GetBody() == "" {
 			t.Errorf("delivery %s: %v", d.GetName(), d)
+		}
+		if d.GetEventType() == "customer.updated" && (len(attempts) != 2 || attempts[0].GetStatusCode() != 503) {
+			t.Errorf("delivery %s: want a 503 then a 200, got %v", d.GetName(), attempts)
 		}
 	}
 
@@ -124,6 +136,18 @@ func TestWebhookDeliversSignedEventsInOrder(t *testing.T) {
 	if lastID != first.GetEventId() {
 		t.Errorf("redelivered webhook-id %s, want %s (%v)", lastID, first.GetEventId(), got)
 	}
+
+	// A rotated secret: the receiver still trusts only the old one, which
+	// goes on signing beside the new one for the grace period.
+	rotated, err := c.UpdateWebhook(admin, &webhookv1.UpdateWebhookRequest{Webhook: &webhookv1.Webhook{Name: w.GetName()},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"secret"}}})
+	if err != nil || rotated.GetWebhook().GetSecret() == w.GetSecret() {
+		t.Fatalf("rotation: %v, %v", rotated, err)
+	}
+	if _, err := e.customers.CreateCustomer(mgr, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{DisplayName: "轮换之后"}}); err != nil {
+		t.Fatal(err)
+	}
+	r.WaitFor(t, "an event signed after the rotation", 12)
 }
 
 // TestWebhookRequests: only admins manage webhooks, bad input is refused
@@ -211,6 +235,11 @@ func TestWebhookTurnedOffWhenItKeepsFailing(t *testing.T) {
 	gone.Answer(func(string, int) int { return http.StatusGone })
 	g := createWebhook(t, c, gone.URL, "customer.created")
 	gone.Trust(g.GetSecret())
+	// An operator's monitor hears of it (an event that names no customer),
+	// without learning the other webhooks' targets.
+	monitor := testkit.NewWebhookReceiver(t)
+	m := createWebhook(t, c, monitor.URL, "webhook.*")
+	monitor.Trust(m.GetSecret())
 
 	mgr := testkit.As(t, "mia", auth.RoleManager)
 	for i := range 4 {
@@ -262,6 +291,14 @@ func TestWebhookTurnedOffWhenItKeepsFailing(t *testing.T) {
 				t.Fatalf("webhook.disabled payload: %v, %v", &p, err)
 			}
 			disabled[ev.GetEvent().GetSubject()] = true
+		}
+	}
+
+	monitor.WaitFor(t, "the webhook.disabled notices", 2)
+	taken, _ := monitor.Taken()
+	for _, notice := range taken {
+		if body := fmt.Sprint(notice); notice["type"] != "webhook.disabled" || strings.Contains(body, failing.URL) || strings.Contains(body, gone.URL) {
+			t.Errorf("notice: %v", notice)
 		}
 	}
 

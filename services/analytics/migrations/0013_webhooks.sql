@@ -29,6 +29,8 @@ CREATE TABLE webhook_deliveries (
     source            text NOT NULL,
     sequence          bigint NOT NULL DEFAULT 0,
     subject           text NOT NULL DEFAULT '',
+    -- The customers the event names: erased with them.
+    customers         uuid[] NOT NULL DEFAULT '{}',
     state             text NOT NULL,
     body              bytea NOT NULL,
     next_attempt_time timestamptz NOT NULL,
@@ -42,6 +44,7 @@ CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (webhook_id, posit
 -- The delivery log, newest first; pruning.
 CREATE INDEX webhook_deliveries_log ON webhook_deliveries (webhook_id, position DESC);
 CREATE INDEX webhook_deliveries_complete ON webhook_deliveries (complete_time) WHERE complete_time IS NOT NULL;
+CREATE INDEX webhook_deliveries_customers ON webhook_deliveries USING gin (customers);
 
 CREATE TABLE webhook_attempts (
     delivery_id      uuid NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,

@@ -74,12 +74,15 @@ func (s Webhooks) ListWebhooks(ctx context.Context, after string, limit int) ([]
 
 // UpdateWebhook implements webhook.Store.
 func (s Webhooks) UpdateWebhook(ctx context.Context, w *webhook.Webhook, revision int64) error {
+	// The failure count is the dispatcher's (it does not change the
+	// revision): an update leaves it, but for turning the webhook on.
 	tag, err := s.pool.Exec(ctx, `UPDATE webhooks SET display_name = $3, target_uri = $4, event_types = $5, secret = $6, previous_secret = $7,
-			previous_secret_expire_time = $8, active = $9, disabled_reason = $10, consecutive_failures = $11, update_time = $12,
+			previous_secret_expire_time = $8, active = $9, disabled_reason = $10,
+			consecutive_failures = CASE WHEN $9 AND NOT active THEN 0 ELSE consecutive_failures END, update_time = $11,
 			revision = revision + 1
 		WHERE id = $1 AND revision = $2`,
 		w.ID, revision, w.DisplayName, w.TargetURI, w.EventTypes, w.Secret, w.PreviousSecret, w.PreviousSecretExpiry, w.Active,
-		w.DisabledReason, w.ConsecutiveFailures, w.UpdateTime)
+		w.DisabledReason, w.UpdateTime)
 	if err == nil && tag.RowsAffected() == 0 {
 		return errs.EtagMismatch(webhook.Name(w.ID))
 	}
@@ -111,14 +114,14 @@ var deliveryFields = filter.Schema{
 	"create_time": {Column: "d.create_time", Type: filter.Timestamp},
 }
 
-const deliveryColumns = `d.position, d.id, d.webhook_id, d.event_id, d.event_type, d.source, d.sequence, d.subject, d.state, d.body,
-	d.next_attempt_time, d.redelivery, d.create_time, d.complete_time`
+const deliveryColumns = `d.position, d.id, d.webhook_id, d.event_id, d.event_type, d.source, d.sequence, d.subject, d.customers::text[], d.state,
+	d.body, d.next_attempt_time, d.redelivery, d.create_time, d.complete_time`
 
 func scanDelivery(row pgx.Row) (*webhook.Delivery, error) {
 	var d webhook.Delivery
 	var state string
-	err := row.Scan(&d.Position, &d.ID, &d.WebhookID, &d.EventID, &d.EventType, &d.Source, &d.Sequence, &d.Subject, &state, &d.Body,
-		&d.NextAttemptTime, &d.Redelivery, &d.CreateTime, &d.CompleteTime)
+	err := row.Scan(&d.Position, &d.ID, &d.WebhookID, &d.EventID, &d.EventType, &d.Source, &d.Sequence, &d.Subject, &d.Customers, &state,
+		&d.Body, &d.NextAttemptTime, &d.Redelivery, &d.CreateTime, &d.CompleteTime)
 	d.State = webhook.State(state)
 	d.NextAttemptTime, d.CreateTime = d.NextAttemptTime.UTC(), d.CreateTime.UTC()
 	return &d, err
@@ -187,23 +190,7 @@ func (s Webhooks) GetDelivery(ctx context.Context, webhookID, id string) (*webho
 
 // InsertDelivery implements webhook.Store.
 func (s Webhooks) InsertDelivery(ctx context.Context, d *webhook.Delivery) error {
-	return pg.InTx(ctx, s.pool, pgx.ReadCommitted, func(t pgx.Tx) error {
-		wt := webhookTx{&tx{tx: t}}
-		err := t.QueryRow(ctx, `INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, source, sequence, subject, state, body,
-				next_attempt_time, redelivery, create_time, complete_time)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING position`,
-			d.ID, d.WebhookID, d.EventID, d.EventType, d.Source, d.Sequence, d.Subject, string(d.State), d.Body,
-			d.NextAttemptTime, d.Redelivery, d.CreateTime, d.CompleteTime).Scan(&d.Position)
-		if err != nil {
-			return pg.Classify(err)
-		}
-		for i, a := range d.Attempts {
-			if err := wt.insertAttempt(ctx, d.ID, i+1, a); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return s.InTx(ctx, func(ctx context.Context, tx webhook.Tx) error { return tx.InsertDelivery(ctx, d) })
 }
 
 // Due implements webhook.Store.
@@ -241,10 +228,40 @@ func (s Webhooks) Head(ctx context.Context, webhookID string) (*webhook.Delivery
 	return out[0], w, nil
 }
 
-// PruneDeliveries implements webhook.Store.
+// PruneDeliveries implements webhook.Store, 5,000 deliveries (and their
+// attempts) a statement, so a backlog never runs into the statement
+// timeout or holds locks for long.
 func (s Webhooks) PruneDeliveries(ctx context.Context, before time.Time) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM webhook_deliveries WHERE complete_time < $1`, before)
-	return tag.RowsAffected(), pg.Classify(err)
+	var total int64
+	for {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM webhook_deliveries WHERE position IN (
+			SELECT position FROM webhook_deliveries WHERE complete_time < $1 LIMIT 5000)`, before)
+		if err != nil {
+			return total, pg.Classify(err)
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < 5000 {
+			return total, nil
+		}
+	}
+}
+
+// InsertDelivery implements webhook.Tx.
+func (t webhookTx) InsertDelivery(ctx context.Context, d *webhook.Delivery) error {
+	err := t.tx.tx.QueryRow(ctx, `INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, source, sequence, subject, customers,
+			state, body, next_attempt_time, redelivery, create_time, complete_time)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text[]::uuid[], $9, $10, $11, $12, $13, $14) RETURNING position`,
+		d.ID, d.WebhookID, d.EventID, d.EventType, d.Source, d.Sequence, d.Subject, pg.NonNil(d.Customers), string(d.State), pg.NonNil(d.Body),
+		d.NextAttemptTime, d.Redelivery, d.CreateTime, d.CompleteTime).Scan(&d.Position)
+	if err != nil {
+		return pg.Classify(err)
+	}
+	for i, a := range d.Attempts {
+		if err := t.insertAttempt(ctx, d.ID, i+1, a); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ActiveWebhooks implements webhook.Tx.
@@ -262,17 +279,22 @@ func (t webhookTx) Enqueue(ctx context.Context, deliveries []*webhook.Delivery) 
 	ids, hooks, events, types, sources, subjects, states := make([]string, n), make([]string, n), make([]string, n), make([]string, n),
 		make([]string, n), make([]string, n), make([]string, n)
 	sequences, bodies, times, completed := make([]int64, n), make([][]byte, n), make([]time.Time, n), make([]*time.Time, n)
+	customers := make([]string, n) // each delivery's as a comma-separated list: arrays of arrays must be rectangular
 	for i, d := range deliveries {
 		ids[i], hooks[i], events[i], types[i], sources[i], subjects[i], states[i] = d.ID, d.WebhookID, d.EventID, d.EventType, d.Source, d.Subject, string(d.State)
 		sequences[i], bodies[i], times[i], completed[i] = d.Sequence, pg.NonNil(d.Body), d.CreateTime, d.CompleteTime
+		customers[i] = strings.Join(d.Customers, ",")
 	}
 	_, err := t.tx.tx.Exec(ctx, `
-		INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, source, sequence, subject, state, body, next_attempt_time, create_time, complete_time)
-		SELECT id, webhook_id, event_id, event_type, source, sequence, subject, state, body, at, at, completed
-		FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::bytea[], $10::timestamptz[], $11::timestamptz[])
-		     WITH ORDINALITY AS e(id, webhook_id, event_id, event_type, source, sequence, subject, state, body, at, completed, n)
+		INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, source, sequence, subject, customers, state, body,
+			next_attempt_time, create_time, complete_time)
+		SELECT id, webhook_id, event_id, event_type, source, sequence, subject, coalesce(string_to_array(nullif(customers, ''), ',')::uuid[], '{}'), state, body,
+			at, at, completed
+		FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[], $10::bytea[],
+		            $11::timestamptz[], $12::timestamptz[])
+		     WITH ORDINALITY AS e(id, webhook_id, event_id, event_type, source, sequence, subject, customers, state, body, at, completed, n)
 		ORDER BY n
-		ON CONFLICT DO NOTHING`, ids, hooks, events, types, sources, sequences, subjects, states, bodies, times, completed)
+		ON CONFLICT DO NOTHING`, ids, hooks, events, types, sources, sequences, subjects, customers, states, bodies, times, completed)
 	return pg.Classify(err)
 }
 
@@ -291,17 +313,24 @@ func (t webhookTx) Erased(ctx context.Context, customers []string) ([]string, er
 	return erased.Which(ctx, t.tx.tx, customers)
 }
 
-// Erase implements webhook.Tx: every delivery whose body names the
-// customer (its id appears in every event about them), but the purge
-// notice itself.
+// Erase implements webhook.Tx: every delivery of an event that names the
+// customer (every event about a customer does), but the purge notice
+// itself. Two statements: the second sees attempts that committed while
+// the first waited for their deliveries' rows.
 func (t webhookTx) Erase(ctx context.Context, customerID string, now time.Time) error {
-	_, err := t.tx.tx.Exec(ctx, `
-		WITH erased AS (
-			UPDATE webhook_deliveries SET body = '', complete_time = coalesce(complete_time, $2),
-			       state = CASE WHEN state = 'PENDING' THEN 'ERASED' ELSE state END
-			WHERE event_type <> 'customer.purged' AND position(convert_to($1, 'UTF8') IN body) > 0
-			RETURNING id)
-		UPDATE webhook_attempts SET response_excerpt = '' WHERE delivery_id IN (SELECT id FROM erased)`, customerID, now)
+	rows, err := t.tx.tx.Query(ctx, `
+		UPDATE webhook_deliveries SET body = '', customers = '{}', complete_time = coalesce(complete_time, $2),
+		       state = CASE WHEN state = 'PENDING' THEN 'ERASED' ELSE state END
+		WHERE customers @> ARRAY[$1::uuid] AND event_type <> 'customer.purged'
+		RETURNING id`, customerID, now)
+	erased, err := pg.Collect(rows, err, func(r pgx.Row) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+	if err != nil || len(erased) == 0 {
+		return err
+	}
+	_, err = t.tx.tx.Exec(ctx, `UPDATE webhook_attempts SET response_excerpt = '' WHERE delivery_id = ANY ($1::uuid[])`, erased)
 	return pg.Classify(err)
 }
 
@@ -327,15 +356,14 @@ func (t webhookTx) RecordAttempt(ctx context.Context, d *webhook.Delivery, a web
 // Failure implements webhook.Tx.
 func (t webhookTx) Failure(ctx context.Context, webhookID string) (int, error) {
 	var n int
-	err := t.tx.tx.QueryRow(ctx, `UPDATE webhooks SET consecutive_failures = consecutive_failures + 1, revision = revision + 1
+	err := t.tx.tx.QueryRow(ctx, `UPDATE webhooks SET consecutive_failures = consecutive_failures + 1
 		WHERE id = $1 RETURNING consecutive_failures`, webhookID).Scan(&n)
 	return n, pg.Classify(err)
 }
 
 // Success implements webhook.Tx.
 func (t webhookTx) Success(ctx context.Context, webhookID string) error {
-	_, err := t.tx.tx.Exec(ctx, `UPDATE webhooks SET consecutive_failures = 0, revision = revision + 1
-		WHERE id = $1 AND consecutive_failures > 0`, webhookID)
+	_, err := t.tx.tx.Exec(ctx, `UPDATE webhooks SET consecutive_failures = 0 WHERE id = $1 AND consecutive_failures > 0`, webhookID)
 	return pg.Classify(err)
 }
 

@@ -143,7 +143,12 @@ func (s *Service) disable(ctx context.Context, tx Tx, id, reason string) error {
 		return err
 	}
 	slog.WarnContext(ctx, "webhook turned off", "webhook", Name(id), "reason", reason)
-	return tx.Emit(ctx, event.Event{Type: EventDisabled, Subject: Name(id), Actor: "analytics", Data: Disabled{Webhook: hidden(w)}})
+	// The event goes to every subscriber of "*": it names the webhook and
+	// says why, but carries neither its target (for some services the URL
+	// is the credential) nor its secrets.
+	notice := &Webhook{ID: w.ID, DisabledReason: w.DisabledReason, ConsecutiveFailures: w.ConsecutiveFailures,
+		Revision: w.Revision, CreateTime: w.CreateTime, UpdateTime: w.UpdateTime}
+	return tx.Emit(ctx, event.Event{Type: EventDisabled, Subject: Name(id), Actor: "analytics", Data: Disabled{Webhook: notice}})
 }
 
 // backoff is the wait before attempt n+1: exponential from BackoffBase,

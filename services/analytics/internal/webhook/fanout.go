@@ -78,7 +78,7 @@ func customersIn(body []byte) []string {
 	for _, m := range customerName.FindAllSubmatch(body, -1) {
 		out = append(out, string(m[1]))
 	}
-	return out
+	return slices.Compact(slices.Sorted(slices.Values(out)))
 }
 
 // deliveries are the events each webhook wants, in event order: those of
@@ -89,15 +89,16 @@ func (s *Service) deliveries(hooks []*Webhook, events []Event, erased []string) 
 	now := s.now().UTC()
 	var out []*Delivery
 	for _, e := range events {
-		gone := e.PurgedCustomer == "" && slices.ContainsFunc(customersIn(e.Body), func(id string) bool { return slices.Contains(erased, id) })
+		customers := customersIn(e.Body)
+		gone := e.PurgedCustomer == "" && slices.ContainsFunc(customers, func(id string) bool { return slices.Contains(erased, id) })
 		for _, w := range hooks {
 			if !w.Matches(e.Type) || e.Time.Before(w.CreateTime) {
 				continue
 			}
 			d := &Delivery{ID: uuid.NewString(), WebhookID: w.ID, EventID: e.ID, EventType: e.Type, Source: e.Source,
-				Sequence: e.Sequence, Subject: e.Subject, State: Pending, Body: e.Body, NextAttemptTime: now, CreateTime: now}
+				Sequence: e.Sequence, Subject: e.Subject, Customers: customers, State: Pending, Body: e.Body, NextAttemptTime: now, CreateTime: now}
 			if gone {
-				d.State, d.Body, d.CompleteTime = Erased, nil, &now
+				d.State, d.Body, d.Customers, d.CompleteTime = Erased, nil, nil, &now
 			}
 			out = append(out, d)
 		}

@@ -51,6 +51,8 @@ type Tx interface {
 	// stream; SetCursor moves it.
 	Cursor(ctx context.Context, source string) (int64, error)
 	SetCursor(ctx context.Context, source string, sequence int64) error
+	// InsertDelivery adds a delivery (with its attempts) after every other.
+	InsertDelivery(ctx context.Context, d *Delivery) error
 	// ActiveWebhooks are the webhooks events are queued for.
 	ActiveWebhooks(ctx context.Context) ([]*Webhook, error)
 	// Enqueue adds deliveries after every other, in order; an event

@@ -314,8 +314,20 @@ func (s *Service) Redeliver(ctx context.Context, name string) (*Delivery, error)
 	}
 	now := s.now().UTC()
 	again := &Delivery{ID: uuid.NewString(), WebhookID: webhookID, EventID: d.EventID, EventType: d.EventType, Source: d.Source,
-		Sequence: d.Sequence, Subject: d.Subject, State: Pending, Body: d.Body, NextAttemptTime: now, Redelivery: true, CreateTime: now}
-	if err := s.store.InsertDelivery(ctx, again); err != nil {
+		Sequence: d.Sequence, Subject: d.Subject, Customers: d.Customers, State: Pending, Body: d.Body, NextAttemptTime: now,
+		Redelivery: true, CreateTime: now}
+	err = s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		// A purge may have erased the original since it was read.
+		gone, err := tx.Erased(ctx, d.Customers)
+		if err != nil {
+			return err
+		}
+		if len(gone) > 0 && d.EventType != customerPurged {
+			return errs.FailedPrecondition("DELIVERY_ERASED", "%s was erased with its customer and cannot be sent again", name)
+		}
+		return tx.InsertDelivery(ctx, again)
+	})
+	if err != nil {
 		return nil, err
 	}
 	s.notify()

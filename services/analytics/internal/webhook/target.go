@@ -15,11 +15,13 @@ import (
 // loopback, private, link-local and similar addresses are refused — when
 // the URL is checked and again for the address actually dialled, so a
 // name that resolves elsewhere later (DNS rebinding) is caught too.
+// Allowing private targets opens loopback and private networks only.
 type Targets struct {
 	// AllowHTTP accepts plain http (development only).
 	AllowHTTP bool
 	// AllowPrivate accepts loopback and private addresses (tests, or an
-	// operator whose receivers live in the cluster).
+	// operator whose receivers live in the cluster); link-local ones stay
+	// refused.
 	AllowPrivate bool
 }
 
@@ -46,18 +48,33 @@ func (t Targets) check(uri string) string {
 	if len(uri) > 2048 {
 		return "must be at most 2048 characters"
 	}
-	host := strings.ToLower(u.Hostname())
-	if t.AllowPrivate {
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if !t.allowed(ip) {
+			return fmt.Sprintf("must be a public address, not %s", ip)
+		}
 		return ""
 	}
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") || strings.HasSuffix(host, ".local") || strings.HasSuffix(host, ".internal") {
+	if !t.AllowPrivate && (host == "localhost" || strings.HasSuffix(host, ".localhost") || strings.HasSuffix(host, ".local") || strings.HasSuffix(host, ".internal")) {
 		return fmt.Sprintf("must be a public address, not %s", host)
-	}
-	if ip, err := netip.ParseAddr(host); err == nil && !public(ip) {
-		return fmt.Sprintf("must be a public address, not %s", ip)
 	}
 	return ""
 }
+
+// allowed reports whether webhooks may connect to ip: public addresses,
+// and with AllowPrivate loopback and private networks too — never
+// link-local (cloud metadata services live there), unspecified or
+// multicast addresses.
+func (t Targets) allowed(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if public(ip) {
+		return true
+	}
+	return t.AllowPrivate && (ip.IsLoopback() || ip.IsPrivate() || cgnat.Contains(ip))
+}
+
+// cgnat is carrier-grade NAT space, private to a provider's network.
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
 
 // public reports whether ip is an address on the internet at large.
 func public(ip netip.Addr) bool {
@@ -87,16 +104,14 @@ var nonPublic = func() []netip.Prefix {
 	return out
 }()
 
-// control refuses to connect to a non-public address (net.Dialer.Control).
+// control refuses to connect to an address webhooks may not reach
+// (net.Dialer.Control): the check on the address actually dialled.
 func (t Targets) control(_, address string, _ syscall.RawConn) error {
-	if t.AllowPrivate {
-		return nil
-	}
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return fmt.Errorf("webhook target address %q: %w", address, err)
 	}
-	if !public(ap.Addr()) {
+	if !t.allowed(ap.Addr()) {
 		return &net.AddrError{Err: "not a public address (refused for webhooks)", Addr: ap.Addr().String()}
 	}
 	return nil

@@ -82,13 +82,15 @@ type Delivery struct {
 	EventType, Source string
 	Sequence          int64
 	Subject           string
-	State             State
-	Body              []byte
-	Attempts          []Attempt
-	NextAttemptTime   time.Time
-	Redelivery        bool
-	CreateTime        time.Time
-	CompleteTime      *time.Time
+	// Customers are those the event names (see customersIn).
+	Customers       []string
+	State           State
+	Body            []byte
+	Attempts        []Attempt
+	NextAttemptTime time.Time
+	Redelivery      bool
+	CreateTime      time.Time
+	CompleteTime    *time.Time
 }
 
 // DeliveryName is a delivery's resource name.
@@ -115,6 +117,10 @@ type Event struct {
 	// whose every delivery must be erased.
 	PurgedCustomer string
 }
+
+// customerPurged is the customer service's purge notice, delivered (it
+// names the customer, but holds nothing of them) after the erasure.
+const customerPurged = "customer.purged"
 
 // EventDisabled is published when Kehu turns a webhook off.
 const EventDisabled = "webhook.disabled"

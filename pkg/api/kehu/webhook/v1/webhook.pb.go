@@ -472,8 +472,10 @@ func (x *Attempt) GetError() string {
 
 // WebhookDisabledPayload is the payload of a webhook.disabled event.
 type WebhookDisabledPayload struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Webhook       *Webhook               `protobuf:"bytes,1,opt,name=webhook,proto3" json:"webhook,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The webhook's name, state, disabled_reason and failure count; not its
+	// target, display name or secret (the event reaches other subscribers).
+	Webhook       *Webhook `protobuf:"bytes,1,opt,name=webhook,proto3" json:"webhook,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
