@@ -3,9 +3,7 @@ package sources
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 	"strings"
-	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -49,7 +47,7 @@ var payloadJSON = protojson.MarshalOptions{EmitUnpopulated: true}
 // webhookEvent is e as a webhook receives it; its data is null once the
 // source erased it (a purged customer's events).
 func webhookEvent(source string, e *eventv1.Event) (webhook.Event, error) {
-	data := json.RawMessage("null")
+	var data json.RawMessage
 	if e.GetPayload() != nil {
 		b, err := payloadJSON.Marshal(e.GetPayload())
 		if err != nil {
@@ -58,16 +56,7 @@ func webhookEvent(source string, e *eventv1.Event) (webhook.Event, error) {
 		data = b
 	}
 	at := e.GetTime().AsTime().UTC()
-	body, err := json.Marshal(struct {
-		ID        string          `json:"id"`
-		Type      string          `json:"type"`
-		Timestamp string          `json:"timestamp"`
-		Source    string          `json:"source"`
-		Sequence  string          `json:"sequence"`
-		Subject   string          `json:"subject"`
-		Actor     string          `json:"actor"`
-		Data      json.RawMessage `json:"data"`
-	}{e.GetId(), e.GetType(), at.Format(time.RFC3339Nano), source, strconv.FormatInt(e.GetSequence(), 10), e.GetSubject(), e.GetActor(), data})
+	body, err := webhook.Body(e.GetId(), e.GetType(), at, source, e.GetSequence(), e.GetSubject(), e.GetActor(), data)
 	if err != nil {
 		return webhook.Event{}, err
 	}

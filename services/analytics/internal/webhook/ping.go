@@ -3,7 +3,6 @@ package webhook
 import (
 	"context"
 	"encoding/json"
-	"time"
 
 	"github.com/google/uuid"
 )
@@ -20,10 +19,11 @@ func (s *Service) Ping(ctx context.Context, name string) (*Delivery, error) {
 	}
 	now := s.now().UTC()
 	eventID := uuid.NewString()
-	body, err := json.Marshal(map[string]any{
-		"id": eventID, "type": EventPing, "timestamp": now.Format(time.RFC3339Nano), "source": "analytics",
-		"subject": name, "data": map[string]string{"webhook": name},
-	})
+	data, err := json.Marshal(map[string]string{"webhook": name})
+	if err != nil {
+		return nil, err
+	}
+	body, err := Body(eventID, EventPing, now, "analytics", 0, name, "", data)
 	if err != nil {
 		return nil, err
 	}

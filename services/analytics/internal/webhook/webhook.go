@@ -12,6 +12,7 @@ package webhook
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"regexp"
 	"slices"
 	"strconv"
@@ -103,6 +104,24 @@ type Attempt struct {
 	Latency         time.Duration
 	ResponseExcerpt string
 	Error           string
+}
+
+// Body is the JSON a webhook receives for an event: its envelope, and
+// data as the REST API writes the payload (null once erased).
+func Body(id, eventType string, at time.Time, source string, sequence int64, subject, actor string, data json.RawMessage) ([]byte, error) {
+	if data == nil {
+		data = json.RawMessage("null")
+	}
+	return json.Marshal(struct {
+		ID        string          `json:"id"`
+		Type      string          `json:"type"`
+		Timestamp string          `json:"timestamp"`
+		Source    string          `json:"source"`
+		Sequence  string          `json:"sequence"`
+		Subject   string          `json:"subject"`
+		Actor     string          `json:"actor"`
+		Data      json.RawMessage `json:"data"`
+	}{id, eventType, at.UTC().Format(time.RFC3339Nano), source, strconv.FormatInt(sequence, 10), subject, actor, data})
 }
 
 // Event is a published event as the fan-out sees it.
