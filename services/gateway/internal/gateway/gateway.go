@@ -119,7 +119,7 @@ func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write(docs)
 	})
-	root.Handle("/", limitBody(exportCSV(mux), opts.MaxBodyBytes))
+	root.Handle("/", limitBody(exportData(exportCSV(mux)), opts.MaxBodyBytes))
 
 	var h http.Handler = root
 	if len(opts.CORSOrigins) > 0 {

@@ -33,6 +33,7 @@ func servedSpec(spec []byte, hidden map[string]bool) ([]byte, error) {
 		}
 	}
 	addCSVExports(paths)
+	addDataExport(paths)
 	pruneDefinitions(doc)
 	return json.Marshal(doc)
 }
@@ -61,6 +62,34 @@ func addCSVExports(paths map[string]any) {
 		op["responses"] = responses
 		paths[path+":exportCsv"] = map[string]any{"get": op}
 	}
+}
+
+// addDataExport documents GET /v1/customers/{customer}:exportData (see
+// exportData) with the errors of the customer's own GET.
+func addDataExport(paths map[string]any) {
+	get, _ := paths["/v1/customers/{customer}"].(map[string]any)["get"].(map[string]any)
+	if get == nil {
+		return
+	}
+	responses := map[string]any{}
+	for code, r := range get["responses"].(map[string]any) {
+		responses[code] = r
+	}
+	responses["200"] = map[string]any{
+		"description": "One JSON document: exportTime, customer, lifecycleTransitions, pointsLedger, interactions, followUps, " +
+			"tickets (each with its comments and changes), surveys, insights and segments, each as the route that lists it answers; " +
+			"an error after the document began ends it with an error member.",
+		"schema": map[string]any{"type": "object"},
+	}
+	paths["/v1/customers/{customer}:exportData"] = map[string]any{"get": map[string]any{
+		"operationId": "CustomerService_ExportCustomerData",
+		"summary":     "Everything Kehu holds about a person (data-subject access)",
+		"description": "Reads every service as the caller, with the caller's access rules and masking, and streams the result.",
+		"tags":        get["tags"],
+		"parameters":  get["parameters"],
+		"produces":    []any{"application/json"},
+		"responses":   responses,
+	}}
 }
 
 // operationID is protoc-gen-openapiv2's operation id of a gRPC method:
