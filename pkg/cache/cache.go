@@ -2,7 +2,9 @@
 // data whose truth is in PostgreSQL, so a Redis outage must cost latency,
 // never a failed request: every operation has a short deadline, and every
 // failure is logged, counted in kehu_cache_operations_total{result="error"}
-// and reported to the caller as a miss.
+// and reported to the caller as a miss. Every value is sealed (encrypted
+// and authenticated) before it leaves the process, so Redis and its
+// snapshots hold no personal data in plaintext.
 package cache
 
 import (
@@ -40,12 +42,17 @@ type Config struct {
 	// OpTimeout bounds each operation; default 100ms. A cache slower than
 	// the database it fronts is worse than none.
 	OpTimeout time.Duration
+	// Keys seal every value (AES-256-GCM, see sealer): the first seals,
+	// all open. Replicas that share entries need the same keys; without
+	// any, a random key of this process's own seals.
+	Keys [][]byte
 }
 
 // Cache is a fail-open Redis cache. The zero of Config.URL gives a Cache that
 // always misses, which is also what callers see while Redis is down.
 type Cache struct {
 	client  *redis.Client
+	sealer  *sealer
 	prefix  string
 	timeout time.Duration
 	ops     *prometheus.CounterVec
@@ -60,11 +67,19 @@ func New(cfg Config, reg prometheus.Registerer) (*Cache, error) {
 		timeout: cfg.OpTimeout,
 		ops: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kehu_cache_operations_total",
-			Help: "Redis cache operations by operation and result (hit, miss, ok, stale, error). Errors are served from the database; stale fills are dropped.",
+			Help: "Redis cache operations by operation and result (hit, miss, ok, stale, unopened, error). Errors are served from the database; stale fills are dropped; unopened values (sealed with another key) are misses.",
 		}, []string{"op", "result"}),
 	}
 	if c.timeout <= 0 {
 		c.timeout = 100 * time.Millisecond
+	}
+	keys := cfg.Keys
+	if len(keys) == 0 {
+		keys = [][]byte{RandomKey()}
+	}
+	var err error
+	if c.sealer, err = newSealer(keys); err != nil {
+		return nil, err
 	}
 	if reg != nil {
 		if err := reg.Register(c.ops); err != nil {
@@ -130,9 +145,9 @@ func (c *Cache) Lookup(ctx context.Context, key string) ([]byte, Ticket, bool) {
 		c.fail(ctx, "get", err)
 		return nil, Ticket{}, false
 	}
-	if v, ok := vals[0].(string); ok {
+	if v, ok := c.opened(vals[0]); ok {
 		c.ops.WithLabelValues("get", "hit").Inc()
-		return []byte(v), Ticket{}, true
+		return v, Ticket{}, true
 	}
 	c.ops.WithLabelValues("get", "miss").Inc()
 	gen, _ := vals[1].(string)
@@ -163,8 +178,8 @@ func (c *Cache) LookupMany(ctx context.Context, keys []string) (values [][]byte,
 	}
 	hits := 0
 	for i, k := range keys {
-		if v, ok := vals[2*i].(string); ok {
-			values[i] = []byte(v)
+		if v, ok := c.opened(vals[2*i]); ok {
+			values[i] = v
 			hits++
 			continue
 		}
@@ -174,6 +189,21 @@ func (c *Cache) LookupMany(ctx context.Context, keys []string) (values [][]byte,
 	c.ops.WithLabelValues("get", "hit").Add(float64(hits))
 	c.ops.WithLabelValues("get", "miss").Add(float64(len(keys) - hits))
 	return values, tickets
+}
+
+// opened is the plaintext of a value read from Redis; false for none, or
+// for one this cache cannot open (sealed with another key, or tampered
+// with), which is then a miss and is filled again.
+func (c *Cache) opened(v any) ([]byte, bool) {
+	s, ok := v.(string)
+	if !ok {
+		return nil, false
+	}
+	plain, ok := c.sealer.openValue([]byte(s))
+	if !ok {
+		c.ops.WithLabelValues("get", "unopened").Inc()
+	}
+	return plain, ok
 }
 
 // fillScript sets the value only if the key's generation is still the one
@@ -206,7 +236,7 @@ func (c *Cache) fillMany(ctx context.Context, tickets []Ticket, values [][]byte,
 	_, err := c.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, t := range tickets {
 			if t.ok {
-				cmds = append(cmds, fillScript.Run(ctx, p, []string{c.prefix + t.key, c.genKey(t.key)}, t.gen, values[i], ttl.Milliseconds()))
+				cmds = append(cmds, fillScript.Run(ctx, p, []string{c.prefix + t.key, c.genKey(t.key)}, t.gen, c.sealer.sealValue(values[i]), ttl.Milliseconds()))
 			}
 		}
 		return nil

@@ -23,11 +23,12 @@ func atoi(b []byte) (int, error) { return strconv.Atoi(string(b)) }
 func replicas(t *testing.T, n int, localTTL time.Duration) []*Near[int] {
 	t.Helper()
 	prefix := "kehu-test:" + uuid.NewString() + ":"
+	key := RandomKey() // replicas share their cache key, as deployed ones do
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	out := make([]*Near[int], n)
 	for i := range out {
-		c, err := New(Config{URL: redisURL(), Prefix: prefix}, prometheus.NewRegistry())
+		c, err := New(Config{URL: redisURL(), Prefix: prefix, Keys: [][]byte{key}}, prometheus.NewRegistry())
 		if err != nil {
 			t.Fatal(err)
 		}

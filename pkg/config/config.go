@@ -23,6 +23,11 @@ type Service struct {
 	StatementTimeout time.Duration `env:"KEHU_STATEMENT_TIMEOUT, default=30s"`
 	// RedisURL is the cache; empty disables caching.
 	RedisURL string `env:"KEHU_REDIS_URL, default=redis://127.0.0.1:6379/0"`
+	// CacheKeys seal what the services put in Redis: comma-separated
+	// base64 keys of 32 bytes, the first sealing, all opening (rotation).
+	// Unset, a key derived from KEHU_PAGE_TOKEN_KEY seals, or without one
+	// a random key of each process's own.
+	CacheKeys string `env:"KEHU_CACHE_KEYS"`
 	// JWTIssuer and JWTAudience must match the iss and aud of every token.
 	JWTIssuer   string `env:"KEHU_JWT_ISSUER, default=kehu"`
 	JWTAudience string `env:"KEHU_JWT_AUDIENCE, default=kehu"`

@@ -35,6 +35,24 @@ import (
 // share a Redis with other programs and a restore can empty their cache.
 const CachePrefix = "kehu:"
 
+// cacheKeys are the keys that seal Redis values: KEHU_CACHE_KEYS, else
+// one derived from the page-token key every replica shares, else one of
+// this process's own (replicas then cannot read each other's entries,
+// which costs hits, not correctness).
+func cacheKeys(cfg config.Service, logger *slog.Logger) ([][]byte, error) {
+	keys, err := cache.ParseKeys(cfg.CacheKeys)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(keys) > 0:
+		return keys, nil
+	case cfg.PageTokenKey != "":
+		return [][]byte{cache.DeriveKey(cfg.PageTokenKey)}, nil
+	}
+	logger.Info("Redis values are sealed with a key of this process alone; set KEHU_CACHE_KEYS (or KEHU_PAGE_TOKEN_KEY) on every replica to share the cache")
+	return [][]byte{cache.RandomKey()}, nil
+}
+
 // Spec is what distinguishes one service from another at start-up.
 type Spec struct {
 	// Name is the fully qualified gRPC service name, e.g.
@@ -103,7 +121,11 @@ func New(ctx context.Context, cfg config.Service, spec Spec, logger *slog.Logger
 	s.janitor = newJanitor(s)
 	s.GoAsLeader("kehu-"+spec.Migrations.Schema+"-janitor", s.janitor.Run)
 
-	if s.cache, err = cache.New(cache.Config{URL: cfg.RedisURL, Prefix: CachePrefix}, s.Registry); err != nil {
+	keys, err := cacheKeys(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	if s.cache, err = cache.New(cache.Config{URL: cfg.RedisURL, Prefix: CachePrefix, Keys: keys}, s.Registry); err != nil {
 		return nil, fmt.Errorf("configuring Redis: %w", err)
 	}
 	s.OnClose(func() { _ = s.cache.Close() })

@@ -25,6 +25,10 @@ import (
 	"github.com/kehu-crm/kehu/pkg/config"
 )
 
+// CacheKey seals the Redis values of every test service, so that
+// replicas in a test share their cache as deployed replicas do.
+const CacheKey = "a2VodS10ZXN0LWNhY2hlLWtleS0zMi1ieXRlcy1vayE="
+
 // Secret signs test tokens (HS256).
 const Secret = "test-secret-that-is-at-least-32-bytes-long"
 
@@ -43,7 +47,7 @@ func ServiceConfig(dbURL string) config.Service {
 	return config.Service{
 		GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
 		DatabaseURL: dbURL, RedisURL: RedisURL(),
-		JWTIssuer: "kehu", JWTAudience: "kehu", JWTSecret: Secret,
+		JWTIssuer: "kehu", JWTAudience: "kehu", JWTSecret: Secret, CacheKeys: CacheKey,
 		ShutdownTimeout: 5 * time.Second, MaxConnectionAge: time.Minute, LogLevel: "error",
 	}
 }
