@@ -241,13 +241,16 @@ func TestErasure(t *testing.T) {
 	}
 	// Nothing about them either, found by their ids: only the event log
 	// still says that something happened to them, the idempotency keys
-	// what a request produced (a retry then finds it gone), and the
-	// followers that they were erased (a late write is refused).
+	// what a request produced (a retry then finds it gone), the followers
+	// that they were erased (a late write is refused), and the audit trail
+	// who acted on which resource (names of fields, never values: the
+	// search for their data above found nothing in it).
 	ids := []string{strings.TrimPrefix(customer, "customers/"), strings.TrimPrefix(duplicate, "customers/")}
 	for _, f := range searchDatabase(t, db, ids) {
 		if !strings.Contains(f, ".outbox.") && !strings.Contains(f, ".idempotency_keys.result:") && !strings.Contains(f, ".erased_customers.id:") &&
 			!strings.Contains(f, ".webhook_deliveries.body:") && !strings.Contains(f, ".webhook_deliveries.subject:") &&
-			!strings.Contains(f, ".webhook_deliveries.customers:") {
+			!strings.Contains(f, ".webhook_deliveries.customers:") &&
+			!strings.HasPrefix(f, "audit.entries.resource:") {
 			t.Errorf("after the purge, a record about the customer: %s", f)
 		}
 	}
@@ -319,6 +322,11 @@ func TestErasure(t *testing.T) {
 	}
 	if purged != 1 {
 		t.Errorf("customer.purged events about %s: %d, want 1", customer, purged)
+	}
+	// And in the audit trail: who erased them.
+	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM audit.entries
+		WHERE method = 'PurgeCustomer' AND resource = $1 AND actor = 'root' AND result = 'OK'`, customer).Scan(&purged); err != nil || purged != 1 {
+		t.Errorf("audit entries of the purge of %s: %d (%v), want 1", customer, purged, err)
 	}
 }
 

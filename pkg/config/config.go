@@ -67,6 +67,9 @@ type Service struct {
 	// RequestIDRetention is how long a request id is remembered (AIP-155):
 	// a retry within it returns the first result.
 	RequestIDRetention time.Duration `env:"KEHU_REQUEST_ID_RETENTION, default=72h"`
+	// AuditRetention is how long audit entries are kept (0: forever); the
+	// service serving the trail prunes older ones.
+	AuditRetention time.Duration `env:"KEHU_AUDIT_RETENTION, default=9600h"`
 	// MaxMessageBytes bounds one gRPC message in either direction.
 	MaxMessageBytes int `env:"KEHU_GRPC_MAX_MESSAGE_BYTES, default=4194304"`
 	// LogLevel is debug, info, warn or error.

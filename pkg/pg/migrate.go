@@ -78,11 +78,44 @@ type Source struct {
 type Migrations struct {
 	Schema  string
 	Sources []Source
+	// Shared are schemas every service writes into rather than owns (the
+	// audit trail): each service's migrations name them so that whichever
+	// migrates first creates them, before its own schema. They keep their
+	// own schema_migrations, so migrating them again is a no-op.
+	Shared []Migrations
 }
 
-// Apply migrates m.Schema through pool (see Migrate).
+// Apply migrates the shared schemas, then m.Schema, through pool (see
+// Migrate).
 func (m Migrations) Apply(ctx context.Context, pool *pgxpool.Pool) error {
+	for _, sh := range m.Shared {
+		if err := sh.Apply(ctx, pool); err != nil {
+			return err
+		}
+	}
 	return Migrate(ctx, pool, m.Schema, m.Sources...)
+}
+
+// Schemas lists the schemas of ms and of the schemas they share, each
+// once, shared ones before the schemas naming them: what a database
+// holding ms consists of (a test template, a backup).
+func Schemas(ms ...Migrations) []Migrations {
+	var out []Migrations
+	seen := map[string]bool{}
+	var add func(m Migrations)
+	add = func(m Migrations) {
+		for _, sh := range m.Shared {
+			add(sh)
+		}
+		if !seen[m.Schema] {
+			seen[m.Schema] = true
+			out = append(out, Migrations{Schema: m.Schema, Sources: m.Sources})
+		}
+	}
+	for _, m := range ms {
+		add(m)
+	}
+	return out
 }
 
 // Sub is fs.Sub for a directory that is known to exist (an embedded one).

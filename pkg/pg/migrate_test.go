@@ -137,6 +137,50 @@ func TestMigrateSources(t *testing.T) {
 	}
 }
 
+// A schema two services share is migrated by whichever comes first, before
+// its own, and is a no-op for the second.
+func TestMigrateShared(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pg.Connect(ctx, testdb.New(t), "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	shared := pg.Migrations{Schema: "trail", Sources: []pg.Source{{Name: "trail", FS: migrations(map[string]string{
+		"0001_entries.sql": `CREATE TABLE entries (line text)`,
+	})}}}
+	// Each service's own migration writes to the shared table, so it must
+	// exist first.
+	service := func(schema string) pg.Migrations {
+		return pg.Migrations{Schema: schema, Shared: []pg.Migrations{shared}, Sources: []pg.Source{{FS: migrations(map[string]string{
+			"0001_own.sql": `CREATE TABLE own (id int); INSERT INTO trail.entries VALUES ('` + schema + `')`,
+		})}}}
+	}
+	for _, m := range []pg.Migrations{service("one"), service("two"), service("one")} {
+		if err := m.Apply(ctx, pool); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := pool.Query(ctx, `SELECT line FROM trail.entries ORDER BY line`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"one", "two"}; !slices.Equal(got, want) {
+		t.Fatalf("entries %v, want %v", got, want)
+	}
+	var names []string
+	for _, m := range pg.Schemas(service("one"), service("two")) {
+		names = append(names, m.Schema)
+	}
+	if want := []string{"trail", "one", "two"}; !slices.Equal(names, want) {
+		t.Errorf("Schemas = %v, want %v", names, want)
+	}
+}
+
 func TestInTxRetriesSerializationFailures(t *testing.T) {
 	ctx := context.Background()
 	pool, err := pg.Connect(ctx, testdb.New(t), "app")

@@ -16,7 +16,8 @@ const janitorInterval = 10 * time.Minute
 
 // janitor prunes the platform tables every service has (outbox events past
 // KEHU_OUTBOX_RETENTION, request ids past KEHU_REQUEST_ID_RETENTION) and
-// whatever a service adds with Retain.
+// whatever a service adds with Retain (the audit trail, where it is
+// served: ServeAuditTrail).
 type janitor struct {
 	s      *Service
 	tables []retained

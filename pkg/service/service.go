@@ -2,8 +2,8 @@
 // a service's app package is wiring only: it names its schema, permission
 // table and handlers, and this package opens the PostgreSQL pool in that
 // schema, verifies bearer tokens, serves gRPC with health, reflection and
-// metrics (over TLS when configured, package tlsfiles), streams the outbox,
-// runs background work (on one replica where it must) and shuts everything
+// metrics (over TLS when configured, package tlsfiles), records the audit
+// trail (package audit), streams the outbox, runs background work (on one replica where it must) and shuts everything
 // down in reverse order.
 package service
 
@@ -13,11 +13,14 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
+	auditv1 "github.com/kehu-crm/kehu/pkg/api/kehu/audit/v1"
+	"github.com/kehu-crm/kehu/pkg/audit"
 	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/cache"
 	"github.com/kehu-crm/kehu/pkg/config"
@@ -62,6 +65,10 @@ type Spec struct {
 	Migrations pg.Migrations
 	// Policy is the permission table (closed by default).
 	Policy auth.Policy
+	// PersonalReads are the reads that answer admins and managers with
+	// personal data; the audit trail records those calls beside every
+	// mutation.
+	PersonalReads audit.Methods
 }
 
 // Service is a gRPC service being started or running.
@@ -94,6 +101,9 @@ func New(ctx context.Context, cfg config.Service, spec Spec, logger *slog.Logger
 			s.Close()
 		}
 	}()
+	if cfg.AuditRetention != 0 && cfg.AuditRetention < audit.MinRetention {
+		return nil, fmt.Errorf("configuration: KEHU_AUDIT_RETENTION (%s) must be 0 (forever) or at least %s", cfg.AuditRetention, audit.MinRetention)
+	}
 	if cfg.PageTokenKey != "" {
 		pagetoken.SetKey([]byte(cfg.PageTokenKey))
 	}
@@ -120,6 +130,8 @@ func New(ctx context.Context, cfg config.Service, spec Spec, logger *slog.Logger
 	s.Go(s.Streamer.Run)
 	s.janitor = newJanitor(s)
 	s.GoAsLeader("kehu-"+spec.Migrations.Schema+"-janitor", s.janitor.Run)
+	recorder := audit.New(s.Pool, audit.Config{Service: spec.Migrations.Schema, PersonalReads: spec.PersonalReads}, logger, s.Registry)
+	s.Go(recorder.Run)
 
 	keys, err := cacheKeys(cfg, logger)
 	if err != nil {
@@ -144,14 +156,27 @@ func New(ctx context.Context, cfg config.Service, spec Spec, logger *slog.Logger
 	}, logger,
 		server.WithRegistry(s.Registry),
 		server.WithTransportCredentials(s.tls.Server()),
-		server.WithUnaryInterceptors(auth.UnaryServerInterceptor(verifier, spec.Policy), limiter.UnaryServerInterceptor()),
-		server.WithStreamInterceptors(auth.StreamServerInterceptor(verifier, spec.Policy)),
+		// The audit trail runs before authentication so that it records
+		// denied calls too (auth tells it who called).
+		server.WithUnaryInterceptors(recorder.UnaryServerInterceptor(), auth.UnaryServerInterceptor(verifier, spec.Policy), limiter.UnaryServerInterceptor()),
+		server.WithStreamInterceptors(recorder.StreamServerInterceptor(), auth.StreamServerInterceptor(verifier, spec.Policy)),
 	)
 	if err != nil {
 		return nil, err
 	}
 	s.server.AddReadinessCheck("postgres", s.Pool.Ping)
 	return s, nil
+}
+
+// ServeAuditTrail serves kehu.audit.v1.AuditService (admins only: it is
+// in no permission table) and has this service's janitor prune the trail
+// past KEHU_AUDIT_RETENTION. One service of the suite does: the trail is
+// one table for all of them.
+func (s *Service) ServeAuditTrail() {
+	auditv1.RegisterAuditServiceServer(s.GRPC(), audit.NewServer(s.Pool))
+	s.Retain("audit.entries", s.cfg.AuditRetention, func(ctx context.Context, cutoff time.Time) (int64, error) {
+		return audit.Prune(ctx, s.Pool, cutoff)
+	})
 }
 
 // GRPC is where handlers are registered (network and in-process).

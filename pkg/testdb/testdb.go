@@ -108,6 +108,7 @@ func create(ctx context.Context, schemas []pg.Migrations) (string, error) {
 // building it first if needed. An advisory lock makes parallel test
 // binaries wait for one builder instead of racing.
 func template(ctx context.Context, schemas []pg.Migrations) (string, error) {
+	schemas = pg.Schemas(schemas...)
 	h := sha256.New()
 	names := make([]string, len(schemas))
 	for i, s := range schemas {

@@ -146,9 +146,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		return nil, fmt.Errorf("KEHU_ANALYTICS_CURRENCY must be an ISO 4217 code, got %q", cfg.Currency)
 	}
 	s, err := service.New(ctx, cfg.Service, service.Spec{
-		Name:       analyticsv1.AnalyticsService_ServiceDesc.ServiceName,
-		Migrations: migrations.All,
-		Policy:     grpcserver.Policy,
+		Name:          analyticsv1.AnalyticsService_ServiceDesc.ServiceName,
+		Migrations:    migrations.All,
+		Policy:        grpcserver.Policy,
+		PersonalReads: grpcserver.PersonalReads,
 	}, logger)
 	if err != nil {
 		return nil, err

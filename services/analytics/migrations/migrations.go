@@ -6,6 +6,7 @@ package migrations
 import (
 	"embed"
 
+	"github.com/kehu-crm/kehu/pkg/audit"
 	"github.com/kehu-crm/kehu/pkg/customerref/erased"
 	"github.com/kehu-crm/kehu/pkg/follow/cursor"
 	"github.com/kehu-crm/kehu/pkg/idempotency/keystore"
@@ -25,4 +26,6 @@ var files embed.FS
 // tables every service has (outbox, idempotency keys), the event cursors
 // of the streams it follows and the customers erased meanwhile (which
 // webhook deliveries must not carry).
-var All = pg.Migrations{Schema: Schema, Sources: []pg.Source{{FS: files}, outbox.Migrations, keystore.Migrations, cursor.Migrations, erased.Migrations}}
+//
+// Every service shares the audit trail's schema (package audit).
+var All = pg.Migrations{Schema: Schema, Sources: []pg.Source{{FS: files}, outbox.Migrations, keystore.Migrations, cursor.Migrations, erased.Migrations}, Shared: []pg.Migrations{audit.Migrations}}

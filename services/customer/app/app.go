@@ -64,9 +64,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*service.Service
 			cfg.CacheTTL, cfg.LocalCacheTTL, cfg.LocalCacheEntries)
 	}
 	s, err := service.New(ctx, cfg.Service, service.Spec{
-		Name:       customerv1.CustomerService_ServiceDesc.ServiceName,
-		Migrations: migrations.All,
-		Policy:     grpcserver.Policy,
+		Name:          customerv1.CustomerService_ServiceDesc.ServiceName,
+		Migrations:    migrations.All,
+		Policy:        grpcserver.Policy,
+		PersonalReads: grpcserver.PersonalReads,
 	}, logger)
 	if err != nil {
 		return nil, err
@@ -84,6 +85,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*service.Service
 	customerv1.RegisterCustomerServiceServer(s.GRPC(), grpcserver.New(svc, s.Streamer, grpcserver.ImportLimits{
 		MaxRows: cfg.ImportMaxRows, MaxDuration: cfg.ImportMaxDuration,
 	}))
+	// The suite's audit trail is read (and pruned) here: admins look in
+	// one place for what happened in every service.
+	s.ServeAuditTrail()
 	return s, nil
 }
 

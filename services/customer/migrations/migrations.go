@@ -6,6 +6,7 @@ package migrations
 import (
 	"embed"
 
+	"github.com/kehu-crm/kehu/pkg/audit"
 	"github.com/kehu-crm/kehu/pkg/idempotency/keystore"
 	"github.com/kehu-crm/kehu/pkg/outbox"
 	"github.com/kehu-crm/kehu/pkg/pg"
@@ -22,4 +23,6 @@ var files embed.FS
 // All are the customer schema's migrations: the service's own, then the
 // platform tables it writes (outbox, idempotency keys). The platform's come
 // last because 0001 created those tables before the platform owned them.
-var All = pg.Migrations{Schema: Schema, Sources: []pg.Source{{FS: files}, outbox.Migrations, keystore.Migrations}}
+//
+// Every service shares the audit trail's schema (package audit).
+var All = pg.Migrations{Schema: Schema, Sources: []pg.Source{{FS: files}, outbox.Migrations, keystore.Migrations}, Shared: []pg.Migrations{audit.Migrations}}

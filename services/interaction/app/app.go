@@ -66,9 +66,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		return nil, fmt.Errorf("KEHU_CARE_TIMEZONE: %w", err)
 	}
 	s, err := service.New(ctx, cfg.Service, service.Spec{
-		Name:       interactionv1.InteractionService_ServiceDesc.ServiceName,
-		Migrations: migrations.All,
-		Policy:     grpcserver.Policy,
+		Name:          interactionv1.InteractionService_ServiceDesc.ServiceName,
+		Migrations:    migrations.All,
+		Policy:        grpcserver.Policy,
+		PersonalReads: grpcserver.PersonalReads,
 	}, logger)
 	if err != nil {
 		return nil, err

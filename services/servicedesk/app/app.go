@@ -84,9 +84,10 @@ type App struct {
 // New starts the service desk; listeners are open when it returns.
 func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	s, err := service.New(ctx, cfg.Service, service.Spec{
-		Name:       sdv1.ServiceDeskService_ServiceDesc.ServiceName,
-		Migrations: migrations.All,
-		Policy:     grpcserver.Policy,
+		Name:          sdv1.ServiceDeskService_ServiceDesc.ServiceName,
+		Migrations:    migrations.All,
+		Policy:        grpcserver.Policy,
+		PersonalReads: grpcserver.PersonalReads,
 	}, logger)
 	if err != nil {
 		return nil, err

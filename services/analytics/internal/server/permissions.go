@@ -2,6 +2,7 @@ package server
 
 import (
 	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
+	"github.com/kehu-crm/kehu/pkg/audit"
 	"github.com/kehu-crm/kehu/pkg/auth"
 )
 
@@ -40,3 +41,11 @@ var Policy = auth.NewPolicy(analyticsv1.AnalyticsService_ServiceDesc.ServiceName
 
 // reportAuthors keep the team's saved reports: managers and analysts.
 var reportAuthors = []auth.Role{auth.RoleManager, auth.RoleAnalyst}
+
+// PersonalReads are the reads the audit trail records when an admin or a
+// manager makes them (every mutation is recorded anyway). A customer's
+// membership of personal segments is personal data, which analysts and
+// viewers do not see (see the domain's view functions); admins and managers
+// see it all.
+var PersonalReads = audit.NewMethods(analyticsv1.AnalyticsService_ServiceDesc.ServiceName,
+	"GetCustomerSegments", "BatchGetCustomerSegments", "ListSegmentMembers")

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
+	auditv1 "github.com/kehu-crm/kehu/pkg/api/kehu/audit/v1"
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
 	servicedeskv1 "github.com/kehu-crm/kehu/pkg/api/kehu/servicedesk/v1"
@@ -96,6 +97,11 @@ func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
 	// Webhooks are served by the analytics service (it follows every stream).
 	if err := webhookv1.RegisterWebhookServiceHandlerClient(ctx, mux, webhookv1.NewWebhookServiceClient(b.Analytics)); err != nil {
 		return nil, fmt.Errorf("registering webhook routes: %w", err)
+	}
+
+	// The suite's audit trail is served by the customer service.
+	if err := auditv1.RegisterAuditServiceHandlerClient(ctx, mux, auditv1.NewAuditServiceClient(b.Customer)); err != nil {
+		return nil, fmt.Errorf("registering audit routes: %w", err)
 	}
 
 	var hidden map[string]bool

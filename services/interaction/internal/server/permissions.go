@@ -2,6 +2,7 @@ package server
 
 import (
 	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
+	"github.com/kehu-crm/kehu/pkg/audit"
 	"github.com/kehu-crm/kehu/pkg/auth"
 )
 
@@ -35,3 +36,11 @@ var Policy = auth.NewPolicy(interactionv1.InteractionService_ServiceDesc.Service
 	"DeleteTouchpoint":        auth.Managers,
 	"StreamEvents":            auth.Services,
 })
+
+// PersonalReads are the reads the audit trail records when an admin or a
+// manager makes them (every mutation is recorded anyway). Interactions carry
+// summaries and order references, follow-ups their messages, which analysts
+// and viewers see masked (see the domain's view functions); admins and
+// managers see it all.
+var PersonalReads = audit.NewMethods(interactionv1.InteractionService_ServiceDesc.ServiceName,
+	"GetInteraction", "ListInteractions", "GetFollowUp", "ListFollowUps")
