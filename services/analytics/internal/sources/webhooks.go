@@ -32,10 +32,7 @@ func (c webhookConsumer) Cursor(ctx context.Context) (int64, error) {
 func (c webhookConsumer) Apply(ctx context.Context, events []*eventv1.Event) error {
 	out := make([]webhook.Event, len(events))
 	for i, e := range events {
-		var err error
-		if out[i], err = webhookEvent(c.source, e); err != nil {
-			return err
-		}
+		out[i] = webhookEvent(c.source, e)
 	}
 	return c.svc.Apply(ctx, c.source, out)
 }
@@ -46,23 +43,22 @@ var payloadJSON = protojson.MarshalOptions{EmitUnpopulated: true}
 
 // webhookEvent is e as a webhook receives it; its data is null once the
 // source erased it (a purged customer's events).
-func webhookEvent(source string, e *eventv1.Event) (webhook.Event, error) {
-	var data json.RawMessage
-	if e.GetPayload() != nil {
-		b, err := payloadJSON.Marshal(e.GetPayload())
-		if err != nil {
-			return webhook.Event{}, err
-		}
-		data = b
-	}
+func webhookEvent(source string, e *eventv1.Event) webhook.Event {
 	at := e.GetTime().AsTime().UTC()
-	body, err := webhook.Body(e.GetId(), e.GetType(), at, source, e.GetSequence(), e.GetSubject(), e.GetActor(), data)
-	if err != nil {
-		return webhook.Event{}, err
-	}
-	out := webhook.Event{ID: e.GetId(), Type: e.GetType(), Source: source, Sequence: e.GetSequence(), Subject: e.GetSubject(), Time: at, Body: body}
+	out := webhook.Event{ID: e.GetId(), Type: e.GetType(), Source: source, Sequence: e.GetSequence(), Subject: e.GetSubject(), Time: at,
+		Body: func() ([]byte, error) {
+			var data json.RawMessage
+			if e.GetPayload() != nil {
+				b, err := payloadJSON.Marshal(e.GetPayload())
+				if err != nil {
+					return nil, err
+				}
+				data = b
+			}
+			return webhook.Body(e.GetId(), e.GetType(), at, source, e.GetSequence(), e.GetSubject(), e.GetActor(), data)
+		}}
 	if source == insight.SourceCustomer && e.GetType() == customerref.EventPurged {
 		out.PurgedCustomer = strings.TrimPrefix(e.GetSubject(), "customers/")
 	}
-	return out, nil
+	return out
 }

@@ -28,11 +28,10 @@ func (s *Service) Apply(ctx context.Context, source string, events []Event) erro
 			return err
 		}
 		fresh := events[:0:0]
-		var purged, mentioned []string
+		var purged []string
 		for _, e := range events {
 			if e.Sequence > after {
 				fresh = append(fresh, e)
-				mentioned = append(mentioned, customersIn(e.Body)...)
 				if e.PurgedCustomer != "" {
 					purged = append(purged, e.PurgedCustomer)
 				}
@@ -44,15 +43,23 @@ func (s *Service) Apply(ctx context.Context, source string, events []Event) erro
 		if err := tx.MarkErased(ctx, purged); err != nil {
 			return err
 		}
-		erased, err := tx.Erased(ctx, mentioned)
-		if err != nil {
-			return err
-		}
 		hooks, err := tx.ActiveWebhooks(ctx)
 		if err != nil {
 			return err
 		}
-		if err := tx.Enqueue(ctx, s.deliveries(hooks, fresh, erased)); err != nil {
+		wanted, err := s.wanted(hooks, fresh)
+		if err != nil {
+			return err
+		}
+		var mentioned []string
+		for _, w := range wanted {
+			mentioned = append(mentioned, w.customers...)
+		}
+		erased, err := tx.Erased(ctx, mentioned)
+		if err != nil {
+			return err
+		}
+		if err := tx.Enqueue(ctx, s.deliveries(wanted, erased)); err != nil {
 			return err
 		}
 		for _, id := range purged {
@@ -68,6 +75,38 @@ func (s *Service) Apply(ctx context.Context, source string, events []Event) erro
 	return err
 }
 
+// wantedEvent is an event some webhooks want, with its body and the
+// customers it names.
+type wantedEvent struct {
+	Event
+	hooks     []*Webhook
+	body      []byte
+	customers []string
+}
+
+// wanted are the events of the types webhooks name, published since they
+// were created, in event order; only their bodies are made.
+func (s *Service) wanted(hooks []*Webhook, events []Event) ([]wantedEvent, error) {
+	var out []wantedEvent
+	for _, e := range events {
+		var want []*Webhook
+		for _, w := range hooks {
+			if w.Matches(e.Type) && !e.Time.Before(w.CreateTime) {
+				want = append(want, w)
+			}
+		}
+		if len(want) == 0 {
+			continue
+		}
+		body, err := e.Body()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, wantedEvent{Event: e, hooks: want, body: body, customers: customersIn(body)})
+	}
+	return out, nil
+}
+
 // customerName finds the customers an event is about: every payload names
 // them by resource name (its subject, a ticket's customer, a merge's
 // survivor and merged records).
@@ -81,22 +120,17 @@ func customersIn(body []byte) []string {
 	return slices.Compact(slices.Sorted(slices.Values(out)))
 }
 
-// deliveries are the events each webhook wants, in event order: those of
-// the types it names, published since it was created. An event about an
+// deliveries are one per wanted event and webhook. An event about an
 // erased customer is logged erased, without its body (but the purge
 // notice itself).
-func (s *Service) deliveries(hooks []*Webhook, events []Event, erased []string) []*Delivery {
+func (s *Service) deliveries(events []wantedEvent, erased []string) []*Delivery {
 	now := s.now().UTC()
 	var out []*Delivery
 	for _, e := range events {
-		customers := customersIn(e.Body)
-		gone := e.PurgedCustomer == "" && slices.ContainsFunc(customers, func(id string) bool { return slices.Contains(erased, id) })
-		for _, w := range hooks {
-			if !w.Matches(e.Type) || e.Time.Before(w.CreateTime) {
-				continue
-			}
+		gone := e.PurgedCustomer == "" && slices.ContainsFunc(e.customers, func(id string) bool { return slices.Contains(erased, id) })
+		for _, w := range e.hooks {
 			d := &Delivery{ID: uuid.NewString(), WebhookID: w.ID, EventID: e.ID, EventType: e.Type, Source: e.Source,
-				Sequence: e.Sequence, Subject: e.Subject, Customers: customers, State: Pending, Body: e.Body, NextAttemptTime: now, CreateTime: now}
+				Sequence: e.Sequence, Subject: e.Subject, Customers: e.customers, State: Pending, Body: e.body, NextAttemptTime: now, CreateTime: now}
 			if gone {
 				d.State, d.Body, d.Customers, d.CompleteTime = Erased, nil, nil, &now
 			}

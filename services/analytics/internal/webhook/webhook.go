@@ -130,8 +130,10 @@ type Event struct {
 	Sequence         int64
 	Subject          string
 	Time             time.Time
-	// Body is the JSON the webhook receives.
-	Body []byte
+	// Body makes the JSON the webhook receives; it is called only for an
+	// event some webhook wants (encoding every event of every stream for
+	// no one would cost the followers dearly).
+	Body func() ([]byte, error)
 	// PurgedCustomer is, for customer.purged, the id of the customer
 	// whose every delivery must be erased.
 	PurgedCustomer string
