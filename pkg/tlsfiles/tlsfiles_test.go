@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -274,6 +275,28 @@ func TestTornRotationKeepsLastGood(t *testing.T) {
 	wantServedBy(t, "once the key is whole", issuer, err, "new")
 	if expiry := gauge(t, srv.reg, "kehu_tls_certificate_expiry_timestamp_seconds"); expiry < float64(time.Now().Add(50*time.Minute).Unix()) {
 		t.Errorf("expiry metric %v is not the new certificate's", expiry)
+	}
+}
+
+// TestMissingFileReportedOnce: a file that disappears (a Secret being
+// replaced) keeps the last good material, and is reported once, not on
+// every handshake while it is missing.
+func TestMissingFileReportedOnce(t *testing.T) {
+	t.Parallel()
+	ca := testkit.NewCA(t, "kehu")
+	srv := files(t, ca.Issue(t, hourFromNow()), nil, nil)
+	addr := serve(t, srv.files.Server())
+	client := files(t, testkit.Leaf{}, ca.PEM, nil).files.Client()
+
+	if err := os.Remove(srv.cfg.KeyFile); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		issuer, err := call(t, addr, client)
+		wantServedBy(t, "with the key file missing", issuer, err, "kehu")
+	}
+	if n := reloadErrors(t, srv.reg); n != 1 {
+		t.Fatalf("%v reload errors, want 1 (once while the file is missing)", n)
 	}
 }
 
