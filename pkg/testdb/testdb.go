@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -137,28 +138,30 @@ func template(ctx context.Context, schemas []pg.Migrations) (string, error) {
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext('kehu-testdb-template'))`)
 
-	var ready bool
-	err = conn.QueryRow(ctx, `SELECT datistemplate FROM pg_database WHERE datname = $1`, name).Scan(&ready)
-	if err == nil && ready {
-		return name, nil
-	}
-	// A half-built template (a builder crashed) or an outdated one is
-	// rebuilt or removed.
-	rows, err := conn.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE $1`, prefix+"%")
-	if err != nil {
-		return "", err
-	}
-	stale, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return "", err
-	}
-	for _, db := range stale {
-		if _, err := conn.Exec(ctx, "ALTER DATABASE "+db+" WITH is_template false"); err != nil {
+	var (
+		ready   bool
+		comment string
+	)
+	err = conn.QueryRow(ctx, `
+		SELECT datistemplate, coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = $1`,
+		name).Scan(&ready, &comment)
+	switch {
+	case err == nil && ready:
+		// COMMENT waits for clones in progress: mark at most hourly.
+		if used, ok := lastUsed(comment); ok && time.Since(used) < time.Hour {
+			return name, nil
+		}
+		return name, markUsed(ctx, conn, name)
+	case err == nil:
+		// Half built: its builder crashed (builders hold the lock).
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
 			return "", err
 		}
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)"); err != nil {
-			return "", err
-		}
+	case !errors.Is(err, pgx.ErrNoRows):
+		return "", err
+	}
+	if err := dropUnused(ctx, conn, prefix); err != nil {
+		return "", err
 	}
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		return "", err
@@ -181,7 +184,62 @@ func template(ctx context.Context, schemas []pg.Migrations) (string, error) {
 	if _, err := conn.Exec(ctx, "ALTER DATABASE "+name+" WITH is_template true"); err != nil {
 		return "", err
 	}
-	return name, nil
+	return name, markUsed(ctx, conn, name)
+}
+
+// unusedFor is how long a template of other migrations is kept. Checkouts
+// of different branches share one server; were every other version
+// dropped at once, two of them testing at the same time would drop each
+// other's template (and the databases being cloned from it) on every run.
+const unusedFor = 24 * time.Hour
+
+// usedComment starts the comment recording when a template was last used.
+const usedComment = "kehu-testdb last used "
+
+// markUsed records now as the template's last use. COMMENT takes no
+// parameters; the text is a formatted time, safe as a literal.
+func markUsed(ctx context.Context, conn *pgx.Conn, name string) error {
+	_, err := conn.Exec(ctx, "COMMENT ON DATABASE "+name+" IS '"+usedComment+time.Now().UTC().Format(time.RFC3339)+"'")
+	return err
+}
+
+func lastUsed(comment string) (time.Time, bool) {
+	rest, ok := strings.CutPrefix(comment, usedComment)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, rest)
+	return t, err == nil
+}
+
+// dropUnused drops the templates of other migrations for the same schemas
+// that have not been used for unusedFor (or never recorded a use).
+func dropUnused(ctx context.Context, conn *pgx.Conn, prefix string) error {
+	rows, err := conn.Query(ctx, `
+		SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname LIKE $1`, prefix+"%")
+	if err != nil {
+		return err
+	}
+	type template struct{ name, comment string }
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (template, error) {
+		var t template
+		return t, r.Scan(&t.name, &t.comment)
+	})
+	if err != nil {
+		return err
+	}
+	for _, t := range all {
+		if used, ok := lastUsed(t.comment); ok && time.Since(used) < unusedFor {
+			continue
+		}
+		if _, err := conn.Exec(ctx, "ALTER DATABASE "+t.name+" WITH is_template false"); err != nil {
+			return err
+		}
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+t.name+" WITH (FORCE)"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func drop(ctx context.Context, url string) error {
