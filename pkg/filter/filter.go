@@ -62,6 +62,10 @@ const (
 	// "1299.90" (money), bound as text and compared as numeric, never as
 	// a float.
 	Decimal
+	// Sealed: a field stored encrypted with no index (package envelope).
+	// Every comparison is refused with a message saying so: the database
+	// cannot compare what it cannot read.
+	Sealed
 )
 
 // Field is one filterable field.
@@ -73,6 +77,11 @@ type Field struct {
 	// Enum maps a literal to the stored value (false if unknown). Required
 	// for Type Enum, so public enum names can differ from stored ones.
 	Enum func(literal string) (string, bool)
+	// Index maps a literal to the keyed blind index the column holds in
+	// place of an encrypted value (package envelope). Such a field compares
+	// by equality only (=, : and !=); ordering, substrings and wildcards
+	// are refused, since an index reveals nothing but equality.
+	Index func(literal string) string
 }
 
 // Schema is the allow-list of fields a filter may name, keyed by public name.
@@ -535,8 +544,10 @@ func (p *parser) parseRestriction(name token) (string, error) {
 
 func (p *parser) allowed() string {
 	names := make([]string, 0, len(p.schema))
-	for n := range p.schema {
-		names = append(names, n)
+	for n, f := range p.schema {
+		if f.Type != Sealed {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	return strings.Join(names, ", ")
@@ -555,6 +566,21 @@ func unsupported(name, op string) error {
 
 func (p *parser) compare(name string, f Field, op, v string) (string, error) {
 	col := f.Column
+	if f.Type == Sealed {
+		return "", invalid("field %q is encrypted at rest and cannot be filtered on", name)
+	}
+	if f.Index != nil {
+		if op != "=" && op != "!=" && op != ":" {
+			return "", invalid("field %q is encrypted at rest: only =, : and != can compare it, not %q", name, op)
+		}
+		if strings.Contains(v, "*") {
+			return "", invalid("field %q is encrypted at rest: it matches whole values only, not wildcards", name)
+		}
+		v = f.Index(v)
+		if f.Type == String && op == ":" {
+			op = "="
+		}
+	}
 	switch f.Type {
 	case String:
 		switch {

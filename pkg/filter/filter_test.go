@@ -366,3 +366,39 @@ func TestWhere(t *testing.T) {
 		}
 	}
 }
+
+// TestEncryptedFields: a field with a blind index compares by equality on
+// the index of the literal, never the literal itself; ordering and
+// wildcards are refused, and a sealed field cannot be filtered at all.
+func TestEncryptedFields(t *testing.T) {
+	schema := Schema{
+		"email":    {Column: "c.email_index", Type: StringArray, Index: func(v string) string { return "idx(" + strings.ToLower(v) + ")" }},
+		"birthday": {Column: "c.pii", Type: Sealed},
+		"name":     {Column: "c.display_name", Type: String},
+	}
+	for filter, want := range map[string]Clause{
+		`email = "Ada@Example.com"`: {SQL: "($1 = ANY(c.email_index))", Args: []any{"idx(ada@example.com)"}},
+		`email:"ada@example.com"`:   {SQL: "($1 = ANY(c.email_index))", Args: []any{"idx(ada@example.com)"}},
+		`email != "a@b.c"`:          {SQL: "(NOT ($1 = ANY(c.email_index)))", Args: []any{"idx(a@b.c)"}},
+	} {
+		got, err := Compile(filter, schema, 0)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("Compile(%s) = %+v, %v; want %+v", filter, got, err, want)
+		}
+	}
+	for filter, msg := range map[string]string{
+		`email > "a"`:           `field "email" is encrypted at rest: only =, : and != can compare it, not ">"`,
+		`email = "*@x.com"`:     `field "email" is encrypted at rest: it matches whole values only`,
+		`birthday = 1990-01-01`: `field "birthday" is encrypted at rest and cannot be filtered on`,
+		`birthday > 1990-01-01`: `field "birthday" is encrypted at rest and cannot be filtered on`,
+		`foo = 1`:               `allowed: email, name`,
+	} {
+		_, err := Compile(filter, schema, 0)
+		if err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("Compile(%s) = %v; want an error saying %q", filter, err, msg)
+		}
+		if errs.KindOf(err) != errs.KindInvalidArgument {
+			t.Errorf("Compile(%s): kind %v, want invalid argument", filter, errs.KindOf(err))
+		}
+	}
+}
