@@ -21,6 +21,8 @@ type Codec func(event.Event) (proto.Message, error)
 type Emitter struct {
 	Tx    pgx.Tx
 	Codec Codec
+	// Sealer, if set, encrypts the payloads at rest (see Sealer).
+	Sealer Sealer
 }
 
 // Emit encodes events and writes them in the emitter's transaction.
@@ -36,5 +38,5 @@ func (e Emitter) Emit(ctx context.Context, events ...event.Event) error {
 		}
 		out[i] = Event{Type: ev.Type, Subject: ev.Subject, Actor: ev.Actor, Payload: payload}
 	}
-	return pg.Classify(Write(ctx, e.Tx, out...))
+	return pg.Classify(WriteSealed(ctx, e.Tx, e.Sealer, out...))
 }

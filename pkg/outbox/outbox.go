@@ -32,9 +32,27 @@ type Event struct {
 	Payload proto.Message
 }
 
+// Sealer encrypts payloads at rest (package envelope's Keyring does): a
+// service whose events carry personal data writes them sealed, bound to
+// their event id, and its Streamer opens them for StreamEvents, so
+// consumers receive what they did before while the table holds ciphertext.
+type Sealer interface {
+	Seal(plain, ad []byte) []byte
+	Open(ctx context.Context, sealed, ad []byte) ([]byte, error)
+}
+
+// payloadAD binds a sealed payload to its event: a payload copied into
+// another event's row does not open there.
+func payloadAD(id string) []byte { return []byte("outbox.payload/" + id) }
+
 // Write appends events to the outbox of the transaction's schema (the first
 // one on its search_path) and wakes streaming consumers after commit.
 func Write(ctx context.Context, tx pgx.Tx, events ...Event) error {
+	return WriteSealed(ctx, tx, nil, events...)
+}
+
+// WriteSealed is Write with the payloads sealed by sealer (plain if nil).
+func WriteSealed(ctx context.Context, tx pgx.Tx, sealer Sealer, events ...Event) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -56,6 +74,9 @@ func Write(ctx context.Context, tx pgx.Tx, events ...Event) error {
 		id, err := uuid.NewV7()
 		if err != nil {
 			return err
+		}
+		if payload != nil && sealer != nil {
+			payload = sealer.Seal(payload, payloadAD(id.String()))
 		}
 		batch.Queue(`INSERT INTO outbox (id, type, subject, actor, payload) VALUES ($1, $2, $3, $4, $5)`,
 			id, e.Type, e.Subject, e.Actor, payload)

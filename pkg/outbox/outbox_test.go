@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	eventv1 "github.com/kehu-crm/kehu/pkg/api/kehu/event/v1"
+	"github.com/kehu-crm/kehu/pkg/envelope"
 	"github.com/kehu-crm/kehu/pkg/errs"
 	"github.com/kehu-crm/kehu/pkg/pg"
 	"github.com/kehu-crm/kehu/pkg/testdb"
@@ -199,5 +200,62 @@ func TestPruneAndOutOfRange(t *testing.T) {
 	// Nothing more is old: pruning again removes nothing and keeps the mark.
 	if n, err := Prune(ctx, pool, time.Now().Add(-7*24*time.Hour)); err != nil || n != 0 {
 		t.Fatalf("second prune: %d %v", n, err)
+	}
+}
+
+// TestSealedPayloads: payloads written sealed hold no plaintext at rest,
+// stream out as they were written, and one copied into another event's row
+// does not open there; payloads written plain before sealing still stream.
+func TestSealedPayloads(t *testing.T) {
+	t.Parallel()
+	url := testdb.New(t, pg.Migrations{Schema: "evt", Sources: []pg.Source{Migrations, envelope.Migrations}})
+	ctx := context.Background()
+	pool, err := pg.Connect(ctx, url, "evt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	w, err := envelope.NewLocalWrapper([][]byte{envelope.DevelopmentKEK()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := envelope.Load(ctx, pool, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(sealer Sealer, text string) {
+		t.Helper()
+		if err := pg.InTx(ctx, pool, pgx.ReadCommitted, func(tx pgx.Tx) error {
+			return WriteSealed(ctx, tx, sealer, Event{Type: "test.written", Subject: "things/1", Payload: wrapperspb.String(text)})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(nil, "written before sealing")
+	write(keys, "ada@example.com")
+	write(keys, "bob@example.com")
+	var plain int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE position(convert_to('@example.com', 'UTF8') in payload) > 0`).Scan(&plain); err != nil || plain != 0 {
+		t.Fatalf("%d payloads hold the plaintext (%v)", plain, err)
+	}
+	s := NewStreamer(pool, "evt")
+	s.OpenWith(keys)
+	events, err := s.Read(ctx, 0, 10)
+	if err != nil || len(events) != 3 {
+		t.Fatalf("Read = %d events, %v", len(events), err)
+	}
+	for i, want := range []string{"written before sealing", "ada@example.com", "bob@example.com"} {
+		var got wrapperspb.StringValue
+		if err := events[i].GetPayload().UnmarshalTo(&got); err != nil || got.GetValue() != want {
+			t.Errorf("event %d: %q, %v; want %q", i+1, got.GetValue(), err, want)
+		}
+	}
+	// Swap the sealed payloads of two events: neither opens.
+	if _, err := pool.Exec(ctx, `UPDATE outbox o SET payload = x.payload FROM outbox x
+		WHERE (o.sequence, x.sequence) IN ((2, 3), (3, 2))`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Read(ctx, 1, 10); errs.KindOf(err) != errs.KindInternal {
+		t.Errorf("swapped payloads: %v; want an internal error", err)
 	}
 }

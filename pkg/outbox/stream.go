@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventv1 "github.com/kehu-crm/kehu/pkg/api/kehu/event/v1"
+	"github.com/kehu-crm/kehu/pkg/envelope"
 	"github.com/kehu-crm/kehu/pkg/errs"
 	"github.com/kehu-crm/kehu/pkg/pg"
 )
@@ -33,7 +35,15 @@ type Streamer struct {
 
 	mu   sync.Mutex
 	wake chan struct{} // closed and replaced on every notification
+
+	// sealer opens sealed payloads (see OpenWith).
+	sealer Sealer
 }
+
+// OpenWith makes the streamer open payloads sealed by sealer before
+// sending them: the service writes with Emitter.Sealer. Call it before
+// serving StreamEvents.
+func (s *Streamer) OpenWith(sealer Sealer) { s.sealer = sealer }
 
 // NewStreamer returns a Streamer over schema's outbox.
 func NewStreamer(pool *pgxpool.Pool, schema string) *Streamer {
@@ -161,6 +171,15 @@ func (s *Streamer) Read(ctx context.Context, after int64, limit int) ([]*eventv1
 		}
 		e.Sequence = *sequence
 		e.Time = timestamppb.New(*at)
+		if payload != nil && s.sealer != nil {
+			// Events written before the service sealed its payloads are
+			// plain: a protobuf Any never starts like a sealed value.
+			if _, sealed := envelope.KeyID(payload); sealed {
+				if payload, err = s.sealer.Open(ctx, payload, payloadAD(e.Id)); err != nil {
+					return nil, errs.Internal(fmt.Errorf("opening the payload of event %s: %w", e.Id, err))
+				}
+			}
+		}
 		if payload != nil {
 			e.Payload = &anypb.Any{}
 			if err := proto.Unmarshal(payload, e.Payload); err != nil {
