@@ -28,6 +28,12 @@ type Service struct {
 	// Unset, a key derived from KEHU_PAGE_TOKEN_KEY seals, or without one
 	// a random key of each process's own.
 	CacheKeys string `env:"KEHU_CACHE_KEYS"`
+	// PIIKEKs are the key-encryption keys that wrap the data keys
+	// encrypting personal fields (package envelope): comma-separated
+	// base64 keys of 32 bytes, the first wrapping, all unwrapping
+	// (rotation). Required outside development by the services that hold
+	// personal data (customer); development falls back to a published key.
+	PIIKEKs string `env:"KEHU_PII_KEKS"`
 	// JWTIssuer and JWTAudience must match the iss and aud of every token.
 	JWTIssuer   string `env:"KEHU_JWT_ISSUER, default=kehu"`
 	JWTAudience string `env:"KEHU_JWT_AUDIENCE, default=kehu"`

@@ -10,7 +10,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -132,6 +134,24 @@ func (k *Keyring) Rewrap(ctx context.Context) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// Run reloads the keys every interval until ctx ends, so that a data key
+// rotated elsewhere (kehuctl, another replica) seals here too within an
+// interval, and a re-encryption pass after it finds no stragglers.
+func (k *Keyring) Run(ctx context.Context, interval time.Duration) {
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		if err := k.reload(ctx); err != nil && ctx.Err() == nil {
+			slog.WarnContext(ctx, "reloading data keys failed; retrying", "error", err)
+		}
+	}
 }
 
 // Current is the id of the data key that seals.

@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -11,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -113,6 +115,26 @@ func ParseKEKs(s string) ([][]byte, error) {
 		keys = append(keys, k)
 	}
 	return keys, nil
+}
+
+// Configured is the local wrapper over KEHU_PII_KEKS (see ParseKEKs). With
+// none set, a development deployment uses DevelopmentKEK; a production one
+// refuses to start, as it refuses the development KEK itself.
+func Configured(keks string, development bool) (*LocalWrapper, error) {
+	keys, err := ParseKEKs(keks)
+	if err != nil {
+		return nil, err
+	}
+	dev := DevelopmentKEK()
+	switch {
+	case len(keys) == 0 && development:
+		keys = [][]byte{dev}
+	case len(keys) == 0:
+		return nil, errors.New("KEHU_PII_KEKS is required outside development: it holds the key-encryption key of personal fields (openssl rand -base64 32; see deploy/README.md)")
+	case !development && slices.ContainsFunc(keys, func(k []byte) bool { return bytes.Equal(k, dev) }):
+		return nil, errors.New("KEHU_PII_KEKS lists the published development key, which protects nothing: generate one (openssl rand -base64 32)")
+	}
+	return NewLocalWrapper(keys)
 }
 
 // DevelopmentKEK is the published key-encryption key of development

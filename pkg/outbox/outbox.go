@@ -41,9 +41,9 @@ type Sealer interface {
 	Open(ctx context.Context, sealed, ad []byte) ([]byte, error)
 }
 
-// payloadAD binds a sealed payload to its event: a payload copied into
+// PayloadAD binds a sealed payload to its event: a payload copied into
 // another event's row does not open there.
-func payloadAD(id string) []byte { return []byte("outbox.payload/" + id) }
+func PayloadAD(id string) []byte { return []byte("outbox.payload/" + id) }
 
 // Write appends events to the outbox of the transaction's schema (the first
 // one on its search_path) and wakes streaming consumers after commit.
@@ -76,7 +76,7 @@ func WriteSealed(ctx context.Context, tx pgx.Tx, sealer Sealer, events ...Event)
 			return err
 		}
 		if payload != nil && sealer != nil {
-			payload = sealer.Seal(payload, payloadAD(id.String()))
+			payload = sealer.Seal(payload, PayloadAD(id.String()))
 		}
 		batch.Queue(`INSERT INTO outbox (id, type, subject, actor, payload) VALUES ($1, $2, $3, $4, $5)`,
 			id, e.Type, e.Subject, e.Actor, payload)

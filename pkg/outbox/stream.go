@@ -175,7 +175,7 @@ func (s *Streamer) Read(ctx context.Context, after int64, limit int) ([]*eventv1
 			// Events written before the service sealed its payloads are
 			// plain: a protobuf Any never starts like a sealed value.
 			if _, sealed := envelope.KeyID(payload); sealed {
-				if payload, err = s.sealer.Open(ctx, payload, payloadAD(e.Id)); err != nil {
+				if payload, err = s.sealer.Open(ctx, payload, PayloadAD(e.Id)); err != nil {
 					return nil, errs.Internal(fmt.Errorf("opening the payload of event %s: %w", e.Id, err))
 				}
 			}

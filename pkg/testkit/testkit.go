@@ -29,6 +29,9 @@ import (
 // replicas in a test share their cache as deployed replicas do.
 const CacheKey = "a2VodS10ZXN0LWNhY2hlLWtleS0zMi1ieXRlcy1vayE="
 
+// PIIKEK is the key-encryption key of the test services' personal fields.
+const PIIKEK = "a2VodS10ZXN0LXBpaS1rZWstb2YtMzItYnl0ZXMtb2s="
+
 // Secret signs test tokens (HS256).
 const Secret = "test-secret-that-is-at-least-32-bytes-long"
 
@@ -47,7 +50,7 @@ func ServiceConfig(dbURL string) config.Service {
 	return config.Service{
 		GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
 		DatabaseURL: dbURL, RedisURL: RedisURL(),
-		JWTIssuer: "kehu", JWTAudience: "kehu", JWTSecret: Secret, CacheKeys: CacheKey,
+		JWTIssuer: "kehu", JWTAudience: "kehu", JWTSecret: Secret, CacheKeys: CacheKey, PIIKEKs: PIIKEK,
 		ShutdownTimeout: 5 * time.Second, MaxConnectionAge: time.Minute, LogLevel: "error",
 	}
 }

@@ -48,7 +48,7 @@ func start(t testing.TB, tweak ...func(*Config)) *env {
 	ctx := context.Background()
 	service := testkit.ServiceConfig(dbURL)
 	cust, err := customerapp.New(ctx, customerapp.Config{Service: service, DefaultPhoneRegion: "CN",
-		MembershipTiers: "SILVER=1000,GOLD=5000,PLATINUM=20000", CacheTTL: time.Minute}, logger)
+		MembershipTiers: "SILVER=1000,GOLD=5000,PLATINUM=20000", CacheTTL: time.Minute, PIIResealInterval: time.Hour}, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

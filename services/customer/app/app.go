@@ -13,6 +13,7 @@ import (
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	pkgcache "github.com/kehu-crm/kehu/pkg/cache"
 	"github.com/kehu-crm/kehu/pkg/config"
+	"github.com/kehu-crm/kehu/pkg/envelope"
 	"github.com/kehu-crm/kehu/pkg/service"
 	"github.com/kehu-crm/kehu/services/customer/internal/customer"
 	grpcserver "github.com/kehu-crm/kehu/services/customer/internal/server"
@@ -43,7 +44,14 @@ type Config struct {
 	// UnmergeWindow is how long a merge can be reversed; its record (which
 	// holds both customers as they were) is kept as long.
 	UnmergeWindow time.Duration `env:"KEHU_UNMERGE_WINDOW, default=720h"`
+	// PIIResealInterval is how often one replica re-encrypts what an older
+	// data key sealed (after a rotation) under the newest one.
+	PIIResealInterval time.Duration `env:"KEHU_PII_RESEAL_INTERVAL, default=1h"`
 }
+
+// keyReload is how often a replica reloads the data keys: a data key
+// rotated elsewhere seals here from then on.
+const keyReload = time.Minute
 
 // LoadConfig reads the configuration from the environment.
 func LoadConfig(ctx context.Context) (Config, error) {
@@ -63,6 +71,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*service.Service
 		return nil, fmt.Errorf("configuration: KEHU_CACHE_TTL (%s) must be positive, KEHU_CUSTOMER_LOCAL_CACHE_TTL (%s) between 0 and it, KEHU_CUSTOMER_LOCAL_CACHE_ENTRIES (%d) not negative",
 			cfg.CacheTTL, cfg.LocalCacheTTL, cfg.LocalCacheEntries)
 	}
+	if cfg.PIIResealInterval <= 0 {
+		return nil, fmt.Errorf("configuration: KEHU_PII_RESEAL_INTERVAL (%s) must be positive", cfg.PIIResealInterval)
+	}
 	s, err := service.New(ctx, cfg.Service, service.Spec{
 		Name:          customerv1.CustomerService_ServiceDesc.ServiceName,
 		Migrations:    migrations.All,
@@ -72,7 +83,27 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*service.Service
 	if err != nil {
 		return nil, err
 	}
-	st := store.New(s.Pool, grpcserver.EncodeEvent)
+	crypto, err := openCrypto(ctx, s, cfg)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	st := store.New(s.Pool, grpcserver.EncodeEvent, crypto)
+	// Rows from before encryption are sealed before anything is served:
+	// their contacts must be blind indexes before new ones are claimed.
+	if n, err := st.Reseal(ctx, true); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("encrypting personal fields written before encryption: %w", err)
+	} else if n != (store.Resealed{}) {
+		logger.Info("encrypted personal fields written before encryption", "customers", n.Customers, "merges", n.Merges, "events", n.Events)
+	}
+	s.Periodic("kehu-customer-pii-reseal", "pii_reseal", cfg.PIIResealInterval, func(ctx context.Context, _ time.Time) error {
+		n, err := st.Reseal(ctx, false)
+		if n != (store.Resealed{}) {
+			logger.Info("re-encrypted personal fields under the newest data key", "customers", n.Customers, "merges", n.Merges, "events", n.Events)
+		}
+		return err
+	})
 	cache, err := store.NewCache(s.Redis(), pkgcache.NearConfig{TTL: cfg.CacheTTL, LocalTTL: cfg.LocalCacheTTL, LocalEntries: cfg.LocalCacheEntries}, s.Registry)
 	if err != nil {
 		s.Close()
@@ -89,6 +120,22 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*service.Service
 	// one place for what happened in every service.
 	s.ServeAuditTrail()
 	return s, nil
+}
+
+// openCrypto loads the schema's data keys, unwrapped by the configured
+// KEK, and makes the outbox stream open the payloads they seal.
+func openCrypto(ctx context.Context, s *service.Service, cfg Config) (*store.Crypto, error) {
+	wrapper, err := envelope.Configured(cfg.PIIKEKs, cfg.Development())
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	keys, err := envelope.Load(ctx, s.Pool, wrapper)
+	if err != nil {
+		return nil, fmt.Errorf("loading the data keys of personal fields: %w", err)
+	}
+	s.Go(func(ctx context.Context) { keys.Run(ctx, keyReload) })
+	s.Streamer.OpenWith(keys)
+	return store.NewCrypto(keys, cfg.DefaultPhoneRegion), nil
 }
 
 // Migrate applies the customer schema's migrations.

@@ -268,7 +268,7 @@ func TestSearch(t *testing.T) {
 	e := start(t)
 	li := e.create(t, &customerv1.Customer{DisplayName: "Li Na", Emails: []string{"lina@teahouse.cn"}, Phones: []string{"+8613812345678"}, Company: "Hangzhou Tea House"})
 	e.create(t, &customerv1.Customer{DisplayName: "Bob Stone", Company: "Stone Works"})
-	for _, q := range []string{"li na", "teahouse", "13812345678", "Hangzou Tea"} {
+	for _, q := range []string{"li na", "lina@teahouse.cn", "13812345678", "Hangzou Tea"} {
 		resp, err := e.client.SearchCustomers(e.manager(t), &customerv1.SearchCustomersRequest{Query: q})
 		if err != nil {
 			t.Fatalf("search %q: %v", q, err)
@@ -276,6 +276,11 @@ func TestSearch(t *testing.T) {
 		if len(resp.GetCustomers()) == 0 || resp.GetCustomers()[0].GetName() != li.GetName() {
 			t.Errorf("search %q: first hit is not Li Na (%d hits)", q, len(resp.GetCustomers()))
 		}
+	}
+	// Contacts are encrypted: found whole (by their blind index), never by
+	// a part.
+	if resp, err := e.client.SearchCustomers(e.manager(t), &customerv1.SearchCustomersRequest{Query: "teahouse.cn"}); err != nil || len(resp.GetCustomers()) != 0 {
+		t.Errorf("search by a part of an e-mail: %d hits, %v", len(resp.GetCustomers()), err)
 	}
 	_, err := e.client.SearchCustomers(e.manager(t), &customerv1.SearchCustomersRequest{Query: "x"})
 	testkit.WantCode(t, err, codes.InvalidArgument, "", "query")

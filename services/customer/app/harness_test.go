@@ -34,6 +34,7 @@ func start(t testing.TB, tweak ...func(*Config)) *env {
 		CacheTTL:           time.Minute,
 		LocalCacheTTL:      5 * time.Second,
 		LocalCacheEntries:  10_000,
+		PIIResealInterval:  time.Hour,
 	}
 	for _, f := range tweak {
 		f(&cfg)

@@ -7,6 +7,7 @@ import (
 	"embed"
 
 	"github.com/kehu-crm/kehu/pkg/audit"
+	"github.com/kehu-crm/kehu/pkg/envelope"
 	"github.com/kehu-crm/kehu/pkg/idempotency/keystore"
 	"github.com/kehu-crm/kehu/pkg/outbox"
 	"github.com/kehu-crm/kehu/pkg/pg"
@@ -21,8 +22,8 @@ const Schema = "customer"
 var files embed.FS
 
 // All are the customer schema's migrations: the service's own, then the
-// platform tables it writes (outbox, idempotency keys). The platform's come
+// platform tables it writes (outbox, idempotency keys, data keys). The platform's come
 // last because 0001 created those tables before the platform owned them.
 //
 // Every service shares the audit trail's schema (package audit).
-var All = pg.Migrations{Schema: Schema, Sources: []pg.Source{{FS: files}, outbox.Migrations, keystore.Migrations}, Shared: []pg.Migrations{audit.Migrations}}
+var All = pg.Migrations{Schema: Schema, Sources: []pg.Source{{FS: files}, outbox.Migrations, keystore.Migrations, envelope.Migrations}, Shared: []pg.Migrations{audit.Migrations}}

@@ -40,7 +40,7 @@ func start(t testing.TB, tweak ...func(*Config)) *env {
 
 	cust, err := customerapp.New(ctx, customerapp.Config{
 		Service: testkit.ServiceConfig(dbURL), DefaultPhoneRegion: "CN",
-		MembershipTiers: "SILVER=1000,GOLD=5000,PLATINUM=20000", CacheTTL: time.Minute,
+		MembershipTiers: "SILVER=1000,GOLD=5000,PLATINUM=20000", CacheTTL: time.Minute, PIIResealInterval: time.Hour,
 	}, logger)
 	if err != nil {
 		t.Fatalf("customer service: %v", err)

@@ -35,7 +35,7 @@ func TestMutualTLSBetweenServices(t *testing.T) {
 
 	custCfg := customerapp.Config{
 		Service: testkit.ServiceConfig(dbURL), DefaultPhoneRegion: "CN",
-		MembershipTiers: "SILVER=1000,GOLD=5000,PLATINUM=20000", CacheTTL: time.Minute,
+		MembershipTiers: "SILVER=1000,GOLD=5000,PLATINUM=20000", CacheTTL: time.Minute, PIIResealInterval: time.Hour,
 	}
 	custCfg.TLS = ca.MutualTLS(t)
 	cust, err := customerapp.New(ctx, custCfg, logger)

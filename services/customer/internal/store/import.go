@@ -7,17 +7,16 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kehu-crm/kehu/pkg/event"
-	"github.com/kehu-crm/kehu/pkg/outbox"
 	"github.com/kehu-crm/kehu/pkg/pg"
 	"github.com/kehu-crm/kehu/services/customer/internal/customer"
 )
 
 // importColumns are copied into the staging table, in this order.
 var importColumns = []string{
-	"row_no", "id", "kind", "display_name", "emails", "phones", "company", "title", "address",
-	"birthday", "source", "lifecycle_stage", "value_tier", "need_profile", "account_manager", "tags",
+	"row_no", "id", "kind", "display_name", "email_index", "phone_index", "company", "title", "address",
+	"source", "lifecycle_stage", "value_tier", "need_profile", "account_manager", "tags",
 	"attributes", "marketing_consent", "loyalty_points", "membership_tier", "external_id", "revision",
-	"create_time", "update_time", "search_text",
+	"create_time", "update_time", "search_text", "pii",
 }
 
 // Import implements customer.Store: COPY the batch into a temporary staging
@@ -36,25 +35,48 @@ func (s *Store) Import(ctx context.Context, rows []customer.ImportRow, actor str
 		if _, err := t.Exec(ctx, `CREATE TEMP TABLE import_rows (LIKE customers INCLUDING DEFAULTS, row_no bigint NOT NULL) ON COMMIT DROP`); err != nil {
 			return err
 		}
+		// A row that updates is sealed for the id of the customer it
+		// updates: personal fields are bound to their row.
+		existing, err := liveByExternalID(ctx, t, rows)
+		if err != nil {
+			return err
+		}
 		byID := make(map[string]int64, len(rows))
-		_, err := t.CopyFrom(ctx, pgx.Identifier{"import_rows"}, importColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+		// The contacts behind the batch's indexes, to name them in errors.
+		contacts := make(map[string]string, len(rows))
+		_, err = t.CopyFrom(ctx, pgx.Identifier{"import_rows"}, importColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 			c := rows[i].Customer
+			if id, ok := existing[c.ExternalID]; ok {
+				updated := *c
+				updated.ID = id
+				c = &updated
+			}
 			byID[c.ID] = rows[i].Row
-			return []any{rows[i].Row, c.ID, c.Kind, c.DisplayName, pg.NonNil(c.Emails), pg.NonNil(c.Phones), c.Company, c.Title,
-				c.Address, c.Birthday, c.Source, c.Stage, c.ValueTier, c.Needs, c.AccountManager, pg.NonNil(c.Tags),
+			r, err := s.crypto.row(c)
+			if err != nil {
+				return nil, err
+			}
+			for j, index := range r.emailIndex {
+				contacts[index] = c.Emails[j]
+			}
+			for j, index := range r.phoneIndex {
+				contacts[index] = c.Phones[j]
+			}
+			return []any{rows[i].Row, c.ID, c.Kind, c.DisplayName, r.emailIndex, r.phoneIndex, c.Company, c.Title,
+				r.place, c.Source, c.Stage, c.ValueTier, c.Needs, c.AccountManager, pg.NonNil(c.Tags),
 				pg.NonNilMap(c.Attributes), c.MarketingConsent, int64(0), c.Membership, c.ExternalID, int64(1),
-				c.CreateTime, c.UpdateTime, searchText(c)}, nil
+				c.CreateTime, c.UpdateTime, r.search, r.pii}, nil
 		}))
 		if err != nil {
 			return err
 		}
-		if outcomes, err = rejectContactClashes(ctx, t); err != nil {
+		if outcomes, err = rejectContactClashes(ctx, t, contacts); err != nil {
 			return err
 		}
 		updated, err := t.Query(ctx, `
-			UPDATE customers c SET kind = r.kind, display_name = r.display_name, emails = r.emails,
-				phones = r.phones, company = r.company, title = r.title, address = r.address,
-				birthday = r.birthday, need_profile = r.need_profile, tags = r.tags,
+			UPDATE customers c SET kind = r.kind, display_name = r.display_name, email_index = r.email_index,
+				phone_index = r.phone_index, company = r.company, title = r.title, address = r.address,
+				birthday = '', pii = r.pii, need_profile = r.need_profile, tags = r.tags,
 				value_tier = CASE WHEN r.value_tier <> '' THEN r.value_tier ELSE c.value_tier END,
 				account_manager = CASE WHEN r.account_manager <> '' THEN r.account_manager ELSE c.account_manager END,
 				attributes = c.attributes || r.attributes, marketing_consent = r.marketing_consent,
@@ -77,14 +99,14 @@ func (s *Store) Import(ctx context.Context, rows []customer.ImportRow, actor str
 			return err
 		}
 		inserted, err := t.Query(ctx, `
-			INSERT INTO customers (id, kind, display_name, emails, phones, company, title, address, birthday,
+			INSERT INTO customers (id, kind, display_name, email_index, phone_index, company, title, address,
 				source, lifecycle_stage, value_tier, need_profile, account_manager, tags, attributes,
 				marketing_consent, loyalty_points, membership_tier, external_id, revision,
-				create_time, update_time, search_text)
-			SELECT id, kind, display_name, emails, phones, company, title, address, birthday,
+				create_time, update_time, search_text, pii)
+			SELECT id, kind, display_name, email_index, phone_index, company, title, address,
 				source, lifecycle_stage, value_tier, need_profile, account_manager, tags, attributes,
 				marketing_consent, loyalty_points, membership_tier, external_id, revision,
-				create_time, update_time, search_text
+				create_time, update_time, search_text, pii
 			FROM import_rows r
 			WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.external_id = r.external_id
 				AND c.merged_into IS NULL AND c.delete_time IS NULL)
@@ -107,19 +129,46 @@ func (s *Store) Import(ctx context.Context, rows []customer.ImportRow, actor str
 	return outcomes, pg.Classify(err)
 }
 
+// liveByExternalID maps the batch's external ids to the live customers
+// holding them.
+func liveByExternalID(ctx context.Context, t pgx.Tx, rows []customer.ImportRow) (map[string]string, error) {
+	ext := make([]string, 0, len(rows))
+	for _, r := range rows {
+		if r.Customer.ExternalID != "" {
+			ext = append(ext, r.Customer.ExternalID)
+		}
+	}
+	found, err := t.Query(ctx, `SELECT external_id, id::text FROM customers
+		WHERE external_id = ANY($1) AND merged_into IS NULL AND delete_time IS NULL`, ext)
+	if err != nil {
+		return nil, err
+	}
+	defer found.Close()
+	out := map[string]string{}
+	for found.Next() {
+		var e, id string
+		if err := found.Scan(&e, &id); err != nil {
+			return nil, err
+		}
+		out[e] = id
+	}
+	return out, found.Err()
+}
+
 // rejectContactClashes removes from the batch the rows that would give a
 // contact a second owner: one owned by another customer, or one an earlier
 // row of the batch lists. The contacts table is locked against concurrent
 // claims until the batch commits, so what is checked here still holds
-// when the good rows claim their contacts.
-func rejectContactClashes(ctx context.Context, t pgx.Tx) ([]customer.ImportOutcome, error) {
+// when the good rows claim their contacts. The clashes are found on blind
+// indexes; contacts maps them back to the contacts the errors name.
+func rejectContactClashes(ctx context.Context, t pgx.Tx, contacts map[string]string) ([]customer.ImportOutcome, error) {
 	if _, err := t.Exec(ctx, `LOCK TABLE contacts IN SHARE ROW EXCLUSIVE MODE`); err != nil {
 		return nil, err
 	}
 	rows, err := t.Query(ctx, `
 		WITH targets AS (
-			SELECT r.row_no, coalesce(c.id, r.id) AS cid, r.emails, r.phones,
-				coalesce(c.emails, '{}') AS had_emails, coalesce(c.phones, '{}') AS had_phones
+			SELECT r.row_no, coalesce(c.id, r.id) AS cid, r.email_index AS emails, r.phone_index AS phones,
+				coalesce(c.email_index, '{}') AS had_emails, coalesce(c.phone_index, '{}') AS had_phones
 			FROM import_rows r
 			LEFT JOIN customers c ON c.external_id = r.external_id AND c.merged_into IS NULL AND c.delete_time IS NULL
 		), listed AS (
@@ -150,6 +199,7 @@ func rejectContactClashes(ctx context.Context, t pgx.Tx) ([]customer.ImportOutco
 			return o, err
 		}
 		o.Field = "customer." + kind + "s"
+		value = contacts[value]
 		o.Err = fmt.Sprintf("%q belongs to another customer", value)
 		if first != nil {
 			o.Err = fmt.Sprintf("%q is also listed by row %d of this import", value, *first)
@@ -174,16 +224,16 @@ func claimImported(ctx context.Context, t pgx.Tx, outcomes []customer.ImportOutc
 	dropped, err := t.Query(ctx, `
 		DELETE FROM contacts x USING customers c
 		WHERE x.customer_id = c.id AND c.id = ANY($1::uuid[])
-		  AND NOT (CASE x.kind WHEN 'email' THEN x.value = ANY(c.emails) ELSE x.value = ANY(c.phones) END)
+		  AND NOT (CASE x.kind WHEN 'email' THEN x.value = ANY(c.email_index) ELSE x.value = ANY(c.phone_index) END)
 		RETURNING x.kind, x.value`, ids)
 	if err := rehome(ctx, t, dropped, err, []string{}); err != nil {
 		return err
 	}
 	_, err = t.Exec(ctx, `
 		INSERT INTO contacts (kind, value, customer_id)
-		SELECT 'email', unnest(emails), id FROM customers WHERE id = ANY($1::uuid[])
+		SELECT 'email', unnest(email_index), id FROM customers WHERE id = ANY($1::uuid[])
 		UNION ALL
-		SELECT 'phone', unnest(phones), id FROM customers WHERE id = ANY($1::uuid[])
+		SELECT 'phone', unnest(phone_index), id FROM customers WHERE id = ANY($1::uuid[])
 		ON CONFLICT (kind, value) DO NOTHING`, ids)
 	return pg.Classify(err)
 }
@@ -198,7 +248,7 @@ func (s *Store) emitImported(ctx context.Context, t pgx.Tx, outcomes []customer.
 		}
 	}
 	rows, err := t.Query(ctx, `SELECT `+columns+` FROM customers c WHERE c.id = ANY($1::uuid[]) ORDER BY c.id`, ids)
-	cs, err := pg.Collect(rows, err, scanCustomer)
+	cs, err := pg.Collect(rows, err, s.crypto.scan(ctx))
 	if err != nil {
 		return err
 	}
@@ -210,7 +260,7 @@ func (s *Store) emitImported(ctx context.Context, t pgx.Tx, outcomes []customer.
 		}
 		events[i] = event.Event{Type: typ, Subject: c.Name(), Actor: actor, Data: c}
 	}
-	return outbox.Emitter{Tx: t, Codec: s.codec}.Emit(ctx, events...)
+	return s.emitter(t).Emit(ctx, events...)
 }
 
 // RefreshStatistics implements customer.Store: ANALYZE samples the tables

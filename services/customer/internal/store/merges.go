@@ -2,23 +2,47 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/kehu-crm/kehu/pkg/errs"
 	"github.com/kehu-crm/kehu/pkg/pg"
 	"github.com/kehu-crm/kehu/services/customer/internal/customer"
 )
 
+// snapshots are both sides of a merge as they were, sealed together in
+// the merges row: they hold both customers' personal fields.
+type snapshots struct {
+	Merged   *customer.Customer `json:"merged"`
+	Survivor *customer.Customer `json:"survivor"`
+}
+
+func snapshotsAD(mergedID string) []byte { return []byte("customer.merges.snapshots/" + mergedID) }
+
+func (k *Crypto) sealSnapshots(mergedID string, merged, survivor *customer.Customer) ([]byte, error) {
+	plain, err := json.Marshal(snapshots{Merged: merged, Survivor: survivor})
+	if err != nil {
+		return nil, errs.Internal(fmt.Errorf("encoding merge snapshots: %w", err))
+	}
+	return k.keys.Seal(plain, snapshotsAD(mergedID)), nil
+}
+
 // InsertMerge implements customer.Tx.
 func (t *tx) InsertMerge(ctx context.Context, m *customer.MergeRecord) error {
-	_, err := t.tx.Exec(ctx, `
-		INSERT INTO merges (merged_id, survivor_id, merged_before, survivor_before, points, actor, create_time)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+	sealed, err := t.crypto.sealSnapshots(m.MergedID, m.MergedBefore, m.SurvivorBefore)
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.Exec(ctx, `
+		INSERT INTO merges (merged_id, survivor_id, snapshots, points, actor, create_time)
+		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (merged_id) DO UPDATE SET survivor_id = EXCLUDED.survivor_id,
-			merged_before = EXCLUDED.merged_before, survivor_before = EXCLUDED.survivor_before,
+			snapshots = EXCLUDED.snapshots, merged_before = NULL, survivor_before = NULL,
 			points = EXCLUDED.points, actor = EXCLUDED.actor, create_time = EXCLUDED.create_time`,
-		m.MergedID, m.SurvivorID, m.MergedBefore, m.SurvivorBefore, m.Points, m.Actor, m.CreateTime)
+		m.MergedID, m.SurvivorID, sealed, m.Points, m.Actor, m.CreateTime)
 	return pg.Classify(err)
 }
 
@@ -26,12 +50,29 @@ func (t *tx) InsertMerge(ctx context.Context, m *customer.MergeRecord) error {
 func (t *tx) TakeMerge(ctx context.Context, mergedID string) (*customer.MergeRecord, error) {
 	row := t.tx.QueryRow(ctx, `
 		DELETE FROM merges WHERE merged_id = $1::uuid
-		RETURNING merged_id::text, survivor_id::text, merged_before, survivor_before, points, actor, create_time`, mergedID)
+		RETURNING merged_id::text, survivor_id::text, merged_before, survivor_before, snapshots, points, actor, create_time`, mergedID)
 	return pg.One(row, func(r pgx.Row) (*customer.MergeRecord, error) {
-		var m customer.MergeRecord
-		err := r.Scan(&m.MergedID, &m.SurvivorID, &m.MergedBefore, &m.SurvivorBefore, &m.Points, &m.Actor, &m.CreateTime)
+		var (
+			m      customer.MergeRecord
+			sealed []byte
+		)
+		if err := r.Scan(&m.MergedID, &m.SurvivorID, &m.MergedBefore, &m.SurvivorBefore, &sealed, &m.Points, &m.Actor, &m.CreateTime); err != nil {
+			return nil, err
+		}
 		m.CreateTime = m.CreateTime.UTC()
-		return &m, err
+		if sealed == nil { // written before snapshots were sealed
+			return &m, nil
+		}
+		plain, err := t.crypto.keys.Open(ctx, sealed, snapshotsAD(m.MergedID))
+		if err != nil {
+			return nil, errs.Internal(fmt.Errorf("opening the snapshots of merge %s: %w", m.MergedID, err))
+		}
+		var s snapshots
+		if err := json.Unmarshal(plain, &s); err != nil {
+			return nil, errs.Internal(fmt.Errorf("decoding the snapshots of merge %s: %w", m.MergedID, err))
+		}
+		m.MergedBefore, m.SurvivorBefore = s.Merged, s.Survivor
+		return &m, nil
 	}, customer.Name(mergedID))
 }
 

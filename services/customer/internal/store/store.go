@@ -21,58 +21,67 @@ import (
 
 // Store is the PostgreSQL implementation of customer.Store.
 type Store struct {
-	pool  *pgxpool.Pool
-	codec outbox.Codec
+	pool   *pgxpool.Pool
+	codec  outbox.Codec
+	crypto *Crypto
 }
 
 var _ customer.Store = (*Store)(nil)
 
-// New returns a Store on a pool whose search_path is the customer schema.
-func New(pool *pgxpool.Pool, codec outbox.Codec) *Store {
-	return &Store{pool: pool, codec: codec}
+// New returns a Store on a pool whose search_path is the customer schema;
+// crypto seals the personal fields (and the events' payloads).
+func New(pool *pgxpool.Pool, codec outbox.Codec, crypto *Crypto) *Store {
+	return &Store{pool: pool, codec: codec, crypto: crypto}
 }
 
 // columns selects a full customer; scanCustomer reads them in this order.
-const columns = `c.id::text, c.kind, c.display_name, c.emails, c.phones, c.company, c.title,
+// For a sealed row the e-mail and phone columns hold indexes, and the
+// address only city and country: Crypto.open replaces them from pii.
+const columns = `c.id::text, c.kind, c.display_name, c.email_index, c.phone_index, c.company, c.title,
 	c.address, c.birthday, c.source, c.lifecycle_stage, c.value_tier, c.need_profile,
 	c.account_manager, c.tags, c.attributes, c.marketing_consent, c.loyalty_points,
 	c.membership_tier, coalesce(c.external_id, ''), c.revision, c.create_time, c.update_time,
 	c.delete_time,
-	coalesce((SELECT array_agg(m.id::text ORDER BY m.id) FROM customers m WHERE m.merged_into = c.id), '{}')`
+	coalesce((SELECT array_agg(m.id::text ORDER BY m.id) FROM customers m WHERE m.merged_into = c.id), '{}'),
+	c.pii`
 
-func scanCustomer(row pgx.Row) (*customer.Customer, error) {
-	var c customer.Customer
+// scanCustomer reads columns; the caller opens pii (Crypto.scan).
+func scanCustomer(row pgx.Row) (*customer.Customer, []byte, error) {
+	var (
+		c   customer.Customer
+		pii []byte
+	)
 	err := row.Scan(&c.ID, &c.Kind, &c.DisplayName, &c.Emails, &c.Phones, &c.Company, &c.Title,
 		&c.Address, &c.Birthday, &c.Source, &c.Stage, &c.ValueTier, &c.Needs,
 		&c.AccountManager, &c.Tags, &c.Attributes, &c.MarketingConsent, &c.Points,
 		&c.Membership, &c.ExternalID, &c.Revision, &c.CreateTime, &c.UpdateTime,
-		&c.DeleteTime, &c.MergedIDs)
+		&c.DeleteTime, &c.MergedIDs, &pii)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c.CreateTime, c.UpdateTime = c.CreateTime.UTC(), c.UpdateTime.UTC()
 	if c.DeleteTime != nil {
 		t := c.DeleteTime.UTC()
 		c.DeleteTime = &t
 	}
-	return &c, nil
+	return &c, pii, nil
 }
 
 // resolved is the id a customer id resolves to: itself, or the survivor it
 // was merged into.
 const resolved = `(SELECT coalesce(r.merged_into, r.id) FROM customers r WHERE r.id = $1::uuid)`
 
-func get(ctx context.Context, q pg.Querier, id string, lock bool) (*customer.Customer, error) {
+func (k *Crypto) get(ctx context.Context, q pg.Querier, id string, lock bool) (*customer.Customer, error) {
 	sql := `SELECT ` + columns + ` FROM customers c WHERE c.id = ` + resolved
 	if lock {
 		sql += ` FOR UPDATE OF c`
 	}
-	return pg.One(q.QueryRow(ctx, sql, id), scanCustomer, customer.Name(id))
+	return pg.One(q.QueryRow(ctx, sql, id), k.scan(ctx), customer.Name(id))
 }
 
 // Get implements customer.Store.
 func (s *Store) Get(ctx context.Context, id string) (*customer.Customer, error) {
-	return get(ctx, s.pool, id, false)
+	return s.crypto.get(ctx, s.pool, id, false)
 }
 
 // GetMany implements customer.Store.
@@ -88,7 +97,7 @@ func (s *Store) GetMany(ctx context.Context, ids []string) (map[string]*customer
 	out := make(map[string]*customer.Customer, len(ids))
 	for rows.Next() {
 		var asked string
-		c, err := scanCustomer(prefixScanner{rows, &asked})
+		c, err := s.crypto.scan(ctx)(prefixScanner{rows, &asked})
 		if err != nil {
 			return nil, pg.Classify(err)
 		}
@@ -127,9 +136,9 @@ func (s *Store) List(ctx context.Context, q customer.ListQuery) ([]*customer.Cus
 	if q.Scope != "" {
 		w.Add("(c.account_manager = %s OR c.account_manager = '')", q.Scope)
 	}
-	schema := filterFields
+	schema := s.crypto.fields
 	if len(q.Hidden) > 0 {
-		schema = filterFields.Without(q.Hidden...)
+		schema = schema.Without(q.Hidden...)
 	}
 	if err := w.Filter(q.Filter, schema); err != nil {
 		return nil, err
@@ -157,7 +166,7 @@ func (s *Store) List(ctx context.Context, q customer.ListQuery) ([]*customer.Cus
 	}
 	sql := fmt.Sprintf(`SELECT %s FROM customers c WHERE %s ORDER BY %s LIMIT %d`, columns, w.SQL(), order, q.Limit)
 	rows, err := s.pool.Query(ctx, sql, w.Args()...)
-	return pg.Collect(rows, err, scanCustomer)
+	return pg.Collect(rows, err, s.crypto.scan(ctx))
 }
 
 // Search implements customer.Store.
@@ -174,15 +183,24 @@ func (s *Store) Search(ctx context.Context, q customer.SearchQuery) ([]*customer
 	if q.VisibleOnly {
 		doc = "lower(c.display_name || ' ' || c.company)"
 	}
-	// A substring hit ranks above a fuzzy one; both use the trigram index.
-	w.Add(fmt.Sprintf("(%[1]s LIKE %[2]s OR %[3]s OPERATOR(public.<%%) %[1]s)", doc, like, text))
+	// Contacts are not in the document: the whole text is looked up as an
+	// e-mail or phone by its blind index, for callers who see contacts.
+	contact, rank := "false", ""
+	if !q.VisibleOnly {
+		contact = fmt.Sprintf("(c.email_index @> ARRAY[%s] OR c.phone_index @> ARRAY[%s])",
+			w.Arg(s.crypto.emailIndex(q.Text)), w.Arg(s.crypto.phoneIndex(q.Text)))
+		rank = contact + " DESC, "
+	}
+	// A contact hit ranks first, then a substring hit above a fuzzy one;
+	// all use an index.
+	w.Add(fmt.Sprintf("(%[1]s LIKE %[2]s OR %[3]s OPERATOR(public.<%%) %[1]s OR %[4]s)", doc, like, text, contact))
 	sql := fmt.Sprintf(`SELECT %[1]s FROM customers c WHERE %[2]s
-		ORDER BY (%[3]s LIKE %[4]s) DESC,
+		ORDER BY %[8]s(%[3]s LIKE %[4]s) DESC,
 		         greatest(public.similarity(%[3]s, %[5]s), public.word_similarity(%[5]s, %[3]s)) DESC,
 		         c.id
-		LIMIT %[6]d OFFSET %[7]d`, columns, w.SQL(), doc, like, text, q.Limit, q.Offset)
+		LIMIT %[6]d OFFSET %[7]d`, columns, w.SQL(), doc, like, text, q.Limit, q.Offset, rank)
 	rows, err := s.pool.Query(ctx, sql, w.Args()...)
-	return pg.Collect(rows, err, scanCustomer)
+	return pg.Collect(rows, err, s.crypto.scan(ctx))
 }
 
 func escapeLike(s string) string {
@@ -190,12 +208,12 @@ func escapeLike(s string) string {
 }
 
 // FindDuplicates implements customer.Store. Exact e-mail and phone matches
-// come first (score 1), then pairs at the same company whose names are
-// trigram-similar.
+// (equal blind indexes) come first (score 1), then pairs at the same
+// company whose names are trigram-similar.
 func (s *Store) FindDuplicates(ctx context.Context, offset, limit int) ([]customer.DuplicateGroup, error) {
 	rows, err := s.pool.Query(ctx, `
 		WITH live AS (
-			SELECT id, emails, phones, lower(display_name) AS name, lower(company) AS company, create_time
+			SELECT id, email_index AS emails, phone_index AS phones, lower(display_name) AS name, lower(company) AS company, create_time
 			FROM customers WHERE merged_into IS NULL AND delete_time IS NULL
 		), by_email AS (
 			SELECT 'EMAIL' AS reason, e AS key, array_agg(id::text ORDER BY create_time, id) AS ids, 1.0::float8 AS score
@@ -225,7 +243,43 @@ func (s *Store) FindDuplicates(ctx context.Context, offset, limit int) ([]custom
 		}
 		out = append(out, g)
 	}
-	return out, pg.Classify(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, pg.Classify(err)
+	}
+	return out, s.nameContacts(ctx, out)
+}
+
+// nameContacts replaces the blind index keying an e-mail or phone group
+// with the contact itself, read from the group's first customer.
+func (s *Store) nameContacts(ctx context.Context, groups []customer.DuplicateGroup) error {
+	var ids []string
+	for _, g := range groups {
+		if g.Reason == customer.DuplicateEmail || g.Reason == customer.DuplicatePhone {
+			ids = append(ids, g.CustomerIDs[0])
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	cs, err := s.GetMany(ctx, ids)
+	if err != nil {
+		return err
+	}
+	contacts := map[string]string{}
+	for _, c := range cs {
+		for i, index := range s.crypto.indexes(kindEmail, c.Emails) {
+			contacts[index] = c.Emails[i]
+		}
+		for i, index := range s.crypto.indexes(kindPhone, c.Phones) {
+			contacts[index] = c.Phones[i]
+		}
+	}
+	for i, g := range groups {
+		if contact, ok := contacts[g.Key]; ok {
+			groups[i].Key = contact
+		}
+	}
+	return nil
 }
 
 // historyKeyset is the newest-first keyset condition for history tables.
@@ -288,13 +342,12 @@ func (s *Store) GetLedgerEntry(ctx context.Context, id string) (*customer.Ledger
 // InTx implements customer.Store.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx customer.Tx) error) error {
 	return pg.InTx(ctx, s.pool, pgx.ReadCommitted, func(t pgx.Tx) error {
-		return fn(ctx, &tx{Keys: keystore.Keys{Tx: t}, Emitter: outbox.Emitter{Tx: t, Codec: s.codec}, tx: t})
+		return fn(ctx, &tx{Keys: keystore.Keys{Tx: t}, Emitter: s.emitter(t), tx: t, crypto: s.crypto})
 	})
 }
 
-// searchText is what trigram search matches against.
-func searchText(c *customer.Customer) string {
-	parts := append([]string{c.DisplayName, c.Company}, c.Emails...)
-	parts = append(parts, c.Phones...)
-	return strings.ToLower(strings.Join(parts, " "))
+// emitter writes events of t to the outbox, their payloads sealed: they
+// carry the customer, personal fields and all.
+func (s *Store) emitter(t pgx.Tx) outbox.Emitter {
+	return outbox.Emitter{Tx: t, Codec: s.codec, Sealer: s.crypto.keys}
 }

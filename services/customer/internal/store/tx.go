@@ -19,17 +19,18 @@ import (
 type tx struct {
 	keystore.Keys
 	outbox.Emitter
-	tx pgx.Tx
+	tx     pgx.Tx
+	crypto *Crypto
 }
 
 var _ customer.Tx = (*tx)(nil)
 
 func (t *tx) Get(ctx context.Context, id string) (*customer.Customer, error) {
-	return get(ctx, t.tx, id, false)
+	return t.crypto.get(ctx, t.tx, id, false)
 }
 
 func (t *tx) Lock(ctx context.Context, id string) (*customer.Customer, error) {
-	return get(ctx, t.tx, id, true)
+	return t.crypto.get(ctx, t.tx, id, true)
 }
 
 func (t *tx) ExternalIDTaken(ctx context.Context, externalID, exceptID string) (bool, error) {
@@ -42,33 +43,41 @@ func (t *tx) ExternalIDTaken(ctx context.Context, externalID, exceptID string) (
 }
 
 func (t *tx) Insert(ctx context.Context, c *customer.Customer) error {
-	_, err := t.tx.Exec(ctx, `
-		INSERT INTO customers (id, kind, display_name, emails, phones, company, title, address, birthday,
+	r, err := t.crypto.row(c)
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.Exec(ctx, `
+		INSERT INTO customers (id, kind, display_name, email_index, phone_index, company, title, address,
 			source, lifecycle_stage, value_tier, need_profile, account_manager, tags, attributes,
 			marketing_consent, loyalty_points, membership_tier, external_id, revision,
-			create_time, update_time, delete_time, search_text)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-			NULLIF($20, ''), $21, $22, $23, $24, $25)`,
-		c.ID, c.Kind, c.DisplayName, pg.NonNil(c.Emails), pg.NonNil(c.Phones), c.Company, c.Title, c.Address, c.Birthday,
+			create_time, update_time, delete_time, search_text, pii)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+			NULLIF($19, ''), $20, $21, $22, $23, $24, $25)`,
+		c.ID, c.Kind, c.DisplayName, r.emailIndex, r.phoneIndex, c.Company, c.Title, r.place,
 		c.Source, c.Stage, c.ValueTier, c.Needs, c.AccountManager, pg.NonNil(c.Tags), pg.NonNilMap(c.Attributes),
 		c.MarketingConsent, c.Points, c.Membership, c.ExternalID, c.Revision,
-		c.CreateTime, c.UpdateTime, c.DeleteTime, searchText(c))
+		c.CreateTime, c.UpdateTime, c.DeleteTime, r.search, r.pii)
 	return conflict(err, c)
 }
 
 func (t *tx) Update(ctx context.Context, c *customer.Customer) error {
-	_, err := t.tx.Exec(ctx, `
-		UPDATE customers SET kind = $2, display_name = $3, emails = $4, phones = $5, company = $6,
-			title = $7, address = $8, birthday = $9, source = $10, lifecycle_stage = $11,
-			value_tier = $12, need_profile = $13, account_manager = $14, tags = $15, attributes = $16,
-			marketing_consent = $17, loyalty_points = $18, membership_tier = $19,
-			external_id = NULLIF($20, ''), revision = $21, update_time = $22, delete_time = $23,
-			search_text = $24
+	r, err := t.crypto.row(c)
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.Exec(ctx, `
+		UPDATE customers SET kind = $2, display_name = $3, email_index = $4, phone_index = $5, company = $6,
+			title = $7, address = $8, birthday = '', source = $9, lifecycle_stage = $10,
+			value_tier = $11, need_profile = $12, account_manager = $13, tags = $14, attributes = $15,
+			marketing_consent = $16, loyalty_points = $17, membership_tier = $18,
+			external_id = NULLIF($19, ''), revision = $20, update_time = $21, delete_time = $22,
+			search_text = $23, pii = $24
 		WHERE id = $1`,
-		c.ID, c.Kind, c.DisplayName, pg.NonNil(c.Emails), pg.NonNil(c.Phones), c.Company, c.Title, c.Address, c.Birthday,
+		c.ID, c.Kind, c.DisplayName, r.emailIndex, r.phoneIndex, c.Company, c.Title, r.place,
 		c.Source, c.Stage, c.ValueTier, c.Needs, c.AccountManager, pg.NonNil(c.Tags), pg.NonNilMap(c.Attributes),
 		c.MarketingConsent, c.Points, c.Membership, c.ExternalID, c.Revision, c.UpdateTime, c.DeleteTime,
-		searchText(c))
+		r.search, r.pii)
 	return conflict(err, c)
 }
 
@@ -107,7 +116,7 @@ func (t *tx) AssignWhere(ctx context.Context, f, scope, manager string, at time.
 	if scope != "" {
 		w.Add("(c.account_manager = %s OR c.account_manager = '')", scope)
 	}
-	if err := w.Filter(f, filterFields); err != nil {
+	if err := w.Filter(f, t.crypto.fields); err != nil {
 		return nil, err
 	}
 	m, ts := w.Arg(manager), w.Arg(at)
@@ -133,7 +142,7 @@ func (t *tx) MarkMerged(ctx context.Context, ids []string, survivorID string, at
 		return nil, pg.Classify(err)
 	}
 	rows, err := t.tx.Query(ctx, `SELECT `+columns+` FROM customers c WHERE c.id = ANY($1::uuid[]) ORDER BY c.id`, ids)
-	return pg.Collect(rows, err, scanCustomer)
+	return pg.Collect(rows, err, t.crypto.scan(ctx))
 }
 
 func (t *tx) Purge(ctx context.Context, id string) ([]string, error) {
