@@ -458,6 +458,11 @@ func TestCareRulesExactlyOnceAcrossReplicas(t *testing.T) {
 		_ = e.app.Pool.QueryRow(context.Background(), `SELECT count(*) FROM customers WHERE birthday <> ''`).Scan(&n)
 		return n == 7
 	})
+	// The projection keeps the month and day alone, never the year.
+	var withYear int
+	if err := e.app.Pool.QueryRow(context.Background(), `SELECT count(*) FROM customers WHERE birthday NOT LIKE '--%' AND birthday <> ''`).Scan(&withYear); err != nil || withYear != 0 {
+		t.Errorf("%d projected birthdays keep their year (%v)", withYear, err)
+	}
 	// Two replicas run the generator at the same moment, twice each.
 	other := e.second(t)
 	var wg sync.WaitGroup

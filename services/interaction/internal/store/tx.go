@@ -267,7 +267,8 @@ func (t *tx) GenerateCare(ctx context.Context, r *interaction.CareRule, from, to
 	return pg.Collect(rows, err, scanFollowUp)
 }
 
-// UpsertCustomer records the latest state of a customer; an event older
+// UpsertCustomer records the latest state of a customer (of a birthday
+// only the month and day); an event older
 // than what is stored (redelivery) changes nothing.
 func (t *tx) UpsertCustomer(ctx context.Context, c interaction.CustomerSnapshot, seq int64) error {
 	var since *time.Time
@@ -285,8 +286,17 @@ func (t *tx) UpsertCustomer(ctx context.Context, c interaction.CustomerSnapshot,
 			merged_into = coalesce(excluded.merged_into, customers.merged_into), event_sequence = excluded.event_sequence
 		WHERE customers.event_sequence < excluded.event_sequence`,
 		c.ID, c.DisplayName, c.Kind, c.Source, c.Stage, c.ValueTier, c.AccountManager, pg.NonNil(c.Tags),
-		c.Birthday, since, c.Deleted, pg.NullIfEmpty(c.MergedInto), seq)
+		monthDay(c.Birthday), since, c.Deleted, pg.NullIfEmpty(c.MergedInto), seq)
 	return pg.Classify(err)
+}
+
+// monthDay keeps of a birthday ("YYYY-MM-DD" or "--MM-DD") the month and
+// day, as "--MM-DD": all care greetings need (migrations/0003).
+func monthDay(birthday string) string {
+	if len(birthday) < 5 {
+		return ""
+	}
+	return "--" + birthday[len(birthday)-5:]
 }
 
 func (t *tx) SetCustomerStage(ctx context.Context, id, stage string, seq int64) error {
