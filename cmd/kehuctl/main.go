@@ -33,6 +33,10 @@ commands:
   restore --file F [--replace]
                            replace every service schema with an archive (services stopped),
                            then empty the services' cache in KEHU_REDIS_URL
+  rotate-pii-keys [--data-key]
+                           re-wrap the customer service's data keys under the first of
+                           KEHU_PII_KEKS (with --data-key, generate a new data key first)
+                           and re-encrypt personal fields under the newest data key
   demo                     load demo data into a running suite
   images [SERVICE...]      build OCI image tarballs offline into .state/images
   bench [--quick]          measure Kehu against this machine's limits and PocketBase (make bench)
@@ -74,6 +78,8 @@ func run(ctx context.Context, args []string) (int, error) {
 		return 0, runBackup(ctx, args[1:])
 	case "restore":
 		return 0, runRestore(ctx, args[1:])
+	case "rotate-pii-keys":
+		return 0, runRotatePIIKeys(ctx, args[1:])
 	case "demo":
 		return 0, runDemo(ctx, args[1:])
 	case "images":
