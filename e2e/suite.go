@@ -133,6 +133,7 @@ func Start(t testing.TB, opts Options) *Suite {
 	customer, err := customerapp.New(ctx, customerapp.Config{
 		Service: service, DefaultPhoneRegion: "CN",
 		MembershipTiers: "SILVER=1000,GOLD=5000,PLATINUM=20000", CacheTTL: time.Minute, LocalCacheTTL: 5 * time.Second, LocalCacheEntries: 10_000,
+		PIIResealInterval: time.Hour,
 	}, logger)
 	if err != nil {
 		t.Fatalf("suite: customer service: %v", err)
