@@ -186,7 +186,7 @@ func render(t *testing.T, overlay string) *rendered {
 
 // operatorSecrets are created by the operator in production, never
 // committed; their keys are documented in deploy/README.md.
-var operatorSecrets = map[string][]string{"kehu-secrets": {"database-url", "redis-url", "jwt-secret", "page-token-key"}}
+var operatorSecrets = map[string][]string{"kehu-secrets": {"database-url", "redis-url", "jwt-secret", "page-token-key", "pii-keks"}}
 
 func TestOverlays(t *testing.T) {
 	for _, overlay := range []string{"overlays/dev", "overlays/prod", "overlays/prod-tls"} {

@@ -180,3 +180,28 @@ func TestLoadConcurrently(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigured: production refuses to start without a KEK of its own,
+// or with the published development one; development falls back to it.
+func TestConfigured(t *testing.T) {
+	t.Parallel()
+	own := "bmV3LWtlay1mb3ItdGhlLXJvdGF0aW9uLXRlc3QtMzI="
+	for _, c := range []struct {
+		keks        string
+		development bool
+		ok          bool
+	}{
+		{"", true, true},
+		{"", false, false},
+		{envelope.DevelopmentKEK, false, false},
+		{own + "," + envelope.DevelopmentKEK, false, false},
+		{own, false, true},
+		{"not base64!", true, false},
+		{"c2hvcnQ=", false, false}, // 5 bytes
+	} {
+		_, err := envelope.Configured(c.keks, c.development)
+		if (err == nil) != c.ok {
+			t.Errorf("Configured(%q, development %t) = %v; want ok %t", c.keks, c.development, err, c.ok)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -125,7 +124,7 @@ func Configured(keks string, development bool) (*LocalWrapper, error) {
 	if err != nil {
 		return nil, err
 	}
-	dev := DevelopmentKEK()
+	dev, _ := base64.StdEncoding.DecodeString(DevelopmentKEK)
 	switch {
 	case len(keys) == 0 && development:
 		keys = [][]byte{dev}
@@ -137,14 +136,11 @@ func Configured(keks string, development bool) (*LocalWrapper, error) {
 	return NewLocalWrapper(keys)
 }
 
-// DevelopmentKEK is the published key-encryption key of development
-// deployments (`kehuctl dev`, the dev overlay, tests): it protects
-// nothing, and a production service refuses to start without a KEK of
-// its own rather than fall back to it.
-func DevelopmentKEK() []byte {
-	k, _ := hkdf.Key(sha256.New, []byte("kehu-development-pii-kek-not-for-production"), nil, "kehu pii kek", 32)
-	return k
-}
+// DevelopmentKEK is the published key-encryption key (base64) of
+// development deployments (`kehuctl dev`, the dev overlay): it protects
+// nothing, so a production service refuses it, and refuses to start
+// without a KEK of its own rather than fall back to it.
+const DevelopmentKEK = "IQfXa0F17djcG9Z6xYWjWkaXrcUm32f75t3ifaQdo70="
 
 func newGCM(key []byte) (cipher.AEAD, error) {
 	block, err := aes.NewCipher(key)

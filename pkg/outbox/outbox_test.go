@@ -215,7 +215,7 @@ func TestSealedPayloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	w, err := envelope.NewLocalWrapper([][]byte{envelope.DevelopmentKEK()})
+	w, err := envelope.Configured("", true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -93,3 +93,17 @@ func BenchmarkImport(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// BenchmarkGetCustomerUncached measures a read from PostgreSQL alone (no
+// Redis, no in-process tier): the path where personal fields are opened.
+func BenchmarkGetCustomerUncached(b *testing.B) {
+	e := start(b, func(c *Config) { c.RedisURL, c.LocalCacheTTL = "", 0 })
+	c := e.create(b, &customerv1.Customer{DisplayName: "Cold Customer", Emails: []string{"cold@example.com"},
+		Phones: []string{"+8613912345678"}, Birthday: "1984-03-09", Address: &customerv1.PostalAddress{Street: "88 Wensan Road", City: "Hangzhou"}})
+	ctx := e.manager(b)
+	for b.Loop() {
+		if _, err := e.client.GetCustomer(ctx, &customerv1.GetCustomerRequest{Name: c.GetName()}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
