@@ -167,7 +167,7 @@ func TestReplicaFailureAndRollingRestart(t *testing.T) {
 		// Four readers with one token would be rate limited: not what this drill is about.
 		"KEHU_RATE_LIMIT=0",
 		"KEHU_DRAIN_DELAY=500ms", "KEHU_SHUTDOWN_TIMEOUT=5s", "KEHU_LOG_LEVEL=error",
-		"KEHU_PAGE_TOKEN_KEY=drill-shared-key",
+		"KEHU_PAGE_TOKEN_KEY=drill-shared-key", "KEHU_PII_KEKS=" + testkit.PIIKEK,
 	}
 	replicas := make([]*replica, 3)
 	var addrs []string
