@@ -13,7 +13,7 @@ export PATH := $(BIN):$(PATH)
 MAIN_PKGS := ./cmd/kehuctl $(patsubst %/main.go,./%,$(wildcard services/*/main.go))
 GENERATED := $(shell git ls-files 'pkg/api/*.pb.go' 'pkg/api/*.pb.gw.go' 'pkg/api/*.swagger.json' 2>/dev/null)
 
-.PHONY: all help run test bench bench-go build tools generate generate-check lint images clean
+.PHONY: all help run test test-web bench bench-go build tools generate generate-check lint images clean web
 
 all: build
 
@@ -38,11 +38,25 @@ generate: tools
 	rm -f $(GENERATED)
 	buf generate
 
-## generate-check: fail if generated code differs from what is committed
-generate-check: generate
-	@git diff --exit-code --stat -- pkg/api || { echo "generated code is stale: run make generate and commit"; exit 1; }
-	@untracked=$$(git ls-files --others --exclude-standard pkg/api); \
+## generate-check: fail if generated code or the console bundle differs from what is committed
+generate-check: generate web
+	@git diff --exit-code --stat -- pkg/api $(WEB_OUT) || { echo "generated code is stale: run make generate web and commit"; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard pkg/api $(WEB_OUT)); \
 	  if [ -n "$$untracked" ]; then echo "untracked generated files: $$untracked"; exit 1; fi
+
+# The web console (web/): its typed API client is generated from the
+# OpenAPI document, and its bundle is embedded in the gateway. Both are
+# committed, so a machine with only Go serves the console.
+WEB_OUT   := web/src/api/schema.ts services/gateway/internal/console/dist
+WEB_DEPS  := web/node_modules/.installed
+$(WEB_DEPS): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "the web console needs Node.js and npm (apt-get install nodejs npm)"; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## web: regenerate the console's API client and rebuild its bundle from the lockfile (npm ci)
+web: $(WEB_DEPS)
+	cd web && npm run --silent generate && npm run --silent build -- --logLevel warn
 
 # The OpenAPI linter (Redocly CLI) from npm, at the version package-lock.json pins.
 REDOCLY := $(STATE)/openapi-lint/node_modules/.bin/redocly
@@ -71,6 +85,18 @@ test: build
 	# (the first run wires them in-process, as `kehuctl dev` does).
 	KEHU_E2E_WIRING=split $(BIN)/kehuctl env -- $(GO) test -count=1 -timeout 10m ./e2e/...
 	cd deploy && GOWORK=off $(GO) test -count=1 ./...
+	$(MAKE) --no-print-directory test-web
+
+# Root installs with apt-get directly (CI), anyone else through sudo.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+## test-web: the console's unit tests (Vitest) and its browser tests in headless Chromium (installed if missing)
+test-web: build $(WEB_DEPS)
+	cd web && npm test --silent
+	@if ! command -v chromium >/dev/null || [ -z "$$(fc-list :lang=zh 2>/dev/null)" ]; then \
+	  echo "installing Chromium and a Chinese font for the browser tests"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei >/dev/null; fi
+	KEHU_BROWSER_TESTS=1 $(BIN)/kehuctl env -- $(GO) test -count=1 -timeout 10m -v -run TestConsoleInBrowser ./e2e/
 
 ## bench: the speed table against this machine's limits and PocketBase (~20 min; ARGS=--quick for ~5)
 bench: build

@@ -40,6 +40,9 @@ type Suite struct {
 	GatewayAdminURL string
 	// CustomerAddr is the customer service's gRPC address.
 	CustomerAddr string
+	// InteractionAddr, ServiceDeskAddr and AnalyticsAddr are the other
+	// services' gRPC addresses (for loading data as kehuctl demo does).
+	InteractionAddr, ServiceDeskAddr, AnalyticsAddr string
 	// CustomerConn is a gRPC connection to the customer service.
 	CustomerConn *grpc.ClientConn
 	// InteractionConn is a gRPC connection to the interaction service.
@@ -183,6 +186,8 @@ func Start(t testing.TB, opts Options) *Suite {
 		MaxBodyBytes: opts.MaxBodyBytes, CORSOrigins: opts.CORSOrigins,
 		ReadHeaderTimeout: opts.ReadHeaderTimeout, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
 		ShutdownTimeout: 5 * time.Second,
+		// The console's development sign-in, as under kehuctl dev.
+		Environment: "development", JWTSecret: testkit.Secret, JWTIssuer: "kehu", JWTAudience: "kehu", DevTokenTTL: time.Hour,
 	}
 	gateway, err := gatewayapp.New(ctx, gatewayCfg, logger)
 	if err != nil {
@@ -215,6 +220,9 @@ func Start(t testing.TB, opts Options) *Suite {
 		BaseURL:         "http://" + gateway.HTTPAddr(),
 		GatewayAdminURL: "http://" + gateway.AdminAddr(),
 		CustomerAddr:    customer.GRPCAddr(),
+		InteractionAddr: interaction.GRPCAddr(),
+		ServiceDeskAddr: desk.GRPCAddr(),
+		AnalyticsAddr:   analytics.GRPCAddr(),
 		CustomerConn:    conn,
 		InteractionConn: iconn,
 		ServiceDeskConn: testkit.Dial(t, desk.GRPCAddr()),

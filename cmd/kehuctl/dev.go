@@ -90,6 +90,7 @@ func runDev(ctx context.Context, args []string) error {
 	}
 	fmt.Printf(`
 Kehu is running (%[4]s).
+  web console     %[1]s/console/  (development sign-in: any user id, any role)
   REST API        %[1]s/v1/customers
   OpenAPI spec    %[1]s/openapi.json
   API docs        %[1]s/docs

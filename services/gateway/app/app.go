@@ -58,6 +58,21 @@ type Config struct {
 	IdleTimeout       time.Duration `env:"KEHU_HTTP_IDLE_TIMEOUT, default=2m"`
 	// ExposeInternalRPCs serves event streams and bulk import over REST too.
 	ExposeInternalRPCs bool `env:"KEHU_GATEWAY_EXPOSE_INTERNAL_RPCS, default=false"`
+	// Environment is "development" or "production". In development, with
+	// JWTSecret set, the console offers a sign-in page that issues tokens
+	// for any user and role; in production it signs in with OIDC only.
+	Environment string `env:"KEHU_ENVIRONMENT, default=production"`
+	// JWTSecret, JWTIssuer and JWTAudience sign development tokens; they
+	// must match what the services verify.
+	JWTSecret   string `env:"KEHU_JWT_SECRET"`
+	JWTIssuer   string `env:"KEHU_JWT_ISSUER, default=kehu"`
+	JWTAudience string `env:"KEHU_JWT_AUDIENCE, default=kehu"`
+	// DevTokenTTL is how long a development sign-in lasts.
+	DevTokenTTL time.Duration `env:"KEHU_DEV_TOKEN_TTL, default=8h"`
+	// OIDCIssuer and OIDCClientID are the identity provider the console
+	// signs in with (authorization code + PKCE, a public client).
+	OIDCIssuer   string `env:"KEHU_OIDC_ISSUER"`
+	OIDCClientID string `env:"KEHU_OIDC_CLIENT_ID"`
 	// TLS secures the calls to the services (KEHU_TLS_CA_FILE; the
 	// certificate and key are the gateway's client certificate for mutual
 	// TLS). It does not touch the REST side, whose TLS ends at the Ingress.
@@ -136,8 +151,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		return nil, err
 	}
 
+	consoleHandler, err := newConsole(cfg)
+	if err != nil {
+		return nil, err
+	}
 	handler, err := gateway.New(ctx, gateway.Backends{Customer: customer, Interaction: interaction, ServiceDesk: serviceDesk, Analytics: analytics}, gateway.Options{
-		MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: origins, ExposeInternalRPCs: cfg.ExposeInternalRPCs, Logger: logger,
+		MaxBodyBytes: cfg.MaxBodyBytes, CORSOrigins: origins, ExposeInternalRPCs: cfg.ExposeInternalRPCs, Console: consoleHandler, Logger: logger,
 	})
 	if err != nil {
 		return nil, err

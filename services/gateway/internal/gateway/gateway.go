@@ -47,7 +47,9 @@ type Options struct {
 	// ExposeInternalRPCs documents the internal RPCs in /openapi.json too;
 	// the backends' connections must then not hide them (HideInternal…).
 	ExposeInternalRPCs bool
-	Logger             *slog.Logger
+	// Console serves the web console under /console/; nil leaves it out.
+	Console http.Handler
+	Logger  *slog.Logger
 }
 
 // forwardedHeaders is the allow-list of HTTP headers passed to the services
@@ -125,6 +127,12 @@ func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write(docs)
 	})
+	if opts.Console != nil {
+		root.Handle("/console/", opts.Console)
+		root.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/console/", http.StatusFound)
+		})
+	}
 	root.Handle("/", limitBody(exportData(exportCSV(mux)), opts.MaxBodyBytes))
 
 	var h http.Handler = root

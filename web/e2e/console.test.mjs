@@ -1,0 +1,199 @@
+// Browser end-to-end tests of the web console: headless Chromium driven by
+// playwright-core against a running suite with the demo data
+// (KEHU_CONSOLE_URL, e.g. http://127.0.0.1:8080/console/). Run by
+// TestConsoleInBrowser (e2e/console_test.go) under `make test-browser`.
+// Screenshots go to e2e/artifacts (git-ignored).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir } from "node:fs/promises";
+import { chromium } from "playwright-core";
+
+const base = process.env.KEHU_CONSOLE_URL ?? "http://127.0.0.1:8080/console/";
+const origin = new URL(base).origin;
+const artifacts = new URL("./artifacts/", import.meta.url).pathname;
+const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+let browser, context, page;
+const problems = [];
+
+before(async () => {
+  await mkdir(artifacts, { recursive: true });
+  browser = await chromium.launch({
+    executablePath,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+  });
+  // Chinese first, as most of Kehu's users read it.
+  context = await browser.newContext({ locale: "zh-CN", timezoneId: "Asia/Shanghai", viewport: { width: 1280, height: 900 } });
+  context.setDefaultTimeout(15_000);
+  page = await context.newPage();
+  // A CSP violation or an uncaught error fails the run: the console must
+  // work under its own Content-Security-Policy.
+  page.on("console", (m) => {
+    if (m.type() === "error" && !/Failed to load resource/.test(m.text())) problems.push(m.text());
+  });
+  // API answers are checked by status: 404 (nothing scored yet) and 409
+  // (the conflict provoked below) are expected, anything else 4xx/5xx not.
+  page.on("response", async (r) => {
+    if (r.status() >= 400 && ![401, 404, 409].includes(r.status())) problems.push(`${r.status()} ${r.request().method()} ${r.url()}: ${await r.text().catch(() => "")}`);
+  });
+  page.on("pageerror", (e) => problems.push(String(e)));
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+const shot = (name) => page.screenshot({ path: `${artifacts}${name}.png` });
+
+/** A test that leaves a screenshot of the page when it fails. */
+function scenario(name, fn) {
+  test(name, async () => {
+    try {
+      await fn();
+    } catch (e) {
+      await shot(`failed-${name.replace(/\W+/g, "-")}`).catch(() => {});
+      throw e;
+    }
+  });
+}
+
+/** A token of the development sign-in, for changing data behind the page's back. */
+async function token(subject, role) {
+  const res = await fetch(`${base}devSignIn`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ subject, role }) });
+  assert.equal(res.status, 200);
+  return (await res.json()).token;
+}
+
+scenario("sign-in with the development page, in Chinese", async () => {
+  const res = await page.goto(base);
+  assert.match(res.headers()["content-security-policy"], /script-src 'self'/);
+  await page.getByRole("heading", { name: "登录", exact: true }).waitFor();
+  await page.locator('input[name="subject"]').fill("alice");
+  await page.locator('select[name="role"]').selectOption("manager");
+  await page.getByRole("button", { name: "登录" }).click();
+  await page.getByRole("link", { name: "我的一天" }).waitFor();
+  await page.getByText("当前用户 alice").waitFor();
+  await shot("01-signed-in");
+  // Nothing of the session is left where a script could read it later.
+  const stored = await page.evaluate(() => localStorage.length + sessionStorage.length + document.cookie.length);
+  assert.equal(stored, 0);
+});
+
+let customerPath;
+
+scenario("create a customer, edit it, and see an etag conflict as such", async () => {
+  await page.getByRole("link", { name: "客户", exact: true }).click();
+  await page.getByRole("button", { name: "新建客户" }).click();
+  await page.locator('input[name="displayName"]').fill("浏览器测试客户");
+  await page.locator('input[name="email"]').fill("browser.e2e@example.cn");
+  await page.locator('input[name="company"]').fill("测试公司");
+  await page.getByRole("button", { name: "创建" }).click();
+  await page.getByTestId("customer-name").filter({ hasText: "浏览器测试客户" }).waitFor();
+  customerPath = new URL(page.url()).pathname;
+  const id = customerPath.split("/").pop();
+
+  await page.getByRole("button", { name: "编辑资料" }).click();
+  await page.locator('input[name="company"]').fill("客户测试有限公司");
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByText("客户测试有限公司").waitFor();
+
+  // Someone else changes the customer while this page has it open.
+  await page.getByRole("button", { name: "编辑资料" }).click();
+  const other = await fetch(`${origin}/v1/customers/${id}`, {
+    method: "PATCH",
+    headers: { Authorization: `Bearer ${await token("bob", "manager")}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ title: "采购经理" }),
+  });
+  assert.equal(other.status, 200, await other.text());
+  await page.locator('input[name="company"]').fill("不应覆盖");
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByRole("alert").filter({ hasText: "其他人已修改了该客户" }).waitFor();
+  await shot("02-etag-conflict");
+  await page.getByRole("button", { name: "重新加载" }).click();
+  await page.getByText("客户测试有限公司").waitFor();
+  const now = await (await fetch(`${origin}/v1/customers/${id}`, { headers: { Authorization: `Bearer ${await token("bob", "manager")}` } })).json();
+  assert.equal(now.company, "客户测试有限公司", "the conflicting save must not have been written");
+  assert.equal(now.title, "采购经理");
+});
+
+scenario("plan a follow-up, then log the visit from My day", async () => {
+  assert.ok(customerPath, "needs the customer of the previous test");
+  // Two hours from now, as the datetime-local field takes it (Shanghai time).
+  const due = new Date(Date.now() + 2 * 3600_000 + 8 * 3600_000).toISOString().slice(0, 16);
+  await page.locator('input[name="purpose"]').fill("回访：新品试用反馈");
+  await page.locator('input[name="due"]').fill(due);
+  await page.getByRole("button", { name: "计划回访" }).click();
+  await page.getByTestId("followups").getByText("回访：新品试用反馈").waitFor();
+
+  await page.getByRole("link", { name: "我的一天" }).click();
+  const item = page.getByTestId("agenda-item").filter({ hasText: "回访：新品试用反馈" });
+  await item.waitFor();
+  await shot("03-my-day");
+  await item.getByRole("button", { name: "记录拜访" }).click();
+  await item.locator('input[name="note"]').fill("客户对新品满意，计划下月复购");
+  await item.getByRole("button", { name: "保存" }).click();
+  await item.waitFor({ state: "detached" });
+
+  await page.goto(origin + customerPath); // a deep link: signs in again
+  await page.locator('input[name="subject"]').fill("alice");
+  await page.locator('select[name="role"]').selectOption("manager");
+  await page.getByRole("button", { name: "登录" }).click();
+  await page.getByTestId("timeline").getByText("客户对新品满意，计划下月复购").waitFor();
+  await page.getByTestId("followups").getByText("已完成").waitFor();
+});
+
+scenario("resolve a ticket with its root cause", async () => {
+  await page.getByRole("link", { name: "服务台" }).click();
+  const first = page.getByTestId("tickets").locator("tbody a").first();
+  const subject = await first.innerText();
+  await first.click();
+  await page.getByTestId("ticket-subject").filter({ hasText: subject }).waitFor();
+  await page.locator('textarea[name="comment"]').fill("已联系客户，问题已定位");
+  await page.getByRole("button", { name: "添加评论" }).click();
+  await page.locator(".comments li.internal").filter({ hasText: "已联系客户" }).waitFor();
+  // Work starts (a new ticket can only be opened), then it is resolved.
+  if ((await page.getByTestId("ticket-status").innerText()).includes("新建")) {
+    await page.locator('select[name="status"]').selectOption("STATUS_OPEN");
+    await page.getByRole("button", { name: "应用" }).click();
+    await page.getByTestId("ticket-status").filter({ hasText: "处理中" }).waitFor();
+  }
+  await page.locator('select[name="status"]').selectOption("STATUS_RESOLVED");
+  await page.locator('input[name="rootCause"]').fill("配送延误");
+  await page.locator('textarea[name="resolutionSummary"]').fill("补发并致歉");
+  await page.getByRole("button", { name: "应用" }).click();
+  await page.getByTestId("ticket-status").filter({ hasText: "已解决" }).waitFor();
+  await shot("04-ticket-resolved");
+});
+
+scenario("customer 360 of a demo customer", async () => {
+  await page.getByRole("link", { name: "客户", exact: true }).click();
+  await page.getByRole("searchbox").fill("刘洋");
+  await page.getByRole("button", { name: "搜索" }).click();
+  await page.getByTestId("customers").getByRole("link", { name: "刘洋" }).click();
+  await page.getByTestId("customer-name").filter({ hasText: "刘洋" }).waitFor();
+  await page.getByTestId("rfm").waitFor();
+  await page.getByTestId("timeline").locator("li").first().waitFor();
+  await shot("customer-360");
+});
+
+scenario("journey map in Chinese and in English", async () => {
+  await page.getByRole("link", { name: "分析" }).click();
+  await page.getByRole("heading", { name: "客户旅程图" }).waitFor();
+  await page.getByTestId("journey-table").locator("tbody tr td").nth(1).waitFor();
+  const rows = await page.getByTestId("journey-table").locator("tbody tr").count();
+  assert.ok(rows > 1, `the journey map has ${rows} rows`);
+  await page.locator("canvas").first().waitFor();
+  await shot("journey-map-zh-CN");
+
+  await page.getByTestId("language").selectOption("en");
+  await page.getByRole("heading", { name: "Journey map" }).waitFor();
+  await page.getByRole("link", { name: "My day" }).waitFor();
+  await page.getByTestId("journey-table").getByRole("columnheader", { name: "Touchpoint" }).waitFor();
+  await shot("journey-map-en");
+
+  // Keyboard: the tabs move with the arrow keys.
+  await page.getByRole("tab", { name: "Journey map" }).focus();
+  await page.keyboard.press("ArrowRight");
+  await page.getByRole("heading", { name: "Lifecycle funnel" }).waitFor();
+  assert.deepEqual(problems, [], "no errors or CSP violations in the page");
+});

@@ -1,0 +1,65 @@
+// English messages. Keys are shared with zh-CN.ts (the type checks it).
+export const en = {
+  app: { title: "Kehu CRM", language: "Language", signOut: "Sign out", signedInAs: "Signed in as {{subject}} ({{roles}})", skip: "Skip to content" },
+  nav: { customers: "Customers", myDay: "My day", desk: "Service desk", analysis: "Analysis" },
+  common: {
+    loading: "Loading…", save: "Save", cancel: "Cancel", create: "Create", next: "Next page", previous: "Previous page",
+    exportCsv: "Export CSV", none: "None", error: "Something went wrong", retry: "Retry", apply: "Apply", clear: "Clear",
+    add: "Add condition", remove: "Remove", search: "Search", open: "Open", yes: "Yes", no: "No", reload: "Reload",
+  },
+  signIn: {
+    title: "Sign in", dev: "Development sign-in", devHint: "Issues a token for any user and role. Only on a development gateway.",
+    subject: "User id", role: "Role", submit: "Sign in", oidc: "Sign in with your identity provider",
+    none: "No sign-in is configured: set KEHU_OIDC_ISSUER and KEHU_OIDC_CLIENT_ID on the gateway (or run it in development).",
+  },
+  roles: { admin: "Administrator", manager: "Manager", agent: "Agent", analyst: "Analyst", viewer: "Viewer" },
+  customers: {
+    title: "Customers", newCustomer: "New customer", filter: "Filter (AIP-160)", filterHint: "e.g. lifecycle_stage = LOYAL AND tags:\"vip\"",
+    builder: "Filter builder", searchPlaceholder: "Search name, e-mail, phone, company…", count: "{{count}} shown",
+    displayName: "Name", company: "Company", email: "E-mail", phone: "Phone", stage: "Stage", tier: "Value tier",
+    manager: "Account manager", points: "Points", created: "Created", city: "City", tags: "Tags", kind: "Kind",
+    field: "Field", operator: "Operator", value: "Value",
+  },
+  customer: {
+    profile: "Profile", edit: "Edit profile", conflict: "Someone else changed this customer since you opened it. Reload to see their changes, then edit again.",
+    saved: "Saved", stage: "Lifecycle stage", stageHistory: "Stage history", tier: "Value tier", membership: "Membership",
+    insights: "Insights", rfm: "RFM", churn: "Churn risk", reasons: "Reasons", segments: "Segments", ledger: "Points ledger",
+    timeline: "Timeline", followUps: "Follow-ups", tickets: "Tickets", delta: "Change", balance: "Balance", reason: "Reason",
+    noInsights: "No insights yet (scored after the first interactions).", logVisit: "Log a visit", planFollowUp: "Plan a follow-up",
+    purpose: "Purpose", due: "Due", channel: "Channel", subject: "Subject", summary: "Summary", occurred: "When", agent: "By",
+    recency: "Recency", frequency: "Frequency", monetary: "Monetary", label: "Label", score: "Score", transition: "Move to stage",
+    created: "Customer created", address: "City", jobTitle: "Job title",
+  },
+  myDay: {
+    title: "My day", overdue: "Overdue", today: "Today", upcoming: "Upcoming", empty: "Nothing here.",
+    complete: "Log visit", tomorrow: "+1 day", nextWeek: "+1 week", completed: "Visit logged", customer: "Customer",
+    visitNote: "What happened", atRisk: "At-risk customers of mine",
+  },
+  desk: {
+    title: "Service desk", queues: "Queues", allQueues: "All queues", tickets: "Tickets", subject: "Subject", status: "Status",
+    priority: "Priority", assignee: "Assignee", sla: "SLA (resolution)", breached: "Breached", comments: "Comments",
+    internal: "Internal note", public: "Reply to customer", addComment: "Add comment", visibility: "Visibility",
+    transition: "Change status", rootCause: "Root cause", resolutionSummary: "Resolution summary", resolve: "Resolve",
+    open: "Open", pending: "Waiting for customer", close: "Close", history: "History", firstResponse: "First response",
+    openOnly: "Open tickets only", type: "Type", created: "Opened", paused: "Paused", met: "Met",
+  },
+  analysis: {
+    title: "Analysis", journey: "Journey map", funnel: "Lifecycle funnel", pareto: "Pareto and ABC", rfm: "RFM grid",
+    cohorts: "Cohort retention", kpis: "Service KPIs", stage: "Stage", touchpoint: "Touchpoint", interactions: "Interactions",
+    customers: "Customers", conversion: "Conversion", satisfaction: "Avg. satisfaction", complaints: "Complaints",
+    entered: "Entered", converted: "Converted", dropped: "Dropped", customerShare: "Customers (%)", revenueShare: "Revenue (%)",
+    tier: "Tier", revenue: "Revenue", recency: "Recency", frequency: "Frequency", avgMonetary: "Avg. monetary",
+    cohort: "Cohort", month: "Month {{n}}", bucket: "Period", queue: "Queue", opened: "Opened", resolved: "Resolved",
+    slaCompliance: "SLA compliance", csat: "CSAT", nps: "NPS", table: "Table", empty: "No data in this period.",
+    period: "Period", days: "Last {{n}} days", metric: "Cell shows",
+  },
+  enums: {
+    stage: { PROSPECT: "Prospect", FIRST_PURCHASE: "First purchase", REPEAT: "Repeat", LOYAL: "Loyal", AT_RISK: "At risk", CHURNED: "Churned", UNSPECIFIED: "—" },
+    tier: { A: "A (high)", B: "B (medium)", C: "C (low)", UNSPECIFIED: "—" },
+    status: { NEW: "New", OPEN: "Open", PENDING_CUSTOMER: "Waiting for customer", RESOLVED: "Resolved", CLOSED: "Closed", UNSPECIFIED: "—" },
+    priority: { LOW: "Low", NORMAL: "Normal", HIGH: "High", URGENT: "Urgent", UNSPECIFIED: "—" },
+    channel: { PHONE: "Phone", EMAIL: "E-mail", MEETING: "Meeting", SOCIAL_MEDIA: "Social media", CHAT: "Chat", SMS: "SMS", WEBSITE: "Website", EVENT: "Event", OTHER: "Other", HOTLINE: "Hotline", ONLINE_CHAT: "Online chat", WEB_FORM: "Web form", IN_PERSON: "In person", UNSPECIFIED: "—" },
+    followUpState: { PLANNED: "Planned", COMPLETED: "Completed", MISSED: "Missed", CANCELLED: "Cancelled", UNSPECIFIED: "—" },
+  },
+};
+export type Messages = typeof en;

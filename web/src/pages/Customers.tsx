@@ -1,0 +1,188 @@
+import { useState } from "react";
+import { Link, useNavigate } from "react-router";
+import { keepPreviousData, useMutation, useQuery } from "@tanstack/react-query";
+import { useTranslation } from "react-i18next";
+import { api, idOf, requestId, unwrap, type Customer } from "../api/client";
+import { DataTable, type Column } from "../components/DataTable";
+import { ErrorBanner } from "../components/ErrorBanner";
+import { Pager } from "../components/Pager";
+import { Badge } from "../components/Enum";
+import { buildFilter, builderFields, combineFilters, type FilterClause } from "../lib/filter";
+import { formatDate, formatNumber } from "../lib/format";
+import { canWrite, useSession } from "../auth/session";
+
+const ops: FilterClause["op"][] = ["=", "!=", ":", ">", ">=", "<", "<="];
+
+export function Customers() {
+  const { t, i18n } = useTranslation();
+  const session = useSession();
+  const [clauses, setClauses] = useState<FilterClause[]>([{ field: "lifecycle_stage", op: "=", value: "" }]);
+  const [raw, setRaw] = useState("");
+  const [applied, setApplied] = useState("");
+  const [query, setQuery] = useState("");
+  const [search, setSearch] = useState("");
+  const [tokens, setTokens] = useState<string[]>([]);
+  const [builderError, setBuilderError] = useState<unknown>(null);
+  const pageToken = tokens[tokens.length - 1];
+
+  const list = useQuery({
+    queryKey: ["customers", applied, search, pageToken],
+    placeholderData: keepPreviousData,
+    queryFn: async () => {
+      if (search) {
+        const r = await unwrap(api.GET("/v1/customers:search", { params: { query: { query: search, pageSize: 25, pageToken } } }));
+        return { customers: r.customers ?? [], next: r.nextPageToken };
+      }
+      const r = await unwrap(api.GET("/v1/customers", { params: { query: { filter: applied || undefined, pageSize: 25, pageToken } } }));
+      return { customers: r.customers ?? [], next: r.nextPageToken };
+    },
+  });
+
+  function apply(e: React.FormEvent) {
+    e.preventDefault();
+    setBuilderError(null);
+    try {
+      setApplied(combineFilters(buildFilter(clauses), raw));
+      setSearch("");
+      setTokens([]);
+    } catch (err) {
+      setBuilderError(err);
+    }
+  }
+
+  const loc = i18n.language;
+  const columns: Column<Customer>[] = [
+    { id: "name", header: t("customers.displayName"), value: (c) => c.displayName ?? "", render: (c) => <Link to={`/customers/${idOf(c.name)}`}>{c.displayName}</Link> },
+    { id: "company", header: t("customers.company"), value: (c) => c.company ?? "" },
+    { id: "email", header: t("customers.email"), value: (c) => c.emails?.[0] ?? "" },
+    { id: "stage", header: t("customers.stage"), value: (c) => c.lifecycleStage ?? "", render: (c) => <Badge group="stage" value={c.lifecycleStage} /> },
+    { id: "tier", header: t("customers.tier"), value: (c) => c.valueTier ?? "", render: (c) => <Badge group="tier" value={c.valueTier} /> },
+    { id: "manager", header: t("customers.manager"), value: (c) => c.accountManager ?? "" },
+    { id: "points", header: t("customers.points"), value: (c) => formatNumber(c.loyaltyPoints, loc) },
+    { id: "created", header: t("customers.created"), value: (c) => formatDate(c.createTime, loc) },
+  ];
+
+  return (
+    <section>
+      <div className="row">
+        <h1>{t("customers.title")}</h1>
+        <span className="spacer" />
+        {canWrite(session) && <NewCustomer />}
+      </div>
+      <form
+        role="search"
+        className="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setSearch(query.trim());
+          setTokens([]);
+        }}
+      >
+        <input type="search" aria-label={t("common.search")} placeholder={t("customers.searchPlaceholder")} value={query} onChange={(e) => setQuery(e.target.value)} className="grow" />
+        <button type="submit">{t("common.search")}</button>
+      </form>
+      <form onSubmit={apply} className="card filter">
+        <fieldset>
+          <legend>{t("customers.builder")}</legend>
+          {clauses.map((c, i) => (
+            <div className="row" key={i}>
+              <select aria-label={t("customers.field")} value={c.field} onChange={(e) => setClauses(clauses.map((x, j) => (j === i ? { ...x, field: e.target.value } : x)))}>
+                {Object.keys(builderFields).map((f) => (
+                  <option key={f}>{f}</option>
+                ))}
+              </select>
+              <select aria-label={t("customers.operator")} value={c.op} onChange={(e) => setClauses(clauses.map((x, j) => (j === i ? { ...x, op: e.target.value as FilterClause["op"] } : x)))}>
+                {ops.map((o) => (
+                  <option key={o}>{o}</option>
+                ))}
+              </select>
+              <input aria-label={t("customers.value")} value={c.value} onChange={(e) => setClauses(clauses.map((x, j) => (j === i ? { ...x, value: e.target.value } : x)))} />
+              <button type="button" className="secondary small" onClick={() => setClauses(clauses.filter((_, j) => j !== i))}>
+                {t("common.remove")}
+              </button>
+            </div>
+          ))}
+          <button type="button" className="secondary small" onClick={() => setClauses([...clauses, { field: "tags", op: ":", value: "" }])}>
+            {t("common.add")}
+          </button>
+        </fieldset>
+        <label>
+          {t("customers.filter")}
+          <input name="filter" className="mono" value={raw} placeholder={t("customers.filterHint")} onChange={(e) => setRaw(e.target.value)} />
+        </label>
+        <div className="row">
+          <button type="submit">{t("common.apply")}</button>
+          {applied && <code data-testid="applied-filter">{applied}</code>}
+        </div>
+        <ErrorBanner error={builderError} />
+      </form>
+      <ErrorBanner error={list.error} />
+      {list.isPending ? <p>{t("common.loading")}</p> : <DataTable rows={list.data?.customers ?? []} columns={columns} csvName="customers.csv" rowKey={(c) => c.name ?? ""} testId="customers" />}
+      <Pager tokens={tokens} next={list.data?.next} onChange={setTokens} />
+    </section>
+  );
+}
+
+function NewCustomer() {
+  const { t } = useTranslation();
+  const navigate = useNavigate();
+  const [open, setOpen] = useState(false);
+  const [form, setForm] = useState({ displayName: "", email: "", phone: "", company: "" });
+  const create = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.POST("/v1/customers", {
+          params: { query: { requestId: requestId() } },
+          body: {
+            displayName: form.displayName,
+            emails: form.email ? [form.email] : [],
+            phones: form.phone ? [form.phone] : [],
+            company: form.company,
+          },
+        }),
+      ),
+    onSuccess: (c) => navigate(`/customers/${idOf(c.name)}`),
+  });
+  if (!open)
+    return (
+      <button type="button" onClick={() => setOpen(true)}>
+        {t("customers.newCustomer")}
+      </button>
+    );
+  return (
+    <form
+      className="card"
+      aria-label={t("customers.newCustomer")}
+      onSubmit={(e) => {
+        e.preventDefault();
+        create.mutate();
+      }}
+    >
+      <label>
+        {t("customers.displayName")}
+        <input name="displayName" required value={form.displayName} onChange={(e) => setForm({ ...form, displayName: e.target.value })} autoFocus />
+      </label>
+      <label>
+        {t("customers.email")}
+        <input name="email" type="email" value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} />
+      </label>
+      <label>
+        {t("customers.phone")}
+        <input name="phone" value={form.phone} onChange={(e) => setForm({ ...form, phone: e.target.value })} />
+      </label>
+      <label>
+        {t("customers.company")}
+        <input name="company" value={form.company} onChange={(e) => setForm({ ...form, company: e.target.value })} />
+      </label>
+      <div className="row">
+        <button type="submit" disabled={create.isPending}>
+          {t("common.create")}
+        </button>
+        <button type="button" className="secondary" onClick={() => setOpen(false)}>
+          {t("common.cancel")}
+        </button>
+      </div>
+      <ErrorBanner error={create.error} />
+    </form>
+  );
+}
