@@ -15,7 +15,8 @@ import (
 // TestConsoleInBrowser drives the web console in headless Chromium
 // (web/e2e/console.test.mjs, playwright-core) against a suite holding the demo
 // data: sign-in, creating and editing a customer, logging a follow-up
-// visit, resolving a ticket and the journey map in both languages, with
+// visit, resolving a ticket, the journey map in both languages and
+// signing in with OpenID Connect (newOIDCProvider), with
 // screenshots in web/e2e/artifacts. It needs Chromium and web/node_modules,
 // which `make test-browser` installs as a fresh machine would; plain
 // `go test` skips it unless KEHU_BROWSER_TESTS=1.
@@ -31,7 +32,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	if kehuctl == "" {
 		kehuctl = filepath.Join(root, ".state", "bin", "kehuctl")
 	}
-	s := e2e.Start(t, e2e.Options{})
+	idp := newOIDCProvider(t)
+	s := e2e.Start(t, e2e.Options{OIDCIssuer: idp.URL()})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
@@ -49,5 +51,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	browser.Stdout, browser.Stderr = os.Stdout, os.Stderr
 	if err := browser.Run(); err != nil {
 		t.Fatalf("browser scenarios failed (screenshots in web/e2e/artifacts): %v", err)
+	}
+	if idp.Issued() != 1 {
+		t.Errorf("the identity provider issued %d tokens, want 1 (the OIDC sign-in)", idp.Issued())
 	}
 }

@@ -80,6 +80,8 @@ type Options struct {
 	// WebhookRetryPeriod is how long webhook deliveries are retried
 	// (default 30 s).
 	WebhookRetryPeriod time.Duration
+	// OIDCIssuer is the identity provider the web console signs in with.
+	OIDCIssuer string
 }
 
 // Split reports whether the suite's services reach one another over
@@ -188,6 +190,7 @@ func Start(t testing.TB, opts Options) *Suite {
 		ShutdownTimeout: 5 * time.Second,
 		// The console's development sign-in, as under kehuctl dev.
 		Environment: "development", JWTSecret: testkit.Secret, JWTIssuer: "kehu", JWTAudience: "kehu", DevTokenTTL: time.Hour,
+		OIDCIssuer: opts.OIDCIssuer, OIDCClientID: "kehu-console",
 	}
 	gateway, err := gatewayapp.New(ctx, gatewayCfg, logger)
 	if err != nil {

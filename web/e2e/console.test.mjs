@@ -70,7 +70,7 @@ scenario("sign-in with the development page, in Chinese", async () => {
   await page.getByRole("heading", { name: "登录", exact: true }).waitFor();
   await page.locator('input[name="subject"]').fill("alice");
   await page.locator('select[name="role"]').selectOption("manager");
-  await page.getByRole("button", { name: "登录" }).click();
+  await page.getByRole("button", { name: "登录", exact: true }).click();
   await page.getByRole("link", { name: "我的一天" }).waitFor();
   await page.getByText("当前用户 alice").waitFor();
   await shot("01-signed-in");
@@ -137,7 +137,7 @@ scenario("plan a follow-up, then log the visit from My day", async () => {
   await page.goto(origin + customerPath); // a deep link: signs in again
   await page.locator('input[name="subject"]').fill("alice");
   await page.locator('select[name="role"]').selectOption("manager");
-  await page.getByRole("button", { name: "登录" }).click();
+  await page.getByRole("button", { name: "登录", exact: true }).click();
   await page.getByTestId("timeline").getByText("客户对新品满意，计划下月复购").waitFor();
   await page.getByTestId("followups").getByText("已完成").waitFor();
 });
@@ -196,4 +196,22 @@ scenario("journey map in Chinese and in English", async () => {
   await page.keyboard.press("ArrowRight");
   await page.getByRole("heading", { name: "Lifecycle funnel" }).waitFor();
   assert.deepEqual(problems, [], "no errors or CSP violations in the page");
+});
+
+scenario("sign-in with the identity provider (authorization code + PKCE)", async () => {
+  const oidc = await context.browser().newContext({ locale: "zh-CN", viewport: { width: 1280, height: 900 } });
+  const p = await oidc.newPage();
+  try {
+    await p.goto(base);
+    await p.getByRole("button", { name: "通过身份提供方登录" }).click();
+    // The provider sends the browser back with a code; the console trades it.
+    await p.getByText("当前用户 oidc-user").waitFor();
+    assert.equal(new URL(p.url()).search, "", "the code is left in the address bar");
+    await p.getByRole("link", { name: "客户", exact: true }).click();
+    await p.getByTestId("customers").locator("tbody tr").first().waitFor();
+    const stored = await p.evaluate(() => localStorage.length + sessionStorage.length + document.cookie.length);
+    assert.equal(stored, 0, "the PKCE verifier or a token is left in storage");
+  } finally {
+    await oidc.close();
+  }
 });

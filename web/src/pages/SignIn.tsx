@@ -1,10 +1,14 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { signIn } from "../auth/session";
 import { toApiError } from "../api/client";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { languages } from "../i18n";
+import { beginSignIn, completeSignIn } from "../auth/oidc";
+
+/** Where the identity provider sends the browser back: the console itself. */
+const redirectUri = () => `${window.location.origin}/console/`;
 
 interface ConsoleConfig {
   devSignIn: boolean;
@@ -22,6 +26,21 @@ export function SignIn() {
   const [subject, setSubject] = useState("alice");
   const [role, setRole] = useState<string>("manager");
   const [error, setError] = useState<unknown>(null);
+  const oidc = config.data?.oidc.issuer ? config.data.oidc : null;
+
+  // Back from the identity provider: trade the code for a token, then
+  // drop the code from the address bar.
+  useEffect(() => {
+    if (!oidc) return;
+    const here = new URL(window.location.href);
+    completeSignIn(oidc, redirectUri(), here)
+      .then((s) => {
+        if (!s) return;
+        window.history.replaceState(null, "", "/console/");
+        signIn(s);
+      })
+      .catch(setError);
+  }, [oidc]);
 
   async function submit(e: React.FormEvent) {
     e.preventDefault();
@@ -72,8 +91,16 @@ export function SignIn() {
           <ErrorBanner error={error} />
         </form>
       )}
-      {config.data && !config.data.devSignIn && !config.data.oidc.issuer && <p className="error">{t("signIn.none")}</p>}
-      {config.data?.oidc.issuer && !config.data.devSignIn && <p className="muted">{t("signIn.oidc")}: {config.data.oidc.issuer}</p>}
+      {oidc && (
+        <div className="card">
+          <button type="button" onClick={() => beginSignIn(oidc, redirectUri()).catch(setError)}>
+            {t("signIn.oidc")}
+          </button>
+          <p className="muted">{oidc.issuer}</p>
+          {!config.data?.devSignIn && <ErrorBanner error={error} />}
+        </div>
+      )}
+      {config.data && !config.data.devSignIn && !oidc && <p className="error">{t("signIn.none")}</p>}
     </main>
   );
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -42,14 +43,33 @@ type Options struct {
 }
 
 // securityHeaders are set on every console response. The policy allows no
-// inline script, no framing and no third-party origin at all; styles may
-// be set through the DOM (charts position their tooltips that way).
-var securityHeaders = map[string]string{
-	"Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
-		"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-	"X-Content-Type-Options": "nosniff",
-	"X-Frame-Options":        "DENY",
-	"Referrer-Policy":        "no-referrer",
+// inline script, no framing and no third-party origin but the identity
+// provider's, which the app calls for discovery and the token (connectTo);
+// styles may be set through the DOM (charts position their tooltips so).
+func securityHeaders(connectTo string) map[string]string {
+	connect := "'self'"
+	if connectTo != "" {
+		connect += " " + connectTo
+	}
+	return map[string]string{
+		"Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+			"connect-src " + connect + "; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+		"X-Content-Type-Options": "nosniff",
+		"X-Frame-Options":        "DENY",
+		"Referrer-Policy":        "no-referrer",
+	}
+}
+
+// origin is the scheme and host of an issuer URL, as a CSP source.
+func origin(issuer string) (string, error) {
+	if issuer == "" {
+		return "", nil
+	}
+	u, err := url.Parse(issuer)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", fmt.Errorf("console: KEHU_OIDC_ISSUER %q is not an http(s) URL", issuer)
+	}
+	return u.Scheme + "://" + u.Host, nil
 }
 
 // Handler serves everything under Prefix.
@@ -61,6 +81,10 @@ func Handler(opts Options) (http.Handler, error) {
 	index, err := fs.ReadFile(files, "index.html")
 	if err != nil {
 		return nil, fmt.Errorf("console: the embedded bundle has no index.html (run make web): %w", err)
+	}
+	idp, err := origin(opts.OIDCIssuer)
+	if err != nil {
+		return nil, err
 	}
 	config, err := json.Marshal(publicConfig{
 		DevSignIn: opts.DevSigner != nil,
@@ -97,12 +121,12 @@ func Handler(opts Options) (http.Handler, error) {
 		w.Header().Set("Cache-Control", "no-cache")
 		http.ServeContent(w, r, "index.html", time.Time{}, bytes.NewReader(index))
 	})
-	return withSecurityHeaders(mux), nil
+	return withSecurityHeaders(mux, securityHeaders(idp)), nil
 }
 
-func withSecurityHeaders(next http.Handler) http.Handler {
+func withSecurityHeaders(next http.Handler, headers map[string]string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for k, v := range securityHeaders {
+		for k, v := range headers {
 			w.Header().Set(k, v)
 		}
 		next.ServeHTTP(w, r)

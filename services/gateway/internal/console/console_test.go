@@ -132,3 +132,20 @@ func TestDevSignInIssuesATokenTheServicesAccept(t *testing.T) {
 		}
 	}
 }
+
+func TestTheIdentityProviderIsTheOnlyOtherOriginTheAppMayCall(t *testing.T) {
+	t.Parallel()
+	opts := Options{OIDCIssuer: "https://idp.example.cn/realms/kehu", OIDCClientID: "kehu-console"}
+	res := serve(t, opts, "GET", "/console/", "", "")
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self' https://idp.example.cn;") {
+		t.Errorf("CSP %q does not let the app reach the identity provider", csp)
+	}
+	var cfg publicConfig
+	_ = json.NewDecoder(serve(t, opts, "GET", "/console/config.json", "", "").Body).Decode(&cfg)
+	if cfg.OIDC.Issuer != opts.OIDCIssuer || cfg.OIDC.ClientID != "kehu-console" || cfg.DevSignIn {
+		t.Errorf("config.json: %+v", cfg)
+	}
+	if _, err := Handler(Options{OIDCIssuer: "javascript:alert(1)"}); err == nil {
+		t.Error("an issuer that is no http(s) URL is accepted")
+	}
+}
