@@ -215,3 +215,24 @@ scenario("sign-in with the identity provider (authorization code + PKCE)", async
     await oidc.close();
   }
 });
+
+scenario("filter customers, export and assign every match", async () => {
+  await page.getByTestId("language").selectOption("zh-CN");
+  await page.getByRole("link", { name: "客户", exact: true }).click();
+  await page.locator('input[name="filter"]').fill('tags:"vip"');
+  await page.getByRole("button", { name: "应用" }).click();
+  await page.getByTestId("applied-filter").filter({ hasText: 'tags:"vip"' }).waitFor();
+  await page.getByTestId("customers").getByRole("link", { name: "黄磊" }).waitFor();
+  const rows = await page.getByTestId("customers").locator("tbody tr").count();
+
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "导出全部匹配客户（CSV）" }).click()]);
+  const { readFile } = await import("node:fs/promises");
+  const csv = await readFile(await download.path(), "utf8");
+  assert.match(csv, /黄磊/);
+  assert.equal(csv.trim().split("\r\n").length, rows + 1, "the export holds the header and every match");
+
+  await page.locator('input[name="assignTo"]').fill("alice");
+  await page.getByRole("button", { name: "全部分配" }).click();
+  await page.getByTestId("assigned").filter({ hasText: `已分配 ${rows} 位客户` }).waitFor();
+  await page.getByTestId("customers").locator("tbody tr").filter({ hasText: "黄磊" }).filter({ hasText: "alice" }).waitFor();
+});

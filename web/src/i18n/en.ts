@@ -19,6 +19,8 @@ export const en = {
     displayName: "Name", company: "Company", email: "E-mail", phone: "Phone", stage: "Stage", tier: "Value tier",
     manager: "Account manager", points: "Points", created: "Created", city: "City", tags: "Tags", kind: "Kind",
     field: "Field", operator: "Operator", value: "Value",
+    exportAll: "Export all matching (CSV)", exported: "{{count}} exported", assignTo: "Account manager (user id)",
+    assignAll: "Assign all matching", assigned: "{{count}} assigned",
   },
   customer: {
     profile: "Profile", edit: "Edit profile", conflict: "Someone else changed this customer since you opened it. Reload to see their changes, then edit again.",

@@ -21,6 +21,8 @@ export const zhCN: Messages = {
     displayName: "姓名", company: "公司", email: "邮箱", phone: "电话", stage: "阶段", tier: "价值等级",
     manager: "客户经理", points: "积分", created: "创建时间", city: "城市", tags: "标签", kind: "类型",
     field: "字段", operator: "运算符", value: "值",
+    exportAll: "导出全部匹配客户（CSV）", exported: "已导出 {{count}} 条", assignTo: "客户经理（用户 ID）",
+    assignAll: "全部分配", assigned: "已分配 {{count}} 位客户",
   },
   customer: {
     profile: "基本资料", edit: "编辑资料", conflict: "在你打开之后，其他人已修改了该客户。请重新加载查看其修改，然后再编辑。",

@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { Link, useNavigate } from "react-router";
-import { keepPreviousData, useMutation, useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { api, idOf, requestId, unwrap, type Customer } from "../api/client";
 import { DataTable, type Column } from "../components/DataTable";
@@ -9,6 +9,8 @@ import { Pager } from "../components/Pager";
 import { Badge } from "../components/Enum";
 import { buildFilter, builderFields, combineFilters, type FilterClause } from "../lib/filter";
 import { formatDate, formatNumber } from "../lib/format";
+import { downloadCSV } from "../lib/csv";
+import { parseStream } from "../lib/stream";
 import { canWrite, useSession } from "../auth/session";
 
 const ops: FilterClause["op"][] = ["=", "!=", ":", ">", ">=", "<", "<="];
@@ -116,6 +118,7 @@ export function Customers() {
         </div>
         <ErrorBanner error={builderError} />
       </form>
+      {!search && <BulkActions filter={applied} columns={columns} />}
       <ErrorBanner error={list.error} />
       {list.isPending ? <p>{t("common.loading")}</p> : <DataTable rows={list.data?.customers ?? []} columns={columns} csvName="customers.csv" rowKey={(c) => c.name ?? ""} testId="customers" />}
       <Pager tokens={tokens} next={list.data?.next} onChange={setTokens} />
@@ -184,5 +187,50 @@ function NewCustomer() {
       </div>
       <ErrorBanner error={create.error} />
     </form>
+  );
+}
+
+/** Export and assignment of every customer the applied filter matches, not just the page. */
+function BulkActions({ filter, columns }: { filter: string; columns: Column<Customer>[] }) {
+  const { t } = useTranslation();
+  const session = useSession();
+  const qc = useQueryClient();
+  const [manager, setManager] = useState("");
+  const exportAll = useMutation({
+    mutationFn: async () => {
+      const { data, response } = await api.GET("/v1/customers:export", { params: { query: { filter: filter || undefined } }, parseAs: "text" });
+      const customers = parseStream<{ customers?: Customer[] }>(data ?? "", response.status).flatMap((c) => c.customers ?? []);
+      downloadCSV("customers-all.csv", columns.map((c) => c.header), customers.map((r) => columns.map((c) => c.value(r))));
+      return customers.length;
+    },
+  });
+  const assign = useMutation({
+    mutationFn: () => unwrap(api.POST("/v1/customers:batchAssignAccountManager", { body: { filter, accountManager: manager.trim(), requestId: requestId() } })),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: ["customers"] }),
+  });
+  const mayAssign = !!session && session.roles.some((r) => r === "admin" || r === "manager");
+  return (
+    <div className="row">
+      <button type="button" className="secondary small" onClick={() => exportAll.mutate()} disabled={exportAll.isPending}>
+        {t("customers.exportAll")}
+      </button>
+      {exportAll.data !== undefined && <span className="muted">{t("customers.exported", { count: exportAll.data })}</span>}
+      {mayAssign && filter && (
+        <form
+          className="row"
+          onSubmit={(e) => {
+            e.preventDefault();
+            assign.mutate();
+          }}
+        >
+          <input name="assignTo" aria-label={t("customers.assignTo")} placeholder={t("customers.assignTo")} value={manager} onChange={(e) => setManager(e.target.value)} />
+          <button type="submit" className="small" disabled={assign.isPending}>
+            {t("customers.assignAll")}
+          </button>
+          {assign.data && <span data-testid="assigned">{t("customers.assigned", { count: Number(assign.data.assignedCount ?? 0) })}</span>}
+        </form>
+      )}
+      <ErrorBanner error={exportAll.error ?? assign.error} />
+    </div>
   );
 }

@@ -37,7 +37,12 @@ func etagOf(m protoreflect.Message) string {
 }
 
 // setETag copies a response's etag into the ETag header (RFC 9110 quoted).
+// A streamed answer has no one message (grpc-gateway passes nil before the
+// first), so no ETag.
 func setETag(_ context.Context, w http.ResponseWriter, m proto.Message) error {
+	if m == nil {
+		return nil
+	}
 	if e := etagOf(m.ProtoReflect()); e != "" {
 		w.Header().Set("ETag", `"`+e+`"`)
 	}
