@@ -189,6 +189,9 @@ scenario("journey map in Chinese and in English", async () => {
   await page.getByRole("heading", { name: "Journey map" }).waitFor();
   await page.getByRole("link", { name: "My day" }).waitFor();
   await page.getByTestId("journey-table").getByRole("columnheader", { name: "Touchpoint" }).waitFor();
+  // The cells are relabelled too, not only the headers.
+  await page.getByTestId("journey-table").getByRole("cell", { name: "Prospect", exact: true }).first().waitFor();
+  assert.equal(await page.getByTestId("journey-table").getByRole("cell", { name: "潜在客户" }).count(), 0, "Chinese stage names left in the English table");
   await shot("journey-map-en");
 
   // Keyboard: the tabs move with the arrow keys.

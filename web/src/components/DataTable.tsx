@@ -28,7 +28,9 @@ export function DataTable<T>({ rows, columns, caption, csvName, rowKey, testId }
     id: c.id,
     header: c.header,
     accessorFn: (row) => c.value(row),
-    cell: (ctx) => (c.render ? c.render(ctx.row.original) : String(ctx.getValue() ?? "")),
+    // From the row itself, not ctx.getValue(): the table caches accessor
+    // values per row, and a label must follow a change of language.
+    cell: (ctx) => (c.render ? c.render(ctx.row.original) : String(c.value(ctx.row.original) ?? "")),
   }));
   const table = useReactTable({
     data: rows,
