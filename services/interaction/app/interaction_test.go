@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -656,4 +657,55 @@ func TestStreamEvents(t *testing.T) {
 		_, err = st.Recv()
 	}
 	testkit.WantCode(t, err, codes.InvalidArgument, "", "after_sequence")
+}
+
+// TestCustomerSnapshotsApplyPerBatch: a batch's snapshots are written in
+// one statement up to the next event that does more, so that event's
+// effect lands on the state before it; of several snapshots of one
+// customer the latest wins; replays and older snapshots change nothing.
+func TestCustomerSnapshotsApplyPerBatch(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	ctx := context.Background()
+	from, err := e.app.svc.CustomerCursor(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from += 1000 // past anything the follower may still apply
+	x, y := "0193a9a0-0000-7000-8000-00000000000a", "0193a9a0-0000-7000-8000-00000000000b"
+	snap := func(id, name string, tags ...string) *customerref.Snapshot {
+		return &customerref.Snapshot{ID: id, DisplayName: name, Kind: "PERSON", Stage: "PROSPECT", Tags: tags}
+	}
+	batch := []customerref.Event{
+		{Sequence: from + 1, Type: customerref.EventCreated, CustomerID: x, Snapshot: snap(x, "X one", "vip")},
+		{Sequence: from + 2, Type: "customer.updated", CustomerID: x, Snapshot: snap(x, "X two", "vip", "export")},
+		{Sequence: from + 3, Type: customerref.EventStageChanged, CustomerID: x, Stage: "REPEAT"},
+		{Sequence: from + 4, Type: customerref.EventCreated, CustomerID: y, Snapshot: snap(y, "Y one")},
+		{Sequence: from + 5, Type: "customer.updated", CustomerID: y, Snapshot: snap(y, "Y two")},
+	}
+	check := func(when string) {
+		t.Helper()
+		for id, want := range map[string]string{x: "X two|REPEAT|{vip,export}|" + fmt.Sprint(from+3), y: "Y two|PROSPECT|{}|" + fmt.Sprint(from+5)} {
+			var got string
+			if err := e.app.Pool.QueryRow(ctx, `SELECT display_name || '|' || lifecycle_stage || '|' || tags::text || '|' || event_sequence
+				FROM customers WHERE id = $1`, id).Scan(&got); err != nil || got != want {
+				t.Errorf("%s: customer %s is %q, want %q (%v)", when, id, got, want, err)
+			}
+		}
+	}
+	if err := e.app.svc.ApplyCustomerEvents(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	check("after the batch")
+	if err := e.app.svc.ApplyCustomerEvents(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	check("after a replay")
+	if _, err := e.app.Pool.Exec(ctx, `UPDATE consumer_cursors SET sequence = $1 WHERE stream = 'customer'`, from); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.app.svc.ApplyCustomerEvents(ctx, batch[:1]); err != nil {
+		t.Fatal(err)
+	}
+	check("after an older snapshot")
 }

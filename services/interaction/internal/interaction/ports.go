@@ -72,7 +72,9 @@ type Tx interface {
 	GenerateCare(ctx context.Context, rule *CareRule, from, to time.Time, loc *time.Location, now time.Time, limit int) ([]*FollowUp, error)
 
 	// Customer projection, fed by the customer service's events.
-	UpsertCustomer(ctx context.Context, c CustomerSnapshot, sequence int64) error
+	// UpsertCustomers records snapshots (each with its event's sequence);
+	// one older than what is recorded changes nothing.
+	UpsertCustomers(ctx context.Context, cs []CustomerAt) error
 	SetCustomerStage(ctx context.Context, customerID, stage string, sequence int64) error
 	// MoveCustomerRecords re-parents interactions and follow-ups of merged
 	// customers to the survivor, remembering where each came from; sequence

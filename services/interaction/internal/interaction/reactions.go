@@ -40,16 +40,54 @@ func (s *Service) CustomerCursor(ctx context.Context) (int64, error) {
 //     event payloads.
 func (s *Service) ApplyCustomerEvents(ctx context.Context, events []CustomerEvent) error {
 	return s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		return customerref.ApplyNew(ctx, tx, CustomerStream, events, applyCustomerEvent)
+		// Snapshots are written together, up to the next event that does
+		// more than carry one (whose effects must follow them).
+		var snapshots []CustomerAt
+		flush := func() error {
+			if len(snapshots) == 0 {
+				return nil
+			}
+			err := tx.UpsertCustomers(ctx, snapshots)
+			snapshots = snapshots[:0]
+			return err
+		}
+		err := customerref.ApplyNew(ctx, tx, CustomerStream, events, func(ctx context.Context, tx Tx, e CustomerEvent) error {
+			if e.Snapshot != nil {
+				snapshots = append(snapshots, CustomerAt{CustomerSnapshot: *e.Snapshot, Sequence: e.Sequence})
+			}
+			if !hasEffects(e) {
+				return nil
+			}
+			if err := flush(); err != nil {
+				return err
+			}
+			return applyCustomerEvent(ctx, tx, e)
+		})
+		if err != nil {
+			return err
+		}
+		return flush()
 	})
 }
 
-func applyCustomerEvent(ctx context.Context, tx Tx, e CustomerEvent) error {
-	if e.Snapshot != nil {
-		if err := tx.UpsertCustomer(ctx, *e.Snapshot, e.Sequence); err != nil {
-			return err
-		}
+// CustomerAt is a customer snapshot with the sequence of the event that
+// carried it.
+type CustomerAt struct {
+	CustomerSnapshot
+	Sequence int64
+}
+
+// hasEffects reports whether an event does more than carry a snapshot.
+func hasEffects(e CustomerEvent) bool {
+	switch e.Type {
+	case CustomerStageChanged, CustomerMerged, CustomerUnmerged, CustomerPurged:
+		return true
 	}
+	return false
+}
+
+// applyCustomerEvent applies what an event does beyond its snapshot.
+func applyCustomerEvent(ctx context.Context, tx Tx, e CustomerEvent) error {
 	switch e.Type {
 	case CustomerStageChanged:
 		if e.Stage != "" {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -267,26 +268,55 @@ func (t *tx) GenerateCare(ctx context.Context, r *interaction.CareRule, from, to
 	return pg.Collect(rows, err, scanFollowUp)
 }
 
-// UpsertCustomer records the latest state of a customer (of a birthday
-// only the month and day); an event older
-// than what is stored (redelivery) changes nothing.
-func (t *tx) UpsertCustomer(ctx context.Context, c interaction.CustomerSnapshot, seq int64) error {
-	var since *time.Time
-	if !c.Since.IsZero() {
-		since = &c.Since
+// UpsertCustomers records the latest state of customers (of a birthday
+// only the month and day), in one statement; a snapshot older than what is stored (redelivery) changes
+// nothing. A statement may write a row once: of several snapshots of one
+// customer only the latest is written.
+func (t *tx) UpsertCustomers(ctx context.Context, cs []interaction.CustomerAt) error {
+	latest := make(map[string]int, len(cs))
+	for i, c := range cs {
+		if j, ok := latest[c.ID]; !ok || cs[j].Sequence < c.Sequence {
+			latest[c.ID] = i
+		}
+	}
+	var (
+		ids, names, kinds, sources, stages, tiers, managers, tags, birthdays, merged []string
+		since                                                                        []*time.Time
+		deleted                                                                      []bool
+		seqs                                                                         []int64
+	)
+	for i, c := range cs {
+		if latest[c.ID] != i {
+			continue
+		}
+		tagsJSON, err := json.Marshal(pg.NonNil(c.Tags))
+		if err != nil {
+			return err
+		}
+		var at *time.Time
+		if !c.Since.IsZero() {
+			at = &c.Since
+		}
+		ids, names, kinds, sources = append(ids, c.ID), append(names, c.DisplayName), append(kinds, c.Kind), append(sources, c.Source)
+		stages, tiers, managers = append(stages, c.Stage), append(tiers, c.ValueTier), append(managers, c.AccountManager)
+		tags, birthdays, since = append(tags, string(tagsJSON)), append(birthdays, monthDay(c.Birthday)), append(since, at)
+		deleted, merged, seqs = append(deleted, c.Deleted), append(merged, c.MergedInto), append(seqs, c.Sequence)
 	}
 	_, err := t.tx.Exec(ctx, `
 		INSERT INTO customers (id, display_name, kind, source, lifecycle_stage, value_tier, account_manager, tags,
 			birthday, customer_since, deleted, merged_into, event_sequence)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		SELECT id, display_name, kind, source, stage, tier, manager, ARRAY(SELECT jsonb_array_elements_text(tags)),
+			birthday, since, deleted, NULLIF(merged_into, '')::uuid, seq
+		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[],
+			$9::text[], $10::timestamptz[], $11::bool[], $12::text[], $13::bigint[])
+			AS u(id, display_name, kind, source, stage, tier, manager, tags, birthday, since, deleted, merged_into, seq)
 		ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, kind = excluded.kind,
 			source = excluded.source, lifecycle_stage = excluded.lifecycle_stage, value_tier = excluded.value_tier,
 			account_manager = excluded.account_manager, tags = excluded.tags, birthday = excluded.birthday,
 			customer_since = excluded.customer_since, deleted = excluded.deleted,
 			merged_into = coalesce(excluded.merged_into, customers.merged_into), event_sequence = excluded.event_sequence
 		WHERE customers.event_sequence < excluded.event_sequence`,
-		c.ID, c.DisplayName, c.Kind, c.Source, c.Stage, c.ValueTier, c.AccountManager, pg.NonNil(c.Tags),
-		monthDay(c.Birthday), since, c.Deleted, pg.NullIfEmpty(c.MergedInto), seq)
+		ids, names, kinds, sources, stages, tiers, managers, tags, birthdays, since, deleted, merged, seqs)
 	return pg.Classify(err)
 }
 
