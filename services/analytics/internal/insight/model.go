@@ -82,6 +82,12 @@ type Customer struct {
 	ManualStageTime *time.Time
 }
 
+// Transition is a customer entering a lifecycle stage, for the journey map.
+type Transition struct {
+	CustomerID, Stage string
+	At                time.Time
+}
+
 // Event is one event of a followed service, decoded for the domain: at
 // most one of its parts is set.
 type Event struct {

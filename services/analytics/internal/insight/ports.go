@@ -109,9 +109,11 @@ type Store interface {
 type Tx interface {
 	Cursor(ctx context.Context, source string) (int64, error)
 	SetCursor(ctx context.Context, source string, sequence int64) error
-	UpsertCustomer(ctx context.Context, c *Customer) error
-	// RecordTransition keeps a stage change for the journey map.
-	RecordTransition(ctx context.Context, customerID, stage string, at time.Time) error
+	// UpsertCustomers records customers in one statement; of several
+	// states of one customer the last is kept.
+	UpsertCustomers(ctx context.Context, cs []*Customer) error
+	// RecordTransitions keeps stage changes for the journey map.
+	RecordTransitions(ctx context.Context, ts []Transition) error
 	// SetStage records a stage change; manual marks one a person made.
 	SetStage(ctx context.Context, customerID, stage string, manual bool, at time.Time) error
 	UpsertRecord(ctx context.Context, r *Record) error

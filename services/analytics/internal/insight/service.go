@@ -194,10 +194,8 @@ func (s *Service) Apply(ctx context.Context, source string, events ...Event) err
 		if err := tx.LockCustomers(ctx, ids); err != nil {
 			return err
 		}
-		for _, e := range todo {
-			if err := s.apply(ctx, tx, e); err != nil {
-				return err
-			}
+		if err := s.applyAll(ctx, tx, todo); err != nil {
+			return err
 		}
 		changes, err := tx.EvaluateCustomers(ctx, ids)
 		if err != nil {
@@ -247,6 +245,61 @@ func (e Event) customers() []string {
 	return ids
 }
 
+// applyAll applies events in order. Customers' snapshots, the bulk of a
+// busy stream, are written together (and their first stages recorded), up
+// to the next event that does more, whose effects must follow them.
+func (s *Service) applyAll(ctx context.Context, tx Tx, events []Event) error {
+	var customers []*Customer
+	var entered []Transition
+	flush := func() error {
+		if len(entered) > 0 {
+			if err := tx.RecordTransitions(ctx, entered); err != nil {
+				return err
+			}
+		}
+		if len(customers) > 0 {
+			if err := tx.UpsertCustomers(ctx, customers); err != nil {
+				return err
+			}
+		}
+		customers, entered = customers[:0], entered[:0]
+		return nil
+	}
+	for _, e := range events {
+		if e.snapshotOnly() {
+			if t, ok := e.firstStage(); ok {
+				entered = append(entered, t)
+			}
+			customers = append(customers, e.Customer)
+			continue
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		if err := s.apply(ctx, tx, e); err != nil {
+			return err
+		}
+	}
+	return flush()
+}
+
+// firstStage is the stage a customer's creation enters, for the funnel.
+func (e Event) firstStage() (Transition, bool) {
+	if e.Type != EventCustomerCreated || e.Customer == nil || e.Customer.Stage == "" || e.Customer.Since.IsZero() {
+		return Transition{}, false
+	}
+	return Transition{CustomerID: e.Customer.ID, Stage: e.Customer.Stage, At: e.Customer.Since}, true
+}
+
+// snapshotOnly reports whether an event only carries a customer's state.
+func (e Event) snapshotOnly() bool {
+	switch e.Type {
+	case EventCustomerPurged, EventCustomerMerged, EventCustomerUnmerged:
+		return false
+	}
+	return e.Customer != nil && (e.Stage == "" || e.CustomerID == "")
+}
+
 func (s *Service) apply(ctx context.Context, tx Tx, e Event) error {
 	switch {
 	case e.Type == EventCustomerPurged:
@@ -266,20 +319,19 @@ func (s *Service) apply(ctx context.Context, tx Tx, e Event) error {
 			return err
 		}
 		if !e.StageTime.IsZero() {
-			if err := tx.RecordTransition(ctx, e.CustomerID, e.Stage, e.StageTime); err != nil {
+			if err := tx.RecordTransitions(ctx, []Transition{{CustomerID: e.CustomerID, Stage: e.Stage, At: e.StageTime}}); err != nil {
 				return err
 			}
 		}
 	}
-	if e.Type == EventCustomerCreated && e.Customer != nil && e.Customer.Stage != "" && !e.Customer.Since.IsZero() {
-		// Creation is entering the first stage, for the funnel.
-		if err := tx.RecordTransition(ctx, e.Customer.ID, e.Customer.Stage, e.Customer.Since); err != nil {
+	if t, ok := e.firstStage(); ok {
+		if err := tx.RecordTransitions(ctx, []Transition{t}); err != nil {
 			return err
 		}
 	}
 	switch {
 	case e.Customer != nil:
-		return tx.UpsertCustomer(ctx, e.Customer)
+		return tx.UpsertCustomers(ctx, []*Customer{e.Customer})
 	case e.Record != nil:
 		return tx.UpsertRecord(ctx, e.Record)
 	case e.Ticket != nil:

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -30,19 +31,41 @@ func (t *tx) SetCursor(ctx context.Context, source string, seq int64) error {
 	return cursor.Set(ctx, t.tx, source, seq)
 }
 
-func (t *tx) UpsertCustomer(ctx context.Context, c *insight.Customer) error {
-	needs := c.Needs
-	if needs == nil {
-		needs = []string{}
+// UpsertCustomers implements insight.Tx in one statement, which may write
+// a row once: of several states of one customer the last is written.
+func (t *tx) UpsertCustomers(ctx context.Context, cs []*insight.Customer) error {
+	last := make(map[string]int, len(cs))
+	for i, c := range cs {
+		last[c.ID] = i
+	}
+	var (
+		ids, names, stages, tiers, managers, needs, prices []string
+		points                                             []int64
+		deleted                                            []bool
+		months                                             []int32
+	)
+	for i, c := range cs {
+		if last[c.ID] != i {
+			continue
+		}
+		needsJSON, err := json.Marshal(pg.NonNil(c.Needs))
+		if err != nil {
+			return err
+		}
+		ids, names, stages, tiers = append(ids, c.ID), append(names, c.DisplayName), append(stages, c.Stage), append(tiers, c.ValueTier)
+		managers, points, deleted = append(managers, c.AccountManager), append(points, c.Points), append(deleted, c.Deleted)
+		months, needs, prices = append(months, int32(c.BirthMonth)), append(needs, string(needsJSON)), append(prices, c.PriceSensitivity)
 	}
 	_, err := t.tx.Exec(ctx, `INSERT INTO customers (id, display_name, lifecycle_stage, value_tier, account_manager, loyalty_points, deleted,
 			birth_month, needs, price_sensitivity)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		SELECT id, name, stage, tier, manager, points, deleted, month, ARRAY(SELECT jsonb_array_elements_text(needs)), price
+		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bool[], $8::int[], $9::jsonb[], $10::text[])
+			AS u(id, name, stage, tier, manager, points, deleted, month, needs, price)
 		ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, lifecycle_stage = excluded.lifecycle_stage,
 			value_tier = excluded.value_tier, account_manager = excluded.account_manager,
 			loyalty_points = excluded.loyalty_points, deleted = excluded.deleted,
 			birth_month = excluded.birth_month, needs = excluded.needs, price_sensitivity = excluded.price_sensitivity`,
-		c.ID, c.DisplayName, c.Stage, c.ValueTier, c.AccountManager, c.Points, c.Deleted, c.BirthMonth, needs, c.PriceSensitivity)
+		ids, names, stages, tiers, managers, points, deleted, months, needs, prices)
 	return pg.Classify(err)
 }
 
@@ -105,10 +128,14 @@ func (t *tx) MergeCustomers(ctx context.Context, survivor string, merged []strin
 	return pg.Classify(err)
 }
 
-// RecordTransition implements insight.Tx; a replayed event adds nothing.
-func (t *tx) RecordTransition(ctx context.Context, customerID, stage string, at time.Time) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO stage_transitions (customer_id, stage, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-		customerID, stage, at)
+// RecordTransitions implements insight.Tx; a replayed event adds nothing.
+func (t *tx) RecordTransitions(ctx context.Context, ts []insight.Transition) error {
+	ids, stages, at := make([]string, len(ts)), make([]string, len(ts)), make([]time.Time, len(ts))
+	for i, x := range ts {
+		ids[i], stages[i], at[i] = x.CustomerID, x.Stage, x.At
+	}
+	_, err := t.tx.Exec(ctx, `INSERT INTO stage_transitions (customer_id, stage, at)
+		SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) ON CONFLICT DO NOTHING`, ids, stages, at)
 	return pg.Classify(err)
 }
 
