@@ -163,6 +163,11 @@ func (b *bench) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	costs, err := indexCosts(ctx, pool, b.customers, b.opts.rounds)
+	if err != nil {
+		return err
+	}
+	b.notes = append(b.notes, indexCostNote(costs, len(b.customers)))
 	suite, err := b.startSuite(ctx, false)
 	if err != nil {
 		return err
@@ -514,13 +519,26 @@ func outboxHead(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
 }
 
 // followLag waits for every follower to reach the customer outbox's head
-// and notes, for each, its lag behind the end of the import and the
-// events per second it applied since the import began (from head).
+// and notes, for each, its lag behind the end of the import, the events
+// per second it applied since the import began (from head), and, for one
+// that fell behind, the events per second it applied while catching up
+// (what it can do, rather than what the import gave it).
 func (b *bench) followLag(ctx context.Context, pool *pgxpool.Pool, before int64, importStart time.Time) error {
 	importEnd := time.Now()
 	head, err := outboxHead(ctx, pool)
 	if err != nil {
 		return err
+	}
+	cursor := func(f string) (int64, error) {
+		var c int64
+		err := pool.QueryRow(ctx, `SELECT coalesce(max(sequence), 0) FROM `+pgx.Identifier{f, "consumer_cursors"}.Sanitize()+` WHERE stream = 'customer'`).Scan(&c)
+		return c, err
+	}
+	atEnd := map[string]int64{}
+	for _, f := range followers {
+		if atEnd[f], err = cursor(f); err != nil {
+			return err
+		}
 	}
 	caught := map[string]time.Duration{}
 	deadline := importEnd.Add(10 * time.Minute)
@@ -529,12 +547,11 @@ func (b *bench) followLag(ctx context.Context, pool *pgxpool.Pool, before int64,
 			if _, ok := caught[f]; ok {
 				continue
 			}
-			var cursor int64
-			err := pool.QueryRow(ctx, `SELECT coalesce(max(sequence), 0) FROM `+pgx.Identifier{f, "consumer_cursors"}.Sanitize()+` WHERE stream = 'customer'`).Scan(&cursor)
+			c, err := cursor(f)
 			if err != nil {
 				return err
 			}
-			if cursor >= head {
+			if c >= head {
 				caught[f] = time.Since(importEnd)
 			}
 		}
@@ -551,7 +568,12 @@ func (b *bench) followLag(ctx context.Context, pool *pgxpool.Pool, before int64,
 	var parts []string
 	for _, f := range followers {
 		rate := float64(events) / (importEnd.Sub(importStart) + caught[f]).Seconds()
-		parts = append(parts, fmt.Sprintf("%s %s behind (%.0f events/s)", f, caught[f].Round(100*time.Millisecond), rate))
+		part := fmt.Sprintf("%s %s behind (%.0f events/s", f, caught[f].Round(100*time.Millisecond), rate)
+		// Under a second behind it kept up: the import set its pace.
+		if behind := head - atEnd[f]; caught[f] >= time.Second && behind > 0 {
+			part += fmt.Sprintf("; %.0f events/s catching up the last %d", float64(behind)/caught[f].Seconds(), behind)
+		}
+		parts = append(parts, part+")")
 		logf("bench: %s follower caught up %s after the import: %.0f events/s", f, caught[f].Round(100*time.Millisecond), rate)
 	}
 	b.notes = append(b.notes, fmt.Sprintf("Event followers of the import's %d customer events, lag after the import ended and events applied per second from its start: %s.", events, strings.Join(parts, ", ")))
