@@ -1,8 +1,11 @@
 package customer
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/kehu-crm/kehu/pkg/auth"
@@ -33,12 +36,21 @@ type ImportResult struct {
 // Importer upserts customers by external id, batch by batch. Bad rows are
 // reported and skipped; they never abort the good ones. Each batch commits on
 // its own, so a broken connection loses at most the batch in flight.
+//
+// A full batch is merged in the background while the next one is
+// validated, one batch at a time: each is merged after the one before it
+// committed, so it sees that batch's customers and contacts.
 type Importer struct {
 	s      *Service
 	a      auth.Access
-	res    ImportResult
 	seen   map[string]int64 // external id -> row, to catch repeats in one import
 	buffer []ImportRow
+	// merging receives the outcome of the batch being merged; nil when
+	// none is.
+	merging chan error
+
+	mu  sync.Mutex // guards res: the merging batch reports into it
+	res ImportResult
 }
 
 // NewImporter starts an import for the caller.
@@ -51,6 +63,8 @@ func (s *Service) NewImporter(ctx context.Context) (*Importer, error) {
 }
 
 func (im *Importer) fail(row int64, ext, field, desc string) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
 	im.res.Failed++
 	if len(im.res.Errors) < maxImportErrors {
 		im.res.Errors = append(im.res.Errors, ImportError{Row: row, ExternalID: ext, Field: field, Description: desc})
@@ -116,15 +130,42 @@ func (im *Importer) Add(ctx context.Context, rows []*Customer) error {
 	return nil
 }
 
+// flush starts merging the buffered rows once the batch before them is
+// merged.
 func (im *Importer) flush(ctx context.Context) error {
+	if err := im.Wait(); err != nil {
+		return err
+	}
 	if len(im.buffer) == 0 {
 		return nil
 	}
-	for _, r := range im.buffer {
+	batch := im.buffer
+	im.buffer = make([]ImportRow, 0, ImportBatchSize)
+	done := make(chan error, 1)
+	im.merging = done
+	go func() { done <- im.merge(ctx, batch) }()
+	return nil
+}
+
+// Wait waits for the batch being merged, if any, and returns its error.
+// An import that ends early waits too: its last batch then stays merged
+// or not, never half.
+func (im *Importer) Wait() error {
+	if im.merging == nil {
+		return nil
+	}
+	err := <-im.merging
+	im.merging = nil
+	return err
+}
+
+// merge writes one batch and accounts for its outcomes.
+func (im *Importer) merge(ctx context.Context, batch []ImportRow) error {
+	for _, r := range batch {
 		r.Customer.ID = newID()
 		r.Customer.Membership = im.s.tiers.For(0)
 	}
-	outcomes, err := im.s.store.Import(ctx, im.buffer, im.a.Actor())
+	outcomes, err := im.s.store.Import(ctx, batch, im.a.Actor())
 	if err != nil {
 		return err
 	}
@@ -132,17 +173,22 @@ func (im *Importer) flush(ctx context.Context) error {
 	for _, o := range outcomes {
 		switch {
 		case o.Err != "":
-			im.fail(o.Row, im.buffer[indexOfRow(im.buffer, o.Row)].Customer.ExternalID, o.Field, o.Err)
+			im.fail(o.Row, batch[indexOfRow(batch, o.Row)].Customer.ExternalID, o.Field, o.Err)
 		case o.Created:
-			im.res.Created++
+			im.count(&im.res.Created)
 		default:
-			im.res.Updated++
+			im.count(&im.res.Updated)
 			ids = append(ids, o.ID)
 		}
 	}
 	im.s.cache.Invalidate(ctx, ids...)
-	im.buffer = im.buffer[:0]
 	return nil
+}
+
+func (im *Importer) count(n *int64) {
+	im.mu.Lock()
+	*n++
+	im.mu.Unlock()
 }
 
 func indexOfRow(rows []ImportRow, row int64) int {
@@ -162,6 +208,12 @@ func (im *Importer) Finish(ctx context.Context) (ImportResult, error) {
 	if err := im.flush(ctx); err != nil {
 		return ImportResult{}, err
 	}
+	if err := im.Wait(); err != nil {
+		return ImportResult{}, err
+	}
+	// Rows the store refused were reported after later rows that failed
+	// validation.
+	slices.SortStableFunc(im.res.Errors, func(a, b ImportError) int { return cmp.Compare(a.Row, b.Row) })
 	if im.res.Created+im.res.Updated >= refreshStatisticsAfter {
 		if err := im.s.store.RefreshStatistics(ctx); err != nil {
 			return ImportResult{}, err

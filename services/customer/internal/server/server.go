@@ -267,6 +267,8 @@ func (s *Server) ImportCustomers(stream customerv1.CustomerService_ImportCustome
 	if err != nil {
 		return err
 	}
+	// An import that ends early leaves the batch in flight settled.
+	defer func() { _ = im.Wait() }()
 	var timeout <-chan time.Time
 	if s.limits.MaxDuration > 0 {
 		timer := time.NewTimer(s.limits.MaxDuration)

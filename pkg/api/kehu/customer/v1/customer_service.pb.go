@@ -519,7 +519,7 @@ func (x *ListCustomersResponse) GetNextPageToken() string {
 // Request for SearchCustomers.
 type SearchCustomersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Words, part of a name, an e-mail, a phone number or a company.
+	// Words or part of a name or company, or a whole e-mail or phone number.
 	Query string `protobuf:"bytes,1,opt,name=query,proto3" json:"query,omitempty"`
 	// At most this many results (default 20, maximum 100).
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`

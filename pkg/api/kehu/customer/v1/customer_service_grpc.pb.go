@@ -60,7 +60,8 @@ type CustomerServiceClient interface {
 	BatchGetCustomers(ctx context.Context, in *BatchGetCustomersRequest, opts ...grpc.CallOption) (*BatchGetCustomersResponse, error)
 	// Lists customers matching an AIP-160 filter.
 	ListCustomers(ctx context.Context, in *ListCustomersRequest, opts ...grpc.CallOption) (*ListCustomersResponse, error)
-	// Full-text and fuzzy search over name, e-mail, phone and company.
+	// Searches customers: names and companies match in part and fuzzily,
+	// e-mails and phone numbers only whole.
 	SearchCustomers(ctx context.Context, in *SearchCustomersRequest, opts ...grpc.CallOption) (*SearchCustomersResponse, error)
 	// Updates the fields named in update_mask.
 	UpdateCustomer(ctx context.Context, in *UpdateCustomerRequest, opts ...grpc.CallOption) (*UpdateCustomerResponse, error)
@@ -360,7 +361,8 @@ type CustomerServiceServer interface {
 	BatchGetCustomers(context.Context, *BatchGetCustomersRequest) (*BatchGetCustomersResponse, error)
 	// Lists customers matching an AIP-160 filter.
 	ListCustomers(context.Context, *ListCustomersRequest) (*ListCustomersResponse, error)
-	// Full-text and fuzzy search over name, e-mail, phone and company.
+	// Searches customers: names and companies match in part and fuzzily,
+	// e-mails and phone numbers only whole.
 	SearchCustomers(context.Context, *SearchCustomersRequest) (*SearchCustomersResponse, error)
 	// Updates the fields named in update_mask.
 	UpdateCustomer(context.Context, *UpdateCustomerRequest) (*UpdateCustomerResponse, error)
