@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -257,5 +258,56 @@ func TestSealedPayloads(t *testing.T) {
 	}
 	if _, err := s.Read(ctx, 1, 10); errs.KindOf(err) != errs.KindInternal {
 		t.Errorf("swapped payloads: %v; want an internal error", err)
+	}
+}
+
+// TestBulkWriteStreamsInOrder: a Write of many events (copied in rather
+// than inserted one by one) records each with its type, subject, actor and
+// payload, in the order given, and wakes streaming consumers like a small
+// one.
+func TestBulkWriteStreamsInOrder(t *testing.T) {
+	url := testdb.New(t, pg.Migrations{Schema: "evt", Sources: []pg.Source{Migrations}})
+	ctx := context.Background()
+	pool, err := pg.Connect(ctx, url, "evt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	s := NewStreamer(pool, "evt")
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go s.Run(runCtx)
+
+	sizes := []int{copyFrom * 3, 1, copyFrom}
+	want := 0
+	for _, n := range sizes {
+		events := make([]Event, n)
+		for i := range events {
+			events[i] = Event{Type: "test.bulk", Subject: fmt.Sprintf("things/%d", want), Actor: "loader", Payload: wrapperspb.Int64(int64(want))}
+			want++
+		}
+		if err := pg.InTx(ctx, pool, pgx.ReadCommitted, func(tx pgx.Tx) error { return Write(ctx, tx, events...) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []*eventv1.Event
+	streamCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	err = s.Stream(streamCtx, 0, func(e *eventv1.Event) error {
+		if got = append(got, e); len(got) == want {
+			cancel()
+		}
+		return nil
+	})
+	if err != nil || len(got) != want {
+		t.Fatalf("streamed %d of %d events: %v", len(got), want, err)
+	}
+	for i, e := range got {
+		var v wrapperspb.Int64Value
+		if err := e.GetPayload().UnmarshalTo(&v); err != nil || v.GetValue() != int64(i) ||
+			e.GetType() != "test.bulk" || e.GetSubject() != fmt.Sprintf("things/%d", i) || e.GetActor() != "loader" ||
+			(i > 0 && e.GetSequence() <= got[i-1].GetSequence()) {
+			t.Fatalf("event %d: %v (payload %d, %v)", i, e, v.GetValue(), err)
+		}
 	}
 }

@@ -11,216 +11,345 @@ import (
 	"github.com/kehu-crm/kehu/services/customer/internal/customer"
 )
 
-// importColumns are copied into the staging table, in this order.
-var importColumns = []string{
-	"row_no", "id", "kind", "display_name", "email_index", "phone_index", "company", "title", "address",
+// customerColumns are the columns an imported customer is written with,
+// in the order importValues gives them.
+var customerColumns = []string{
+	"id", "kind", "display_name", "email_index", "phone_index", "company", "title", "address",
 	"source", "lifecycle_stage", "value_tier", "need_profile", "account_manager", "tags",
 	"attributes", "marketing_consent", "loyalty_points", "membership_tier", "external_id", "revision",
-	"create_time", "update_time", "search_text", "pii",
+	"create_time", "update_time", "pii",
 }
 
-// Import implements customer.Store: COPY the batch into a temporary staging
-// table, then two set-based statements update the customers whose external
-// id exists and insert the rest, and their events go to the outbox, all in
-// one transaction.
+// importValues is a customer's row in customerColumns order, its personal
+// fields sealed as r.
+func importValues(c *customer.Customer, r sealedRow) []any {
+	return []any{c.ID, c.Kind, c.DisplayName, r.emailIndex, r.phoneIndex, c.Company, c.Title,
+		r.place, c.Source, c.Stage, c.ValueTier, c.Needs, c.AccountManager, pg.NonNil(c.Tags),
+		pg.NonNilMap(c.Attributes), c.MarketingConsent, int64(0), c.Membership, c.ExternalID, int64(1),
+		c.CreateTime, c.UpdateTime, r.pii}
+}
+
+// importRow is a row of the batch as written: sealed for the id of the
+// customer it creates or updates (personal fields are bound to their row),
+// with the contacts it lists by blind index and the values to name them by
+// in errors.
+type importRow struct {
+	customer.ImportRow
+	id     string
+	sealed sealedRow
+	listed []contact
+	named  map[contact]string
+}
+
+// sealRows seals each row for the customer it will be written as.
+func (k *Crypto) sealRows(rows []customer.ImportRow, known map[string]*liveCustomer) ([]importRow, error) {
+	out := make([]importRow, len(rows))
+	for i, r := range rows {
+		c := r.Customer
+		if live := known[c.ExternalID]; live != nil {
+			updated := *c
+			updated.ID = live.id
+			c = &updated
+		}
+		sealed, err := k.row(c)
+		if err != nil {
+			return nil, err
+		}
+		ir := importRow{ImportRow: r, id: c.ID, sealed: sealed, named: map[contact]string{}}
+		add := func(kind string, indexes, values []string) {
+			for j, index := range indexes {
+				x := contact{kind, index}
+				if _, dup := ir.named[x]; !dup {
+					ir.listed = append(ir.listed, x)
+					ir.named[x] = values[j]
+				}
+			}
+		}
+		add(kindEmail, sealed.emailIndex, c.Emails)
+		add(kindPhone, sealed.phoneIndex, c.Phones)
+		out[i] = ir
+	}
+	return out, nil
+}
+
+// Import implements customer.Store, all in one transaction:
 //
-// On update, the import is the source of truth for profile fields, but it
-// does not reset what the CRM itself owns: lifecycle stage, points, the
-// original source channel, and (unless given) value tier and account manager.
-// Attributes are merged, the import's values winning.
+//  1. the contacts table is locked against concurrent claims, and one
+//     read each learns which external ids are live customers already and
+//     who owns the batch's contacts; rows that would give a contact a
+//     second owner are rejected (see contactClashes);
+//  2. the new customers are copied straight into the table, their
+//     contacts into contacts, and their events are built from the rows in
+//     hand (a new customer is exactly what was copied);
+//  3. the known ones are updated through a staging table (see
+//     importUpdates), which also re-reads them for their events;
+//  4. all events go to the outbox at once.
+//
+// Uniqueness stays the database's: a customer created concurrently with an
+// external id or contact of the batch fails the COPY, never a silent twin.
 func (s *Store) Import(ctx context.Context, rows []customer.ImportRow, actor string) ([]customer.ImportOutcome, error) {
 	var outcomes []customer.ImportOutcome
 	err := pg.InTx(ctx, s.pool, pgx.ReadCommitted, func(t pgx.Tx) error {
-		outcomes = outcomes[:0]
-		if _, err := t.Exec(ctx, `CREATE TEMP TABLE import_rows (LIKE customers INCLUDING DEFAULTS, row_no bigint NOT NULL) ON COMMIT DROP`); err != nil {
+		if _, err := t.Exec(ctx, `LOCK TABLE contacts IN SHARE ROW EXCLUSIVE MODE`); err != nil {
 			return err
 		}
-		// A row that updates is sealed for the id of the customer it
-		// updates: personal fields are bound to their row.
-		existing, err := liveByExternalID(ctx, t, rows)
+		known, err := liveByExternalID(ctx, t, rows)
 		if err != nil {
 			return err
 		}
-		byID := make(map[string]int64, len(rows))
-		// The contacts behind the batch's indexes, to name them in errors.
-		contacts := make(map[string]string, len(rows))
-		_, err = t.CopyFrom(ctx, pgx.Identifier{"import_rows"}, importColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-			c := rows[i].Customer
-			if id, ok := existing[c.ExternalID]; ok {
-				updated := *c
-				updated.ID = id
-				c = &updated
-			}
-			byID[c.ID] = rows[i].Row
-			r, err := s.crypto.row(c)
-			if err != nil {
-				return nil, err
-			}
-			for j, index := range r.emailIndex {
-				contacts[index] = c.Emails[j]
-			}
-			for j, index := range r.phoneIndex {
-				contacts[index] = c.Phones[j]
-			}
-			return []any{rows[i].Row, c.ID, c.Kind, c.DisplayName, r.emailIndex, r.phoneIndex, c.Company, c.Title,
-				r.place, c.Source, c.Stage, c.ValueTier, c.Needs, c.AccountManager, pg.NonNil(c.Tags),
-				pg.NonNilMap(c.Attributes), c.MarketingConsent, int64(0), c.Membership, c.ExternalID, int64(1),
-				c.CreateTime, c.UpdateTime, r.search, r.pii}, nil
-		}))
+		sealed, err := s.crypto.sealRows(rows, known)
 		if err != nil {
 			return err
 		}
-		if outcomes, err = rejectContactClashes(ctx, t, contacts); err != nil {
-			return err
-		}
-		updated, err := t.Query(ctx, `
-			UPDATE customers c SET kind = r.kind, display_name = r.display_name, email_index = r.email_index,
-				phone_index = r.phone_index, company = r.company, title = r.title, address = r.address,
-				birthday = '', pii = r.pii, need_profile = r.need_profile, tags = r.tags,
-				value_tier = CASE WHEN r.value_tier <> '' THEN r.value_tier ELSE c.value_tier END,
-				account_manager = CASE WHEN r.account_manager <> '' THEN r.account_manager ELSE c.account_manager END,
-				attributes = c.attributes || r.attributes, marketing_consent = r.marketing_consent,
-				revision = c.revision + 1, update_time = r.update_time, search_text = r.search_text
-			FROM import_rows r
-			WHERE c.external_id = r.external_id AND c.merged_into IS NULL AND c.delete_time IS NULL
-			RETURNING r.row_no, c.id::text`)
+		owners, err := contactOwners(ctx, t, sealed)
 		if err != nil {
 			return err
 		}
-		for updated.Next() {
-			var o customer.ImportOutcome
-			if err := updated.Scan(&o.Row, &o.ID); err != nil {
-				updated.Close()
-				return err
+		outcomes = contactClashes(sealed, known, owners)
+		rejected := make(map[int64]bool, len(outcomes))
+		for _, o := range outcomes {
+			rejected[o.Row] = true
+		}
+		var created, updates []importRow
+		for _, r := range sealed {
+			switch {
+			case rejected[r.Row]:
+			case known[r.Customer.ExternalID] != nil:
+				updates = append(updates, r)
+			default:
+				created = append(created, r)
+				outcomes = append(outcomes, customer.ImportOutcome{Row: r.Row, ID: r.id, Created: true})
 			}
-			outcomes = append(outcomes, o)
 		}
-		if err := updated.Err(); err != nil {
-			return err
-		}
-		inserted, err := t.Query(ctx, `
-			INSERT INTO customers (id, kind, display_name, email_index, phone_index, company, title, address,
-				source, lifecycle_stage, value_tier, need_profile, account_manager, tags, attributes,
-				marketing_consent, loyalty_points, membership_tier, external_id, revision,
-				create_time, update_time, search_text, pii)
-			SELECT id, kind, display_name, email_index, phone_index, company, title, address,
-				source, lifecycle_stage, value_tier, need_profile, account_manager, tags, attributes,
-				marketing_consent, loyalty_points, membership_tier, external_id, revision,
-				create_time, update_time, search_text, pii
-			FROM import_rows r
-			WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.external_id = r.external_id
-				AND c.merged_into IS NULL AND c.delete_time IS NULL)
-			RETURNING id::text`)
+		events, err := insertImported(ctx, t, created, actor)
 		if err != nil {
 			return err
 		}
-		ids, err := pgx.CollectRows(inserted, pgx.RowTo[string])
+		updated, err := s.importUpdates(ctx, t, updates)
 		if err != nil {
 			return err
 		}
-		for _, id := range ids {
-			outcomes = append(outcomes, customer.ImportOutcome{Row: byID[id], ID: id, Created: true})
+		for _, u := range updated {
+			outcomes = append(outcomes, customer.ImportOutcome{Row: u.row, ID: u.c.ID})
+			events = append(events, event.Event{Type: customer.EventUpdated, Subject: u.c.Name(), Actor: actor, Data: u.c})
 		}
-		if err := claimImported(ctx, t, outcomes); err != nil {
-			return err
-		}
-		return s.emitImported(ctx, t, outcomes, actor)
+		return s.emitter(t).Emit(ctx, events...)
 	})
 	return outcomes, pg.Classify(err)
 }
 
-// liveByExternalID maps the batch's external ids to the live customers
-// holding them.
-func liveByExternalID(ctx context.Context, t pgx.Tx, rows []customer.ImportRow) (map[string]string, error) {
-	ext := make([]string, 0, len(rows))
-	for _, r := range rows {
-		if r.Customer.ExternalID != "" {
-			ext = append(ext, r.Customer.ExternalID)
-		}
+// liveCustomer is what the import needs of a live customer it updates:
+// its id and the blind indexes of the contacts it lists.
+type liveCustomer struct {
+	id             string
+	emails, phones []string
+}
+
+// liveByExternalID returns the live customers with the batch's external ids.
+func liveByExternalID(ctx context.Context, t pgx.Tx, rows []customer.ImportRow) (map[string]*liveCustomer, error) {
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.Customer.ExternalID
 	}
-	found, err := t.Query(ctx, `SELECT external_id, id::text FROM customers
-		WHERE external_id = ANY($1) AND merged_into IS NULL AND delete_time IS NULL`, ext)
+	// Locked, so that they are still live when they are updated.
+	found, err := t.Query(ctx, `
+		SELECT external_id, id::text, email_index, phone_index FROM customers
+		WHERE external_id = ANY($1::text[]) AND merged_into IS NULL AND delete_time IS NULL
+		FOR NO KEY UPDATE`, ids)
 	if err != nil {
 		return nil, err
 	}
-	defer found.Close()
-	out := map[string]string{}
-	for found.Next() {
-		var e, id string
-		if err := found.Scan(&e, &id); err != nil {
-			return nil, err
-		}
-		out[e] = id
-	}
-	return out, found.Err()
+	known := map[string]*liveCustomer{}
+	var ext string
+	var c liveCustomer
+	_, err = pgx.ForEachRow(found, []any{&ext, &c.id, &c.emails, &c.phones}, func() error {
+		known[ext] = &liveCustomer{id: c.id, emails: c.emails, phones: c.phones}
+		return nil
+	})
+	return known, err
 }
 
-// rejectContactClashes removes from the batch the rows that would give a
-// contact a second owner: one owned by another customer, or one an earlier
-// row of the batch lists. The contacts table is locked against concurrent
-// claims until the batch commits, so what is checked here still holds
-// when the good rows claim their contacts. The clashes are found on blind
-// indexes; contacts maps them back to the contacts the errors name.
-func rejectContactClashes(ctx context.Context, t pgx.Tx, contacts map[string]string) ([]customer.ImportOutcome, error) {
-	if _, err := t.Exec(ctx, `LOCK TABLE contacts IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+// contact is an e-mail or phone as the contacts table keys it: its kind
+// and blind index.
+type contact struct{ kind, index string }
+
+// contactOwners returns who owns each contact the batch lists.
+func contactOwners(ctx context.Context, t pgx.Tx, rows []importRow) (map[contact]string, error) {
+	var kinds, values []string
+	for _, r := range rows {
+		for _, x := range r.listed {
+			kinds, values = append(kinds, x.kind), append(values, x.index)
+		}
+	}
+	owners := map[contact]string{}
+	if len(kinds) == 0 {
+		return owners, nil
+	}
+	found, err := t.Query(ctx, `
+		SELECT x.kind, x.value, x.customer_id::text
+		FROM unnest($1::text[], $2::text[]) AS w(kind, value)
+		JOIN contacts x ON x.kind = w.kind AND x.value = w.value`, kinds, values)
+	if err != nil {
 		return nil, err
 	}
-	rows, err := t.Query(ctx, `
-		WITH targets AS (
-			SELECT r.row_no, coalesce(c.id, r.id) AS cid, r.email_index AS emails, r.phone_index AS phones,
-				coalesce(c.email_index, '{}') AS had_emails, coalesce(c.phone_index, '{}') AS had_phones
-			FROM import_rows r
-			LEFT JOIN customers c ON c.external_id = r.external_id AND c.merged_into IS NULL AND c.delete_time IS NULL
-		), listed AS (
-			SELECT row_no, cid, 'email' AS kind, v AS value, v = ANY(had_emails) AS had FROM targets, unnest(emails) v
-			UNION ALL
-			SELECT row_no, cid, 'phone', v, v = ANY(had_phones) FROM targets, unnest(phones) v
-		), clashes AS (
-			SELECT w.row_no, w.kind, w.value, NULL::bigint AS first_row
-			FROM listed w JOIN contacts x ON x.kind = w.kind AND x.value = w.value AND x.customer_id <> w.cid
-			WHERE NOT w.had
-			UNION ALL
-			SELECT w.row_no, w.kind, w.value, min(e.row_no)
-			FROM listed w JOIN listed e ON e.kind = w.kind AND e.value = w.value AND e.row_no < w.row_no
-			GROUP BY w.row_no, w.kind, w.value
-		), rejected AS (
-			SELECT DISTINCT ON (row_no) row_no, kind, value, first_row FROM clashes
-			ORDER BY row_no, first_row NULLS FIRST, kind, value
-		)
-		DELETE FROM import_rows r USING rejected d WHERE r.row_no = d.row_no
-		RETURNING r.row_no, d.kind, d.value, d.first_row`)
-	return pg.Collect(rows, err, func(row pgx.Row) (customer.ImportOutcome, error) {
-		var (
-			o           customer.ImportOutcome
-			kind, value string
-			first       *int64
-		)
-		if err := row.Scan(&o.Row, &kind, &value, &first); err != nil {
-			return o, err
-		}
-		o.Field = "customer." + kind + "s"
-		value = contacts[value]
-		o.Err = fmt.Sprintf("%q belongs to another customer", value)
-		if first != nil {
-			o.Err = fmt.Sprintf("%q is also listed by row %d of this import", value, *first)
-		}
-		return o, nil
+	var x contact
+	var owner string
+	_, err = pgx.ForEachRow(found, []any{&x.kind, &x.index, &owner}, func() error {
+		owners[x] = owner
+		return nil
 	})
+	return owners, err
 }
 
-// claimImported gives the imported customers their contacts: claims of
-// contacts an updated customer no longer lists pass to whoever else lists
-// them, and every listed contact no one owns is claimed.
-func claimImported(ctx context.Context, t pgx.Tx, outcomes []customer.ImportOutcome) error {
-	var ids []string
-	for _, o := range outcomes {
-		if o.Err == "" {
-			ids = append(ids, o.ID)
+// contactClashes rejects the rows that would give a contact a second
+// owner: one owned by another customer (unless the row updates a customer
+// that already lists it), or one an earlier row of the batch lists (whether
+// or not that row was accepted). A row is reported once, for its first
+// clash: another owner before an earlier row, an earlier row before a
+// later one, then e-mails before phones, then by value.
+func contactClashes(rows []importRow, known map[string]*liveCustomer, owners map[contact]string) []customer.ImportOutcome {
+	firstRow := map[contact]int64{}
+	var out []customer.ImportOutcome
+	for _, r := range rows {
+		had := map[contact]bool{}
+		if k := known[r.Customer.ExternalID]; k != nil {
+			for _, index := range k.emails {
+				had[contact{kindEmail, index}] = true
+			}
+			for _, index := range k.phones {
+				had[contact{kindPhone, index}] = true
+			}
+		}
+		var first *clash
+		for _, x := range r.listed {
+			if owner, ok := owners[x]; ok && owner != r.id && !had[x] {
+				first = first.before(clash{contact: x, value: r.named[x], firstRow: -1})
+			}
+			if row, ok := firstRow[x]; ok {
+				first = first.before(clash{contact: x, value: r.named[x], firstRow: row})
+			} else {
+				firstRow[x] = r.Row
+			}
+		}
+		if first != nil {
+			o := customer.ImportOutcome{Row: r.Row, Field: "customer." + first.kind + "s", Err: fmt.Sprintf("%q belongs to another customer", first.value)}
+			if first.firstRow >= 0 {
+				o.Err = fmt.Sprintf("%q is also listed by row %d of this import", first.value, first.firstRow)
+			}
+			out = append(out, o)
 		}
 	}
-	if len(ids) == 0 {
-		return nil
+	return out
+}
+
+// clash is a contact a row may not claim: owned by another customer
+// (firstRow -1) or listed by an earlier row.
+type clash struct {
+	contact
+	value    string // the contact itself, to name it by
+	firstRow int64
+}
+
+// before returns whichever of c and d is reported first; c may be nil.
+func (c *clash) before(d clash) *clash {
+	if c == nil || d.firstRow < c.firstRow ||
+		d.firstRow == c.firstRow && (d.kind < c.kind || d.kind == c.kind && d.value < c.value) {
+		return &d
 	}
+	return c
+}
+
+// insertImported copies new customers and their contacts into the tables
+// and returns their creation events.
+func insertImported(ctx context.Context, t pgx.Tx, created []importRow, actor string) ([]event.Event, error) {
+	if len(created) == 0 {
+		return nil, nil
+	}
+	_, err := t.CopyFrom(ctx, pgx.Identifier{"customers"}, customerColumns, pgx.CopyFromSlice(len(created), func(i int) ([]any, error) {
+		return importValues(created[i].Customer, created[i].sealed), nil
+	}))
+	if err != nil {
+		return nil, err
+	}
+	var claims [][]any
+	events := make([]event.Event, len(created))
+	for i, r := range created {
+		for _, x := range r.listed {
+			claims = append(claims, []any{x.kind, x.index, r.id})
+		}
+		// What the COPY wrote, as a read would return it.
+		stored := r.Customer.Clone()
+		stored.Points, stored.Revision = 0, 1
+		events[i] = event.Event{Type: customer.EventCreated, Subject: stored.Name(), Actor: actor, Data: stored}
+	}
+	if _, err := t.CopyFrom(ctx, pgx.Identifier{"contacts"}, []string{"kind", "value", "customer_id"}, pgx.CopyFromRows(claims)); err != nil {
+		return nil, err
+	}
+	return events, nil
+}
+
+// updatedRow is a customer an import row updated, as stored.
+type updatedRow struct {
+	row int64
+	c   *customer.Customer
+}
+
+// importUpdates merges rows into the live customers with their external
+// ids, through a staging table and one UPDATE, and re-reads them: what an
+// update stores depends on what was there.
+//
+// The import is the source of truth for profile fields, but it does not
+// reset what the CRM itself owns: lifecycle stage, points, the original
+// source channel, and (unless given) value tier and account manager.
+// Attributes are merged, the import's values winning.
+func (s *Store) importUpdates(ctx context.Context, t pgx.Tx, rows []importRow) ([]updatedRow, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	if _, err := t.Exec(ctx, `CREATE TEMP TABLE import_rows (LIKE customers INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
+		return nil, err
+	}
+	rowOf := make(map[string]int64, len(rows))
+	ids := make([]string, len(rows))
+	_, err := t.CopyFrom(ctx, pgx.Identifier{"import_rows"}, customerColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+		c := *rows[i].Customer
+		c.ID = rows[i].id
+		ids[i], rowOf[c.ID] = c.ID, rows[i].Row
+		return importValues(&c, rows[i].sealed), nil
+	}))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := t.Exec(ctx, `
+		UPDATE customers c SET kind = r.kind, display_name = r.display_name, email_index = r.email_index,
+			phone_index = r.phone_index, company = r.company, title = r.title, address = r.address,
+			birthday = '', pii = r.pii, need_profile = r.need_profile, tags = r.tags,
+			value_tier = CASE WHEN r.value_tier <> '' THEN r.value_tier ELSE c.value_tier END,
+			account_manager = CASE WHEN r.account_manager <> '' THEN r.account_manager ELSE c.account_manager END,
+			attributes = c.attributes || r.attributes, marketing_consent = r.marketing_consent,
+			revision = c.revision + 1, update_time = r.update_time
+		FROM import_rows r WHERE c.id = r.id`); err != nil {
+		return nil, err
+	}
+	if err := claimUpdated(ctx, t, ids); err != nil {
+		return nil, err
+	}
+	found, err := t.Query(ctx, `SELECT `+columns+` FROM customers c WHERE c.id = ANY($1::uuid[]) ORDER BY c.id`, ids)
+	cs, err := pg.Collect(found, err, s.crypto.scan(ctx))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]updatedRow, len(cs))
+	for i, c := range cs {
+		out[i] = updatedRow{row: rowOf[c.ID], c: c}
+	}
+	return out, nil
+}
+
+// claimUpdated settles the updated customers' contacts: claims of contacts
+// a customer no longer lists pass to whoever else lists them, and every
+// listed contact no one owns is claimed.
+func claimUpdated(ctx context.Context, t pgx.Tx, ids []string) error {
 	dropped, err := t.Query(ctx, `
 		DELETE FROM contacts x USING customers c
 		WHERE x.customer_id = c.id AND c.id = ANY($1::uuid[])
@@ -236,31 +365,6 @@ func claimImported(ctx context.Context, t pgx.Tx, outcomes []customer.ImportOutc
 		SELECT 'phone', unnest(phone_index), id FROM customers WHERE id = ANY($1::uuid[])
 		ON CONFLICT (kind, value) DO NOTHING`, ids)
 	return pg.Classify(err)
-}
-
-func (s *Store) emitImported(ctx context.Context, t pgx.Tx, outcomes []customer.ImportOutcome, actor string) error {
-	ids := make([]string, 0, len(outcomes))
-	created := make(map[string]bool, len(outcomes))
-	for _, o := range outcomes {
-		if o.Err == "" {
-			ids = append(ids, o.ID)
-			created[o.ID] = o.Created
-		}
-	}
-	rows, err := t.Query(ctx, `SELECT `+columns+` FROM customers c WHERE c.id = ANY($1::uuid[]) ORDER BY c.id`, ids)
-	cs, err := pg.Collect(rows, err, s.crypto.scan(ctx))
-	if err != nil {
-		return err
-	}
-	events := make([]event.Event, len(cs))
-	for i, c := range cs {
-		typ := customer.EventUpdated
-		if created[c.ID] {
-			typ = customer.EventCreated
-		}
-		events[i] = event.Event{Type: typ, Subject: c.Name(), Actor: actor, Data: c}
-	}
-	return s.emitter(t).Emit(ctx, events...)
 }
 
 // RefreshStatistics implements customer.Store: ANALYZE samples the tables
