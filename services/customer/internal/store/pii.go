@@ -35,8 +35,6 @@ type sealedRow struct {
 	phoneIndex []string
 	// place is the address column: city and country code alone.
 	place customer.Address
-	// search is what trigram search matches: name and company.
-	search string
 }
 
 // Crypto seals the customer service's personal fields and computes their
@@ -77,7 +75,6 @@ func (k *Crypto) row(c *customer.Customer) (sealedRow, error) {
 		emailIndex: k.indexes(kindEmail, c.Emails),
 		phoneIndex: k.indexes(kindPhone, c.Phones),
 		place:      customer.Address{City: c.Address.City, CountryCode: c.Address.CountryCode},
-		search:     searchText(c),
 	}, nil
 }
 
@@ -133,10 +130,4 @@ func (k *Crypto) phoneIndex(literal string) string {
 		literal = e164
 	}
 	return k.keys.Index(kindPhone, literal)
-}
-
-// searchText is what trigram search matches against: the name and the
-// company, never a contact (those are found by their index, see Search).
-func searchText(c *customer.Customer) string {
-	return strings.ToLower(c.DisplayName + " " + c.Company)
 }

@@ -116,7 +116,7 @@ func (s *Store) resealCustomers(ctx context.Context, t pgx.Tx, after, stale stri
 			return after, 0, err
 		}
 		batch.Queue(`UPDATE customers SET email_index = $2, phone_index = $3, address = $4, birthday = '',
-			search_text = $5, pii = $6 WHERE id = $1`, f.c.ID, r.emailIndex, r.phoneIndex, r.place, r.search, r.pii)
+			pii = $5 WHERE id = $1`, f.c.ID, r.emailIndex, r.phoneIndex, r.place, r.pii)
 		if !f.legacy {
 			continue
 		}

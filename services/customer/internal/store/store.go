@@ -178,11 +178,9 @@ func (s *Store) Search(ctx context.Context, q customer.SearchQuery) ([]*customer
 	}
 	text := w.Arg(q.Text)
 	like := w.Arg("%" + escapeLike(q.Text) + "%")
-	// Each document has its own trigram index (migrations 0001 and 0004).
-	doc := "c.search_text"
-	if q.VisibleOnly {
-		doc = "lower(c.display_name || ' ' || c.company)"
-	}
+	// Names and companies match by trigram (migration 0004's index): a
+	// substring hit above a fuzzy one.
+	const doc = "lower(c.display_name || ' ' || c.company)"
 	// Contacts are not in the document: the whole text is looked up as an
 	// e-mail or phone by its blind index, for callers who see contacts.
 	contact, rank := "false", ""

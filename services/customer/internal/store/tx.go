@@ -51,13 +51,13 @@ func (t *tx) Insert(ctx context.Context, c *customer.Customer) error {
 		INSERT INTO customers (id, kind, display_name, email_index, phone_index, company, title, address,
 			source, lifecycle_stage, value_tier, need_profile, account_manager, tags, attributes,
 			marketing_consent, loyalty_points, membership_tier, external_id, revision,
-			create_time, update_time, delete_time, search_text, pii)
+			create_time, update_time, delete_time, pii)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-			NULLIF($19, ''), $20, $21, $22, $23, $24, $25)`,
+			NULLIF($19, ''), $20, $21, $22, $23, $24)`,
 		c.ID, c.Kind, c.DisplayName, r.emailIndex, r.phoneIndex, c.Company, c.Title, r.place,
 		c.Source, c.Stage, c.ValueTier, c.Needs, c.AccountManager, pg.NonNil(c.Tags), pg.NonNilMap(c.Attributes),
 		c.MarketingConsent, c.Points, c.Membership, c.ExternalID, c.Revision,
-		c.CreateTime, c.UpdateTime, c.DeleteTime, r.search, r.pii)
+		c.CreateTime, c.UpdateTime, c.DeleteTime, r.pii)
 	return conflict(err, c)
 }
 
@@ -72,12 +72,12 @@ func (t *tx) Update(ctx context.Context, c *customer.Customer) error {
 			value_tier = $11, need_profile = $12, account_manager = $13, tags = $14, attributes = $15,
 			marketing_consent = $16, loyalty_points = $17, membership_tier = $18,
 			external_id = NULLIF($19, ''), revision = $20, update_time = $21, delete_time = $22,
-			search_text = $23, pii = $24
+			pii = $23
 		WHERE id = $1`,
 		c.ID, c.Kind, c.DisplayName, r.emailIndex, r.phoneIndex, c.Company, c.Title, r.place,
 		c.Source, c.Stage, c.ValueTier, c.Needs, c.AccountManager, pg.NonNil(c.Tags), pg.NonNilMap(c.Attributes),
 		c.MarketingConsent, c.Points, c.Membership, c.ExternalID, c.Revision, c.UpdateTime, c.DeleteTime,
-		r.search, r.pii)
+		r.pii)
 	return conflict(err, c)
 }
 
