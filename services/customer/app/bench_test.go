@@ -107,6 +107,7 @@ func BenchmarkGetCustomerUncached(b *testing.B) {
 		}
 	}
 }
+
 // BenchmarkImportNew measures ImportCustomers for customers the service has
 // not seen (the bulk-load path of `kehuctl seed` and make bench): 20,000
 // rows a stream, in messages of 1,000, each with an e-mail and a phone.
