@@ -289,7 +289,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Full-text and fuzzy search over name, e-mail, phone and company. */
+        /**
+         * Searches customers: names and companies match in part and fuzzily,
+         *     e-mails and phone numbers only whole.
+         */
         get: operations["CustomerService_SearchCustomers"];
         put?: never;
         post?: never;
@@ -5838,7 +5841,7 @@ export interface operations {
                 pageSize?: number;
                 /** @description Token from a previous response to the same query. */
                 pageToken?: string;
-                /** @description Words, part of a name, an e-mail, a phone number or a company. */
+                /** @description Words or part of a name or company, or a whole e-mail or phone number. */
                 query?: string;
             };
             header?: never;
