@@ -96,13 +96,16 @@ func TestWebhookDeliversSignedEventsInOrder(t *testing.T) {
 	}
 
 	admin := testkit.As(t, "root", auth.RoleAdmin)
-	log, err := c.ListDeliveries(admin, &webhookv1.ListDeliveriesRequest{Parent: w.GetName(), Filter: "state = DELIVERED"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(log.GetDeliveries()) != 9 {
-		t.Fatalf("delivered: %d, want 9", len(log.GetDeliveries()))
-	}
+	// The receiver has the last event before the sender records its answer.
+	var log *webhookv1.ListDeliveriesResponse
+	testkit.Eventually(t, "9 deliveries logged as delivered", func() bool {
+		var err error
+		log, err = c.ListDeliveries(admin, &webhookv1.ListDeliveriesRequest{Parent: w.GetName(), Filter: "state = DELIVERED"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(log.GetDeliveries()) == 9
+	})
 	for _, d := range log.GetDeliveries() {
 		attempts := d.GetAttempts()
 		last := attempts[len(attempts)-1]
