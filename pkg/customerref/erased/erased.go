@@ -14,6 +14,7 @@ import (
 	"context"
 	"embed"
 	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -58,10 +59,11 @@ func Check(ctx context.Context, tx pgx.Tx, customerIDs ...string) error {
 // customers cannot deadlock with an erasure.
 func Which(ctx context.Context, tx pgx.Tx, customerIDs []string) ([]string, error) {
 	ids := slices.Compact(slices.Sorted(slices.Values(customerIDs)))
-	for _, id := range ids {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared(`+lockKey+`)`, id); err != nil {
-			return nil, pg.Classify(err)
-		}
+	// One statement for every lock: a bulk import names thousands of
+	// customers. The sort runs before the (volatile) lock calls.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared(`+strings.ReplaceAll(lockKey, "$1", "id")+`)
+		FROM unnest($1::text[]) AS id ORDER BY id COLLATE "C"`, ids); err != nil {
+		return nil, pg.Classify(err)
 	}
 	rows, err := tx.Query(ctx, `SELECT id::text FROM erased_customers WHERE id = ANY($1::uuid[]) ORDER BY id`, ids)
 	return pg.Collect(rows, err, func(r pgx.Row) (string, error) {

@@ -14,6 +14,7 @@ import (
 	pkgcache "github.com/kehu-crm/kehu/pkg/cache"
 	"github.com/kehu-crm/kehu/pkg/config"
 	"github.com/kehu-crm/kehu/pkg/envelope"
+	"github.com/kehu-crm/kehu/pkg/importstream"
 	"github.com/kehu-crm/kehu/pkg/service"
 	"github.com/kehu-crm/kehu/services/customer/internal/customer"
 	grpcserver "github.com/kehu-crm/kehu/services/customer/internal/server"
@@ -113,7 +114,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*service.Service
 	svc := customer.New(st, cache,
 		customer.Config{DefaultRegion: cfg.DefaultPhoneRegion, Tiers: tiers, UnmergeWindow: cfg.UnmergeWindow})
 	s.Retain("merges", cfg.UnmergeWindow, st.PruneMerges)
-	customerv1.RegisterCustomerServiceServer(s.GRPC(), grpcserver.New(svc, s.Streamer, grpcserver.ImportLimits{
+	customerv1.RegisterCustomerServiceServer(s.GRPC(), grpcserver.New(svc, s.Streamer, importstream.Limits{
 		MaxRows: cfg.ImportMaxRows, MaxDuration: cfg.ImportMaxDuration,
 	}))
 	// The suite's audit trail is read (and pruned) here: admins look in

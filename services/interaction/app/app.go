@@ -16,6 +16,7 @@ import (
 	customerrpc "github.com/kehu-crm/kehu/pkg/customerref/rpc"
 	"github.com/kehu-crm/kehu/pkg/dial"
 	"github.com/kehu-crm/kehu/pkg/follow"
+	"github.com/kehu-crm/kehu/pkg/importstream"
 	"github.com/kehu-crm/kehu/pkg/service"
 	"github.com/kehu-crm/kehu/services/interaction/internal/interaction"
 	grpcserver "github.com/kehu-crm/kehu/services/interaction/internal/server"
@@ -42,6 +43,10 @@ type Config struct {
 	CareTimeZone string `env:"KEHU_CARE_TIMEZONE, default=Asia/Shanghai"`
 	// FollowCustomers turns the customer event follower on.
 	FollowCustomers bool `env:"KEHU_FOLLOW_CUSTOMER_EVENTS, default=true"`
+	// ImportMaxRows and ImportMaxDuration bound one ImportInteractions
+	// stream.
+	ImportMaxRows     int64         `env:"KEHU_INTERACTION_IMPORT_MAX_ROWS, default=10000000"`
+	ImportMaxDuration time.Duration `env:"KEHU_INTERACTION_IMPORT_MAX_DURATION, default=30m"`
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -91,7 +96,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	if cfg.WorkerInterval > 0 {
 		s.GoAsLeader("kehu-interaction-worker", a.worker.Run)
 	}
-	interactionv1.RegisterInteractionServiceServer(s.GRPC(), grpcserver.New(svc, s.Streamer))
+	interactionv1.RegisterInteractionServiceServer(s.GRPC(), grpcserver.New(svc, s.Streamer, importstream.Limits{
+		MaxRows: cfg.ImportMaxRows, MaxDuration: cfg.ImportMaxDuration,
+	}))
 	return a, nil
 }
 

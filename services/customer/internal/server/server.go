@@ -6,13 +6,11 @@ package server
 
 import (
 	"context"
-	"errors"
-	"io"
-	"time"
 
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	eventv1 "github.com/kehu-crm/kehu/pkg/api/kehu/event/v1"
 	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/importstream"
 	"github.com/kehu-crm/kehu/pkg/outbox"
 	"github.com/kehu-crm/kehu/pkg/protoenum"
 	"github.com/kehu-crm/kehu/pkg/resource"
@@ -24,17 +22,11 @@ type Server struct {
 	customerv1.UnimplementedCustomerServiceServer
 	svc    *customer.Service
 	events *outbox.Streamer
-	limits ImportLimits
-}
-
-// ImportLimits bound what one import stream can cost; zero means no bound.
-type ImportLimits struct {
-	MaxRows     int64
-	MaxDuration time.Duration
+	limits importstream.Limits
 }
 
 // New returns the handlers over svc, streaming events from events.
-func New(svc *customer.Service, events *outbox.Streamer, limits ImportLimits) *Server {
+func New(svc *customer.Service, events *outbox.Streamer, limits importstream.Limits) *Server {
 	return &Server{svc: svc, events: events, limits: limits}
 }
 
@@ -260,7 +252,7 @@ func (s *Server) ListPointsLedger(ctx context.Context, req *customerv1.ListPoint
 }
 
 // ImportCustomers implements customerv1.CustomerServiceServer. One stream
-// is bounded in rows and duration (ImportLimits).
+// is bounded in rows and duration (importstream.Limits).
 func (s *Server) ImportCustomers(stream customerv1.CustomerService_ImportCustomersServer) error {
 	ctx := stream.Context()
 	im, err := s.svc.NewImporter(ctx)
@@ -269,51 +261,11 @@ func (s *Server) ImportCustomers(stream customerv1.CustomerService_ImportCustome
 	}
 	// An import that ends early leaves the batch in flight settled.
 	defer func() { _ = im.Wait() }()
-	var timeout <-chan time.Time
-	if s.limits.MaxDuration > 0 {
-		timer := time.NewTimer(s.limits.MaxDuration)
-		defer timer.Stop()
-		timeout = timer.C
-	}
-	// Recv blocks until the client sends; it runs apart so that the time
-	// limit holds against a client that goes quiet. Returning ends the
-	// stream, which ends the receiver.
-	received := make(chan *customerv1.ImportCustomersRequest)
-	failed := make(chan error, 1)
-	go func() {
-		for {
-			req, err := stream.Recv()
-			if err != nil {
-				failed <- err
-				return
-			}
-			select {
-			case received <- req:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	var rows int64
-	for done := false; !done; {
-		select {
-		case <-timeout:
-			return errs.DeadlineExceeded("IMPORT_TOO_LONG",
-				"an import stream may last at most %s; the batches merged so far stay, send the rest in another import", s.limits.MaxDuration)
-		case err := <-failed:
-			if !errors.Is(err, io.EOF) {
-				return err
-			}
-			done = true
-		case req := <-received:
-			if rows += int64(len(req.GetCustomers())); s.limits.MaxRows > 0 && rows > s.limits.MaxRows {
-				return errs.ResourceExhausted("IMPORT_TOO_LARGE",
-					"an import stream takes at most %d rows; the batches merged so far stay, send the rest in another import", s.limits.MaxRows)
-			}
-			if err := s.importRows(ctx, im, req.GetCustomers()); err != nil {
-				return err
-			}
-		}
+	err = importstream.Receive(ctx, s.limits, stream.Recv,
+		func(req *customerv1.ImportCustomersRequest) int { return len(req.GetCustomers()) },
+		func(req *customerv1.ImportCustomersRequest) error { return s.importRows(ctx, im, req.GetCustomers()) })
+	if err != nil {
+		return err
 	}
 	res, err := im.Finish(ctx)
 	if err != nil {

@@ -18,11 +18,12 @@ import (
 // bulk import (unbounded input). The public REST gateway answers them as
 // unknown routes unless the operator exposes them.
 var internalRPCs = map[string]bool{
-	customerv1.CustomerService_ImportCustomers_FullMethodName:    true,
-	customerv1.CustomerService_StreamEvents_FullMethodName:       true,
-	interactionv1.InteractionService_StreamEvents_FullMethodName: true,
-	servicedeskv1.ServiceDeskService_StreamEvents_FullMethodName: true,
-	analyticsv1.AnalyticsService_StreamEvents_FullMethodName:     true,
+	customerv1.CustomerService_ImportCustomers_FullMethodName:          true,
+	customerv1.CustomerService_StreamEvents_FullMethodName:             true,
+	interactionv1.InteractionService_ImportInteractions_FullMethodName: true,
+	interactionv1.InteractionService_StreamEvents_FullMethodName:       true,
+	servicedeskv1.ServiceDeskService_StreamEvents_FullMethodName:       true,
+	analyticsv1.AnalyticsService_StreamEvents_FullMethodName:           true,
 }
 
 func notExposed() error {

@@ -45,6 +45,12 @@ type Tx interface {
 
 	LockInteraction(ctx context.Context, id string) (*Interaction, error)
 	InsertInteractions(ctx context.Context, is ...*Interaction) error
+	// ImportInteractions stores imported rows in bulk and returns one
+	// outcome per row, in order: rows whose external id is stored already
+	// are skipped, and rows of customers the projection does not know (or
+	// that are deleted or erased) refused; a merged customer's rows go to
+	// the survivor.
+	ImportInteractions(ctx context.Context, rows []ImportRow) ([]ImportOutcome, error)
 	UpdateInteraction(ctx context.Context, i *Interaction) error
 
 	LockFollowUp(ctx context.Context, id string) (*FollowUp, error)

@@ -13,6 +13,7 @@ import (
 var Policy = auth.NewPolicy(interactionv1.InteractionService_ServiceDesc.ServiceName, map[string][]auth.Role{
 	"CreateInteraction":       auth.Writers,
 	"BatchCreateInteractions": auth.Writers,
+	"ImportInteractions":      {auth.RoleManager, auth.RoleService},
 	"GetInteraction":          auth.Readers,
 	"ListInteractions":        auth.Readers,
 	"UpdateInteraction":       auth.Writers,

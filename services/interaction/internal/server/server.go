@@ -9,6 +9,7 @@ import (
 	eventv1 "github.com/kehu-crm/kehu/pkg/api/kehu/event/v1"
 	interactionv1 "github.com/kehu-crm/kehu/pkg/api/kehu/interaction/v1"
 	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/importstream"
 	"github.com/kehu-crm/kehu/pkg/outbox"
 	"github.com/kehu-crm/kehu/pkg/resource"
 	"github.com/kehu-crm/kehu/services/interaction/internal/interaction"
@@ -19,11 +20,12 @@ type Server struct {
 	interactionv1.UnimplementedInteractionServiceServer
 	svc    *interaction.Service
 	events *outbox.Streamer
+	limits importstream.Limits
 }
 
-// New returns the handlers.
-func New(svc *interaction.Service, events *outbox.Streamer) *Server {
-	return &Server{svc: svc, events: events}
+// New returns the handlers; limits bound one ImportInteractions stream.
+func New(svc *interaction.Service, events *outbox.Streamer, limits importstream.Limits) *Server {
+	return &Server{svc: svc, events: events, limits: limits}
 }
 
 // CreateInteraction implements interactionv1.InteractionServiceServer.

@@ -7,7 +7,8 @@
 package interactionv1
 
 import (
-	v1 "github.com/kehu-crm/kehu/pkg/api/kehu/event/v1"
+	v1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
+	v11 "github.com/kehu-crm/kehu/pkg/api/kehu/event/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -241,6 +242,283 @@ func (x *BatchCreateInteractionsResponse) GetInteractions() []*Interaction {
 	return nil
 }
 
+// One batch of rows for ImportInteractions.
+type ImportInteractionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Rows to import.
+	Interactions  []*ImportedInteraction `protobuf:"bytes,1,rep,name=interactions,proto3" json:"interactions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportInteractionsRequest) Reset() {
+	*x = ImportInteractionsRequest{}
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportInteractionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportInteractionsRequest) ProtoMessage() {}
+
+func (x *ImportInteractionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportInteractionsRequest.ProtoReflect.Descriptor instead.
+func (*ImportInteractionsRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ImportInteractionsRequest) GetInteractions() []*ImportedInteraction {
+	if x != nil {
+		return x.Interactions
+	}
+	return nil
+}
+
+// ImportedInteraction is one row of ImportInteractions.
+type ImportedInteraction struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer, "customers/{customer}"; a merged customer's records go to
+	// the survivor.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// The interaction; output-only fields are ignored.
+	Interaction *Interaction `protobuf:"bytes,2,opt,name=interaction,proto3" json:"interaction,omitempty"`
+	// The source system's id of the interaction (at most 128 characters),
+	// unique across imports: a row whose id was imported before is skipped.
+	ExternalId string `protobuf:"bytes,3,opt,name=external_id,json=externalId,proto3" json:"external_id,omitempty"`
+	// The customer's lifecycle stage when it happened, as the source knew it;
+	// unspecified takes the customer's current stage.
+	LifecycleStage v1.LifecycleStage `protobuf:"varint,4,opt,name=lifecycle_stage,json=lifecycleStage,proto3,enum=kehu.customer.v1.LifecycleStage" json:"lifecycle_stage,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ImportedInteraction) Reset() {
+	*x = ImportedInteraction{}
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportedInteraction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportedInteraction) ProtoMessage() {}
+
+func (x *ImportedInteraction) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportedInteraction.ProtoReflect.Descriptor instead.
+func (*ImportedInteraction) Descriptor() ([]byte, []int) {
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ImportedInteraction) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ImportedInteraction) GetInteraction() *Interaction {
+	if x != nil {
+		return x.Interaction
+	}
+	return nil
+}
+
+func (x *ImportedInteraction) GetExternalId() string {
+	if x != nil {
+		return x.ExternalId
+	}
+	return ""
+}
+
+func (x *ImportedInteraction) GetLifecycleStage() v1.LifecycleStage {
+	if x != nil {
+		return x.LifecycleStage
+	}
+	return v1.LifecycleStage(0)
+}
+
+// Response of ImportInteractions.
+type ImportInteractionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Rows received.
+	ReceivedCount int64 `protobuf:"varint,1,opt,name=received_count,json=receivedCount,proto3" json:"received_count,omitempty"`
+	// Rows that created an interaction.
+	CreatedCount int64 `protobuf:"varint,2,opt,name=created_count,json=createdCount,proto3" json:"created_count,omitempty"`
+	// Rows whose external_id an earlier import recorded; left unchanged.
+	SkippedCount int64 `protobuf:"varint,3,opt,name=skipped_count,json=skippedCount,proto3" json:"skipped_count,omitempty"`
+	// Rows rejected.
+	FailedCount int64 `protobuf:"varint,4,opt,name=failed_count,json=failedCount,proto3" json:"failed_count,omitempty"`
+	// Why each rejected row failed (the first 1000).
+	Errors        []*ImportError `protobuf:"bytes,5,rep,name=errors,proto3" json:"errors,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportInteractionsResponse) Reset() {
+	*x = ImportInteractionsResponse{}
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportInteractionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportInteractionsResponse) ProtoMessage() {}
+
+func (x *ImportInteractionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportInteractionsResponse.ProtoReflect.Descriptor instead.
+func (*ImportInteractionsResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ImportInteractionsResponse) GetReceivedCount() int64 {
+	if x != nil {
+		return x.ReceivedCount
+	}
+	return 0
+}
+
+func (x *ImportInteractionsResponse) GetCreatedCount() int64 {
+	if x != nil {
+		return x.CreatedCount
+	}
+	return 0
+}
+
+func (x *ImportInteractionsResponse) GetSkippedCount() int64 {
+	if x != nil {
+		return x.SkippedCount
+	}
+	return 0
+}
+
+func (x *ImportInteractionsResponse) GetFailedCount() int64 {
+	if x != nil {
+		return x.FailedCount
+	}
+	return 0
+}
+
+func (x *ImportInteractionsResponse) GetErrors() []*ImportError {
+	if x != nil {
+		return x.Errors
+	}
+	return nil
+}
+
+// ImportError describes one rejected import row.
+type ImportError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Position of the row in the whole import, from 0.
+	Row int64 `protobuf:"varint,1,opt,name=row,proto3" json:"row,omitempty"`
+	// The row's external id, if it had one.
+	ExternalId string `protobuf:"bytes,2,opt,name=external_id,json=externalId,proto3" json:"external_id,omitempty"`
+	// The offending field.
+	Field string `protobuf:"bytes,3,opt,name=field,proto3" json:"field,omitempty"`
+	// What is wrong with it.
+	Description   string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportError) Reset() {
+	*x = ImportError{}
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportError) ProtoMessage() {}
+
+func (x *ImportError) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportError.ProtoReflect.Descriptor instead.
+func (*ImportError) Descriptor() ([]byte, []int) {
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ImportError) GetRow() int64 {
+	if x != nil {
+		return x.Row
+	}
+	return 0
+}
+
+func (x *ImportError) GetExternalId() string {
+	if x != nil {
+		return x.ExternalId
+	}
+	return ""
+}
+
+func (x *ImportError) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *ImportError) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
 // Request of GetInteraction.
 type GetInteractionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -251,7 +529,7 @@ type GetInteractionRequest struct {
 
 func (x *GetInteractionRequest) Reset() {
 	*x = GetInteractionRequest{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[4]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -263,7 +541,7 @@ func (x *GetInteractionRequest) String() string {
 func (*GetInteractionRequest) ProtoMessage() {}
 
 func (x *GetInteractionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[4]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -276,7 +554,7 @@ func (x *GetInteractionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInteractionRequest.ProtoReflect.Descriptor instead.
 func (*GetInteractionRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{4}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetInteractionRequest) GetName() string {
@@ -296,7 +574,7 @@ type GetInteractionResponse struct {
 
 func (x *GetInteractionResponse) Reset() {
 	*x = GetInteractionResponse{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[5]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -308,7 +586,7 @@ func (x *GetInteractionResponse) String() string {
 func (*GetInteractionResponse) ProtoMessage() {}
 
 func (x *GetInteractionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[5]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -321,7 +599,7 @@ func (x *GetInteractionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInteractionResponse.ProtoReflect.Descriptor instead.
 func (*GetInteractionResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{5}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetInteractionResponse) GetInteraction() *Interaction {
@@ -349,7 +627,7 @@ type ListInteractionsRequest struct {
 
 func (x *ListInteractionsRequest) Reset() {
 	*x = ListInteractionsRequest{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[6]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -361,7 +639,7 @@ func (x *ListInteractionsRequest) String() string {
 func (*ListInteractionsRequest) ProtoMessage() {}
 
 func (x *ListInteractionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[6]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -374,7 +652,7 @@ func (x *ListInteractionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInteractionsRequest.ProtoReflect.Descriptor instead.
 func (*ListInteractionsRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{6}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListInteractionsRequest) GetParent() string {
@@ -423,7 +701,7 @@ type ListInteractionsResponse struct {
 
 func (x *ListInteractionsResponse) Reset() {
 	*x = ListInteractionsResponse{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[7]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -435,7 +713,7 @@ func (x *ListInteractionsResponse) String() string {
 func (*ListInteractionsResponse) ProtoMessage() {}
 
 func (x *ListInteractionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[7]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -448,7 +726,7 @@ func (x *ListInteractionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInteractionsResponse.ProtoReflect.Descriptor instead.
 func (*ListInteractionsResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{7}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListInteractionsResponse) GetInteractions() []*Interaction {
@@ -477,7 +755,7 @@ type UpdateInteractionRequest struct {
 
 func (x *UpdateInteractionRequest) Reset() {
 	*x = UpdateInteractionRequest{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[8]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -489,7 +767,7 @@ func (x *UpdateInteractionRequest) String() string {
 func (*UpdateInteractionRequest) ProtoMessage() {}
 
 func (x *UpdateInteractionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[8]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -502,7 +780,7 @@ func (x *UpdateInteractionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateInteractionRequest.ProtoReflect.Descriptor instead.
 func (*UpdateInteractionRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{8}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UpdateInteractionRequest) GetInteraction() *Interaction {
@@ -536,7 +814,7 @@ type UpdateInteractionResponse struct {
 
 func (x *UpdateInteractionResponse) Reset() {
 	*x = UpdateInteractionResponse{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[9]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -548,7 +826,7 @@ func (x *UpdateInteractionResponse) String() string {
 func (*UpdateInteractionResponse) ProtoMessage() {}
 
 func (x *UpdateInteractionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[9]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -561,7 +839,7 @@ func (x *UpdateInteractionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateInteractionResponse.ProtoReflect.Descriptor instead.
 func (*UpdateInteractionResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{9}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdateInteractionResponse) GetInteraction() *Interaction {
@@ -583,7 +861,7 @@ type DeleteInteractionRequest struct {
 
 func (x *DeleteInteractionRequest) Reset() {
 	*x = DeleteInteractionRequest{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[10]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -595,7 +873,7 @@ func (x *DeleteInteractionRequest) String() string {
 func (*DeleteInteractionRequest) ProtoMessage() {}
 
 func (x *DeleteInteractionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[10]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -608,7 +886,7 @@ func (x *DeleteInteractionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteInteractionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteInteractionRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{10}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeleteInteractionRequest) GetName() string {
@@ -642,7 +920,7 @@ type DeleteInteractionResponse struct {
 
 func (x *DeleteInteractionResponse) Reset() {
 	*x = DeleteInteractionResponse{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[11]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -654,7 +932,7 @@ func (x *DeleteInteractionResponse) String() string {
 func (*DeleteInteractionResponse) ProtoMessage() {}
 
 func (x *DeleteInteractionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[11]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -667,7 +945,7 @@ func (x *DeleteInteractionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteInteractionResponse.ProtoReflect.Descriptor instead.
 func (*DeleteInteractionResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{11}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeleteInteractionResponse) GetInteraction() *Interaction {
@@ -689,7 +967,7 @@ type UndeleteInteractionRequest struct {
 
 func (x *UndeleteInteractionRequest) Reset() {
 	*x = UndeleteInteractionRequest{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[12]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -701,7 +979,7 @@ func (x *UndeleteInteractionRequest) String() string {
 func (*UndeleteInteractionRequest) ProtoMessage() {}
 
 func (x *UndeleteInteractionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[12]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -714,7 +992,7 @@ func (x *UndeleteInteractionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UndeleteInteractionRequest.ProtoReflect.Descriptor instead.
 func (*UndeleteInteractionRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{12}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UndeleteInteractionRequest) GetName() string {
@@ -748,7 +1026,7 @@ type UndeleteInteractionResponse struct {
 
 func (x *UndeleteInteractionResponse) Reset() {
 	*x = UndeleteInteractionResponse{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[13]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -760,7 +1038,7 @@ func (x *UndeleteInteractionResponse) String() string {
 func (*UndeleteInteractionResponse) ProtoMessage() {}
 
 func (x *UndeleteInteractionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[13]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -773,7 +1051,7 @@ func (x *UndeleteInteractionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UndeleteInteractionResponse.ProtoReflect.Descriptor instead.
 func (*UndeleteInteractionResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{13}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UndeleteInteractionResponse) GetInteraction() *Interaction {
@@ -796,7 +1074,7 @@ type CreateFollowUpRequest struct {
 
 func (x *CreateFollowUpRequest) Reset() {
 	*x = CreateFollowUpRequest{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[14]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -808,7 +1086,7 @@ func (x *CreateFollowUpRequest) String() string {
 func (*CreateFollowUpRequest) ProtoMessage() {}
 
 func (x *CreateFollowUpRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[14]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -821,7 +1099,7 @@ func (x *CreateFollowUpRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateFollowUpRequest.ProtoReflect.Descriptor instead.
 func (*CreateFollowUpRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{14}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateFollowUpRequest) GetParent() string {
@@ -855,7 +1133,7 @@ type CreateFollowUpResponse struct {
 
 func (x *CreateFollowUpResponse) Reset() {
 	*x = CreateFollowUpResponse{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[15]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -867,7 +1145,7 @@ func (x *CreateFollowUpResponse) String() string {
 func (*CreateFollowUpResponse) ProtoMessage() {}
 
 func (x *CreateFollowUpResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[15]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -880,7 +1158,7 @@ func (x *CreateFollowUpResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateFollowUpResponse.ProtoReflect.Descriptor instead.
 func (*CreateFollowUpResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{15}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateFollowUpResponse) GetFollowUp() *FollowUp {
@@ -900,7 +1178,7 @@ type GetFollowUpRequest struct {
 
 func (x *GetFollowUpRequest) Reset() {
 	*x = GetFollowUpRequest{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[16]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -912,7 +1190,7 @@ func (x *GetFollowUpRequest) String() string {
 func (*GetFollowUpRequest) ProtoMessage() {}
 
 func (x *GetFollowUpRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[16]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -925,7 +1203,7 @@ func (x *GetFollowUpRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFollowUpRequest.ProtoReflect.Descriptor instead.
 func (*GetFollowUpRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{16}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetFollowUpRequest) GetName() string {
@@ -945,7 +1223,7 @@ type GetFollowUpResponse struct {
 
 func (x *GetFollowUpResponse) Reset() {
 	*x = GetFollowUpResponse{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[17]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -957,7 +1235,7 @@ func (x *GetFollowUpResponse) String() string {
 func (*GetFollowUpResponse) ProtoMessage() {}
 
 func (x *GetFollowUpResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[17]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -970,7 +1248,7 @@ func (x *GetFollowUpResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFollowUpResponse.ProtoReflect.Descriptor instead.
 func (*GetFollowUpResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{17}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetFollowUpResponse) GetFollowUp() *FollowUp {
@@ -995,7 +1273,7 @@ type ListFollowUpsRequest struct {
 
 func (x *ListFollowUpsRequest) Reset() {
 	*x = ListFollowUpsRequest{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[18]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1007,7 +1285,7 @@ func (x *ListFollowUpsRequest) String() string {
 func (*ListFollowUpsRequest) ProtoMessage() {}
 
 func (x *ListFollowUpsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[18]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1020,7 +1298,7 @@ func (x *ListFollowUpsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFollowUpsRequest.ProtoReflect.Descriptor instead.
 func (*ListFollowUpsRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{18}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListFollowUpsRequest) GetParent() string {
@@ -1062,7 +1340,7 @@ type ListFollowUpsResponse struct {
 
 func (x *ListFollowUpsResponse) Reset() {
 	*x = ListFollowUpsResponse{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[19]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1074,7 +1352,7 @@ func (x *ListFollowUpsResponse) String() string {
 func (*ListFollowUpsResponse) ProtoMessage() {}
 
 func (x *ListFollowUpsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[19]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1087,7 +1365,7 @@ func (x *ListFollowUpsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFollowUpsResponse.ProtoReflect.Descriptor instead.
 func (*ListFollowUpsResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{19}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListFollowUpsResponse) GetFollowUps() []*FollowUp {
@@ -1116,7 +1394,7 @@ type UpdateFollowUpRequest struct {
 
 func (x *UpdateFollowUpRequest) Reset() {
 	*x = UpdateFollowUpRequest{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[20]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1128,7 +1406,7 @@ func (x *UpdateFollowUpRequest) String() string {
 func (*UpdateFollowUpRequest) ProtoMessage() {}
 
 func (x *UpdateFollowUpRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[20]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1141,7 +1419,7 @@ func (x *UpdateFollowUpRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateFollowUpRequest.ProtoReflect.Descriptor instead.
 func (*UpdateFollowUpRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{20}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *UpdateFollowUpRequest) GetFollowUp() *FollowUp {
@@ -1175,7 +1453,7 @@ type UpdateFollowUpResponse struct {
 
 func (x *UpdateFollowUpResponse) Reset() {
 	*x = UpdateFollowUpResponse{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[21]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1187,7 +1465,7 @@ func (x *UpdateFollowUpResponse) String() string {
 func (*UpdateFollowUpResponse) ProtoMessage() {}
 
 func (x *UpdateFollowUpResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[21]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1200,7 +1478,7 @@ func (x *UpdateFollowUpResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateFollowUpResponse.ProtoReflect.Descriptor instead.
 func (*UpdateFollowUpResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{21}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UpdateFollowUpResponse) GetFollowUp() *FollowUp {
@@ -1230,7 +1508,7 @@ type CompleteFollowUpRequest struct {
 
 func (x *CompleteFollowUpRequest) Reset() {
 	*x = CompleteFollowUpRequest{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[22]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1242,7 +1520,7 @@ func (x *CompleteFollowUpRequest) String() string {
 func (*CompleteFollowUpRequest) ProtoMessage() {}
 
 func (x *CompleteFollowUpRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[22]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1255,7 +1533,7 @@ func (x *CompleteFollowUpRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteFollowUpRequest.ProtoReflect.Descriptor instead.
 func (*CompleteFollowUpRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{22}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CompleteFollowUpRequest) GetName() string {
@@ -1334,7 +1612,7 @@ type CompleteFollowUpResponse struct {
 
 func (x *CompleteFollowUpResponse) Reset() {
 	*x = CompleteFollowUpResponse{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[23]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1346,7 +1624,7 @@ func (x *CompleteFollowUpResponse) String() string {
 func (*CompleteFollowUpResponse) ProtoMessage() {}
 
 func (x *CompleteFollowUpResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[23]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1359,7 +1637,7 @@ func (x *CompleteFollowUpResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteFollowUpResponse.ProtoReflect.Descriptor instead.
 func (*CompleteFollowUpResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{23}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CompleteFollowUpResponse) GetFollowUp() *FollowUp {
@@ -1396,7 +1674,7 @@ type CancelFollowUpRequest struct {
 
 func (x *CancelFollowUpRequest) Reset() {
 	*x = CancelFollowUpRequest{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[24]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1408,7 +1686,7 @@ func (x *CancelFollowUpRequest) String() string {
 func (*CancelFollowUpRequest) ProtoMessage() {}
 
 func (x *CancelFollowUpRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[24]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1421,7 +1699,7 @@ func (x *CancelFollowUpRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelFollowUpRequest.ProtoReflect.Descriptor instead.
 func (*CancelFollowUpRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{24}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CancelFollowUpRequest) GetName() string {
@@ -1462,7 +1740,7 @@ type CancelFollowUpResponse struct {
 
 func (x *CancelFollowUpResponse) Reset() {
 	*x = CancelFollowUpResponse{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[25]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1474,7 +1752,7 @@ func (x *CancelFollowUpResponse) String() string {
 func (*CancelFollowUpResponse) ProtoMessage() {}
 
 func (x *CancelFollowUpResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[25]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1487,7 +1765,7 @@ func (x *CancelFollowUpResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelFollowUpResponse.ProtoReflect.Descriptor instead.
 func (*CancelFollowUpResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{25}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CancelFollowUpResponse) GetFollowUp() *FollowUp {
@@ -1510,7 +1788,7 @@ type CreateCareRuleRequest struct {
 
 func (x *CreateCareRuleRequest) Reset() {
 	*x = CreateCareRuleRequest{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[26]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1522,7 +1800,7 @@ func (x *CreateCareRuleRequest) String() string {
 func (*CreateCareRuleRequest) ProtoMessage() {}
 
 func (x *CreateCareRuleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[26]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1535,7 +1813,7 @@ func (x *CreateCareRuleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCareRuleRequest.ProtoReflect.Descriptor instead.
 func (*CreateCareRuleRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{26}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CreateCareRuleRequest) GetCareRule() *CareRule {
@@ -1569,7 +1847,7 @@ type CreateCareRuleResponse struct {
 
 func (x *CreateCareRuleResponse) Reset() {
 	*x = CreateCareRuleResponse{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[27]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1581,7 +1859,7 @@ func (x *CreateCareRuleResponse) String() string {
 func (*CreateCareRuleResponse) ProtoMessage() {}
 
 func (x *CreateCareRuleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[27]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1594,7 +1872,7 @@ func (x *CreateCareRuleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCareRuleResponse.ProtoReflect.Descriptor instead.
 func (*CreateCareRuleResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{27}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CreateCareRuleResponse) GetCareRule() *CareRule {
@@ -1614,7 +1892,7 @@ type GetCareRuleRequest struct {
 
 func (x *GetCareRuleRequest) Reset() {
 	*x = GetCareRuleRequest{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[28]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1626,7 +1904,7 @@ func (x *GetCareRuleRequest) String() string {
 func (*GetCareRuleRequest) ProtoMessage() {}
 
 func (x *GetCareRuleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[28]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1639,7 +1917,7 @@ func (x *GetCareRuleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCareRuleRequest.ProtoReflect.Descriptor instead.
 func (*GetCareRuleRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{28}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetCareRuleRequest) GetName() string {
@@ -1659,7 +1937,7 @@ type GetCareRuleResponse struct {
 
 func (x *GetCareRuleResponse) Reset() {
 	*x = GetCareRuleResponse{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[29]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1671,7 +1949,7 @@ func (x *GetCareRuleResponse) String() string {
 func (*GetCareRuleResponse) ProtoMessage() {}
 
 func (x *GetCareRuleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[29]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1684,7 +1962,7 @@ func (x *GetCareRuleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCareRuleResponse.ProtoReflect.Descriptor instead.
 func (*GetCareRuleResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{29}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetCareRuleResponse) GetCareRule() *CareRule {
@@ -1705,7 +1983,7 @@ type ListCareRulesRequest struct {
 
 func (x *ListCareRulesRequest) Reset() {
 	*x = ListCareRulesRequest{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[30]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1717,7 +1995,7 @@ func (x *ListCareRulesRequest) String() string {
 func (*ListCareRulesRequest) ProtoMessage() {}
 
 func (x *ListCareRulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[30]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1730,7 +2008,7 @@ func (x *ListCareRulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCareRulesRequest.ProtoReflect.Descriptor instead.
 func (*ListCareRulesRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{30}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListCareRulesRequest) GetPageSize() int32 {
@@ -1758,7 +2036,7 @@ type ListCareRulesResponse struct {
 
 func (x *ListCareRulesResponse) Reset() {
 	*x = ListCareRulesResponse{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[31]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1770,7 +2048,7 @@ func (x *ListCareRulesResponse) String() string {
 func (*ListCareRulesResponse) ProtoMessage() {}
 
 func (x *ListCareRulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[31]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1783,7 +2061,7 @@ func (x *ListCareRulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCareRulesResponse.ProtoReflect.Descriptor instead.
 func (*ListCareRulesResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{31}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListCareRulesResponse) GetCareRules() []*CareRule {
@@ -1812,7 +2090,7 @@ type UpdateCareRuleRequest struct {
 
 func (x *UpdateCareRuleRequest) Reset() {
 	*x = UpdateCareRuleRequest{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[32]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1824,7 +2102,7 @@ func (x *UpdateCareRuleRequest) String() string {
 func (*UpdateCareRuleRequest) ProtoMessage() {}
 
 func (x *UpdateCareRuleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[32]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1837,7 +2115,7 @@ func (x *UpdateCareRuleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCareRuleRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCareRuleRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{32}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *UpdateCareRuleRequest) GetCareRule() *CareRule {
@@ -1871,7 +2149,7 @@ type UpdateCareRuleResponse struct {
 
 func (x *UpdateCareRuleResponse) Reset() {
 	*x = UpdateCareRuleResponse{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[33]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1883,7 +2161,7 @@ func (x *UpdateCareRuleResponse) String() string {
 func (*UpdateCareRuleResponse) ProtoMessage() {}
 
 func (x *UpdateCareRuleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[33]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1896,7 +2174,7 @@ func (x *UpdateCareRuleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCareRuleResponse.ProtoReflect.Descriptor instead.
 func (*UpdateCareRuleResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{33}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *UpdateCareRuleResponse) GetCareRule() *CareRule {
@@ -1917,7 +2195,7 @@ type DeleteCareRuleRequest struct {
 
 func (x *DeleteCareRuleRequest) Reset() {
 	*x = DeleteCareRuleRequest{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[34]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1929,7 +2207,7 @@ func (x *DeleteCareRuleRequest) String() string {
 func (*DeleteCareRuleRequest) ProtoMessage() {}
 
 func (x *DeleteCareRuleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[34]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1942,7 +2220,7 @@ func (x *DeleteCareRuleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCareRuleRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCareRuleRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{34}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DeleteCareRuleRequest) GetName() string {
@@ -1968,7 +2246,7 @@ type DeleteCareRuleResponse struct {
 
 func (x *DeleteCareRuleResponse) Reset() {
 	*x = DeleteCareRuleResponse{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[35]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1980,7 +2258,7 @@ func (x *DeleteCareRuleResponse) String() string {
 func (*DeleteCareRuleResponse) ProtoMessage() {}
 
 func (x *DeleteCareRuleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[35]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1993,7 +2271,7 @@ func (x *DeleteCareRuleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCareRuleResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCareRuleResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{35}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{39}
 }
 
 // Request of CreateTouchpoint.
@@ -2008,7 +2286,7 @@ type CreateTouchpointRequest struct {
 
 func (x *CreateTouchpointRequest) Reset() {
 	*x = CreateTouchpointRequest{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[36]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2020,7 +2298,7 @@ func (x *CreateTouchpointRequest) String() string {
 func (*CreateTouchpointRequest) ProtoMessage() {}
 
 func (x *CreateTouchpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[36]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2033,7 +2311,7 @@ func (x *CreateTouchpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTouchpointRequest.ProtoReflect.Descriptor instead.
 func (*CreateTouchpointRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{36}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CreateTouchpointRequest) GetTouchpoint() *Touchpoint {
@@ -2060,7 +2338,7 @@ type CreateTouchpointResponse struct {
 
 func (x *CreateTouchpointResponse) Reset() {
 	*x = CreateTouchpointResponse{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[37]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2072,7 +2350,7 @@ func (x *CreateTouchpointResponse) String() string {
 func (*CreateTouchpointResponse) ProtoMessage() {}
 
 func (x *CreateTouchpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[37]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2085,7 +2363,7 @@ func (x *CreateTouchpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTouchpointResponse.ProtoReflect.Descriptor instead.
 func (*CreateTouchpointResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{37}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *CreateTouchpointResponse) GetTouchpoint() *Touchpoint {
@@ -2105,7 +2383,7 @@ type GetTouchpointRequest struct {
 
 func (x *GetTouchpointRequest) Reset() {
 	*x = GetTouchpointRequest{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[38]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2117,7 +2395,7 @@ func (x *GetTouchpointRequest) String() string {
 func (*GetTouchpointRequest) ProtoMessage() {}
 
 func (x *GetTouchpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[38]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2130,7 +2408,7 @@ func (x *GetTouchpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTouchpointRequest.ProtoReflect.Descriptor instead.
 func (*GetTouchpointRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{38}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GetTouchpointRequest) GetName() string {
@@ -2150,7 +2428,7 @@ type GetTouchpointResponse struct {
 
 func (x *GetTouchpointResponse) Reset() {
 	*x = GetTouchpointResponse{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[39]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2162,7 +2440,7 @@ func (x *GetTouchpointResponse) String() string {
 func (*GetTouchpointResponse) ProtoMessage() {}
 
 func (x *GetTouchpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[39]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2175,7 +2453,7 @@ func (x *GetTouchpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTouchpointResponse.ProtoReflect.Descriptor instead.
 func (*GetTouchpointResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{39}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *GetTouchpointResponse) GetTouchpoint() *Touchpoint {
@@ -2196,7 +2474,7 @@ type ListTouchpointsRequest struct {
 
 func (x *ListTouchpointsRequest) Reset() {
 	*x = ListTouchpointsRequest{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[40]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2208,7 +2486,7 @@ func (x *ListTouchpointsRequest) String() string {
 func (*ListTouchpointsRequest) ProtoMessage() {}
 
 func (x *ListTouchpointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[40]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2221,7 +2499,7 @@ func (x *ListTouchpointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTouchpointsRequest.ProtoReflect.Descriptor instead.
 func (*ListTouchpointsRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{40}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ListTouchpointsRequest) GetPageSize() int32 {
@@ -2249,7 +2527,7 @@ type ListTouchpointsResponse struct {
 
 func (x *ListTouchpointsResponse) Reset() {
 	*x = ListTouchpointsResponse{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[41]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2261,7 +2539,7 @@ func (x *ListTouchpointsResponse) String() string {
 func (*ListTouchpointsResponse) ProtoMessage() {}
 
 func (x *ListTouchpointsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[41]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2274,7 +2552,7 @@ func (x *ListTouchpointsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTouchpointsResponse.ProtoReflect.Descriptor instead.
 func (*ListTouchpointsResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{41}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ListTouchpointsResponse) GetTouchpoints() []*Touchpoint {
@@ -2302,7 +2580,7 @@ type UpdateTouchpointRequest struct {
 
 func (x *UpdateTouchpointRequest) Reset() {
 	*x = UpdateTouchpointRequest{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[42]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2314,7 +2592,7 @@ func (x *UpdateTouchpointRequest) String() string {
 func (*UpdateTouchpointRequest) ProtoMessage() {}
 
 func (x *UpdateTouchpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[42]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2327,7 +2605,7 @@ func (x *UpdateTouchpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTouchpointRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTouchpointRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{42}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *UpdateTouchpointRequest) GetTouchpoint() *Touchpoint {
@@ -2354,7 +2632,7 @@ type UpdateTouchpointResponse struct {
 
 func (x *UpdateTouchpointResponse) Reset() {
 	*x = UpdateTouchpointResponse{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[43]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2366,7 +2644,7 @@ func (x *UpdateTouchpointResponse) String() string {
 func (*UpdateTouchpointResponse) ProtoMessage() {}
 
 func (x *UpdateTouchpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[43]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2379,7 +2657,7 @@ func (x *UpdateTouchpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTouchpointResponse.ProtoReflect.Descriptor instead.
 func (*UpdateTouchpointResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{43}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *UpdateTouchpointResponse) GetTouchpoint() *Touchpoint {
@@ -2400,7 +2678,7 @@ type DeleteTouchpointRequest struct {
 
 func (x *DeleteTouchpointRequest) Reset() {
 	*x = DeleteTouchpointRequest{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[44]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2412,7 +2690,7 @@ func (x *DeleteTouchpointRequest) String() string {
 func (*DeleteTouchpointRequest) ProtoMessage() {}
 
 func (x *DeleteTouchpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[44]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2425,7 +2703,7 @@ func (x *DeleteTouchpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTouchpointRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTouchpointRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{44}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *DeleteTouchpointRequest) GetName() string {
@@ -2451,7 +2729,7 @@ type DeleteTouchpointResponse struct {
 
 func (x *DeleteTouchpointResponse) Reset() {
 	*x = DeleteTouchpointResponse{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[45]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2463,7 +2741,7 @@ func (x *DeleteTouchpointResponse) String() string {
 func (*DeleteTouchpointResponse) ProtoMessage() {}
 
 func (x *DeleteTouchpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[45]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2476,7 +2754,7 @@ func (x *DeleteTouchpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTouchpointResponse.ProtoReflect.Descriptor instead.
 func (*DeleteTouchpointResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{45}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{49}
 }
 
 // Request of StreamEvents.
@@ -2490,7 +2768,7 @@ type StreamEventsRequest struct {
 
 func (x *StreamEventsRequest) Reset() {
 	*x = StreamEventsRequest{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[46]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2502,7 +2780,7 @@ func (x *StreamEventsRequest) String() string {
 func (*StreamEventsRequest) ProtoMessage() {}
 
 func (x *StreamEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[46]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2515,7 +2793,7 @@ func (x *StreamEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamEventsRequest.ProtoReflect.Descriptor instead.
 func (*StreamEventsRequest) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{46}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *StreamEventsRequest) GetAfterSequence() int64 {
@@ -2528,14 +2806,14 @@ func (x *StreamEventsRequest) GetAfterSequence() int64 {
 // Response of StreamEvents.
 type StreamEventsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Event         *v1.Event              `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	Event         *v11.Event             `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StreamEventsResponse) Reset() {
 	*x = StreamEventsResponse{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[47]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2547,7 +2825,7 @@ func (x *StreamEventsResponse) String() string {
 func (*StreamEventsResponse) ProtoMessage() {}
 
 func (x *StreamEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[47]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2560,10 +2838,10 @@ func (x *StreamEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamEventsResponse.ProtoReflect.Descriptor instead.
 func (*StreamEventsResponse) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{47}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{51}
 }
 
-func (x *StreamEventsResponse) GetEvent() *v1.Event {
+func (x *StreamEventsResponse) GetEvent() *v11.Event {
 	if x != nil {
 		return x.Event
 	}
@@ -2580,7 +2858,7 @@ type InteractionChangedPayload struct {
 
 func (x *InteractionChangedPayload) Reset() {
 	*x = InteractionChangedPayload{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[48]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2592,7 +2870,7 @@ func (x *InteractionChangedPayload) String() string {
 func (*InteractionChangedPayload) ProtoMessage() {}
 
 func (x *InteractionChangedPayload) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[48]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2605,7 +2883,7 @@ func (x *InteractionChangedPayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InteractionChangedPayload.ProtoReflect.Descriptor instead.
 func (*InteractionChangedPayload) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{48}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *InteractionChangedPayload) GetInteraction() *Interaction {
@@ -2625,7 +2903,7 @@ type FollowUpChangedPayload struct {
 
 func (x *FollowUpChangedPayload) Reset() {
 	*x = FollowUpChangedPayload{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[49]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2637,7 +2915,7 @@ func (x *FollowUpChangedPayload) String() string {
 func (*FollowUpChangedPayload) ProtoMessage() {}
 
 func (x *FollowUpChangedPayload) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[49]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2650,7 +2928,7 @@ func (x *FollowUpChangedPayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FollowUpChangedPayload.ProtoReflect.Descriptor instead.
 func (*FollowUpChangedPayload) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{49}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *FollowUpChangedPayload) GetFollowUp() *FollowUp {
@@ -2677,7 +2955,7 @@ type CustomerRecordsMovedPayload struct {
 
 func (x *CustomerRecordsMovedPayload) Reset() {
 	*x = CustomerRecordsMovedPayload{}
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[50]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2689,7 +2967,7 @@ func (x *CustomerRecordsMovedPayload) String() string {
 func (*CustomerRecordsMovedPayload) ProtoMessage() {}
 
 func (x *CustomerRecordsMovedPayload) ProtoReflect() protoreflect.Message {
-	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[50]
+	mi := &file_kehu_interaction_v1_interaction_service_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2702,7 +2980,7 @@ func (x *CustomerRecordsMovedPayload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CustomerRecordsMovedPayload.ProtoReflect.Descriptor instead.
 func (*CustomerRecordsMovedPayload) Descriptor() ([]byte, []int) {
-	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{50}
+	return file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *CustomerRecordsMovedPayload) GetSurvivor() string {
@@ -2744,7 +3022,7 @@ var File_kehu_interaction_v1_interaction_service_proto protoreflect.FileDescript
 
 const file_kehu_interaction_v1_interaction_service_proto_rawDesc = "" +
 	"\n" +
-	"-kehu/interaction/v1/interaction_service.proto\x12\x13kehu.interaction.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19kehu/event/v1/event.proto\x1a%kehu/interaction/v1/interaction.proto\"\x95\x01\n" +
+	"-kehu/interaction/v1/interaction_service.proto\x12\x13kehu.interaction.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fkehu/customer/v1/customer.proto\x1a\x19kehu/event/v1/event.proto\x1a%kehu/interaction/v1/interaction.proto\"\x95\x01\n" +
 	"\x18CreateInteractionRequest\x12\x16\n" +
 	"\x06parent\x18\x01 \x01(\tR\x06parent\x12B\n" +
 	"\vinteraction\x18\x02 \x01(\v2 .kehu.interaction.v1.InteractionR\vinteraction\x12\x1d\n" +
@@ -2758,7 +3036,27 @@ const file_kehu_interaction_v1_interaction_service_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"g\n" +
 	"\x1fBatchCreateInteractionsResponse\x12D\n" +
-	"\finteractions\x18\x01 \x03(\v2 .kehu.interaction.v1.InteractionR\finteractions\"+\n" +
+	"\finteractions\x18\x01 \x03(\v2 .kehu.interaction.v1.InteractionR\finteractions\"i\n" +
+	"\x19ImportInteractionsRequest\x12L\n" +
+	"\finteractions\x18\x01 \x03(\v2(.kehu.interaction.v1.ImportedInteractionR\finteractions\"\xdd\x01\n" +
+	"\x13ImportedInteraction\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12B\n" +
+	"\vinteraction\x18\x02 \x01(\v2 .kehu.interaction.v1.InteractionR\vinteraction\x12\x1f\n" +
+	"\vexternal_id\x18\x03 \x01(\tR\n" +
+	"externalId\x12I\n" +
+	"\x0flifecycle_stage\x18\x04 \x01(\x0e2 .kehu.customer.v1.LifecycleStageR\x0elifecycleStage\"\xea\x01\n" +
+	"\x1aImportInteractionsResponse\x12%\n" +
+	"\x0ereceived_count\x18\x01 \x01(\x03R\rreceivedCount\x12#\n" +
+	"\rcreated_count\x18\x02 \x01(\x03R\fcreatedCount\x12#\n" +
+	"\rskipped_count\x18\x03 \x01(\x03R\fskippedCount\x12!\n" +
+	"\ffailed_count\x18\x04 \x01(\x03R\vfailedCount\x128\n" +
+	"\x06errors\x18\x05 \x03(\v2 .kehu.interaction.v1.ImportErrorR\x06errors\"x\n" +
+	"\vImportError\x12\x10\n" +
+	"\x03row\x18\x01 \x01(\x03R\x03row\x12\x1f\n" +
+	"\vexternal_id\x18\x02 \x01(\tR\n" +
+	"externalId\x12\x14\n" +
+	"\x05field\x18\x03 \x01(\tR\x05field\x12 \n" +
+	"\vdescription\x18\x04 \x01(\tR\vdescription\"+\n" +
 	"\x15GetInteractionRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\\\n" +
 	"\x16GetInteractionResponse\x12B\n" +
@@ -2925,10 +3223,11 @@ const file_kehu_interaction_v1_interaction_service_proto_rawDesc = "" +
 	"\x06merged\x18\x02 \x03(\tR\x06merged\x12-\n" +
 	"\x12interactions_moved\x18\x03 \x01(\x03R\x11interactionsMoved\x12(\n" +
 	"\x10follow_ups_moved\x18\x04 \x01(\x03R\x0efollowUpsMoved\x12.\n" +
-	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time2\xe4\x14\n" +
+	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time2\xdd\x15\n" +
 	"\x12InteractionService\x12r\n" +
 	"\x11CreateInteraction\x12-.kehu.interaction.v1.CreateInteractionRequest\x1a..kehu.interaction.v1.CreateInteractionResponse\x12\x84\x01\n" +
-	"\x17BatchCreateInteractions\x123.kehu.interaction.v1.BatchCreateInteractionsRequest\x1a4.kehu.interaction.v1.BatchCreateInteractionsResponse\x12i\n" +
+	"\x17BatchCreateInteractions\x123.kehu.interaction.v1.BatchCreateInteractionsRequest\x1a4.kehu.interaction.v1.BatchCreateInteractionsResponse\x12w\n" +
+	"\x12ImportInteractions\x12..kehu.interaction.v1.ImportInteractionsRequest\x1a/.kehu.interaction.v1.ImportInteractionsResponse(\x01\x12i\n" +
 	"\x0eGetInteraction\x12*.kehu.interaction.v1.GetInteractionRequest\x1a+.kehu.interaction.v1.GetInteractionResponse\x12o\n" +
 	"\x10ListInteractions\x12,.kehu.interaction.v1.ListInteractionsRequest\x1a-.kehu.interaction.v1.ListInteractionsResponse\x12r\n" +
 	"\x11UpdateInteraction\x12-.kehu.interaction.v1.UpdateInteractionRequest\x1a..kehu.interaction.v1.UpdateInteractionResponse\x12r\n" +
@@ -2964,162 +3263,173 @@ func file_kehu_interaction_v1_interaction_service_proto_rawDescGZIP() []byte {
 	return file_kehu_interaction_v1_interaction_service_proto_rawDescData
 }
 
-var file_kehu_interaction_v1_interaction_service_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
+var file_kehu_interaction_v1_interaction_service_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
 var file_kehu_interaction_v1_interaction_service_proto_goTypes = []any{
 	(*CreateInteractionRequest)(nil),        // 0: kehu.interaction.v1.CreateInteractionRequest
 	(*CreateInteractionResponse)(nil),       // 1: kehu.interaction.v1.CreateInteractionResponse
 	(*BatchCreateInteractionsRequest)(nil),  // 2: kehu.interaction.v1.BatchCreateInteractionsRequest
 	(*BatchCreateInteractionsResponse)(nil), // 3: kehu.interaction.v1.BatchCreateInteractionsResponse
-	(*GetInteractionRequest)(nil),           // 4: kehu.interaction.v1.GetInteractionRequest
-	(*GetInteractionResponse)(nil),          // 5: kehu.interaction.v1.GetInteractionResponse
-	(*ListInteractionsRequest)(nil),         // 6: kehu.interaction.v1.ListInteractionsRequest
-	(*ListInteractionsResponse)(nil),        // 7: kehu.interaction.v1.ListInteractionsResponse
-	(*UpdateInteractionRequest)(nil),        // 8: kehu.interaction.v1.UpdateInteractionRequest
-	(*UpdateInteractionResponse)(nil),       // 9: kehu.interaction.v1.UpdateInteractionResponse
-	(*DeleteInteractionRequest)(nil),        // 10: kehu.interaction.v1.DeleteInteractionRequest
-	(*DeleteInteractionResponse)(nil),       // 11: kehu.interaction.v1.DeleteInteractionResponse
-	(*UndeleteInteractionRequest)(nil),      // 12: kehu.interaction.v1.UndeleteInteractionRequest
-	(*UndeleteInteractionResponse)(nil),     // 13: kehu.interaction.v1.UndeleteInteractionResponse
-	(*CreateFollowUpRequest)(nil),           // 14: kehu.interaction.v1.CreateFollowUpRequest
-	(*CreateFollowUpResponse)(nil),          // 15: kehu.interaction.v1.CreateFollowUpResponse
-	(*GetFollowUpRequest)(nil),              // 16: kehu.interaction.v1.GetFollowUpRequest
-	(*GetFollowUpResponse)(nil),             // 17: kehu.interaction.v1.GetFollowUpResponse
-	(*ListFollowUpsRequest)(nil),            // 18: kehu.interaction.v1.ListFollowUpsRequest
-	(*ListFollowUpsResponse)(nil),           // 19: kehu.interaction.v1.ListFollowUpsResponse
-	(*UpdateFollowUpRequest)(nil),           // 20: kehu.interaction.v1.UpdateFollowUpRequest
-	(*UpdateFollowUpResponse)(nil),          // 21: kehu.interaction.v1.UpdateFollowUpResponse
-	(*CompleteFollowUpRequest)(nil),         // 22: kehu.interaction.v1.CompleteFollowUpRequest
-	(*CompleteFollowUpResponse)(nil),        // 23: kehu.interaction.v1.CompleteFollowUpResponse
-	(*CancelFollowUpRequest)(nil),           // 24: kehu.interaction.v1.CancelFollowUpRequest
-	(*CancelFollowUpResponse)(nil),          // 25: kehu.interaction.v1.CancelFollowUpResponse
-	(*CreateCareRuleRequest)(nil),           // 26: kehu.interaction.v1.CreateCareRuleRequest
-	(*CreateCareRuleResponse)(nil),          // 27: kehu.interaction.v1.CreateCareRuleResponse
-	(*GetCareRuleRequest)(nil),              // 28: kehu.interaction.v1.GetCareRuleRequest
-	(*GetCareRuleResponse)(nil),             // 29: kehu.interaction.v1.GetCareRuleResponse
-	(*ListCareRulesRequest)(nil),            // 30: kehu.interaction.v1.ListCareRulesRequest
-	(*ListCareRulesResponse)(nil),           // 31: kehu.interaction.v1.ListCareRulesResponse
-	(*UpdateCareRuleRequest)(nil),           // 32: kehu.interaction.v1.UpdateCareRuleRequest
-	(*UpdateCareRuleResponse)(nil),          // 33: kehu.interaction.v1.UpdateCareRuleResponse
-	(*DeleteCareRuleRequest)(nil),           // 34: kehu.interaction.v1.DeleteCareRuleRequest
-	(*DeleteCareRuleResponse)(nil),          // 35: kehu.interaction.v1.DeleteCareRuleResponse
-	(*CreateTouchpointRequest)(nil),         // 36: kehu.interaction.v1.CreateTouchpointRequest
-	(*CreateTouchpointResponse)(nil),        // 37: kehu.interaction.v1.CreateTouchpointResponse
-	(*GetTouchpointRequest)(nil),            // 38: kehu.interaction.v1.GetTouchpointRequest
-	(*GetTouchpointResponse)(nil),           // 39: kehu.interaction.v1.GetTouchpointResponse
-	(*ListTouchpointsRequest)(nil),          // 40: kehu.interaction.v1.ListTouchpointsRequest
-	(*ListTouchpointsResponse)(nil),         // 41: kehu.interaction.v1.ListTouchpointsResponse
-	(*UpdateTouchpointRequest)(nil),         // 42: kehu.interaction.v1.UpdateTouchpointRequest
-	(*UpdateTouchpointResponse)(nil),        // 43: kehu.interaction.v1.UpdateTouchpointResponse
-	(*DeleteTouchpointRequest)(nil),         // 44: kehu.interaction.v1.DeleteTouchpointRequest
-	(*DeleteTouchpointResponse)(nil),        // 45: kehu.interaction.v1.DeleteTouchpointResponse
-	(*StreamEventsRequest)(nil),             // 46: kehu.interaction.v1.StreamEventsRequest
-	(*StreamEventsResponse)(nil),            // 47: kehu.interaction.v1.StreamEventsResponse
-	(*InteractionChangedPayload)(nil),       // 48: kehu.interaction.v1.InteractionChangedPayload
-	(*FollowUpChangedPayload)(nil),          // 49: kehu.interaction.v1.FollowUpChangedPayload
-	(*CustomerRecordsMovedPayload)(nil),     // 50: kehu.interaction.v1.CustomerRecordsMovedPayload
-	(*Interaction)(nil),                     // 51: kehu.interaction.v1.Interaction
-	(*fieldmaskpb.FieldMask)(nil),           // 52: google.protobuf.FieldMask
-	(*FollowUp)(nil),                        // 53: kehu.interaction.v1.FollowUp
-	(*CareRule)(nil),                        // 54: kehu.interaction.v1.CareRule
-	(*Touchpoint)(nil),                      // 55: kehu.interaction.v1.Touchpoint
-	(*v1.Event)(nil),                        // 56: kehu.event.v1.Event
-	(*timestamppb.Timestamp)(nil),           // 57: google.protobuf.Timestamp
+	(*ImportInteractionsRequest)(nil),       // 4: kehu.interaction.v1.ImportInteractionsRequest
+	(*ImportedInteraction)(nil),             // 5: kehu.interaction.v1.ImportedInteraction
+	(*ImportInteractionsResponse)(nil),      // 6: kehu.interaction.v1.ImportInteractionsResponse
+	(*ImportError)(nil),                     // 7: kehu.interaction.v1.ImportError
+	(*GetInteractionRequest)(nil),           // 8: kehu.interaction.v1.GetInteractionRequest
+	(*GetInteractionResponse)(nil),          // 9: kehu.interaction.v1.GetInteractionResponse
+	(*ListInteractionsRequest)(nil),         // 10: kehu.interaction.v1.ListInteractionsRequest
+	(*ListInteractionsResponse)(nil),        // 11: kehu.interaction.v1.ListInteractionsResponse
+	(*UpdateInteractionRequest)(nil),        // 12: kehu.interaction.v1.UpdateInteractionRequest
+	(*UpdateInteractionResponse)(nil),       // 13: kehu.interaction.v1.UpdateInteractionResponse
+	(*DeleteInteractionRequest)(nil),        // 14: kehu.interaction.v1.DeleteInteractionRequest
+	(*DeleteInteractionResponse)(nil),       // 15: kehu.interaction.v1.DeleteInteractionResponse
+	(*UndeleteInteractionRequest)(nil),      // 16: kehu.interaction.v1.UndeleteInteractionRequest
+	(*UndeleteInteractionResponse)(nil),     // 17: kehu.interaction.v1.UndeleteInteractionResponse
+	(*CreateFollowUpRequest)(nil),           // 18: kehu.interaction.v1.CreateFollowUpRequest
+	(*CreateFollowUpResponse)(nil),          // 19: kehu.interaction.v1.CreateFollowUpResponse
+	(*GetFollowUpRequest)(nil),              // 20: kehu.interaction.v1.GetFollowUpRequest
+	(*GetFollowUpResponse)(nil),             // 21: kehu.interaction.v1.GetFollowUpResponse
+	(*ListFollowUpsRequest)(nil),            // 22: kehu.interaction.v1.ListFollowUpsRequest
+	(*ListFollowUpsResponse)(nil),           // 23: kehu.interaction.v1.ListFollowUpsResponse
+	(*UpdateFollowUpRequest)(nil),           // 24: kehu.interaction.v1.UpdateFollowUpRequest
+	(*UpdateFollowUpResponse)(nil),          // 25: kehu.interaction.v1.UpdateFollowUpResponse
+	(*CompleteFollowUpRequest)(nil),         // 26: kehu.interaction.v1.CompleteFollowUpRequest
+	(*CompleteFollowUpResponse)(nil),        // 27: kehu.interaction.v1.CompleteFollowUpResponse
+	(*CancelFollowUpRequest)(nil),           // 28: kehu.interaction.v1.CancelFollowUpRequest
+	(*CancelFollowUpResponse)(nil),          // 29: kehu.interaction.v1.CancelFollowUpResponse
+	(*CreateCareRuleRequest)(nil),           // 30: kehu.interaction.v1.CreateCareRuleRequest
+	(*CreateCareRuleResponse)(nil),          // 31: kehu.interaction.v1.CreateCareRuleResponse
+	(*GetCareRuleRequest)(nil),              // 32: kehu.interaction.v1.GetCareRuleRequest
+	(*GetCareRuleResponse)(nil),             // 33: kehu.interaction.v1.GetCareRuleResponse
+	(*ListCareRulesRequest)(nil),            // 34: kehu.interaction.v1.ListCareRulesRequest
+	(*ListCareRulesResponse)(nil),           // 35: kehu.interaction.v1.ListCareRulesResponse
+	(*UpdateCareRuleRequest)(nil),           // 36: kehu.interaction.v1.UpdateCareRuleRequest
+	(*UpdateCareRuleResponse)(nil),          // 37: kehu.interaction.v1.UpdateCareRuleResponse
+	(*DeleteCareRuleRequest)(nil),           // 38: kehu.interaction.v1.DeleteCareRuleRequest
+	(*DeleteCareRuleResponse)(nil),          // 39: kehu.interaction.v1.DeleteCareRuleResponse
+	(*CreateTouchpointRequest)(nil),         // 40: kehu.interaction.v1.CreateTouchpointRequest
+	(*CreateTouchpointResponse)(nil),        // 41: kehu.interaction.v1.CreateTouchpointResponse
+	(*GetTouchpointRequest)(nil),            // 42: kehu.interaction.v1.GetTouchpointRequest
+	(*GetTouchpointResponse)(nil),           // 43: kehu.interaction.v1.GetTouchpointResponse
+	(*ListTouchpointsRequest)(nil),          // 44: kehu.interaction.v1.ListTouchpointsRequest
+	(*ListTouchpointsResponse)(nil),         // 45: kehu.interaction.v1.ListTouchpointsResponse
+	(*UpdateTouchpointRequest)(nil),         // 46: kehu.interaction.v1.UpdateTouchpointRequest
+	(*UpdateTouchpointResponse)(nil),        // 47: kehu.interaction.v1.UpdateTouchpointResponse
+	(*DeleteTouchpointRequest)(nil),         // 48: kehu.interaction.v1.DeleteTouchpointRequest
+	(*DeleteTouchpointResponse)(nil),        // 49: kehu.interaction.v1.DeleteTouchpointResponse
+	(*StreamEventsRequest)(nil),             // 50: kehu.interaction.v1.StreamEventsRequest
+	(*StreamEventsResponse)(nil),            // 51: kehu.interaction.v1.StreamEventsResponse
+	(*InteractionChangedPayload)(nil),       // 52: kehu.interaction.v1.InteractionChangedPayload
+	(*FollowUpChangedPayload)(nil),          // 53: kehu.interaction.v1.FollowUpChangedPayload
+	(*CustomerRecordsMovedPayload)(nil),     // 54: kehu.interaction.v1.CustomerRecordsMovedPayload
+	(*Interaction)(nil),                     // 55: kehu.interaction.v1.Interaction
+	(v1.LifecycleStage)(0),                  // 56: kehu.customer.v1.LifecycleStage
+	(*fieldmaskpb.FieldMask)(nil),           // 57: google.protobuf.FieldMask
+	(*FollowUp)(nil),                        // 58: kehu.interaction.v1.FollowUp
+	(*CareRule)(nil),                        // 59: kehu.interaction.v1.CareRule
+	(*Touchpoint)(nil),                      // 60: kehu.interaction.v1.Touchpoint
+	(*v11.Event)(nil),                       // 61: kehu.event.v1.Event
+	(*timestamppb.Timestamp)(nil),           // 62: google.protobuf.Timestamp
 }
 var file_kehu_interaction_v1_interaction_service_proto_depIdxs = []int32{
-	51, // 0: kehu.interaction.v1.CreateInteractionRequest.interaction:type_name -> kehu.interaction.v1.Interaction
-	51, // 1: kehu.interaction.v1.CreateInteractionResponse.interaction:type_name -> kehu.interaction.v1.Interaction
+	55, // 0: kehu.interaction.v1.CreateInteractionRequest.interaction:type_name -> kehu.interaction.v1.Interaction
+	55, // 1: kehu.interaction.v1.CreateInteractionResponse.interaction:type_name -> kehu.interaction.v1.Interaction
 	0,  // 2: kehu.interaction.v1.BatchCreateInteractionsRequest.requests:type_name -> kehu.interaction.v1.CreateInteractionRequest
-	51, // 3: kehu.interaction.v1.BatchCreateInteractionsResponse.interactions:type_name -> kehu.interaction.v1.Interaction
-	51, // 4: kehu.interaction.v1.GetInteractionResponse.interaction:type_name -> kehu.interaction.v1.Interaction
-	51, // 5: kehu.interaction.v1.ListInteractionsResponse.interactions:type_name -> kehu.interaction.v1.Interaction
-	51, // 6: kehu.interaction.v1.UpdateInteractionRequest.interaction:type_name -> kehu.interaction.v1.Interaction
-	52, // 7: kehu.interaction.v1.UpdateInteractionRequest.update_mask:type_name -> google.protobuf.FieldMask
-	51, // 8: kehu.interaction.v1.UpdateInteractionResponse.interaction:type_name -> kehu.interaction.v1.Interaction
-	51, // 9: kehu.interaction.v1.DeleteInteractionResponse.interaction:type_name -> kehu.interaction.v1.Interaction
-	51, // 10: kehu.interaction.v1.UndeleteInteractionResponse.interaction:type_name -> kehu.interaction.v1.Interaction
-	53, // 11: kehu.interaction.v1.CreateFollowUpRequest.follow_up:type_name -> kehu.interaction.v1.FollowUp
-	53, // 12: kehu.interaction.v1.CreateFollowUpResponse.follow_up:type_name -> kehu.interaction.v1.FollowUp
-	53, // 13: kehu.interaction.v1.GetFollowUpResponse.follow_up:type_name -> kehu.interaction.v1.FollowUp
-	53, // 14: kehu.interaction.v1.ListFollowUpsResponse.follow_ups:type_name -> kehu.interaction.v1.FollowUp
-	53, // 15: kehu.interaction.v1.UpdateFollowUpRequest.follow_up:type_name -> kehu.interaction.v1.FollowUp
-	52, // 16: kehu.interaction.v1.UpdateFollowUpRequest.update_mask:type_name -> google.protobuf.FieldMask
-	53, // 17: kehu.interaction.v1.UpdateFollowUpResponse.follow_up:type_name -> kehu.interaction.v1.FollowUp
-	51, // 18: kehu.interaction.v1.CompleteFollowUpRequest.new_interaction:type_name -> kehu.interaction.v1.Interaction
-	53, // 19: kehu.interaction.v1.CompleteFollowUpResponse.follow_up:type_name -> kehu.interaction.v1.FollowUp
-	51, // 20: kehu.interaction.v1.CompleteFollowUpResponse.interaction:type_name -> kehu.interaction.v1.Interaction
-	53, // 21: kehu.interaction.v1.CompleteFollowUpResponse.next_follow_up:type_name -> kehu.interaction.v1.FollowUp
-	53, // 22: kehu.interaction.v1.CancelFollowUpResponse.follow_up:type_name -> kehu.interaction.v1.FollowUp
-	54, // 23: kehu.interaction.v1.CreateCareRuleRequest.care_rule:type_name -> kehu.interaction.v1.CareRule
-	54, // 24: kehu.interaction.v1.CreateCareRuleResponse.care_rule:type_name -> kehu.interaction.v1.CareRule
-	54, // 25: kehu.interaction.v1.GetCareRuleResponse.care_rule:type_name -> kehu.interaction.v1.CareRule
-	54, // 26: kehu.interaction.v1.ListCareRulesResponse.care_rules:type_name -> kehu.interaction.v1.CareRule
-	54, // 27: kehu.interaction.v1.UpdateCareRuleRequest.care_rule:type_name -> kehu.interaction.v1.CareRule
-	52, // 28: kehu.interaction.v1.UpdateCareRuleRequest.update_mask:type_name -> google.protobuf.FieldMask
-	54, // 29: kehu.interaction.v1.UpdateCareRuleResponse.care_rule:type_name -> kehu.interaction.v1.CareRule
-	55, // 30: kehu.interaction.v1.CreateTouchpointRequest.touchpoint:type_name -> kehu.interaction.v1.Touchpoint
-	55, // 31: kehu.interaction.v1.CreateTouchpointResponse.touchpoint:type_name -> kehu.interaction.v1.Touchpoint
-	55, // 32: kehu.interaction.v1.GetTouchpointResponse.touchpoint:type_name -> kehu.interaction.v1.Touchpoint
-	55, // 33: kehu.interaction.v1.ListTouchpointsResponse.touchpoints:type_name -> kehu.interaction.v1.Touchpoint
-	55, // 34: kehu.interaction.v1.UpdateTouchpointRequest.touchpoint:type_name -> kehu.interaction.v1.Touchpoint
-	52, // 35: kehu.interaction.v1.UpdateTouchpointRequest.update_mask:type_name -> google.protobuf.FieldMask
-	55, // 36: kehu.interaction.v1.UpdateTouchpointResponse.touchpoint:type_name -> kehu.interaction.v1.Touchpoint
-	56, // 37: kehu.interaction.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
-	51, // 38: kehu.interaction.v1.InteractionChangedPayload.interaction:type_name -> kehu.interaction.v1.Interaction
-	53, // 39: kehu.interaction.v1.FollowUpChangedPayload.follow_up:type_name -> kehu.interaction.v1.FollowUp
-	57, // 40: kehu.interaction.v1.CustomerRecordsMovedPayload.time:type_name -> google.protobuf.Timestamp
-	0,  // 41: kehu.interaction.v1.InteractionService.CreateInteraction:input_type -> kehu.interaction.v1.CreateInteractionRequest
-	2,  // 42: kehu.interaction.v1.InteractionService.BatchCreateInteractions:input_type -> kehu.interaction.v1.BatchCreateInteractionsRequest
-	4,  // 43: kehu.interaction.v1.InteractionService.GetInteraction:input_type -> kehu.interaction.v1.GetInteractionRequest
-	6,  // 44: kehu.interaction.v1.InteractionService.ListInteractions:input_type -> kehu.interaction.v1.ListInteractionsRequest
-	8,  // 45: kehu.interaction.v1.InteractionService.UpdateInteraction:input_type -> kehu.interaction.v1.UpdateInteractionRequest
-	10, // 46: kehu.interaction.v1.InteractionService.DeleteInteraction:input_type -> kehu.interaction.v1.DeleteInteractionRequest
-	12, // 47: kehu.interaction.v1.InteractionService.UndeleteInteraction:input_type -> kehu.interaction.v1.UndeleteInteractionRequest
-	14, // 48: kehu.interaction.v1.InteractionService.CreateFollowUp:input_type -> kehu.interaction.v1.CreateFollowUpRequest
-	16, // 49: kehu.interaction.v1.InteractionService.GetFollowUp:input_type -> kehu.interaction.v1.GetFollowUpRequest
-	18, // 50: kehu.interaction.v1.InteractionService.ListFollowUps:input_type -> kehu.interaction.v1.ListFollowUpsRequest
-	20, // 51: kehu.interaction.v1.InteractionService.UpdateFollowUp:input_type -> kehu.interaction.v1.UpdateFollowUpRequest
-	22, // 52: kehu.interaction.v1.InteractionService.CompleteFollowUp:input_type -> kehu.interaction.v1.CompleteFollowUpRequest
-	24, // 53: kehu.interaction.v1.InteractionService.CancelFollowUp:input_type -> kehu.interaction.v1.CancelFollowUpRequest
-	26, // 54: kehu.interaction.v1.InteractionService.CreateCareRule:input_type -> kehu.interaction.v1.CreateCareRuleRequest
-	28, // 55: kehu.interaction.v1.InteractionService.GetCareRule:input_type -> kehu.interaction.v1.GetCareRuleRequest
-	30, // 56: kehu.interaction.v1.InteractionService.ListCareRules:input_type -> kehu.interaction.v1.ListCareRulesRequest
-	32, // 57: kehu.interaction.v1.InteractionService.UpdateCareRule:input_type -> kehu.interaction.v1.UpdateCareRuleRequest
-	34, // 58: kehu.interaction.v1.InteractionService.DeleteCareRule:input_type -> kehu.interaction.v1.DeleteCareRuleRequest
-	36, // 59: kehu.interaction.v1.InteractionService.CreateTouchpoint:input_type -> kehu.interaction.v1.CreateTouchpointRequest
-	38, // 60: kehu.interaction.v1.InteractionService.GetTouchpoint:input_type -> kehu.interaction.v1.GetTouchpointRequest
-	40, // 61: kehu.interaction.v1.InteractionService.ListTouchpoints:input_type -> kehu.interaction.v1.ListTouchpointsRequest
-	42, // 62: kehu.interaction.v1.InteractionService.UpdateTouchpoint:input_type -> kehu.interaction.v1.UpdateTouchpointRequest
-	44, // 63: kehu.interaction.v1.InteractionService.DeleteTouchpoint:input_type -> kehu.interaction.v1.DeleteTouchpointRequest
-	46, // 64: kehu.interaction.v1.InteractionService.StreamEvents:input_type -> kehu.interaction.v1.StreamEventsRequest
-	1,  // 65: kehu.interaction.v1.InteractionService.CreateInteraction:output_type -> kehu.interaction.v1.CreateInteractionResponse
-	3,  // 66: kehu.interaction.v1.InteractionService.BatchCreateInteractions:output_type -> kehu.interaction.v1.BatchCreateInteractionsResponse
-	5,  // 67: kehu.interaction.v1.InteractionService.GetInteraction:output_type -> kehu.interaction.v1.GetInteractionResponse
-	7,  // 68: kehu.interaction.v1.InteractionService.ListInteractions:output_type -> kehu.interaction.v1.ListInteractionsResponse
-	9,  // 69: kehu.interaction.v1.InteractionService.UpdateInteraction:output_type -> kehu.interaction.v1.UpdateInteractionResponse
-	11, // 70: kehu.interaction.v1.InteractionService.DeleteInteraction:output_type -> kehu.interaction.v1.DeleteInteractionResponse
-	13, // 71: kehu.interaction.v1.InteractionService.UndeleteInteraction:output_type -> kehu.interaction.v1.UndeleteInteractionResponse
-	15, // 72: kehu.interaction.v1.InteractionService.CreateFollowUp:output_type -> kehu.interaction.v1.CreateFollowUpResponse
-	17, // 73: kehu.interaction.v1.InteractionService.GetFollowUp:output_type -> kehu.interaction.v1.GetFollowUpResponse
-	19, // 74: kehu.interaction.v1.InteractionService.ListFollowUps:output_type -> kehu.interaction.v1.ListFollowUpsResponse
-	21, // 75: kehu.interaction.v1.InteractionService.UpdateFollowUp:output_type -> kehu.interaction.v1.UpdateFollowUpResponse
-	23, // 76: kehu.interaction.v1.InteractionService.CompleteFollowUp:output_type -> kehu.interaction.v1.CompleteFollowUpResponse
-	25, // 77: kehu.interaction.v1.InteractionService.CancelFollowUp:output_type -> kehu.interaction.v1.CancelFollowUpResponse
-	27, // 78: kehu.interaction.v1.InteractionService.CreateCareRule:output_type -> kehu.interaction.v1.CreateCareRuleResponse
-	29, // 79: kehu.interaction.v1.InteractionService.GetCareRule:output_type -> kehu.interaction.v1.GetCareRuleResponse
-	31, // 80: kehu.interaction.v1.InteractionService.ListCareRules:output_type -> kehu.interaction.v1.ListCareRulesResponse
-	33, // 81: kehu.interaction.v1.InteractionService.UpdateCareRule:output_type -> kehu.interaction.v1.UpdateCareRuleResponse
-	35, // 82: kehu.interaction.v1.InteractionService.DeleteCareRule:output_type -> kehu.interaction.v1.DeleteCareRuleResponse
-	37, // 83: kehu.interaction.v1.InteractionService.CreateTouchpoint:output_type -> kehu.interaction.v1.CreateTouchpointResponse
-	39, // 84: kehu.interaction.v1.InteractionService.GetTouchpoint:output_type -> kehu.interaction.v1.GetTouchpointResponse
-	41, // 85: kehu.interaction.v1.InteractionService.ListTouchpoints:output_type -> kehu.interaction.v1.ListTouchpointsResponse
-	43, // 86: kehu.interaction.v1.InteractionService.UpdateTouchpoint:output_type -> kehu.interaction.v1.UpdateTouchpointResponse
-	45, // 87: kehu.interaction.v1.InteractionService.DeleteTouchpoint:output_type -> kehu.interaction.v1.DeleteTouchpointResponse
-	47, // 88: kehu.interaction.v1.InteractionService.StreamEvents:output_type -> kehu.interaction.v1.StreamEventsResponse
-	65, // [65:89] is the sub-list for method output_type
-	41, // [41:65] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	55, // 3: kehu.interaction.v1.BatchCreateInteractionsResponse.interactions:type_name -> kehu.interaction.v1.Interaction
+	5,  // 4: kehu.interaction.v1.ImportInteractionsRequest.interactions:type_name -> kehu.interaction.v1.ImportedInteraction
+	55, // 5: kehu.interaction.v1.ImportedInteraction.interaction:type_name -> kehu.interaction.v1.Interaction
+	56, // 6: kehu.interaction.v1.ImportedInteraction.lifecycle_stage:type_name -> kehu.customer.v1.LifecycleStage
+	7,  // 7: kehu.interaction.v1.ImportInteractionsResponse.errors:type_name -> kehu.interaction.v1.ImportError
+	55, // 8: kehu.interaction.v1.GetInteractionResponse.interaction:type_name -> kehu.interaction.v1.Interaction
+	55, // 9: kehu.interaction.v1.ListInteractionsResponse.interactions:type_name -> kehu.interaction.v1.Interaction
+	55, // 10: kehu.interaction.v1.UpdateInteractionRequest.interaction:type_name -> kehu.interaction.v1.Interaction
+	57, // 11: kehu.interaction.v1.UpdateInteractionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	55, // 12: kehu.interaction.v1.UpdateInteractionResponse.interaction:type_name -> kehu.interaction.v1.Interaction
+	55, // 13: kehu.interaction.v1.DeleteInteractionResponse.interaction:type_name -> kehu.interaction.v1.Interaction
+	55, // 14: kehu.interaction.v1.UndeleteInteractionResponse.interaction:type_name -> kehu.interaction.v1.Interaction
+	58, // 15: kehu.interaction.v1.CreateFollowUpRequest.follow_up:type_name -> kehu.interaction.v1.FollowUp
+	58, // 16: kehu.interaction.v1.CreateFollowUpResponse.follow_up:type_name -> kehu.interaction.v1.FollowUp
+	58, // 17: kehu.interaction.v1.GetFollowUpResponse.follow_up:type_name -> kehu.interaction.v1.FollowUp
+	58, // 18: kehu.interaction.v1.ListFollowUpsResponse.follow_ups:type_name -> kehu.interaction.v1.FollowUp
+	58, // 19: kehu.interaction.v1.UpdateFollowUpRequest.follow_up:type_name -> kehu.interaction.v1.FollowUp
+	57, // 20: kehu.interaction.v1.UpdateFollowUpRequest.update_mask:type_name -> google.protobuf.FieldMask
+	58, // 21: kehu.interaction.v1.UpdateFollowUpResponse.follow_up:type_name -> kehu.interaction.v1.FollowUp
+	55, // 22: kehu.interaction.v1.CompleteFollowUpRequest.new_interaction:type_name -> kehu.interaction.v1.Interaction
+	58, // 23: kehu.interaction.v1.CompleteFollowUpResponse.follow_up:type_name -> kehu.interaction.v1.FollowUp
+	55, // 24: kehu.interaction.v1.CompleteFollowUpResponse.interaction:type_name -> kehu.interaction.v1.Interaction
+	58, // 25: kehu.interaction.v1.CompleteFollowUpResponse.next_follow_up:type_name -> kehu.interaction.v1.FollowUp
+	58, // 26: kehu.interaction.v1.CancelFollowUpResponse.follow_up:type_name -> kehu.interaction.v1.FollowUp
+	59, // 27: kehu.interaction.v1.CreateCareRuleRequest.care_rule:type_name -> kehu.interaction.v1.CareRule
+	59, // 28: kehu.interaction.v1.CreateCareRuleResponse.care_rule:type_name -> kehu.interaction.v1.CareRule
+	59, // 29: kehu.interaction.v1.GetCareRuleResponse.care_rule:type_name -> kehu.interaction.v1.CareRule
+	59, // 30: kehu.interaction.v1.ListCareRulesResponse.care_rules:type_name -> kehu.interaction.v1.CareRule
+	59, // 31: kehu.interaction.v1.UpdateCareRuleRequest.care_rule:type_name -> kehu.interaction.v1.CareRule
+	57, // 32: kehu.interaction.v1.UpdateCareRuleRequest.update_mask:type_name -> google.protobuf.FieldMask
+	59, // 33: kehu.interaction.v1.UpdateCareRuleResponse.care_rule:type_name -> kehu.interaction.v1.CareRule
+	60, // 34: kehu.interaction.v1.CreateTouchpointRequest.touchpoint:type_name -> kehu.interaction.v1.Touchpoint
+	60, // 35: kehu.interaction.v1.CreateTouchpointResponse.touchpoint:type_name -> kehu.interaction.v1.Touchpoint
+	60, // 36: kehu.interaction.v1.GetTouchpointResponse.touchpoint:type_name -> kehu.interaction.v1.Touchpoint
+	60, // 37: kehu.interaction.v1.ListTouchpointsResponse.touchpoints:type_name -> kehu.interaction.v1.Touchpoint
+	60, // 38: kehu.interaction.v1.UpdateTouchpointRequest.touchpoint:type_name -> kehu.interaction.v1.Touchpoint
+	57, // 39: kehu.interaction.v1.UpdateTouchpointRequest.update_mask:type_name -> google.protobuf.FieldMask
+	60, // 40: kehu.interaction.v1.UpdateTouchpointResponse.touchpoint:type_name -> kehu.interaction.v1.Touchpoint
+	61, // 41: kehu.interaction.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
+	55, // 42: kehu.interaction.v1.InteractionChangedPayload.interaction:type_name -> kehu.interaction.v1.Interaction
+	58, // 43: kehu.interaction.v1.FollowUpChangedPayload.follow_up:type_name -> kehu.interaction.v1.FollowUp
+	62, // 44: kehu.interaction.v1.CustomerRecordsMovedPayload.time:type_name -> google.protobuf.Timestamp
+	0,  // 45: kehu.interaction.v1.InteractionService.CreateInteraction:input_type -> kehu.interaction.v1.CreateInteractionRequest
+	2,  // 46: kehu.interaction.v1.InteractionService.BatchCreateInteractions:input_type -> kehu.interaction.v1.BatchCreateInteractionsRequest
+	4,  // 47: kehu.interaction.v1.InteractionService.ImportInteractions:input_type -> kehu.interaction.v1.ImportInteractionsRequest
+	8,  // 48: kehu.interaction.v1.InteractionService.GetInteraction:input_type -> kehu.interaction.v1.GetInteractionRequest
+	10, // 49: kehu.interaction.v1.InteractionService.ListInteractions:input_type -> kehu.interaction.v1.ListInteractionsRequest
+	12, // 50: kehu.interaction.v1.InteractionService.UpdateInteraction:input_type -> kehu.interaction.v1.UpdateInteractionRequest
+	14, // 51: kehu.interaction.v1.InteractionService.DeleteInteraction:input_type -> kehu.interaction.v1.DeleteInteractionRequest
+	16, // 52: kehu.interaction.v1.InteractionService.UndeleteInteraction:input_type -> kehu.interaction.v1.UndeleteInteractionRequest
+	18, // 53: kehu.interaction.v1.InteractionService.CreateFollowUp:input_type -> kehu.interaction.v1.CreateFollowUpRequest
+	20, // 54: kehu.interaction.v1.InteractionService.GetFollowUp:input_type -> kehu.interaction.v1.GetFollowUpRequest
+	22, // 55: kehu.interaction.v1.InteractionService.ListFollowUps:input_type -> kehu.interaction.v1.ListFollowUpsRequest
+	24, // 56: kehu.interaction.v1.InteractionService.UpdateFollowUp:input_type -> kehu.interaction.v1.UpdateFollowUpRequest
+	26, // 57: kehu.interaction.v1.InteractionService.CompleteFollowUp:input_type -> kehu.interaction.v1.CompleteFollowUpRequest
+	28, // 58: kehu.interaction.v1.InteractionService.CancelFollowUp:input_type -> kehu.interaction.v1.CancelFollowUpRequest
+	30, // 59: kehu.interaction.v1.InteractionService.CreateCareRule:input_type -> kehu.interaction.v1.CreateCareRuleRequest
+	32, // 60: kehu.interaction.v1.InteractionService.GetCareRule:input_type -> kehu.interaction.v1.GetCareRuleRequest
+	34, // 61: kehu.interaction.v1.InteractionService.ListCareRules:input_type -> kehu.interaction.v1.ListCareRulesRequest
+	36, // 62: kehu.interaction.v1.InteractionService.UpdateCareRule:input_type -> kehu.interaction.v1.UpdateCareRuleRequest
+	38, // 63: kehu.interaction.v1.InteractionService.DeleteCareRule:input_type -> kehu.interaction.v1.DeleteCareRuleRequest
+	40, // 64: kehu.interaction.v1.InteractionService.CreateTouchpoint:input_type -> kehu.interaction.v1.CreateTouchpointRequest
+	42, // 65: kehu.interaction.v1.InteractionService.GetTouchpoint:input_type -> kehu.interaction.v1.GetTouchpointRequest
+	44, // 66: kehu.interaction.v1.InteractionService.ListTouchpoints:input_type -> kehu.interaction.v1.ListTouchpointsRequest
+	46, // 67: kehu.interaction.v1.InteractionService.UpdateTouchpoint:input_type -> kehu.interaction.v1.UpdateTouchpointRequest
+	48, // 68: kehu.interaction.v1.InteractionService.DeleteTouchpoint:input_type -> kehu.interaction.v1.DeleteTouchpointRequest
+	50, // 69: kehu.interaction.v1.InteractionService.StreamEvents:input_type -> kehu.interaction.v1.StreamEventsRequest
+	1,  // 70: kehu.interaction.v1.InteractionService.CreateInteraction:output_type -> kehu.interaction.v1.CreateInteractionResponse
+	3,  // 71: kehu.interaction.v1.InteractionService.BatchCreateInteractions:output_type -> kehu.interaction.v1.BatchCreateInteractionsResponse
+	6,  // 72: kehu.interaction.v1.InteractionService.ImportInteractions:output_type -> kehu.interaction.v1.ImportInteractionsResponse
+	9,  // 73: kehu.interaction.v1.InteractionService.GetInteraction:output_type -> kehu.interaction.v1.GetInteractionResponse
+	11, // 74: kehu.interaction.v1.InteractionService.ListInteractions:output_type -> kehu.interaction.v1.ListInteractionsResponse
+	13, // 75: kehu.interaction.v1.InteractionService.UpdateInteraction:output_type -> kehu.interaction.v1.UpdateInteractionResponse
+	15, // 76: kehu.interaction.v1.InteractionService.DeleteInteraction:output_type -> kehu.interaction.v1.DeleteInteractionResponse
+	17, // 77: kehu.interaction.v1.InteractionService.UndeleteInteraction:output_type -> kehu.interaction.v1.UndeleteInteractionResponse
+	19, // 78: kehu.interaction.v1.InteractionService.CreateFollowUp:output_type -> kehu.interaction.v1.CreateFollowUpResponse
+	21, // 79: kehu.interaction.v1.InteractionService.GetFollowUp:output_type -> kehu.interaction.v1.GetFollowUpResponse
+	23, // 80: kehu.interaction.v1.InteractionService.ListFollowUps:output_type -> kehu.interaction.v1.ListFollowUpsResponse
+	25, // 81: kehu.interaction.v1.InteractionService.UpdateFollowUp:output_type -> kehu.interaction.v1.UpdateFollowUpResponse
+	27, // 82: kehu.interaction.v1.InteractionService.CompleteFollowUp:output_type -> kehu.interaction.v1.CompleteFollowUpResponse
+	29, // 83: kehu.interaction.v1.InteractionService.CancelFollowUp:output_type -> kehu.interaction.v1.CancelFollowUpResponse
+	31, // 84: kehu.interaction.v1.InteractionService.CreateCareRule:output_type -> kehu.interaction.v1.CreateCareRuleResponse
+	33, // 85: kehu.interaction.v1.InteractionService.GetCareRule:output_type -> kehu.interaction.v1.GetCareRuleResponse
+	35, // 86: kehu.interaction.v1.InteractionService.ListCareRules:output_type -> kehu.interaction.v1.ListCareRulesResponse
+	37, // 87: kehu.interaction.v1.InteractionService.UpdateCareRule:output_type -> kehu.interaction.v1.UpdateCareRuleResponse
+	39, // 88: kehu.interaction.v1.InteractionService.DeleteCareRule:output_type -> kehu.interaction.v1.DeleteCareRuleResponse
+	41, // 89: kehu.interaction.v1.InteractionService.CreateTouchpoint:output_type -> kehu.interaction.v1.CreateTouchpointResponse
+	43, // 90: kehu.interaction.v1.InteractionService.GetTouchpoint:output_type -> kehu.interaction.v1.GetTouchpointResponse
+	45, // 91: kehu.interaction.v1.InteractionService.ListTouchpoints:output_type -> kehu.interaction.v1.ListTouchpointsResponse
+	47, // 92: kehu.interaction.v1.InteractionService.UpdateTouchpoint:output_type -> kehu.interaction.v1.UpdateTouchpointResponse
+	49, // 93: kehu.interaction.v1.InteractionService.DeleteTouchpoint:output_type -> kehu.interaction.v1.DeleteTouchpointResponse
+	51, // 94: kehu.interaction.v1.InteractionService.StreamEvents:output_type -> kehu.interaction.v1.StreamEventsResponse
+	70, // [70:95] is the sub-list for method output_type
+	45, // [45:70] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_kehu_interaction_v1_interaction_service_proto_init() }
@@ -3128,7 +3438,7 @@ func file_kehu_interaction_v1_interaction_service_proto_init() {
 		return
 	}
 	file_kehu_interaction_v1_interaction_proto_init()
-	file_kehu_interaction_v1_interaction_service_proto_msgTypes[22].OneofWrappers = []any{
+	file_kehu_interaction_v1_interaction_service_proto_msgTypes[26].OneofWrappers = []any{
 		(*CompleteFollowUpRequest_Interaction)(nil),
 		(*CompleteFollowUpRequest_NewInteraction)(nil),
 	}
@@ -3138,7 +3448,7 @@ func file_kehu_interaction_v1_interaction_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_interaction_v1_interaction_service_proto_rawDesc), len(file_kehu_interaction_v1_interaction_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   51,
+			NumMessages:   55,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -139,6 +139,47 @@ func local_request_InteractionService_BatchCreateInteractions_0(ctx context.Cont
 	return msg, metadata, err
 }
 
+func request_InteractionService_ImportInteractions_0(ctx context.Context, marshaler runtime.Marshaler, client InteractionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var metadata runtime.ServerMetadata
+	stream, err := client.ImportInteractions(ctx)
+	if err != nil {
+		grpclog.Errorf("Failed to start streaming: %v", err)
+		return nil, metadata, err
+	}
+	dec := marshaler.NewDecoder(req.Body)
+	for {
+		var protoReq ImportInteractionsRequest
+		err = dec.Decode(&protoReq)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			grpclog.Errorf("Failed to decode request: %v", err)
+			return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+		}
+		if err = stream.Send(&protoReq); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			grpclog.Errorf("Failed to send request: %v", err)
+			return nil, metadata, err
+		}
+	}
+	if err := stream.CloseSend(); err != nil {
+		grpclog.Errorf("Failed to terminate client stream: %v", err)
+		return nil, metadata, err
+	}
+	header, err := stream.Header()
+	if err != nil {
+		grpclog.Errorf("Failed to get header from client: %v", err)
+		return nil, metadata, err
+	}
+	metadata.HeaderMD = header
+	msg, err := stream.CloseAndRecv()
+	metadata.TrailerMD = stream.Trailer()
+	return msg, metadata, err
+}
+
 func request_InteractionService_GetInteraction_0(ctx context.Context, marshaler runtime.Marshaler, client InteractionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq GetInteractionRequest
@@ -1304,6 +1345,13 @@ func RegisterInteractionServiceHandlerServer(ctx context.Context, mux *runtime.S
 		}
 		forward_InteractionService_BatchCreateInteractions_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+
+	mux.Handle(http.MethodPost, pattern_InteractionService_ImportInteractions_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		err := status.Error(codes.Unimplemented, "streaming calls are not yet supported in the in-process transport")
+		_, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+		return
+	})
 	mux.Handle(http.MethodGet, pattern_InteractionService_GetInteraction_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1804,6 +1852,23 @@ func RegisterInteractionServiceHandlerClient(ctx context.Context, mux *runtime.S
 			return
 		}
 		forward_InteractionService_BatchCreateInteractions_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_InteractionService_ImportInteractions_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/kehu.interaction.v1.InteractionService/ImportInteractions", runtime.WithHTTPPathPattern("/v1/interactions:import"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_InteractionService_ImportInteractions_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_InteractionService_ImportInteractions_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_InteractionService_GetInteraction_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -2320,6 +2385,7 @@ func (m response_InteractionService_UpdateTouchpoint_0) XXX_ResponseBody() inter
 var (
 	pattern_InteractionService_CreateInteraction_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "customers", "parent", "interactions"}, ""))
 	pattern_InteractionService_BatchCreateInteractions_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "customers", "parent", "interactions"}, "batchCreate"))
+	pattern_InteractionService_ImportInteractions_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "interactions"}, "import"))
 	pattern_InteractionService_GetInteraction_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "customers", "interactions", "name"}, ""))
 	pattern_InteractionService_ListInteractions_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "customers", "parent", "interactions"}, ""))
 	pattern_InteractionService_UpdateInteraction_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "customers", "interactions", "interaction.name"}, ""))
@@ -2347,6 +2413,7 @@ var (
 var (
 	forward_InteractionService_CreateInteraction_0       = runtime.ForwardResponseMessage
 	forward_InteractionService_BatchCreateInteractions_0 = runtime.ForwardResponseMessage
+	forward_InteractionService_ImportInteractions_0      = runtime.ForwardResponseMessage
 	forward_InteractionService_GetInteraction_0          = runtime.ForwardResponseMessage
 	forward_InteractionService_ListInteractions_0        = runtime.ForwardResponseMessage
 	forward_InteractionService_UpdateInteraction_0       = runtime.ForwardResponseMessage

@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	InteractionService_CreateInteraction_FullMethodName       = "/kehu.interaction.v1.InteractionService/CreateInteraction"
 	InteractionService_BatchCreateInteractions_FullMethodName = "/kehu.interaction.v1.InteractionService/BatchCreateInteractions"
+	InteractionService_ImportInteractions_FullMethodName      = "/kehu.interaction.v1.InteractionService/ImportInteractions"
 	InteractionService_GetInteraction_FullMethodName          = "/kehu.interaction.v1.InteractionService/GetInteraction"
 	InteractionService_ListInteractions_FullMethodName        = "/kehu.interaction.v1.InteractionService/ListInteractions"
 	InteractionService_UpdateInteraction_FullMethodName       = "/kehu.interaction.v1.InteractionService/UpdateInteraction"
@@ -59,6 +60,14 @@ type InteractionServiceClient interface {
 	CreateInteraction(ctx context.Context, in *CreateInteractionRequest, opts ...grpc.CallOption) (*CreateInteractionResponse, error)
 	// Records several interactions of one customer; all or nothing.
 	BatchCreateInteractions(ctx context.Context, in *BatchCreateInteractionsRequest, opts ...grpc.CallOption) (*BatchCreateInteractionsResponse, error)
+	// Imports interactions of many customers in bulk from another system, as
+	// a client stream of batches (internal over REST, like ImportCustomers).
+	// Each row names its source's external_id: a row whose id an earlier
+	// import recorded is skipped, so a broken import is re-run from the
+	// start. Bad rows are reported and skipped without aborting the good ones;
+	// each batch of good rows commits on its own with its events. One stream
+	// is bounded in rows and duration.
+	ImportInteractions(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ImportInteractionsRequest, ImportInteractionsResponse], error)
 	// Gets an interaction.
 	GetInteraction(ctx context.Context, in *GetInteractionRequest, opts ...grpc.CallOption) (*GetInteractionResponse, error)
 	// Lists a customer's timeline (newest first), or across customers with
@@ -137,6 +146,19 @@ func (c *interactionServiceClient) BatchCreateInteractions(ctx context.Context, 
 	}
 	return out, nil
 }
+
+func (c *interactionServiceClient) ImportInteractions(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ImportInteractionsRequest, ImportInteractionsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &InteractionService_ServiceDesc.Streams[0], InteractionService_ImportInteractions_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ImportInteractionsRequest, ImportInteractionsResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type InteractionService_ImportInteractionsClient = grpc.ClientStreamingClient[ImportInteractionsRequest, ImportInteractionsResponse]
 
 func (c *interactionServiceClient) GetInteraction(ctx context.Context, in *GetInteractionRequest, opts ...grpc.CallOption) (*GetInteractionResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -350,7 +372,7 @@ func (c *interactionServiceClient) DeleteTouchpoint(ctx context.Context, in *Del
 
 func (c *interactionServiceClient) StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &InteractionService_ServiceDesc.Streams[0], InteractionService_StreamEvents_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &InteractionService_ServiceDesc.Streams[1], InteractionService_StreamEvents_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -381,6 +403,14 @@ type InteractionServiceServer interface {
 	CreateInteraction(context.Context, *CreateInteractionRequest) (*CreateInteractionResponse, error)
 	// Records several interactions of one customer; all or nothing.
 	BatchCreateInteractions(context.Context, *BatchCreateInteractionsRequest) (*BatchCreateInteractionsResponse, error)
+	// Imports interactions of many customers in bulk from another system, as
+	// a client stream of batches (internal over REST, like ImportCustomers).
+	// Each row names its source's external_id: a row whose id an earlier
+	// import recorded is skipped, so a broken import is re-run from the
+	// start. Bad rows are reported and skipped without aborting the good ones;
+	// each batch of good rows commits on its own with its events. One stream
+	// is bounded in rows and duration.
+	ImportInteractions(grpc.ClientStreamingServer[ImportInteractionsRequest, ImportInteractionsResponse]) error
 	// Gets an interaction.
 	GetInteraction(context.Context, *GetInteractionRequest) (*GetInteractionResponse, error)
 	// Lists a customer's timeline (newest first), or across customers with
@@ -445,6 +475,9 @@ func (UnimplementedInteractionServiceServer) CreateInteraction(context.Context, 
 }
 func (UnimplementedInteractionServiceServer) BatchCreateInteractions(context.Context, *BatchCreateInteractionsRequest) (*BatchCreateInteractionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method BatchCreateInteractions not implemented")
+}
+func (UnimplementedInteractionServiceServer) ImportInteractions(grpc.ClientStreamingServer[ImportInteractionsRequest, ImportInteractionsResponse]) error {
+	return status.Error(codes.Unimplemented, "method ImportInteractions not implemented")
 }
 func (UnimplementedInteractionServiceServer) GetInteraction(context.Context, *GetInteractionRequest) (*GetInteractionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetInteraction not implemented")
@@ -568,6 +601,13 @@ func _InteractionService_BatchCreateInteractions_Handler(srv interface{}, ctx co
 	}
 	return interceptor(ctx, in, info, handler)
 }
+
+func _InteractionService_ImportInteractions_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(InteractionServiceServer).ImportInteractions(&grpc.GenericServerStream[ImportInteractionsRequest, ImportInteractionsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type InteractionService_ImportInteractionsServer = grpc.ClientStreamingServer[ImportInteractionsRequest, ImportInteractionsResponse]
 
 func _InteractionService_GetInteraction_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetInteractionRequest)
@@ -1059,6 +1099,11 @@ var InteractionService_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "ImportInteractions",
+			Handler:       _InteractionService_ImportInteractions_Handler,
+			ClientStreams: true,
+		},
 		{
 			StreamName:    "StreamEvents",
 			Handler:       _InteractionService_StreamEvents_Handler,
