@@ -14,11 +14,9 @@ import (
 )
 
 // demoDesk sets up the service desk of the demo once (when it has no
-// tickets yet): a Shanghai office calendar with a lunch break, the National
-// Day week and its make-up days; a tighter policy for tier-A customers and
-// an urgent one that breaches within seconds; queues; and tickets in every
-// state, some breached (the SLA worker escalates them), some answered
-// through their survey.
+// tickets yet, see setUpDesk) and opens tickets in every state, some
+// breached (the SLA worker escalates them), some answered through their
+// survey.
 func demoDesk(ctx context.Context, customers customerv1.CustomerServiceClient, desk sdv1.ServiceDeskServiceClient) error {
 	have, err := desk.ListTickets(ctx, &sdv1.ListTicketsRequest{PageSize: 1})
 	if err != nil {
@@ -27,48 +25,9 @@ func demoDesk(ctx context.Context, customers customerv1.CustomerServiceClient, d
 	if len(have.GetTickets()) > 0 {
 		return nil
 	}
-	office := &sdv1.BusinessCalendar{TimeZone: "Asia/Shanghai",
-		Holidays:   []string{"2026-10-01", "2026-10-02", "2026-10-05", "2026-10-06", "2026-10-07", "2027-02-06", "2027-02-08", "2027-02-09"},
-		MakeUpDays: []string{"2026-09-27", "2026-10-10", "2027-02-20"}}
-	for d := sdv1.DayOfWeek_DAY_OF_WEEK_MONDAY; d <= sdv1.DayOfWeek_DAY_OF_WEEK_FRIDAY; d++ {
-		office.WorkingHours = append(office.WorkingHours,
-			&sdv1.WorkingHours{Day: d, Start: "09:00", End: "12:00"}, &sdv1.WorkingHours{Day: d, Start: "13:30", End: "18:00"})
+	if err := setUpDesk(ctx, desk); err != nil {
+		return err
 	}
-	always := &sdv1.BusinessCalendar{TimeZone: "Asia/Shanghai"}
-	for d := sdv1.DayOfWeek_DAY_OF_WEEK_MONDAY; d <= sdv1.DayOfWeek_DAY_OF_WEEK_SUNDAY; d++ {
-		always.WorkingHours = append(always.WorkingHours, &sdv1.WorkingHours{Day: d, Start: "00:00", End: "24:00"})
-	}
-	policies := map[string]*sdv1.SlaPolicy{
-		"urgent": {DisplayName: "Urgent, round the clock", Priorities: []sdv1.Priority{sdv1.Priority_PRIORITY_URGENT}, Precedence: 1,
-			FirstResponseTarget: durationpb.New(20 * time.Second), ResolutionTarget: durationpb.New(time.Minute), Calendar: always},
-		"tier-a": {DisplayName: "Tier-A customers", ValueTiers: []sdv1.ValueTier{sdv1.ValueTier_VALUE_TIER_A}, Precedence: 5,
-			FirstResponseTarget: durationpb.New(30 * time.Minute), ResolutionTarget: durationpb.New(4 * time.Hour), Calendar: office},
-		"standard": {DisplayName: "Standard", Precedence: 10,
-			FirstResponseTarget: durationpb.New(4 * time.Hour), ResolutionTarget: durationpb.New(24 * time.Hour), Calendar: office},
-	}
-	for id, p := range policies {
-		if _, err := desk.CreateSlaPolicy(ctx, &sdv1.CreateSlaPolicyRequest{SlaPolicyId: id, SlaPolicy: p}); err != nil && status.Code(err) != codes.AlreadyExists {
-			return fmt.Errorf("SLA policy %s: %w", id, err)
-		}
-	}
-	member := func(users ...string) []*sdv1.QueueMember {
-		var out []*sdv1.QueueMember
-		for _, u := range users {
-			out = append(out, &sdv1.QueueMember{User: u, Available: true})
-		}
-		return out
-	}
-	queues := map[string]*sdv1.Queue{
-		"support":    {DisplayName: "Support 客服", Members: member("alice", "bob")},
-		"vip":        {DisplayName: "VIP desk", Members: member("bob"), RouteValueTiers: []sdv1.ValueTier{sdv1.ValueTier_VALUE_TIER_A}, RoutingOrder: 1},
-		"complaints": {DisplayName: "Complaints 投诉", Members: member("carol"), ComplaintQueue: true},
-	}
-	for id, q := range queues {
-		if _, err := desk.CreateQueue(ctx, &sdv1.CreateQueueRequest{QueueId: id, Queue: q}); err != nil && status.Code(err) != codes.AlreadyExists {
-			return fmt.Errorf("queue %s: %w", id, err)
-		}
-	}
-
 	list, err := customers.ListCustomers(ctx, &customerv1.ListCustomersRequest{Filter: `external_id = "demo-*"`, PageSize: 20})
 	if err != nil {
 		return err
@@ -175,4 +134,54 @@ func demoSurveys(ctx context.Context, desk sdv1.ServiceDeskServiceClient) (int, 
 		}
 		answered++
 	}
+}
+
+// setUpDesk gives the service desk (again: what exists stays) a Shanghai
+// office calendar with a lunch break, the National Day week and its make-up
+// days; a tighter policy for tier-A customers and an urgent one that
+// breaches within seconds; and queues.
+func setUpDesk(ctx context.Context, desk sdv1.ServiceDeskServiceClient) error {
+	office := &sdv1.BusinessCalendar{TimeZone: "Asia/Shanghai",
+		Holidays:   []string{"2026-10-01", "2026-10-02", "2026-10-05", "2026-10-06", "2026-10-07", "2027-02-06", "2027-02-08", "2027-02-09"},
+		MakeUpDays: []string{"2026-09-27", "2026-10-10", "2027-02-20"}}
+	for d := sdv1.DayOfWeek_DAY_OF_WEEK_MONDAY; d <= sdv1.DayOfWeek_DAY_OF_WEEK_FRIDAY; d++ {
+		office.WorkingHours = append(office.WorkingHours,
+			&sdv1.WorkingHours{Day: d, Start: "09:00", End: "12:00"}, &sdv1.WorkingHours{Day: d, Start: "13:30", End: "18:00"})
+	}
+	always := &sdv1.BusinessCalendar{TimeZone: "Asia/Shanghai"}
+	for d := sdv1.DayOfWeek_DAY_OF_WEEK_MONDAY; d <= sdv1.DayOfWeek_DAY_OF_WEEK_SUNDAY; d++ {
+		always.WorkingHours = append(always.WorkingHours, &sdv1.WorkingHours{Day: d, Start: "00:00", End: "24:00"})
+	}
+	policies := map[string]*sdv1.SlaPolicy{
+		"urgent": {DisplayName: "Urgent, round the clock", Priorities: []sdv1.Priority{sdv1.Priority_PRIORITY_URGENT}, Precedence: 1,
+			FirstResponseTarget: durationpb.New(20 * time.Second), ResolutionTarget: durationpb.New(time.Minute), Calendar: always},
+		"tier-a": {DisplayName: "Tier-A customers", ValueTiers: []sdv1.ValueTier{sdv1.ValueTier_VALUE_TIER_A}, Precedence: 5,
+			FirstResponseTarget: durationpb.New(30 * time.Minute), ResolutionTarget: durationpb.New(4 * time.Hour), Calendar: office},
+		"standard": {DisplayName: "Standard", Precedence: 10,
+			FirstResponseTarget: durationpb.New(4 * time.Hour), ResolutionTarget: durationpb.New(24 * time.Hour), Calendar: office},
+	}
+	for id, p := range policies {
+		if _, err := desk.CreateSlaPolicy(ctx, &sdv1.CreateSlaPolicyRequest{SlaPolicyId: id, SlaPolicy: p}); err != nil && status.Code(err) != codes.AlreadyExists {
+			return fmt.Errorf("SLA policy %s: %w", id, err)
+		}
+	}
+	member := func(users ...string) []*sdv1.QueueMember {
+		var out []*sdv1.QueueMember
+		for _, u := range users {
+			out = append(out, &sdv1.QueueMember{User: u, Available: true})
+		}
+		return out
+	}
+	queues := map[string]*sdv1.Queue{
+		"support":    {DisplayName: "Support 客服", Members: member("alice", "bob")},
+		"vip":        {DisplayName: "VIP desk", Members: member("bob"), RouteValueTiers: []sdv1.ValueTier{sdv1.ValueTier_VALUE_TIER_A}, RoutingOrder: 1},
+		"complaints": {DisplayName: "Complaints 投诉", Members: member("carol"), ComplaintQueue: true},
+	}
+	for id, q := range queues {
+		if _, err := desk.CreateQueue(ctx, &sdv1.CreateQueueRequest{QueueId: id, Queue: q}); err != nil && status.Code(err) != codes.AlreadyExists {
+			return fmt.Errorf("queue %s: %w", id, err)
+		}
+	}
+
+	return nil
 }

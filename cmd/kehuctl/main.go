@@ -8,6 +8,7 @@
 //	kehuctl backup [--file F]        one consistent archive of every service schema
 //	kehuctl restore --file F         replace every service schema with an archive
 //	kehuctl demo                     load the demo data set into a running suite
+//	kehuctl seed [--customers N ...] load a large synthetic data set into a running suite
 //	kehuctl images [SERVICE...]      build OCI image tarballs, offline (no Docker)
 //	kehuctl bench [--quick]          the speed table: Kehu against limits and PocketBase
 package main
@@ -38,6 +39,9 @@ commands:
                            KEHU_PII_KEKS (with --data-key, generate a new data key first)
                            and re-encrypt personal fields under the newest data key
   demo                     load demo data into a running suite
+  seed [--customers N] [--interactions M] [--tickets K] [--seed S]
+                           load realistic synthetic data into a running suite through
+                           the services' bulk imports, with a progress bar
   images [SERVICE...]      build OCI image tarballs offline into .state/images
   bench [--quick]          measure Kehu against this machine's limits and PocketBase (make bench)
 `
@@ -82,6 +86,8 @@ func run(ctx context.Context, args []string) (int, error) {
 		return 0, runRotatePIIKeys(ctx, args[1:])
 	case "demo":
 		return 0, runDemo(ctx, args[1:])
+	case "seed":
+		return 0, runSeed(ctx, args[1:])
 	case "images":
 		return 0, runImages(ctx, args[1:])
 	case "bench":

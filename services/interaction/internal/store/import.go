@@ -41,13 +41,16 @@ func (t *tx) ImportInteractions(ctx context.Context, rows []interaction.ImportRo
 		return nil, pg.Classify(err)
 	}
 	// row_no is the row's index in rows, so outcomes line up with them.
+	// Each row probes the indexes (LATERAL … LIMIT 1 keeps the planner
+	// from hashing whole tables): the staging table has no statistics, and
+	// the big tables' are stale in the middle of a bulk load.
 	resolved, err := t.tx.Query(ctx, `
 		SELECT r.row_no, coalesce(s.id::text, ''), CASE WHEN r.lifecycle_stage <> '' THEN r.lifecycle_stage ELSE coalesce(s.lifecycle_stage, '') END,
-		       EXISTS (SELECT 1 FROM interactions i WHERE i.external_id = r.external_id),
-		       min(r.row_no) OVER (PARTITION BY r.external_id)
+		       i.imported IS NOT NULL, min(r.row_no) OVER (PARTITION BY r.external_id)
 		FROM import_interactions r
-		LEFT JOIN customers c ON c.id = r.customer_id
-		LEFT JOIN customers s ON s.id = coalesce(c.merged_into, c.id) AND NOT s.deleted
+		LEFT JOIN LATERAL (SELECT c.id, c.merged_into FROM customers c WHERE c.id = r.customer_id LIMIT 1) c ON true
+		LEFT JOIN LATERAL (SELECT s.id, s.lifecycle_stage FROM customers s WHERE s.id = coalesce(c.merged_into, c.id) AND NOT s.deleted LIMIT 1) s ON true
+		LEFT JOIN LATERAL (SELECT true AS imported FROM interactions i WHERE i.external_id = r.external_id LIMIT 1) i ON true
 		ORDER BY r.row_no`)
 	var customers []string
 	outcomes, err := pg.Collect(resolved, err, func(r pgx.Row) (interaction.ImportOutcome, error) {
