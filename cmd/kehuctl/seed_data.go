@@ -82,9 +82,10 @@ func newSeedGenerator(seed uint64, now time.Time, customers, interactions int) *
 	var sum float64
 	for i := range weights {
 		p := g.profile(i)
-		// Busier customers buy more and talk more; churners' histories
-		// are shorter.
-		w := math.Sqrt(p.spend) * p.until.Sub(p.since).Hours()
+		// Longer histories hold more contacts (churners' end early), some
+		// customers are chattier than others; how much they spend per
+		// order is the Pareto part.
+		w := (0.5 + g.rng(i, 6).Float64()) * p.until.Sub(p.since).Hours()
 		weights[i], sum = w, sum+w
 	}
 	left := interactions
