@@ -41,6 +41,7 @@ type benchOptions struct {
 	duration    time.Duration
 	concurrency int
 	out         string
+	scale       int
 }
 
 // runBench measures Kehu against the limits of this machine and against
@@ -55,6 +56,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each measured run")
 	fs.IntVar(&o.concurrency, "concurrency", 50, "concurrent callers")
 	fs.StringVar(&o.out, "out", "docs/benchmarks.md", "where to write the table too (empty: nowhere)")
+	fs.IntVar(&o.scale, "scale", 0, "at the end, seed this many more customers (ten interactions each, as kehuctl seed) and time RecomputeAll and each dashboard on them (the targets are for 1000000)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -132,6 +134,7 @@ type bench struct {
 	rows      []benchRow
 	loads     []benchRow
 	notes     []string
+	scale     []scaleRow
 }
 
 // benchRow is one measured line of the table.
@@ -352,6 +355,9 @@ func (b *bench) run(ctx context.Context) error {
 	}
 	if err := b.compare(ctx, mode, kehuGRPC, bareGRPC, "bare gRPC constant"); err != nil {
 		return err
+	}
+	if b.opts.scale > 0 {
+		return b.atScale(ctx, pool)
 	}
 	return nil
 }

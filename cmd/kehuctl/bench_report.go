@@ -43,6 +43,12 @@ func (b *bench) report() string {
 	for _, r := range b.loads {
 		fmt.Fprintf(&s, "| %s | %.0f rows/s | %s | %.0f | **%.2f×** |\n", r.name, r.results[0].rps, r.limitName, r.limits[0].rps, r.results[0].rps/r.limits[0].rps)
 	}
+	if len(b.scale) > 0 {
+		fmt.Fprintf(&s, "\n| at scale: %d more customers, %d interactions (kehuctl seed) | |\n|---|---|\n", b.opts.scale, 10*b.opts.scale)
+		for _, r := range b.scale {
+			fmt.Fprintf(&s, "| %s | %s |\n", r.name, r.value)
+		}
+	}
 	for _, n := range b.notes {
 		fmt.Fprintf(&s, "\n%s\n", n)
 	}

@@ -10,7 +10,7 @@
 //	kehuctl demo                     load the demo data set into a running suite
 //	kehuctl seed [--customers N ...] load a large synthetic data set into a running suite
 //	kehuctl images [SERVICE...]      build OCI image tarballs, offline (no Docker)
-//	kehuctl bench [--quick]          the speed table: Kehu against limits and PocketBase
+//	kehuctl bench [--quick] [--scale N] the speed table: Kehu against limits and PocketBase
 package main
 
 import (
@@ -43,7 +43,9 @@ commands:
                            load realistic synthetic data into a running suite through
                            the services' bulk imports, with a progress bar
   images [SERVICE...]      build OCI image tarballs offline into .state/images
-  bench [--quick]          measure Kehu against this machine's limits and PocketBase (make bench)
+  bench [--quick] [--scale N]
+                           measure Kehu against this machine's limits and PocketBase (make bench);
+                           --scale seeds N more customers and times RecomputeAll and the dashboards
 `
 
 // errUsage marks errors after which the usage text helps.
