@@ -204,7 +204,10 @@ func BenchmarkDashboards(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Logf("loaded %d customers and %d interactions in %s", customers, 10*customers, time.Since(loadStart).Round(time.Second))
-	mgr := testkit.As(b, "mia", auth.RoleManager)
+	// Each call has its own deadline: one slow dashboard must not eat the
+	// others' time, nor end the run before the others are measured.
+	token := "Bearer " + testkit.Token(b, "mia", auth.RoleManager)
+	var mgr context.Context
 	for _, d := range []struct {
 		name string
 		call func() error
@@ -236,13 +239,20 @@ func BenchmarkDashboards(b *testing.B) {
 		}},
 	} {
 		best := time.Duration(math.MaxInt64)
-		for range 3 {
+		// Best of three, or the one run when it takes seconds.
+		for run := 0; run < 3 && best > 5*time.Second; run++ {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			mgr = metadata.AppendToOutgoingContext(ctx, "authorization", token)
 			t0 := time.Now()
-			if err := d.call(); err != nil {
-				b.Fatalf("%s: %v", d.name, err)
+			err := d.call()
+			cancel()
+			if err != nil {
+				b.Errorf("%s: %v after %s", d.name, err, time.Since(t0))
+				break
 			}
 			best = min(best, time.Since(t0))
 		}
+		b.Logf("%s: %s", d.name, best)
 		b.ReportMetric(float64(best.Milliseconds()), d.name+"-ms")
 	}
 	b.ReportMetric(0, "ns/op")
