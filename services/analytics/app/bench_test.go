@@ -158,7 +158,9 @@ func BenchmarkDashboards(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("KEHU_BENCH_CUSTOMERS")); err == nil && v > 0 {
 		customers = v
 	}
-	e := start(b, func(c *Config) { c.Follow = false })
+	// Connections live as long as the slowest dashboard (the tests' minute
+	// would cut a slow one off instead of timing it).
+	e := start(b, func(c *Config) { c.Follow, c.MaxConnectionAge = false, time.Hour })
 	ctx := context.Background()
 	conn := e.readModel(b)
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -252,8 +254,10 @@ func BenchmarkDashboards(b *testing.B) {
 			}
 			best = min(best, time.Since(t0))
 		}
-		b.Logf("%s: %s", d.name, best)
-		b.ReportMetric(float64(best.Milliseconds()), d.name+"-ms")
+		if best < time.Duration(math.MaxInt64) {
+			b.Logf("%s: %s", d.name, best)
+			b.ReportMetric(float64(best.Milliseconds()), d.name+"-ms")
+		}
 	}
 	b.ReportMetric(0, "ns/op")
 }
