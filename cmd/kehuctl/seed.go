@@ -149,12 +149,12 @@ func newBar(o seedOptions, total int, what string) *progressbar.ProgressBar {
 // seedBatch is how many rows one import message carries.
 const seedBatch = 1000
 
-// seedCustomers imports the customers over o.streams streams, each a
-// contiguous range of them.
+// seedCustomers imports the customers over o.streams concurrent streams,
+// each a contiguous range of them.
 func seedCustomers(ctx context.Context, o seedOptions, g *seedGenerator, client customerv1.CustomerServiceClient) error {
 	bar := newBar(o, o.customers, "customers")
 	defer bar.Close()
-	return inRanges(ctx, o.customers, o.streams, func(ctx context.Context, from, to int) error {
+	return inRanges(ctx, o.customers, o.streams, customersPerStream, func(ctx context.Context, from, to int) error {
 		stream, err := client.ImportCustomers(ctx)
 		if err != nil {
 			return err
@@ -194,16 +194,27 @@ func importFailed(what string, failed int64, reported int, describe func(int) st
 	return fmt.Errorf("%d %s rejected, e.g. %s", failed, what, strings.Join(first, "; "))
 }
 
-// inRanges splits [0, n) into parts contiguous ranges and runs fn on each
-// concurrently; the first error cancels the others.
-func inRanges(ctx context.Context, n, parts int, fn func(ctx context.Context, from, to int) error) error {
+// inRanges splits [0, n) into contiguous ranges of at most most items and
+// runs fn on each, parts at a time; the first error cancels the others.
+// Each range is one import stream: a stream is bounded in rows and time
+// (importstream.Limits), so a large seed takes several.
+func inRanges(ctx context.Context, n, parts, most int, fn func(ctx context.Context, from, to int) error) error {
 	eg, ctx := errgroup.WithContext(ctx)
-	size := (n + parts - 1) / parts
+	eg.SetLimit(parts)
+	size := min(most, (n+parts-1)/parts)
 	for from := 0; from < n; from += size {
 		eg.Go(func() error { return fn(ctx, from, min(from+size, n)) })
 	}
 	return eg.Wait()
 }
+
+// Customers per import stream: at the rates measured, a stream of either
+// kind stays well within the services' default limits (a million rows,
+// 30 minutes).
+const (
+	customersPerStream            = 100_000
+	interactionCustomersPerStream = 20_000
+)
 
 // seedNames reads back the names the customer service gave the generated
 // customers, by index.
@@ -282,14 +293,14 @@ func awaitProjection(ctx context.Context, g *seedGenerator, names []string, clie
 }
 
 // seedInteractions imports every customer's interactions over o.streams
-// streams, each for a contiguous range of customers.
+// concurrent streams, each for a contiguous range of customers.
 func seedInteractions(ctx context.Context, o seedOptions, g *seedGenerator, names []string, client interactionv1.InteractionServiceClient) error {
 	if o.interactions == 0 {
 		return nil
 	}
 	bar := newBar(o, o.interactions, "interactions")
 	defer bar.Close()
-	return inRanges(ctx, len(names), o.streams, func(ctx context.Context, from, to int) error {
+	return inRanges(ctx, len(names), o.streams, interactionCustomersPerStream, func(ctx context.Context, from, to int) error {
 		stream, err := client.ImportInteractions(ctx)
 		if err != nil {
 			return err
