@@ -823,6 +823,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/interactions:import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Imports interactions of many customers in bulk from another system, as
+         *     a client stream of batches (internal over REST, like ImportCustomers).
+         *     Each row names its source's external_id: a row whose id an earlier
+         *     import recorded is skipped, so a broken import is re-run from the
+         *     start. Bad rows are reported and skipped without aborting the good ones;
+         *     each batch of good rows commits on its own with its events. One stream
+         *     is bounded in rows and duration.
+         */
+        post: operations["InteractionService_ImportInteractions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/publicSurveys/{token}": {
         parameters: {
             query?: never;
@@ -1593,6 +1618,20 @@ export interface components {
         kehuAnalyticsV1StreamEventsResponse: {
             event?: components["schemas"]["v1Event"];
         };
+        /** @description ImportError describes one rejected import row. */
+        kehuCustomerV1ImportError: {
+            /** @description What is wrong with it. */
+            description?: string;
+            /** @description The row's external id, if it had one. */
+            externalId?: string;
+            /** @description The offending field. */
+            field?: string;
+            /**
+             * Format: int64
+             * @description Position of the row in the whole import, from 0.
+             */
+            row?: string;
+        };
         /** @description Response for StreamEvents. */
         kehuCustomerV1StreamEventsResponse: {
             /** @description The next event. */
@@ -1613,6 +1652,20 @@ export interface components {
          * @enum {string}
          */
         kehuInteractionV1Channel: "CHANNEL_UNSPECIFIED" | "CHANNEL_PHONE" | "CHANNEL_EMAIL" | "CHANNEL_MEETING" | "CHANNEL_SOCIAL_MEDIA" | "CHANNEL_CHAT" | "CHANNEL_SMS" | "CHANNEL_WEBSITE" | "CHANNEL_EVENT" | "CHANNEL_OTHER";
+        /** @description ImportError describes one rejected import row. */
+        kehuInteractionV1ImportError: {
+            /** @description What is wrong with it. */
+            description?: string;
+            /** @description The row's external id, if it had one. */
+            externalId?: string;
+            /** @description The offending field. */
+            field?: string;
+            /**
+             * Format: int64
+             * @description Position of the row in the whole import, from 0.
+             */
+            row?: string;
+        };
         /** @description Money is an exact amount: a decimal string, never a float. */
         kehuInteractionV1Money: {
             /** @description Decimal amount with at most 4 fraction digits, e.g. "1299.90". */
@@ -2688,7 +2741,7 @@ export interface components {
              */
             createdCount?: string;
             /** @description Why each rejected row failed (the first 1000). */
-            errors?: components["schemas"]["v1ImportError"][];
+            errors?: components["schemas"]["kehuCustomerV1ImportError"][];
             /**
              * Format: int64
              * @description Rows rejected.
@@ -2705,19 +2758,55 @@ export interface components {
              */
             updatedCount?: string;
         };
-        /** @description ImportError describes one rejected import row. */
-        v1ImportError: {
-            /** @description What is wrong with it. */
-            description?: string;
-            /** @description The row's external id, if it had one. */
+        /** @description ImportedInteraction is one row of ImportInteractions. */
+        v1ImportedInteraction: {
+            /**
+             * @description The source system's id of the interaction (at most 128 characters),
+             *     unique across imports: a row whose id was imported before is skipped.
+             */
             externalId?: string;
-            /** @description The offending field. */
-            field?: string;
+            /** @description The interaction; output-only fields are ignored. */
+            interaction?: components["schemas"]["v1Interaction"];
+            /**
+             * @description The customer's lifecycle stage when it happened, as the source knew it;
+             *     unspecified takes the customer's current stage.
+             */
+            lifecycleStage?: components["schemas"]["v1LifecycleStage"];
+            /**
+             * @description The customer, "customers/{customer}"; a merged customer's records go to
+             *     the survivor.
+             */
+            parent?: string;
+        };
+        /** @description One batch of rows for ImportInteractions. */
+        v1ImportInteractionsRequest: {
+            /** @description Rows to import. */
+            interactions?: components["schemas"]["v1ImportedInteraction"][];
+        };
+        /** @description Response of ImportInteractions. */
+        v1ImportInteractionsResponse: {
             /**
              * Format: int64
-             * @description Position of the row in the whole import, from 0.
+             * @description Rows that created an interaction.
              */
-            row?: string;
+            createdCount?: string;
+            /** @description Why each rejected row failed (the first 1000). */
+            errors?: components["schemas"]["kehuInteractionV1ImportError"][];
+            /**
+             * Format: int64
+             * @description Rows rejected.
+             */
+            failedCount?: string;
+            /**
+             * Format: int64
+             * @description Rows received.
+             */
+            receivedCount?: string;
+            /**
+             * Format: int64
+             * @description Rows whose external_id an earlier import recorded; left unchanged.
+             */
+            skippedCount?: string;
         };
         /** @description Insights are the facts and classes of one customer. */
         v1Insights: {
@@ -9460,6 +9549,103 @@ export interface operations {
                         error?: components["schemas"]["googleRpcStatus"];
                         result?: components["schemas"]["kehuInteractionV1StreamEventsResponse"];
                     };
+                };
+            };
+            /** @description INVALID_ARGUMENT (BadRequest names each field), FAILED_PRECONDITION (e.g. the resource is deleted or merged) or OUT_OF_RANGE. Fix the request; retrying it unchanged fails again. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description UNAUTHENTICATED: the bearer token is missing, expired or not signed by a trusted key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description PERMISSION_DENIED: the caller's role may not call this method or assign work to others. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description NOT_FOUND: the resource does not exist or the caller may not see it (the two are indistinguishable by design). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description ALREADY_EXISTS (e.g. a duplicate contact) or ABORTED (the etag does not match: read again and reapply the change). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description RESOURCE_EXHAUSTED: the caller's rate limit is used up; RetryInfo says when to retry. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description UNAVAILABLE: a dependency is down; safe to retry reads and requests that carry a request_id. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+        };
+    };
+    InteractionService_ImportInteractions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One batch of rows for ImportInteractions. (streaming inputs) */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["v1ImportInteractionsRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1ImportInteractionsResponse"];
                 };
             };
             /** @description INVALID_ARGUMENT (BadRequest names each field), FAILED_PRECONDITION (e.g. the resource is deleted or merged) or OUT_OF_RANGE. Fix the request; retrying it unchanged fails again. */
