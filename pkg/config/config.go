@@ -32,7 +32,8 @@ type Service struct {
 	// encrypting personal fields (package envelope): comma-separated
 	// base64 keys of 32 bytes, the first wrapping, all unwrapping
 	// (rotation). Required outside development by the services that hold
-	// personal data (customer); development falls back to a published key.
+	// personal data (customer; analytics, for its webhook delivery log);
+	// development falls back to a published key.
 	PIIKEKs string `env:"KEHU_PII_KEKS"`
 	// JWTIssuer and JWTAudience must match the iss and aud of every token.
 	JWTIssuer   string `env:"KEHU_JWT_ISSUER, default=kehu"`

@@ -170,8 +170,16 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	s.Go(memberships.Run)
+	// The webhook delivery log holds events about customers, with their
+	// contacts: their bodies are sealed like the customer service's
+	// personal fields.
+	keys, err := s.Keyring(ctx)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
 	st := store.New(s.Pool, grpcserver.EncodeEvent)
-	hooks := webhook.New(store.NewWebhooks(st), webhook.Config{
+	hooks := webhook.New(store.NewWebhooks(st, keys), webhook.Config{
 		Targets: webhook.Targets{AllowHTTP: cfg.Development(), AllowPrivate: cfg.AllowPrivateTargets},
 		Timeout: cfg.Webhooks.Timeout, RetryPeriod: cfg.RetryPeriod, BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax,
 		DisableAfter: cfg.DisableAfter, SecretGrace: 24 * time.Hour,

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -37,7 +38,9 @@ func createWebhook(t *testing.T, c webhookv1.WebhookServiceClient, target string
 // TestWebhookDeliversSignedEventsInOrder: customer events reach an
 // endpoint signed, each customer's in order, through failures that are
 // retried; the log shows every attempt; a ping and a redelivery arrive
-// signed too, the redelivery under the same webhook-id.
+// signed too, the redelivery under the same webhook-id. The delivery log
+// keeps the bodies sealed: the receiver gets a customer's e-mail and
+// phone, the table never holds them in plaintext.
 func TestWebhookDeliversSignedEventsInOrder(t *testing.T) {
 	e := start(t)
 	c := webhooks(t, e)
@@ -56,9 +59,14 @@ func TestWebhookDeliversSignedEventsInOrder(t *testing.T) {
 	r.Trust(w.GetSecret())
 
 	mgr := testkit.As(t, "mia", auth.RoleManager)
+	const email, phone = "hook.reader@example.cn", "13800138000"
 	var names []string
 	for i := range 3 {
-		cr, err := e.customers.CreateCustomer(mgr, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{DisplayName: fmt.Sprintf("客户 %d", i)}})
+		c := &customerv1.Customer{DisplayName: fmt.Sprintf("客户 %d", i)}
+		if i == 1 {
+			c.Emails, c.Phones = []string{email}, []string{phone}
+		}
+		cr, err := e.customers.CreateCustomer(mgr, &customerv1.CreateCustomerRequest{Customer: c})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,6 +102,11 @@ func TestWebhookDeliversSignedEventsInOrder(t *testing.T) {
 	if data["@type"] != "type.googleapis.com/kehu.customer.v1.CustomerChangedPayload" {
 		t.Errorf("event data: %v", data)
 	}
+	received := fmt.Sprint(taken)
+	if !strings.Contains(received, email) || !strings.Contains(received, phone) {
+		t.Fatalf("the receiver got no event with the e-mail and phone (the check below would prove nothing): %s", received)
+	}
+	noPlaintextDeliveries(t, e, 9, email, phone)
 
 	admin := testkit.As(t, "root", auth.RoleAdmin)
 	// The receiver has the last event before the sender records its answer.
@@ -406,5 +419,27 @@ func TestWebhookDeliveriesErasedWithTheCustomer(t *testing.T) {
 	got := r.WaitFor(t, "the purge notice", 1)
 	if !strings.HasPrefix(got[0], "customer.purged ") {
 		t.Errorf("taken: %v (erased deliveries must not be sent)", got)
+	}
+}
+
+// noPlaintextDeliveries fails unless the delivery log holds at least n
+// bodies, none with any of needles in plaintext, nor any attempt's
+// response.
+func noPlaintextDeliveries(t *testing.T, e *env, n int, needles ...string) {
+	t.Helper()
+	db := e.readModel(t)
+	var rows int
+	if err := db.QueryRow(context.Background(), `SELECT count(*) FROM webhook_deliveries WHERE length(body) > 0`).Scan(&rows); err != nil || rows < n {
+		t.Fatalf("delivery log: %d bodies (%v), want at least %d", rows, err, n)
+	}
+	for _, needle := range needles {
+		var found int
+		if err := db.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM webhook_deliveries WHERE position(convert_to($1, 'UTF8') in body) > 0)
+			+ (SELECT count(*) FROM webhook_attempts WHERE response_excerpt LIKE '%' || $1 || '%')`, needle).Scan(&found); err != nil {
+			t.Fatal(err)
+		}
+		if found > 0 {
+			t.Errorf("the delivery log holds %q in plaintext in %d rows", needle, found)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kehu-crm/kehu/pkg/audit"
 	"github.com/kehu-crm/kehu/pkg/customerref/erased"
+	"github.com/kehu-crm/kehu/pkg/envelope"
 	"github.com/kehu-crm/kehu/pkg/follow/cursor"
 	"github.com/kehu-crm/kehu/pkg/idempotency/keystore"
 	"github.com/kehu-crm/kehu/pkg/outbox"
@@ -24,8 +25,9 @@ var files embed.FS
 
 // All are the analytics schema's migrations: its own, then the platform
 // tables every service has (outbox, idempotency keys), the event cursors
-// of the streams it follows and the customers erased meanwhile (which
-// webhook deliveries must not carry).
+// of the streams it follows, the customers erased meanwhile (which
+// webhook deliveries must not carry) and the data keys that seal the
+// webhook delivery log's bodies.
 //
 // Every service shares the audit trail's schema (package audit).
-var All = pg.Migrations{Schema: Schema, Sources: []pg.Source{{FS: files}, outbox.Migrations, keystore.Migrations, cursor.Migrations, erased.Migrations}, Shared: []pg.Migrations{audit.Migrations}}
+var All = pg.Migrations{Schema: Schema, Sources: []pg.Source{{FS: files}, outbox.Migrations, keystore.Migrations, cursor.Migrations, erased.Migrations, envelope.Migrations}, Shared: []pg.Migrations{audit.Migrations}}

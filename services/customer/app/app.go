@@ -13,7 +13,6 @@ import (
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	pkgcache "github.com/kehu-crm/kehu/pkg/cache"
 	"github.com/kehu-crm/kehu/pkg/config"
-	"github.com/kehu-crm/kehu/pkg/envelope"
 	"github.com/kehu-crm/kehu/pkg/importstream"
 	"github.com/kehu-crm/kehu/pkg/service"
 	"github.com/kehu-crm/kehu/services/customer/internal/customer"
@@ -49,10 +48,6 @@ type Config struct {
 	// data key sealed (after a rotation) under the newest one.
 	PIIResealInterval time.Duration `env:"KEHU_PII_RESEAL_INTERVAL, default=1h"`
 }
-
-// keyReload is how often a replica reloads the data keys: a data key
-// rotated elsewhere seals here from then on.
-const keyReload = time.Minute
 
 // LoadConfig reads the configuration from the environment.
 func LoadConfig(ctx context.Context) (Config, error) {
@@ -123,18 +118,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*service.Service
 	return s, nil
 }
 
-// openCrypto loads the schema's data keys, unwrapped by the configured
-// KEK, and makes the outbox stream open the payloads they seal.
+// openCrypto loads the schema's data keys and makes the outbox stream
+// open the payloads they seal.
 func openCrypto(ctx context.Context, s *service.Service, cfg Config) (*store.Crypto, error) {
-	wrapper, err := envelope.Configured(cfg.PIIKEKs, cfg.Development())
+	keys, err := s.Keyring(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("configuration: %w", err)
+		return nil, err
 	}
-	keys, err := envelope.Load(ctx, s.Pool, wrapper)
-	if err != nil {
-		return nil, fmt.Errorf("loading the data keys of personal fields: %w", err)
-	}
-	s.Go(func(ctx context.Context) { keys.Run(ctx, keyReload) })
 	s.Streamer.OpenWith(keys)
 	return store.NewCrypto(keys, cfg.DefaultPhoneRegion), nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kehu-crm/kehu/pkg/customerref/erased"
+	"github.com/kehu-crm/kehu/pkg/envelope"
 	"github.com/kehu-crm/kehu/pkg/errs"
 	"github.com/kehu-crm/kehu/pkg/filter"
 	"github.com/kehu-crm/kehu/pkg/outbox"
@@ -18,24 +19,32 @@ import (
 )
 
 // Webhooks is the PostgreSQL implementation of webhook.Store, on the
-// analytics schema.
-type Webhooks struct{ *Store }
+// analytics schema. The deliveries' bodies (events about customers carry
+// their contacts) are sealed at rest by keys (see bodies.go).
+type Webhooks struct {
+	*Store
+	keys *envelope.Keyring
+}
 
 var _ webhook.Store = Webhooks{}
 
-// NewWebhooks returns the webhook store beside s.
-func NewWebhooks(s *Store) Webhooks { return Webhooks{s} }
+// NewWebhooks returns the webhook store beside s, sealing the bodies of
+// deliveries with keys.
+func NewWebhooks(s *Store, keys *envelope.Keyring) Webhooks { return Webhooks{Store: s, keys: keys} }
 
 // InTx implements webhook.Store.
 func (s Webhooks) InTx(ctx context.Context, fn func(ctx context.Context, tx webhook.Tx) error) error {
 	return pg.InTx(ctx, s.pool, pgx.ReadCommitted, func(t pgx.Tx) error {
-		return fn(ctx, webhookTx{&tx{Emitter: outbox.Emitter{Tx: t, Codec: s.codec}, tx: t}})
+		return fn(ctx, webhookTx{tx: &tx{Emitter: outbox.Emitter{Tx: t, Codec: s.codec}, tx: t}, keys: s.keys})
 	})
 }
 
 // webhookTx implements webhook.Tx; events and cursors are the read
 // model's transaction's.
-type webhookTx struct{ *tx }
+type webhookTx struct {
+	*tx
+	keys *envelope.Keyring
+}
 
 var _ webhook.Tx = webhookTx{}
 
@@ -171,6 +180,9 @@ func (s Webhooks) ListDeliveries(ctx context.Context, webhookID, f string, befor
 	if err != nil {
 		return nil, err
 	}
+	if err := openBodies(ctx, s.keys, out...); err != nil {
+		return nil, err
+	}
 	return withAttempts(ctx, s.pool, out)
 }
 
@@ -179,6 +191,9 @@ func (s Webhooks) GetDelivery(ctx context.Context, webhookID, id string) (*webho
 	d, err := pg.One(s.pool.QueryRow(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries d WHERE d.webhook_id = $1 AND d.id = $2`,
 		webhookID, id), scanDelivery, webhook.DeliveryName(webhookID, id))
 	if err != nil {
+		return nil, err
+	}
+	if err := openBodies(ctx, s.keys, d); err != nil {
 		return nil, err
 	}
 	out, err := withAttempts(ctx, s.pool, []*webhook.Delivery{d})
@@ -221,6 +236,9 @@ func (s Webhooks) Head(ctx context.Context, webhookID string) (*webhook.Delivery
 	if err != nil {
 		return nil, nil, pg.Classify(err)
 	}
+	if err := openBodies(ctx, s.keys, d); err != nil {
+		return nil, nil, err
+	}
 	out, err := withAttempts(ctx, s.pool, []*webhook.Delivery{d})
 	if err != nil {
 		return nil, nil, err
@@ -251,7 +269,7 @@ func (t webhookTx) InsertDelivery(ctx context.Context, d *webhook.Delivery) erro
 	err := t.tx.tx.QueryRow(ctx, `INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, source, sequence, subject, customers,
 			state, body, next_attempt_time, redelivery, create_time, complete_time)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text[]::uuid[], $9, $10, $11, $12, $13, $14) RETURNING position`,
-		d.ID, d.WebhookID, d.EventID, d.EventType, d.Source, d.Sequence, d.Subject, pg.NonNil(d.Customers), string(d.State), pg.NonNil(d.Body),
+		d.ID, d.WebhookID, d.EventID, d.EventType, d.Source, d.Sequence, d.Subject, pg.NonNil(d.Customers), string(d.State), sealBody(t.keys, d),
 		d.NextAttemptTime, d.Redelivery, d.CreateTime, d.CompleteTime).Scan(&d.Position)
 	if err != nil {
 		return pg.Classify(err)
@@ -282,7 +300,7 @@ func (t webhookTx) Enqueue(ctx context.Context, deliveries []*webhook.Delivery) 
 	customers := make([]string, n) // each delivery's as a comma-separated list: arrays of arrays must be rectangular
 	for i, d := range deliveries {
 		ids[i], hooks[i], events[i], types[i], sources[i], subjects[i], states[i] = d.ID, d.WebhookID, d.EventID, d.EventType, d.Source, d.Subject, string(d.State)
-		sequences[i], bodies[i], times[i], completed[i] = d.Sequence, pg.NonNil(d.Body), d.CreateTime, d.CompleteTime
+		sequences[i], bodies[i], times[i], completed[i] = d.Sequence, sealBody(t.keys, d), d.CreateTime, d.CompleteTime
 		customers[i] = strings.Join(d.Customers, ",")
 	}
 	_, err := t.tx.tx.Exec(ctx, `
