@@ -35,7 +35,7 @@ commands:
                            replace every service schema with an archive (services stopped),
                            then empty the services' cache in KEHU_REDIS_URL
   rotate-pii-keys [--data-key]
-                           re-wrap the customer service's data keys under the first of
+                           re-wrap the customer and analytics data keys under the first of
                            KEHU_PII_KEKS (with --data-key, generate a new data key first)
                            and re-encrypt personal fields under the newest data key
   demo                     load demo data into a running suite

@@ -2,10 +2,8 @@ package app
 
 import (
 	"context"
-	"fmt"
 
-	"github.com/kehu-crm/kehu/pkg/envelope"
-	"github.com/kehu-crm/kehu/pkg/pg"
+	"github.com/kehu-crm/kehu/pkg/service"
 	"github.com/kehu-crm/kehu/services/customer/internal/store"
 	"github.com/kehu-crm/kehu/services/customer/migrations"
 )
@@ -31,29 +29,13 @@ type KeyRotation struct {
 // periodic pass (KEHU_PII_RESEAL_INTERVAL), or by running this again.
 func RotateKeys(ctx context.Context, cfg Config, newDataKey bool) (KeyRotation, error) {
 	var out KeyRotation
-	wrapper, err := envelope.Configured(cfg.PIIKEKs, cfg.Development())
+	r, err := service.RotateKeys(ctx, cfg.Service, migrations.Schema, newDataKey)
 	if err != nil {
-		return out, fmt.Errorf("configuration: %w", err)
+		return out, err
 	}
-	pool, err := pg.Connect(ctx, cfg.DatabaseURL, migrations.Schema)
-	if err != nil {
-		return out, fmt.Errorf("connecting to PostgreSQL: %w", err)
-	}
-	defer pool.Close()
-	keys, err := envelope.Load(ctx, pool, wrapper)
-	if err != nil {
-		return out, fmt.Errorf("loading the data keys of personal fields: %w", err)
-	}
-	if newDataKey {
-		if _, err := keys.Rotate(ctx); err != nil {
-			return out, fmt.Errorf("generating a data key: %w", err)
-		}
-	}
-	out.DataKey = keys.Current()
-	if out.Rewrapped, err = keys.Rewrap(ctx); err != nil {
-		return out, fmt.Errorf("re-wrapping the data keys: %w", err)
-	}
-	n, err := store.New(pool, nil, store.NewCrypto(keys, cfg.DefaultPhoneRegion)).Reseal(ctx, false)
+	defer r.Close()
+	out.DataKey, out.Rewrapped = r.DataKey, r.Rewrapped
+	n, err := store.New(r.Pool, nil, store.NewCrypto(r.Keys, cfg.DefaultPhoneRegion)).Reseal(ctx, false)
 	out.Customers, out.Merges, out.Events = n.Customers, n.Merges, n.Events
 	return out, err
 }
