@@ -6,10 +6,10 @@ import (
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/kehu-crm/kehu/pkg/config"
 )
 
 // sealer encrypts what the cache puts in Redis (AES-256-GCM), so that
@@ -86,19 +86,7 @@ func (s *sealer) openValue(sealed []byte) ([]byte, bool) {
 // ParseKeys reads KEHU_CACHE_KEYS: comma-separated base64 keys of 32
 // bytes, the first of which seals.
 func ParseKeys(s string) ([][]byte, error) {
-	var keys [][]byte
-	for i, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		k, err := base64.StdEncoding.DecodeString(part)
-		if err != nil || len(k) != 32 {
-			return nil, fmt.Errorf("KEHU_CACHE_KEYS: key %d must be the base64 of 32 random bytes (openssl rand -base64 32)", i+1)
-		}
-		keys = append(keys, k)
-	}
-	return keys, nil
+	return config.Keys("KEHU_CACHE_KEYS", s)
 }
 
 // DeriveKey derives a cache key from another secret every replica shares

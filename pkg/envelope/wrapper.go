@@ -12,7 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
+
+	"github.com/kehu-crm/kehu/pkg/config"
 )
 
 // KeyWrapper wraps and unwraps data keys with a key-encryption key. The
@@ -101,19 +102,7 @@ func (w *LocalWrapper) Unwrap(_ context.Context, kekID string, wrapped, ad []byt
 // ParseKEKs reads KEHU_PII_KEKS: comma-separated base64 keys of 32 bytes,
 // the first of which wraps new data keys.
 func ParseKEKs(s string) ([][]byte, error) {
-	var keys [][]byte
-	for i, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		k, err := base64.StdEncoding.DecodeString(part)
-		if err != nil || len(k) != 32 {
-			return nil, fmt.Errorf("KEHU_PII_KEKS: key %d must be the base64 of 32 random bytes (openssl rand -base64 32)", i+1)
-		}
-		keys = append(keys, k)
-	}
-	return keys, nil
+	return config.Keys("KEHU_PII_KEKS", s)
 }
 
 // Configured is the local wrapper over KEHU_PII_KEKS (see ParseKEKs). With
