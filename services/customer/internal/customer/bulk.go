@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kehu-crm/kehu/pkg/auth"
+	"github.com/kehu-crm/kehu/pkg/bulk"
 	"github.com/kehu-crm/kehu/pkg/errs"
 )
 
@@ -16,21 +17,10 @@ import (
 // COPY to pay off, small enough to keep transactions and memory short.
 const ImportBatchSize = 1000
 
-// maxImportErrors caps the per-row errors returned; counts stay exact.
-const maxImportErrors = 1000
-
-// ImportError is one rejected import row.
-type ImportError struct {
-	Row         int64
-	ExternalID  string
-	Field       string
-	Description string
-}
-
 // ImportResult sums up an import.
 type ImportResult struct {
-	Received, Created, Updated, Failed int64
-	Errors                             []ImportError
+	bulk.Tally
+	Created, Updated int64
 }
 
 // Importer upserts customers by external id, batch by batch. Bad rows are
@@ -65,24 +55,20 @@ func (s *Service) NewImporter(ctx context.Context) (*Importer, error) {
 func (im *Importer) fail(row int64, ext, field, desc string) {
 	im.mu.Lock()
 	defer im.mu.Unlock()
-	im.res.Failed++
-	if len(im.res.Errors) < maxImportErrors {
-		im.res.Errors = append(im.res.Errors, ImportError{Row: row, ExternalID: ext, Field: field, Description: desc})
-	}
+	im.res.Fail(row, ext, field, desc)
 }
 
 // Reject counts a row the transport could not decode as failed.
 func (im *Importer) Reject(externalID, field, desc string) {
-	row := im.res.Received
-	im.res.Received++
-	im.fail(row, externalID, field, desc)
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	im.res.Reject(externalID, field, desc)
 }
 
 // Add validates rows and merges them whenever a batch is full.
 func (im *Importer) Add(ctx context.Context, rows []*Customer) error {
 	for _, c := range rows {
-		row := im.res.Received
-		im.res.Received++
+		row := im.res.Next()
 		if c == nil {
 			im.fail(row, "", "customer", "is empty")
 			continue
@@ -213,7 +199,7 @@ func (im *Importer) Finish(ctx context.Context) (ImportResult, error) {
 	}
 	// Rows the store refused were reported after later rows that failed
 	// validation.
-	slices.SortStableFunc(im.res.Errors, func(a, b ImportError) int { return cmp.Compare(a.Row, b.Row) })
+	slices.SortStableFunc(im.res.Errors, func(a, b bulk.RowError) int { return cmp.Compare(a.Row, b.Row) })
 	if im.res.Created+im.res.Updated >= refreshStatisticsAfter {
 		if err := im.s.store.RefreshStatistics(ctx); err != nil {
 			return ImportResult{}, err

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kehu-crm/kehu/pkg/auth"
+	"github.com/kehu-crm/kehu/pkg/bulk"
 	"github.com/kehu-crm/kehu/pkg/errs"
 	"github.com/kehu-crm/kehu/pkg/event"
 )
@@ -13,9 +14,6 @@ import (
 // ImportBatchSize is how many rows the store imports at once: big enough
 // for COPY to pay off, small enough to keep transactions and memory short.
 const ImportBatchSize = 2000
-
-// maxImportErrors caps the per-row errors returned; counts stay exact.
-const maxImportErrors = 1000
 
 // maxExternalID bounds an imported row's external id.
 const maxExternalID = 128
@@ -42,18 +40,10 @@ type ImportOutcome struct {
 	Field, Err string
 }
 
-// ImportError is one rejected import row.
-type ImportError struct {
-	Row         int64
-	ExternalID  string
-	Field       string
-	Description string
-}
-
 // ImportResult sums up an import.
 type ImportResult struct {
-	Received, Created, Skipped, Failed int64
-	Errors                             []ImportError
+	bulk.Tally
+	Created, Skipped int64
 }
 
 // Importer records interactions of many customers, batch by batch. Bad
@@ -105,32 +95,22 @@ func (s *Service) allTouchpoints(ctx context.Context) (map[string]bool, error) {
 	}
 }
 
-func (im *Importer) fail(row int64, ext, field, desc string) {
-	im.res.Failed++
-	if len(im.res.Errors) < maxImportErrors {
-		im.res.Errors = append(im.res.Errors, ImportError{Row: row, ExternalID: ext, Field: field, Description: desc})
-	}
-}
-
 // Reject counts a row the transport could not decode as failed.
 func (im *Importer) Reject(externalID, field, desc string) {
-	row := im.res.Received
-	im.res.Received++
-	im.fail(row, externalID, field, desc)
+	im.res.Reject(externalID, field, desc)
 }
 
 // Add validates one row (parent "customers/{id}", the source's id, the
 // interaction and the stage it happened in, "" for the customer's current
 // one) and imports the buffer whenever a batch is full.
 func (im *Importer) Add(ctx context.Context, parent, externalID string, in *Interaction, stage string) error {
-	row := im.res.Received
-	im.res.Received++
+	row := im.res.Next()
 	switch n := utf8.RuneCountInString(externalID); {
 	case n == 0:
-		im.fail(row, "", "external_id", "is required for import (a re-run skips rows imported before by it)")
+		im.res.Fail(row, "", "external_id", "is required for import (a re-run skips rows imported before by it)")
 		return nil
 	case n > maxExternalID:
-		im.fail(row, externalID, "external_id", fmt.Sprintf("must be at most %d characters, got %d", maxExternalID, n))
+		im.res.Fail(row, externalID, "external_id", fmt.Sprintf("must be at most %d characters, got %d", maxExternalID, n))
 		return nil
 	}
 	customerID, err := ParseParent("parent", parent, false)
@@ -139,7 +119,7 @@ func (im *Importer) Add(ctx context.Context, parent, externalID string, in *Inte
 		return nil
 	}
 	if in == nil {
-		im.fail(row, externalID, "interaction", "is required")
+		im.res.Fail(row, externalID, "interaction", "is required")
 		return nil
 	}
 	i := *in
@@ -157,7 +137,7 @@ func (im *Importer) Add(ctx context.Context, parent, externalID string, in *Inte
 			return nil
 		}
 		if !im.touchpoints[id] {
-			im.fail(row, externalID, "interaction.touchpoint", fmt.Sprintf("touchpoint %q does not exist", i.Touchpoint))
+			im.res.Fail(row, externalID, "interaction.touchpoint", fmt.Sprintf("touchpoint %q does not exist", i.Touchpoint))
 			return nil
 		}
 		i.Touchpoint = id
@@ -175,11 +155,11 @@ func (im *Importer) Add(ctx context.Context, parent, externalID string, in *Inte
 func (im *Importer) failWith(row int64, ext string, err error) {
 	e, _ := errs.As(err)
 	if e == nil || len(e.Violations) == 0 {
-		im.fail(row, ext, "interaction", err.Error())
+		im.res.Fail(row, ext, "interaction", err.Error())
 		return
 	}
 	for _, v := range e.Violations {
-		im.fail(row, ext, v.Field, v.Description)
+		im.res.Fail(row, ext, v.Field, v.Description)
 	}
 }
 
@@ -212,7 +192,7 @@ func (im *Importer) flush(ctx context.Context) error {
 	for n, o := range outcomes {
 		switch {
 		case o.Err != "":
-			im.fail(o.Row, im.buffer[n].ExternalID, o.Field, o.Err)
+			im.res.Fail(o.Row, im.buffer[n].ExternalID, o.Field, o.Err)
 		case o.Skipped:
 			im.res.Skipped++
 		default:
