@@ -470,22 +470,33 @@ func (b *bench) startSuite(ctx context.Context, split bool) (*benchSuite, error)
 	return s, nil
 }
 
-// recompute runs analytics' RecomputeAll, noting its time, and waits for
-// the value tiers it proposes to be written back to the customer service.
-func (b *bench) recompute(ctx context.Context, pool *pgxpool.Pool) error {
-	token, err := signToken("bench-admin", []auth.Role{auth.RoleAdmin}, time.Hour)
+// benchAnalytics is a client of the suite's analytics service and an
+// admin's token for it, for the calls the bench times (RecomputeAll, the
+// dashboards).
+func benchAnalytics() (client analyticsv1.AnalyticsServiceClient, token string, closeConn func() error, err error) {
+	token, err = signToken("bench-admin", []auth.Role{auth.RoleAdmin}, time.Hour)
 	if err != nil {
-		return err
+		return nil, "", nil, err
 	}
 	conn, err := grpc.NewClient("127.0.0.1:9104", grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
+		return nil, "", nil, err
+	}
+	return analyticsv1.NewAnalyticsServiceClient(conn), token, conn.Close, nil
+}
+
+// recompute runs analytics' RecomputeAll, noting its time, and waits for
+// the value tiers it proposes to be written back to the customer service.
+func (b *bench) recompute(ctx context.Context, pool *pgxpool.Pool) error {
+	analytics, token, closeConn, err := benchAnalytics()
+	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer closeConn()
 	callCtx, cancel := context.WithTimeout(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token), 10*time.Minute)
 	defer cancel()
 	start := time.Now()
-	res, err := analyticsv1.NewAnalyticsServiceClient(conn).RecomputeAll(callCtx, &analyticsv1.RecomputeAllRequest{})
+	res, err := analytics.RecomputeAll(callCtx, &analyticsv1.RecomputeAllRequest{})
 	if err != nil {
 		return fmt.Errorf("RecomputeAll: %w", err)
 	}

@@ -8,12 +8,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
 	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
-	"github.com/kehu-crm/kehu/pkg/auth"
 )
 
 // scaleRow is one figure of the at-scale section of the report.
@@ -52,16 +49,11 @@ func (b *bench) atScale(ctx context.Context, pool *pgxpool.Pool) error {
 	if _, err := pool.Exec(ctx, `ANALYZE`); err != nil {
 		return err
 	}
-	token, err := signToken("bench-admin", []auth.Role{auth.RoleAdmin}, time.Hour)
+	analytics, token, closeConn, err := benchAnalytics()
 	if err != nil {
 		return err
 	}
-	conn, err := grpc.NewClient("127.0.0.1:9104", grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	analytics := analyticsv1.NewAnalyticsServiceClient(conn)
+	defer closeConn()
 	timed := func(call func(ctx context.Context) error) (time.Duration, error) {
 		best := time.Duration(math.MaxInt64)
 		// The best of three, or the one run when it takes seconds.
