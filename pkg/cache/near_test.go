@@ -28,7 +28,9 @@ func replicas(t *testing.T, n int, localTTL time.Duration) []*Near[int] {
 	var wg sync.WaitGroup
 	out := make([]*Near[int], n)
 	for i := range out {
-		c, err := New(Config{URL: redisURL(), Prefix: prefix, Keys: [][]byte{key}}, prometheus.NewRegistry())
+		// A generous operation timeout: these tests assert what reached
+		// Redis, and on a loaded machine the default 100 ms drops writes.
+		c, err := New(Config{URL: redisURL(), Prefix: prefix, Keys: [][]byte{key}, OpTimeout: 5 * time.Second}, prometheus.NewRegistry())
 		if err != nil {
 			t.Fatal(err)
 		}
