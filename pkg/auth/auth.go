@@ -11,6 +11,7 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -102,6 +103,14 @@ type Config struct {
 	// tokens are verified with the key their kid names, and keys the
 	// provider rotates in are fetched when first seen.
 	JWKSURL string
+	// RolesClaim names the claim holding the caller's roles when an
+	// identity provider puts them elsewhere than Kehu's own "roles": a
+	// top-level name ("groups", "https://kehu.example/roles") or a dotted
+	// path into nested objects ("realm_access.roles"). Such a claim also
+	// carries other applications' roles, so names that are not Kehu
+	// roles are ignored there (a token with none of Kehu's roles may call
+	// nothing); in "roles" an unknown name refuses the token.
+	RolesClaim string
 }
 
 // MinSecretLength is the shortest HS256 secret accepted: shorter secrets can
@@ -111,12 +120,24 @@ const MinSecretLength = 32
 type claims struct {
 	jwt.RegisteredClaims
 	Roles []Role `json:"roles"`
+	// all is every claim of the token, for a configured roles claim.
+	all map[string]any
+}
+
+// UnmarshalJSON keeps every claim besides the registered ones and roles.
+func (c *claims) UnmarshalJSON(b []byte) error {
+	type plain claims
+	if err := json.Unmarshal(b, (*plain)(c)); err != nil {
+		return err
+	}
+	return json.Unmarshal(b, &c.all)
 }
 
 // Verifier checks bearer tokens.
 type Verifier struct {
 	parser      *jwt.Parser
 	keys        jwt.Keyfunc
+	rolesClaim  string
 	maxLifetime time.Duration
 	// verified remembers tokens that passed, so a caller sending the same
 	// token on every call (services, the gateway forwarding a session) is
@@ -184,6 +205,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 			jwt.WithLeeway(30*time.Second),
 		),
 		keys:        keys,
+		rolesClaim:  cfg.RolesClaim,
 		maxLifetime: cfg.MaxLifetime,
 		verified:    expirable.NewLRU[string, verifiedToken](verifiedTokens, nil, verifiedFor),
 	}, nil
@@ -202,7 +224,7 @@ func (v *Verifier) Verify(token string) (Principal, error) {
 	if err := v.checkLifetime(c); err != nil {
 		return Principal{}, err
 	}
-	p, err := principalOf(c)
+	p, err := v.principalOf(c)
 	if err == nil {
 		v.verified.Add(token, verifiedToken{principal: p, expires: c.ExpiresAt.Time})
 	}
@@ -226,9 +248,12 @@ func (v *Verifier) checkLifetime(c claims) error {
 	return nil
 }
 
-func principalOf(c claims) (Principal, error) {
+func (v *Verifier) principalOf(c claims) (Principal, error) {
 	if c.Subject == "" {
 		return Principal{}, errs.Unauthenticated("invalid token: no subject")
+	}
+	if v.rolesClaim != "" && v.rolesClaim != "roles" {
+		return Principal{Subject: c.Subject, Roles: kehuRoles(claimAt(c.all, v.rolesClaim))}, nil
 	}
 	for _, r := range c.Roles {
 		if !slices.Contains(Roles, r) {
@@ -236,6 +261,48 @@ func principalOf(c claims) (Principal, error) {
 		}
 	}
 	return Principal{Subject: c.Subject, Roles: c.Roles}, nil
+}
+
+// claimAt finds a claim by its whole name, else by a dotted path through
+// nested objects (namespaced claim names are URLs full of dots).
+func claimAt(all map[string]any, name string) any {
+	if v, ok := all[name]; ok {
+		return v
+	}
+	var cur any = all
+	for part := range strings.SplitSeq(name, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[part]
+	}
+	return cur
+}
+
+// kehuRoles are the Kehu roles in a claim's value: a list of names or one
+// name (a space-separated list, as some providers write scopes).
+func kehuRoles(v any) []Role {
+	var names []string
+	switch x := v.(type) {
+	case string:
+		names = strings.Fields(x)
+	case []any:
+		for _, n := range x {
+			if s, ok := n.(string); ok {
+				names = append(names, s)
+			}
+		}
+	}
+	var out []Role
+	for _, n := range names {
+		r := Role(strings.ToLower(n))
+		// roleAnyone marks permission tables; a token never holds it.
+		if slices.Contains(Roles, r) && !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func describe(err error) string {

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -220,6 +221,47 @@ func TestProductionGuards(t *testing.T) {
 		}
 		if _, err := v.Verify(tok); (err == nil) != ok {
 			t.Errorf("token valid for %s: %v, want accepted=%v", ttl, err, ok)
+		}
+	}
+}
+
+// An identity provider's roles are read from the configured claim, by its
+// whole name or a dotted path; names that are not Kehu roles are ignored
+// there, and the default "roles" claim plays no part.
+func TestRolesFromAConfiguredClaim(t *testing.T) {
+	t.Parallel()
+	sign := func(extra jwt.MapClaims) string {
+		c := jwt.MapClaims{"sub": "alice", "iss": "kehu", "aud": "kehu", "exp": time.Now().Add(time.Hour).Unix()}
+		for k, v := range extra {
+			c[k] = v
+		}
+		tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(secret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	keycloak := jwt.MapClaims{"realm_access": map[string]any{"roles": []string{"offline_access", "Manager", "uma_authorization"}}, "roles": []string{"admin"}}
+	cases := []struct {
+		claim  string
+		claims jwt.MapClaims
+		want   []Role
+	}{
+		{"realm_access.roles", keycloak, []Role{RoleManager}},
+		{"https://kehu.example/roles", jwt.MapClaims{"https://kehu.example/roles": []string{"agent", "viewer"}}, []Role{RoleAgent, RoleViewer}},
+		{"groups", jwt.MapClaims{"groups": "analyst everyone"}, []Role{RoleAnalyst}},
+		{"groups", jwt.MapClaims{"groups": []string{"staff"}, "roles": []string{"admin"}}, nil},
+		{"realm_access.roles", jwt.MapClaims{"realm_access": "not an object"}, nil},
+		{"", keycloak, []Role{RoleAdmin}},
+	}
+	for _, c := range cases {
+		v, err := NewVerifier(t.Context(), Config{Issuer: "kehu", Audience: "kehu", HS256Secret: secret, RolesClaim: c.claim})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := v.Verify(sign(c.claims))
+		if err != nil || p.Subject != "alice" || !slices.Equal(p.Roles, c.want) {
+			t.Errorf("claim %q of %v: %+v, %v; want roles %v", c.claim, c.claims, p, err, c.want)
 		}
 	}
 }

@@ -50,6 +50,10 @@ type Service struct {
 	// JWTJWKSURL is the identity provider's JWKS endpoint (production):
 	// RS256 keys by kid, rotation followed automatically.
 	JWTJWKSURL string `env:"KEHU_JWT_JWKS_URL"`
+	// JWTRolesClaim is the token claim holding the caller's roles when the
+	// identity provider puts them elsewhere than "roles" (e.g. "groups",
+	// "realm_access.roles"); see auth.Config.RolesClaim.
+	JWTRolesClaim string `env:"KEHU_OIDC_ROLES_CLAIM"`
 	// ServiceTokenFile holds the bearer token this service presents to
 	// others when KEHU_JWT_SECRET is not set (RS256 deployments).
 	ServiceTokenFile string `env:"KEHU_SERVICE_TOKEN_FILE"`

@@ -114,7 +114,7 @@ func New(ctx context.Context, cfg config.Service, spec Spec, logger *slog.Logger
 	verifier, err := auth.NewVerifier(keysCtx, auth.Config{
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
 		HS256Secret: cfg.JWTSecret, RS256KeyFile: cfg.JWTPublicKeyFile, JWKSURL: cfg.JWTJWKSURL,
-		Development: cfg.Development(), MaxLifetime: cfg.JWTMaxLifetime,
+		Development: cfg.Development(), MaxLifetime: cfg.JWTMaxLifetime, RolesClaim: cfg.JWTRolesClaim,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("configuring authentication: %w", err)

@@ -163,6 +163,78 @@ scenario("resolve a ticket with its root cause", async () => {
   await page.getByRole("button", { name: "应用" }).click();
   await page.getByTestId("ticket-status").filter({ hasText: "已解决" }).waitFor();
   await shot("04-ticket-resolved");
+  // The moves offered are the ones the service desk names for the ticket
+  // (the console keeps no copy of the workflow).
+  const id = new URL(page.url()).pathname.split("/").pop();
+  const api = await (await fetch(`${origin}/v1/tickets/${id}`, { headers: { Authorization: `Bearer ${await token("alice", "manager")}` } })).json();
+  assert.deepEqual(api.nextStatuses, ["STATUS_CLOSED", "STATUS_OPEN"]);
+  const offered = await page.locator('select[name="status"] option').evaluateAll((os) => os.map((o) => o.value).filter(Boolean));
+  assert.deepEqual(offered, api.nextStatuses);
+});
+
+scenario("a viewer is offered no status change; survey answers in the desk", async () => {
+  const viewer = await context.browser().newContext({ locale: "zh-CN", viewport: { width: 1280, height: 900 } });
+  const p = await viewer.newPage();
+  try {
+    await p.goto(base);
+    await p.locator('input[name="subject"]').fill("vera");
+    await p.locator('select[name="role"]').selectOption("viewer");
+    await p.getByRole("button", { name: "登录", exact: true }).click();
+    await p.getByRole("link", { name: "服务台" }).click();
+    await p.getByTestId("tickets").locator("tbody a").first().click();
+    await p.getByTestId("no-moves").waitFor();
+    assert.equal(await p.locator('select[name="status"]').count(), 0);
+  } finally {
+    await viewer.close();
+  }
+  // The demo customers answered surveys on resolved tickets.
+  await page.getByRole("link", { name: "服务台", exact: true }).click();
+  await page.getByLabel("仅显示未关闭工单").uncheck();
+  const answered = page.getByTestId("tickets").locator("tbody tr").filter({ has: page.locator("td .sla", { hasText: /^\d+\/(5|10)$/ }) }).first();
+  await answered.waitFor();
+  await answered.locator("a").first().click();
+  await page.getByTestId("survey-result").getByText("Demo answer").waitFor();
+  await shot("05-survey-result");
+});
+
+scenario("duplicates: dry-run diff, merge and unmerge in the customer 360", async () => {
+  const auth = { Authorization: `Bearer ${await token("alice", "manager")}`, "Content-Type": "application/json" };
+  const create = async (body, query = "") => {
+    const r = await fetch(`${origin}/v1/customers${query}`, { method: "POST", headers: auth, body: JSON.stringify(body) });
+    const text = await r.text();
+    assert.equal(r.status, 200, text);
+    return JSON.parse(text).name.split("/").pop();
+  };
+  const survivor = await create({ displayName: "重复测试 王芳", emails: ["dup.e2e@example.cn"], company: "合并测试公司" });
+  const twin = await create({ displayName: "重复测试 王芳", emails: ["dup.e2e@example.cn", "wf.e2e@example.cn"], title: "采购总监" }, "?allowDuplicates=true");
+  await page.goto(`${base}customers/${survivor}`);
+  if (await page.locator('input[name="subject"]').count()) {
+    await page.locator('input[name="subject"]').fill("alice");
+    await page.locator('select[name="role"]').selectOption("manager");
+    await page.getByRole("button", { name: "登录", exact: true }).click();
+  }
+  const panel = page.getByTestId("duplicates");
+  await panel.getByText("邮箱相同").waitFor();
+  await panel.locator(`input[value="customers/${twin}"]`).first().check();
+  await panel.getByRole("button", { name: "预览合并" }).click();
+  const diff = page.getByTestId("merge-diff");
+  await diff.getByRole("cell", { name: "采购总监" }).waitFor();
+  await diff.getByRole("cell", { name: "dup.e2e@example.cn, wf.e2e@example.cn" }).waitFor();
+  await shot("06-merge-dry-run");
+  // The dry run changed nothing.
+  const before = await (await fetch(`${origin}/v1/customers/${twin}`, { headers: auth })).json();
+  assert.equal(before.name, `customers/${twin}`);
+  await panel.getByRole("button", { name: /将 1 位客户合并到此客户/ }).click();
+  await page.getByTestId("merged-customers").getByText(twin).waitFor();
+  const merged = await (await fetch(`${origin}/v1/customers/${twin}`, { headers: auth })).json();
+  assert.equal(merged.name, `customers/${survivor}`, "the merged customer resolves to the survivor");
+
+  await page.getByTestId("merged-customers").getByRole("button", { name: "撤销合并" }).click();
+  await page.getByTestId("customer-name").filter({ hasText: "重复测试 王芳" }).waitFor();
+  await page.waitForURL(new RegExp(`/customers/${twin}$`));
+  const restored = await (await fetch(`${origin}/v1/customers/${twin}`, { headers: auth })).json();
+  assert.equal(restored.name, `customers/${twin}`);
+  assert.equal(restored.title, "采购总监");
 });
 
 scenario("customer 360 of a demo customer", async () => {

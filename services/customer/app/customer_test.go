@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -310,6 +311,31 @@ func TestMergeAndDuplicates(t *testing.T) {
 	if !reasons[customerv1.DuplicateGroup_REASON_EMAIL] || !reasons[customerv1.DuplicateGroup_REASON_NAME_AND_COMPANY] {
 		t.Errorf("duplicate groups %v miss e-mail or name+company", dups.GetGroups())
 	}
+	// One customer's duplicates: only the groups it is in, and none for a
+	// customer without any.
+	loner := e.create(t, &customerv1.Customer{DisplayName: "Wang Fang", Company: "Elsewhere"})
+	unrelated := e.create(t, &customerv1.Customer{DisplayName: "Zhou Min", Emails: []string{"zm@example.com"}})
+	if _, err := e.client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{AllowDuplicates: true,
+		Customer: &customerv1.Customer{DisplayName: "Zhou M.", Emails: []string{"zm@example.com"}}}); err != nil {
+		t.Fatal(err)
+	}
+	mine, err := e.client.FindDuplicates(ctx, &customerv1.FindDuplicatesRequest{Customer: a.GetName()})
+	if err != nil || len(mine.GetGroups()) != 2 {
+		t.Fatalf("duplicates of %s: %v %v", a.GetName(), mine, err)
+	}
+	for _, g := range mine.GetGroups() {
+		if !slices.Equal(g.GetCustomers(), []string{a.GetName(), b.GetCustomer().GetName()}) {
+			t.Errorf("group of %s: %v", a.GetName(), g)
+		}
+	}
+	if all, err := e.client.FindDuplicates(ctx, &customerv1.FindDuplicatesRequest{PageSize: 500}); err != nil || len(all.GetGroups()) != 3 {
+		t.Errorf("all duplicates after adding %s: %v %v", unrelated.GetName(), all, err)
+	}
+	if none, err := e.client.FindDuplicates(ctx, &customerv1.FindDuplicatesRequest{Customer: loner.GetName()}); err != nil || len(none.GetGroups()) != 0 {
+		t.Errorf("duplicates of a customer without any: %v %v", none, err)
+	}
+	_, err = e.client.FindDuplicates(ctx, &customerv1.FindDuplicatesRequest{Customer: "people/1"})
+	testkit.WantCode(t, err, codes.InvalidArgument, "", "customer")
 
 	req := &customerv1.MergeCustomersRequest{Survivor: a.GetName(), Merged: []string{b.GetCustomer().GetName()}, DryRun: true}
 	dry, err := e.client.MergeCustomers(ctx, req)

@@ -73,6 +73,10 @@ type Config struct {
 	// signs in with (authorization code + PKCE, a public client).
 	OIDCIssuer   string `env:"KEHU_OIDC_ISSUER"`
 	OIDCClientID string `env:"KEHU_OIDC_CLIENT_ID"`
+	// OIDCRolesClaim is where the provider's tokens carry roles (the
+	// services read the same variable), so the console shows what the
+	// services will allow.
+	OIDCRolesClaim string `env:"KEHU_OIDC_ROLES_CLAIM"`
 	// TLS secures the calls to the services (KEHU_TLS_CA_FILE; the
 	// certificate and key are the gateway's client certificate for mutual
 	// TLS). It does not touch the REST side, whose TLS ends at the Ingress.

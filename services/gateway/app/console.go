@@ -16,7 +16,7 @@ func newConsole(cfg Config) (http.Handler, error) {
 	if ttl <= 0 {
 		ttl = 8 * time.Hour
 	}
-	opts := console.Options{DevTokenTTL: ttl, OIDCIssuer: cfg.OIDCIssuer, OIDCClientID: cfg.OIDCClientID}
+	opts := console.Options{DevTokenTTL: ttl, OIDCIssuer: cfg.OIDCIssuer, OIDCClientID: cfg.OIDCClientID, OIDCRolesClaim: cfg.OIDCRolesClaim}
 	if cfg.Environment == "development" && cfg.JWTSecret != "" {
 		signer, err := auth.NewHS256Signer(cfg.JWTSecret, cfg.JWTIssuer, cfg.JWTAudience)
 		if err != nil {

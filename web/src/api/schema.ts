@@ -3751,6 +3751,12 @@ export interface components {
              */
             interaction?: string;
             name?: string;
+            /**
+             * @description Output only: the statuses TransitionTicket accepts from here for the
+             *     caller (the workflow, the reopen window and the caller's role applied);
+             *     empty for a deleted ticket or a caller who may not move tickets.
+             */
+            nextStatuses?: components["schemas"]["servicedeskV1Status"][];
             priority?: components["schemas"]["v1Priority"];
             /** @description "queues/{queue}"; routing rules choose it when empty. */
             queue?: string;
@@ -4706,7 +4712,10 @@ export interface operations {
             query?: {
                 etag?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 careRule: string;
             };
@@ -4802,7 +4811,10 @@ export interface operations {
             query?: {
                 requestId?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 careRule: string;
             };
@@ -5635,6 +5647,11 @@ export interface operations {
     CustomerService_FindDuplicates: {
         parameters: {
             query?: {
+                /**
+                 * @description Optional: only the groups this customer is in, "customers/{customer}"
+                 *     (the duplicates panel of one customer).
+                 */
+                customer?: string;
                 /** @description At most this many groups (default 50, maximum 500). */
                 pageSize?: number;
                 /** @description Token from a previous response. */
@@ -6124,7 +6141,10 @@ export interface operations {
                 /** @description Idempotency key. */
                 requestId?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 customer: string;
             };
@@ -6221,7 +6241,10 @@ export interface operations {
                 /** @description Idempotency key. */
                 requestId?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 customer: string;
             };
@@ -6493,7 +6516,10 @@ export interface operations {
     CustomerService_AssignAccountManager: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 customer: string;
             };
@@ -6591,7 +6617,10 @@ export interface operations {
     CustomerService_PurgeCustomer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 customer: string;
             };
@@ -6689,7 +6718,10 @@ export interface operations {
     CustomerService_TransitionLifecycleStage: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 customer: string;
             };
@@ -6787,7 +6819,10 @@ export interface operations {
     CustomerService_UndeleteCustomer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 customer: string;
             };
@@ -7277,7 +7312,10 @@ export interface operations {
             query?: {
                 requestId?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 customer: string;
                 followUp: string;
@@ -7412,7 +7450,10 @@ export interface operations {
     InteractionService_CancelFollowUp: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 customer: string;
                 followUp: string;
@@ -7510,7 +7551,10 @@ export interface operations {
     InteractionService_CompleteFollowUp: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 customer: string;
                 followUp: string;
@@ -8101,7 +8145,10 @@ export interface operations {
                 etag?: string;
                 requestId?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 customer: string;
                 interaction: string;
@@ -8197,7 +8244,10 @@ export interface operations {
             query?: {
                 requestId?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 customer: string;
                 interaction: string;
@@ -8343,7 +8393,10 @@ export interface operations {
     InteractionService_UndeleteInteraction: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 customer: string;
                 interaction: string;
@@ -10205,7 +10258,10 @@ export interface operations {
             query?: {
                 etag?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 queue: string;
             };
@@ -10299,7 +10355,10 @@ export interface operations {
     ServiceDeskService_UpdateQueue: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 queue: string;
             };
@@ -10810,7 +10869,10 @@ export interface operations {
                 /** @description If set, must match the current etag. */
                 etag?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 report: string;
             };
@@ -11289,7 +11351,10 @@ export interface operations {
             query?: {
                 etag?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 segment: string;
             };
@@ -11383,7 +11448,10 @@ export interface operations {
     AnalyticsService_UpdateSegment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 segment: string;
             };
@@ -12191,7 +12259,10 @@ export interface operations {
             query?: {
                 etag?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 slaPolicie: string;
             };
@@ -12285,7 +12356,10 @@ export interface operations {
     ServiceDeskService_UpdateSlaPolicy: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 slaPolicie: string;
             };
@@ -12904,7 +12978,10 @@ export interface operations {
                 etag?: string;
                 requestId?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 ticket: string;
             };
@@ -12999,7 +13076,10 @@ export interface operations {
             query?: {
                 requestId?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 ticket: string;
             };
@@ -13049,6 +13129,12 @@ export interface operations {
                      *     "customers/{customer}/interactions/{interaction}".
                      */
                     interaction?: string;
+                    /**
+                     * @description Output only: the statuses TransitionTicket accepts from here for the
+                     *     caller (the workflow, the reopen window and the caller's role applied);
+                     *     empty for a deleted ticket or a caller who may not move tickets.
+                     */
+                    nextStatuses?: components["schemas"]["servicedeskV1Status"][];
                     priority?: components["schemas"]["v1Priority"];
                     /** @description "queues/{queue}"; routing rules choose it when empty. */
                     queue?: string;
@@ -13168,7 +13254,10 @@ export interface operations {
     ServiceDeskService_AssignTicket: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 ticket: string;
             };
@@ -13265,7 +13354,10 @@ export interface operations {
     ServiceDeskService_EscalateTicket: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 ticket: string;
             };
@@ -13362,7 +13454,10 @@ export interface operations {
     ServiceDeskService_TransitionTicket: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 ticket: string;
             };
@@ -14231,7 +14326,10 @@ export interface operations {
             query?: {
                 etag?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 touchpoint: string;
             };
@@ -14325,7 +14423,10 @@ export interface operations {
     InteractionService_UpdateTouchpoint: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 touchpoint: string;
             };
@@ -14734,7 +14835,10 @@ export interface operations {
                 /** @description If set, must be current. */
                 etag?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 webhook: string;
             };
@@ -14828,7 +14932,10 @@ export interface operations {
     WebhookService_UpdateWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
             path: {
                 webhook: string;
             };

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { challengeOf, claimsOf, completeSignIn } from "./oidc";
+import { challengeOf, claimsOf, completeSignIn, rolesOf } from "./oidc";
 
 class MemoryStorage {
   private m = new Map<string, string>();
@@ -47,6 +47,14 @@ describe("OIDC with PKCE", () => {
     const s = await completeSignIn(cfg, redirect, new URL(`${redirect}?code=c1&state=s1`), storage);
     expect(s).toEqual({ token, subject: "alice", roles: ["manager"], expireTime: new Date(4102444800 * 1000) });
     expect(storage.length).toBe(0);
+  });
+  it("reads the roles from the configured claim, as the services do", () => {
+    const keycloak = { roles: ["admin"], realm_access: { roles: ["offline_access", "Manager"] } };
+    expect(rolesOf(keycloak)).toEqual(["admin"]);
+    expect(rolesOf(keycloak, "realm_access.roles")).toEqual(["manager"]);
+    expect(rolesOf({ "https://kehu.example/roles": ["agent", "agent"] }, "https://kehu.example/roles")).toEqual(["agent"]);
+    expect(rolesOf({ groups: "analyst everyone" }, "groups")).toEqual(["analyst"]);
+    expect(rolesOf({ groups: 3 }, "groups")).toEqual([]);
   });
   it("is no redirect without a code", async () => {
     expect(await completeSignIn(cfg, redirect, new URL(redirect), new MemoryStorage())).toBeNull();

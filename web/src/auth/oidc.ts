@@ -8,6 +8,24 @@ import type { Session } from "./session";
 export interface OidcConfig {
   issuer: string;
   clientId: string;
+  /** The claim holding the roles (KEHU_OIDC_ROLES_CLAIM); "roles" when absent. */
+  rolesClaim?: string;
+}
+
+const kehuRoles = ["admin", "manager", "agent", "analyst", "viewer"];
+
+/**
+ * The Kehu roles in a token's claims, read as the services read them: the
+ * configured claim by its whole name, else as a dotted path
+ * ("realm_access.roles"); a list or a space-separated string; other
+ * applications' role names ignored. Only for what the console shows: the
+ * services decide what a caller may do.
+ */
+export function rolesOf(claims: Record<string, unknown>, claim = "roles"): string[] {
+  let v: unknown = claims[claim];
+  if (v === undefined) v = claim.split(".").reduce<unknown>((o, k) => (o && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined), claims);
+  const names = typeof v === "string" ? v.split(/\s+/) : Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+  return [...new Set(names.map((n) => n.toLowerCase()).filter((n) => kehuRoles.includes(n)))];
 }
 
 interface Discovery {
@@ -92,7 +110,7 @@ export async function completeSignIn(cfg: OidcConfig, redirectUri: string, here:
   const body = await res.json();
   if (!res.ok || !body.access_token) throw new Error(`token request failed: ${body.error ?? res.status} ${body.error_description ?? ""}`.trim());
   const claims = claimsOf(body.access_token);
-  const roles = Array.isArray(claims.roles) ? claims.roles.map(String) : [];
+  const roles = rolesOf(claims, cfg.rolesClaim || "roles");
   const expires = typeof claims.exp === "number" ? claims.exp * 1000 : Date.now() + Number(body.expires_in ?? 3600) * 1000;
   return { token: body.access_token, subject: String(claims.sub ?? ""), roles, expireTime: new Date(expires) };
 }

@@ -49,3 +49,8 @@ export function useSession(): Session | null {
 export function canWrite(s: Session | null): boolean {
   return !!s && s.roles.some((r) => r === "admin" || r === "manager" || r === "agent");
 }
+
+/** Roles that manage across agents: duplicates and merges, saved views shared by managers. */
+export function isManager(s: Session | null): boolean {
+  return !!s && s.roles.some((r) => r === "admin" || r === "manager");
+}

@@ -32,10 +32,18 @@ export const en = {
     recency: "Recency", frequency: "Frequency", monetary: "Monetary", label: "Label", score: "Score", transition: "Move to stage",
     created: "Customer created", address: "City", jobTitle: "Job title",
   },
+  merge: {
+    duplicates: "Possible duplicates", none: "No likely duplicates.", preview: "Preview merge", diff: "What the merge would change",
+    field: "Field", before: "Now", after: "After merging", source: "Taken from", combined: "combined",
+    apply: "Merge {{count}} into this customer", merged: "Merged into this customer", unmerge: "Unmerge",
+    mergedInto: "{{id}} was merged into {{into}}; this is the surviving customer.",
+    reason: { EMAIL: "Same e-mail", PHONE: "Same phone", NAME_AND_COMPANY: "Similar name, same company", UNSPECIFIED: "—" },
+  },
   myDay: {
     title: "My day", overdue: "Overdue", today: "Today", upcoming: "Upcoming", empty: "Nothing here.",
     complete: "Log visit", tomorrow: "+1 day", nextWeek: "+1 week", completed: "Visit logged", customer: "Customer",
-    visitNote: "What happened", atRisk: "At-risk customers of mine",
+    visitNote: "What happened", atRisk: "At-risk customers of mine", care: "Care greetings due",
+    greeted: "Mark as sent",
   },
   desk: {
     title: "Service desk", queues: "Queues", allQueues: "All queues", tickets: "Tickets", subject: "Subject", status: "Status",
@@ -44,6 +52,9 @@ export const en = {
     transition: "Change status", rootCause: "Root cause", resolutionSummary: "Resolution summary", resolve: "Resolve",
     open: "Open", pending: "Waiting for customer", close: "Close", history: "History", firstResponse: "First response",
     openOnly: "Open tickets only", type: "Type", created: "Opened", paused: "Paused", met: "Met",
+    noMoves: "No status change is open to you for this ticket.", survey: "Survey", surveyComment: "Customer's comment",
+    answered: "Answered", noSurvey: "No survey answer yet.",
+    surveyLabel: { satisfied: "Satisfied", neutral: "Neutral", dissatisfied: "Dissatisfied", promoter: "Promoter", passive: "Passive", detractor: "Detractor" },
   },
   analysis: {
     title: "Analysis", journey: "Journey map", funnel: "Lifecycle funnel", pareto: "Pareto and ABC", rfm: "RFM grid",

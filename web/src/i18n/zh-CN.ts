@@ -34,10 +34,18 @@ export const zhCN: Messages = {
     recency: "最近消费", frequency: "消费频率", monetary: "消费金额", label: "标签", score: "评分", transition: "变更阶段",
     created: "客户已创建", address: "城市", jobTitle: "职位",
   },
+  merge: {
+    duplicates: "疑似重复客户", none: "没有疑似重复的客户。", preview: "预览合并", diff: "合并将带来的变化",
+    field: "字段", before: "当前", after: "合并后", source: "取自", combined: "合并所得",
+    apply: "将 {{count}} 位客户合并到此客户", merged: "已合并到此客户的记录", unmerge: "撤销合并",
+    mergedInto: "{{id}} 已合并到 {{into}}，当前显示的是保留的客户。",
+    reason: { EMAIL: "邮箱相同", PHONE: "电话相同", NAME_AND_COMPANY: "同公司且姓名相近", UNSPECIFIED: "—" },
+  },
   myDay: {
     title: "我的一天", overdue: "已逾期", today: "今天", upcoming: "即将到来", empty: "暂无。",
     complete: "记录拜访", tomorrow: "推迟 1 天", nextWeek: "推迟 1 周", completed: "拜访已记录", customer: "客户",
-    visitNote: "拜访情况", atRisk: "我负责的高流失风险客户",
+    visitNote: "拜访情况", atRisk: "我负责的高流失风险客户", care: "待发送的客户关怀",
+    greeted: "标记为已发送",
   },
   desk: {
     title: "服务台", queues: "队列", allQueues: "全部队列", tickets: "工单", subject: "主题", status: "状态",
@@ -46,6 +54,9 @@ export const zhCN: Messages = {
     transition: "变更状态", rootCause: "根本原因", resolutionSummary: "处理结果", resolve: "解决",
     open: "处理中", pending: "等待客户", close: "关闭", history: "变更历史", firstResponse: "首次响应",
     openOnly: "仅显示未关闭工单", type: "类型", created: "创建时间", paused: "已暂停", met: "已达成",
+    noMoves: "您目前不能变更此工单的状态。", survey: "满意度调查", surveyComment: "客户意见",
+    answered: "回答时间", noSurvey: "尚无调查回复。",
+    surveyLabel: { satisfied: "满意", neutral: "一般", dissatisfied: "不满意", promoter: "推荐者", passive: "中立者", detractor: "贬损者" },
   },
   analysis: {
     title: "分析", journey: "客户旅程图", funnel: "生命周期漏斗", pareto: "帕累托与 ABC 分类", rfm: "RFM 矩阵",

@@ -19,6 +19,22 @@ describe("My day", () => {
     expect(g.overdue.map((f) => f.name)).toEqual(["yesterday", "this-morning"]);
     expect(g.today.map((f) => f.name)).toEqual(["today-late"]);
     expect(g.upcoming.map((f) => f.name)).toEqual(["up"]);
+    expect(g.care).toEqual([]);
+  });
+  it("keeps care greetings due by tonight apart, and later ones out of the day", () => {
+    const care = "careRules/vip-birthday";
+    const g = groupAgenda(
+      [
+        { name: "visit", dueTime: at(7, 15), state: "STATE_PLANNED" },
+        { name: "greet-tonight", dueTime: at(7, 20), state: "STATE_PLANNED", careRule: care },
+        { name: "greet-late", dueTime: at(5, 9), state: "STATE_PLANNED", careRule: care },
+        { name: "greet-next-week", dueTime: at(14, 9), state: "STATE_PLANNED", careRule: care },
+        { name: "greeted", dueTime: at(7, 9), state: "STATE_COMPLETED", careRule: care },
+      ],
+      now,
+    );
+    expect(g.care.map((f) => f.name)).toEqual(["greet-late", "greet-tonight"]);
+    expect([...g.overdue, ...g.today, ...g.upcoming].map((f) => f.name)).toEqual(["visit"]);
   });
   it("postpones by whole days at the same time of day, from today if overdue", () => {
     expect(postpone(at(7, 15), 1, now)).toEqual(new Date(2026, 11, 8, 15, 0));

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { Link, useParams } from "react-router";
+import { Link, useNavigate, useParams } from "react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { api, ApiError, idOf, requestId, unwrap, type Customer } from "../api/client";
@@ -7,7 +7,8 @@ import { DataTable } from "../components/DataTable";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { Badge, useEnumLabel } from "../components/Enum";
 import { formatDate, formatDateTime, formatMoney, formatNumber } from "../lib/format";
-import { canWrite, useSession } from "../auth/session";
+import { canWrite, isManager, useSession } from "../auth/session";
+import { diffRows, otherMembers } from "../lib/merge";
 
 const stages = ["PROSPECT", "FIRST_PURCHASE", "REPEAT", "LOYAL", "AT_RISK", "CHURNED"];
 
@@ -20,6 +21,7 @@ export function Customer360() {
     queryFn: () => unwrap(api.GET("/v1/customers/{customer}", { params: { path: { customer: id } } })),
   });
   const c = customer.data;
+  const session = useSession();
   return (
     <section className="c360">
       <p>
@@ -42,6 +44,12 @@ export function Customer360() {
             <Stage customer={c} />
             <Segments id={id} />
           </div>
+          {c.name !== `customers/${id}` && (
+            <p className="notice" data-testid="merged-into">
+              {t("merge.mergedInto", { id, into: idOf(c.name) })}
+            </p>
+          )}
+          {isManager(session) && <Duplicates customer={c} />}
           <FollowUps id={id} />
           <Timeline id={id} />
           <Tickets name={c.name ?? ""} />
@@ -422,6 +430,138 @@ function Ledger({ id }: { id: string }) {
           { id: "actor", header: t("customer.agent"), value: (x) => x.actor ?? "" },
         ]}
       />
+    </article>
+  );
+}
+
+/**
+ * Managers' duplicates panel: the customers FindDuplicates groups with this
+ * one, a dry run of merging the chosen ones in (the diff shown field by
+ * field, nothing changed), the merge itself, and unmerging customers merged
+ * in before.
+ */
+function Duplicates({ customer }: { customer: Customer }) {
+  const { t } = useTranslation();
+  const qc = useQueryClient();
+  const navigate = useNavigate();
+  const name = customer.name ?? "";
+  const dups = useQuery({
+    queryKey: ["duplicates", name],
+    queryFn: () => unwrap(api.GET("/v1/customers:findDuplicates", { params: { query: { customer: name, pageSize: 50 } } })),
+  });
+  const others = otherMembers(dups.data?.groups ?? [], name);
+  const names = useQuery({
+    queryKey: ["customer-names", others],
+    enabled: others.length > 0,
+    queryFn: () => unwrap(api.GET("/v1/customers:batchGet", { params: { query: { names: others } } })),
+  });
+  const nameOf = new Map((names.data?.customers ?? []).map((x) => [x.name ?? "", x.displayName ?? ""]));
+  const [chosen, setChosen] = useState<string[]>([]);
+  const merge = (dryRun: boolean) =>
+    unwrap(api.POST("/v1/customers:merge", { body: { survivor: name, merged: chosen, dryRun, requestId: dryRun ? undefined : requestId() } }));
+  const preview = useMutation({ mutationFn: () => merge(true) });
+  const refresh = () => {
+    for (const k of ["customer", "duplicates", "customers"]) void qc.invalidateQueries({ queryKey: [k] });
+  };
+  const apply = useMutation({
+    mutationFn: () => merge(false),
+    onSuccess: () => {
+      setChosen([]);
+      preview.reset();
+      refresh();
+    },
+  });
+  const unmerge = useMutation({
+    mutationFn: (old: string) => unwrap(api.POST("/v1/customers/{customer}:unmerge", { params: { path: { customer: idOf(old) } }, body: { requestId: requestId() } })),
+    onSuccess: (r) => {
+      refresh();
+      void navigate(`/customers/${idOf(r.customer?.name)}`);
+    },
+  });
+  const toggle = (c: string) => {
+    setChosen(chosen.includes(c) ? chosen.filter((x) => x !== c) : [...chosen, c]);
+    preview.reset();
+  };
+  const diff = preview.data ? diffRows(preview.data.fields ?? []) : [];
+  return (
+    <article className="card" aria-labelledby="dup-h" data-testid="duplicates">
+      <h2 id="dup-h">{t("merge.duplicates")}</h2>
+      <ErrorBanner error={dups.error} />
+      {dups.data && others.length === 0 && <p className="muted">{t("merge.none")}</p>}
+      {others.length > 0 && (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (chosen.length) preview.mutate();
+          }}
+        >
+          <ul className="plain">
+            {(dups.data?.groups ?? []).map((g) => (
+              <li key={`${g.reason}-${g.key}`} className="row">
+                <span className="badge">{t(`merge.reason.${(g.reason ?? "").replace("REASON_", "")}`)}</span> <code>{g.key}</code>{" "}
+                {(g.customers ?? [])
+                  .filter((c) => c !== name)
+                  .map((c) => (
+                    <label key={c}>
+                      <input type="checkbox" name="merge" value={c} checked={chosen.includes(c)} onChange={() => toggle(c)} /> <Link to={`/customers/${idOf(c)}`}>{nameOf.get(c) || idOf(c)}</Link>
+                    </label>
+                  ))}
+              </li>
+            ))}
+          </ul>
+          <button type="submit" className="secondary small" disabled={!chosen.length || preview.isPending}>
+            {t("merge.preview")}
+          </button>
+        </form>
+      )}
+      <ErrorBanner error={preview.error} />
+      {preview.data && (
+        <>
+          <h3>{t("merge.diff")}</h3>
+          <table data-testid="merge-diff">
+            <thead>
+              <tr>
+                <th>{t("merge.field")}</th>
+                <th>{t("merge.before")}</th>
+                <th>{t("merge.after")}</th>
+                <th>{t("merge.source")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {diff.map((r) => (
+                <tr key={r.field} className={r.changed ? "changed" : undefined}>
+                  <td>
+                    <code>{r.field}</code>
+                  </td>
+                  <td>{r.before || "—"}</td>
+                  <td>{r.after || "—"}</td>
+                  <td>{r.source ? nameOf.get(r.source) || idOf(r.source) : t("merge.combined")}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <button type="button" disabled={apply.isPending} onClick={() => apply.mutate()}>
+            {t("merge.apply", { count: chosen.length })}
+          </button>
+        </>
+      )}
+      <ErrorBanner error={apply.error} />
+      {(customer.mergedCustomers ?? []).length > 0 && (
+        <>
+          <h3>{t("merge.merged")}</h3>
+          <ul className="plain" data-testid="merged-customers">
+            {(customer.mergedCustomers ?? []).map((m) => (
+              <li key={m}>
+                <code>{idOf(m)}</code>{" "}
+                <button type="button" className="secondary small" disabled={unmerge.isPending} onClick={() => unmerge.mutate(m)}>
+                  {t("merge.unmerge")}
+                </button>
+              </li>
+            ))}
+          </ul>
+          <ErrorBanner error={unmerge.error} />
+        </>
+      )}
     </article>
   );
 }

@@ -60,6 +60,20 @@ export function MyDay() {
           )}
         </section>
       ))}
+      <section className="card" aria-labelledby="care-h" data-testid="agenda-care">
+        <h2 id="care-h">
+          {t("myDay.care")} <span className="count">{groups.care.length}</span>
+        </h2>
+        {groups.care.length === 0 ? (
+          <p className="muted">{t("myDay.empty")}</p>
+        ) : (
+          <ul className="plain agenda">
+            {groups.care.map((f) => (
+              <AgendaItem key={f.name} followUp={f} customerName={nameOf.get(customerOf(f)) ?? customerOf(f)} overdue={new Date(f.dueTime ?? 0) < now} />
+            ))}
+          </ul>
+        )}
+      </section>
       <section className="card" aria-labelledby="risk-h">
         <h2 id="risk-h">{t("myDay.atRisk")}</h2>
         <ul className="plain">
@@ -99,11 +113,11 @@ function AgendaItem({ followUp: f, customerName, overdue }: { followUp: FollowUp
             requestId: requestId(),
             newInteraction: {
               channel: f.channel && f.channel !== "CHANNEL_UNSPECIFIED" ? f.channel : "CHANNEL_MEETING",
-              kind: "INTERACTION_KIND_FOLLOW_UP_VISIT",
+              kind: f.careRule ? "INTERACTION_KIND_CARE_GREETING" : "INTERACTION_KIND_FOLLOW_UP_VISIT",
               direction: "DIRECTION_OUTBOUND",
               occurTime: new Date().toISOString(),
               subject: f.purpose,
-              summary: note,
+              summary: note || f.message,
             },
           },
         }),
@@ -130,7 +144,7 @@ function AgendaItem({ followUp: f, customerName, overdue }: { followUp: FollowUp
         <span className="badge">{label("channel", f.channel)}</span>
         <span className="spacer" />
         <button type="button" className="small" onClick={() => setLogging(!logging)} aria-expanded={logging}>
-          {t("myDay.complete")}
+          {t(f.careRule ? "myDay.greeted" : "myDay.complete")}
         </button>
         <button type="button" className="secondary small" onClick={() => reschedule.mutate(1)} disabled={reschedule.isPending}>
           {t("myDay.tomorrow")}
@@ -139,6 +153,7 @@ function AgendaItem({ followUp: f, customerName, overdue }: { followUp: FollowUp
           {t("myDay.nextWeek")}
         </button>
       </div>
+      {f.message && <blockquote className="greeting">{f.message}</blockquote>}
       {logging && (
         <form
           className="row"

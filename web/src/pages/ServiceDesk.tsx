@@ -9,9 +9,9 @@ import { Badge } from "../components/Enum";
 import { Pager } from "../components/Pager";
 import { formatClock, formatDateTime, parseDuration } from "../lib/format";
 import { slaView } from "../lib/sla";
+import { surveyView } from "../lib/survey";
 import { useNow } from "../lib/useNow";
 import { quote } from "../lib/filter";
-import { nextStatuses } from "../lib/workflow";
 
 export function SlaBadge({ clock }: { clock: Schemas["v1SlaClock"] | undefined }) {
   const { t } = useTranslation();
@@ -19,6 +19,17 @@ export function SlaBadge({ clock }: { clock: Schemas["v1SlaClock"] | undefined }
   if (v.kind === "none") return <span className="muted">—</span>;
   if (v.kind === "running") return <span className={`sla ${v.seconds < 3600 ? "warn" : "ok"}`}>{formatClock(v.seconds)}</span>;
   return <span className={`sla ${v.kind}`}>{t(`desk.${v.kind}`)}</span>;
+}
+
+/** A survey answer on its own scale: CSAT 1–5, NPS 0–10. */
+function SurveyScore({ result }: { result: Schemas["v1SurveyResult"] }) {
+  const { t } = useTranslation();
+  const v = surveyView(result);
+  return (
+    <span className={`sla ${v.tone}`} title={t(`desk.surveyLabel.${v.label}`)}>
+      {v.score}/{v.max}
+    </span>
+  );
 }
 
 export function ServiceDesk() {
@@ -72,6 +83,7 @@ export function ServiceDesk() {
           { id: "priority", header: t("desk.priority"), value: (x) => x.priority ?? "", render: (x) => <Badge group="priority" value={x.priority} /> },
           { id: "assignee", header: t("desk.assignee"), value: (x) => x.assignee ?? "" },
           { id: "sla", header: t("desk.sla"), value: (x) => x.resolution?.dueTime ?? "", render: (x) => <SlaBadge clock={x.resolution} /> },
+          { id: "survey", header: t("desk.survey"), value: (x) => (x.surveyResult ? String(x.surveyResult.score ?? 0) : ""), render: (x) => (x.surveyResult ? <SurveyScore result={x.surveyResult} /> : <span className="muted">—</span>) },
           { id: "created", header: t("desk.created"), value: (x) => formatDateTime(x.createTime, i18n.language) },
         ]}
       />
@@ -159,6 +171,11 @@ export function TicketDetail() {
             </article>
             <article className="card">
               <h2>{t("desk.transition")}</h2>
+              {(tk.nextStatuses ?? []).length === 0 ? (
+                <p className="muted" data-testid="no-moves">
+                  {t("desk.noMoves")}
+                </p>
+              ) : (
               <form
                 onSubmit={(e) => {
                   e.preventDefault();
@@ -167,7 +184,7 @@ export function TicketDetail() {
               >
                 <select name="status" aria-label={t("desk.transition")} value={status} onChange={(e) => setStatus(e.target.value)}>
                   <option value="">…</option>
-                  {nextStatuses(tk.status).map((s) => (
+                  {(tk.nextStatuses ?? []).map((s) => (
                     <option key={s} value={s}>
                       {t(`enums.status.${s.replace("STATUS_", "")}`)}
                     </option>
@@ -189,7 +206,31 @@ export function TicketDetail() {
                   {t("common.apply")}
                 </button>
               </form>
+              )}
               <ErrorBanner error={transition.error} />
+            </article>
+            <article className="card" aria-labelledby="survey-h">
+              <h2 id="survey-h">{t("desk.survey")}</h2>
+              {tk.surveyResult ? (
+                <dl data-testid="survey-result">
+                  <div>
+                    <dt>{tk.surveyResult.kind?.replace("SURVEY_KIND_", "")}</dt>
+                    <dd>
+                      <SurveyScore result={tk.surveyResult} />
+                    </dd>
+                  </div>
+                  <div>
+                    <dt>{t("desk.surveyComment")}</dt>
+                    <dd>{tk.surveyResult.comment || "—"}</dd>
+                  </div>
+                  <div>
+                    <dt>{t("desk.answered")}</dt>
+                    <dd>{formatDateTime(tk.surveyResult.answerTime, i18n.language)}</dd>
+                  </div>
+                </dl>
+              ) : (
+                <p className="muted">{t("desk.noSurvey")}</p>
+              )}
             </article>
           </div>
           <article className="card" aria-labelledby="comments-h">

@@ -15,8 +15,9 @@ import (
 	"github.com/kehu-crm/kehu/pkg/pagetoken"
 )
 
-// FindDuplicates lists groups of likely duplicate customers.
-func (s *Service) FindDuplicates(ctx context.Context, pageSize int32, pageToken string) ([]DuplicateGroup, string, error) {
+// FindDuplicates lists groups of likely duplicate customers, or only
+// those of the customer named (when not "").
+func (s *Service) FindDuplicates(ctx context.Context, name string, pageSize int32, pageToken string) ([]DuplicateGroup, string, error) {
 	if _, err := auth.AccessFrom(ctx); err != nil {
 		return nil, "", err
 	}
@@ -24,15 +25,21 @@ func (s *Service) FindDuplicates(ctx context.Context, pageSize int32, pageToken 
 	if err != nil {
 		return nil, "", err
 	}
+	id := ""
+	if name != "" {
+		if id, err = ParseName("customer", name); err != nil {
+			return nil, "", err
+		}
+	}
 	var cur struct {
 		Offset int `json:"o"`
 	}
 	if pageToken != "" {
-		if err := pagetoken.Decode(pageToken, "duplicates", &cur); err != nil {
+		if err := pagetoken.Decode(pageToken, "duplicates\x00"+id, &cur); err != nil {
 			return nil, "", err
 		}
 	}
-	groups, err := s.store.FindDuplicates(ctx, cur.Offset, size+1)
+	groups, err := s.store.FindDuplicates(ctx, id, cur.Offset, size+1)
 	if err != nil {
 		return nil, "", err
 	}
@@ -40,7 +47,7 @@ func (s *Service) FindDuplicates(ctx context.Context, pageSize int32, pageToken 
 	if len(groups) > size {
 		groups = groups[:size]
 		cur.Offset += size
-		next = pagetoken.Encode("duplicates", cur)
+		next = pagetoken.Encode("duplicates\x00"+id, cur)
 	}
 	return groups, next, nil
 }

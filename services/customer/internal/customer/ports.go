@@ -25,8 +25,9 @@ type Store interface {
 	List(ctx context.Context, q ListQuery) ([]*Customer, error)
 	// Search returns customers matching free text, best first.
 	Search(ctx context.Context, q SearchQuery) ([]*Customer, error)
-	// FindDuplicates returns groups of likely duplicates among live customers.
-	FindDuplicates(ctx context.Context, offset, limit int) ([]DuplicateGroup, error)
+	// FindDuplicates returns groups of likely duplicates among live
+	// customers, only those with customerID in them unless it is "".
+	FindDuplicates(ctx context.Context, customerID string, offset, limit int) ([]DuplicateGroup, error)
 	// ListTransitions returns a customer's transitions, newest first, after
 	// the given cursor (empty for the first page).
 	ListTransitions(ctx context.Context, customerID string, after Cursor, limit int) ([]Transition, error)

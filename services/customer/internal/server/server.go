@@ -131,7 +131,7 @@ func (s *Server) PurgeCustomer(ctx context.Context, req *customerv1.PurgeCustome
 
 // FindDuplicates implements customerv1.CustomerServiceServer.
 func (s *Server) FindDuplicates(ctx context.Context, req *customerv1.FindDuplicatesRequest) (*customerv1.FindDuplicatesResponse, error) {
-	groups, next, err := s.svc.FindDuplicates(ctx, req.GetPageSize(), req.GetPageToken())
+	groups, next, err := s.svc.FindDuplicates(ctx, req.GetCustomer(), req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}

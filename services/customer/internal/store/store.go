@@ -208,7 +208,7 @@ func escapeLike(s string) string {
 // FindDuplicates implements customer.Store. Exact e-mail and phone matches
 // (equal blind indexes) come first (score 1), then pairs at the same
 // company whose names are trigram-similar.
-func (s *Store) FindDuplicates(ctx context.Context, offset, limit int) ([]customer.DuplicateGroup, error) {
+func (s *Store) FindDuplicates(ctx context.Context, customerID string, offset, limit int) ([]customer.DuplicateGroup, error) {
 	rows, err := s.pool.Query(ctx, `
 		WITH live AS (
 			SELECT id, email_index AS emails, phone_index AS phones, lower(display_name) AS name, lower(company) AS company, create_time
@@ -227,8 +227,9 @@ func (s *Store) FindDuplicates(ctx context.Context, offset, limit int) ([]custom
 			WHERE a.company <> '' AND public.similarity(a.name, b.name) >= 0.5
 		)
 		SELECT * FROM (SELECT * FROM by_email UNION ALL SELECT * FROM by_phone UNION ALL SELECT * FROM by_name) g
+		WHERE $3 = '' OR $3 = ANY(ids)
 		ORDER BY score DESC, reason, key, ids
-		LIMIT $1 OFFSET $2`, limit, offset)
+		LIMIT $1 OFFSET $2`, limit, offset, customerID)
 	if err != nil {
 		return nil, pg.Classify(err)
 	}

@@ -40,6 +40,9 @@ type Options struct {
 	// console signs in with (authorization code + PKCE, a public client).
 	OIDCIssuer   string
 	OIDCClientID string
+	// OIDCRolesClaim names the claim of the provider's tokens holding the
+	// roles ("" for "roles").
+	OIDCRolesClaim string
 }
 
 // securityHeaders are set on every console response. The policy allows no
@@ -89,7 +92,7 @@ func Handler(opts Options) (http.Handler, error) {
 	}
 	config, err := json.Marshal(publicConfig{
 		DevSignIn: opts.DevSigner != nil,
-		OIDC:      oidcConfig{Issuer: opts.OIDCIssuer, ClientID: opts.OIDCClientID},
+		OIDC:      oidcConfig{Issuer: opts.OIDCIssuer, ClientID: opts.OIDCClientID, RolesClaim: opts.OIDCRolesClaim},
 	})
 	if err != nil {
 		return nil, err
@@ -141,6 +144,7 @@ type publicConfig struct {
 }
 
 type oidcConfig struct {
-	Issuer   string `json:"issuer"`
-	ClientID string `json:"clientId"`
+	Issuer     string `json:"issuer"`
+	ClientID   string `json:"clientId"`
+	RolesClaim string `json:"rolesClaim,omitempty"`
 }

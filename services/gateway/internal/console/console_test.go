@@ -135,14 +135,14 @@ func TestDevSignInIssuesATokenTheServicesAccept(t *testing.T) {
 
 func TestTheIdentityProviderIsTheOnlyOtherOriginTheAppMayCall(t *testing.T) {
 	t.Parallel()
-	opts := Options{OIDCIssuer: "https://idp.example.cn/realms/kehu", OIDCClientID: "kehu-console"}
+	opts := Options{OIDCIssuer: "https://idp.example.cn/realms/kehu", OIDCClientID: "kehu-console", OIDCRolesClaim: "realm_access.roles"}
 	res := serve(t, opts, "GET", "/console/", "", "")
 	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self' https://idp.example.cn;") {
 		t.Errorf("CSP %q does not let the app reach the identity provider", csp)
 	}
 	var cfg publicConfig
 	_ = json.NewDecoder(serve(t, opts, "GET", "/console/config.json", "", "").Body).Decode(&cfg)
-	if cfg.OIDC.Issuer != opts.OIDCIssuer || cfg.OIDC.ClientID != "kehu-console" || cfg.DevSignIn {
+	if cfg.OIDC.Issuer != opts.OIDCIssuer || cfg.OIDC.ClientID != "kehu-console" || cfg.OIDC.RolesClaim != "realm_access.roles" || cfg.DevSignIn {
 		t.Errorf("config.json: %+v", cfg)
 	}
 	if _, err := Handler(Options{OIDCIssuer: "javascript:alert(1)"}); err == nil {

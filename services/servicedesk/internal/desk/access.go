@@ -65,7 +65,7 @@ func (s *Service) readTicket(ctx context.Context, a auth.Access, id string) (*Ti
 	if err != nil {
 		return nil, err
 	}
-	return viewTicket(a, t), nil
+	return s.viewTicket(a, t), nil
 }
 
 func notFoundAs(err error, name string) error {
@@ -76,12 +76,13 @@ func notFoundAs(err error, name string) error {
 }
 
 // viewTicket hides what the customer wrote and what was answered from
-// masked callers.
-func viewTicket(a auth.Access, t *Ticket) *Ticket {
-	if !a.Masked() {
-		return t
-	}
+// masked callers, and tells the caller where the ticket can go next.
+func (s *Service) viewTicket(a auth.Access, t *Ticket) *Ticket {
 	c := *t
+	c.Next = s.nextStatuses(a, t)
+	if !a.Masked() {
+		return &c
+	}
 	c.Description, c.ResolutionNote = "", ""
 	if t.Survey != nil {
 		r := *t.Survey

@@ -68,6 +68,9 @@ type Ticket struct {
 	CreateTime     time.Time
 	UpdateTime     time.Time
 	DeleteTime     *time.Time
+	// Next are the statuses the reading caller may move it to (set by
+	// the reads, not stored).
+	Next []string
 }
 
 // Name is the ticket's resource name.

@@ -140,7 +140,7 @@ func (s *Service) GetTicket(ctx context.Context, name string) (*Ticket, error) {
 	if err != nil {
 		return nil, err
 	}
-	return viewTicket(a, t), nil
+	return s.viewTicket(a, t), nil
 }
 
 // sortFields are the orders ListTickets offers, each with how to read its
@@ -220,7 +220,7 @@ func (s *Service) ListTickets(ctx context.Context, in ListTicketsInput) ([]*Tick
 		next = pagetoken.Encode(query, Cursor{Key: sortFields[order.Field](last), ID: last.ID})
 	}
 	for n, t := range rows {
-		rows[n] = viewTicket(a, t)
+		rows[n] = s.viewTicket(a, t)
 	}
 	return rows, next, nil
 }

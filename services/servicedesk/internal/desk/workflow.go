@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/errs"
@@ -20,6 +21,29 @@ var transitions = map[string][]string{
 	StatusPendingCustomer: {StatusOpen},
 	StatusResolved:        {StatusClosed, StatusOpen},
 	StatusClosed:          {StatusOpen},
+}
+
+// nextStatuses are the statuses TransitionTicket would accept for t from
+// a, now: none for a deleted ticket or a caller who may not move tickets,
+// and no reopening once the reopen window has passed. Clients offer these
+// rather than keeping their own copy of the workflow.
+func (s *Service) nextStatuses(a auth.Access, t *Ticket) []string {
+	if t.DeleteTime != nil || !(a.Has(auth.RoleAdmin) || a.HasAny(auth.Writers...)) {
+		return nil
+	}
+	var out []string
+	for _, st := range transitions[t.Status] {
+		if t.Status == StatusClosed && st == StatusOpen && s.reopenPassed(t, s.now()) {
+			continue
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// reopenPassed reports a closed ticket past the reopen window.
+func (s *Service) reopenPassed(t *Ticket, now time.Time) bool {
+	return s.cfg.ReopenWindow > 0 && t.CloseTime != nil && now.Sub(*t.CloseTime) > s.cfg.ReopenWindow
 }
 
 // TransitionInput is the input of TransitionTicket.
@@ -100,7 +124,7 @@ func (s *Service) TransitionTicket(ctx context.Context, in TransitionInput) (*Ti
 		case StatusClosed:
 			t.CloseTime = &now
 		case StatusOpen:
-			if from == StatusClosed && s.cfg.ReopenWindow > 0 && now.Sub(*t.CloseTime) > s.cfg.ReopenWindow {
+			if from == StatusClosed && s.reopenPassed(t, now) {
 				return "", errs.FailedPrecondition("REOPEN_WINDOW_PASSED", "%s was closed on %s; tickets reopen within %s of closing: open a new ticket",
 					in.Name, t.CloseTime.Format("2006-01-02"), s.cfg.ReopenWindow)
 			}

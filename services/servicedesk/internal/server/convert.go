@@ -107,6 +107,9 @@ func ticketToProto(t *desk.Ticket) *sdv1.Ticket {
 		out.SlaPolicy = desk.PolicyName(t.PolicyID)
 	}
 	out.SurveyResult = resultToProto(t.Survey)
+	for _, st := range t.Next {
+		out.NextStatuses = append(out.NextStatuses, protoenum.FromDomain[sdv1.Status](sdv1.Status_value, "STATUS_", st))
+	}
 	return out
 }
 

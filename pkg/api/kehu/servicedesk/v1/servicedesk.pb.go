@@ -733,7 +733,11 @@ type Ticket struct {
 	// Output only.
 	Etag string `protobuf:"bytes,26,opt,name=etag,proto3" json:"etag,omitempty"`
 	// Output only: the customer's answer to the latest survey, once given.
-	SurveyResult  *SurveyResult `protobuf:"bytes,27,opt,name=survey_result,json=surveyResult,proto3" json:"survey_result,omitempty"`
+	SurveyResult *SurveyResult `protobuf:"bytes,27,opt,name=survey_result,json=surveyResult,proto3" json:"survey_result,omitempty"`
+	// Output only: the statuses TransitionTicket accepts from here for the
+	// caller (the workflow, the reopen window and the caller's role applied);
+	// empty for a deleted ticket or a caller who may not move tickets.
+	NextStatuses  []Status `protobuf:"varint,28,rep,packed,name=next_statuses,json=nextStatuses,proto3,enum=kehu.servicedesk.v1.Status" json:"next_statuses,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -953,6 +957,13 @@ func (x *Ticket) GetEtag() string {
 func (x *Ticket) GetSurveyResult() *SurveyResult {
 	if x != nil {
 		return x.SurveyResult
+	}
+	return nil
+}
+
+func (x *Ticket) GetNextStatuses() []Status {
+	if x != nil {
+		return x.NextStatuses
 	}
 	return nil
 }
@@ -1908,7 +1919,8 @@ const file_kehu_servicedesk_v1_servicedesk_proto_rawDesc = "" +
 	"\aelapsed\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\aelapsed\x125\n" +
 	"\bdue_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime\x125\n" +
 	"\x05state\x18\x04 \x01(\x0e2\x1f.kehu.servicedesk.v1.ClockStateR\x05state\x127\n" +
-	"\tstop_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bstopTime\"\xee\t\n" +
+	"\tstop_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bstopTime\"\xb0\n" +
+	"\n" +
 	"\x06Ticket\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bcustomer\x18\x02 \x01(\tR\bcustomer\x123\n" +
@@ -1946,7 +1958,8 @@ const file_kehu_servicedesk_v1_servicedesk_proto_rawDesc = "" +
 	"\vdelete_time\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"deleteTime\x12\x12\n" +
 	"\x04etag\x18\x1a \x01(\tR\x04etag\x12F\n" +
-	"\rsurvey_result\x18\x1b \x01(\v2!.kehu.servicedesk.v1.SurveyResultR\fsurveyResult\"\x8e\x01\n" +
+	"\rsurvey_result\x18\x1b \x01(\v2!.kehu.servicedesk.v1.SurveyResultR\fsurveyResult\x12@\n" +
+	"\rnext_statuses\x18\x1c \x03(\x0e2\x1b.kehu.servicedesk.v1.StatusR\fnextStatuses\"\x8e\x01\n" +
 	"\fTicketChange\x12\x14\n" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
@@ -2168,43 +2181,44 @@ var file_kehu_servicedesk_v1_servicedesk_proto_depIdxs = []int32{
 	24, // 16: kehu.servicedesk.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
 	24, // 17: kehu.servicedesk.v1.Ticket.delete_time:type_name -> google.protobuf.Timestamp
 	20, // 18: kehu.servicedesk.v1.Ticket.survey_result:type_name -> kehu.servicedesk.v1.SurveyResult
-	24, // 19: kehu.servicedesk.v1.TicketChange.time:type_name -> google.protobuf.Timestamp
-	6,  // 20: kehu.servicedesk.v1.Comment.visibility:type_name -> kehu.servicedesk.v1.Visibility
-	24, // 21: kehu.servicedesk.v1.Comment.create_time:type_name -> google.protobuf.Timestamp
-	14, // 22: kehu.servicedesk.v1.Queue.members:type_name -> kehu.servicedesk.v1.QueueMember
-	0,  // 23: kehu.servicedesk.v1.Queue.route_types:type_name -> kehu.servicedesk.v1.TicketType
-	1,  // 24: kehu.servicedesk.v1.Queue.route_channels:type_name -> kehu.servicedesk.v1.Channel
-	4,  // 25: kehu.servicedesk.v1.Queue.route_value_tiers:type_name -> kehu.servicedesk.v1.ValueTier
-	24, // 26: kehu.servicedesk.v1.Queue.create_time:type_name -> google.protobuf.Timestamp
-	24, // 27: kehu.servicedesk.v1.Queue.update_time:type_name -> google.protobuf.Timestamp
-	7,  // 28: kehu.servicedesk.v1.WorkingHours.day:type_name -> kehu.servicedesk.v1.DayOfWeek
-	16, // 29: kehu.servicedesk.v1.BusinessCalendar.working_hours:type_name -> kehu.servicedesk.v1.WorkingHours
-	2,  // 30: kehu.servicedesk.v1.SlaPolicy.priorities:type_name -> kehu.servicedesk.v1.Priority
-	0,  // 31: kehu.servicedesk.v1.SlaPolicy.types:type_name -> kehu.servicedesk.v1.TicketType
-	4,  // 32: kehu.servicedesk.v1.SlaPolicy.value_tiers:type_name -> kehu.servicedesk.v1.ValueTier
-	23, // 33: kehu.servicedesk.v1.SlaPolicy.first_response_target:type_name -> google.protobuf.Duration
-	23, // 34: kehu.servicedesk.v1.SlaPolicy.resolution_target:type_name -> google.protobuf.Duration
-	17, // 35: kehu.servicedesk.v1.SlaPolicy.calendar:type_name -> kehu.servicedesk.v1.BusinessCalendar
-	24, // 36: kehu.servicedesk.v1.SlaPolicy.create_time:type_name -> google.protobuf.Timestamp
-	24, // 37: kehu.servicedesk.v1.SlaPolicy.update_time:type_name -> google.protobuf.Timestamp
-	10, // 38: kehu.servicedesk.v1.TargetStatus.clock:type_name -> kehu.servicedesk.v1.SlaClock
-	23, // 39: kehu.servicedesk.v1.TargetStatus.remaining:type_name -> google.protobuf.Duration
-	24, // 40: kehu.servicedesk.v1.TargetStatus.predicted_breach_time:type_name -> google.protobuf.Timestamp
-	8,  // 41: kehu.servicedesk.v1.SurveyResult.kind:type_name -> kehu.servicedesk.v1.SurveyKind
-	24, // 42: kehu.servicedesk.v1.SurveyResult.answer_time:type_name -> google.protobuf.Timestamp
-	8,  // 43: kehu.servicedesk.v1.Survey.kind:type_name -> kehu.servicedesk.v1.SurveyKind
-	9,  // 44: kehu.servicedesk.v1.Survey.state:type_name -> kehu.servicedesk.v1.SurveyState
-	20, // 45: kehu.servicedesk.v1.Survey.result:type_name -> kehu.servicedesk.v1.SurveyResult
-	24, // 46: kehu.servicedesk.v1.Survey.issue_time:type_name -> google.protobuf.Timestamp
-	24, // 47: kehu.servicedesk.v1.Survey.expire_time:type_name -> google.protobuf.Timestamp
-	8,  // 48: kehu.servicedesk.v1.PublicSurvey.kind:type_name -> kehu.servicedesk.v1.SurveyKind
-	9,  // 49: kehu.servicedesk.v1.PublicSurvey.state:type_name -> kehu.servicedesk.v1.SurveyState
-	24, // 50: kehu.servicedesk.v1.PublicSurvey.expire_time:type_name -> google.protobuf.Timestamp
-	51, // [51:51] is the sub-list for method output_type
-	51, // [51:51] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	3,  // 19: kehu.servicedesk.v1.Ticket.next_statuses:type_name -> kehu.servicedesk.v1.Status
+	24, // 20: kehu.servicedesk.v1.TicketChange.time:type_name -> google.protobuf.Timestamp
+	6,  // 21: kehu.servicedesk.v1.Comment.visibility:type_name -> kehu.servicedesk.v1.Visibility
+	24, // 22: kehu.servicedesk.v1.Comment.create_time:type_name -> google.protobuf.Timestamp
+	14, // 23: kehu.servicedesk.v1.Queue.members:type_name -> kehu.servicedesk.v1.QueueMember
+	0,  // 24: kehu.servicedesk.v1.Queue.route_types:type_name -> kehu.servicedesk.v1.TicketType
+	1,  // 25: kehu.servicedesk.v1.Queue.route_channels:type_name -> kehu.servicedesk.v1.Channel
+	4,  // 26: kehu.servicedesk.v1.Queue.route_value_tiers:type_name -> kehu.servicedesk.v1.ValueTier
+	24, // 27: kehu.servicedesk.v1.Queue.create_time:type_name -> google.protobuf.Timestamp
+	24, // 28: kehu.servicedesk.v1.Queue.update_time:type_name -> google.protobuf.Timestamp
+	7,  // 29: kehu.servicedesk.v1.WorkingHours.day:type_name -> kehu.servicedesk.v1.DayOfWeek
+	16, // 30: kehu.servicedesk.v1.BusinessCalendar.working_hours:type_name -> kehu.servicedesk.v1.WorkingHours
+	2,  // 31: kehu.servicedesk.v1.SlaPolicy.priorities:type_name -> kehu.servicedesk.v1.Priority
+	0,  // 32: kehu.servicedesk.v1.SlaPolicy.types:type_name -> kehu.servicedesk.v1.TicketType
+	4,  // 33: kehu.servicedesk.v1.SlaPolicy.value_tiers:type_name -> kehu.servicedesk.v1.ValueTier
+	23, // 34: kehu.servicedesk.v1.SlaPolicy.first_response_target:type_name -> google.protobuf.Duration
+	23, // 35: kehu.servicedesk.v1.SlaPolicy.resolution_target:type_name -> google.protobuf.Duration
+	17, // 36: kehu.servicedesk.v1.SlaPolicy.calendar:type_name -> kehu.servicedesk.v1.BusinessCalendar
+	24, // 37: kehu.servicedesk.v1.SlaPolicy.create_time:type_name -> google.protobuf.Timestamp
+	24, // 38: kehu.servicedesk.v1.SlaPolicy.update_time:type_name -> google.protobuf.Timestamp
+	10, // 39: kehu.servicedesk.v1.TargetStatus.clock:type_name -> kehu.servicedesk.v1.SlaClock
+	23, // 40: kehu.servicedesk.v1.TargetStatus.remaining:type_name -> google.protobuf.Duration
+	24, // 41: kehu.servicedesk.v1.TargetStatus.predicted_breach_time:type_name -> google.protobuf.Timestamp
+	8,  // 42: kehu.servicedesk.v1.SurveyResult.kind:type_name -> kehu.servicedesk.v1.SurveyKind
+	24, // 43: kehu.servicedesk.v1.SurveyResult.answer_time:type_name -> google.protobuf.Timestamp
+	8,  // 44: kehu.servicedesk.v1.Survey.kind:type_name -> kehu.servicedesk.v1.SurveyKind
+	9,  // 45: kehu.servicedesk.v1.Survey.state:type_name -> kehu.servicedesk.v1.SurveyState
+	20, // 46: kehu.servicedesk.v1.Survey.result:type_name -> kehu.servicedesk.v1.SurveyResult
+	24, // 47: kehu.servicedesk.v1.Survey.issue_time:type_name -> google.protobuf.Timestamp
+	24, // 48: kehu.servicedesk.v1.Survey.expire_time:type_name -> google.protobuf.Timestamp
+	8,  // 49: kehu.servicedesk.v1.PublicSurvey.kind:type_name -> kehu.servicedesk.v1.SurveyKind
+	9,  // 50: kehu.servicedesk.v1.PublicSurvey.state:type_name -> kehu.servicedesk.v1.SurveyState
+	24, // 51: kehu.servicedesk.v1.PublicSurvey.expire_time:type_name -> google.protobuf.Timestamp
+	52, // [52:52] is the sub-list for method output_type
+	52, // [52:52] is the sub-list for method input_type
+	52, // [52:52] is the sub-list for extension type_name
+	52, // [52:52] is the sub-list for extension extendee
+	0,  // [0:52] is the sub-list for field type_name
 }
 
 func init() { file_kehu_servicedesk_v1_servicedesk_proto_init() }
