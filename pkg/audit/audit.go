@@ -20,6 +20,19 @@
 // UPDATE, TRUNCATE and any DELETE but the retention pruner's (Prune), for
 // any role, superusers included.
 //
+// A privileged caller who reads the same record again and again (a
+// console refreshing, a script walking the same customers) would fill the
+// trail with copies of one fact. So the first read of a resource is an
+// entry of its own, as above, and the same caller's further reads of it
+// through the same method, with the same result, from the same client
+// address and peer, within ReadWindow of that first one are summed up in
+// one more entry that says how many calls it stands for and when the first
+// and the last of them finished (request ids: the last call's). That entry
+// is written when the window ends, or at shutdown. Nothing is dropped: a
+// read that cannot join a window (a different resource, caller, method,
+// result or client; a read naming no resource, such as a list; more open
+// windows than maxReadWindows) is an entry of its own.
+//
 // Entries are written in batches, at least every second and on shutdown,
 // after the call returned: the call has committed by then, so a failed
 // write cannot undo it. Failing the caller would only make them retry a
@@ -81,6 +94,11 @@ type Entry struct {
 	ClientAddress string
 	// Peer is the network peer of the call ("inproc" in-process).
 	Peer string
+	// Calls is how many calls the entry stands for (0 is read as 1): more
+	// for a summary of repeated personal-data reads (see coalesce.go),
+	// whose first call finished at FirstCallTime and last at Time.
+	Calls         int
+	FirstCallTime time.Time
 }
 
 // Methods are full gRPC method names ("/kehu.customer.v1.CustomerService/

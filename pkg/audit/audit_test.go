@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -375,5 +376,114 @@ func TestFailedWriteIsCountedAndRetried(t *testing.T) {
 	}
 	if got := h.entries(t, `actor = "alice"`); len(got) != 1 {
 		t.Errorf("after the retry: %d entries, want 1", len(got))
+	}
+}
+
+// A caller's repeats of a personal-data read within ReadWindow of the
+// recorded one are one more entry that says how many calls it stands for;
+// anything that differs is an entry of its own, and nothing is lost at
+// shutdown.
+func TestRepeatedReadsAreSummedUp(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	get := func(name string) *customerv1.GetCustomerRequest { return &customerv1.GetCustomerRequest{Name: name} }
+	read := func(subject, name string, handler grpc.UnaryHandler) {
+		t.Helper()
+		_ = h.call(t, subject, auth.RoleManager, "GetCustomer", get(name), handler)
+	}
+	notFound := func(context.Context, any) (any, error) { return nil, errs.NotFound("customers/c1") }
+	before := time.Now()
+	for range 5 {
+		read("mia", "customers/c1", ok(&customerv1.GetCustomerResponse{}))
+	}
+	read("mia", "customers/c2", ok(&customerv1.GetCustomerResponse{}))
+	read("max", "customers/c1", ok(&customerv1.GetCustomerResponse{}))
+	read("mia", "customers/c1", notFound)
+	read("mia", "customers/c1", notFound)
+
+	type row struct {
+		Actor, Resource, Result string
+		Calls                   int32
+		First                   bool
+	}
+	rows := func() []row {
+		var out []row
+		for _, e := range h.entries(t, `kind = PERSONAL_DATA_READ`) {
+			out = append(out, row{e.GetActor(), e.GetResource(), e.GetResult(), e.GetCallCount(), e.GetFirstCallTime() != nil})
+			if e.GetFirstCallTime() != nil && (e.GetFirstCallTime().AsTime().Before(before) || e.GetFirstCallTime().AsTime().After(e.GetTime().AsTime())) {
+				t.Errorf("entry %v: first call after the last", e)
+			}
+		}
+		return out
+	}
+	// Until the window ends, each distinct read is there once.
+	want := []row{ // newest first
+		{"mia", "customers/c1", "NOT_FOUND", 1, false},
+		{"max", "customers/c1", "OK", 1, false},
+		{"mia", "customers/c2", "OK", 1, false},
+		{"mia", "customers/c1", "OK", 1, false},
+	}
+	if diff := cmp.Diff(want, rows()); diff != "" {
+		t.Errorf("entries before the window ended (-want +got):\n%s", diff)
+	}
+	h.rec.endWindows(time.Now().Add(ReadWindow))
+	// A summary is dated by the last call it stands for.
+	want = []row{
+		{"mia", "customers/c1", "NOT_FOUND", 1, false}, // one repeat: a summary of one call
+		{"mia", "customers/c1", "NOT_FOUND", 1, false},
+		{"max", "customers/c1", "OK", 1, false},
+		{"mia", "customers/c2", "OK", 1, false},
+		{"mia", "customers/c1", "OK", 4, true},
+		{"mia", "customers/c1", "OK", 1, false},
+	}
+	if diff := cmp.Diff(want, rows()); diff != "" {
+		t.Errorf("entries after the window ended (-want +got):\n%s", diff)
+	}
+
+	// A repeat after the window is recorded on its own and closes the
+	// window's summary; the summaries still open are written at shutdown.
+	base := time.Now().Add(time.Hour)
+	entry := func(at time.Duration, requestID string) Entry {
+		return Entry{Time: base.Add(at), Service: "customer", Method: "GetCustomer", Kind: KindPersonalDataRead,
+			Actor: "ivy", Roles: []string{"admin"}, Resource: "customers/c3", Result: "OK", RequestID: requestID}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { h.rec.Run(ctx); close(done) }()
+	for i, at := range []time.Duration{0, 10 * time.Second, 30 * time.Second, ReadWindow + time.Second, ReadWindow + 2*time.Second} {
+		h.rec.Record(entry(at, fmt.Sprint("r", i)))
+	}
+	cancel()
+	<-done
+	type call struct {
+		RequestID string
+		Calls     int
+		At, First time.Duration
+	}
+	var calls []call
+	r, err := h.pool.Query(context.Background(), `SELECT request_id, call_count, time, coalesce(first_call_time, time) FROM audit.entries WHERE actor = 'ivy' ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+		var c call
+		var at, first time.Time
+		if err := r.Scan(&c.RequestID, &c.Calls, &at, &first); err != nil {
+			t.Fatal(err)
+		}
+		c.At, c.First = at.Sub(base).Round(time.Second), first.Sub(base).Round(time.Second)
+		calls = append(calls, c)
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	wantCalls := []call{
+		{"r0", 1, 0, 0},
+		{"r2", 2, 30 * time.Second, 10 * time.Second},
+		{"r3", 1, ReadWindow + time.Second, ReadWindow + time.Second},
+		{"r4", 1, ReadWindow + 2*time.Second, ReadWindow + 2*time.Second},
+	}
+	if diff := cmp.Diff(wantCalls, calls); diff != "" {
+		t.Errorf("ivy's entries (-want +got):\n%s", diff)
 	}
 }

@@ -57,6 +57,9 @@ type Recorder struct {
 	// shutdown are not lost.
 	mu      sync.Mutex
 	stopped bool
+	// windows are the open windows of repeated reads (coalesce.go),
+	// guarded by mu.
+	windows map[readKey]*readWindow
 	// flushMu serialises writes; pending holds entries a failed write
 	// kept for the next one.
 	flushMu sync.Mutex
@@ -73,7 +76,7 @@ type Recorder struct {
 func New(pool *pgxpool.Pool, cfg Config, logger *slog.Logger, reg prometheus.Registerer) *Recorder {
 	r := &Recorder{
 		pool: pool, cfg: cfg, logger: logger,
-		queue: make(chan Entry, bufferSize), kick: make(chan struct{}, 1),
+		queue: make(chan Entry, bufferSize), kick: make(chan struct{}, 1), windows: map[readKey]*readWindow{},
 		recorded: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kehu_audit_entries_total", Help: "Audit entries recorded, by kind.",
 		}, []string{"kind"}),
@@ -218,8 +221,7 @@ func codeName(c codes.Code) string {
 // forwardedFor is the x-forwarded-for chain the REST gateway sets: what
 // the HTTP client claimed, then the address the gateway saw.
 func forwardedFor(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	return strings.Join(md.Get("x-forwarded-for"), ", ")
+	return strings.Join(metadata.ValueFromIncomingContext(ctx, "x-forwarded-for"), ", ")
 }
 
 func peerAddr(ctx context.Context) string {
@@ -236,7 +238,8 @@ func peerAddr(ctx context.Context) string {
 	return p.Addr.String()
 }
 
-// Record queues e for the next write. It never blocks the call: when the
+// Record queues e for the next write, or counts it into the window of a
+// read it repeats (coalesce.go). It never blocks the call: when the
 // buffer is full, e is dropped and counted.
 func (r *Recorder) Record(e Entry) {
 	r.recorded.WithLabelValues(string(e.Kind)).Inc()
@@ -248,6 +251,18 @@ func (r *Recorder) Record(e Entry) {
 		r.write(ctx, []Entry{e})
 		return
 	}
+	absorbed, closed := r.absorb(e)
+	for _, c := range closed {
+		r.enqueue(c)
+	}
+	if !absorbed {
+		r.enqueue(e)
+	}
+}
+
+// enqueue puts e in the buffer, or drops and counts it when the buffer is
+// full. Callers hold r.mu.
+func (r *Recorder) enqueue(e Entry) {
 	select {
 	case r.queue <- e:
 		if len(r.queue) >= batchSize {
@@ -263,8 +278,9 @@ func (r *Recorder) Record(e Entry) {
 }
 
 // Run writes queued entries every FlushInterval, or sooner when a batch
-// is full, until ctx is done; then it writes what is left. Calls after
-// that are written as they come.
+// is full, until ctx is done; then it writes what is left, the summaries
+// of the open windows of repeated reads included. Calls after that are
+// written as they come.
 func (r *Recorder) Run(ctx context.Context) {
 	ticker := time.NewTicker(FlushInterval)
 	defer ticker.Stop()
@@ -274,6 +290,7 @@ func (r *Recorder) Run(ctx context.Context) {
 			r.mu.Lock()
 			r.stopped = true
 			r.mu.Unlock()
+			r.endWindows(time.Time{})
 			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 			defer cancel()
 			if err := r.Flush(final); err != nil {
@@ -284,7 +301,8 @@ func (r *Recorder) Run(ctx context.Context) {
 				r.flushMu.Unlock()
 			}
 			return
-		case <-ticker.C:
+		case now := <-ticker.C:
+			r.endWindows(now)
 		case <-r.kick:
 		}
 		_ = r.Flush(ctx)

@@ -97,10 +97,15 @@ func toProto(e Entry) *auditv1.AuditEntry {
 	case KindPersonalDataRead:
 		kind = auditv1.AuditEntry_KIND_PERSONAL_DATA_READ
 	}
-	return &auditv1.AuditEntry{
+	p := &auditv1.AuditEntry{
 		Name: "auditEntries/" + strconv.FormatInt(e.ID, 10), Time: timestamppb.New(e.Time),
 		Service: e.Service, Method: e.Method, Kind: kind, Actor: e.Actor, Roles: e.Roles,
 		Resource: e.Resource, Fields: e.Fields, Result: e.Result, RequestId: e.RequestID,
 		ClientRequestId: e.ClientRequestID, ClientAddress: e.ClientAddress, Peer: e.Peer,
+		CallCount: int32(max(e.Calls, 1)),
 	}
+	if e.Calls > 1 && !e.FirstCallTime.IsZero() {
+		p.FirstCallTime = timestamppb.New(e.FirstCallTime)
+	}
+	return p
 }

@@ -13,7 +13,7 @@ import (
 )
 
 var columns = []string{"time", "service", "method", "kind", "actor", "roles", "resource", "fields",
-	"result", "request_id", "client_request_id", "client_address", "peer"}
+	"result", "request_id", "client_request_id", "client_address", "peer", "call_count", "first_call_time"}
 
 // Insert appends entries to the trail in one COPY. The table is named
 // with its schema, so any service's pool (whose search_path is its own
@@ -22,12 +22,20 @@ func Insert(ctx context.Context, pool *pgxpool.Pool, entries []Entry) error {
 	_, err := pool.CopyFrom(ctx, pgx.Identifier{Schema, "entries"}, columns, pgx.CopyFromSlice(len(entries), func(i int) ([]any, error) {
 		e := entries[i]
 		return []any{e.Time, e.Service, e.Method, string(e.Kind), e.Actor, pg.NonNil(e.Roles), e.Resource, pg.NonNil(e.Fields),
-			e.Result, e.RequestID, e.ClientRequestID, e.ClientAddress, e.Peer}, nil
+			e.Result, e.RequestID, e.ClientRequestID, e.ClientAddress, e.Peer, max(e.Calls, 1), firstCallTime(e)}, nil
 	}))
 	if err != nil {
 		return fmt.Errorf("inserting audit entries: %w", err)
 	}
 	return nil
+}
+
+// firstCallTime is NULL for an entry of one call.
+func firstCallTime(e Entry) *time.Time {
+	if e.Calls <= 1 || e.FirstCallTime.IsZero() {
+		return nil
+	}
+	return &e.FirstCallTime
 }
 
 // MinRetention is the shortest retention audit.prune accepts.
@@ -52,14 +60,18 @@ type cursor struct {
 // list returns up to limit entries matching where, newest first.
 func list(ctx context.Context, pool *pgxpool.Pool, w *filter.Where, limit int) ([]Entry, error) {
 	rows, err := pool.Query(ctx, `SELECT id, time, service, method, kind, actor, roles, resource, fields,
-			result, request_id, client_request_id, client_address, peer
+			result, request_id, client_request_id, client_address, peer, call_count, first_call_time
 		FROM audit.entries WHERE `+w.SQL()+fmt.Sprintf(` ORDER BY time DESC, id DESC LIMIT %d`, limit), w.Args()...)
 	return pg.Collect(rows, err, func(row pgx.Row) (Entry, error) {
 		var e Entry
 		var kind string
+		var first *time.Time
 		err := row.Scan(&e.ID, &e.Time, &e.Service, &e.Method, &kind, &e.Actor, &e.Roles, &e.Resource, &e.Fields,
-			&e.Result, &e.RequestID, &e.ClientRequestID, &e.ClientAddress, &e.Peer)
+			&e.Result, &e.RequestID, &e.ClientRequestID, &e.ClientAddress, &e.Peer, &e.Calls, &first)
 		e.Kind = Kind(kind)
+		if first != nil {
+			e.FirstCallTime = *first
+		}
 		return e, err
 	})
 }

@@ -1879,6 +1879,16 @@ export interface components {
              */
             actor?: string;
             /**
+             * Format: int32
+             * @description How many calls the entry stands for. 1, except for repeated
+             *     personal-data reads: the first read of a resource by a caller is an
+             *     entry of its own, and the same caller's further reads of it with the
+             *     same method, result, client address and peer in the minute after that
+             *     one are summed up in one more entry (the request ids are the last
+             *     call's), written when that minute is over.
+             */
+            callCount?: number;
+            /**
              * @description Where the call came from: the X-Forwarded-For chain the REST gateway
              *     passes on (the client's address last as the gateway saw it), empty
              *     for gRPC callers.
@@ -1891,6 +1901,12 @@ export interface components {
              *     fields given to a create or another change. Never their values.
              */
             fields?: string[];
+            /**
+             * Format: date-time
+             * @description For an entry that stands for several calls, when the first of them
+             *     finished; unset otherwise.
+             */
+            firstCallTime?: string;
             kind?: components["schemas"]["v1AuditEntryKind"];
             /** @description The RPC, e.g. "UpdateCustomer". */
             method?: string;
@@ -1925,7 +1941,8 @@ export interface components {
             service?: string;
             /**
              * Format: date-time
-             * @description When the call finished.
+             * @description When the call finished; for an entry that stands for several calls,
+             *     when the last of them did.
              */
             time?: string;
         };

@@ -85,7 +85,8 @@ type AuditEntry struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "auditEntries/{id}".
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// When the call finished.
+	// When the call finished; for an entry that stands for several calls,
+	// when the last of them did.
 	Time *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
 	// The Kehu service that served the call: customer, interaction,
 	// servicedesk or analytics.
@@ -118,7 +119,17 @@ type AuditEntry struct {
 	ClientAddress string `protobuf:"bytes,13,opt,name=client_address,json=clientAddress,proto3" json:"client_address,omitempty"`
 	// The network peer of the service: the gateway, another service or a
 	// gRPC client; "inproc" for calls within one process.
-	Peer          string `protobuf:"bytes,14,opt,name=peer,proto3" json:"peer,omitempty"`
+	Peer string `protobuf:"bytes,14,opt,name=peer,proto3" json:"peer,omitempty"`
+	// How many calls the entry stands for. 1, except for repeated
+	// personal-data reads: the first read of a resource by a caller is an
+	// entry of its own, and the same caller's further reads of it with the
+	// same method, result, client address and peer in the minute after that
+	// one are summed up in one more entry (the request ids are the last
+	// call's), written when that minute is over.
+	CallCount int32 `protobuf:"varint,15,opt,name=call_count,json=callCount,proto3" json:"call_count,omitempty"`
+	// For an entry that stands for several calls, when the first of them
+	// finished; unset otherwise.
+	FirstCallTime *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=first_call_time,json=firstCallTime,proto3" json:"first_call_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -251,11 +262,25 @@ func (x *AuditEntry) GetPeer() string {
 	return ""
 }
 
+func (x *AuditEntry) GetCallCount() int32 {
+	if x != nil {
+		return x.CallCount
+	}
+	return 0
+}
+
+func (x *AuditEntry) GetFirstCallTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstCallTime
+	}
+	return nil
+}
+
 var File_kehu_audit_v1_audit_proto protoreflect.FileDescriptor
 
 const file_kehu_audit_v1_audit_proto_rawDesc = "" +
 	"\n" +
-	"\x19kehu/audit/v1/audit.proto\x12\rkehu.audit.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x82\x04\n" +
+	"\x19kehu/audit/v1/audit.proto\x12\rkehu.audit.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe5\x04\n" +
 	"\n" +
 	"AuditEntry\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
@@ -273,7 +298,10 @@ const file_kehu_audit_v1_audit_proto_rawDesc = "" +
 	"request_id\x18\v \x01(\tR\trequestId\x12*\n" +
 	"\x11client_request_id\x18\f \x01(\tR\x0fclientRequestId\x12%\n" +
 	"\x0eclient_address\x18\r \x01(\tR\rclientAddress\x12\x12\n" +
-	"\x04peer\x18\x0e \x01(\tR\x04peer\"L\n" +
+	"\x04peer\x18\x0e \x01(\tR\x04peer\x12\x1d\n" +
+	"\n" +
+	"call_count\x18\x0f \x01(\x05R\tcallCount\x12B\n" +
+	"\x0ffirst_call_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\rfirstCallTime\"L\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rKIND_MUTATION\x10\x01\x12\x1b\n" +
@@ -301,11 +329,12 @@ var file_kehu_audit_v1_audit_proto_goTypes = []any{
 var file_kehu_audit_v1_audit_proto_depIdxs = []int32{
 	2, // 0: kehu.audit.v1.AuditEntry.time:type_name -> google.protobuf.Timestamp
 	0, // 1: kehu.audit.v1.AuditEntry.kind:type_name -> kehu.audit.v1.AuditEntry.Kind
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	2, // 2: kehu.audit.v1.AuditEntry.first_call_time:type_name -> google.protobuf.Timestamp
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_kehu_audit_v1_audit_proto_init() }
