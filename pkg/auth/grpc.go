@@ -63,8 +63,7 @@ func Observe(ctx context.Context, p *Principal) context.Context {
 }
 
 func bearer(ctx context.Context) (string, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	values := md.Get("authorization")
+	values := metadata.ValueFromIncomingContext(ctx, "authorization")
 	if len(values) == 0 {
 		return "", errs.Unauthenticated("missing bearer token in the authorization header")
 	}

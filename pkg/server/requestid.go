@@ -28,9 +28,10 @@ const RequestIDHeader = "x-request-id"
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
 func requestID(ctx context.Context) context.Context {
-	md, _ := metadata.FromIncomingContext(ctx)
+	// ValueFromIncomingContext reads the one key; FromIncomingContext
+	// would copy every header of the call first.
 	id := ""
-	if v := md.Get(RequestIDHeader); len(v) > 0 && validRequestID.MatchString(v[0]) {
+	if v := metadata.ValueFromIncomingContext(ctx, RequestIDHeader); len(v) > 0 && validRequestID.MatchString(v[0]) {
 		id = v[0]
 	} else {
 		id = uuid.NewString()
