@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
+	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
 	auditv1 "github.com/kehu-crm/kehu/pkg/api/kehu/audit/v1"
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	"github.com/kehu-crm/kehu/pkg/auth"
@@ -78,6 +79,10 @@ func TestFieldsNameNeverValues(t *testing.T) {
 			req:          &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{DisplayName: secrets[3], Emails: []string{secrets[0]}}, RequestId: "r2"},
 			resp:         &customerv1.CreateCustomerResponse{Customer: &customerv1.Customer{Name: "customers/new", DisplayName: secrets[3]}},
 			wantResource: "customers/new", wantFields: []string{"display_name", "emails"},
+		},
+		"a read of what a customer's record implies: the customer": {
+			req:          &analyticsv1.GetCustomerSegmentsRequest{Customer: "customers/c1"},
+			wantResource: "customers/c1", wantFields: []string{"customer"},
 		},
 		"other change: the request's own fields": {
 			req:          &customerv1.AssignAccountManagerRequest{Name: "customers/c1", AccountManager: "bob", Etag: "e", RequestId: "r3"},

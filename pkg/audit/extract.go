@@ -21,7 +21,8 @@ var bookkeeping = []protoreflect.Name{"name", "parent", "request_id", "etag", "u
 
 // resourceName is the resource a call acted on: the request's name, the
 // name of the resource it carries (an update), the answer's (a create),
-// or the request's parent, whichever comes first.
+// the request's parent, or the customer it names (a customer's segments),
+// whichever comes first.
 func resourceName(req, resp proto.Message) string {
 	for _, get := range []func() string{
 		func() string { return stringField(req, "name") },
@@ -29,6 +30,7 @@ func resourceName(req, resp proto.Message) string {
 		func() string { return stringField(resp, "name") },
 		func() string { return nestedName(resp) },
 		func() string { return stringField(req, "parent") },
+		func() string { return stringField(req, "customer") },
 	} {
 		if s := get(); s != "" {
 			return clip(s, maxText)
