@@ -9,12 +9,34 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
+	"github.com/kehu-crm/kehu/pkg/auth"
 )
 
-// ImportCustomers imports n new customers (external ids prefix-00000000
+// CatchUpRate is the body of a follower benchmark: for each run, suite
+// starts a fresh suite with the follower under test off and returns the
+// customer service's client, the database and a function starting the
+// follower; n customers are imported, the follower started, and the time
+// until its cursor (stream in schema) reaches the import's last event is
+// reported as events per second.
+func CatchUpRate(b *testing.B, n int, schema, stream string, suite func() (customerv1.CustomerServiceClient, string, func())) {
+	var took time.Duration
+	applied := 0
+	for b.Loop() {
+		client, dbURL, follow := suite()
+		importCustomers(b, As(b, "mia", auth.RoleManager), client, "follow", n)
+		begin := time.Now()
+		follow()
+		catchUp(b, dbURL, "customer", schema, stream, 20*time.Minute)
+		took += time.Since(begin)
+		applied += n
+	}
+	b.ReportMetric(float64(applied)/took.Seconds(), "events/s")
+}
+
+// importCustomers imports n new customers (external ids prefix-00000000
 // on, an e-mail each) through ImportCustomers in messages of 1,000, as a
 // bulk load does, and fails the test unless all were created.
-func ImportCustomers(t testing.TB, ctx context.Context, client customerv1.CustomerServiceClient, prefix string, n int) {
+func importCustomers(t testing.TB, ctx context.Context, client customerv1.CustomerServiceClient, prefix string, n int) {
 	t.Helper()
 	const chunk = 1000
 	stream, err := client.ImportCustomers(ctx)
@@ -38,10 +60,9 @@ func ImportCustomers(t testing.TB, ctx context.Context, client customerv1.Custom
 	}
 }
 
-// CatchUp waits until the consumer cursor of stream in schema reaches the
-// last event of the source schema's outbox as it is when called; a
-// follower benchmark times it from its follower's start.
-func CatchUp(t testing.TB, dbURL, source, schema, stream string, limit time.Duration) {
+// catchUp waits until the consumer cursor of stream in schema reaches the
+// last event of the source schema's outbox as it is when called.
+func catchUp(t testing.TB, dbURL, source, schema, stream string, limit time.Duration) {
 	t.Helper()
 	ctx := context.Background()
 	begin := time.Now()

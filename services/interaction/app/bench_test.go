@@ -2,8 +2,8 @@ package app
 
 import (
 	"testing"
-	"time"
 
+	customerv1 "github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1"
 	"github.com/kehu-crm/kehu/pkg/testkit"
 	"github.com/kehu-crm/kehu/services/interaction/internal/interaction"
 	"github.com/kehu-crm/kehu/services/interaction/migrations"
@@ -13,21 +13,13 @@ import (
 // applies the customer event stream when it is behind, as after a bulk
 // import or a restart (issue 13's target: 20,000 events/s): 20,000
 // customers are imported with the follower off, then a replica with the
-// follower on catches up. The figure is events per second from the
-// replica's start to its cursor reaching the last event.
+// follower on catches up (see testkit.CatchUpRate).
 func BenchmarkFollowCustomerEvents(b *testing.B) {
-	const customers = 20000
-	var took time.Duration
-	n := 0
-	for b.Loop() {
+	testkit.CatchUpRate(b, 20000, migrations.Schema, interaction.CustomerStream, func() (customerv1.CustomerServiceClient, string, func()) {
 		e := start(b, func(c *Config) { c.FollowCustomers = false })
-		testkit.ImportCustomers(b, e.manager(b), e.customers, "follow", customers)
-		e.cfg.FollowCustomers = true
-		begin := time.Now()
-		e.second(b)
-		testkit.CatchUp(b, e.dbURL, "customer", migrations.Schema, interaction.CustomerStream, 10*time.Minute)
-		took += time.Since(begin)
-		n += customers
-	}
-	b.ReportMetric(float64(n)/took.Seconds(), "events/s")
+		return e.customers, e.dbURL, func() {
+			e.cfg.FollowCustomers = true
+			e.second(b)
+		}
+	})
 }
