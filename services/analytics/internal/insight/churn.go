@@ -88,12 +88,16 @@ func (s *Service) recordChurn(ctx context.Context, churn []Churn, scores map[str
 	}
 	slices.SortFunc(churn, func(a, b Churn) int { return strings.Compare(a.CustomerID, b.CustomerID) })
 	return s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		for _, c := range churn {
-			crossed, err := tx.SetChurn(ctx, c, c.Score >= s.lifecycle.ChurnThreshold, now)
-			if err != nil {
-				return err
-			}
-			if !crossed {
+		over := make([]bool, len(churn))
+		for i, c := range churn {
+			over[i] = c.Score >= s.lifecycle.ChurnThreshold
+		}
+		crossed, err := tx.SetChurns(ctx, churn, over, now)
+		if err != nil {
+			return err
+		}
+		for i, c := range churn {
+			if !crossed[i] {
 				continue
 			}
 			if scores[c.CustomerID].ABC == "A" {

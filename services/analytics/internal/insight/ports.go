@@ -141,10 +141,11 @@ type Tx interface {
 	// EraseCustomer deletes everything about a purged customer.
 	EraseCustomer(ctx context.Context, customerID string) error
 
-	// SetChurn records a customer's churn risk; over says whether it is
-	// over the threshold. It reports whether this is a new crossing (the
-	// customer was not warned since they were last under it).
-	SetChurn(ctx context.Context, c Churn, over bool, at time.Time) (crossed bool, err error)
+	// SetChurns records customers' churn risks (one each); over[i] says
+	// whether cs[i] is over the threshold. crossed[i] reports whether that
+	// is a new crossing (the customer was not warned since they were last
+	// under it).
+	SetChurns(ctx context.Context, cs []Churn, over []bool, at time.Time) (crossed []bool, err error)
 
 	OweRetentionVisit(ctx context.Context, v RetentionVisit) error
 

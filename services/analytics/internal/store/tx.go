@@ -234,25 +234,58 @@ func (t *tx) EraseCustomer(ctx context.Context, id string) error {
 	return nil
 }
 
-func (t *tx) SetChurn(ctx context.Context, c insight.Churn, over bool, at time.Time) (bool, error) {
-	// The row exists before it is locked, so that concurrent first
+// SetChurns implements insight.Tx in three statements however many
+// customers there are (a statement each per customer was most of what
+// analytics did per followed event, docs/benchmarks.md).
+func (t *tx) SetChurns(ctx context.Context, cs []insight.Churn, over []bool, at time.Time) ([]bool, error) {
+	ids, managers, values := make([]string, len(cs)), make([]string, len(cs)), make([]string, len(cs))
+	scores, reasons := make([]int32, len(cs)), make([]string, len(cs))
+	for i, c := range cs {
+		r, err := json.Marshal(pg.NonNil(c.Reasons))
+		if err != nil {
+			return nil, err
+		}
+		ids[i], managers[i], values[i], scores[i], reasons[i] = c.CustomerID, c.AccountManager, c.ValueAtRisk, int32(c.Score), string(r)
+	}
+	// The rows exist before they are locked, so that concurrent first
 	// assessments of a customer take turns too (the second insert waits
 	// for the first to commit) and only one of them sees the crossing.
-	if _, err := t.tx.Exec(ctx, `INSERT INTO churn (customer_id, score, update_time) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING`, c.CustomerID, at); err != nil {
-		return false, pg.Classify(err)
+	// Both statements go in customer order, so that two passes over
+	// overlapping customers wait for each other rather than deadlock.
+	if _, err := t.tx.Exec(ctx, `INSERT INTO churn (customer_id, score, update_time)
+		SELECT id, 0, $2 FROM unnest($1::uuid[]) AS id ORDER BY id ON CONFLICT DO NOTHING`, ids, at); err != nil {
+		return nil, pg.Classify(err)
 	}
-	var warned bool
-	if err := t.tx.QueryRow(ctx, `SELECT warned FROM churn WHERE customer_id = $1 FOR UPDATE`, c.CustomerID).Scan(&warned); err != nil {
-		return false, pg.Classify(err)
+	rows, err := t.tx.Query(ctx, `SELECT customer_id::text, warned FROM churn WHERE customer_id = ANY($1::uuid[])
+		ORDER BY customer_id FOR UPDATE`, ids)
+	if err != nil {
+		return nil, pg.Classify(err)
 	}
-	_, err := t.tx.Exec(ctx, `
+	warned := make(map[string]bool, len(cs))
+	var id string
+	var w bool
+	if _, err := pgx.ForEachRow(rows, []any{&id, &w}, func() error {
+		warned[id] = w
+		return nil
+	}); err != nil {
+		return nil, pg.Classify(err)
+	}
+	if _, err := t.tx.Exec(ctx, `
 		INSERT INTO churn (customer_id, score, reasons, value_at_risk, account_manager, warned, update_time)
-		VALUES ($1, $2, $3, $4::numeric, $5, $6, $7)
+		SELECT id, score, ARRAY(SELECT jsonb_array_elements_text(reasons)), value::numeric, manager, over, $7
+		FROM unnest($1::uuid[], $2::int[], $3::jsonb[], $4::text[], $5::text[], $6::bool[])
+			AS u(id, score, reasons, value, manager, over)
 		ON CONFLICT (customer_id) DO UPDATE SET score = excluded.score, reasons = excluded.reasons,
 			value_at_risk = excluded.value_at_risk, account_manager = excluded.account_manager,
 			warned = excluded.warned, update_time = excluded.update_time`,
-		c.CustomerID, c.Score, pg.NonNil(c.Reasons), c.ValueAtRisk, c.AccountManager, over, at)
-	return over && !warned, pg.Classify(err)
+		ids, scores, reasons, values, managers, over, at); err != nil {
+		return nil, pg.Classify(err)
+	}
+	crossed := make([]bool, len(cs))
+	for i, c := range cs {
+		crossed[i] = over[i] && !warned[c.CustomerID]
+	}
+	return crossed, nil
 }
 
 func (t *tx) OweRetentionVisit(ctx context.Context, v insight.RetentionVisit) error {
