@@ -70,6 +70,7 @@ func generate(t *testing.T, e *env, seed uint64, customers int, now time.Time) g
 		pgx.CopyFromRows(records)); err != nil {
 		t.Fatal(err)
 	}
+	rebuildRollups(t, conn)
 	return g
 }
 
@@ -272,7 +273,7 @@ func TestCohortRetentionMatchesAnIndependentComputation(t *testing.T) {
 	e := start(t, func(c *Config) { c.Follow = false })
 	now := time.Now().UTC().Truncate(time.Second)
 	g := generate(t, e, 7, 500, now)
-	start, end := now.AddDate(0, -8, 0), now.AddDate(0, -1, 0)
+	start, end := wholeMonths(now.AddDate(0, -8, 0), now.AddDate(0, -1, 0))
 	month := func(t time.Time) int { return t.Year()*12 + int(t.Month()) - 1 }
 	for _, c := range []struct {
 		name string
@@ -297,7 +298,7 @@ func TestCohortRetentionMatchesAnIndependentComputation(t *testing.T) {
 			for m := range months {
 				first = min(first, m)
 			}
-			if first < month(start) || first > month(end) {
+			if first < month(start) || first >= month(end) {
 				continue
 			}
 			for m := range months {
@@ -382,7 +383,8 @@ func TestJourneyMapMatchesAnIndependentComputation(t *testing.T) {
 	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"stage_transitions"}, []string{"customer_id", "stage", "at"}, pgx.CopyFromRows(transitions)); err != nil {
 		t.Fatal(err)
 	}
-	start, end := now.AddDate(0, 0, -200), now.AddDate(0, 0, -20)
+	rebuildRollups(t, conn)
+	start, end := wholeMonths(now.AddDate(0, 0, -200), now.AddDate(0, 0, -20))
 	for _, c := range []struct {
 		name string
 		ctx  context.Context
@@ -681,8 +683,9 @@ func TestLifecycleFunnelMatchesAnIndependentComputation(t *testing.T) {
 	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"stage_transitions"}, []string{"customer_id", "stage", "at"}, pgx.CopyFromRows(transitions)); err != nil {
 		t.Fatal(err)
 	}
-	start, end := now.AddDate(0, 0, -120), now.AddDate(0, 0, -10)
-	previous := start.Add(-end.Sub(start))
+	rebuildRollups(t, conn)
+	start, end := wholeMonths(now.AddDate(0, 0, -120), now.AddDate(0, 0, -10))
+	previous := start.AddDate(0, start.Year()*12+int(start.Month())-end.Year()*12-int(end.Month()), 0)
 	for _, c := range []struct {
 		name string
 		ctx  context.Context

@@ -159,6 +159,26 @@ func (e *env) readModel(t testing.TB) *pgx.Conn {
 	return conn
 }
 
+// rebuildRollups recomputes the dashboards' rollups from a read model
+// written straight into its tables (as the migration and a resync do).
+func rebuildRollups(t testing.TB, conn *pgx.Conn) {
+	t.Helper()
+	if _, err := conn.Exec(context.Background(), "SELECT rollups_rebuild()"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wholeMonths is [start, end) widened to whole UTC months, as the
+// rollup-backed dashboards take their periods.
+func wholeMonths(start, end time.Time) (time.Time, time.Time) {
+	month := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC) }
+	start, end = month(start.UTC()), end.UTC()
+	if m := month(end); !m.Equal(end) {
+		end = m.AddDate(0, 1, 0)
+	}
+	return start, end
+}
+
 // lifecycleDefaults are the documented defaults of the automatic lifecycle.
 var lifecycleDefaults = Lifecycle{LoyalPurchases: 5, LoyalTenure: 180 * 24 * time.Hour, AtRiskFactor: 2, ChurnFactor: 4,
 	AtRiskAfter: 120 * 24 * time.Hour, ChurnAfter: 365 * 24 * time.Hour, ManualHold: 30 * 24 * time.Hour, ChurnThreshold: 70}

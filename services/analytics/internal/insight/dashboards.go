@@ -129,6 +129,31 @@ func (s *Service) dashboardQuery(ctx context.Context, in DashboardRequest) (Dash
 	return q, nil
 }
 
+// monthsQuery is dashboardQuery for the dashboards whose periods are whole
+// months in UTC (those answered from rollups): the end moves up to the
+// first instant of the next month unless it is one, the start down to the
+// first of its month, or without one to 12 months before the end.
+func (s *Service) monthsQuery(ctx context.Context, in DashboardRequest) (DashboardQuery, error) {
+	q, err := s.dashboardQuery(ctx, in)
+	if err != nil {
+		return DashboardQuery{}, err
+	}
+	if m := monthOf(q.End); !m.Equal(q.End) {
+		q.End = m.AddDate(0, 1, 0)
+	}
+	q.Start = monthOf(q.Start)
+	if in.Start == nil {
+		q.Start = q.End.AddDate(0, -12, 0)
+	}
+	return q, nil
+}
+
+// monthOf is the first instant of t's month in UTC.
+func monthOf(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
 // GetValueDistribution answers the value distribution dashboard.
 func (s *Service) GetValueDistribution(ctx context.Context, in DashboardRequest) (*ValueDistribution, error) {
 	q, err := s.dashboardQuery(ctx, in)
@@ -197,7 +222,7 @@ type CohortRetention struct {
 
 // GetCohortRetention answers the cohort retention dashboard.
 func (s *Service) GetCohortRetention(ctx context.Context, in DashboardRequest) (*CohortRetention, error) {
-	q, err := s.dashboardQuery(ctx, in)
+	q, err := s.monthsQuery(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +264,7 @@ type JourneyMap struct {
 
 // GetJourneyMap answers the journey map dashboard.
 func (s *Service) GetJourneyMap(ctx context.Context, in DashboardRequest) (*JourneyMap, error) {
-	q, err := s.dashboardQuery(ctx, in)
+	q, err := s.monthsQuery(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -338,13 +363,14 @@ type LifecycleFunnel struct {
 }
 
 // GetLifecycleFunnel answers the lifecycle funnel dashboard, next to the
-// period of the same length before.
+// period of as many months before.
 func (s *Service) GetLifecycleFunnel(ctx context.Context, in DashboardRequest) (*LifecycleFunnel, error) {
-	q, err := s.dashboardQuery(ctx, in)
+	q, err := s.monthsQuery(ctx, in)
 	if err != nil {
 		return nil, err
 	}
-	previousStart := q.Start.Add(-q.End.Sub(q.Start))
+	months := (q.End.Year()-q.Start.Year())*12 + int(q.End.Month()) - int(q.Start.Month())
+	previousStart := q.Start.AddDate(0, -months, 0)
 	rows, atEnd, err := s.store.FunnelFlows(ctx, q, previousStart)
 	if err != nil {
 		return nil, err

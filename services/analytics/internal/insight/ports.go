@@ -61,6 +61,9 @@ type Store interface {
 	RfmCells(ctx context.Context, q DashboardQuery, currency string) ([]RfmCell, error)
 	// CohortMonths counts, per cohort (month of first purchase) of the
 	// period and month offset, the cohort's customers who bought.
+	// CohortMonths, JourneyCells and FunnelFlows take periods of whole UTC
+	// months (q.Start, q.End and previousStart are a month's first
+	// instant).
 	CohortMonths(ctx context.Context, q DashboardQuery) ([]CohortCount, error)
 	// JourneyCells computes the journey map's stage × touchpoint cells.
 	JourneyCells(ctx context.Context, q DashboardQuery) ([]JourneyCell, error)
@@ -140,6 +143,15 @@ type Tx interface {
 	ResetSource(ctx context.Context, source string) error
 	// EraseCustomer deletes everything about a purged customer.
 	EraseCustomer(ctx context.Context, customerID string) error
+	// RollupsBefore notes what the customers contribute to the dashboards'
+	// rollups before a batch changes them; RollupsAfter, once it did, adds
+	// the difference to the rollups. Every change to what the rollups
+	// read (records, stage changes, customers) between the two must be of
+	// those customers. RebuildRollups recomputes the rollups from the
+	// read model.
+	RollupsBefore(ctx context.Context, customerIDs []string) error
+	RollupsAfter(ctx context.Context, customerIDs []string) error
+	RebuildRollups(ctx context.Context) error
 
 	// SetChurns records customers' churn risks (one each); over[i] says
 	// whether cs[i] is over the threshold. crossed[i] reports whether that

@@ -17,8 +17,9 @@ const resyncBatch = 10_000
 // pruned: in one transaction, the source's part is reset, the snapshot
 // applied and the cursor moved to after, so following resumes at the
 // oldest event the source keeps (replaying those over the snapshot is
-// idempotent), and every segment re-evaluated; then every cached answer is
-// dropped, since any customer may have changed.
+// idempotent), every segment re-evaluated and the dashboards' rollups
+// rebuilt; then every cached answer is dropped, since any customer may
+// have changed.
 func (s *Service) Resync(ctx context.Context, source string, after int64, snapshot Snapshot) error {
 	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		// Alone from the start: the snapshot and the evaluation must not
@@ -34,6 +35,9 @@ func (s *Service) Resync(ctx context.Context, source string, after int64, snapsh
 			return fmt.Errorf("snapshot of %s: %w", source, err)
 		}
 		if _, err := evaluateAll(ctx, tx); err != nil {
+			return err
+		}
+		if err := tx.RebuildRollups(ctx); err != nil {
 			return err
 		}
 		return tx.SetCursor(ctx, source, after)

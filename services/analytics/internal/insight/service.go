@@ -167,7 +167,9 @@ func (s *Service) Cursor(ctx context.Context, source string) (int64, error) {
 //
 // The customers of a batch are re-evaluated once, after all its events:
 // their memberships end as if evaluated after each event, and the
-// membership events report the batch's net change.
+// membership events report the batch's net change. The dashboards'
+// rollups move by the batch's net change to what its customers
+// contribute, in the same transaction.
 func (s *Service) Apply(ctx context.Context, source string, events ...Event) error {
 	var touched []string
 	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
@@ -194,6 +196,9 @@ func (s *Service) Apply(ctx context.Context, source string, events ...Event) err
 		if err := tx.LockCustomers(ctx, ids); err != nil {
 			return err
 		}
+		if err := tx.RollupsBefore(ctx, ids); err != nil {
+			return err
+		}
 		if err := s.applyAll(ctx, tx, todo); err != nil {
 			return err
 		}
@@ -202,6 +207,11 @@ func (s *Service) Apply(ctx context.Context, source string, events ...Event) err
 			return err
 		}
 		if err := emitChanges(ctx, tx, changes); err != nil {
+			return err
+		}
+		// Last, so that the rollup rows other batches share stay locked
+		// only until the commit.
+		if err := tx.RollupsAfter(ctx, ids); err != nil {
 			return err
 		}
 		touched = ids

@@ -146,10 +146,20 @@ func (s *Store) RfmCells(ctx context.Context, q insight.DashboardQuery, currency
 	})
 }
 
-// CohortMonths implements insight.Store: each in-scope customer's months
-// with a purchase (UTC), their cohort the first of them ever; counted per
-// cohort of the period and month offset up to the period's end.
+// CohortMonths implements insight.Store, from the rollups unless a
+// segment scopes it.
 func (s *Store) CohortMonths(ctx context.Context, q insight.DashboardQuery) ([]insight.CohortCount, error) {
+	if q.SegmentID == "" {
+		return s.cohortMonths(ctx, q)
+	}
+	return s.cohortMonthsRaw(ctx, q)
+}
+
+// cohortMonthsRaw is CohortMonths from the read model: each in-scope
+// customer's months with a purchase (UTC), their cohort the first of them
+// ever; counted per cohort of the period and month offset up to the
+// period's end.
+func (s *Store) cohortMonthsRaw(ctx context.Context, q insight.DashboardQuery) ([]insight.CohortCount, error) {
 	w := purchasesIn(insight.DashboardQuery{Start: time.Time{}, End: q.End, SegmentID: q.SegmentID, AccountManager: q.AccountManager, Scope: q.Scope})
 	from, to := w.Arg(q.Start), w.Arg(q.End)
 	rows, err := s.pool.Query(ctx, `
@@ -185,11 +195,20 @@ func movedOn(stage string) string {
 		ELSE ARRAY[]::text[] END`
 }
 
-// JourneyCells implements insight.Store in one statement: the period's
-// interactions with a touchpoint and a stage, per stage × touchpoint, and
-// for each customer's first interaction at a cell the first later move to
-// a stage that counts as moving on.
+// JourneyCells implements insight.Store, from the rollups unless a
+// segment scopes it.
 func (s *Store) JourneyCells(ctx context.Context, q insight.DashboardQuery) ([]insight.JourneyCell, error) {
+	if q.SegmentID == "" {
+		return s.journeyCells(ctx, q)
+	}
+	return s.journeyCellsRaw(ctx, q)
+}
+
+// journeyCellsRaw is JourneyCells from the read model, in one statement:
+// the period's interactions with a touchpoint and a stage, per stage ×
+// touchpoint, and for each customer's first interaction at a cell the
+// first later move to a stage that counts as moving on.
+func (s *Store) journeyCellsRaw(ctx context.Context, q insight.DashboardQuery) ([]insight.JourneyCell, error) {
 	w := &filter.Where{}
 	w.Add("NOT r.deleted AND NOT c.deleted AND r.touchpoint <> '' AND r.stage <> ''")
 	w.Add("r.occur_time >= %s AND r.occur_time < %s", q.Start, q.End)
@@ -292,12 +311,21 @@ func (s *Store) ServiceKpis(ctx context.Context, q insight.DashboardQuery, granu
 	return points, customers, pg.Classify(err)
 }
 
-// FunnelFlows implements insight.Store: every recorded entry into a stage
-// (a stage change, or a creation) of the customers in scope, per period
-// and stage: how many, how many moved on before the period's end, and the
-// median time in the stage of those that left it by then; and per stage
-// the customers in it at the end.
+// FunnelFlows implements insight.Store, from the rollups unless a segment
+// scopes it.
 func (s *Store) FunnelFlows(ctx context.Context, q insight.DashboardQuery, previousStart time.Time) ([]insight.FunnelRow, map[string]int64, error) {
+	if q.SegmentID == "" {
+		return s.funnelFlows(ctx, q, previousStart)
+	}
+	return s.funnelFlowsRaw(ctx, q, previousStart)
+}
+
+// funnelFlowsRaw is FunnelFlows from the read model: every recorded entry
+// into a stage (a stage change, or a creation) of the customers in scope,
+// per period and stage: how many, how many moved on before the period's
+// end, and the median time in the stage of those that left it by then;
+// and per stage the customers in it at the end.
+func (s *Store) funnelFlowsRaw(ctx context.Context, q insight.DashboardQuery, previousStart time.Time) ([]insight.FunnelRow, map[string]int64, error) {
 	w := &filter.Where{}
 	w.Add("NOT c.deleted")
 	scoped(w, q)
