@@ -221,7 +221,8 @@ func rollupRows(t *testing.T, conn *pgx.Conn) []string {
 // The rollups follow the events applied in batches (as the followers
 // apply them): new customers and their first stages, interactions and
 // purchases, stage changes, a change of account manager, interactions
-// edited and deleted, a merge and its unmerge, a purge and a deletion.
+// edited, deleted and moved to another customer, a merge and its unmerge,
+// a purge and a deletion.
 // After every batch the rollups equal a rebuild from the read model, and
 // the three dashboards (for a manager, an agent and a segment, which
 // answers from the read model) equal what is computed here from the
@@ -354,6 +355,10 @@ func TestRollupsFollowTheirBatches(t *testing.T) {
 			v.Touchpoint, v.Satisfaction = "store", rng.IntN(6)
 		case 3:
 			v.Stage, v.Kind = stages[rng.IntN(len(stages))], "COMPLAINT_MENTION"
+			if n%8 == 3 {
+				// Moved to another customer by the interaction service.
+				v.CustomerID = ids[rng.IntN(len(ids))]
+			}
 		}
 		edits = append(edits, upsert(&v))
 	}

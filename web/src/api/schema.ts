@@ -2135,8 +2135,8 @@ export interface components {
             endTime?: string;
             /**
              * Format: date-time
-             * @description Cohorts whose first purchase falls in [start_time, end_time); months
-             *     are counted up to end_time.
+             * @description Cohorts whose first purchase falls in [start_time, end_time), whole
+             *     months (UTC); months are counted up to end_time.
              */
             startTime?: string;
         };
@@ -2965,12 +2965,15 @@ export interface components {
             cells?: components["schemas"]["v1JourneyCell"][];
             /** Format: date-time */
             endTime?: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description The period, in whole months (UTC).
+             */
             startTime?: string;
         };
         /**
          * @description LifecycleFunnel is how customers moved through the lifecycle stages in a
-         *     period, next to the period before (of the same length). Entering a
+         *     period of whole months, next to the period before (of as many months). Entering a
          *     stage is a stage change the customer service recorded, or a customer's
          *     creation in their first stage.
          */
@@ -2984,7 +2987,10 @@ export interface components {
             previousStartTime?: string;
             /** @description PROSPECT, FIRST_PURCHASE, REPEAT, LOYAL, AT_RISK, CHURNED. */
             stages?: components["schemas"]["v1FunnelStage"][];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description The period, in whole months (UTC).
+             */
             startTime?: string;
         };
         /**
@@ -9005,8 +9011,10 @@ export interface operations {
                 /** @description Only the members of this segment ("segments/{segment}"), if set. */
                 segment?: string;
                 /**
-                 * @description Cohorts of first purchases in [start_time, end_time): default the 12
-                 *     months to now.
+                 * @description Cohorts of first purchases in [start_time, end_time), taken in whole
+                 *     months (UTC): start_time moves back to the first of its month,
+                 *     end_time on to the first of the next month unless it is one; default
+                 *     the 12 months to the end of the current one.
                  */
                 startTime?: string;
             };
@@ -9106,7 +9114,12 @@ export interface operations {
                 endTime?: string;
                 /** @description Only the members of this segment ("segments/{segment}"), if set. */
                 segment?: string;
-                /** @description Interactions in [start_time, end_time): default the 12 months to now. */
+                /**
+                 * @description Interactions in [start_time, end_time), taken in whole months (UTC):
+                 *     start_time moves back to the first of its month, end_time on to the
+                 *     first of the next month unless it is one; default the 12 months to the
+                 *     end of the current one.
+                 */
                 startTime?: string;
             };
             header?: never;
@@ -9205,7 +9218,12 @@ export interface operations {
                 endTime?: string;
                 /** @description Only the members of this segment ("segments/{segment}"), if set. */
                 segment?: string;
-                /** @description The period, [start_time, end_time): default the 12 months to now. */
+                /**
+                 * @description The period, [start_time, end_time), taken in whole months (UTC):
+                 *     start_time moves back to the first of its month, end_time on to the
+                 *     first of the next month unless it is one; default the 12 months to the
+                 *     end of the current one.
+                 */
                 startTime?: string;
             };
             header?: never;

@@ -143,13 +143,14 @@ type Tx interface {
 	ResetSource(ctx context.Context, source string) error
 	// EraseCustomer deletes everything about a purged customer.
 	EraseCustomer(ctx context.Context, customerID string) error
-	// RollupsBefore notes what the customers contribute to the dashboards'
-	// rollups before a batch changes them; RollupsAfter, once it did, adds
-	// the difference to the rollups. Every change to what the rollups
-	// read (records, stage changes, customers) between the two must be of
-	// those customers. RebuildRollups recomputes the rollups from the
-	// read model.
-	RollupsBefore(ctx context.Context, customerIDs []string) error
+	// RollupsBefore notes what the customers, and the current owners of
+	// the records, contribute to the dashboards' rollups before a batch
+	// changes them, and returns them all; RollupsAfter, given those, adds
+	// the difference to the rollups once the batch changed them. Every
+	// change to what the rollups read (records, stage changes, customers)
+	// between the two must be of those customers. RebuildRollups
+	// recomputes the rollups from the read model.
+	RollupsBefore(ctx context.Context, customerIDs, recordIDs []string) ([]string, error)
 	RollupsAfter(ctx context.Context, customerIDs []string) error
 	RebuildRollups(ctx context.Context) error
 

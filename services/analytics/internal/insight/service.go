@@ -196,7 +196,17 @@ func (s *Service) Apply(ctx context.Context, source string, events ...Event) err
 		if err := tx.LockCustomers(ctx, ids); err != nil {
 			return err
 		}
-		if err := tx.RollupsBefore(ctx, ids); err != nil {
+		// A record may move to another customer (an update after a merge
+		// the customer stream has yet to deliver): its owner until now
+		// changes too.
+		var records []string
+		for _, e := range todo {
+			if e.Record != nil {
+				records = append(records, e.Record.ID)
+			}
+		}
+		rolled, err := tx.RollupsBefore(ctx, ids, records)
+		if err != nil {
 			return err
 		}
 		if err := s.applyAll(ctx, tx, todo); err != nil {
@@ -211,7 +221,7 @@ func (s *Service) Apply(ctx context.Context, source string, events ...Event) err
 		}
 		// Last, so that the rollup rows other batches share stay locked
 		// only until the commit.
-		if err := tx.RollupsAfter(ctx, ids); err != nil {
+		if err := tx.RollupsAfter(ctx, rolled); err != nil {
 			return err
 		}
 		touched = ids

@@ -20,10 +20,21 @@ import (
 // from the read model instead (the *Raw queries), with the same
 // semantics.
 
-// RollupsBefore implements insight.Tx.
-func (t *tx) RollupsBefore(ctx context.Context, customerIDs []string) error {
-	_, err := t.tx.Exec(ctx, `SELECT rollups_before($1::uuid[])`, customerIDs)
-	return pg.Classify(err)
+// RollupsBefore implements insight.Tx: the customers and the current
+// owners of the records.
+func (t *tx) RollupsBefore(ctx context.Context, customerIDs, recordIDs []string) ([]string, error) {
+	rows, err := t.tx.Query(ctx, `SELECT DISTINCT customer_id::text FROM records
+		WHERE id = ANY ($1::uuid[]) AND customer_id <> ALL ($2::uuid[])`, recordIDs, customerIDs)
+	owners, err := pg.Collect(rows, err, func(r pgx.Row) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+	if err != nil {
+		return nil, err
+	}
+	ids := append(slices.Clip(customerIDs), owners...)
+	_, err = t.tx.Exec(ctx, `SELECT rollups_before($1::uuid[])`, ids)
+	return ids, pg.Classify(err)
 }
 
 // RollupsAfter implements insight.Tx.

@@ -2010,8 +2010,10 @@ func (x *GetRfmGridResponse) GetRfmGrid() *RfmGrid {
 
 type GetCohortRetentionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Cohorts of first purchases in [start_time, end_time): default the 12
-	// months to now.
+	// Cohorts of first purchases in [start_time, end_time), taken in whole
+	// months (UTC): start_time moves back to the first of its month,
+	// end_time on to the first of the next month unless it is one; default
+	// the 12 months to the end of the current one.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	EndTime   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// Only the members of this segment ("segments/{segment}"), if set.
@@ -2126,7 +2128,10 @@ func (x *GetCohortRetentionResponse) GetCohortRetention() *CohortRetention {
 
 type GetJourneyMapRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Interactions in [start_time, end_time): default the 12 months to now.
+	// Interactions in [start_time, end_time), taken in whole months (UTC):
+	// start_time moves back to the first of its month, end_time on to the
+	// first of the next month unless it is one; default the 12 months to the
+	// end of the current one.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	EndTime   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// Only the members of this segment ("segments/{segment}"), if set.
@@ -2365,7 +2370,10 @@ func (x *GetServiceKpisResponse) GetServiceKpis() *ServiceKpis {
 
 type GetLifecycleFunnelRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The period, [start_time, end_time): default the 12 months to now.
+	// The period, [start_time, end_time), taken in whole months (UTC):
+	// start_time moves back to the first of its month, end_time on to the
+	// first of the next month unless it is one; default the 12 months to the
+	// end of the current one.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	EndTime   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// Only the members of this segment ("segments/{segment}"), if set.

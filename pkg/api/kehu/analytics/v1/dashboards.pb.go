@@ -533,8 +533,8 @@ func (x *RfmLabelCount) GetCustomers() int64 {
 // purchase (UTC): how many of each cohort bought again in each later month.
 type CohortRetention struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Cohorts whose first purchase falls in [start_time, end_time); months
-	// are counted up to end_time.
+	// Cohorts whose first purchase falls in [start_time, end_time), whole
+	// months (UTC); months are counted up to end_time.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	EndTime   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// Oldest first.
@@ -726,7 +726,8 @@ func (x *CohortMonth) GetPercent() float64 {
 // customers moved on to a later stage, how fast, and how satisfied they
 // were, so the weakest touchpoints stand out.
 type JourneyMap struct {
-	state     protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The period, in whole months (UTC).
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	EndTime   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// Stages in lifecycle order, touchpoints by name.
@@ -1131,11 +1132,12 @@ func (x *ServiceKpiPoint) GetComplaintsPerThousandCustomers() float64 {
 }
 
 // LifecycleFunnel is how customers moved through the lifecycle stages in a
-// period, next to the period before (of the same length). Entering a
+// period of whole months, next to the period before (of as many months). Entering a
 // stage is a stage change the customer service recorded, or a customer's
 // creation in their first stage.
 type LifecycleFunnel struct {
-	state     protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The period, in whole months (UTC).
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	EndTime   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// The period before: [previous_start_time, start_time).
