@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	analyticsv1 "github.com/kehu-crm/kehu/pkg/api/kehu/analytics/v1"
 	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/testkit"
+	"github.com/kehu-crm/kehu/services/analytics/internal/insight"
 )
 
 // generated is a customer base written straight into the read model, with
@@ -273,59 +273,18 @@ func TestCohortRetentionMatchesAnIndependentComputation(t *testing.T) {
 	e := start(t, func(c *Config) { c.Follow = false })
 	now := time.Now().UTC().Truncate(time.Second)
 	g := generate(t, e, 7, 500, now)
-	start, end := wholeMonths(now.AddDate(0, -8, 0), now.AddDate(0, -1, 0))
-	month := func(t time.Time) int { return t.Year()*12 + int(t.Month()) - 1 }
-	for _, c := range []struct {
-		name string
-		ctx  context.Context
-		keep func(string) bool
-	}{
-		{"manager", testkit.As(t, "mia", auth.RoleManager), func(string) bool { return true }},
-		{"agent carol", testkit.As(t, "carol", auth.RoleAgent), func(m string) bool { return m == "" || m == "carol" }},
-	} {
-		bought := map[string]map[int]bool{}
-		for _, p := range g.purchases {
-			if p.counts && p.at.Before(end) && c.keep(g.managers[p.customer]) {
-				if bought[p.customer] == nil {
-					bought[p.customer] = map[int]bool{}
-				}
-				bought[p.customer][month(p.at)] = true
-			}
-		}
-		want := map[string]int64{} // "cohort/offset" → customers
-		for _, months := range bought {
-			first := math.MaxInt
-			for m := range months {
-				first = min(first, m)
-			}
-			if first < month(start) || first >= month(end) {
-				continue
-			}
-			for m := range months {
-				want[fmt.Sprintf("%04d-%02d/%d", first/12, first%12+1, m-first)]++
-			}
-		}
-		got, err := e.analytics.GetCohortRetention(c.ctx, &analyticsv1.GetCohortRetentionRequest{StartTime: timestamppb.New(start), EndTime: timestamppb.New(end)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for _, co := range got.GetCohortRetention().GetCohorts() {
-			for _, m := range co.GetMonths() {
-				n++
-				k := fmt.Sprintf("%s/%d", co.GetMonth(), m.GetOffset())
-				if want[k] != m.GetCustomers() || !near(m.GetPercent(), 100*float64(m.GetCustomers())/float64(co.GetCustomers())) {
-					t.Errorf("%s: %s: %d customers (%v %%), want %d", c.name, k, m.GetCustomers(), m.GetPercent(), want[k])
-				}
-			}
-			if co.GetMonths()[0].GetOffset() != 0 || co.GetMonths()[0].GetPercent() != 100 {
-				t.Errorf("%s: cohort %s does not start at 100 %%: %v", c.name, co.GetMonth(), co.GetMonths()[0])
-			}
-		}
-		if n != len(want) || n == 0 {
-			t.Errorf("%s: %d cohort months, want %d", c.name, n, len(want))
-		}
+	w := newWorld()
+	for id, m := range g.managers {
+		w.customers[id] = &insight.Customer{ID: id, AccountManager: m}
 	}
+	for i, p := range g.purchases {
+		// A refund or a deleted purchase counts as neither.
+		id := fmt.Sprint(i)
+		w.records[id] = &worldRecord{Record: insight.Record{ID: id, CustomerID: p.customer, Kind: "PURCHASE", OccurTime: p.at, Currency: p.currency, Deleted: !p.counts}}
+	}
+	start, end := wholeMonths(now.AddDate(0, -8, 0), now.AddDate(0, -1, 0))
+	checkCohorts(t, e, w, "manager", testkit.As(t, "mia", auth.RoleManager), "", func(string) bool { return true }, start, end)
+	checkCohorts(t, e, w, "agent carol", testkit.As(t, "carol", auth.RoleAgent), "", func(m string) bool { return m == "" || m == "carol" }, start, end)
 }
 
 // The journey map agrees with a computation done here over generated
@@ -340,37 +299,23 @@ func TestJourneyMapMatchesAnIndependentComputation(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	stages := []string{"PROSPECT", "FIRST_PURCHASE", "REPEAT", "LOYAL", "AT_RISK", "CHURNED"}
 	touchpoints := []string{"trade-show", "hotline", "online-store", "live-chat"}
-	forward := map[string][]string{"PROSPECT": {"FIRST_PURCHASE", "REPEAT", "LOYAL"}, "FIRST_PURCHASE": {"REPEAT", "LOYAL"}, "REPEAT": {"LOYAL"},
-		"AT_RISK": {"REPEAT", "LOYAL"}, "CHURNED": {"FIRST_PURCHASE", "REPEAT", "LOYAL"}}
-	type touch struct {
-		customer, stage, touchpoint, kind string
-		at                                time.Time
-		rating                            int
-		deleted                           bool
-	}
-	type move struct {
-		stage string
-		at    time.Time
-	}
-	managers := map[string]string{}
-	moves := map[string][]move{}
-	var touches []touch
+	w := newWorld()
 	var customers, records, transitions [][]any
 	for i := range 300 {
-		id := uuid.NewString()
-		managers[id] = []string{"", "alice", "bob"}[rng.IntN(3)]
-		customers = append(customers, []any{id, fmt.Sprint("C", i), managers[id]})
+		c := &insight.Customer{ID: uuid.NewString(), AccountManager: []string{"", "alice", "bob"}[rng.IntN(3)]}
+		w.customers[c.ID] = c
+		customers = append(customers, []any{c.ID, fmt.Sprint("C", i), c.AccountManager})
 		for range rng.IntN(6) {
-			tc := touch{customer: id, stage: stages[rng.IntN(len(stages))], touchpoint: touchpoints[rng.IntN(len(touchpoints))],
-				kind: []string{"CONTACT", "PURCHASE", "COMPLAINT_MENTION"}[rng.IntN(3)], at: now.Add(-time.Duration(rng.IntN(300*24)) * time.Hour),
-				rating: rng.IntN(6), deleted: rng.IntN(20) == 0}
-			touches = append(touches, tc)
-			records = append(records, []any{uuid.NewString(), id, "PHONE", tc.kind, tc.at, tc.rating, tc.deleted, tc.touchpoint, tc.stage})
+			r := insight.Record{ID: uuid.NewString(), CustomerID: c.ID, Stage: stages[rng.IntN(len(stages))], Touchpoint: touchpoints[rng.IntN(len(touchpoints))],
+				Kind: []string{"CONTACT", "PURCHASE", "COMPLAINT_MENTION"}[rng.IntN(3)], OccurTime: now.Add(-time.Duration(rng.IntN(300*24)) * time.Hour),
+				Satisfaction: rng.IntN(6), Deleted: rng.IntN(20) == 0}
+			w.records[r.ID] = &worldRecord{Record: r}
+			records = append(records, []any{r.ID, c.ID, "PHONE", r.Kind, r.OccurTime, r.Satisfaction, r.Deleted, r.Touchpoint, r.Stage})
 		}
 		for range rng.IntN(4) {
 			m := move{stages[rng.IntN(len(stages))], now.Add(-time.Duration(rng.IntN(300*24)) * time.Hour)}
-			moves[id] = append(moves[id], m)
-			transitions = append(transitions, []any{id, m.stage, m.at})
+			w.moves[c.ID] = append(w.moves[c.ID], m)
+			transitions = append(transitions, []any{c.ID, m.stage, m.at})
 		}
 	}
 	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"customers"}, []string{"id", "display_name", "account_manager"}, pgx.CopyFromRows(customers)); err != nil {
@@ -385,88 +330,8 @@ func TestJourneyMapMatchesAnIndependentComputation(t *testing.T) {
 	}
 	rebuildRollups(t, conn)
 	start, end := wholeMonths(now.AddDate(0, 0, -200), now.AddDate(0, 0, -20))
-	for _, c := range []struct {
-		name string
-		ctx  context.Context
-		keep func(string) bool
-	}{
-		{"manager", testkit.As(t, "mia", auth.RoleManager), func(string) bool { return true }},
-		{"agent alice", testkit.As(t, "alice", auth.RoleAgent), func(m string) bool { return m == "" || m == "alice" }},
-	} {
-		type key struct{ stage, touchpoint string }
-		type cell struct {
-			interactions, complaints, rated, ratingSum int
-			first                                      map[string]time.Time
-		}
-		want := map[key]*cell{}
-		for _, tc := range touches {
-			if tc.deleted || tc.at.Before(start) || !tc.at.Before(end) || !c.keep(managers[tc.customer]) {
-				continue
-			}
-			k := key{tc.stage, tc.touchpoint}
-			if want[k] == nil {
-				want[k] = &cell{first: map[string]time.Time{}}
-			}
-			w := want[k]
-			w.interactions++
-			if tc.kind == "COMPLAINT_MENTION" {
-				w.complaints++
-			}
-			if tc.rating >= 1 {
-				w.rated++
-				w.ratingSum += tc.rating
-			}
-			if f, ok := w.first[tc.customer]; !ok || tc.at.Before(f) {
-				w.first[tc.customer] = tc.at
-			}
-		}
-		got, err := e.analytics.GetJourneyMap(c.ctx, &analyticsv1.GetJourneyMapRequest{StartTime: timestamppb.New(start), EndTime: timestamppb.New(end)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got.GetJourneyMap().GetCells()) != len(want) {
-			t.Errorf("%s: %d cells, want %d", c.name, len(got.GetJourneyMap().GetCells()), len(want))
-		}
-		for _, gc := range got.GetJourneyMap().GetCells() {
-			w := want[key{gc.GetStage(), strings.TrimPrefix(gc.GetTouchpoint(), "touchpoints/")}]
-			if w == nil {
-				t.Errorf("%s: unexpected cell %v", c.name, gc)
-				continue
-			}
-			var waits []float64
-			for id, first := range w.first {
-				var moved time.Time
-				for _, m := range moves[id] {
-					ok := false
-					for _, s := range forward[gc.GetStage()] {
-						ok = ok || s == m.stage
-					}
-					if ok && m.at.After(first) && m.at.Before(end) && (moved.IsZero() || m.at.Before(moved)) {
-						moved = m.at
-					}
-				}
-				if !moved.IsZero() {
-					waits = append(waits, moved.Sub(first).Seconds())
-				}
-			}
-			sort.Float64s(waits)
-			var median float64
-			if n := len(waits); n > 0 {
-				median = (waits[(n-1)/2] + waits[n/2]) / 2
-			}
-			satisfaction := 0.0
-			if w.rated > 0 {
-				satisfaction = float64(w.ratingSum) / float64(w.rated)
-			}
-			if gc.GetInteractions() != int64(w.interactions) || gc.GetCustomers() != int64(len(w.first)) || gc.GetConverted() != int64(len(waits)) ||
-				!near(gc.GetConversionPercent(), 100*float64(len(waits))/float64(len(w.first))) ||
-				math.Abs(gc.GetMedianTimeToConvert().AsDuration().Seconds()-median) > 1e-3 ||
-				!near(gc.GetAverageSatisfaction(), satisfaction) || !near(gc.GetComplaintPercent(), 100*float64(w.complaints)/float64(w.interactions)) {
-				t.Errorf("%s: cell %v; want %d interactions, %d customers, %d converted, median %vs, satisfaction %v, complaints %v%%", c.name, gc,
-					w.interactions, len(w.first), len(waits), median, satisfaction, 100*float64(w.complaints)/float64(w.interactions))
-			}
-		}
-	}
+	checkJourney(t, e, w, "manager", testkit.As(t, "mia", auth.RoleManager), "", func(string) bool { return true }, start, end)
+	checkJourney(t, e, w, "agent alice", testkit.As(t, "alice", auth.RoleAgent), "", func(m string) bool { return m == "" || m == "alice" }, start, end)
 }
 
 // The service KPIs agree with a computation done here over generated
@@ -656,24 +521,17 @@ func TestLifecycleFunnelMatchesAnIndependentComputation(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	now := time.Now().UTC().Truncate(time.Second)
 	stages := []string{"PROSPECT", "FIRST_PURCHASE", "REPEAT", "LOYAL", "AT_RISK", "CHURNED"}
-	forward := map[string][]string{"PROSPECT": {"FIRST_PURCHASE", "REPEAT", "LOYAL"}, "FIRST_PURCHASE": {"REPEAT", "LOYAL"}, "REPEAT": {"LOYAL"},
-		"AT_RISK": {"REPEAT", "LOYAL"}, "CHURNED": {"FIRST_PURCHASE", "REPEAT", "LOYAL"}}
-	type move struct {
-		stage string
-		at    time.Time
-	}
-	history := map[string][]move{}
-	managers := map[string]string{}
+	w := newWorld()
 	var customers, transitions [][]any
 	for i := range 400 {
-		id := uuid.NewString()
-		managers[id] = []string{"", "alice", "bob"}[rng.IntN(3)]
-		customers = append(customers, []any{id, fmt.Sprint("C", i), managers[id]})
+		c := &insight.Customer{ID: uuid.NewString(), AccountManager: []string{"", "alice", "bob"}[rng.IntN(3)]}
+		w.customers[c.ID] = c
+		customers = append(customers, []any{c.ID, fmt.Sprint("C", i), c.AccountManager})
 		at := now.Add(-time.Duration(rng.IntN(400*24)) * time.Hour)
 		for range 1 + rng.IntN(5) {
 			m := move{stages[rng.IntN(len(stages))], at}
-			history[id] = append(history[id], m)
-			transitions = append(transitions, []any{id, m.stage, m.at})
+			w.moves[c.ID] = append(w.moves[c.ID], m)
+			transitions = append(transitions, []any{c.ID, m.stage, m.at})
 			at = at.Add(time.Duration(1+rng.IntN(60*24)) * time.Hour)
 		}
 	}
@@ -685,75 +543,8 @@ func TestLifecycleFunnelMatchesAnIndependentComputation(t *testing.T) {
 	}
 	rebuildRollups(t, conn)
 	start, end := wholeMonths(now.AddDate(0, 0, -120), now.AddDate(0, 0, -10))
-	previous := start.AddDate(0, start.Year()*12+int(start.Month())-end.Year()*12-int(end.Month()), 0)
-	for _, c := range []struct {
-		name string
-		ctx  context.Context
-		keep func(string) bool
-	}{
-		{"manager", testkit.As(t, "mia", auth.RoleManager), func(string) bool { return true }},
-		{"agent bob", testkit.As(t, "bob", auth.RoleAgent), func(m string) bool { return m == "" || m == "bob" }},
-	} {
-		got, err := e.analytics.GetLifecycleFunnel(c.ctx, &analyticsv1.GetLifecycleFunnelRequest{StartTime: timestamppb.New(start), EndTime: timestamppb.New(end)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		flow := func(stage string, ps, pe time.Time) (entered, converted int64, median float64) {
-			var stays []float64
-			for id, moves := range history {
-				if !c.keep(managers[id]) {
-					continue
-				}
-				for i, m := range moves {
-					if m.stage != stage || m.at.Before(ps) || !m.at.Before(pe) {
-						continue
-					}
-					entered++
-					for _, n := range moves[i+1:] {
-						if n.at.Before(pe) && slices.Contains(forward[stage], n.stage) {
-							converted++
-							break
-						}
-					}
-					if i+1 < len(moves) && moves[i+1].at.Before(pe) {
-						stays = append(stays, moves[i+1].at.Sub(m.at).Seconds())
-					}
-				}
-			}
-			sort.Float64s(stays)
-			if n := len(stays); n > 0 {
-				median = (stays[(n-1)/2] + stays[n/2]) / 2
-			}
-			return entered, converted, median
-		}
-		atEnd := map[string]int64{}
-		for id, moves := range history {
-			var last string
-			for _, m := range moves {
-				if m.at.Before(end) {
-					last = m.stage
-				}
-			}
-			if last != "" && c.keep(managers[id]) {
-				atEnd[last]++
-			}
-		}
-		for _, st := range got.GetLifecycleFunnel().GetStages() {
-			if st.GetCustomersAtEnd() != atEnd[st.GetStage()] {
-				t.Errorf("%s %s: %d at the end, want %d", c.name, st.GetStage(), st.GetCustomersAtEnd(), atEnd[st.GetStage()])
-			}
-			for _, p := range []struct {
-				flow   *analyticsv1.FunnelFlow
-				ps, pe time.Time
-			}{{st.GetCurrent(), start, end}, {st.GetPrevious(), previous, start}} {
-				entered, converted, median := flow(st.GetStage(), p.ps, p.pe)
-				if p.flow.GetEntered() != entered || p.flow.GetConverted() != converted || p.flow.GetDropped() != entered-converted ||
-					math.Abs(p.flow.GetMedianTimeInStage().AsDuration().Seconds()-median) > 1e-3 {
-					t.Errorf("%s %s from %s: %v; want %d entered, %d converted, median %vs", c.name, st.GetStage(), p.ps.Format(time.DateOnly), p.flow, entered, converted, median)
-				}
-			}
-		}
-	}
+	checkFunnel(t, e, w, "manager", testkit.As(t, "mia", auth.RoleManager), "", func(string) bool { return true }, start, end)
+	checkFunnel(t, e, w, "agent bob", testkit.As(t, "bob", auth.RoleAgent), "", func(m string) bool { return m == "" || m == "bob" }, start, end)
 }
 
 // The care and follow-up dashboard agrees with a count done here over

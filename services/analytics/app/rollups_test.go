@@ -21,13 +21,18 @@ import (
 	"github.com/kehu-crm/kehu/services/analytics/internal/insight"
 )
 
-// world is what the events of TestRollupsFollowTheirBatches said, kept
-// here as plain Go values: the independent account the dashboards must
-// agree with.
+// world is a generated base (or what the events of
+// TestRollupsFollowTheirBatches said) as plain Go values: the independent
+// account the journey map, the funnel and cohort retention must agree
+// with.
 type world struct {
 	customers map[string]*insight.Customer
 	records   map[string]*worldRecord
 	moves     map[string][]move // customer → stage changes
+}
+
+func newWorld() *world {
+	return &world{customers: map[string]*insight.Customer{}, records: map[string]*worldRecord{}, moves: map[string][]move{}}
 }
 
 type worldRecord struct {
@@ -236,7 +241,7 @@ func TestRollupsFollowTheirBatches(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	stages := []string{"PROSPECT", "FIRST_PURCHASE", "REPEAT", "LOYAL", "AT_RISK", "CHURNED"}
 	managers := []string{"", "alice", "bob"}
-	w := &world{customers: map[string]*insight.Customer{}, records: map[string]*worldRecord{}, moves: map[string][]move{}}
+	w := newWorld()
 	seq := map[string]int64{}
 	apply := func(source string, events []insight.Event) {
 		t.Helper()
@@ -413,6 +418,15 @@ func (r *worldRecord) origin() string {
 // world's.
 func checkDashboards(t *testing.T, e *env, w *world, what string, ctx context.Context, segment string, keep func(string) bool, start, end time.Time) {
 	t.Helper()
+	checkJourney(t, e, w, what, ctx, segment, keep, start, end)
+	checkFunnel(t, e, w, what, ctx, segment, keep, start, end)
+	checkCohorts(t, e, w, what, ctx, segment, keep, start, end)
+}
+
+// checkJourney compares the journey map over [start, end) with the
+// world's.
+func checkJourney(t *testing.T, e *env, w *world, what string, ctx context.Context, segment string, keep func(string) bool, start, end time.Time) {
+	t.Helper()
 	jm, err := e.analytics.GetJourneyMap(ctx, &analyticsv1.GetJourneyMapRequest{StartTime: timestamppb.New(start), EndTime: timestamppb.New(end), Segment: segment})
 	if err != nil {
 		t.Fatal(err)
@@ -439,7 +453,12 @@ func checkDashboards(t *testing.T, e *env, w *world, what string, ctx context.Co
 				what, k, c, x.interactions, len(x.first), x.converted, x.median, satisfaction, x.complaints)
 		}
 	}
+}
 
+// checkFunnel compares the lifecycle funnel over [start, end) and the
+// period before with the world's.
+func checkFunnel(t *testing.T, e *env, w *world, what string, ctx context.Context, segment string, keep func(string) bool, start, end time.Time) {
+	t.Helper()
 	fu, err := e.analytics.GetLifecycleFunnel(ctx, &analyticsv1.GetLifecycleFunnelRequest{StartTime: timestamppb.New(start), EndTime: timestamppb.New(end), Segment: segment})
 	if err != nil {
 		t.Fatal(err)
@@ -466,7 +485,12 @@ func checkDashboards(t *testing.T, e *env, w *world, what string, ctx context.Co
 			}
 		}
 	}
+}
 
+// checkCohorts compares cohort retention over [start, end) with the
+// world's.
+func checkCohorts(t *testing.T, e *env, w *world, what string, ctx context.Context, segment string, keep func(string) bool, start, end time.Time) {
+	t.Helper()
 	co, err := e.analytics.GetCohortRetention(ctx, &analyticsv1.GetCohortRetentionRequest{StartTime: timestamppb.New(start), EndTime: timestamppb.New(end), Segment: segment})
 	if err != nil {
 		t.Fatal(err)
@@ -475,9 +499,13 @@ func checkDashboards(t *testing.T, e *env, w *world, what string, ctx context.Co
 	for _, c := range co.GetCohortRetention().GetCohorts() {
 		for _, m := range c.GetMonths() {
 			n++
-			if k := fmt.Sprintf("%s/%d", c.GetMonth(), m.GetOffset()); m.GetCustomers() != wantCohorts[k] {
-				t.Errorf("%s: cohort %s: %d customers, want %d", what, k, m.GetCustomers(), wantCohorts[k])
+			k := fmt.Sprintf("%s/%d", c.GetMonth(), m.GetOffset())
+			if m.GetCustomers() != wantCohorts[k] || !near(m.GetPercent(), 100*float64(m.GetCustomers())/float64(c.GetCustomers())) {
+				t.Errorf("%s: cohort %s: %d customers (%v %%), want %d", what, k, m.GetCustomers(), m.GetPercent(), wantCohorts[k])
 			}
+		}
+		if c.GetMonths()[0].GetOffset() != 0 || c.GetMonths()[0].GetPercent() != 100 {
+			t.Errorf("%s: cohort %s does not start at 100 %%: %v", what, c.GetMonth(), c.GetMonths()[0])
 		}
 	}
 	if n != len(wantCohorts) || n == 0 {

@@ -149,8 +149,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         SELECT unnest(cur || plus) EXCEPT ALL SELECT unnest(minus)) x(w)
 $$;
 
--- rollups_before keeps what the customers ids contribute now, in this
--- transaction's temporary tables; rollups_after adds to the rollups what
+-- rollups_before keeps what the customers ids contribute now, in the
+-- session's temporary tables (emptied at commit); rollups_after adds to the rollups what
 -- they contribute since, less what they contributed before. Changes are
 -- written in key order, so that concurrent batches lock shared rows in
 -- the same order, and last in the batch, so those locks are held briefly.
@@ -159,9 +159,12 @@ CREATE FUNCTION rollups_before(ids uuid[]) RETURNS void LANGUAGE plpgsql
 -- customer indexes.
 SET plan_cache_mode = force_custom_plan AS $$
 BEGIN
-    CREATE TEMP TABLE IF NOT EXISTS journey_before ON COMMIT DROP AS SELECT * FROM journey_of(ids) WITH NO DATA;
-    CREATE TEMP TABLE IF NOT EXISTS funnel_before ON COMMIT DROP AS SELECT * FROM funnel_of(ids) WITH NO DATA;
-    CREATE TEMP TABLE IF NOT EXISTS cohort_before ON COMMIT DROP AS SELECT * FROM cohort_of(ids) WITH NO DATA;
+    -- Once per session: creating them per batch would churn the catalog.
+    IF to_regclass('pg_temp.journey_before') IS NULL THEN
+        CREATE TEMP TABLE journey_before ON COMMIT DELETE ROWS AS SELECT * FROM journey_of('{}') WITH NO DATA;
+        CREATE TEMP TABLE funnel_before ON COMMIT DELETE ROWS AS SELECT * FROM funnel_of('{}') WITH NO DATA;
+        CREATE TEMP TABLE cohort_before ON COMMIT DELETE ROWS AS SELECT * FROM cohort_of('{}') WITH NO DATA;
+    END IF;
     INSERT INTO journey_before SELECT * FROM journey_of(ids);
     INSERT INTO funnel_before SELECT * FROM funnel_of(ids);
     INSERT INTO cohort_before SELECT * FROM cohort_of(ids);
@@ -220,11 +223,15 @@ BEGIN
     ON CONFLICT (cohort, account_manager, month) DO UPDATE SET customers = k.customers + excluded.customers;
     DELETE FROM cohort_rollup WHERE customers = 0;
 
-    DROP TABLE journey_before, funnel_before, cohort_before;
+    DELETE FROM journey_before;
+    DELETE FROM funnel_before;
+    DELETE FROM cohort_before;
 END $$;
 
 -- rollups_rebuild recomputes the rollups from the read model.
-CREATE FUNCTION rollups_rebuild() RETURNS void LANGUAGE plpgsql AS $$
+CREATE FUNCTION rollups_rebuild() RETURNS void LANGUAGE plpgsql
+-- The groups of millions of rows sort in memory rather than on disk.
+SET work_mem = '256MB' AS $$
 BEGIN
     TRUNCATE journey_rollup, funnel_rollup, cohort_rollup;
     INSERT INTO journey_rollup

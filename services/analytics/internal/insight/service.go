@@ -200,14 +200,18 @@ func (s *Service) Apply(ctx context.Context, source string, events ...Event) err
 		// the customer stream has yet to deliver): its owner until now
 		// changes too.
 		var records []string
+		rollups := false
 		for _, e := range todo {
 			if e.Record != nil {
 				records = append(records, e.Record.ID)
 			}
+			rollups = rollups || e.rolledUp()
 		}
-		rolled, err := tx.RollupsBefore(ctx, ids, records)
-		if err != nil {
-			return err
+		var rolled []string
+		if rollups {
+			if rolled, err = tx.RollupsBefore(ctx, ids, records); err != nil {
+				return err
+			}
 		}
 		if err := s.applyAll(ctx, tx, todo); err != nil {
 			return err
@@ -221,8 +225,10 @@ func (s *Service) Apply(ctx context.Context, source string, events ...Event) err
 		}
 		// Last, so that the rollup rows other batches share stay locked
 		// only until the commit.
-		if err := tx.RollupsAfter(ctx, rolled); err != nil {
-			return err
+		if rollups {
+			if err := tx.RollupsAfter(ctx, rolled); err != nil {
+				return err
+			}
 		}
 		touched = ids
 		return tx.SetCursor(ctx, source, todo[len(todo)-1].Sequence)
@@ -232,6 +238,17 @@ func (s *Service) Apply(ctx context.Context, source string, events ...Event) err
 	}
 	s.cache.Invalidate(ctx, touched...)
 	return s.proposeStages(ctx, touched)
+}
+
+// rolledUp reports whether an event may change what the dashboards'
+// rollups read: customers, records, stage changes (not tickets, answers
+// or follow-ups).
+func (e Event) rolledUp() bool {
+	switch e.Type {
+	case EventCustomerPurged, EventCustomerMerged, EventCustomerUnmerged:
+		return true
+	}
+	return e.Customer != nil || e.Record != nil || e.Stage != ""
 }
 
 // customers are the customers an event changes.
