@@ -96,7 +96,7 @@ CREATE FUNCTION journey_of(ids uuid[]) RETURNS TABLE (
                coalesce(sum(r.satisfaction) FILTER (WHERE r.satisfaction BETWEEN 1 AND 5), 0) AS rating_sum
         FROM records r JOIN customers c ON c.id = r.customer_id
         WHERE NOT r.deleted AND NOT c.deleted AND r.touchpoint <> '' AND r.stage <> ''
-          AND (ids IS NULL OR r.customer_id = ANY (ids))
+          AND (ids IS NULL OR r.customer_id = ANY (ids) AND c.id = ANY (ids))
         GROUP BY 1, 2, 3, 4, 5
     )
     SELECT m.account_manager, m.stage, m.touchpoint, m.month,
@@ -118,7 +118,7 @@ CREATE FUNCTION funnel_of(ids uuid[]) RETURNS TABLE (
         SELECT c.account_manager, t.customer_id, t.stage, t.at,
                lead(t.at) OVER (PARTITION BY t.customer_id ORDER BY t.at, t.stage) AS left_at
         FROM stage_transitions t JOIN customers c ON c.id = t.customer_id
-        WHERE NOT c.deleted AND (ids IS NULL OR t.customer_id = ANY (ids))
+        WHERE NOT c.deleted AND (ids IS NULL OR t.customer_id = ANY (ids) AND c.id = ANY (ids))
     )
     SELECT e.account_manager, e.stage, utc_month(e.at),
            coalesce((SELECT utc_month(min(n.at)) FROM stage_transitions n
@@ -137,7 +137,7 @@ LANGUAGE sql STABLE AS $$
         SELECT DISTINCT c.account_manager, r.customer_id, utc_month(r.occur_time) AS month
         FROM records r JOIN customers c ON c.id = r.customer_id
         WHERE r.kind = 'PURCHASE' AND NOT r.deleted AND r.currency_code <> '' AND NOT c.deleted
-          AND (ids IS NULL OR r.customer_id = ANY (ids))
+          AND (ids IS NULL OR r.customer_id = ANY (ids) AND c.id = ANY (ids))
     )
     SELECT account_manager, min(month) OVER (PARTITION BY customer_id), month FROM bought
 $$;
@@ -156,8 +156,10 @@ $$;
 -- the same order, and last in the batch, so those locks are held briefly.
 CREATE FUNCTION rollups_before(ids uuid[]) RETURNS void LANGUAGE plpgsql
 -- Planned for the ids at hand: a generic plan would not use the
--- customer indexes.
-SET plan_cache_mode = force_custom_plan AS $$
+-- customer indexes (nor would a plan joining all customers, hence the ids
+-- on both sides of the joins above); compiling a few thousand rows' plan
+-- to machine code would take longer than running it.
+SET plan_cache_mode = force_custom_plan SET jit = off AS $$
 BEGIN
     -- Once per session: creating them per batch would churn the catalog.
     IF to_regclass('pg_temp.journey_before') IS NULL THEN
@@ -171,7 +173,7 @@ BEGIN
 END $$;
 
 CREATE FUNCTION rollups_after(ids uuid[]) RETURNS void LANGUAGE plpgsql
-SET plan_cache_mode = force_custom_plan AS $$
+SET plan_cache_mode = force_custom_plan SET jit = off AS $$
 BEGIN
     WITH now_ AS (SELECT * FROM journey_of(ids)),
     d AS (
