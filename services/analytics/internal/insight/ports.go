@@ -173,6 +173,10 @@ type Tx interface {
 	// EvaluateSegment brings a segment's members in line with its filter
 	// in one set-based statement and returns who entered and left.
 	EvaluateSegment(ctx context.Context, id, filter string) ([]Change, error)
+	// EvaluateAllSegments brings every segment's members in line with its
+	// filter, over one snapshot of everyone's facts, and passes the
+	// changes to each at most page at a time, by segment.
+	EvaluateAllSegments(ctx context.Context, page int, each func([]Change) error) error
 	// EvaluateCustomers brings the customers' memberships in line with
 	// every segment's filter and returns the changes.
 	EvaluateCustomers(ctx context.Context, customerIDs []string) ([]Change, error)

@@ -34,7 +34,7 @@ func (s *Service) Resync(ctx context.Context, source string, after int64, snapsh
 		if err != nil {
 			return fmt.Errorf("snapshot of %s: %w", source, err)
 		}
-		if _, err := evaluateAll(ctx, tx); err != nil {
+		if _, err := evaluateAll(ctx, tx, func([]Change) {}); err != nil {
 			return err
 		}
 		if err := tx.RebuildRollups(ctx); err != nil {
@@ -45,6 +45,12 @@ func (s *Service) Resync(ctx context.Context, source string, after int64, snapsh
 	if err != nil {
 		return err
 	}
+	return s.invalidateEveryone(ctx)
+}
+
+// invalidateEveryone drops every customer's cached answer, a page of
+// customers at a time.
+func (s *Service) invalidateEveryone(ctx context.Context) error {
 	for last := ""; ; {
 		ids, err := s.store.CustomerIDs(ctx, last, resyncBatch)
 		if err != nil {

@@ -113,13 +113,12 @@ func emitChanges(ctx context.Context, tx Tx, changes []Change) error {
 }
 
 func customersOf(changes []Change) []string {
-	var out []string
-	for _, c := range changes {
-		if !slices.Contains(out, c.CustomerID) {
-			out = append(out, c.CustomerID)
-		}
+	out := make([]string, len(changes))
+	for i, c := range changes {
+		out[i] = c.CustomerID
 	}
-	return out
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // CreateSegment creates a segment and evaluates it in one pass.

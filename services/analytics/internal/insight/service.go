@@ -116,40 +116,43 @@ func (s *Service) RecomputeAll(ctx context.Context) (int64, time.Duration, error
 	return n, time.Since(start), err
 }
 
-// EvaluateAll re-evaluates every segment with set-based SQL and returns
-// the membership changes it made (and published).
-func (s *Service) EvaluateAll(ctx context.Context) ([]Change, error) {
-	var changes []Change
+// EvaluateAll re-evaluates every segment with set-based SQL, publishes
+// the membership changes and returns how many there were. Memory stays
+// bounded whatever their number: the changes are published a page at a
+// time, and once more customers changed than invalidateEach keeps, every
+// cached answer is dropped rather than each changed one.
+func (s *Service) EvaluateAll(ctx context.Context) (int64, error) {
+	var changed *changedCustomers
+	var n int64
 	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		changed = &changedCustomers{}
 		var err error
-		changes, err = evaluateAll(ctx, tx)
+		n, err = evaluateAll(ctx, tx, changed.add)
 		return err
 	})
-	if err == nil {
-		s.cache.Invalidate(ctx, customersOf(changes)...)
+	if err != nil {
+		return 0, err
 	}
-	return changes, err
+	if changed.everyone {
+		return n, s.invalidateEveryone(ctx)
+	}
+	s.cache.Invalidate(ctx, changed.ids()...)
+	return n, nil
 }
 
 // evaluateAll re-evaluates every segment in tx, alone, and publishes the
-// changes.
-func evaluateAll(ctx context.Context, tx Tx) ([]Change, error) {
+// changes a page at a time, each page shown to seen first.
+func evaluateAll(ctx context.Context, tx Tx, seen func([]Change)) (int64, error) {
 	if err := tx.LockEvaluation(ctx); err != nil {
-		return nil, err
+		return 0, err
 	}
-	segments, err := tx.Segments(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var changes []Change
-	for _, seg := range segments {
-		c, err := tx.EvaluateSegment(ctx, seg.ID, seg.Filter)
-		if err != nil {
-			return nil, err
-		}
-		changes = append(changes, c...)
-	}
-	return changes, emitChanges(ctx, tx, changes)
+	var n int64
+	err := tx.EvaluateAllSegments(ctx, changePage, func(page []Change) error {
+		n += int64(len(page))
+		seen(page)
+		return emitChanges(ctx, tx, page)
+	})
+	return n, err
 }
 
 // Cursor returns the last event of source applied.

@@ -54,69 +54,81 @@ const rankedBuyers = `
 		FROM buyers WINDOW w AS (PARTITION BY cur ORDER BY revenue DESC, customer_id ROWS UNBOUNDED PRECEDING)
 	)`
 
-// ValueDistribution implements insight.Store: two set-based statements
-// over the period's purchases, one for the curve, one for the tiers.
+// analytic runs fn in a read-only transaction for statements over
+// everyone (see wholeModel).
+func (s *Store) analytic(ctx context.Context, fn func(pgx.Tx) error) error {
+	return pg.InTx(ctx, s.pool, pgx.ReadCommitted, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET TRANSACTION READ ONLY`); err != nil {
+			return pg.Classify(err)
+		}
+		if err := wholeModel(ctx, tx); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
+// wholeModel lets tx's sorts and hashes use up to 256 MB each, for
+// statements over everyone (ranking up to a million buyers, grouping ten
+// million records by customer), which the default work_mem spills to disk.
+func wholeModel(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SELECT set_config('work_mem', '256MB', true)`)
+	return pg.Classify(err)
+}
+
+// ValueDistribution implements insight.Store in one statement over the
+// period's purchases: the buyers are ranked once, then read for both the
+// curve and the tiers. A buyer is a point of the curve when some k of
+// 1..P (P = min(N, 100) evenly spaced points) has ceil(k × N / P) = their
+// rank n, that is when floor(n × P / N) > floor((n − 1) × P / N): one pass
+// over the ranks rather than a join of every rank with the points.
 func (s *Store) ValueDistribution(ctx context.Context, q insight.DashboardQuery, shareA, shareB float64) ([]insight.CurrencyDistribution, error) {
 	w := purchasesIn(q)
-	// Up to 100 evenly spaced customer counts per currency: ceil(k × N / P).
-	rows, err := s.pool.Query(ctx, fmt.Sprintf(rankedBuyers, w.SQL())+`,
-		points AS (SELECT DISTINCT cur, buyers, least(buyers, 100) AS p FROM ranked)
-		SELECT r.cur, r.buyers, r.total::text, 100.0 * r.n / r.buyers,
-		       CASE WHEN r.total = 0 THEN 0 ELSE (100 * r.cum / r.total)::float8 END
-		FROM points t CROSS JOIN LATERAL generate_series(1, t.p) k
-		JOIN ranked r ON r.cur = t.cur AND r.n = ceil(k * t.buyers::numeric / t.p)
-		ORDER BY r.cur, r.n`, w.Args()...)
-	if err != nil {
-		return nil, pg.Classify(err)
-	}
-	var out []insight.CurrencyDistribution
-	var (
-		cur, total  string
-		buyers      int64
-		custPercent float64
-		revPercent  float64
-	)
-	_, err = pgx.ForEachRow(rows, []any{&cur, &buyers, &total, &custPercent, &revPercent}, func() error {
-		if len(out) == 0 || out[len(out)-1].Currency != cur {
-			out = append(out, insight.CurrencyDistribution{Currency: cur, Customers: buyers, Revenue: pg.Decimal(total)})
-		}
-		d := &out[len(out)-1]
-		d.Pareto = append(d.Pareto, insight.ParetoPoint{CustomerPercent: custPercent, RevenuePercent: revPercent})
-		return nil
-	})
-	if err != nil {
-		return nil, pg.Classify(err)
-	}
-	w = purchasesIn(q)
 	a, b := w.Arg(shareA), w.Arg(shareB)
-	rows, err = s.pool.Query(ctx, fmt.Sprintf(rankedBuyers, w.SQL())+fmt.Sprintf(`
-		SELECT cur, tier, count(*), sum(revenue)::text,
-		       CASE WHEN min(total) = 0 THEN 0 ELSE (100 * sum(revenue) / min(total))::float8 END
-		FROM (SELECT cur, revenue, total,
-		             CASE WHEN total = 0 OR revenue = 0 THEN 'C'
-		                  WHEN (cum - revenue) / total < %s THEN 'A'
-		                  WHEN (cum - revenue) / total < %s THEN 'B'
-		                  ELSE 'C' END AS tier
-		      FROM ranked) t
-		GROUP BY cur, tier ORDER BY cur, tier`, a, b), w.Args()...)
-	if err != nil {
-		return nil, pg.Classify(err)
-	}
-	var t insight.TierShare
-	_, err = pgx.ForEachRow(rows, []any{&cur, &t.Tier, &t.Customers, &t.Revenue, &t.RevenuePercent}, func() error {
-		for i := range out {
-			if out[i].Currency == cur {
-				share := t
-				share.Revenue = pg.Decimal(t.Revenue)
-				out[i].Tiers = append(out[i].Tiers, share)
-			}
+	var out []insight.CurrencyDistribution
+	err := s.analytic(ctx, func(tx pgx.Tx) error {
+		out = nil
+		rows, err := tx.Query(ctx, fmt.Sprintf(rankedBuyers, w.SQL())+fmt.Sprintf(`
+			SELECT cur, false, '', buyers, total::text, 100.0 * n / buyers,
+			       CASE WHEN total = 0 THEN 0 ELSE (100 * cum / total)::float8 END
+			FROM ranked WHERE n * least(buyers, 100) / buyers > (n - 1) * least(buyers, 100) / buyers
+			UNION ALL
+			SELECT cur, true, tier, count(*), sum(revenue)::text, 0,
+			       CASE WHEN min(total) = 0 THEN 0 ELSE (100 * sum(revenue) / min(total))::float8 END
+			FROM (SELECT cur, revenue, total,
+			             CASE WHEN total = 0 OR revenue = 0 THEN 'C'
+			                  WHEN (cum - revenue) / total < %s THEN 'A'
+			                  WHEN (cum - revenue) / total < %s THEN 'B'
+			                  ELSE 'C' END AS tier
+			      FROM ranked) t
+			GROUP BY cur, tier
+			ORDER BY 1, 2, 3, 6`, a, b), w.Args()...)
+		if err != nil {
+			return pg.Classify(err)
 		}
-		return nil
+		var (
+			cur, tier, sum string
+			isTier         bool
+			count          int64
+			custPercent    float64
+			revPercent     float64
+		)
+		_, err = pgx.ForEachRow(rows, []any{&cur, &isTier, &tier, &count, &sum, &custPercent, &revPercent}, func() error {
+			if len(out) == 0 || out[len(out)-1].Currency != cur {
+				out = append(out, insight.CurrencyDistribution{Currency: cur})
+			}
+			d := &out[len(out)-1]
+			if isTier {
+				d.Tiers = append(d.Tiers, insight.TierShare{Tier: tier, Customers: count, Revenue: pg.Decimal(sum), RevenuePercent: revPercent})
+				return nil
+			}
+			d.Customers, d.Revenue = count, pg.Decimal(sum)
+			d.Pareto = append(d.Pareto, insight.ParetoPoint{CustomerPercent: custPercent, RevenuePercent: revPercent})
+			return nil
+		})
+		return pg.Classify(err)
 	})
-	if err != nil {
-		return nil, pg.Classify(err)
-	}
-	return out, nil
+	return out, err
 }
 
 // RfmCells implements insight.Store: the customers who bought in the
@@ -125,7 +137,9 @@ func (s *Store) ValueDistribution(ctx context.Context, q insight.DashboardQuery,
 func (s *Store) RfmCells(ctx context.Context, q insight.DashboardQuery, currency string) ([]insight.RfmCell, error) {
 	w := purchasesIn(q)
 	w.Add("r.currency_code = %s", currency)
-	rows, err := s.pool.Query(ctx, `
+	var cells []insight.RfmCell
+	err := s.analytic(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
 		WITH active AS (
 			SELECT r.customer_id, max(r.occur_time) AS last, count(*) AS n, sum(r.amount) AS m
 			FROM records r JOIN customers c ON c.id = r.customer_id
@@ -138,12 +152,15 @@ func (s *Store) RfmCells(ctx context.Context, q insight.DashboardQuery, currency
 			FROM active
 		)
 		SELECT r, f, count(*), round(avg(m), 2)::text, avg(mo)::float8 FROM scored GROUP BY r, f ORDER BY r, f`, w.Args()...)
-	return pg.Collect(rows, err, func(r pgx.Row) (insight.RfmCell, error) {
-		var c insight.RfmCell
-		err := r.Scan(&c.Recency, &c.Frequency, &c.Customers, &c.AverageMonetary, &c.AverageMonetaryScore)
-		c.AverageMonetary = pg.Decimal(c.AverageMonetary)
-		return c, err
+		cells, err = pg.Collect(rows, err, func(r pgx.Row) (insight.RfmCell, error) {
+			var c insight.RfmCell
+			err := r.Scan(&c.Recency, &c.Frequency, &c.Customers, &c.AverageMonetary, &c.AverageMonetaryScore)
+			c.AverageMonetary = pg.Decimal(c.AverageMonetary)
+			return c, err
+		})
+		return err
 	})
+	return cells, err
 }
 
 // CohortMonths implements insight.Store, from the rollups unless a
@@ -260,7 +277,9 @@ func (s *Store) ServiceKpis(ctx context.Context, q insight.DashboardQuery, granu
 	start, end, unit := w.Arg(q.Start), w.Arg(q.End), w.Arg(granularity)
 	in := func(col string) string { return col + " >= " + start + " AND " + col + " < " + end }
 	bucket := func(col string) string { return "date_trunc(" + unit + ", " + col + " AT TIME ZONE 'UTC')" }
-	rows, err := s.pool.Query(ctx, `
+	var points []insight.ServiceKpiPoint
+	err := s.analytic(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
 		WITH t AS (SELECT k.* FROM tickets k JOIN customers c ON c.id = k.customer_id WHERE `+w.SQL()+`),
 		facts AS (
 			SELECT `+bucket("create_time")+` AS b, queue, 1 AS opened, 0 AS resolved, 0 AS met, 0 AS breached,
@@ -287,18 +306,20 @@ func (s *Store) ServiceKpis(ctx context.Context, q insight.DashboardQuery, granu
 		       sum(complaint)
 		FROM facts GROUP BY GROUPING SETS ((b, queue), (b))
 		ORDER BY b, grouping(queue) DESC, queue`, w.Args()...)
-	points, err := pg.Collect(rows, err, func(r pgx.Row) (insight.ServiceKpiPoint, error) {
-		var p insight.ServiceKpiPoint
-		var queue *string
-		var fr, res float64
-		err := r.Scan(&p.Bucket, &queue, &p.Opened, &p.Resolved, &p.SLAMet, &p.SLABreached, &fr, &res,
-			&p.CSATAnswers, &p.CSATAverage, &p.NPSAnswers, &p.NPS, &p.Complaints)
-		if queue != nil {
-			p.Queue, p.PerQueue = *queue, true
-		}
-		p.MedianFirstResponse = time.Duration(fr * float64(time.Second))
-		p.MedianResolution = time.Duration(res * float64(time.Second))
-		return p, err
+		points, err = pg.Collect(rows, err, func(r pgx.Row) (insight.ServiceKpiPoint, error) {
+			var p insight.ServiceKpiPoint
+			var queue *string
+			var fr, res float64
+			err := r.Scan(&p.Bucket, &queue, &p.Opened, &p.Resolved, &p.SLAMet, &p.SLABreached, &fr, &res,
+				&p.CSATAnswers, &p.CSATAverage, &p.NPSAnswers, &p.NPS, &p.Complaints)
+			if queue != nil {
+				p.Queue, p.PerQueue = *queue, true
+			}
+			p.MedianFirstResponse = time.Duration(fr * float64(time.Second))
+			p.MedianResolution = time.Duration(res * float64(time.Second))
+			return p, err
+		})
+		return err
 	})
 	if err != nil {
 		return nil, 0, err
@@ -380,7 +401,9 @@ func (s *Store) FollowUpCounts(ctx context.Context, q insight.DashboardQuery) (a
 	w.Add("NOT c.deleted")
 	scoped(w, q)
 	w.Add("f.due_time >= %s AND f.due_time < %s", q.Start, q.End)
-	rows, err := s.pool.Query(ctx, `
+	err = s.analytic(ctx, func(tx pgx.Tx) error {
+		assignees, rules = nil, nil
+		rows, err := tx.Query(ctx, `
 		SELECT grouping(f.care_rule) = 0, CASE WHEN grouping(f.care_rule) = 0 THEN f.care_rule ELSE f.assignee END,
 		       count(*), count(*) FILTER (WHERE f.state = 'COMPLETED'), count(*) FILTER (WHERE f.state = 'MISSED'),
 		       count(*) FILTER (WHERE f.state = 'CANCELLED'), count(*) FILTER (WHERE f.state = 'PLANNED')
@@ -389,20 +412,22 @@ func (s *Store) FollowUpCounts(ctx context.Context, q insight.DashboardQuery) (a
 		GROUP BY GROUPING SETS ((f.assignee), (f.care_rule))
 		HAVING grouping(f.care_rule) = 1 OR f.care_rule <> ''
 		ORDER BY 1, 2`, w.Args()...)
-	if err != nil {
-		return nil, nil, pg.Classify(err)
-	}
-	var (
-		rule bool
-		c    insight.FollowUpCounts
-	)
-	_, err = pgx.ForEachRow(rows, []any{&rule, &c.Key, &c.Due, &c.Completed, &c.Missed, &c.Cancelled, &c.Planned}, func() error {
-		if rule {
-			rules = append(rules, c)
-		} else {
-			assignees = append(assignees, c)
+		if err != nil {
+			return pg.Classify(err)
 		}
-		return nil
+		var (
+			rule bool
+			c    insight.FollowUpCounts
+		)
+		_, err = pgx.ForEachRow(rows, []any{&rule, &c.Key, &c.Due, &c.Completed, &c.Missed, &c.Cancelled, &c.Planned}, func() error {
+			if rule {
+				rules = append(rules, c)
+			} else {
+				assignees = append(assignees, c)
+			}
+			return nil
+		})
+		return pg.Classify(err)
 	})
-	return assignees, rules, pg.Classify(err)
+	return assignees, rules, err
 }

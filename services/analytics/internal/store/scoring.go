@@ -19,6 +19,9 @@ import (
 func (s *Store) Recompute(ctx context.Context, p insight.ScoringParams) (int64, error) {
 	var n int64
 	err := pg.InTx(ctx, s.pool, pgx.ReadCommitted, func(tx pgx.Tx) error {
+		if err := wholeModel(ctx, tx); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM scores s WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = s.customer_id AND NOT c.deleted)`); err != nil {
 			return pg.Classify(err)
 		}

@@ -208,22 +208,99 @@ func (t *tx) Segments(ctx context.Context) ([]*insight.Segment, error) {
 // EvaluateSegment implements insight.Tx in one statement: who the filter
 // selects now against who is a member.
 func (t *tx) EvaluateSegment(ctx context.Context, id, f string) ([]insight.Change, error) {
-	cl, err := filter.Compile(f, factFields, 1)
+	sql, args, err := evaluation("customer_facts", id, f)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := t.tx.Query(ctx, fmt.Sprintf(`
-		WITH want AS (SELECT f.customer_id FROM customer_facts f WHERE %s),
-		gone AS (DELETE FROM memberships m WHERE m.segment_id = $1
-		         AND NOT EXISTS (SELECT 1 FROM want w WHERE w.customer_id = m.customer_id) RETURNING m.customer_id),
-		came AS (INSERT INTO memberships (segment_id, customer_id) SELECT $1, customer_id FROM want
-		         ON CONFLICT DO NOTHING RETURNING customer_id)
-		SELECT customer_id::text, false FROM gone UNION ALL SELECT customer_id::text, true FROM came`, cl.SQL),
-		append([]any{id}, cl.Args...)...)
+	rows, err := t.tx.Query(ctx, sql+` SELECT customer_id::text, false FROM gone UNION ALL SELECT customer_id::text, true FROM came`, args...)
 	return pg.Collect(rows, err, func(r pgx.Row) (insight.Change, error) {
 		c := insight.Change{SegmentID: id}
 		return c, r.Scan(&c.CustomerID, &c.Entered)
 	})
+}
+
+// evaluation is the start of a statement bringing segment id's members in
+// line with filter f over the facts in relation facts: CTEs gone and came
+// name who left and who entered ($1 is the segment).
+func evaluation(facts, id, f string) (string, []any, error) {
+	cl, err := filter.Compile(f, factFields, 1)
+	if err != nil {
+		return "", nil, errs.Internal(fmt.Errorf("segment %s: %w", id, err))
+	}
+	// The differences are set operations, each side read once: as an
+	// anti-join, planned while the memberships still looked empty (they
+	// grow within a whole-model pass, before any statistics), it rescanned
+	// the rows the statement was inserting for each wanted customer.
+	return fmt.Sprintf(`
+		WITH want AS (SELECT f.customer_id FROM %s f WHERE %s),
+		had AS (SELECT m.customer_id FROM memberships m WHERE m.segment_id = $1),
+		gone AS (DELETE FROM memberships m USING (SELECT customer_id FROM had EXCEPT SELECT customer_id FROM want) x
+		         WHERE m.segment_id = $1 AND m.customer_id = x.customer_id RETURNING m.customer_id),
+		came AS (INSERT INTO memberships (segment_id, customer_id)
+		         SELECT $1, customer_id FROM (SELECT customer_id FROM want EXCEPT SELECT customer_id FROM had) x
+		         ON CONFLICT DO NOTHING RETURNING customer_id)`, facts, cl.SQL), append([]any{id}, cl.Args...), nil
+}
+
+// EvaluateAllSegments implements insight.Tx: everyone's facts are
+// computed once, set-based (customer_facts_all), into a temporary table
+// every segment is evaluated against; the changes go to another, read
+// back a page at a time so that memory stays bounded.
+func (t *tx) EvaluateAllSegments(ctx context.Context, page int, each func([]insight.Change) error) error {
+	rows, err := t.tx.Query(ctx, `SELECT id, filter FROM segments ORDER BY id`)
+	type segment struct{ id, filter string }
+	segments, err := pg.Collect(rows, err, func(r pgx.Row) (segment, error) {
+		var g segment
+		return g, r.Scan(&g.id, &g.filter)
+	})
+	if err != nil {
+		return err
+	}
+	if err := wholeModel(ctx, t.tx); err != nil {
+		return err
+	}
+	for _, sql := range []string{
+		`CREATE TEMPORARY TABLE facts_now ON COMMIT DROP AS SELECT * FROM customer_facts_all`,
+		`ANALYZE facts_now`,
+		`CREATE TEMPORARY TABLE membership_changes (n bigserial PRIMARY KEY, customer_id uuid NOT NULL, segment_id text NOT NULL,
+			entered boolean NOT NULL) ON COMMIT DROP`,
+	} {
+		if _, err := t.tx.Exec(ctx, sql); err != nil {
+			return pg.Classify(err)
+		}
+	}
+	for _, g := range segments {
+		sql, args, err := evaluation("facts_now", g.id, g.filter)
+		if err != nil {
+			return err
+		}
+		if _, err := t.tx.Exec(ctx, sql+` INSERT INTO membership_changes (customer_id, segment_id, entered)
+			SELECT customer_id, $1, false FROM gone UNION ALL SELECT customer_id, $1, true FROM came`, args...); err != nil {
+			return pg.Classify(err)
+		}
+	}
+	for after := int64(0); ; {
+		rows, err := t.tx.Query(ctx, `SELECT n, customer_id::text, segment_id, entered FROM membership_changes WHERE n > $1 ORDER BY n LIMIT $2`, after, page)
+		if err != nil {
+			return pg.Classify(err)
+		}
+		var changes []insight.Change
+		var c insight.Change
+		if _, err := pgx.ForEachRow(rows, []any{&after, &c.CustomerID, &c.SegmentID, &c.Entered}, func() error {
+			changes = append(changes, c)
+			return nil
+		}); err != nil {
+			return pg.Classify(err)
+		}
+		if len(changes) > 0 {
+			if err := each(changes); err != nil {
+				return err
+			}
+		}
+		if len(changes) < page {
+			_, err := t.tx.Exec(ctx, `DROP TABLE facts_now, membership_changes`)
+			return pg.Classify(err)
+		}
+	}
 }
 
 // EvaluateCustomers implements insight.Tx in one statement whatever the
