@@ -311,3 +311,33 @@ scenario("filter customers, export and assign every match", async () => {
   await page.getByTestId("assigned").filter({ hasText: `已分配 ${rows} 位客户` }).waitFor();
   await page.getByTestId("customers").locator("tbody tr").filter({ hasText: "黄磊" }).filter({ hasText: "alice" }).waitFor();
 });
+
+scenario("save the filter as a view, pick it again, rename and delete it", async () => {
+  await page.getByRole("link", { name: "客户", exact: true }).click();
+  await page.locator('input[name="filter"]').fill('tags:"vip"');
+  await page.getByRole("button", { name: "应用" }).click();
+  await page.getByTestId("applied-filter").filter({ hasText: 'tags:"vip"' }).waitFor();
+  await page.locator('input[name="viewName"]').fill("重要客户");
+  await page.getByRole("button", { name: "保存为视图" }).click();
+  const picker = page.locator('select[name="savedView"]');
+  await picker.locator("option", { hasText: "重要客户" }).waitFor({ state: "attached" });
+
+  // Back to every customer, then the view brings the filter back.
+  await picker.selectOption({ label: "（全部客户）" });
+  await page.getByTestId("applied-filter").waitFor({ state: "detached" });
+  await picker.selectOption({ label: "重要客户" });
+  await page.getByTestId("applied-filter").filter({ hasText: 'tags:"vip"' }).waitFor();
+  await page.getByTestId("customers").getByRole("link", { name: "黄磊" }).waitFor();
+  await shot("12-saved-view");
+
+  await page.locator('input[name="viewRename"]').fill("VIP 客户");
+  await page.getByRole("button", { name: "重命名" }).click();
+  await picker.locator("option", { hasText: "VIP 客户" }).waitFor({ state: "attached" });
+  // The view is alice's own: bob does not see it.
+  const bobs = await (await fetch(`${origin}/v1/savedViews`, { headers: { Authorization: `Bearer ${await token("bob", "manager")}` } })).json();
+  assert.deepEqual(bobs.savedViews ?? [], []);
+
+  await page.getByRole("button", { name: "删除视图" }).click();
+  await picker.locator("option", { hasText: "VIP 客户" }).waitFor({ state: "detached" });
+  await page.getByTestId("applied-filter").waitFor({ state: "detached" });
+});

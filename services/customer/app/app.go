@@ -16,6 +16,7 @@ import (
 	"github.com/kehu-crm/kehu/pkg/importstream"
 	"github.com/kehu-crm/kehu/pkg/service"
 	"github.com/kehu-crm/kehu/services/customer/internal/customer"
+	"github.com/kehu-crm/kehu/services/customer/internal/savedview"
 	grpcserver "github.com/kehu-crm/kehu/services/customer/internal/server"
 	"github.com/kehu-crm/kehu/services/customer/internal/store"
 	"github.com/kehu-crm/kehu/services/customer/migrations"
@@ -109,7 +110,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*service.Service
 	svc := customer.New(st, cache,
 		customer.Config{DefaultRegion: cfg.DefaultPhoneRegion, Tiers: tiers, UnmergeWindow: cfg.UnmergeWindow})
 	s.Retain("merges", cfg.UnmergeWindow, st.PruneMerges)
-	customerv1.RegisterCustomerServiceServer(s.GRPC(), grpcserver.New(svc, s.Streamer, importstream.Limits{
+	customerv1.RegisterCustomerServiceServer(s.GRPC(), grpcserver.New(svc, savedview.New(st.SavedViews(), nil), s.Streamer, importstream.Limits{
 		MaxRows: cfg.ImportMaxRows, MaxDuration: cfg.ImportMaxDuration,
 	}))
 	// The suite's audit trail is read (and pruned) here: admins look in

@@ -1000,6 +1000,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/savedViews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lists the caller's saved views by display name. */
+        get: operations["CustomerService_ListSavedViews"];
+        put?: never;
+        /** Creates a saved view of the customer list, owned by the caller. */
+        post: operations["CustomerService_CreateSavedView"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/savedViews/{savedView}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gets one of the caller's saved views. */
+        get: operations["CustomerService_GetSavedView"];
+        put?: never;
+        post?: never;
+        /** Deletes one of the caller's saved views for good. */
+        delete: operations["CustomerService_DeleteSavedView"];
+        options?: never;
+        head?: never;
+        /**
+         * Updates the fields of one of the caller's saved views named in
+         *     update_mask.
+         */
+        patch: operations["CustomerService_UpdateSavedView"];
+        trace?: never;
+    };
     "/v1/segments": {
         parameters: {
             query?: never;
@@ -2197,6 +2237,11 @@ export interface components {
         v1CreateReportResponse: {
             report?: components["schemas"]["v1Report"];
         };
+        /** @description Response for CreateSavedView. */
+        v1CreateSavedViewResponse: {
+            /** @description The created view. */
+            savedView?: components["schemas"]["v1SavedView"];
+        };
         /** @description Response of CreateSegment. */
         v1CreateSegmentResponse: {
             segment?: components["schemas"]["v1Segment"];
@@ -2348,6 +2393,8 @@ export interface components {
         /** @description Response of DeleteQueue. */
         v1DeleteQueueResponse: Record<string, never>;
         v1DeleteReportResponse: Record<string, never>;
+        /** @description Response for DeleteSavedView. */
+        v1DeleteSavedViewResponse: Record<string, never>;
         /** @description Response of DeleteSegment. */
         v1DeleteSegmentResponse: Record<string, never>;
         /** @description Response of DeleteSlaPolicy. */
@@ -2707,6 +2754,11 @@ export interface components {
         };
         v1GetRfmGridResponse: {
             rfmGrid?: components["schemas"]["v1RfmGrid"];
+        };
+        /** @description Response for GetSavedView. */
+        v1GetSavedViewResponse: {
+            /** @description The view. */
+            savedView?: components["schemas"]["v1SavedView"];
         };
         /** @description Response of GetSegment. */
         v1GetSegmentResponse: {
@@ -3081,6 +3133,13 @@ export interface components {
         v1ListReportsResponse: {
             nextPageToken?: string;
             reports?: components["schemas"]["v1Report"][];
+        };
+        /** @description Response for ListSavedViews. */
+        v1ListSavedViewsResponse: {
+            /** @description Token for the next page; empty on the last page. */
+            nextPageToken?: string;
+            /** @description The caller's views, by display name. */
+            savedViews?: components["schemas"]["v1SavedView"][];
         };
         /** @description Response of ListSegmentMembers. */
         v1ListSegmentMembersResponse: {
@@ -3476,6 +3535,45 @@ export interface components {
         };
         v1RunReportResponse: {
             report?: components["schemas"]["v1Report"];
+        };
+        /**
+         * @description SavedView is a customer list a user saved to come back to: a filter, a
+         *     search, an order and the columns shown. A view belongs to the user who
+         *     created it; no one else sees or changes it.
+         */
+        v1SavedView: {
+            /** @description Columns shown, in order: up to 30 field names of Customer. */
+            columns?: string[];
+            /**
+             * Format: date-time
+             * @description When the view was created. Output only.
+             */
+            readonly createTime?: string;
+            /**
+             * @description Name shown to its owner: 1 to 100 characters, unique among the owner's
+             *     views.
+             */
+            displayName?: string;
+            /**
+             * @description Changes with every update; send it back to update or delete only the
+             *     version read (AIP-154). Output only.
+             */
+            readonly etag?: string;
+            /** @description AIP-160 filter of ListCustomers. */
+            filter?: string;
+            /** @description Resource name, "savedViews/{saved_view}". Output only. */
+            readonly name?: string;
+            /** @description order_by of ListCustomers. */
+            orderBy?: string;
+            /** @description Subject of the user who owns the view. Output only. */
+            readonly owner?: string;
+            /** @description Free-text query of SearchCustomers; at most 200 characters. */
+            query?: string;
+            /**
+             * Format: date-time
+             * @description When the view was last changed. Output only.
+             */
+            readonly updateTime?: string;
         };
         /** @description Response for SearchCustomers. */
         v1SearchCustomersResponse: {
@@ -3917,6 +4015,11 @@ export interface components {
         /** @description Response of UpdateQueue. */
         v1UpdateQueueResponse: {
             queue?: components["schemas"]["v1Queue"];
+        };
+        /** @description Response for UpdateSavedView. */
+        v1UpdateSavedViewResponse: {
+            /** @description The updated view. */
+            savedView?: components["schemas"]["v1SavedView"];
         };
         /** @description Response of UpdateSegment. */
         v1UpdateSegmentResponse: {
@@ -11019,6 +11122,533 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["v1Report"];
+                };
+            };
+            /** @description INVALID_ARGUMENT (BadRequest names each field), FAILED_PRECONDITION (e.g. the resource is deleted or merged) or OUT_OF_RANGE. Fix the request; retrying it unchanged fails again. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description UNAUTHENTICATED: the bearer token is missing, expired or not signed by a trusted key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description PERMISSION_DENIED: the caller's role may not call this method or assign work to others. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description NOT_FOUND: the resource does not exist or the caller may not see it (the two are indistinguishable by design). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description ALREADY_EXISTS (e.g. a duplicate contact) or ABORTED (the etag does not match: read again and reapply the change). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description RESOURCE_EXHAUSTED: the caller's rate limit is used up; RetryInfo says when to retry. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description UNAVAILABLE: a dependency is down; safe to retry reads and requests that carry a request_id. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+        };
+    };
+    CustomerService_ListSavedViews: {
+        parameters: {
+            query?: {
+                /** @description At most this many views (default 50, maximum 200). */
+                pageSize?: number;
+                /** @description Token from a previous response. */
+                pageToken?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1ListSavedViewsResponse"];
+                };
+            };
+            /** @description INVALID_ARGUMENT (BadRequest names each field), FAILED_PRECONDITION (e.g. the resource is deleted or merged) or OUT_OF_RANGE. Fix the request; retrying it unchanged fails again. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description UNAUTHENTICATED: the bearer token is missing, expired or not signed by a trusted key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description PERMISSION_DENIED: the caller's role may not call this method or assign work to others. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description NOT_FOUND: the resource does not exist or the caller may not see it (the two are indistinguishable by design). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description ALREADY_EXISTS (e.g. a duplicate contact) or ABORTED (the etag does not match: read again and reapply the change). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description RESOURCE_EXHAUSTED: the caller's rate limit is used up; RetryInfo says when to retry. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description UNAVAILABLE: a dependency is down; safe to retry reads and requests that carry a request_id. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+        };
+    };
+    CustomerService_CreateSavedView: {
+        parameters: {
+            query?: {
+                /** @description Idempotency key (UUID recommended). */
+                requestId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The view to create; output-only fields are ignored. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["v1SavedView"];
+            };
+        };
+        responses: {
+            /** @description The created view. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1SavedView"];
+                };
+            };
+            /** @description INVALID_ARGUMENT (BadRequest names each field), FAILED_PRECONDITION (e.g. the resource is deleted or merged) or OUT_OF_RANGE. Fix the request; retrying it unchanged fails again. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description UNAUTHENTICATED: the bearer token is missing, expired or not signed by a trusted key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description PERMISSION_DENIED: the caller's role may not call this method or assign work to others. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description NOT_FOUND: the resource does not exist or the caller may not see it (the two are indistinguishable by design). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description ALREADY_EXISTS (e.g. a duplicate contact) or ABORTED (the etag does not match: read again and reapply the change). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description RESOURCE_EXHAUSTED: the caller's rate limit is used up; RetryInfo says when to retry. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description UNAVAILABLE: a dependency is down; safe to retry reads and requests that carry a request_id. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+        };
+    };
+    CustomerService_GetSavedView: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                savedView: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The view. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1SavedView"];
+                };
+            };
+            /** @description INVALID_ARGUMENT (BadRequest names each field), FAILED_PRECONDITION (e.g. the resource is deleted or merged) or OUT_OF_RANGE. Fix the request; retrying it unchanged fails again. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description UNAUTHENTICATED: the bearer token is missing, expired or not signed by a trusted key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description PERMISSION_DENIED: the caller's role may not call this method or assign work to others. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description NOT_FOUND: the resource does not exist or the caller may not see it (the two are indistinguishable by design). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description ALREADY_EXISTS (e.g. a duplicate contact) or ABORTED (the etag does not match: read again and reapply the change). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description RESOURCE_EXHAUSTED: the caller's rate limit is used up; RetryInfo says when to retry. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description UNAVAILABLE: a dependency is down; safe to retry reads and requests that carry a request_id. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+        };
+    };
+    CustomerService_DeleteSavedView: {
+        parameters: {
+            query?: {
+                /** @description If set, must match the current etag. */
+                etag?: string;
+            };
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
+            path: {
+                savedView: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1DeleteSavedViewResponse"];
+                };
+            };
+            /** @description INVALID_ARGUMENT (BadRequest names each field), FAILED_PRECONDITION (e.g. the resource is deleted or merged) or OUT_OF_RANGE. Fix the request; retrying it unchanged fails again. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description UNAUTHENTICATED: the bearer token is missing, expired or not signed by a trusted key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description PERMISSION_DENIED: the caller's role may not call this method or assign work to others. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description NOT_FOUND: the resource does not exist or the caller may not see it (the two are indistinguishable by design). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description ALREADY_EXISTS (e.g. a duplicate contact) or ABORTED (the etag does not match: read again and reapply the change). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description RESOURCE_EXHAUSTED: the caller's rate limit is used up; RetryInfo says when to retry. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description UNAVAILABLE: a dependency is down; safe to retry reads and requests that carry a request_id. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+            /** @description An unexpected error response. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["googleRpcStatus"];
+                };
+            };
+        };
+    };
+    CustomerService_UpdateSavedView: {
+        parameters: {
+            query?: {
+                /** @description Idempotency key. */
+                requestId?: string;
+            };
+            header?: {
+                /** @description The resource's etag as read (the ETag header, quoted): a change made since then is refused with 409 ABORTED instead of overwritten. "*" matches any version. The same as the request's etag field, which wins when both are set; weak tags (W/) are refused. */
+                "If-Match"?: string;
+            };
+            path: {
+                savedView: string;
+            };
+            cookie?: never;
+        };
+        /** @description The view with its name, its etag (optional) and the new values. */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Columns shown, in order: up to 30 field names of Customer. */
+                    columns?: string[];
+                    /**
+                     * Format: date-time
+                     * @description When the view was created. Output only.
+                     */
+                    readonly createTime?: string;
+                    /**
+                     * @description Name shown to its owner: 1 to 100 characters, unique among the owner's
+                     *     views.
+                     */
+                    displayName?: string;
+                    /**
+                     * @description Changes with every update; send it back to update or delete only the
+                     *     version read (AIP-154). Output only.
+                     */
+                    readonly etag?: string;
+                    /** @description AIP-160 filter of ListCustomers. */
+                    filter?: string;
+                    /** @description order_by of ListCustomers. */
+                    orderBy?: string;
+                    /** @description Subject of the user who owns the view. Output only. */
+                    readonly owner?: string;
+                    /** @description Free-text query of SearchCustomers; at most 200 characters. */
+                    query?: string;
+                    /**
+                     * Format: date-time
+                     * @description When the view was last changed. Output only.
+                     */
+                    readonly updateTime?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The updated view. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1SavedView"];
                 };
             };
             /** @description INVALID_ARGUMENT (BadRequest names each field), FAILED_PRECONDITION (e.g. the resource is deleted or merged) or OUT_OF_RANGE. Fix the request; retrying it unchanged fails again. */

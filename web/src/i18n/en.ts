@@ -22,6 +22,10 @@ export const en = {
     exportAll: "Export all matching (CSV)", exported: "{{count}} exported", assignTo: "Account manager (user id)",
     assignAll: "Assign all matching", assigned: "{{count}} assigned",
   },
+  views: {
+    pick: "Saved view", none: "(all customers)", name: "Name of the new view", save: "Save as view",
+    newName: "New name", rename: "Rename", delete: "Delete view",
+  },
   customer: {
     profile: "Profile", edit: "Edit profile", conflict: "Someone else changed this customer since you opened it. Reload to see their changes, then edit again.",
     saved: "Saved", stage: "Lifecycle stage", stageHistory: "Stage history", tier: "Value tier", membership: "Membership",

@@ -24,6 +24,10 @@ export const zhCN: Messages = {
     exportAll: "导出全部匹配客户（CSV）", exported: "已导出 {{count}} 条", assignTo: "客户经理（用户 ID）",
     assignAll: "全部分配", assigned: "已分配 {{count}} 位客户",
   },
+  views: {
+    pick: "已保存视图", none: "（全部客户）", name: "新视图名称", save: "保存为视图",
+    newName: "新名称", rename: "重命名", delete: "删除视图",
+  },
   customer: {
     profile: "基本资料", edit: "编辑资料", conflict: "在你打开之后，其他人已修改了该客户。请重新加载查看其修改，然后再编辑。",
     saved: "已保存", stage: "生命周期阶段", stageHistory: "阶段变更记录", tier: "价值等级", membership: "会员等级",

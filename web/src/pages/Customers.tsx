@@ -12,6 +12,7 @@ import { formatDate, formatNumber } from "../lib/format";
 import { downloadCSV } from "../lib/csv";
 import { parseStream } from "../lib/stream";
 import { canWrite, useSession } from "../auth/session";
+import { SavedViews, type SavedView } from "../components/SavedViews";
 
 const ops: FilterClause["op"][] = ["=", "!=", ":", ">", ">=", "<", "<="];
 
@@ -25,6 +26,8 @@ export function Customers() {
   const [search, setSearch] = useState("");
   const [tokens, setTokens] = useState<string[]>([]);
   const [builderError, setBuilderError] = useState<unknown>(null);
+  // The columns of the picked saved view; null shows them all.
+  const [shown, setShown] = useState<string[] | null>(null);
   const pageToken = tokens[tokens.length - 1];
 
   const list = useQuery({
@@ -52,17 +55,28 @@ export function Customers() {
     }
   }
 
+  function pickView(v: SavedView | null) {
+    setApplied(v?.filter ?? "");
+    setRaw(v?.filter ?? "");
+    setSearch(v?.query ?? "");
+    setQuery(v?.query ?? "");
+    setShown(v?.columns?.length ? v.columns : null);
+    setTokens([]);
+  }
+
   const loc = i18n.language;
-  const columns: Column<Customer>[] = [
-    { id: "name", header: t("customers.displayName"), value: (c) => c.displayName ?? "", render: (c) => <Link to={`/customers/${idOf(c.name)}`}>{c.displayName}</Link> },
+  // Column ids are the customers' field names, as saved views store them.
+  const allColumns: Column<Customer>[] = [
+    { id: "display_name", header: t("customers.displayName"), value: (c) => c.displayName ?? "", render: (c) => <Link to={`/customers/${idOf(c.name)}`}>{c.displayName}</Link> },
     { id: "company", header: t("customers.company"), value: (c) => c.company ?? "" },
-    { id: "email", header: t("customers.email"), value: (c) => c.emails?.[0] ?? "" },
-    { id: "stage", header: t("customers.stage"), value: (c) => c.lifecycleStage ?? "", render: (c) => <Badge group="stage" value={c.lifecycleStage} /> },
-    { id: "tier", header: t("customers.tier"), value: (c) => c.valueTier ?? "", render: (c) => <Badge group="tier" value={c.valueTier} /> },
-    { id: "manager", header: t("customers.manager"), value: (c) => c.accountManager ?? "" },
-    { id: "points", header: t("customers.points"), value: (c) => formatNumber(c.loyaltyPoints, loc) },
-    { id: "created", header: t("customers.created"), value: (c) => formatDate(c.createTime, loc) },
+    { id: "emails", header: t("customers.email"), value: (c) => c.emails?.[0] ?? "" },
+    { id: "lifecycle_stage", header: t("customers.stage"), value: (c) => c.lifecycleStage ?? "", render: (c) => <Badge group="stage" value={c.lifecycleStage} /> },
+    { id: "value_tier", header: t("customers.tier"), value: (c) => c.valueTier ?? "", render: (c) => <Badge group="tier" value={c.valueTier} /> },
+    { id: "account_manager", header: t("customers.manager"), value: (c) => c.accountManager ?? "" },
+    { id: "loyalty_points", header: t("customers.points"), value: (c) => formatNumber(c.loyaltyPoints, loc) },
+    { id: "create_time", header: t("customers.created"), value: (c) => formatDate(c.createTime, loc) },
   ];
+  const columns = shown ? shown.flatMap((id) => allColumns.filter((c) => c.id === id)) : allColumns;
 
   return (
     <section>
@@ -83,6 +97,7 @@ export function Customers() {
         <input type="search" aria-label={t("common.search")} placeholder={t("customers.searchPlaceholder")} value={query} onChange={(e) => setQuery(e.target.value)} className="grow" />
         <button type="submit">{t("common.search")}</button>
       </form>
+      <SavedViews current={{ filter: applied, query: search, columns: columns.map((c) => c.id) }} onPick={pickView} />
       <form onSubmit={apply} className="card filter">
         <fieldset>
           <legend>{t("customers.builder")}</legend>

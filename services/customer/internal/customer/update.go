@@ -2,6 +2,9 @@ package customer
 
 import (
 	"context"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/kehu-crm/kehu/pkg/auth"
 	"github.com/kehu-crm/kehu/pkg/errs"
@@ -89,4 +92,17 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (*Customer, error)
 	}
 	s.cache.Invalidate(ctx, id)
 	return s.read(ctx, a, id)
+}
+
+// Fields lists the top-level fields of a customer, sorted: what a saved
+// view may show as columns.
+func Fields() []string {
+	var out []string
+	for _, f := range slices.Concat(customerFields.Updatable, customerFields.OutputOnly, slices.Collect(maps.Keys(customerFields.Dedicated))) {
+		if !strings.Contains(f, ".") {
+			out = append(out, f)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

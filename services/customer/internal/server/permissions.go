@@ -33,6 +33,13 @@ var Policy = auth.NewPolicy(customerv1.CustomerService_ServiceDesc.ServiceName, 
 	"ImportCustomers":           {auth.RoleManager, auth.RoleService},
 	"ExportCustomers":           {auth.RoleManager, auth.RoleAnalyst, auth.RoleService},
 	"StreamEvents":              auth.Services,
+	// Everyone may keep views of the list they may read; a view is its
+	// owner's alone (package savedview).
+	"CreateSavedView": auth.Readers,
+	"GetSavedView":    auth.Readers,
+	"ListSavedViews":  auth.Readers,
+	"UpdateSavedView": auth.Readers,
+	"DeleteSavedView": auth.Readers,
 })
 
 // PersonalReads are the reads the audit trail records when an admin or a

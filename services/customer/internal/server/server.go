@@ -15,19 +15,21 @@ import (
 	"github.com/kehu-crm/kehu/pkg/protoenum"
 	"github.com/kehu-crm/kehu/pkg/resource"
 	"github.com/kehu-crm/kehu/services/customer/internal/customer"
+	"github.com/kehu-crm/kehu/services/customer/internal/savedview"
 )
 
 // Server implements customerv1.CustomerServiceServer.
 type Server struct {
 	customerv1.UnimplementedCustomerServiceServer
 	svc    *customer.Service
+	views  *savedview.Service
 	events *outbox.Streamer
 	limits importstream.Limits
 }
 
-// New returns the handlers over svc, streaming events from events.
-func New(svc *customer.Service, events *outbox.Streamer, limits importstream.Limits) *Server {
-	return &Server{svc: svc, events: events, limits: limits}
+// New returns the handlers over svc and views, streaming events from events.
+func New(svc *customer.Service, views *savedview.Service, events *outbox.Streamer, limits importstream.Limits) *Server {
+	return &Server{svc: svc, views: views, events: events, limits: limits}
 }
 
 // CreateCustomer implements customerv1.CustomerServiceServer.

@@ -3028,11 +3028,517 @@ func (x *PointsChangedPayload) GetMembershipTier() MembershipTier {
 	return MembershipTier_MEMBERSHIP_TIER_UNSPECIFIED
 }
 
+// Request for CreateSavedView.
+type CreateSavedViewRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The view to create; output-only fields are ignored.
+	SavedView *SavedView `protobuf:"bytes,1,opt,name=saved_view,json=savedView,proto3" json:"saved_view,omitempty"`
+	// Idempotency key (UUID recommended).
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateSavedViewRequest) Reset() {
+	*x = CreateSavedViewRequest{}
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSavedViewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSavedViewRequest) ProtoMessage() {}
+
+func (x *CreateSavedViewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSavedViewRequest.ProtoReflect.Descriptor instead.
+func (*CreateSavedViewRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *CreateSavedViewRequest) GetSavedView() *SavedView {
+	if x != nil {
+		return x.SavedView
+	}
+	return nil
+}
+
+func (x *CreateSavedViewRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Response for CreateSavedView.
+type CreateSavedViewResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The created view.
+	SavedView     *SavedView `protobuf:"bytes,1,opt,name=saved_view,json=savedView,proto3" json:"saved_view,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateSavedViewResponse) Reset() {
+	*x = CreateSavedViewResponse{}
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSavedViewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSavedViewResponse) ProtoMessage() {}
+
+func (x *CreateSavedViewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSavedViewResponse.ProtoReflect.Descriptor instead.
+func (*CreateSavedViewResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *CreateSavedViewResponse) GetSavedView() *SavedView {
+	if x != nil {
+		return x.SavedView
+	}
+	return nil
+}
+
+// Request for GetSavedView.
+type GetSavedViewRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "savedViews/{saved_view}".
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSavedViewRequest) Reset() {
+	*x = GetSavedViewRequest{}
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSavedViewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSavedViewRequest) ProtoMessage() {}
+
+func (x *GetSavedViewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSavedViewRequest.ProtoReflect.Descriptor instead.
+func (*GetSavedViewRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *GetSavedViewRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Response for GetSavedView.
+type GetSavedViewResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The view.
+	SavedView     *SavedView `protobuf:"bytes,1,opt,name=saved_view,json=savedView,proto3" json:"saved_view,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSavedViewResponse) Reset() {
+	*x = GetSavedViewResponse{}
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSavedViewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSavedViewResponse) ProtoMessage() {}
+
+func (x *GetSavedViewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSavedViewResponse.ProtoReflect.Descriptor instead.
+func (*GetSavedViewResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *GetSavedViewResponse) GetSavedView() *SavedView {
+	if x != nil {
+		return x.SavedView
+	}
+	return nil
+}
+
+// Request for ListSavedViews.
+type ListSavedViewsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many views (default 50, maximum 200).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSavedViewsRequest) Reset() {
+	*x = ListSavedViewsRequest{}
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSavedViewsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSavedViewsRequest) ProtoMessage() {}
+
+func (x *ListSavedViewsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSavedViewsRequest.ProtoReflect.Descriptor instead.
+func (*ListSavedViewsRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *ListSavedViewsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSavedViewsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListSavedViews.
+type ListSavedViewsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's views, by display name.
+	SavedViews []*SavedView `protobuf:"bytes,1,rep,name=saved_views,json=savedViews,proto3" json:"saved_views,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSavedViewsResponse) Reset() {
+	*x = ListSavedViewsResponse{}
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSavedViewsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSavedViewsResponse) ProtoMessage() {}
+
+func (x *ListSavedViewsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSavedViewsResponse.ProtoReflect.Descriptor instead.
+func (*ListSavedViewsResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *ListSavedViewsResponse) GetSavedViews() []*SavedView {
+	if x != nil {
+		return x.SavedViews
+	}
+	return nil
+}
+
+func (x *ListSavedViewsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for UpdateSavedView.
+type UpdateSavedViewRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The view with its name, its etag (optional) and the new values.
+	SavedView *SavedView `protobuf:"bytes,1,opt,name=saved_view,json=savedView,proto3" json:"saved_view,omitempty"`
+	// Fields to update: display_name, filter, query, order_by, columns, or
+	// "*" for all of them.
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// Idempotency key.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateSavedViewRequest) Reset() {
+	*x = UpdateSavedViewRequest{}
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSavedViewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSavedViewRequest) ProtoMessage() {}
+
+func (x *UpdateSavedViewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSavedViewRequest.ProtoReflect.Descriptor instead.
+func (*UpdateSavedViewRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *UpdateSavedViewRequest) GetSavedView() *SavedView {
+	if x != nil {
+		return x.SavedView
+	}
+	return nil
+}
+
+func (x *UpdateSavedViewRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+func (x *UpdateSavedViewRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Response for UpdateSavedView.
+type UpdateSavedViewResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The updated view.
+	SavedView     *SavedView `protobuf:"bytes,1,opt,name=saved_view,json=savedView,proto3" json:"saved_view,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateSavedViewResponse) Reset() {
+	*x = UpdateSavedViewResponse{}
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSavedViewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSavedViewResponse) ProtoMessage() {}
+
+func (x *UpdateSavedViewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSavedViewResponse.ProtoReflect.Descriptor instead.
+func (*UpdateSavedViewResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *UpdateSavedViewResponse) GetSavedView() *SavedView {
+	if x != nil {
+		return x.SavedView
+	}
+	return nil
+}
+
+// Request for DeleteSavedView.
+type DeleteSavedViewRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "savedViews/{saved_view}".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// If set, must match the current etag.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteSavedViewRequest) Reset() {
+	*x = DeleteSavedViewRequest{}
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteSavedViewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteSavedViewRequest) ProtoMessage() {}
+
+func (x *DeleteSavedViewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteSavedViewRequest.ProtoReflect.Descriptor instead.
+func (*DeleteSavedViewRequest) Descriptor() ([]byte, []int) {
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *DeleteSavedViewRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteSavedViewRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// Response for DeleteSavedView.
+type DeleteSavedViewResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteSavedViewResponse) Reset() {
+	*x = DeleteSavedViewResponse{}
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteSavedViewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteSavedViewResponse) ProtoMessage() {}
+
+func (x *DeleteSavedViewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kehu_customer_v1_customer_service_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteSavedViewResponse.ProtoReflect.Descriptor instead.
+func (*DeleteSavedViewResponse) Descriptor() ([]byte, []int) {
+	return file_kehu_customer_v1_customer_service_proto_rawDescGZIP(), []int{60}
+}
+
 var File_kehu_customer_v1_customer_service_proto protoreflect.FileDescriptor
 
 const file_kehu_customer_v1_customer_service_proto_rawDesc = "" +
 	"\n" +
-	"'kehu/customer/v1/customer_service.proto\x12\x10kehu.customer.v1\x1a google/protobuf/field_mask.proto\x1a\x1fkehu/customer/v1/customer.proto\x1a\x19kehu/event/v1/event.proto\"\x99\x01\n" +
+	"'kehu/customer/v1/customer_service.proto\x12\x10kehu.customer.v1\x1a google/protobuf/field_mask.proto\x1a\x1fkehu/customer/v1/customer.proto\x1a!kehu/customer/v1/saved_view.proto\x1a\x19kehu/event/v1/event.proto\"\x99\x01\n" +
 	"\x15CreateCustomerRequest\x126\n" +
 	"\bcustomer\x18\x01 \x01(\v2\x1a.kehu.customer.v1.CustomerR\bcustomer\x12\x1d\n" +
 	"\n" +
@@ -3228,7 +3734,42 @@ const file_kehu_customer_v1_customer_service_proto_rawDesc = "" +
 	"\x14PointsChangedPayload\x12\x1a\n" +
 	"\bcustomer\x18\x01 \x01(\tR\bcustomer\x129\n" +
 	"\x05entry\x18\x02 \x01(\v2#.kehu.customer.v1.PointsLedgerEntryR\x05entry\x12I\n" +
-	"\x0fmembership_tier\x18\x03 \x01(\x0e2 .kehu.customer.v1.MembershipTierR\x0emembershipTier2\xd8\x11\n" +
+	"\x0fmembership_tier\x18\x03 \x01(\x0e2 .kehu.customer.v1.MembershipTierR\x0emembershipTier\"s\n" +
+	"\x16CreateSavedViewRequest\x12:\n" +
+	"\n" +
+	"saved_view\x18\x01 \x01(\v2\x1b.kehu.customer.v1.SavedViewR\tsavedView\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"U\n" +
+	"\x17CreateSavedViewResponse\x12:\n" +
+	"\n" +
+	"saved_view\x18\x01 \x01(\v2\x1b.kehu.customer.v1.SavedViewR\tsavedView\")\n" +
+	"\x13GetSavedViewRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"R\n" +
+	"\x14GetSavedViewResponse\x12:\n" +
+	"\n" +
+	"saved_view\x18\x01 \x01(\v2\x1b.kehu.customer.v1.SavedViewR\tsavedView\"S\n" +
+	"\x15ListSavedViewsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"~\n" +
+	"\x16ListSavedViewsResponse\x12<\n" +
+	"\vsaved_views\x18\x01 \x03(\v2\x1b.kehu.customer.v1.SavedViewR\n" +
+	"savedViews\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb0\x01\n" +
+	"\x16UpdateSavedViewRequest\x12:\n" +
+	"\n" +
+	"saved_view\x18\x01 \x01(\v2\x1b.kehu.customer.v1.SavedViewR\tsavedView\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"U\n" +
+	"\x17UpdateSavedViewResponse\x12:\n" +
+	"\n" +
+	"saved_view\x18\x01 \x01(\v2\x1b.kehu.customer.v1.SavedViewR\tsavedView\"@\n" +
+	"\x16DeleteSavedViewRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x19\n" +
+	"\x17DeleteSavedViewResponse2\xd4\x15\n" +
 	"\x0fCustomerService\x12c\n" +
 	"\x0eCreateCustomer\x12'.kehu.customer.v1.CreateCustomerRequest\x1a(.kehu.customer.v1.CreateCustomerResponse\x12Z\n" +
 	"\vGetCustomer\x12$.kehu.customer.v1.GetCustomerRequest\x1a%.kehu.customer.v1.GetCustomerResponse\x12l\n" +
@@ -3250,7 +3791,12 @@ const file_kehu_customer_v1_customer_service_proto_rawDesc = "" +
 	"\x10ListPointsLedger\x12).kehu.customer.v1.ListPointsLedgerRequest\x1a*.kehu.customer.v1.ListPointsLedgerResponse\x12h\n" +
 	"\x0fImportCustomers\x12(.kehu.customer.v1.ImportCustomersRequest\x1a).kehu.customer.v1.ImportCustomersResponse(\x01\x12h\n" +
 	"\x0fExportCustomers\x12(.kehu.customer.v1.ExportCustomersRequest\x1a).kehu.customer.v1.ExportCustomersResponse0\x01\x12_\n" +
-	"\fStreamEvents\x12%.kehu.customer.v1.StreamEventsRequest\x1a&.kehu.customer.v1.StreamEventsResponse0\x01B>Z<github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1;customerv1b\x06proto3"
+	"\fStreamEvents\x12%.kehu.customer.v1.StreamEventsRequest\x1a&.kehu.customer.v1.StreamEventsResponse0\x01\x12f\n" +
+	"\x0fCreateSavedView\x12(.kehu.customer.v1.CreateSavedViewRequest\x1a).kehu.customer.v1.CreateSavedViewResponse\x12]\n" +
+	"\fGetSavedView\x12%.kehu.customer.v1.GetSavedViewRequest\x1a&.kehu.customer.v1.GetSavedViewResponse\x12c\n" +
+	"\x0eListSavedViews\x12'.kehu.customer.v1.ListSavedViewsRequest\x1a(.kehu.customer.v1.ListSavedViewsResponse\x12f\n" +
+	"\x0fUpdateSavedView\x12(.kehu.customer.v1.UpdateSavedViewRequest\x1a).kehu.customer.v1.UpdateSavedViewResponse\x12f\n" +
+	"\x0fDeleteSavedView\x12(.kehu.customer.v1.DeleteSavedViewRequest\x1a).kehu.customer.v1.DeleteSavedViewResponseB>Z<github.com/kehu-crm/kehu/pkg/api/kehu/customer/v1;customerv1b\x06proto3"
 
 var (
 	file_kehu_customer_v1_customer_service_proto_rawDescOnce sync.Once
@@ -3265,7 +3811,7 @@ func file_kehu_customer_v1_customer_service_proto_rawDescGZIP() []byte {
 }
 
 var file_kehu_customer_v1_customer_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kehu_customer_v1_customer_service_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
+var file_kehu_customer_v1_customer_service_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
 var file_kehu_customer_v1_customer_service_proto_goTypes = []any{
 	(DuplicateGroup_Reason)(0),                // 0: kehu.customer.v1.DuplicateGroup.Reason
 	(*CreateCustomerRequest)(nil),             // 1: kehu.customer.v1.CreateCustomerRequest
@@ -3319,95 +3865,123 @@ var file_kehu_customer_v1_customer_service_proto_goTypes = []any{
 	(*CustomerPurgedPayload)(nil),             // 49: kehu.customer.v1.CustomerPurgedPayload
 	(*LifecycleStageChangedPayload)(nil),      // 50: kehu.customer.v1.LifecycleStageChangedPayload
 	(*PointsChangedPayload)(nil),              // 51: kehu.customer.v1.PointsChangedPayload
-	(*Customer)(nil),                          // 52: kehu.customer.v1.Customer
-	(*fieldmaskpb.FieldMask)(nil),             // 53: google.protobuf.FieldMask
-	(LifecycleStage)(0),                       // 54: kehu.customer.v1.LifecycleStage
-	(*LifecycleTransition)(nil),               // 55: kehu.customer.v1.LifecycleTransition
-	(*PointsLedgerEntry)(nil),                 // 56: kehu.customer.v1.PointsLedgerEntry
-	(*v1.Event)(nil),                          // 57: kehu.event.v1.Event
-	(MembershipTier)(0),                       // 58: kehu.customer.v1.MembershipTier
+	(*CreateSavedViewRequest)(nil),            // 52: kehu.customer.v1.CreateSavedViewRequest
+	(*CreateSavedViewResponse)(nil),           // 53: kehu.customer.v1.CreateSavedViewResponse
+	(*GetSavedViewRequest)(nil),               // 54: kehu.customer.v1.GetSavedViewRequest
+	(*GetSavedViewResponse)(nil),              // 55: kehu.customer.v1.GetSavedViewResponse
+	(*ListSavedViewsRequest)(nil),             // 56: kehu.customer.v1.ListSavedViewsRequest
+	(*ListSavedViewsResponse)(nil),            // 57: kehu.customer.v1.ListSavedViewsResponse
+	(*UpdateSavedViewRequest)(nil),            // 58: kehu.customer.v1.UpdateSavedViewRequest
+	(*UpdateSavedViewResponse)(nil),           // 59: kehu.customer.v1.UpdateSavedViewResponse
+	(*DeleteSavedViewRequest)(nil),            // 60: kehu.customer.v1.DeleteSavedViewRequest
+	(*DeleteSavedViewResponse)(nil),           // 61: kehu.customer.v1.DeleteSavedViewResponse
+	(*Customer)(nil),                          // 62: kehu.customer.v1.Customer
+	(*fieldmaskpb.FieldMask)(nil),             // 63: google.protobuf.FieldMask
+	(LifecycleStage)(0),                       // 64: kehu.customer.v1.LifecycleStage
+	(*LifecycleTransition)(nil),               // 65: kehu.customer.v1.LifecycleTransition
+	(*PointsLedgerEntry)(nil),                 // 66: kehu.customer.v1.PointsLedgerEntry
+	(*v1.Event)(nil),                          // 67: kehu.event.v1.Event
+	(MembershipTier)(0),                       // 68: kehu.customer.v1.MembershipTier
+	(*SavedView)(nil),                         // 69: kehu.customer.v1.SavedView
 }
 var file_kehu_customer_v1_customer_service_proto_depIdxs = []int32{
-	52, // 0: kehu.customer.v1.CreateCustomerRequest.customer:type_name -> kehu.customer.v1.Customer
-	52, // 1: kehu.customer.v1.CreateCustomerResponse.customer:type_name -> kehu.customer.v1.Customer
-	52, // 2: kehu.customer.v1.GetCustomerResponse.customer:type_name -> kehu.customer.v1.Customer
-	52, // 3: kehu.customer.v1.BatchGetCustomersResponse.customers:type_name -> kehu.customer.v1.Customer
-	52, // 4: kehu.customer.v1.ListCustomersResponse.customers:type_name -> kehu.customer.v1.Customer
-	52, // 5: kehu.customer.v1.SearchCustomersResponse.customers:type_name -> kehu.customer.v1.Customer
-	52, // 6: kehu.customer.v1.UpdateCustomerRequest.customer:type_name -> kehu.customer.v1.Customer
-	53, // 7: kehu.customer.v1.UpdateCustomerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	52, // 8: kehu.customer.v1.UpdateCustomerResponse.customer:type_name -> kehu.customer.v1.Customer
-	52, // 9: kehu.customer.v1.DeleteCustomerResponse.customer:type_name -> kehu.customer.v1.Customer
-	52, // 10: kehu.customer.v1.UndeleteCustomerResponse.customer:type_name -> kehu.customer.v1.Customer
+	62, // 0: kehu.customer.v1.CreateCustomerRequest.customer:type_name -> kehu.customer.v1.Customer
+	62, // 1: kehu.customer.v1.CreateCustomerResponse.customer:type_name -> kehu.customer.v1.Customer
+	62, // 2: kehu.customer.v1.GetCustomerResponse.customer:type_name -> kehu.customer.v1.Customer
+	62, // 3: kehu.customer.v1.BatchGetCustomersResponse.customers:type_name -> kehu.customer.v1.Customer
+	62, // 4: kehu.customer.v1.ListCustomersResponse.customers:type_name -> kehu.customer.v1.Customer
+	62, // 5: kehu.customer.v1.SearchCustomersResponse.customers:type_name -> kehu.customer.v1.Customer
+	62, // 6: kehu.customer.v1.UpdateCustomerRequest.customer:type_name -> kehu.customer.v1.Customer
+	63, // 7: kehu.customer.v1.UpdateCustomerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	62, // 8: kehu.customer.v1.UpdateCustomerResponse.customer:type_name -> kehu.customer.v1.Customer
+	62, // 9: kehu.customer.v1.DeleteCustomerResponse.customer:type_name -> kehu.customer.v1.Customer
+	62, // 10: kehu.customer.v1.UndeleteCustomerResponse.customer:type_name -> kehu.customer.v1.Customer
 	21, // 11: kehu.customer.v1.FindDuplicatesResponse.groups:type_name -> kehu.customer.v1.DuplicateGroup
 	0,  // 12: kehu.customer.v1.DuplicateGroup.reason:type_name -> kehu.customer.v1.DuplicateGroup.Reason
-	52, // 13: kehu.customer.v1.MergeCustomersResponse.customer:type_name -> kehu.customer.v1.Customer
+	62, // 13: kehu.customer.v1.MergeCustomersResponse.customer:type_name -> kehu.customer.v1.Customer
 	26, // 14: kehu.customer.v1.MergeCustomersResponse.fields:type_name -> kehu.customer.v1.FieldMerge
-	52, // 15: kehu.customer.v1.UnmergeCustomerResponse.customer:type_name -> kehu.customer.v1.Customer
-	52, // 16: kehu.customer.v1.UnmergeCustomerResponse.survivor:type_name -> kehu.customer.v1.Customer
-	54, // 17: kehu.customer.v1.TransitionLifecycleStageRequest.stage:type_name -> kehu.customer.v1.LifecycleStage
-	52, // 18: kehu.customer.v1.TransitionLifecycleStageResponse.customer:type_name -> kehu.customer.v1.Customer
-	55, // 19: kehu.customer.v1.TransitionLifecycleStageResponse.transition:type_name -> kehu.customer.v1.LifecycleTransition
-	55, // 20: kehu.customer.v1.ListLifecycleTransitionsResponse.lifecycle_transitions:type_name -> kehu.customer.v1.LifecycleTransition
-	52, // 21: kehu.customer.v1.AssignAccountManagerResponse.customer:type_name -> kehu.customer.v1.Customer
-	52, // 22: kehu.customer.v1.AdjustPointsResponse.customer:type_name -> kehu.customer.v1.Customer
-	56, // 23: kehu.customer.v1.AdjustPointsResponse.entry:type_name -> kehu.customer.v1.PointsLedgerEntry
-	56, // 24: kehu.customer.v1.ListPointsLedgerResponse.entries:type_name -> kehu.customer.v1.PointsLedgerEntry
-	52, // 25: kehu.customer.v1.ImportCustomersRequest.customers:type_name -> kehu.customer.v1.Customer
+	62, // 15: kehu.customer.v1.UnmergeCustomerResponse.customer:type_name -> kehu.customer.v1.Customer
+	62, // 16: kehu.customer.v1.UnmergeCustomerResponse.survivor:type_name -> kehu.customer.v1.Customer
+	64, // 17: kehu.customer.v1.TransitionLifecycleStageRequest.stage:type_name -> kehu.customer.v1.LifecycleStage
+	62, // 18: kehu.customer.v1.TransitionLifecycleStageResponse.customer:type_name -> kehu.customer.v1.Customer
+	65, // 19: kehu.customer.v1.TransitionLifecycleStageResponse.transition:type_name -> kehu.customer.v1.LifecycleTransition
+	65, // 20: kehu.customer.v1.ListLifecycleTransitionsResponse.lifecycle_transitions:type_name -> kehu.customer.v1.LifecycleTransition
+	62, // 21: kehu.customer.v1.AssignAccountManagerResponse.customer:type_name -> kehu.customer.v1.Customer
+	62, // 22: kehu.customer.v1.AdjustPointsResponse.customer:type_name -> kehu.customer.v1.Customer
+	66, // 23: kehu.customer.v1.AdjustPointsResponse.entry:type_name -> kehu.customer.v1.PointsLedgerEntry
+	66, // 24: kehu.customer.v1.ListPointsLedgerResponse.entries:type_name -> kehu.customer.v1.PointsLedgerEntry
+	62, // 25: kehu.customer.v1.ImportCustomersRequest.customers:type_name -> kehu.customer.v1.Customer
 	41, // 26: kehu.customer.v1.ImportCustomersResponse.errors:type_name -> kehu.customer.v1.ImportError
-	52, // 27: kehu.customer.v1.ExportCustomersResponse.customers:type_name -> kehu.customer.v1.Customer
-	57, // 28: kehu.customer.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
-	52, // 29: kehu.customer.v1.CustomerChangedPayload.customer:type_name -> kehu.customer.v1.Customer
-	55, // 30: kehu.customer.v1.LifecycleStageChangedPayload.transition:type_name -> kehu.customer.v1.LifecycleTransition
-	56, // 31: kehu.customer.v1.PointsChangedPayload.entry:type_name -> kehu.customer.v1.PointsLedgerEntry
-	58, // 32: kehu.customer.v1.PointsChangedPayload.membership_tier:type_name -> kehu.customer.v1.MembershipTier
-	1,  // 33: kehu.customer.v1.CustomerService.CreateCustomer:input_type -> kehu.customer.v1.CreateCustomerRequest
-	3,  // 34: kehu.customer.v1.CustomerService.GetCustomer:input_type -> kehu.customer.v1.GetCustomerRequest
-	5,  // 35: kehu.customer.v1.CustomerService.BatchGetCustomers:input_type -> kehu.customer.v1.BatchGetCustomersRequest
-	7,  // 36: kehu.customer.v1.CustomerService.ListCustomers:input_type -> kehu.customer.v1.ListCustomersRequest
-	9,  // 37: kehu.customer.v1.CustomerService.SearchCustomers:input_type -> kehu.customer.v1.SearchCustomersRequest
-	11, // 38: kehu.customer.v1.CustomerService.UpdateCustomer:input_type -> kehu.customer.v1.UpdateCustomerRequest
-	13, // 39: kehu.customer.v1.CustomerService.DeleteCustomer:input_type -> kehu.customer.v1.DeleteCustomerRequest
-	15, // 40: kehu.customer.v1.CustomerService.UndeleteCustomer:input_type -> kehu.customer.v1.UndeleteCustomerRequest
-	17, // 41: kehu.customer.v1.CustomerService.PurgeCustomer:input_type -> kehu.customer.v1.PurgeCustomerRequest
-	19, // 42: kehu.customer.v1.CustomerService.FindDuplicates:input_type -> kehu.customer.v1.FindDuplicatesRequest
-	22, // 43: kehu.customer.v1.CustomerService.MergeCustomers:input_type -> kehu.customer.v1.MergeCustomersRequest
-	24, // 44: kehu.customer.v1.CustomerService.UnmergeCustomer:input_type -> kehu.customer.v1.UnmergeCustomerRequest
-	27, // 45: kehu.customer.v1.CustomerService.TransitionLifecycleStage:input_type -> kehu.customer.v1.TransitionLifecycleStageRequest
-	29, // 46: kehu.customer.v1.CustomerService.ListLifecycleTransitions:input_type -> kehu.customer.v1.ListLifecycleTransitionsRequest
-	31, // 47: kehu.customer.v1.CustomerService.AssignAccountManager:input_type -> kehu.customer.v1.AssignAccountManagerRequest
-	33, // 48: kehu.customer.v1.CustomerService.BatchAssignAccountManager:input_type -> kehu.customer.v1.BatchAssignAccountManagerRequest
-	35, // 49: kehu.customer.v1.CustomerService.AdjustPoints:input_type -> kehu.customer.v1.AdjustPointsRequest
-	37, // 50: kehu.customer.v1.CustomerService.ListPointsLedger:input_type -> kehu.customer.v1.ListPointsLedgerRequest
-	39, // 51: kehu.customer.v1.CustomerService.ImportCustomers:input_type -> kehu.customer.v1.ImportCustomersRequest
-	42, // 52: kehu.customer.v1.CustomerService.ExportCustomers:input_type -> kehu.customer.v1.ExportCustomersRequest
-	44, // 53: kehu.customer.v1.CustomerService.StreamEvents:input_type -> kehu.customer.v1.StreamEventsRequest
-	2,  // 54: kehu.customer.v1.CustomerService.CreateCustomer:output_type -> kehu.customer.v1.CreateCustomerResponse
-	4,  // 55: kehu.customer.v1.CustomerService.GetCustomer:output_type -> kehu.customer.v1.GetCustomerResponse
-	6,  // 56: kehu.customer.v1.CustomerService.BatchGetCustomers:output_type -> kehu.customer.v1.BatchGetCustomersResponse
-	8,  // 57: kehu.customer.v1.CustomerService.ListCustomers:output_type -> kehu.customer.v1.ListCustomersResponse
-	10, // 58: kehu.customer.v1.CustomerService.SearchCustomers:output_type -> kehu.customer.v1.SearchCustomersResponse
-	12, // 59: kehu.customer.v1.CustomerService.UpdateCustomer:output_type -> kehu.customer.v1.UpdateCustomerResponse
-	14, // 60: kehu.customer.v1.CustomerService.DeleteCustomer:output_type -> kehu.customer.v1.DeleteCustomerResponse
-	16, // 61: kehu.customer.v1.CustomerService.UndeleteCustomer:output_type -> kehu.customer.v1.UndeleteCustomerResponse
-	18, // 62: kehu.customer.v1.CustomerService.PurgeCustomer:output_type -> kehu.customer.v1.PurgeCustomerResponse
-	20, // 63: kehu.customer.v1.CustomerService.FindDuplicates:output_type -> kehu.customer.v1.FindDuplicatesResponse
-	23, // 64: kehu.customer.v1.CustomerService.MergeCustomers:output_type -> kehu.customer.v1.MergeCustomersResponse
-	25, // 65: kehu.customer.v1.CustomerService.UnmergeCustomer:output_type -> kehu.customer.v1.UnmergeCustomerResponse
-	28, // 66: kehu.customer.v1.CustomerService.TransitionLifecycleStage:output_type -> kehu.customer.v1.TransitionLifecycleStageResponse
-	30, // 67: kehu.customer.v1.CustomerService.ListLifecycleTransitions:output_type -> kehu.customer.v1.ListLifecycleTransitionsResponse
-	32, // 68: kehu.customer.v1.CustomerService.AssignAccountManager:output_type -> kehu.customer.v1.AssignAccountManagerResponse
-	34, // 69: kehu.customer.v1.CustomerService.BatchAssignAccountManager:output_type -> kehu.customer.v1.BatchAssignAccountManagerResponse
-	36, // 70: kehu.customer.v1.CustomerService.AdjustPoints:output_type -> kehu.customer.v1.AdjustPointsResponse
-	38, // 71: kehu.customer.v1.CustomerService.ListPointsLedger:output_type -> kehu.customer.v1.ListPointsLedgerResponse
-	40, // 72: kehu.customer.v1.CustomerService.ImportCustomers:output_type -> kehu.customer.v1.ImportCustomersResponse
-	43, // 73: kehu.customer.v1.CustomerService.ExportCustomers:output_type -> kehu.customer.v1.ExportCustomersResponse
-	45, // 74: kehu.customer.v1.CustomerService.StreamEvents:output_type -> kehu.customer.v1.StreamEventsResponse
-	54, // [54:75] is the sub-list for method output_type
-	33, // [33:54] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	62, // 27: kehu.customer.v1.ExportCustomersResponse.customers:type_name -> kehu.customer.v1.Customer
+	67, // 28: kehu.customer.v1.StreamEventsResponse.event:type_name -> kehu.event.v1.Event
+	62, // 29: kehu.customer.v1.CustomerChangedPayload.customer:type_name -> kehu.customer.v1.Customer
+	65, // 30: kehu.customer.v1.LifecycleStageChangedPayload.transition:type_name -> kehu.customer.v1.LifecycleTransition
+	66, // 31: kehu.customer.v1.PointsChangedPayload.entry:type_name -> kehu.customer.v1.PointsLedgerEntry
+	68, // 32: kehu.customer.v1.PointsChangedPayload.membership_tier:type_name -> kehu.customer.v1.MembershipTier
+	69, // 33: kehu.customer.v1.CreateSavedViewRequest.saved_view:type_name -> kehu.customer.v1.SavedView
+	69, // 34: kehu.customer.v1.CreateSavedViewResponse.saved_view:type_name -> kehu.customer.v1.SavedView
+	69, // 35: kehu.customer.v1.GetSavedViewResponse.saved_view:type_name -> kehu.customer.v1.SavedView
+	69, // 36: kehu.customer.v1.ListSavedViewsResponse.saved_views:type_name -> kehu.customer.v1.SavedView
+	69, // 37: kehu.customer.v1.UpdateSavedViewRequest.saved_view:type_name -> kehu.customer.v1.SavedView
+	63, // 38: kehu.customer.v1.UpdateSavedViewRequest.update_mask:type_name -> google.protobuf.FieldMask
+	69, // 39: kehu.customer.v1.UpdateSavedViewResponse.saved_view:type_name -> kehu.customer.v1.SavedView
+	1,  // 40: kehu.customer.v1.CustomerService.CreateCustomer:input_type -> kehu.customer.v1.CreateCustomerRequest
+	3,  // 41: kehu.customer.v1.CustomerService.GetCustomer:input_type -> kehu.customer.v1.GetCustomerRequest
+	5,  // 42: kehu.customer.v1.CustomerService.BatchGetCustomers:input_type -> kehu.customer.v1.BatchGetCustomersRequest
+	7,  // 43: kehu.customer.v1.CustomerService.ListCustomers:input_type -> kehu.customer.v1.ListCustomersRequest
+	9,  // 44: kehu.customer.v1.CustomerService.SearchCustomers:input_type -> kehu.customer.v1.SearchCustomersRequest
+	11, // 45: kehu.customer.v1.CustomerService.UpdateCustomer:input_type -> kehu.customer.v1.UpdateCustomerRequest
+	13, // 46: kehu.customer.v1.CustomerService.DeleteCustomer:input_type -> kehu.customer.v1.DeleteCustomerRequest
+	15, // 47: kehu.customer.v1.CustomerService.UndeleteCustomer:input_type -> kehu.customer.v1.UndeleteCustomerRequest
+	17, // 48: kehu.customer.v1.CustomerService.PurgeCustomer:input_type -> kehu.customer.v1.PurgeCustomerRequest
+	19, // 49: kehu.customer.v1.CustomerService.FindDuplicates:input_type -> kehu.customer.v1.FindDuplicatesRequest
+	22, // 50: kehu.customer.v1.CustomerService.MergeCustomers:input_type -> kehu.customer.v1.MergeCustomersRequest
+	24, // 51: kehu.customer.v1.CustomerService.UnmergeCustomer:input_type -> kehu.customer.v1.UnmergeCustomerRequest
+	27, // 52: kehu.customer.v1.CustomerService.TransitionLifecycleStage:input_type -> kehu.customer.v1.TransitionLifecycleStageRequest
+	29, // 53: kehu.customer.v1.CustomerService.ListLifecycleTransitions:input_type -> kehu.customer.v1.ListLifecycleTransitionsRequest
+	31, // 54: kehu.customer.v1.CustomerService.AssignAccountManager:input_type -> kehu.customer.v1.AssignAccountManagerRequest
+	33, // 55: kehu.customer.v1.CustomerService.BatchAssignAccountManager:input_type -> kehu.customer.v1.BatchAssignAccountManagerRequest
+	35, // 56: kehu.customer.v1.CustomerService.AdjustPoints:input_type -> kehu.customer.v1.AdjustPointsRequest
+	37, // 57: kehu.customer.v1.CustomerService.ListPointsLedger:input_type -> kehu.customer.v1.ListPointsLedgerRequest
+	39, // 58: kehu.customer.v1.CustomerService.ImportCustomers:input_type -> kehu.customer.v1.ImportCustomersRequest
+	42, // 59: kehu.customer.v1.CustomerService.ExportCustomers:input_type -> kehu.customer.v1.ExportCustomersRequest
+	44, // 60: kehu.customer.v1.CustomerService.StreamEvents:input_type -> kehu.customer.v1.StreamEventsRequest
+	52, // 61: kehu.customer.v1.CustomerService.CreateSavedView:input_type -> kehu.customer.v1.CreateSavedViewRequest
+	54, // 62: kehu.customer.v1.CustomerService.GetSavedView:input_type -> kehu.customer.v1.GetSavedViewRequest
+	56, // 63: kehu.customer.v1.CustomerService.ListSavedViews:input_type -> kehu.customer.v1.ListSavedViewsRequest
+	58, // 64: kehu.customer.v1.CustomerService.UpdateSavedView:input_type -> kehu.customer.v1.UpdateSavedViewRequest
+	60, // 65: kehu.customer.v1.CustomerService.DeleteSavedView:input_type -> kehu.customer.v1.DeleteSavedViewRequest
+	2,  // 66: kehu.customer.v1.CustomerService.CreateCustomer:output_type -> kehu.customer.v1.CreateCustomerResponse
+	4,  // 67: kehu.customer.v1.CustomerService.GetCustomer:output_type -> kehu.customer.v1.GetCustomerResponse
+	6,  // 68: kehu.customer.v1.CustomerService.BatchGetCustomers:output_type -> kehu.customer.v1.BatchGetCustomersResponse
+	8,  // 69: kehu.customer.v1.CustomerService.ListCustomers:output_type -> kehu.customer.v1.ListCustomersResponse
+	10, // 70: kehu.customer.v1.CustomerService.SearchCustomers:output_type -> kehu.customer.v1.SearchCustomersResponse
+	12, // 71: kehu.customer.v1.CustomerService.UpdateCustomer:output_type -> kehu.customer.v1.UpdateCustomerResponse
+	14, // 72: kehu.customer.v1.CustomerService.DeleteCustomer:output_type -> kehu.customer.v1.DeleteCustomerResponse
+	16, // 73: kehu.customer.v1.CustomerService.UndeleteCustomer:output_type -> kehu.customer.v1.UndeleteCustomerResponse
+	18, // 74: kehu.customer.v1.CustomerService.PurgeCustomer:output_type -> kehu.customer.v1.PurgeCustomerResponse
+	20, // 75: kehu.customer.v1.CustomerService.FindDuplicates:output_type -> kehu.customer.v1.FindDuplicatesResponse
+	23, // 76: kehu.customer.v1.CustomerService.MergeCustomers:output_type -> kehu.customer.v1.MergeCustomersResponse
+	25, // 77: kehu.customer.v1.CustomerService.UnmergeCustomer:output_type -> kehu.customer.v1.UnmergeCustomerResponse
+	28, // 78: kehu.customer.v1.CustomerService.TransitionLifecycleStage:output_type -> kehu.customer.v1.TransitionLifecycleStageResponse
+	30, // 79: kehu.customer.v1.CustomerService.ListLifecycleTransitions:output_type -> kehu.customer.v1.ListLifecycleTransitionsResponse
+	32, // 80: kehu.customer.v1.CustomerService.AssignAccountManager:output_type -> kehu.customer.v1.AssignAccountManagerResponse
+	34, // 81: kehu.customer.v1.CustomerService.BatchAssignAccountManager:output_type -> kehu.customer.v1.BatchAssignAccountManagerResponse
+	36, // 82: kehu.customer.v1.CustomerService.AdjustPoints:output_type -> kehu.customer.v1.AdjustPointsResponse
+	38, // 83: kehu.customer.v1.CustomerService.ListPointsLedger:output_type -> kehu.customer.v1.ListPointsLedgerResponse
+	40, // 84: kehu.customer.v1.CustomerService.ImportCustomers:output_type -> kehu.customer.v1.ImportCustomersResponse
+	43, // 85: kehu.customer.v1.CustomerService.ExportCustomers:output_type -> kehu.customer.v1.ExportCustomersResponse
+	45, // 86: kehu.customer.v1.CustomerService.StreamEvents:output_type -> kehu.customer.v1.StreamEventsResponse
+	53, // 87: kehu.customer.v1.CustomerService.CreateSavedView:output_type -> kehu.customer.v1.CreateSavedViewResponse
+	55, // 88: kehu.customer.v1.CustomerService.GetSavedView:output_type -> kehu.customer.v1.GetSavedViewResponse
+	57, // 89: kehu.customer.v1.CustomerService.ListSavedViews:output_type -> kehu.customer.v1.ListSavedViewsResponse
+	59, // 90: kehu.customer.v1.CustomerService.UpdateSavedView:output_type -> kehu.customer.v1.UpdateSavedViewResponse
+	61, // 91: kehu.customer.v1.CustomerService.DeleteSavedView:output_type -> kehu.customer.v1.DeleteSavedViewResponse
+	66, // [66:92] is the sub-list for method output_type
+	40, // [40:66] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_kehu_customer_v1_customer_service_proto_init() }
@@ -3416,13 +3990,14 @@ func file_kehu_customer_v1_customer_service_proto_init() {
 		return
 	}
 	file_kehu_customer_v1_customer_proto_init()
+	file_kehu_customer_v1_saved_view_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kehu_customer_v1_customer_service_proto_rawDesc), len(file_kehu_customer_v1_customer_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   51,
+			NumMessages:   61,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

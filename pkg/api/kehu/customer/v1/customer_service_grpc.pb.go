@@ -40,6 +40,11 @@ const (
 	CustomerService_ImportCustomers_FullMethodName           = "/kehu.customer.v1.CustomerService/ImportCustomers"
 	CustomerService_ExportCustomers_FullMethodName           = "/kehu.customer.v1.CustomerService/ExportCustomers"
 	CustomerService_StreamEvents_FullMethodName              = "/kehu.customer.v1.CustomerService/StreamEvents"
+	CustomerService_CreateSavedView_FullMethodName           = "/kehu.customer.v1.CustomerService/CreateSavedView"
+	CustomerService_GetSavedView_FullMethodName              = "/kehu.customer.v1.CustomerService/GetSavedView"
+	CustomerService_ListSavedViews_FullMethodName            = "/kehu.customer.v1.CustomerService/ListSavedViews"
+	CustomerService_UpdateSavedView_FullMethodName           = "/kehu.customer.v1.CustomerService/UpdateSavedView"
+	CustomerService_DeleteSavedView_FullMethodName           = "/kehu.customer.v1.CustomerService/DeleteSavedView"
 )
 
 // CustomerServiceClient is the client API for CustomerService service.
@@ -102,6 +107,17 @@ type CustomerServiceClient interface {
 	// Streams the service's domain events after a sequence number, then follows
 	// new ones as they are committed.
 	StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error)
+	// Creates a saved view of the customer list, owned by the caller.
+	CreateSavedView(ctx context.Context, in *CreateSavedViewRequest, opts ...grpc.CallOption) (*CreateSavedViewResponse, error)
+	// Gets one of the caller's saved views.
+	GetSavedView(ctx context.Context, in *GetSavedViewRequest, opts ...grpc.CallOption) (*GetSavedViewResponse, error)
+	// Lists the caller's saved views by display name.
+	ListSavedViews(ctx context.Context, in *ListSavedViewsRequest, opts ...grpc.CallOption) (*ListSavedViewsResponse, error)
+	// Updates the fields of one of the caller's saved views named in
+	// update_mask.
+	UpdateSavedView(ctx context.Context, in *UpdateSavedViewRequest, opts ...grpc.CallOption) (*UpdateSavedViewResponse, error)
+	// Deletes one of the caller's saved views for good.
+	DeleteSavedView(ctx context.Context, in *DeleteSavedViewRequest, opts ...grpc.CallOption) (*DeleteSavedViewResponse, error)
 }
 
 type customerServiceClient struct {
@@ -343,6 +359,56 @@ func (c *customerServiceClient) StreamEvents(ctx context.Context, in *StreamEven
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type CustomerService_StreamEventsClient = grpc.ServerStreamingClient[StreamEventsResponse]
 
+func (c *customerServiceClient) CreateSavedView(ctx context.Context, in *CreateSavedViewRequest, opts ...grpc.CallOption) (*CreateSavedViewResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateSavedViewResponse)
+	err := c.cc.Invoke(ctx, CustomerService_CreateSavedView_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) GetSavedView(ctx context.Context, in *GetSavedViewRequest, opts ...grpc.CallOption) (*GetSavedViewResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSavedViewResponse)
+	err := c.cc.Invoke(ctx, CustomerService_GetSavedView_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) ListSavedViews(ctx context.Context, in *ListSavedViewsRequest, opts ...grpc.CallOption) (*ListSavedViewsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSavedViewsResponse)
+	err := c.cc.Invoke(ctx, CustomerService_ListSavedViews_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) UpdateSavedView(ctx context.Context, in *UpdateSavedViewRequest, opts ...grpc.CallOption) (*UpdateSavedViewResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateSavedViewResponse)
+	err := c.cc.Invoke(ctx, CustomerService_UpdateSavedView_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *customerServiceClient) DeleteSavedView(ctx context.Context, in *DeleteSavedViewRequest, opts ...grpc.CallOption) (*DeleteSavedViewResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteSavedViewResponse)
+	err := c.cc.Invoke(ctx, CustomerService_DeleteSavedView_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CustomerServiceServer is the server API for CustomerService service.
 // All implementations must embed UnimplementedCustomerServiceServer
 // for forward compatibility.
@@ -403,6 +469,17 @@ type CustomerServiceServer interface {
 	// Streams the service's domain events after a sequence number, then follows
 	// new ones as they are committed.
 	StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error
+	// Creates a saved view of the customer list, owned by the caller.
+	CreateSavedView(context.Context, *CreateSavedViewRequest) (*CreateSavedViewResponse, error)
+	// Gets one of the caller's saved views.
+	GetSavedView(context.Context, *GetSavedViewRequest) (*GetSavedViewResponse, error)
+	// Lists the caller's saved views by display name.
+	ListSavedViews(context.Context, *ListSavedViewsRequest) (*ListSavedViewsResponse, error)
+	// Updates the fields of one of the caller's saved views named in
+	// update_mask.
+	UpdateSavedView(context.Context, *UpdateSavedViewRequest) (*UpdateSavedViewResponse, error)
+	// Deletes one of the caller's saved views for good.
+	DeleteSavedView(context.Context, *DeleteSavedViewRequest) (*DeleteSavedViewResponse, error)
 	mustEmbedUnimplementedCustomerServiceServer()
 }
 
@@ -475,6 +552,21 @@ func (UnimplementedCustomerServiceServer) ExportCustomers(*ExportCustomersReques
 }
 func (UnimplementedCustomerServiceServer) StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamEvents not implemented")
+}
+func (UnimplementedCustomerServiceServer) CreateSavedView(context.Context, *CreateSavedViewRequest) (*CreateSavedViewResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateSavedView not implemented")
+}
+func (UnimplementedCustomerServiceServer) GetSavedView(context.Context, *GetSavedViewRequest) (*GetSavedViewResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSavedView not implemented")
+}
+func (UnimplementedCustomerServiceServer) ListSavedViews(context.Context, *ListSavedViewsRequest) (*ListSavedViewsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSavedViews not implemented")
+}
+func (UnimplementedCustomerServiceServer) UpdateSavedView(context.Context, *UpdateSavedViewRequest) (*UpdateSavedViewResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateSavedView not implemented")
+}
+func (UnimplementedCustomerServiceServer) DeleteSavedView(context.Context, *DeleteSavedViewRequest) (*DeleteSavedViewResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteSavedView not implemented")
 }
 func (UnimplementedCustomerServiceServer) mustEmbedUnimplementedCustomerServiceServer() {}
 func (UnimplementedCustomerServiceServer) testEmbeddedByValue()                         {}
@@ -850,6 +942,96 @@ func _CustomerService_StreamEvents_Handler(srv interface{}, stream grpc.ServerSt
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type CustomerService_StreamEventsServer = grpc.ServerStreamingServer[StreamEventsResponse]
 
+func _CustomerService_CreateSavedView_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateSavedViewRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).CreateSavedView(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_CreateSavedView_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).CreateSavedView(ctx, req.(*CreateSavedViewRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_GetSavedView_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSavedViewRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).GetSavedView(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_GetSavedView_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).GetSavedView(ctx, req.(*GetSavedViewRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_ListSavedViews_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSavedViewsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).ListSavedViews(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_ListSavedViews_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).ListSavedViews(ctx, req.(*ListSavedViewsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_UpdateSavedView_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateSavedViewRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).UpdateSavedView(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_UpdateSavedView_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).UpdateSavedView(ctx, req.(*UpdateSavedViewRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CustomerService_DeleteSavedView_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteSavedViewRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).DeleteSavedView(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_DeleteSavedView_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).DeleteSavedView(ctx, req.(*DeleteSavedViewRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CustomerService_ServiceDesc is the grpc.ServiceDesc for CustomerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -928,6 +1110,26 @@ var CustomerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListPointsLedger",
 			Handler:    _CustomerService_ListPointsLedger_Handler,
+		},
+		{
+			MethodName: "CreateSavedView",
+			Handler:    _CustomerService_CreateSavedView_Handler,
+		},
+		{
+			MethodName: "GetSavedView",
+			Handler:    _CustomerService_GetSavedView_Handler,
+		},
+		{
+			MethodName: "ListSavedViews",
+			Handler:    _CustomerService_ListSavedViews_Handler,
+		},
+		{
+			MethodName: "UpdateSavedView",
+			Handler:    _CustomerService_UpdateSavedView_Handler,
+		},
+		{
+			MethodName: "DeleteSavedView",
+			Handler:    _CustomerService_DeleteSavedView_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
