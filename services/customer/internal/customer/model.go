@@ -8,12 +8,9 @@ package customer
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
-	"github.com/kehu-crm/kehu/pkg/errs"
+	"github.com/kehu-crm/kehu/pkg/resource"
 )
 
 // Kind says whether a customer is a person or an organisation.
@@ -167,14 +164,7 @@ func (c *Customer) Clone() *Customer {
 // ParseName extracts the id from "customers/{id}". field names the request
 // field for the error.
 func ParseName(field, name string) (string, error) {
-	id, ok := strings.CutPrefix(name, "customers/")
-	if !ok || id == "" {
-		return "", errs.InvalidField(field, "must be a customer name like \"customers/{id}\", got %q", name)
-	}
-	if _, err := uuid.Parse(id); err != nil {
-		return "", errs.InvalidField(field, "%q is not a valid customer id", id)
-	}
-	return id, nil
+	return resource.ParseID(field, name, "customers", "customer")
 }
 
 // Transition is one recorded lifecycle stage change.

@@ -47,14 +47,7 @@ func Name(id string) string { return "savedViews/" + id }
 
 // ParseName returns the id in a "savedViews/{id}" name given in field.
 func ParseName(field, name string) (string, error) {
-	id, ok := strings.CutPrefix(name, "savedViews/")
-	if !ok || id == "" {
-		return "", errs.InvalidField(field, "must be a saved view name like \"savedViews/{id}\", got %q", name)
-	}
-	if _, err := uuid.Parse(id); err != nil {
-		return "", errs.InvalidField(field, "%q is not a valid saved view id", id)
-	}
-	return id, nil
+	return resource.ParseID(field, name, "savedViews", "saved view")
 }
 
 // Store is the persistence of saved views. Every read and change is scoped
