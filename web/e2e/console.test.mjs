@@ -208,6 +208,9 @@ scenario("duplicates: dry-run diff, merge and unmerge in the customer 360", asyn
   const survivor = await create({ displayName: "重复测试 王芳", emails: ["dup.e2e@example.cn"], company: "合并测试公司" });
   const twin = await create({ displayName: "重复测试 王芳", emails: ["dup.e2e@example.cn", "wf.e2e@example.cn"], title: "采购总监" }, "?allowDuplicates=true");
   await page.goto(`${base}customers/${survivor}`);
+  // The app renders after the load event: wait for it to show the sign-in
+  // or the page before asking which one it is.
+  await page.locator('input[name="subject"]').or(page.getByRole("link", { name: "我的一天" })).first().waitFor();
   if (await page.locator('input[name="subject"]').count()) {
     await page.locator('input[name="subject"]').fill("alice");
     await page.locator('select[name="role"]').selectOption("manager");
