@@ -300,6 +300,7 @@ scenario("filter customers, export and assign every match", async () => {
   await page.locator('input[name="filter"]').fill('tags:"vip"');
   await page.getByRole("button", { name: "应用" }).click();
   await page.getByTestId("applied-filter").filter({ hasText: 'tags:"vip"' }).waitFor();
+  await page.locator('[data-testid="customer-list"][aria-busy="false"]').waitFor();
   await page.getByTestId("customers").getByRole("link", { name: "黄磊" }).waitFor();
   const rows = await page.getByTestId("customers").locator("tbody tr").count();
 
@@ -320,6 +321,9 @@ scenario("save the filter as a view, pick it again, rename and delete it", async
   await page.locator('input[name="filter"]').fill('tags:"vip"');
   await page.getByRole("button", { name: "应用" }).click();
   await page.getByTestId("applied-filter").filter({ hasText: 'tags:"vip"' }).waitFor();
+  await page.locator('select[name="orderBy"]').selectOption("loyalty_points desc");
+  await page.locator('input[name="column-emails"]').uncheck();
+  await page.getByTestId("customers").getByRole("columnheader", { name: "邮箱" }).waitFor({ state: "detached" });
   await page.locator('input[name="viewName"]').fill("重要客户");
   await page.getByRole("button", { name: "保存为视图" }).click();
   const picker = page.locator('select[name="savedView"]');
@@ -328,8 +332,11 @@ scenario("save the filter as a view, pick it again, rename and delete it", async
   // Back to every customer, then the view brings the filter back.
   await picker.selectOption({ label: "（全部客户）" });
   await page.getByTestId("applied-filter").waitFor({ state: "detached" });
+  await page.getByTestId("customers").getByRole("columnheader", { name: "邮箱" }).waitFor();
   await picker.selectOption({ label: "重要客户" });
   await page.getByTestId("applied-filter").filter({ hasText: 'tags:"vip"' }).waitFor();
+  await page.getByTestId("customers").getByRole("columnheader", { name: "邮箱" }).waitFor({ state: "detached" });
+  assert.equal(await page.locator('select[name="orderBy"]').inputValue(), "loyalty_points desc");
   await page.getByTestId("customers").getByRole("link", { name: "黄磊" }).waitFor();
   await shot("12-saved-view");
 

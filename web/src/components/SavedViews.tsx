@@ -14,6 +14,7 @@ export type SavedView = Schemas["v1SavedView"];
 export interface ListState {
   filter: string;
   query: string;
+  orderBy: string;
   columns: string[];
 }
 

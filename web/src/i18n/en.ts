@@ -24,7 +24,11 @@ export const en = {
   },
   views: {
     pick: "Saved view", none: "(all customers)", name: "Name of the new view", save: "Save as view",
-    newName: "New name", rename: "Rename", delete: "Delete view",
+    newName: "New name", rename: "Rename", delete: "Delete view", order: "Order", columns: "Columns",
+    orders: {
+      default: "Newest first", create_time: "Oldest first", display_name: "Name", company: "Company",
+      loyalty_points_desc: "Most points", update_time_desc: "Recently changed",
+    },
   },
   customer: {
     profile: "Profile", edit: "Edit profile", conflict: "Someone else changed this customer since you opened it. Reload to see their changes, then edit again.",

@@ -26,7 +26,11 @@ export const zhCN: Messages = {
   },
   views: {
     pick: "已保存视图", none: "（全部客户）", name: "新视图名称", save: "保存为视图",
-    newName: "新名称", rename: "重命名", delete: "删除视图",
+    newName: "新名称", rename: "重命名", delete: "删除视图", order: "排序", columns: "列",
+    orders: {
+      default: "最新创建", create_time: "最早创建", display_name: "名称", company: "公司",
+      loyalty_points_desc: "积分最多", update_time_desc: "最近修改",
+    },
   },
   customer: {
     profile: "基本资料", edit: "编辑资料", conflict: "在你打开之后，其他人已修改了该客户。请重新加载查看其修改，然后再编辑。",

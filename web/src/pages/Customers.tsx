@@ -26,19 +26,20 @@ export function Customers() {
   const [search, setSearch] = useState("");
   const [tokens, setTokens] = useState<string[]>([]);
   const [builderError, setBuilderError] = useState<unknown>(null);
-  // The columns of the picked saved view; null shows them all.
+  // The columns shown, by field name; null shows them all.
   const [shown, setShown] = useState<string[] | null>(null);
+  const [orderBy, setOrderBy] = useState("");
   const pageToken = tokens[tokens.length - 1];
 
   const list = useQuery({
-    queryKey: ["customers", applied, search, pageToken],
+    queryKey: ["customers", applied, search, orderBy, pageToken],
     placeholderData: keepPreviousData,
     queryFn: async () => {
       if (search) {
         const r = await unwrap(api.GET("/v1/customers:search", { params: { query: { query: search, pageSize: 25, pageToken } } }));
         return { customers: r.customers ?? [], next: r.nextPageToken };
       }
-      const r = await unwrap(api.GET("/v1/customers", { params: { query: { filter: applied || undefined, pageSize: 25, pageToken } } }));
+      const r = await unwrap(api.GET("/v1/customers", { params: { query: { filter: applied || undefined, orderBy: orderBy || undefined, pageSize: 25, pageToken } } }));
       return { customers: r.customers ?? [], next: r.nextPageToken };
     },
   });
@@ -61,6 +62,7 @@ export function Customers() {
     setSearch(v?.query ?? "");
     setQuery(v?.query ?? "");
     setShown(v?.columns?.length ? v.columns : null);
+    setOrderBy(v?.orderBy ?? "");
     setTokens([]);
   }
 
@@ -77,6 +79,11 @@ export function Customers() {
     { id: "create_time", header: t("customers.created"), value: (c) => formatDate(c.createTime, loc) },
   ];
   const columns = shown ? shown.flatMap((id) => allColumns.filter((c) => c.id === id)) : allColumns;
+  const toggle = (id: string) => {
+    const ids = columns.map((c) => c.id);
+    const next = ids.includes(id) ? ids.filter((x) => x !== id) : allColumns.map((c) => c.id).filter((x) => x === id || ids.includes(x));
+    if (next.length) setShown(next);
+  };
 
   return (
     <section>
@@ -97,7 +104,35 @@ export function Customers() {
         <input type="search" aria-label={t("common.search")} placeholder={t("customers.searchPlaceholder")} value={query} onChange={(e) => setQuery(e.target.value)} className="grow" />
         <button type="submit">{t("common.search")}</button>
       </form>
-      <SavedViews current={{ filter: applied, query: search, columns: columns.map((c) => c.id) }} onPick={pickView} />
+      <SavedViews current={{ filter: applied, query: search, orderBy, columns: columns.map((c) => c.id) }} onPick={pickView} />
+      <div className="row">
+        <label>
+          {t("views.order")}
+          <select
+            name="orderBy"
+            value={orderBy}
+            onChange={(e) => {
+              setOrderBy(e.target.value);
+              setTokens([]);
+            }}
+          >
+            {["", "create_time", "display_name", "company", "loyalty_points desc", "update_time desc"].map((o) => (
+              <option key={o} value={o}>
+                {o ? t(`views.orders.${o.replace(" ", "_")}`) : t("views.orders.default")}
+              </option>
+            ))}
+          </select>
+        </label>
+        <fieldset className="row" data-testid="columns">
+          <legend>{t("views.columns")}</legend>
+          {allColumns.map((c) => (
+            <label key={c.id}>
+              <input type="checkbox" name={`column-${c.id}`} checked={columns.some((x) => x.id === c.id)} onChange={() => toggle(c.id)} />
+              {c.header}
+            </label>
+          ))}
+        </fieldset>
+      </div>
       <form onSubmit={apply} className="card filter">
         <fieldset>
           <legend>{t("customers.builder")}</legend>
@@ -135,7 +170,10 @@ export function Customers() {
       </form>
       {!search && <BulkActions filter={applied} columns={columns} />}
       <ErrorBanner error={list.error} />
-      {list.isPending ? <p>{t("common.loading")}</p> : <DataTable rows={list.data?.customers ?? []} columns={columns} csvName="customers.csv" rowKey={(c) => c.name ?? ""} testId="customers" />}
+      {/* Busy while a new filter's page loads: the previous page stays shown meanwhile. */}
+      <div aria-busy={list.isFetching} data-testid="customer-list">
+        {list.isPending ? <p>{t("common.loading")}</p> : <DataTable rows={list.data?.customers ?? []} columns={columns} csvName="customers.csv" rowKey={(c) => c.name ?? ""} testId="customers" />}
+      </div>
       <Pager tokens={tokens} next={list.data?.next} onChange={setTokens} />
     </section>
   );
