@@ -9111,7 +9111,12 @@ export interface operations {
                 /** @description Only this account manager's customers, if set. */
                 accountManager?: string;
                 endTime?: string;
-                /** @description Only the members of this segment ("segments/{segment}"), if set. */
+                /**
+                 * @description Only the members of this segment ("segments/{segment}"), if set.
+                 *     Segment membership changes too often to pre-aggregate by, so such a
+                 *     query reads the interactions themselves: exact, but slower on
+                 *     large data than the unscoped or per-manager answer.
+                 */
                 segment?: string;
                 /**
                  * @description Cohorts of first purchases in [start_time, end_time), taken in whole
@@ -9215,7 +9220,12 @@ export interface operations {
                 /** @description Only this account manager's customers, if set. */
                 accountManager?: string;
                 endTime?: string;
-                /** @description Only the members of this segment ("segments/{segment}"), if set. */
+                /**
+                 * @description Only the members of this segment ("segments/{segment}"), if set.
+                 *     Segment membership changes too often to pre-aggregate by, so such a
+                 *     query reads the interactions themselves: exact, but slower on
+                 *     large data than the unscoped or per-manager answer.
+                 */
                 segment?: string;
                 /**
                  * @description Interactions in [start_time, end_time), taken in whole months (UTC):
@@ -9319,7 +9329,12 @@ export interface operations {
                 /** @description Only this account manager's customers, if set. */
                 accountManager?: string;
                 endTime?: string;
-                /** @description Only the members of this segment ("segments/{segment}"), if set. */
+                /**
+                 * @description Only the members of this segment ("segments/{segment}"), if set.
+                 *     Segment membership changes too often to pre-aggregate by, so such a
+                 *     query reads the interactions themselves: exact, but slower on
+                 *     large data than the unscoped or per-manager answer.
+                 */
                 segment?: string;
                 /**
                  * @description The period, [start_time, end_time), taken in whole months (UTC):

@@ -2017,6 +2017,9 @@ type GetCohortRetentionRequest struct {
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	EndTime   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// Only the members of this segment ("segments/{segment}"), if set.
+	// Segment membership changes too often to pre-aggregate by, so such a
+	// query reads the interactions themselves: exact, but slower on
+	// large data than the unscoped or per-manager answer.
 	Segment string `protobuf:"bytes,3,opt,name=segment,proto3" json:"segment,omitempty"`
 	// Only this account manager's customers, if set.
 	AccountManager string `protobuf:"bytes,4,opt,name=account_manager,json=accountManager,proto3" json:"account_manager,omitempty"`
@@ -2135,6 +2138,9 @@ type GetJourneyMapRequest struct {
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	EndTime   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// Only the members of this segment ("segments/{segment}"), if set.
+	// Segment membership changes too often to pre-aggregate by, so such a
+	// query reads the interactions themselves: exact, but slower on
+	// large data than the unscoped or per-manager answer.
 	Segment string `protobuf:"bytes,3,opt,name=segment,proto3" json:"segment,omitempty"`
 	// Only this account manager's customers, if set.
 	AccountManager string `protobuf:"bytes,4,opt,name=account_manager,json=accountManager,proto3" json:"account_manager,omitempty"`
@@ -2377,6 +2383,9 @@ type GetLifecycleFunnelRequest struct {
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	EndTime   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// Only the members of this segment ("segments/{segment}"), if set.
+	// Segment membership changes too often to pre-aggregate by, so such a
+	// query reads the interactions themselves: exact, but slower on
+	// large data than the unscoped or per-manager answer.
 	Segment string `protobuf:"bytes,3,opt,name=segment,proto3" json:"segment,omitempty"`
 	// Only this account manager's customers, if set.
 	AccountManager string `protobuf:"bytes,4,opt,name=account_manager,json=accountManager,proto3" json:"account_manager,omitempty"`
